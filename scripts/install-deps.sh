@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install every Debian and PyPI package geedocker and its tests use. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DEBS=(docker-registry busybox-static podman skopeo umoci runc crun containerd nftables uidmap iproute2
+      apache2-utils openssl)
+missing=()
+for p in "${DEBS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+python3 -m pip install -q --disable-pip-version-check -e ".[test]"

@@ -1,0 +1,3 @@
+from geedocker.cli.main import main
+
+raise SystemExit(main())

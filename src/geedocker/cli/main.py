@@ -1,0 +1,104 @@
+"""``geedocker`` entry point.
+
+Only the module of the command being run is imported (the start path of ``run`` is part of its latency).
+Each command module defines ``register(parser)`` to add its arguments and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Protocol
+
+# command name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "pull": ("geedocker.cli.pull", "Pull an image from a registry"),
+    "images": ("geedocker.cli.images", "List images"),
+    "inspect": ("geedocker.cli.inspect", "Show low-level information on images or containers"),
+    "tag": ("geedocker.cli.tag", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"),
+    "rmi": ("geedocker.cli.rmi", "Remove one or more images"),
+    "login": ("geedocker.cli.login", "Log in to a registry"),
+    "logout": ("geedocker.cli.logout", "Log out from a registry"),
+}
+
+GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}
+
+
+class CommandModule(Protocol):
+    def register(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def _global_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="geedocker", description="A daemonless, Docker-compatible container engine")
+    p.add_argument("--root", help="store directory (default /var/lib/geedocker, or $GEEDOCKER_ROOT)")
+    p.add_argument("--run-root", help="runtime state directory (default /run/geedocker, or $GEEDOCKER_RUN)")
+    p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    p.add_argument("-D", "--debug", action="store_true", help="debug logging")
+    p.add_argument("--version", action="version", version="geedocker 0.1.0")
+    return p
+
+
+def _find_command(argv: list[str]) -> int | None:
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in GLOBAL_FLAGS_WITH_VALUE:
+            i += 2
+            continue
+        if a.startswith("-"):
+            i += 1
+            continue
+        return i
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    idx = _find_command(argv)
+    parser = _global_parser()
+    if idx is None or argv[idx] not in COMMANDS:
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+        for name, (_, help_) in COMMANDS.items():
+            sub.add_parser(name, help=help_)
+        if idx is None:
+            parser.parse_args(argv)  # handles --help / --version
+            parser.print_help(sys.stderr)
+            return 125
+        print(f"geedocker: unknown command {argv[idx]!r}; see 'geedocker --help'", file=sys.stderr)
+        return 125
+    name = argv[idx]
+    module_name, help_ = COMMANDS[name]
+    gargs = parser.parse_args(argv[:idx])
+    logging.basicConfig(
+        level=logging.DEBUG if gargs.debug else getattr(logging, gargs.log_level.upper()),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    module: CommandModule = importlib.import_module(module_name)
+    cparser = _CommandParser(prog=f"geedocker {name}", description=help_)
+    module.register(cparser)
+    args = cparser.parse_args(argv[idx + 1 :])
+    args.root = gargs.root
+    args.run_root = gargs.run_root
+    from geedocker.errors import GeeDockerError
+
+    try:
+        return module.run(args)
+    except GeeDockerError as e:
+        print(f"Error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("Error: interrupted", file=sys.stderr)
+        return 130
+
+
+class _CommandParser(argparse.ArgumentParser):
+    """argparse, but a bad flag exits 125 as docker does (argparse's default is 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(125)

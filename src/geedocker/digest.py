@@ -1,0 +1,92 @@
+"""Content digests (``sha256:<hex>``) and a reader that hashes and counts while it streams."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from geedocker.errors import DigestError, VerificationError
+
+_HEX_LEN = {"sha256": 64, "sha512": 128}
+_DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
+
+
+@dataclass(frozen=True, order=True)
+class Digest:
+    """An OCI content digest such as ``sha256:e3b0...``."""
+
+    algorithm: str
+    hex: str
+
+    @classmethod
+    def parse(cls, text: str) -> Digest:
+        m = _DIGEST_RE.match(text)
+        if not m:
+            raise DigestError(f"invalid digest {text!r}: expected algorithm:hex")
+        algorithm, hexpart = m.group(1), m.group(2)
+        if algorithm not in _HEX_LEN:
+            raise DigestError(f"unsupported digest algorithm {algorithm!r} in {text!r}")
+        if len(hexpart) != _HEX_LEN[algorithm] or not re.fullmatch(r"[0-9a-f]+", hexpart):
+            raise DigestError(
+                f"invalid digest {text!r}: {algorithm} wants {_HEX_LEN[algorithm]} lowercase hex characters"
+            )
+        return cls(algorithm, hexpart)
+
+    @classmethod
+    def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
+
+    def hasher(self) -> hashlib._Hash:
+        return hashlib.new(self.algorithm)
+
+    @property
+    def short(self) -> str:
+        """The first 12 hex characters, as docker shows IDs."""
+        return self.hex[:12]
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hex}"
+
+
+class _Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+class DigestingReader:
+    """Wraps a stream; hashes and counts every byte read through it.
+
+    ``verify()`` checks the total against an expected digest and size once the stream is done.
+    """
+
+    def __init__(self, raw: _Readable | BinaryIO, algorithm: str = "sha256") -> None:
+        self._raw = raw
+        self._hash = hashlib.new(algorithm)
+        self._algorithm = algorithm
+        self.count = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = self._raw.read(n)
+        if data:
+            self._hash.update(data)
+            self.count += len(data)
+        return data
+
+    def readinto(self, buf: bytearray | memoryview) -> int:
+        data = self.read(len(buf))
+        buf[: len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def digest(self) -> Digest:
+        return Digest(self._algorithm, self._hash.hexdigest())
+
+    def verify(self, expected: Digest, size: int | None = None, what: str = "content") -> None:
+        if size is not None and self.count != size:
+            raise VerificationError(f"{what} {expected}: size {self.count} bytes, expected {size}")
+        got = self.digest()
+        if got != expected:
+            raise VerificationError(f"{what} digest mismatch: expected {expected}, got {got}")

@@ -1,0 +1,1 @@
+"""On-disk state: ``layout`` names every path; ``blobs`` (content-addressed), ``images``, ``layers``."""
