@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import platform as _platform
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from geedocker.digest import Digest
 from geedocker.errors import DigestError, ManifestError
 
 
-class MediaType(str, Enum):
+class MediaType(StrEnum):
     OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
     OCI_INDEX = "application/vnd.oci.image.index.v1+json"
     OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
