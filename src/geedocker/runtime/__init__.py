@@ -87,6 +87,36 @@ Not honoured (refused with ``ContainerError`` naming the field): ``linux.seccomp
 
 from __future__ import annotations
 
+from geedocker.runtime.container import (
+    create,
+    delete,
+    exec_,
+    kill,
+    list_,
+    pause,
+    ps,
+    resume,
+    run,
+    start,
+    state,
+    wait,
+)
+from geedocker.runtime.state import State
 from geedocker.runtime.status import Status
 
-__all__ = ["Status"]
+__all__ = [
+    "State",
+    "Status",
+    "create",
+    "delete",
+    "exec_",
+    "kill",
+    "list_",
+    "pause",
+    "ps",
+    "resume",
+    "run",
+    "start",
+    "state",
+    "wait",
+]
