@@ -50,6 +50,18 @@ class Runtime:
             code = rt.run(self.root, cid, bundle, stdin=null.fileno(), stdout=out.fileno(), stderr=err.fileno())
         return Result(code, outp.read_text(), errp.read_text())
 
+    def create(self, config: dict[str, Any], cid: str | None = None, **kw: Any) -> str:
+        """Create (not start) a container; its stdout/stderr go to files read by ``output``."""
+        bundle = self.bundle(config)
+        cid = cid or f"c{self.n}"
+        with open(self.base / f"{cid}.out", "wb") as out, open(self.base / f"{cid}.err", "wb") as err, \
+                open(os.devnull, "rb") as null:
+            rt.create(self.root, cid, bundle, stdin=null.fileno(), stdout=out.fileno(), stderr=err.fileno(), **kw)
+        return cid
+
+    def output(self, cid: str) -> tuple[str, str]:
+        return (self.base / f"{cid}.out").read_text(), (self.base / f"{cid}.err").read_text()
+
     def sh(self, script: str, **config_overrides: Any) -> Result:
         cfg = base_config(["sh", "-c", script])
         for k, v in config_overrides.items():

@@ -6,6 +6,7 @@ Documented in ``geedocker.runtime``'s docstring. The forked processes' side is i
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import json
@@ -13,12 +14,13 @@ import logging
 import os
 import select
 import signal as _signal
+import socket
 import time
 from pathlib import Path
 from typing import Any
 
 from geedocker.errors import ContainerError, ContainerStateError
-from geedocker.runtime import cgroups, hooks, namespaces, signals, sync
+from geedocker.runtime import cgroups, console, hooks, namespaces, signals, sync
 from geedocker.runtime.init import SETUP_TIMEOUT, ExecConfig, InitConfig, create_chain, exec_chain
 from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
 from geedocker.runtime.state import (
@@ -144,8 +146,12 @@ def create(
     bootstrap_pid = 0
     cg: cgroups.Cgroup | None = None
     parent_sock = None
+    fifo_fd = -1
+    csock = None
     try:
         os.mkfifo(cdir.fifo, 0o600)
+        fifo_fd = os.open(cdir.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        csock = _console(spec.process, console_socket)
         cg = cgroups.for_container(spec.linux.cgroups_path, cid)
         cg.create()
         cg.apply(spec.linux.resources)
@@ -156,8 +162,8 @@ def create(
             bundle=os.fspath(bundle_path),
             rootfs=rootfs_path,
             state_dir=os.fspath(cdir.path),
-            fifo=os.fspath(cdir.fifo),
-            console_socket=None if console_socket is None else os.fspath(Path(console_socket).absolute()),
+            fifo_fd=fifo_fd,
+            console_fd=None if csock is None else csock.fileno(),
             stdio=(stdin, stdout, stderr),
             cgroup_hierarchies=_cgroup_hierarchies(spec),
         )
@@ -218,6 +224,19 @@ def create(
     finally:
         if parent_sock is not None:
             parent_sock.close()
+        if fifo_fd >= 0:
+            os.close(fifo_fd)
+        if csock is not None:
+            csock.close()
+
+
+def _console(p: Process, console_socket: Path | str | None) -> socket.socket | None:
+    """The connected console socket when ``p.terminal`` (connected here, in the runtime's namespaces)."""
+    if not p.terminal:
+        return None
+    if console_socket is None:
+        raise ContainerError("process.terminal is true but no console socket was given")
+    return console.connect(os.fspath(Path(console_socket).absolute()))
 
 
 def _write_pid_file(path: Path, pid: int) -> None:
@@ -379,10 +398,13 @@ def exec_(
         process=proc,
         target_pid=saved.pid,
         namespace_types=tuple(t for t in types if os.path.exists(f"/proc/{saved.pid}/ns/{namespaces.PROC_NAMES[t]}")),
-        console_socket=None if console_socket is None else os.fspath(Path(console_socket).absolute()),
+        console_fd=None,
         stdio=(stdin, stdout, stderr),
         detach=detach,
     )
+    csock = _console(proc, console_socket)
+    if csock is not None:
+        cfg = dataclasses.replace(cfg, console_fd=csock.fileno())
     parent_sock, child_sock = sync.pair()
     b = 0
     try:
@@ -414,6 +436,8 @@ def exec_(
         raise
     finally:
         parent_sock.close()
+        if csock is not None:
+            csock.close()
 
 
 def list_(root: Path | str) -> list[State]:

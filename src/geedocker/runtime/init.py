@@ -44,8 +44,8 @@ class InitConfig:
     bundle: str
     rootfs: str
     state_dir: str
-    fifo: str
-    console_socket: str | None
+    fifo_fd: int  # exec.fifo opened O_RDONLY|O_NONBLOCK by the caller
+    console_fd: int | None  # a connected console socket when process.terminal
     stdio: tuple[int | None, int | None, int | None]
     cgroup_hierarchies: tuple[tuple[str, str], ...] = ()
 
@@ -102,6 +102,9 @@ def create_chain(cfg: InitConfig, sock: socket.socket, monitor: bool) -> NoRetur
             _bootstrap(cfg, sock, w)
         os.close(w)
         sock.close()
+        os.close(cfg.fifo_fd)
+        if cfg.console_fd is not None:
+            os.close(cfg.console_fd)
         _monitor(b, r, dir_fd)
     except BaseException as e:
         _fail(sock, e)
@@ -174,12 +177,8 @@ def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
     try:
         os.setsid()
         _setup_stdio(cfg.stdio)
-        fifo_fd = os.open(cfg.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        csock: socket.socket | None = None
-        if p.terminal:
-            if not cfg.console_socket:
-                raise ContainerError("process.terminal is true but no console socket was given")
-            csock = console.connect(cfg.console_socket)
+        fifo_fd = cfg.fifo_fd
+        csock = None if cfg.console_fd is None else socket.socket(fileno=cfg.console_fd)
         keep = {sock.fileno(), fifo_fd} | ({csock.fileno()} if csock else set())
         # No fd of the caller survives into the container (CVE-2024-21626: a leaked host dir as cwd).
         process.close_fds(keep)
@@ -282,7 +281,7 @@ class ExecConfig:
     process: Process
     target_pid: int
     namespace_types: tuple[str, ...]
-    console_socket: str | None
+    console_fd: int | None
     stdio: tuple[int | None, int | None, int | None]
     detach: bool
     setgroups_allowed: bool = True
@@ -293,11 +292,7 @@ def exec_chain(cfg: ExecConfig, sock: socket.socket) -> NoReturn:
     try:
         sync.send(sock, "hello", pid=os.getpid())
         sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
-        csock = None
-        if cfg.process.terminal:
-            if not cfg.console_socket:
-                raise ContainerError("process.terminal is true but no console socket was given")
-            csock = console.connect(cfg.console_socket)
+        csock = None if cfg.console_fd is None else socket.socket(fileno=cfg.console_fd)
         fds: dict[str, int] = {}
         for t in cfg.namespace_types:
             if namespaces.same_namespace(cfg.target_pid, t):

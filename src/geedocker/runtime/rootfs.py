@@ -240,7 +240,10 @@ def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
         S.mount(None, "/", None, S.MS_REC | S.MS_PRIVATE)
         S.mount(rootfs, rootfs, None, S.MS_BIND | S.MS_REC)
     except OSError as e:
-        raise MountError(f"preparing the root filesystem {rootfs}: {e.strerror or e}") from None
+        hint = ""
+        if in_userns and e.errno == errno.EACCES:
+            hint = " (with a user namespace, the rootfs and every parent dir must be searchable by the mapped root)"
+        raise MountError(f"preparing the root filesystem {rootfs}: {e.strerror or e}{hint}") from None
     for m in spec.mounts:
         mount_one(rootfs, bundle, m, cgroup_hierarchies=cgroup_hierarchies)
     devices.populate(rootfs, spec.linux.devices, bind=in_userns)
