@@ -160,13 +160,20 @@ def _bootstrap(cfg: InitConfig, sock: socket.socket, monitor_pipe: int | None) -
         namespaces.join(fds)
         namespaces.unshare(namespaces.new_flags(linux, exclude=["user"]))
         _become_ns_root(cfg.spec)
+        # C speaks on the socket only after our "pid" message: it waits for EOF on this pipe.
+        go_r, go_w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            os.close(go_w)
+            os.read(go_r, 1)
+            os.close(go_r)
             _container_init(cfg, sock)
+        os.close(go_r)
         if monitor_pipe is not None:
             os.write(monitor_pipe, str(pid).encode())
             os.close(monitor_pipe)
         sync.send(sock, "pid", pid=pid, monitor=os.getppid() if monitor_pipe is not None else 0)
+        os.close(go_w)
         os._exit(0)
     except BaseException as e:
         _fail(sock, e)
@@ -307,12 +314,18 @@ def exec_chain(cfg: ExecConfig, sock: socket.socket) -> NoReturn:
         if "user" in cfg.namespace_types:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
+        go_r, go_w = os.pipe()  # C' speaks on the socket only after our "pid" message
         pid = os.fork()
         if pid == 0:
+            os.close(go_w)
+            os.read(go_r, 1)
+            os.close(go_r)
             _exec_child(cfg, sock, csock)
+        os.close(go_r)
         if csock is not None:
             csock.close()
         sync.send(sock, "pid", pid=pid)
+        os.close(go_w)
         if cfg.detach:
             os._exit(0)
         sock.close()
