@@ -394,6 +394,11 @@ def exec_(
     cdir, saved, st, cg = _load(root, cid)
     st.require("exec", cid)
     types = tuple(namespaces.PROC_NAMES)
+    try:
+        container_spec, _ = load(Path(saved.bundle))
+        profile = container_spec.linux.seccomp
+    except SpecError as e:
+        raise ContainerError(f"container {cid}: re-reading its bundle for exec: {e}") from None
     cfg = ExecConfig(
         process=proc,
         target_pid=saved.pid,
@@ -401,6 +406,7 @@ def exec_(
         console_fd=None,
         stdio=(stdin, stdout, stderr),
         detach=detach,
+        seccomp=profile,
     )
     csock = _console(proc, console_socket)
     if csock is not None:

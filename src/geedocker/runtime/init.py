@@ -30,6 +30,7 @@ from typing import NoReturn
 
 from geedocker.errors import ContainerError
 from geedocker.runtime import console, hooks, namespaces, process, rootfs, sync, syscalls
+from geedocker.runtime.seccomp import Filter, Seccomp
 from geedocker.runtime.spec import Process, Spec
 
 MAX_START_STATE = 1 << 20
@@ -202,7 +203,7 @@ def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
             syscalls.setdomainname(spec.domainname)
         _sysctl(spec)
         rootfs.finish(spec)
-        exe, env = _prepare_process(p, csock, setgroups_allowed=True)
+        exe, env, late_filter = _prepare_process(p, csock, setgroups_allowed=True, seccomp=spec.linux.seccomp)
         sync.send(sock, "ready")
         sock.close()
     except BaseException as e:
@@ -213,7 +214,7 @@ def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
             hooks.run_all(spec.hooks.start_container, state, "startContainer")
     except BaseException as e:
         _fail(None, e)
-    _exec(exe, p, env)
+    _exec(exe, p, env, late_filter)
 
 
 def _sysctl(spec: Spec) -> None:
@@ -226,9 +227,12 @@ def _sysctl(spec: Spec) -> None:
             raise ContainerError(f"setting sysctl {key}={value}: {e.strerror}") from None
 
 
-def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allowed: bool) -> \
-        tuple[str, dict[str, str]]:
-    """Terminal, limits, user, caps, cwd, executable: everything up to the exec itself."""
+def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allowed: bool,
+                     seccomp: Seccomp | None) -> tuple[str, dict[str, str], Filter | None]:
+    """Terminal, limits, user, caps, cwd, executable: everything up to the exec itself.
+
+    The seccomp filter is compiled here; without no_new_privs it is loaded here too (that needs
+    CAP_SYS_ADMIN, so before the user switch), else it is returned, to be loaded just before exec."""
     if csock is not None:
         master, slave = console.open_pty(p.console_size)
         console.send_master(csock, master)
@@ -237,11 +241,15 @@ def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allow
         console.make_controlling(slave)
     process.set_oom_score_adj(p)
     process.set_rlimits(p)
+    filt = None if seccomp is None else Filter(seccomp, set_no_new_privs=False)
+    if filt is not None and not p.no_new_privileges:
+        filt.load()
+        filt = None
     process.set_user_and_capabilities(p, setgroups_allowed=setgroups_allowed)
     process.set_no_new_privs(p)
     process.change_dir(p.cwd)
     env = p.env_dict()
-    return process.find_executable(p.args[0], env), env
+    return process.find_executable(p.args[0], env), env, filt
 
 
 def _wait_start(fifo_fd: int) -> dict[str, object]:
@@ -268,8 +276,13 @@ def _wait_start(fifo_fd: int) -> dict[str, object]:
     return obj if isinstance(obj, dict) else {}
 
 
-def _exec(exe: str, p: Process, env: dict[str, str]) -> NoReturn:
+def _exec(exe: str, p: Process, env: dict[str, str], filt: Filter | None) -> NoReturn:
     process.reset_signals()
+    if filt is not None:
+        try:
+            filt.load()
+        except BaseException as e:
+            _fail(None, e)
     try:
         os.execve(exe, list(p.args), env)
     except OSError as e:
@@ -292,6 +305,7 @@ class ExecConfig:
     stdio: tuple[int | None, int | None, int | None]
     detach: bool
     setgroups_allowed: bool = True
+    seccomp: Seccomp | None = None
 
 
 def exec_chain(cfg: ExecConfig, sock: socket.socket) -> NoReturn:
@@ -351,9 +365,10 @@ def _exec_child(cfg: ExecConfig, sock: socket.socket, csock: socket.socket | Non
         _setup_stdio(cfg.stdio)
         keep = {sock.fileno()} | ({csock.fileno()} if csock else set())
         process.close_fds(keep)
-        exe, env = _prepare_process(cfg.process, csock, setgroups_allowed=cfg.setgroups_allowed)
+        exe, env, late_filter = _prepare_process(cfg.process, csock, setgroups_allowed=cfg.setgroups_allowed,
+                                                 seccomp=cfg.seccomp)
         sync.send(sock, "ready")
         sock.close()
     except BaseException as e:
         _fail(sock, e)
-    _exec(exe, cfg.process, env)
+    _exec(exe, cfg.process, env, late_filter)
