@@ -260,8 +260,9 @@ def _exec(rt: Any, root: Path, args: argparse.Namespace) -> int:
                 proc["capabilities"][k] = list(proc["capabilities"].get(k, [])) + list(args.cap)
     if args.tty:
         proc["terminal"] = True
-    return int(rt.exec_(root, args.id, proc, console_socket=args.console_socket, detach=args.detach,
-                        pid_file=args.pid_file))
+    result = int(rt.exec_(root, args.id, proc, console_socket=args.console_socket, detach=args.detach,
+                          pid_file=args.pid_file))
+    return 0 if args.detach else result  # detached: the result is the new process's pid
 
 
 def _bundle_process(bundle: Path) -> dict[str, Any]:

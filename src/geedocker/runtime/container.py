@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from geedocker.errors import ContainerError, ContainerStateError
-from geedocker.runtime import cgroups, console, hooks, namespaces, signals, sync
+from geedocker.runtime import cgroups, console, hooks, namespaces, seccomp, signals, sync
 from geedocker.runtime.init import SETUP_TIMEOUT, ExecConfig, InitConfig, create_chain, exec_chain
 from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
 from geedocker.runtime.state import (
@@ -137,6 +137,8 @@ def create(
     spec, raw = load(bundle_path)
     _validate(spec)
     assert spec.process is not None
+    if spec.linux.seccomp is not None:
+        seccomp.preload()
     rootfs_path = os.path.realpath(spec.rootfs(bundle_path))
     if not os.path.isdir(rootfs_path):
         raise ContainerError(f"root filesystem {rootfs_path} of bundle {bundle_path} is not a directory")
@@ -154,7 +156,7 @@ def create(
         csock = _console(spec.process, console_socket)
         cg = cgroups.for_container(spec.linux.cgroups_path, cid)
         cg.create()
-        cg.apply(spec.linux.resources)
+        cg.apply(cgroups.with_default_devices(spec.linux.resources, spec.linux.devices))
         cfg = InitConfig(
             cid=cid,
             spec=spec,
@@ -397,6 +399,8 @@ def exec_(
     try:
         container_spec, _ = load(Path(saved.bundle))
         profile = container_spec.linux.seccomp
+        if profile is not None:
+            seccomp.preload()
     except SpecError as e:
         raise ContainerError(f"container {cid}: re-reading its bundle for exec: {e}") from None
     cfg = ExecConfig(

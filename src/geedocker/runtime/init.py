@@ -203,7 +203,8 @@ def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
             syscalls.setdomainname(spec.domainname)
         _sysctl(spec)
         rootfs.finish(spec)
-        exe, env, late_filter = _prepare_process(p, csock, setgroups_allowed=True, seccomp=spec.linux.seccomp)
+        exe, env, late_filter = _prepare_process(p, csock, setgroups_allowed=True, seccomp=spec.linux.seccomp,
+                                                 dev_console=True)
         sync.send(sock, "ready")
         sock.close()
     except BaseException as e:
@@ -228,13 +229,15 @@ def _sysctl(spec: Spec) -> None:
 
 
 def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allowed: bool,
-                     seccomp: Seccomp | None) -> tuple[str, dict[str, str], Filter | None]:
+                     seccomp: Seccomp | None, dev_console: bool = False) -> tuple[str, dict[str, str], Filter | None]:
     """Terminal, limits, user, caps, cwd, executable: everything up to the exec itself.
 
     The seccomp filter is compiled here; without no_new_privs it is loaded here too (that needs
     CAP_SYS_ADMIN, so before the user switch), else it is returned, to be loaded just before exec."""
     if csock is not None:
         master, slave = console.open_pty(p.console_size)
+        if dev_console:
+            console.mount_dev_console(slave)
         console.send_master(csock, master)
         os.close(master)
         csock.close()

@@ -167,6 +167,12 @@ def _libseccomp() -> Any:
     return _lib
 
 
+def preload() -> None:
+    """Load libseccomp now, in the runtime, so the forked init has it after pivot_root (the container's
+    root filesystem usually lacks the library)."""
+    _libseccomp()
+
+
 def available() -> bool:
     try:
         _libseccomp()
