@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,13 +51,30 @@ def test_limits_are_written(runtime: Runtime) -> None:
         assert str(pid) in (d[ctrl] / "cgroup.procs").read_text().split()
 
 
-def test_relative_cgroups_path_nests_below_our_cgroup(runtime: Runtime) -> None:
+@pytest.fixture
+def test_parent_cgroups() -> Iterator[None]:
+    """Remove the (then empty) ``geedocker-test`` parent cgroups this test makes."""
+    yield
+    for d in {p.parent for p in cgroups.from_json(_probe_dirs()).__dict__["dirs"].values()}:
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
+def _probe_dirs() -> dict[str, object]:
+    from geedocker.runtime.cgroups.v1 import V1
+
+    return V1.for_host("geedocker-test/custom", "x", cgroups.own_cgroups()).to_json()
+
+
+def test_relative_cgroups_path_nests_below_our_cgroup(runtime: Runtime, test_parent_cgroups: None) -> None:
     cfg = base_config(["sleep", "60"])
     cfg["linux"]["cgroupsPath"] = "geedocker-test/custom"
     cid = runtime.create(cfg)
     own = cgroups.own_cgroups()
     d = cgroup_dirs(runtime, cid)
     assert str(d["memory"]).endswith(own["memory"].rstrip("/") + "/geedocker-test/custom")
+    rt.delete(runtime.root, cid)
+    assert not d["memory"].exists()
 
 
 def test_memory_hog_is_killed_137(runtime: Runtime) -> None:
