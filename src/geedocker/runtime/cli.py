@@ -276,7 +276,7 @@ def _bundle_process(bundle: Path) -> dict[str, Any]:
 
 
 def features() -> dict[str, Any]:
-    from geedocker.runtime import capabilities, namespaces, rootfs
+    from geedocker.runtime import capabilities, namespaces, rootfs, seccomp
 
     return {
         "ociVersionMin": "1.0.0",
@@ -287,7 +287,8 @@ def features() -> dict[str, Any]:
             "namespaces": sorted(namespaces.FLAGS),
             "capabilities": list(capabilities.NAMES),
             "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False},
-            "seccomp": {"enabled": False},
+            "seccomp": {"enabled": seccomp.available(), "actions": sorted(seccomp.ACTIONS),
+                        "operators": sorted(seccomp.OPS)},
             "apparmor": {"enabled": False},
             "selinux": {"enabled": False},
             "intelRdt": {"enabled": False},
