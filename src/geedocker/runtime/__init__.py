@@ -94,6 +94,8 @@ appended); on v2 they are logged as not enforced (that needs eBPF). The systemd 
 
 from __future__ import annotations
 
+# Eager on purpose: ``state`` is both a function here and a submodule; binding the function after the
+# submodule is imported keeps ``runtime.state(...)`` callable.
 from geedocker.runtime.container import (
     create,
     delete,

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from geedocker.errors import ContainerError, ContainerStateError
-from geedocker.runtime import cgroups, console, hooks, namespaces, seccomp, signals, sync
-from geedocker.runtime.init import SETUP_TIMEOUT, ExecConfig, InitConfig, create_chain, exec_chain
+from geedocker.runtime import cgroups, namespaces, signals, sync
 from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
 from geedocker.runtime.state import (
     ContainerDir,
@@ -35,6 +34,7 @@ from geedocker.runtime.state import (
     to_state,
 )
 from geedocker.runtime.status import Status
+from geedocker.runtime.sync import SETUP_TIMEOUT
 from geedocker.store.fsutil import file_lock
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,9 @@ def create(
     spec, raw = load(bundle_path)
     _validate(spec)
     assert spec.process is not None
+    from geedocker.runtime import hooks, seccomp
+    from geedocker.runtime.init import InitConfig, create_chain
+
     if spec.linux.seccomp is not None:
         seccomp.preload()
     rootfs_path = os.path.realpath(spec.rootfs(bundle_path))
@@ -234,6 +237,8 @@ def create(
 
 def _console(p: Process, console_socket: Path | str | None) -> socket.socket | None:
     """The connected console socket when ``p.terminal`` (connected here, in the runtime's namespaces)."""
+    from geedocker.runtime import console
+
     if not p.terminal:
         return None
     if console_socket is None:
@@ -275,6 +280,8 @@ def start(root: Path | str, cid: str) -> None:
             os.unlink(cdir.fifo)
     hk = _hooks_from_saved(saved)
     if hk.poststart:
+        from geedocker.runtime import hooks
+
         hooks.run_all(hk.poststart, to_state(cdir, saved, Status.RUNNING).to_json(), "poststart", fatal=False)
 
 
@@ -307,6 +314,8 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
         cdir.remove()
     hk = _hooks_from_saved(saved)
     if hk.poststop:
+        from geedocker.runtime import hooks
+
         hooks.run_all(hk.poststop, stopped, "poststop", fatal=False)
 
 
@@ -392,6 +401,9 @@ def exec_(
     stdout: Fd = None,
     stderr: Fd = None,
 ) -> int:
+    from geedocker.runtime import seccomp
+    from geedocker.runtime.init import ExecConfig, exec_chain
+
     proc = _load_process(process)
     cdir, saved, st, cg = _load(root, cid)
     st.require("exec", cid)

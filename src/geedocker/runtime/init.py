@@ -32,9 +32,9 @@ from geedocker.errors import ContainerError
 from geedocker.runtime import console, hooks, namespaces, process, rootfs, sync, syscalls
 from geedocker.runtime.seccomp import Filter, Seccomp
 from geedocker.runtime.spec import Process, Spec
+from geedocker.runtime.sync import SETUP_TIMEOUT
 
 MAX_START_STATE = 1 << 20
-SETUP_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
