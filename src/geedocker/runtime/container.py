@@ -298,6 +298,15 @@ def kill(root: Path | str, cid: str, sig: int | str = _signal.SIGTERM, *, all: b
 
 
 def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
+    check_id(cid)
+    bare = ContainerDir(Path(root).absolute(), cid)
+    if bare.exists() and not bare.state_file.exists():
+        # A create that is still running, or one that died before saving anything.
+        if not force:
+            raise ContainerStateError(f"cannot delete container {cid}: it has no saved state (being created, "
+                                      "or its creation was interrupted); use force to remove what is left")
+        bare.remove()
+        return
     cdir, saved, st, cg = _load(root, cid)
     with file_lock(cdir.lock_file):
         if st in (Status.RUNNING, Status.PAUSED) and not force:
