@@ -114,3 +114,20 @@ def test_systemd_style_path_is_refused(runtime: Runtime) -> None:
     cfg["linux"]["cgroupsPath"] = "system.slice:geedocker:abc"
     with pytest.raises(cgroups.CgroupError, match="systemd"):
         runtime.run(cfg)
+
+
+def test_device_rules_are_enforced(runtime: Runtime) -> None:
+    # Major 240 is "local/experimental": no driver, so an allowed open fails with ENXIO, a denied one EPERM.
+    script = "mknod /tmp/dev c 240 0 && echo made; head -c 1 /tmp/dev; head -c 1 /dev/zero | wc -c"
+    cfg = base_config(["sh", "-c", script])
+    cfg["linux"]["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
+    r = runtime.run(cfg)
+    # mknod stays allowed (runc's default "c *:* m"), opening a device not allowed is not, /dev/zero is.
+    assert r.out.split() == ["made", "1"]
+    assert "Operation not permitted" in r.err
+
+
+def test_no_device_rules_means_no_restriction(runtime: Runtime) -> None:
+    r = runtime.sh("mknod /tmp/dev c 240 0 && head -c 1 /tmp/dev")
+    assert "No such device" in r.err
+    assert "Operation not permitted" not in r.err

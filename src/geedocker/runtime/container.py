@@ -458,7 +458,8 @@ def exec_(
             return pid
         _, status = os.waitpid(b, 0)
         b = 0
-        return os.waitstatus_to_exitcode(status) & 0xFF
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
     except BaseException:
         if b:
             with contextlib.suppress(ProcessLookupError):
