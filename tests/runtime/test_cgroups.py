@@ -131,3 +131,11 @@ def test_no_device_rules_means_no_restriction(runtime: Runtime) -> None:
     r = runtime.sh("mknod /tmp/dev c 240 0 && head -c 1 /tmp/dev")
     assert "No such device" in r.err
     assert "Operation not permitted" not in r.err
+
+
+def test_update_changes_live_limits(runtime: Runtime) -> None:
+    cid = runtime.create(base_config(["sleep", "60"]))
+    d = cgroup_dirs(runtime, cid)
+    rt.update(runtime.root, cid, {"memory": {"limit": 48 * MIB}, "pids": {"limit": 15}})
+    assert (d["memory"] / "memory.limit_in_bytes").read_text().strip() == str(48 * MIB)
+    assert (d["pids"] / "pids.max").read_text().strip() == "15"

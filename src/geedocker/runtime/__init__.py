@@ -71,6 +71,7 @@ stdout=None, stderr=None) -> int``
 ``ps(root, cid) -> list[int]``
     Host pids of the container's processes.
 ``pause(root, cid)`` / ``resume(root, cid)``  (freezer cgroup)
+``update(root, cid, resources: dict)``  a spec ``linux.resources`` object applied to the live cgroup
 
 Layout of the package (one module per kernel concept)
 -----------------------------------------------------
@@ -108,6 +109,7 @@ from geedocker.runtime.container import (
     run,
     start,
     state,
+    update,
     wait,
 )
 from geedocker.runtime.state import State
@@ -127,5 +129,6 @@ __all__ = [
     "run",
     "start",
     "state",
+    "update",
     "wait",
 ]

@@ -494,6 +494,18 @@ def ps(root: Path | str, cid: str) -> list[int]:
     return [saved.pid] if st is not Status.STOPPED else []
 
 
+def update(root: Path | str, cid: str, resources: dict[str, Any]) -> None:
+    """Change a live container's cgroup limits (a spec ``linux.resources`` object), like ``runc update``."""
+    from geedocker.runtime.spec import Resources
+
+    _, _, st, cg = _load(root, cid)
+    if st is Status.STOPPED:
+        raise ContainerStateError(f"cannot update container {cid}: it is stopped")
+    if cg is None:
+        raise ContainerError(f"cannot update container {cid}: it has no cgroup")
+    cg.apply(Resources.from_json(resources))
+
+
 def pause(root: Path | str, cid: str) -> None:
     _, _, st, cg = _load(root, cid)
     st.require("pause", cid)
@@ -521,5 +533,6 @@ __all__ = [
     "run",
     "start",
     "state",
+    "update",
     "wait",
 ]
