@@ -149,6 +149,7 @@ def create(
     cdir.make()
     init_pid = 0
     bootstrap_pid = 0
+    monitor_pid = 0
     cg: cgroups.Cgroup | None = None
     parent_sock = None
     fifo_fd = -1
@@ -191,6 +192,7 @@ def create(
             sync.send(parent_sock, "ok")
         msg = sync.expect(parent_sock, "pid", SETUP_TIMEOUT)
         init_pid = int(msg["pid"])
+        monitor_pid = int(msg.get("monitor") or 0)
         if not monitor:
             _reap(bootstrap_pid)
         start = proc_start_time(init_pid) or 0
@@ -200,7 +202,7 @@ def create(
             rootfs=rootfs_path,
             pid=init_pid,
             pid_start=start,
-            monitor_pid=int(msg.get("monitor") or 0),
+            monitor_pid=monitor_pid,
             created=now_rfc3339(),
             annotations=dict(spec.annotations),
             cgroup=cg.to_json(),
@@ -221,6 +223,8 @@ def create(
             _kill_pid(init_pid, 0, _signal.SIGKILL)
         if bootstrap_pid and not monitor:
             _reap(bootstrap_pid)
+        if monitor_pid:
+            _wait_dead(monitor_pid, 0, 5.0)  # it writes exit.json into the dir we are about to remove
         if cg is not None:
             with contextlib.suppress(ContainerError, OSError):
                 cg.destroy()
@@ -319,6 +323,9 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
                 raise ContainerError(f"container {cid}: init {saved.pid} did not die after SIGKILL")
         if cg is not None:
             cg.destroy()
+        if saved.monitor_pid:
+            # The monitor records the exit status, then exits: let it finish before the dir goes.
+            _wait_dead(saved.monitor_pid, 0, 5.0)
         stopped = to_state(cdir, saved, Status.STOPPED).to_json()
         cdir.remove()
     hk = _hooks_from_saved(saved)

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -218,7 +219,12 @@ class ContainerDir:
             return None
 
     def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        for _ in range(50):
+            shutil.rmtree(self.path, ignore_errors=True)
+            if not self.path.exists():
+                return
+            time.sleep(0.01)  # something (a late monitor) wrote into it meanwhile
+        raise ContainerError(f"could not remove the state of container {self.id} ({self.path})")
 
 
 def status_of(cdir: ContainerDir, saved: Saved, frozen: bool = False) -> Status:
