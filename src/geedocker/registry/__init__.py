@@ -93,3 +93,34 @@ MANIFEST_UNKNOWN/NAME_UNKNOWN/BLOB_UNKNOWN -> NotFoundError naming the reference
 "server gave HTTP response to HTTPS client", and 5xx/429/connection failures that outlived the retries ->
 TransportError; schema 1 or oversized manifests -> ManifestError; digest mismatches -> VerificationError.
 """
+
+from geedocker.registry.client import BlobStream, FetchedManifest, ManifestHead, RegistryClient
+from geedocker.registry.config import RegistryConfig
+from geedocker.registry.credentials import (
+    Credentials,
+    CredentialSource,
+    DockerConfigStore,
+    StaticCredentials,
+    login,
+    logout,
+)
+from geedocker.registry.resume import ResumingBlobReader
+from geedocker.registry.transport import ConnectionFailure, Response, Transport
+
+__all__ = [
+    "BlobStream",
+    "ConnectionFailure",
+    "CredentialSource",
+    "Credentials",
+    "DockerConfigStore",
+    "FetchedManifest",
+    "ManifestHead",
+    "RegistryClient",
+    "RegistryConfig",
+    "Response",
+    "ResumingBlobReader",
+    "StaticCredentials",
+    "Transport",
+    "login",
+    "logout",
+]
