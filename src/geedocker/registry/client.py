@@ -193,16 +193,20 @@ class RegistryClient:
             url = new
         raise TransportError(f"{self.host}: more than {MAX_REDIRECTS} redirects for {url}")
 
-    def _with_retries(self, what: str, send: Callable[[], Response]) -> Response:
-        """Retry connection failures and 429/5xx answers with exponential backoff and jitter."""
+    def _with_retries(self, what: str, send: Callable[[], Response], *, resend: bool = True) -> Response:
+        """Retry connection failures and 429/5xx answers with exponential backoff and jitter.
+
+        ``resend=False`` (upload chunks) retries a connection failure only if it was refused, since the
+        server may have taken the bytes.
+        """
         attempts = self.config.retries + 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
                 resp = send()
             except ConnectionFailure as e:
-                if last:
-                    raise TransportError(f"{what}: {e} (after {attempts} attempts)") from e
+                if last or not (resend or e.refused):
+                    raise TransportError(f"{what}: {e} (after {attempt + 1} attempts)") from e
                 delay = self._backoff(attempt)
                 log.info("%s: %s; retrying in %.2fs", what, e, delay)
                 self.sleep(delay)
@@ -274,6 +278,7 @@ class RegistryClient:
         headers: Mapping[str, str] | None = None,
         body: bytes | None = None,
         follow: bool = True,
+        resend: bool = True,
     ) -> Response:
         """One API request with auth (refreshing once on 401), retries and redirects."""
         url = path_or_url if "://" in path_or_url else self._url(path_or_url)
@@ -285,7 +290,7 @@ class RegistryClient:
             if authz:
                 hdrs["Authorization"] = authz
             resp = self._with_retries(what, lambda h=hdrs: self._send_following(  # type: ignore[misc]
-                method, url, h, body, follow))
+                method, url, h, body, follow), resend=resend)
             if resp.status == 401 and not auth_retried:
                 retry = self.auth.on_unauthorized(resp.headers.get("www-authenticate"), authz)
                 if retry:
@@ -479,7 +484,7 @@ class RegistryClient:
                     break
                 hasher.update(chunk)
                 resp = self._request(
-                    "PATCH", location, scopes=scopes, what=what, body=chunk,
+                    "PATCH", location, scopes=scopes, what=what, body=chunk, resend=False,
                     headers={"Content-Type": "application/octet-stream", "Content-Length": str(len(chunk)),
                              "Content-Range": f"{sent}-{sent + len(chunk) - 1}"},
                 )
@@ -493,6 +498,9 @@ class RegistryClient:
                 raise VerificationError(f"{what}: the data read is not {size} bytes with digest {digest}")
             resp = self._request("PUT", _add_query(location, "digest", str(digest)), scopes=scopes, what=what,
                                  headers={"Content-Length": "0"}, body=b"")
+        if resp.status == 404 and self._blob_exists_for_push(repo, digest, scopes):
+            resp.close()  # a retried PUT whose first try went through: the session is gone, the blob is there
+            return
         if resp.status not in (201, 204):
             raise self._error(resp, what)
         resp.close()

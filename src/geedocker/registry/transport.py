@@ -122,6 +122,9 @@ def tls_error(url: str, err: BaseException) -> TLSFailure:
     return TLSFailure(f"{host}: TLS handshake failed: {text}")
 
 
+_DRAIN_LIMIT = 64 * 1024
+
+
 class _Urllib3Body:
     def __init__(self, resp: urllib3.BaseHTTPResponse, url: str) -> None:
         self._resp = resp
@@ -138,13 +141,14 @@ class _Urllib3Body:
             raise ConnectionFailure(f"{_host_of(self._url)}: connection broken while reading: {e}") from e
 
     def close(self) -> None:
-        # A fully read body gives its connection back to the pool; a half-read one (a blob we stop
-        # reading) is closed rather than drained.
-        if getattr(self._resp, "length_remaining", None) == 0:
-            self._resp.release_conn()
+        # A (nearly) fully read body is drained and its connection goes back to the pool; a half-read
+        # one (a blob we stop reading) is closed rather than drained.
+        remaining = getattr(self._resp, "length_remaining", None)
+        if remaining is not None and remaining <= _DRAIN_LIMIT:
+            self._resp.drain_conn()
         else:
             self._resp.close()
-            self._resp.release_conn()
+        self._resp.release_conn()
 
 
 def proxy_for(url: str) -> str | None:
