@@ -65,7 +65,7 @@ def list_images(layout: Layout, repository: str | None = None) -> list[ImageRow]
         if r is not None:
             want_repo, want_tag = r.repository, r.tag
     rows: list[ImageRow] = []
-    for rec in store.list():
+    for rec in store.records():
         size = image_size(layout, rec)
         names: list[tuple[str, str]] = []
         for t in rec.tags:
@@ -119,8 +119,10 @@ def remove_image(layout: Layout, name: str, *, force: bool = False) -> list[str]
 
 def images_in_use(layout: Layout) -> frozenset[str]:
     """Image IDs that containers use (so ``rmi`` refuses them unless forced)."""
+    import importlib
+
     try:
-        from geedocker.containers import store as cstore
+        cstore = importlib.import_module("geedocker.containers.store")
     except ImportError:
         return frozenset()
     fn = getattr(cstore, "images_in_use", None)

@@ -101,11 +101,11 @@ def import_rootfs(
     try:
         diff_hash = hashlib.sha256()
         with os.fdopen(fd, "wb") as raw:
-            with igzip.IGzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:
+            with igzip.IGzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:  # type: ignore[no-untyped-call]
                 _, plain = open_decompressed(source)
                 while chunk := plain.read(CHUNK):
                     diff_hash.update(chunk)
-                    gz.write(chunk)
+                    gz.write(chunk)  # type: ignore[no-untyped-call]
             raw.flush()
             os.fsync(raw.fileno())
         diff_id = Digest("sha256", diff_hash.hexdigest())

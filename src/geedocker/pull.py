@@ -15,12 +15,19 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from geedocker import oci
 from geedocker import reference as refs
 from geedocker.digest import Digest
-from geedocker.errors import GeeDockerError, ManifestError, NotFoundError, PlatformError
+from geedocker.errors import (
+    ArchiveError,
+    GeeDockerError,
+    ManifestError,
+    NotFoundError,
+    PlatformError,
+    VerificationError,
+)
 from geedocker.oci import Descriptor, ImageConfig, Index, Manifest, Platform
 from geedocker.store.blobs import CHUNK, BlobStore, Ingest
 from geedocker.store.images import ImageRecord, ImageStore
@@ -87,6 +94,10 @@ class _Stats:
             self.bytes += n
 
 
+class _Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
 class _Tee:
     """Reads from ``src`` (a registry stream), appends every byte to ``ingest``, reports progress.
 
@@ -96,7 +107,7 @@ class _Tee:
 
     def __init__(
         self,
-        src: BinaryIO,
+        src: _Readable,
         ingest: Ingest,
         prefix: BinaryIO | None,
         on_bytes: Callable[[int], None],
@@ -251,6 +262,11 @@ class Puller:
             if unpack:
                 try:
                     self.layers.unpack(chain, diff_id, tee)  # type: ignore[arg-type]
+                except (ArchiveError, VerificationError) as e:
+                    # Bad bytes on the wire show up first as a broken archive: say which it was.
+                    self._blame_blob(tee, ing, e)
+                    raise
+                try:
                     tee.drain()
                     ing.commit()
                 except BaseException:
@@ -263,6 +279,21 @@ class Puller:
         with stats.lock:
             stats.blobs += 1
         self.progress(ProgressEvent(short, LayerStatus.DONE, desc.size, desc.size))
+
+    def _blame_blob(self, tee: _Tee, ing: Ingest, err: GeeDockerError) -> None:
+        """After an unpack failure: if the blob itself does not match its digest, raise that instead."""
+        try:
+            tee.drain()
+        except GeeDockerError:
+            ing.discard()
+            return
+        got = ing.current_digest()
+        if got != ing.digest or (ing.size is not None and ing.offset != ing.size):
+            ing.discard()
+            raise VerificationError(
+                f"blob {ing.digest}: downloaded bytes do not match (got {got}, {ing.offset} bytes): {err}"
+            ) from None
+        ing.discard()
 
     # --- the whole pull ---------------------------------------------------------------------------
     def pull(self, name: str) -> PullResult:

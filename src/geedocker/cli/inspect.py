@@ -17,12 +17,15 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def _container(layout: Any, name: str) -> dict[str, Any] | None:
+    import importlib
+
     try:
-        from geedocker.containers.inspect import inspect_container
+        mod = importlib.import_module("geedocker.containers.inspect")
     except ImportError:
         return None
     try:
-        return inspect_container(layout, name)
+        found: dict[str, Any] = mod.inspect_container(layout, name)
+        return found
     except GeeDockerError:
         return None
 

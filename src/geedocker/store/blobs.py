@@ -188,6 +188,10 @@ class Ingest:
         self._hash.update(chunk)
         self.offset += len(chunk)
 
+    def current_digest(self) -> Digest:
+        """The digest of the bytes ingested so far."""
+        return Digest(self.digest.algorithm, self._hash.hexdigest())
+
     def read_prefix(self) -> BinaryIO:
         """A reader of the bytes already ingested (to replay them into an unpacker on resume)."""
         return open(self.data, "rb")

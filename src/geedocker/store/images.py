@@ -140,7 +140,7 @@ class ImageStore:
                 data["tags"][name] = key
             return self._record(data, key)
 
-    def list(self) -> list[ImageRecord]:
+    def records(self) -> list[ImageRecord]:
         data = self._read()
         return [self._record(data, m) for m in sorted(data["images"])]
 
@@ -151,7 +151,7 @@ class ImageStore:
             hits = {m for m, info in data["images"].items() if info["config"].split(":", 1)[1].startswith(hexpart)}
             hits |= {m for m in data["images"] if m.split(":", 1)[1].startswith(hexpart) and len(hexpart) == 64}
             if len(hits) == 1:
-                return hits.pop()
+                return str(hits.pop())
             if len(hits) > 1:
                 raise ImageNotFound(f"image ID {name!r} is ambiguous: it matches {len(hits)} images")
         try:
@@ -163,7 +163,7 @@ class ImageStore:
         if r.digest is not None:
             for m, info in data["images"].items():
                 if m == str(r.digest) or f"{r.repository}@{r.digest}" in info.get("repo_digests", []):
-                    return m
+                    return str(m)
             raise ImageNotFound(f"No such image: {name}")
         key = str(r)
         if key in data["tags"]:
@@ -216,13 +216,13 @@ class ImageStore:
                 raise ImageInUse(
                     f"unable to remove image {name}: it is used by a container (stop and remove it, or use -f)"
                 )
-            named = None
+            named: str | None = None
             if not by_id:
                 try:
                     named = str(refs.parse(name))
                 except InvalidReference:
                     named = None
-            if named in data["tags"]:
+            if named is not None and named in data["tags"]:
                 del data["tags"][named]
                 out.append(f"Untagged: {refs.parse(named).familiar()}")
                 tags.remove(named)
