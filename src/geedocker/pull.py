@@ -315,8 +315,9 @@ class Puller:
                 f"{len(config.diff_ids)} diff_ids"
             )
         chains = oci.chain_ids(config.diff_ids)
-        for layer in manifest.layers:
-            self.progress(ProgressEvent(layer.digest.short, LayerStatus.WAITING, 0, layer.size))
+        for layer, chain in zip(manifest.layers, chains, strict=True):
+            if not (self.blobs.has(layer.digest) and self.layers.has(chain)):
+                self.progress(ProgressEvent(layer.digest.short, LayerStatus.WAITING, 0, layer.size))
         workers = max(1, min(self.options.max_parallel, len(manifest.layers)))
         if manifest.layers:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull") as pool:
