@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 from geedocker.archive.compression import open_decompressed
-from geedocker.archive.root import Parts, Root, clean_parts, proc_path
+from geedocker.archive.root import Parts, Root, clean_parts, set_xattr_at
 from geedocker.archive.source import BLOCK, TarSource
 from geedocker.digest import Digest
 from geedocker.errors import ArchiveError, DiskFullError, GeeDockerError, LimitExceededError, UnsafeEntryError
@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
+_AUFS_META = ".wh..wh."
 OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque"
 _READ_CHUNK = 1 << 20
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -195,6 +196,9 @@ class _Applier:
     def apply(self, m: tarfile.TarInfo) -> None:
         entry = m.name
         parts = clean_parts(entry, entry)
+        if any(p.startswith(_AUFS_META) for p in parts[:-1]):
+            log.debug("ignoring AUFS metadata entry %s", entry)
+            return
         if parts and parts[-1].startswith(WHITEOUT_PREFIX):
             self.whiteout(m, parts)
             return
@@ -298,11 +302,11 @@ class _Applier:
             if self.policy is WhiteoutPolicy.OVERLAY and "/".join(real) in self.whiteouts:
                 # a directory in place of a path whited out earlier in this layer hides the lower one
                 self.whiteouts.discard("/".join(real))
-                os.setxattr(proc_path(pfd, name), OVERLAY_OPAQUE_XATTR, b"y", follow_symlinks=False)
+                set_xattr_at(pfd, name, OVERLAY_OPAQUE_XATTR, b"y")
         if self.is_root:
             os.chown(name, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
         for key, value in _xattrs(m):
-            self.setxattr(m, proc_path(pfd, name), key, value)
+            self.setxattr(m, (pfd, name), key, value)
         mtime = _ns(m.mtime)
         self.dir_meta[real] = (m.mode & 0o7777, self.atime(m, mtime), mtime)
 
@@ -321,7 +325,7 @@ class _Applier:
         if self.is_root:
             os.chown(name, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
         for key, value in _xattrs(m):
-            self.setxattr(m, proc_path(pfd, name), key, value)
+            self.setxattr(m, (pfd, name), key, value)
         mtime = _ns(m.mtime)
         os.utime(name, ns=(self.atime(m, mtime), mtime), dir_fd=pfd, follow_symlinks=False)
 
@@ -366,7 +370,7 @@ class _Applier:
         if self.is_root:
             os.chown(name, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
         for key, value in _xattrs(m):
-            self.setxattr(m, proc_path(pfd, name), key, value)
+            self.setxattr(m, (pfd, name), key, value)
         os.chmod(name, mode, dir_fd=pfd)
         mtime = _ns(m.mtime)
         os.utime(name, ns=(self.atime(m, mtime), mtime), dir_fd=pfd, follow_symlinks=False)
@@ -378,7 +382,8 @@ class _Applier:
             kind = stat.S_IFCHR if m.type == tarfile.CHRTYPE else stat.S_IFBLK
             os.mknod(name, kind | 0o600, os.makedev(m.devmajor, m.devminor), dir_fd=pfd)
 
-    def setxattr(self, m: tarfile.TarInfo, target: int | str, key: str, value: bytes) -> None:
+    def setxattr(self, m: tarfile.TarInfo, target: int | tuple[int, str], key: str, value: bytes) -> None:
+        """Set an xattr on an open file, or on (dir fd, name) without following a final symlink."""
         if key.startswith(_FORBIDDEN_XATTR_PREFIXES):
             log.warning("entry %s: ignoring xattr %s (reserved for overlayfs)", m.name, key)
             return
@@ -386,7 +391,7 @@ class _Applier:
             if isinstance(target, int):
                 os.setxattr(target, key, value)
             else:
-                os.setxattr(target, key, value, follow_symlinks=False)
+                set_xattr_at(target[0], target[1], key, value)
         except OSError as e:
             if e.errno in (errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM, errno.EACCES):
                 # the filesystem lacks xattrs, or we lack the privilege (a user namespace, not root)
@@ -404,7 +409,7 @@ class _Applier:
             else:
                 self.apply_opaque(m, parts[:-1])
             return
-        if base.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
+        if base.startswith(_AUFS_META):
             log.debug("ignoring AUFS metadata entry %s", m.name)
             return
         target = base[len(WHITEOUT_PREFIX) :]
@@ -436,7 +441,7 @@ class _Applier:
         found = self.root.walk(dparts, True, m.name)
         assert found is not None
         try:
-            os.setxattr(proc_path(found[0], "."), OVERLAY_OPAQUE_XATTR, b"y", follow_symlinks=False)
+            set_xattr_at(found[0], ".", OVERLAY_OPAQUE_XATTR, b"y")
         except OSError as e:
             raise ArchiveError(f"entry {m.name!r}: setting {OVERLAY_OPAQUE_XATTR}: {e.strerror}") from None
 

@@ -122,11 +122,85 @@ def _gzip_reader(stream: Readable) -> Readable:
         return gzip.GzipFile(fileobj=cast(BinaryIO, stream), mode="rb")
 
 
+class _ZstdFrames:
+    """Passes compressed zstd bytes through while walking the frame and block headers.
+
+    ``zstandard``'s stream reader treats input that ends inside a frame as a clean end; this walker
+    knows where each frame ends (block headers carry their sizes) and refuses such an end.
+    """
+
+    def __init__(self, raw: Readable) -> None:
+        self._raw = raw
+        self._need = 4  # bytes wanted into _head for the current state
+        self._head = b""
+        self._skip = 0  # bytes to pass over (block contents, skippable frames)
+        self._state = "magic"
+        self._checksum = False
+        self._done = False
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = self._raw.read(READ_SIZE if n < 0 else n)
+        if data:
+            self._walk(data)
+        elif not self._done:
+            self._done = True
+            if self._state != "magic" or self._head or self._skip:
+                raise ArchiveError("corrupt zstd stream: truncated inside a frame")
+        return data
+
+    def _walk(self, data: bytes) -> None:
+        pos, end = 0, len(data)
+        while pos < end:
+            if self._skip:
+                take = min(self._skip, end - pos)
+                self._skip -= take
+                pos += take
+                continue
+            take = min(self._need - len(self._head), end - pos)
+            self._head += data[pos : pos + take]
+            pos += take
+            if len(self._head) == self._need:
+                head, self._head = self._head, b""
+                self._advance(head)
+
+    def _advance(self, head: bytes) -> None:
+        state = self._state
+        if state == "magic":
+            magic = int.from_bytes(head, "little")
+            if head == ZSTD_MAGIC:
+                self._state, self._need = "fhd", 1
+            elif magic & 0xFFFFFFF0 == 0x184D2A50:
+                self._state, self._need = "skippable", 4
+            else:
+                raise ArchiveError("corrupt zstd stream: bad frame magic")
+        elif state == "skippable":
+            self._skip = int.from_bytes(head, "little")
+            self._state, self._need = "magic", 4
+        elif state == "fhd":
+            fhd = head[0]
+            fcs_flag, single, self._checksum, did_flag = fhd >> 6, fhd >> 5 & 1, bool(fhd >> 2 & 1), fhd & 3
+            size = (0 if single else 1) + (0, 1, 2, 4)[did_flag] + ((1 if single else 0), 2, 4, 8)[fcs_flag]
+            self._state, self._need = "block", 3
+            self._skip = size
+        elif state == "block":
+            bh = int.from_bytes(head, "little")
+            last, btype, bsize = bh & 1, bh >> 1 & 3, bh >> 3
+            if btype == 3:
+                raise ArchiveError("corrupt zstd stream: reserved block type")
+            self._skip = 1 if btype == 1 else bsize
+            if last:
+                self._state, self._need = "magic", 4
+                self._skip += 4 if self._checksum else 0
+        else:  # pragma: no cover
+            raise AssertionError(state)
+
+
 def _zstd_reader(stream: Readable) -> Readable:
     import zstandard
 
     dctx = zstandard.ZstdDecompressor()
-    return cast(Readable, dctx.stream_reader(cast(BinaryIO, stream), read_size=READ_SIZE, read_across_frames=True))
+    src = cast(BinaryIO, _ZstdFrames(stream))
+    return cast(Readable, dctx.stream_reader(src, read_size=READ_SIZE, read_across_frames=True))
 
 
 def _read_head(stream: Readable, n: int) -> bytes:

@@ -59,13 +59,16 @@ def clean_parts(name: str, entry: str) -> Parts:
     return tuple(out)
 
 
-def _proc_path(dir_fd: int, name: str) -> str:
-    """A path naming ``name`` in the directory ``dir_fd`` for calls that lack an ``*at`` form (xattrs)."""
-    return f"/proc/self/fd/{dir_fd}" if name == "." else f"/proc/self/fd/{dir_fd}/{name}"
+def set_xattr_at(dir_fd: int, name: str, key: str, value: bytes) -> None:
+    """``setxattr`` on ``name`` in ``dir_fd`` (``"."``: the directory itself), never following a symlink.
 
-
-def proc_path(dir_fd: int, name: str) -> str:
-    return _proc_path(dir_fd, name)
+    There is no ``setxattrat`` before Linux 6.13: the path goes through ``/proc/self/fd``, whose
+    entry for ``dir_fd`` is followed (it is the directory we resolved) while ``name`` is not.
+    """
+    if name == ".":
+        os.setxattr(f"/proc/self/fd/{dir_fd}", key, value)
+    else:
+        os.setxattr(f"/proc/self/fd/{dir_fd}/{name}", key, value, follow_symlinks=False)
 
 
 class Root:
