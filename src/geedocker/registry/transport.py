@@ -214,6 +214,9 @@ class Urllib3Transport:
                     if ctx.verify_mode == ssl.CERT_NONE:
                         kw["cert_reqs"] = "CERT_NONE"
                         kw["assert_hostname"] = False
+                        # The user asked for this registry to be insecure: say so once, in our log.
+                        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+                        log.warning("%s is an insecure registry: its TLS certificate is not verified", parts.netloc)
                 if proxy:
                     log.debug("using proxy %s for %s", proxy, parts.netloc)
                     pm = urllib3.ProxyManager(proxy, **kw)
