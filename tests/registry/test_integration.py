@@ -291,3 +291,25 @@ def test_blob_500_exhausts_retries(fault_proxy: FaultProxy, big_image: tuple[str
     with _proxy_client(fault_proxy) as c:
         with pytest.raises(TransportError, match="HTTP 503 after 5 attempts"):
             c.open_blob(repo, desc.digest)
+
+
+def test_client_certificate_from_certs_d(registry_tls_material: object, tmp_path: Path) -> None:
+    from tests.support.registry import TLSMaterial, start_registry
+
+    assert isinstance(registry_tls_material, TLSMaterial)
+    reg = start_registry("mtls", registry_tls_material)
+    try:
+        with reg.client() as c:  # certs.d/<host>/ has ca.crt, client.cert and client.key
+            c.ping()
+            push_test_image(c, "mtls/app", "v1", [layer_tar([file("m", "tls")])])
+            assert c.list_tags("mtls/app") == ["v1"]
+        only_ca = tmp_path / "certs.d"
+        (only_ca / reg.host).mkdir(parents=True)
+        assert reg.ca_path is not None
+        (only_ca / reg.host / "ca.crt").write_bytes(reg.ca_path.read_bytes())
+        with reg.client(certs_dirs=(only_ca,), retries=1) as c:
+            with pytest.raises(TransportError, match="client certificate"):
+                c.ping()
+    finally:
+        reg.stop()
+    assert not reg.root.exists()

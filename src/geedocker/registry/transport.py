@@ -119,6 +119,11 @@ def tls_error(url: str, err: BaseException) -> TLSFailure:
             f"{host}: TLS verification failed: {reason}; add the registry's CA to "
             f"/etc/docker/certs.d/{host}/ca.crt or mark the registry insecure ({text})"
         )
+    if "alert bad certificate" in low or "certificate required" in low or "alert_bad_certificate" in low:
+        return TLSFailure(
+            f"{host}: the registry refused our TLS client certificate (or wants one); put client.cert and "
+            f"client.key in /etc/docker/certs.d/{host}/ ({text})"
+        )
     return TLSFailure(f"{host}: TLS handshake failed: {text}")
 
 
