@@ -152,7 +152,7 @@ def test_anonymous_push_is_refused_clearly(make_client: MakeClient) -> None:
     fake = FakeRegistry(auth="bearer")
     c = make_client(fake)
     data = b"layer"
-    with pytest.raises(AuthenticationError, match="authentication required.*geedocker login reg.fake"):
+    with pytest.raises(AuthenticationError, match="access denied.*authentication.*geedocker login reg.fake"):
         c.upload_blob("team/app", Digest.of(data), len(data), io.BytesIO(data))
 
 

@@ -33,6 +33,9 @@ def test_tls_error_hints() -> None:
     assert not e.plain_http
     assert "certificate signed by unknown authority" in str(e)
     assert "/etc/docker/certs.d/r:5000/ca.crt" in str(e) and "insecure" in str(e)
+    e = tls_error("https://r/v2/", ssl.SSLError("[SSL: TLSV13_ALERT_CERTIFICATE_REQUIRED] tlsv13 alert "
+                                                "certificate required"))
+    assert "client.cert and client.key in /etc/docker/certs.d/r/" in str(e)
     e = tls_error("https://r/v2/", ssl.SSLError("certificate verify failed: Hostname mismatch"))
     assert "not valid for this host name" in str(e)
 

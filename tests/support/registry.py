@@ -370,6 +370,7 @@ def _wait_ready(reg: TestRegistry, ctx: ssl.SSLContext | None) -> None:
 class TLSMaterial:
     ca: CertPair
     server: CertPair
+    client: CertPair
     token_ca: CertPair
     token_signer: CertPair
 
@@ -377,19 +378,20 @@ class TLSMaterial:
 def make_tls_material() -> TLSMaterial:
     ca, ca_key = make_ca()
     server = make_leaf(ca, ca_key, "127.0.0.1")
+    client = make_leaf(ca, ca_key, "geedocker test client", server=False)
     token_ca, token_ca_key = make_ca("geedocker test token CA")
     signer = make_leaf(token_ca, token_ca_key, "geedocker test token signer", server=False)
-    return TLSMaterial(ca, server, token_ca, signer)
+    return TLSMaterial(ca, server, client, token_ca, signer)
 
 
 def start_registry(kind: str, tls: TLSMaterial) -> TestRegistry:
-    """Start one registry of ``kind`` ("http", "tls", "basic", "token"); the caller must stop() it."""
+    """Start one registry of ``kind`` ("http", "tls", "basic", "token", "mtls"); the caller must stop() it."""
     if not REGISTRY_BIN.exists():
         pytest.skip(f"{REGISTRY_BIN} is not installed (Debian package docker-registry)")
     root = Path(tempfile.mkdtemp(prefix=f"geedocker-registry-{kind}-"))
     port = free_port()
     host = f"127.0.0.1:{port}"
-    use_tls = kind in ("tls", "basic")
+    use_tls = kind in ("tls", "basic", "mtls")
     reg = TestRegistry(kind, host, "https" if use_tls else "http", root, pid=0)
     try:
         cfg: dict[str, Any] = {
@@ -408,6 +410,12 @@ def start_registry(kind: str, tls: TLSMaterial) -> TestRegistry:
             reg.certs_d = root / "certs.d"
             (reg.certs_d / host).mkdir(parents=True)
             (reg.certs_d / host / "ca.crt").write_bytes(tls.ca.cert_pem)
+        if kind == "mtls":
+            # Clients must present a certificate signed by the CA: certs.d/<host>/client.cert + client.key.
+            cfg["http"]["tls"]["clientcas"] = [str(reg.ca_path)]
+            assert reg.certs_d is not None
+            (reg.certs_d / host / "client.cert").write_bytes(tls.client.cert_pem)
+            (reg.certs_d / host / "client.key").write_bytes(tls.client.key_pem)
         if kind == "basic":
             user, pw = BASIC_USER
             out = subprocess.run(["htpasswd", "-Bbn", user, pw], capture_output=True, check=True, timeout=30)
@@ -437,6 +445,9 @@ def start_registry(kind: str, tls: TLSMaterial) -> TestRegistry:
         ctx = None
         if use_tls:
             ctx = ssl.create_default_context(cafile=str(reg.ca_path))
+            if kind == "mtls":
+                ctx.load_cert_chain(str(reg.certs_d / host / "client.cert"),  # type: ignore[operator]
+                                    str(reg.certs_d / host / "client.key"))  # type: ignore[operator]
         _wait_ready(reg, ctx)
     except BaseException:
         reg.stop()

@@ -253,7 +253,8 @@ class Authenticator:
         if ch is None:
             return False
         if sent is None:
-            return True  # first contact: now we know how to authenticate
+            # First contact: now we know how to authenticate (basic needs credentials to be worth a retry).
+            return ch.scheme == "bearer" or (ch.scheme == "basic" and self.credentials is not None)
         if sent.startswith("Bearer "):
             value = sent[len("Bearer ") :]
             with self._lock:

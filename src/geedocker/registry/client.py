@@ -318,6 +318,13 @@ class RegistryClient:
                 return AuthenticationError(
                     f"{self.host}: {what}: credentials for user {creds.username!r} were refused{suffix}"
                 )
+            ch = self.auth.challenge
+            if ch is not None and ch.scheme == "bearer":
+                # An anonymous token that does not cover the repository: docker's wording.
+                return AuthenticationError(
+                    f"{self.host}: {what}: access denied: the repository does not exist or may require "
+                    f"authentication; log in with 'geedocker login {self.host}'{suffix}"
+                )
             return AuthenticationError(
                 f"{self.host}: {what}: authentication required{suffix}; log in with 'geedocker login {self.host}'"
             )

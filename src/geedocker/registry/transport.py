@@ -119,6 +119,11 @@ def tls_error(url: str, err: BaseException) -> TLSFailure:
             f"{host}: TLS verification failed: {reason}; add the registry's CA to "
             f"/etc/docker/certs.d/{host}/ca.crt or mark the registry insecure ({text})"
         )
+    if "alert bad certificate" in low or "certificate required" in low or "alert_bad_certificate" in low:
+        return TLSFailure(
+            f"{host}: the registry refused our TLS client certificate (or wants one); put client.cert and "
+            f"client.key in /etc/docker/certs.d/{host}/ ({text})"
+        )
     return TLSFailure(f"{host}: TLS handshake failed: {text}")
 
 
@@ -214,6 +219,9 @@ class Urllib3Transport:
                     if ctx.verify_mode == ssl.CERT_NONE:
                         kw["cert_reqs"] = "CERT_NONE"
                         kw["assert_hostname"] = False
+                        # The user asked for this registry to be insecure: say so once, in our log.
+                        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+                        log.warning("%s is an insecure registry: its TLS certificate is not verified", parts.netloc)
                 if proxy:
                     log.debug("using proxy %s for %s", proxy, parts.netloc)
                     pm = urllib3.ProxyManager(proxy, **kw)
