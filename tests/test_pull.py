@@ -227,3 +227,15 @@ def test_shared_layers_unpacked_once_and_kept_by_rmi(layout: Layout, fake: FakeR
     assert not LayerStore(layout).has(oci.chain_ids(list(a.diff_ids))[1])
     assert LayerStore(layout).has(oci.chain_ids(list(b.diff_ids))[0])
     assert store.resolve(f"{fake.host}/{REPO}:b").id == b.config_digest
+
+
+def test_complete_but_uncommitted_download_needs_no_request(layout: Layout, fake: FakeRegistry) -> None:
+    blob = gzip_bytes(layer_tar([file("f", "whole")]))
+    pushed = build_and_push(client_for(fake), REPO, "1", [blob])
+    ing = layout.ingest_dir(pushed.layers[0].digest)
+    ing.mkdir(parents=True)
+    (ing / "data").write_bytes(blob)
+    fake.requests.clear()
+    pull(layout, f"{fake.host}/{REPO}:1", client=client_for(fake))
+    assert fake.count("GET", str(pushed.layers[0].digest)) == 0
+    assert BlobStore(layout).has(pushed.layers[0].digest)

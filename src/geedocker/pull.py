@@ -9,6 +9,7 @@ registry only for the tag's current digest (HEAD) and downloads nothing.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import threading
 from collections.abc import Callable
@@ -256,7 +257,11 @@ class Puller:
             self.progress(ProgressEvent(short, LayerStatus.DOWNLOADING, done[0], desc.size))
 
         self.progress(ProgressEvent(short, LayerStatus.DOWNLOADING, offset, desc.size))
-        with ResumingBlobReader(client, ref.path, desc.digest, size=desc.size, offset=offset) as reader:
+        if offset >= desc.size:  # a killed pull left the whole blob behind, uncommitted
+            reader_cm: contextlib.AbstractContextManager[_Readable] = contextlib.nullcontext(io.BytesIO())
+        else:
+            reader_cm = ResumingBlobReader(client, ref.path, desc.digest, size=desc.size, offset=offset)
+        with reader_cm as reader:
             unpack = not self.layers.has(chain)
             tee = _Tee(reader, ing, ing.read_prefix() if (unpack and offset) else None, on_bytes, self.cancel)
             if unpack:
