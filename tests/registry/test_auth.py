@@ -169,3 +169,17 @@ def test_basic_auth(make_client: MakeClient) -> None:
         make_client(fake, Credentials("u", "wrong")).blob_exists("r", Digest.parse(d))
     with pytest.raises(AuthenticationError, match="authentication required"):
         make_client(fake).ping()
+
+
+def test_challenge_parser_never_crashes() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet='Bearer Basic realm=",\\ \t scope:/x', max_size=80))
+    def check(header: str) -> None:
+        for c in parse_challenges(header):
+            assert c.scheme and " " not in c.scheme and "=" not in c.scheme
+            assert all(k == k.lower() for k in c.params)
+
+    check()
