@@ -183,3 +183,20 @@ def test_challenge_parser_never_crashes() -> None:
             assert all(k == k.lower() for k in c.params)
 
     check()
+
+
+def test_user_without_access_to_a_repository(make_client: MakeClient) -> None:
+    fake = FakeRegistry(auth="bearer", users={"carol": "pw"})
+    c = make_client(fake, Credentials("carol", "pw"))
+    fake.anonymous_pull = False
+    real_token = fake._token
+
+    def stingy(url: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+        resp = real_token(url, headers)
+        for tok in fake.tokens:  # grant nothing, as a token server does for a repository the user may not see
+            fake.tokens[tok] = (set(), True)
+        return resp
+
+    fake._token = stingy  # type: ignore[method-assign]
+    with pytest.raises(AuthenticationError, match="access denied for user 'carol'.*may not access it"):
+        c.get_manifest("someone/else", "v1")
