@@ -80,6 +80,20 @@ def test_busybox_image_with_every_feature(tmp_path: Path) -> None:
     assert n > 300
 
 
+def _ensure_parents(rng: random.Random, entries: list[Entry], written: dict[str, str], path: str) -> bool:
+    """List the parents of ``path`` in the layer (as docker does); False if one is a non-directory here."""
+    parts = path.split("/")
+    for i in range(1, len(parts)):
+        parent = "/".join(parts[:i])
+        kind = written.get(parent)
+        if kind is None:
+            entries.append(directory(parent, mode=rng.choice([0o755, 0o700, 0o775]), mtime=rng.randrange(10**9)))
+            written[parent] = "dir"
+        elif kind != "dir":
+            return False
+    return True
+
+
 def random_layers(seed: int, count: int = 4) -> list[bytes]:
     """Layers of random operations on a small namespace, each layer well-formed (parents listed first)."""
     rng = random.Random(seed)
@@ -89,18 +103,6 @@ def random_layers(seed: int, count: int = 4) -> list[bytes]:
         entries: list[Entry] = []
         written: dict[str, str] = {}  # path -> kind within this layer
 
-        def ensure_parents(path: str) -> bool:
-            parts = path.split("/")
-            for i in range(1, len(parts)):
-                parent = "/".join(parts[:i])
-                kind = written.get(parent)
-                if kind is None:
-                    entries.append(directory(parent, mode=rng.choice([0o755, 0o700, 0o775]), mtime=rng.randrange(10**9)))
-                    written[parent] = "dir"
-                elif kind != "dir":
-                    return False
-            return True
-
         for _ in range(rng.randrange(3, 14)):
             depth = rng.randrange(1, 4)
             path = "/".join(rng.choice(names) for _ in range(depth))
@@ -108,7 +110,7 @@ def random_layers(seed: int, count: int = 4) -> list[bytes]:
                 continue
             if any(p.startswith(path + "/") for p in written):
                 continue
-            if not ensure_parents(path):
+            if not _ensure_parents(rng, entries, written, path):
                 continue
             op = rng.choice(["file", "file", "dir", "symlink", "whiteout", "opaque", "hardlink", "fifo"])
             mtime = rng.randrange(10**9)
