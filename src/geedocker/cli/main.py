@@ -21,6 +21,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rmi": ("geedocker.cli.rmi", "Remove one or more images"),
     "login": ("geedocker.cli.login", "Log in to a registry"),
     "logout": ("geedocker.cli.logout", "Log out from a registry"),
+    "import": ("geedocker.cli.import_", "Create an image from a root filesystem tarball"),
+    "push": ("geedocker.cli.push", "Push an image to a registry"),
+    "save": ("geedocker.cli.save", "Save images to a tar archive (docker format with the OCI layout inside)"),
+    "load": ("geedocker.cli.load", "Load images from a docker or OCI tar archive"),
+    "unpack": ("geedocker.cli.unpack", "Write an image's flattened root filesystem to a directory"),
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}

@@ -1,0 +1,122 @@
+"""The runtime core: run an OCI runtime-spec bundle (``config.json`` + rootfs), like runc.
+
+Public Python API (everything the ``geedocker-runtime`` command line can do, a caller can do too)::
+
+    from geedocker import runtime as rt
+
+    st = rt.create(root, cid, bundle, stdin=fd0, stdout=fd1, stderr=fd2)   # -> State (status CREATED)
+    rt.start(root, cid)                                                   # user process exec'd -> RUNNING
+    code = rt.wait(root, cid)                                             # blocks; exit status (int)
+    rt.kill(root, cid, signal.SIGTERM)                                    # or rt.kill(root, cid, "TERM")
+    rt.delete(root, cid)                                                  # cgroups, state dir removed
+    code = rt.run(root, cid, bundle)                                      # create + start + wait + delete
+
+``root`` is the runtime's state directory (like ``runc --root``; the engine passes
+``Layout.runtime_root``). Each container keeps ``root/<id>/``::
+
+    root/<id>/state.json   the saved state (written atomically): pids, bundle, cgroup paths, created time
+    root/<id>/exec.fifo    exists while the container is CREATED; ``start`` writes it, init then execs
+    root/<id>/exit.json    {"exit_code": N} written by the monitor when the container's init exits
+    root/<id>/lock         flock serialising operations on one container
+
+Values
+------
+``Status`` (StrEnum, values are the spec's strings): ``CREATING``, ``CREATED``, ``RUNNING``, ``STOPPED``,
+``PAUSED``. Guards: ``status.can_start()`` (CREATED), ``can_kill()`` (CREATED, RUNNING, PAUSED),
+``can_delete()`` (STOPPED; CREATED too, which kills the waiting init, as runc does), ``can_exec()``
+(CREATED, RUNNING), ``can_pause()`` (RUNNING), ``can_resume()`` (PAUSED). A forbidden transition raises
+``geedocker.errors.ContainerStateError`` naming the container, the operation and the status.
+
+``State`` (frozen dataclass): ``oci_version, id, status, pid, bundle, annotations`` (the spec's state),
+plus ``created`` (RFC 3339 string) and ``exit_code`` (``int | None``, known once STOPPED when a monitor
+watched it). ``State.to_json() -> dict`` gives the spec's state JSON (camelCase keys).
+
+Functions (``Fd = int | None``; ``None`` means inherit the caller's fd 0/1/2)
+-------------------------------------------------------------------------------
+``create(root, cid, bundle, *, pid_file=None, console_socket=None, stdin=None, stdout=None, stderr=None,
+monitor=True) -> State``
+    Read and validate ``bundle/config.json``, create the namespaces, cgroup (limits applied), mounts,
+    devices, pivot_root, hostname, sysctls, user, capabilities, rlimits; run createRuntime and
+    createContainer hooks. The container's init then waits on ``exec.fifo``. The user executable is
+    looked up before ``create`` returns: a missing one raises ``CommandNotFound`` (127), one that is not
+    executable ``CommandNotExecutable`` (126); the container is then cleaned up. With ``monitor=True`` a
+    small detached monitor process (like conmon) is the init's parent: it records the exit status in
+    ``exit.json`` so ``wait``/``state`` can report it even after the caller is gone. With
+    ``monitor=False`` (what the runc-compatible CLI uses) the init is re-parented to the caller's
+    subreaper, which reaps it, as with runc. ``console_socket``: the path of a unix socket; when
+    ``process.terminal`` is true the pty master is sent there with SCM_RIGHTS (runc's protocol).
+    Errors: ``ContainerError`` (bad/unsupported config, setup failure, naming the field or step),
+    ``NameConflictError`` if ``cid`` exists, ``UsageError`` for a bad id.
+``start(root, cid) -> None``
+    Let the created init exec the user process; runs poststart hooks. CREATED only.
+``state(root, cid) -> State``
+    Status computed live from the init pid (guarded against pid reuse by its start time).
+``kill(root, cid, sig: int | str = SIGTERM, *, all: bool = False) -> None``
+    ``sig`` as a number or a name (``"KILL"``, ``"SIGKILL"``, ``"9"``). ``all`` signals every process
+    in the container's cgroup (or pid namespace).
+``delete(root, cid, *, force=False) -> None``
+    Remove a STOPPED (or CREATED) container: kills what is left, removes cgroups and the state dir,
+    runs poststop hooks. ``force`` kills a RUNNING one first (SIGKILL).
+``wait(root, cid, timeout: float | None = None) -> int``
+    Block until the init exits; its exit status: the process's own code, or 128+N when killed by
+    signal N. ``TimeoutError`` after ``timeout``.
+``run(root, cid, bundle, *, pid_file=None, console_socket=None, stdin=None, stdout=None, stderr=None,
+keep=False) -> int``
+    create + start + wait; deletes the container afterwards unless ``keep``. Returns the exit status.
+``exec_(root, cid, process: dict | Path, *, console_socket=None, detach=False, pid_file=None, stdin=None,
+stdout=None, stderr=None) -> int``
+    Run another process (a spec ``process`` object, or the path of a process.json) in the container's
+    namespaces and cgroup. Returns the exit status, or with ``detach=True`` the new process's host pid.
+``list_(root) -> list[State]``
+``ps(root, cid) -> list[int]``
+    Host pids of the container's processes.
+``pause(root, cid)`` / ``resume(root, cid)``  (freezer cgroup)
+
+Layout of the package (one module per kernel concept)
+-----------------------------------------------------
+``syscalls`` (the one ctypes module), ``spec`` (config.json -> frozen dataclasses, refusing what we do
+not honour), ``namespaces``, ``rootfs``, ``paths`` (safe resolution inside the rootfs), ``devices``,
+``capabilities``, ``signals``, ``process`` (child side: user, caps, rlimits, exec), ``console``,
+``cgroups`` (``v1``, ``v2``), ``hooks``, ``state``, ``status``, ``sync`` (parent/child messages),
+``init`` (the code that runs in the forked children), ``container`` (the operations), ``cli``.
+
+Not honoured (refused with ``ContainerError`` naming the field): ``linux.seccomp`` (unless
+``GEEDOCKER_IGNORE_SECCOMP=1``: then logged as a warning and skipped), ``process.apparmorProfile``,
+``process.selinuxLabel``, ``linux.intelRdt``, ``linux.personality``, unknown namespace types.
+"""
+
+from __future__ import annotations
+
+from geedocker.runtime.container import (
+    create,
+    delete,
+    exec_,
+    kill,
+    list_,
+    pause,
+    ps,
+    resume,
+    run,
+    start,
+    state,
+    wait,
+)
+from geedocker.runtime.state import State
+from geedocker.runtime.status import Status
+
+__all__ = [
+    "State",
+    "Status",
+    "create",
+    "delete",
+    "exec_",
+    "kill",
+    "list_",
+    "pause",
+    "ps",
+    "resume",
+    "run",
+    "start",
+    "state",
+    "wait",
+]

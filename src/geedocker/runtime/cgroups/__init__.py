@@ -1,0 +1,165 @@
+"""Control groups: a v1 and a v2 driver behind one small interface, chosen at run time.
+
+v2 is used when ``/sys/fs/cgroup`` itself is a cgroup2 mount; otherwise v1 (one hierarchy per
+controller). A container's cgroup is ``linux.cgroupsPath`` when it is absolute, else that relative path
+(default ``geedocker/<id>``) below the cgroup of the calling process, so a runtime started inside a
+limited cgroup nests its containers there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Protocol
+
+from geedocker.errors import ContainerError
+from geedocker.runtime.spec import Resources
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+MAX_FILE_BYTES = 1 << 20
+
+
+class CgroupError(ContainerError):
+    """Creating, configuring or removing a container's cgroup failed."""
+
+
+class Cgroup(Protocol):
+    version: int
+
+    def create(self) -> None: ...
+
+    def apply(self, resources: Resources) -> None: ...
+
+    def add(self, pid: int) -> None: ...
+
+    def pids(self) -> list[int]: ...
+
+    def freeze(self) -> None: ...
+
+    def thaw(self) -> None: ...
+
+    def frozen(self) -> bool: ...
+
+    def destroy(self) -> None: ...
+
+    def to_json(self) -> dict[str, object]: ...
+
+
+def read_text(path: Path) -> str:
+    with open(path, "rb") as f:
+        return f.read(MAX_FILE_BYTES).decode()
+
+
+def write_text(path: Path, value: str) -> None:
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+    except OSError as e:
+        raise CgroupError(f"writing {value!r} to {path}: {e.strerror}") from None
+
+
+def parse_pids(text: str) -> list[int]:
+    return [int(x) for x in text.split()]
+
+
+def kill_and_remove(dirs: list[Path], procs_file: str, timeout: float = 10.0) -> None:
+    """SIGKILL every process listed in the dirs' ``procs_file`` until none is left, then rmdir them."""
+    deadline = time.monotonic() + timeout
+    for d in dirs:
+        f = d / procs_file
+        while f.exists():
+            try:
+                pids = parse_pids(read_text(f))
+            except OSError:
+                break
+            if not pids:
+                break
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            if time.monotonic() > deadline:
+                raise CgroupError(f"processes {pids} in {d} do not die")
+            time.sleep(0.01)
+    for d in dirs:
+        while True:
+            try:
+                os.rmdir(d)
+                break
+            except FileNotFoundError:
+                break
+            except OSError as e:
+                if time.monotonic() > deadline:
+                    raise CgroupError(f"removing cgroup {d}: {e.strerror}") from None
+                time.sleep(0.01)
+
+
+def own_cgroups(proc_cgroup: str = "/proc/self/cgroup") -> dict[str, str]:
+    """Controller (or "" for the unified hierarchy, "name=systemd" for named ones) -> path of this process."""
+    out: dict[str, str] = {}
+    for line in read_text(Path(proc_cgroup)).splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, ctrls, path = parts
+        if not ctrls:
+            out[""] = path
+        for c in ctrls.split(","):
+            if c:
+                out[c] = path
+    return out
+
+
+def is_unified(root: Path = CGROUP_ROOT) -> bool:
+    """Whether ``root`` is a cgroup2 mount (read from /proc/self/mountinfo)."""
+    target = os.fspath(root)
+    fstype = ""
+    for line in read_text(Path("/proc/self/mountinfo")).splitlines():
+        left, _, right = line.partition(" - ")
+        fields = left.split()
+        if len(fields) >= 5 and fields[4] == target:
+            fstype = right.split()[0] if right else ""
+    return fstype == "cgroup2"
+
+
+def container_path(cgroups_path: str, cid: str, parent: str) -> str:
+    """The absolute cgroup path for a container: ``cgroups_path`` if absolute, else below ``parent``."""
+    if ":" in cgroups_path and not cgroups_path.startswith("/"):
+        raise CgroupError(f"cgroupsPath {cgroups_path!r} looks like a systemd slice:scope path; "
+                          "the systemd cgroup driver is not supported")
+    rel = cgroups_path or f"geedocker/{cid}"
+    if rel.startswith("/"):
+        path = os.path.normpath(rel)
+    else:
+        path = os.path.normpath(os.path.join(parent or "/", rel))
+    if not path.startswith("/") or ".." in path.split("/"):
+        raise CgroupError(f"cgroupsPath {cgroups_path!r} is not a valid cgroup path")
+    return path
+
+
+def for_container(cgroups_path: str, cid: str) -> Cgroup:
+    """The driver for this host, for a container's cgroup (not created yet)."""
+    own = own_cgroups()
+    if is_unified():
+        from geedocker.runtime.cgroups.v2 import V2
+
+        return V2(CGROUP_ROOT, container_path(cgroups_path, cid, own.get("", "/")))
+    from geedocker.runtime.cgroups.v1 import V1
+
+    return V1.for_host(cgroups_path, cid, own)
+
+
+def from_json(obj: dict[str, object]) -> Cgroup:
+    """The driver saved in a container's state by ``to_json``."""
+    if obj.get("version") == 2:
+        from geedocker.runtime.cgroups.v2 import V2
+
+        return V2(Path(str(obj["mount"])), str(obj["path"]))
+    from geedocker.runtime.cgroups.v1 import V1
+
+    dirs = obj.get("dirs")
+    if not isinstance(dirs, dict):
+        raise CgroupError("saved cgroup state is malformed")
+    return V1({str(k): Path(str(v)) for k, v in dirs.items()})

@@ -1,0 +1,493 @@
+"""The container operations: create, start, state, kill, delete, wait, run, exec, list, ps, pause.
+
+Documented in ``geedocker.runtime``'s docstring. The forked processes' side is in ``init``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import json
+import logging
+import os
+import select
+import signal as _signal
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from geedocker.errors import ContainerError, ContainerStateError
+from geedocker.runtime import cgroups, console, hooks, namespaces, signals, sync
+from geedocker.runtime.init import SETUP_TIMEOUT, ExecConfig, InitConfig, create_chain, exec_chain
+from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
+from geedocker.runtime.state import (
+    ContainerDir,
+    Saved,
+    State,
+    check_id,
+    now_rfc3339,
+    pid_alive,
+    proc_start_time,
+    status_of,
+    to_state,
+)
+from geedocker.runtime.status import Status
+from geedocker.store.fsutil import file_lock
+
+log = logging.getLogger(__name__)
+
+Fd = int | None
+MAX_PROCESS_JSON = 1 << 20
+
+
+def _validate(spec: Spec) -> None:
+    mnt = spec.linux.namespace("mount")
+    if mnt is None or mnt.path:
+        raise SpecError("config.json: linux.namespaces: a new mount namespace is required")
+
+
+def _cgroup_of(saved: Saved) -> cgroups.Cgroup | None:
+    return cgroups.from_json(saved.cgroup) if saved.cgroup else None
+
+
+def _cgroup_hierarchies(spec: Spec) -> tuple[tuple[str, str], ...]:
+    if not any(m.type in ("cgroup", "cgroup2") for m in spec.mounts):
+        return ()
+    if cgroups.is_unified():
+        return (("", ""),)
+    from geedocker.runtime.cgroups.v1 import hierarchies
+
+    return tuple(hierarchies())
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+
+
+def _kill_pid(pid: int, start: int, sig: int) -> None:
+    """Signal ``pid`` through a pidfd, after checking it is still the process that started at ``start``."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        if start and proc_start_time(pid) != start:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            _signal.pidfd_send_signal(pidfd, sig)
+    finally:
+        os.close(pidfd)
+
+
+def _wait_dead(pid: int, start: int, timeout: float | None) -> bool:
+    """Wait until ``pid`` (with that start time) has exited (a zombie counts); False on timeout."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        if not pid_alive(pid, start):
+            return True
+        r, _, _ = select.select([pidfd], [], [], timeout)
+        return bool(r)
+    finally:
+        os.close(pidfd)
+
+
+def _hooks_from_saved(saved: Saved) -> Hooks:
+    try:
+        return Hooks.from_json(saved.hooks)
+    except SpecError as e:
+        log.warning("container %s: saved hooks are invalid: %s", saved.id, e)
+        return Hooks()
+
+
+def _load(root: Path | str, cid: str) -> tuple[ContainerDir, Saved, Status, cgroups.Cgroup | None]:
+    check_id(cid)
+    cdir = ContainerDir(Path(root).absolute(), cid)
+    saved = cdir.load()
+    cg = _cgroup_of(saved)
+    st = status_of(cdir, saved)
+    if st is Status.RUNNING and cg is not None and cg.frozen():
+        st = Status.PAUSED
+    return cdir, saved, st, cg
+
+
+# ---------------------------------------------------------------------------------------------- create
+
+
+def create(
+    root: Path | str,
+    cid: str,
+    bundle: Path | str,
+    *,
+    pid_file: Path | str | None = None,
+    console_socket: Path | str | None = None,
+    stdin: Fd = None,
+    stdout: Fd = None,
+    stderr: Fd = None,
+    monitor: bool = True,
+) -> State:
+    check_id(cid)
+    bundle_path = Path(bundle).absolute()
+    spec, raw = load(bundle_path)
+    _validate(spec)
+    assert spec.process is not None
+    rootfs_path = os.path.realpath(spec.rootfs(bundle_path))
+    if not os.path.isdir(rootfs_path):
+        raise ContainerError(f"root filesystem {rootfs_path} of bundle {bundle_path} is not a directory")
+    cdir = ContainerDir(Path(root).absolute(), cid)
+    cdir.make()
+    init_pid = 0
+    bootstrap_pid = 0
+    cg: cgroups.Cgroup | None = None
+    parent_sock = None
+    fifo_fd = -1
+    csock = None
+    try:
+        os.mkfifo(cdir.fifo, 0o600)
+        fifo_fd = os.open(cdir.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        csock = _console(spec.process, console_socket)
+        cg = cgroups.for_container(spec.linux.cgroups_path, cid)
+        cg.create()
+        cg.apply(spec.linux.resources)
+        cfg = InitConfig(
+            cid=cid,
+            spec=spec,
+            process=spec.process,
+            bundle=os.fspath(bundle_path),
+            rootfs=rootfs_path,
+            state_dir=os.fspath(cdir.path),
+            fifo_fd=fifo_fd,
+            console_fd=None if csock is None else csock.fileno(),
+            stdio=(stdin, stdout, stderr),
+            cgroup_hierarchies=_cgroup_hierarchies(spec),
+        )
+        parent_sock, child_sock = sync.pair()
+        first = os.fork()
+        if first == 0:
+            parent_sock.close()
+            create_chain(cfg, child_sock, monitor)
+        child_sock.close()
+        if monitor:
+            _reap(first)  # A0 exits as soon as it has forked the monitor
+        hello = sync.expect(parent_sock, "hello", SETUP_TIMEOUT)
+        bootstrap_pid = int(hello["pid"])
+        cg.add(bootstrap_pid)
+        sync.send(parent_sock, "ok")
+        userns = spec.linux.namespace("user")
+        if userns is not None and not userns.path:
+            sync.expect(parent_sock, "usermap", SETUP_TIMEOUT)
+            namespaces.write_id_maps(bootstrap_pid, spec.linux.uid_mappings, spec.linux.gid_mappings)
+            sync.send(parent_sock, "ok")
+        msg = sync.expect(parent_sock, "pid", SETUP_TIMEOUT)
+        init_pid = int(msg["pid"])
+        if not monitor:
+            _reap(bootstrap_pid)
+        start = proc_start_time(init_pid) or 0
+        saved = Saved(
+            id=cid,
+            bundle=os.fspath(bundle_path),
+            rootfs=rootfs_path,
+            pid=init_pid,
+            pid_start=start,
+            monitor_pid=int(msg.get("monitor") or 0),
+            created=now_rfc3339(),
+            annotations=dict(spec.annotations),
+            cgroup=cg.to_json(),
+            hooks=dict(raw.get("hooks") or {}),
+            namespaces=namespaces.ns_paths(init_pid, [ns.type for ns in spec.linux.namespaces]),
+        )
+        cdir.save(saved)
+        sync.expect(parent_sock, "mounted", SETUP_TIMEOUT)
+        creating = to_state(cdir, saved, Status.CREATING).to_json()
+        hooks.run_all(spec.hooks.create_runtime, creating, "createRuntime")
+        sync.send(parent_sock, "ok", state=creating)
+        sync.expect(parent_sock, "ready", SETUP_TIMEOUT)
+        if pid_file is not None:
+            _write_pid_file(Path(pid_file), init_pid)
+        return to_state(cdir, saved, Status.CREATED)
+    except BaseException:
+        if init_pid:
+            _kill_pid(init_pid, 0, _signal.SIGKILL)
+        if bootstrap_pid and not monitor:
+            _reap(bootstrap_pid)
+        if cg is not None:
+            with contextlib.suppress(ContainerError, OSError):
+                cg.destroy()
+        cdir.remove()
+        raise
+    finally:
+        if parent_sock is not None:
+            parent_sock.close()
+        if fifo_fd >= 0:
+            os.close(fifo_fd)
+        if csock is not None:
+            csock.close()
+
+
+def _console(p: Process, console_socket: Path | str | None) -> socket.socket | None:
+    """The connected console socket when ``p.terminal`` (connected here, in the runtime's namespaces)."""
+    if not p.terminal:
+        return None
+    if console_socket is None:
+        raise ContainerError("process.terminal is true but no console socket was given")
+    return console.connect(os.fspath(Path(console_socket).absolute()))
+
+
+def _write_pid_file(path: Path, pid: int) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(str(pid))
+    os.replace(tmp, path)
+
+
+# ----------------------------------------------------------------------------------------- operations
+
+
+def state(root: Path | str, cid: str) -> State:
+    cdir, saved, st, _ = _load(root, cid)
+    return to_state(cdir, saved, st)
+
+
+def start(root: Path | str, cid: str) -> None:
+    cdir, saved, st, _ = _load(root, cid)
+    with file_lock(cdir.lock_file):
+        st.require("start", cid)
+        payload = json.dumps(to_state(cdir, saved, Status.CREATED).to_json()).encode()
+        try:
+            fd = os.open(cdir.fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as e:
+            if e.errno in (errno.ENXIO, errno.ENOENT):
+                raise ContainerStateError(f"cannot start container {cid}: its init is not waiting") from None
+            raise ContainerError(f"starting container {cid}: {e.strerror}") from None
+        try:
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+            os.write(fd, payload)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(cdir.fifo)
+    hk = _hooks_from_saved(saved)
+    if hk.poststart:
+        hooks.run_all(hk.poststart, to_state(cdir, saved, Status.RUNNING).to_json(), "poststart", fatal=False)
+
+
+def kill(root: Path | str, cid: str, sig: int | str = _signal.SIGTERM, *, all: bool = False) -> None:
+    n = signals.parse(sig)
+    cdir, saved, st, cg = _load(root, cid)
+    st.require("kill", cid)
+    if all and cg is not None:
+        for pid in cg.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, n)
+        return
+    _kill_pid(saved.pid, saved.pid_start, n)
+
+
+def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
+    cdir, saved, st, cg = _load(root, cid)
+    with file_lock(cdir.lock_file):
+        if st in (Status.RUNNING, Status.PAUSED) and not force:
+            raise ContainerStateError(f"cannot delete container {cid}: it is {st.value} (stop it or use force)")
+        if st is not Status.STOPPED:
+            if st is Status.PAUSED and cg is not None:
+                cg.thaw()
+            _kill_pid(saved.pid, saved.pid_start, _signal.SIGKILL)
+            if not _wait_dead(saved.pid, saved.pid_start, 10.0):
+                raise ContainerError(f"container {cid}: init {saved.pid} did not die after SIGKILL")
+        if cg is not None:
+            cg.destroy()
+        stopped = to_state(cdir, saved, Status.STOPPED).to_json()
+        cdir.remove()
+    hk = _hooks_from_saved(saved)
+    if hk.poststop:
+        hooks.run_all(hk.poststop, stopped, "poststop", fatal=False)
+
+
+def wait(root: Path | str, cid: str, timeout: float | None = None) -> int:
+    """Block until the container's init exits; its exit status (128+N when killed by signal N)."""
+    check_id(cid)
+    cdir = ContainerDir(Path(root).absolute(), cid)
+    saved = cdir.load()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    if not _wait_dead(saved.pid, saved.pid_start, timeout):
+        raise TimeoutError(f"container {cid} still running after {timeout}s")
+    # The monitor reaps the init and writes exit.json right after.
+    while True:
+        code = cdir.exit_code()
+        if code is not None:
+            return code
+        if not saved.monitor_pid or not _monitor_alive(saved):
+            code = cdir.exit_code()
+            if code is not None:
+                return code
+            raise ContainerError(f"container {cid} exited but its exit status is unknown (no monitor)")
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise TimeoutError(f"container {cid}: no exit status after {timeout}s")
+        time.sleep(0.002)
+
+
+def _monitor_alive(saved: Saved) -> bool:
+    return pid_alive(saved.monitor_pid, 0)
+
+
+def run(
+    root: Path | str,
+    cid: str,
+    bundle: Path | str,
+    *,
+    pid_file: Path | str | None = None,
+    console_socket: Path | str | None = None,
+    stdin: Fd = None,
+    stdout: Fd = None,
+    stderr: Fd = None,
+    keep: bool = False,
+) -> int:
+    create(root, cid, bundle, pid_file=pid_file, console_socket=console_socket, stdin=stdin, stdout=stdout,
+           stderr=stderr, monitor=True)
+    try:
+        start(root, cid)
+        code = wait(root, cid)
+    except BaseException:
+        with contextlib.suppress(ContainerError):
+            delete(root, cid, force=True)
+        raise
+    if not keep:
+        delete(root, cid, force=True)
+    return code
+
+
+def _load_process(process: dict[str, Any] | Path | str) -> Process:
+    if isinstance(process, dict):
+        return Process.from_json(process)
+    path = Path(process)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_PROCESS_JSON + 1)
+    except OSError as e:
+        raise ContainerError(f"reading process file {path}: {e.strerror}") from None
+    try:
+        obj = json.loads(raw)
+    except ValueError as e:
+        raise SpecError(f"{path}: not valid JSON: {e}") from None
+    return Process.from_json(obj)
+
+
+def exec_(
+    root: Path | str,
+    cid: str,
+    process: dict[str, Any] | Path | str,
+    *,
+    console_socket: Path | str | None = None,
+    detach: bool = False,
+    pid_file: Path | str | None = None,
+    stdin: Fd = None,
+    stdout: Fd = None,
+    stderr: Fd = None,
+) -> int:
+    proc = _load_process(process)
+    cdir, saved, st, cg = _load(root, cid)
+    st.require("exec", cid)
+    types = tuple(namespaces.PROC_NAMES)
+    cfg = ExecConfig(
+        process=proc,
+        target_pid=saved.pid,
+        namespace_types=tuple(t for t in types if os.path.exists(f"/proc/{saved.pid}/ns/{namespaces.PROC_NAMES[t]}")),
+        console_fd=None,
+        stdio=(stdin, stdout, stderr),
+        detach=detach,
+    )
+    csock = _console(proc, console_socket)
+    if csock is not None:
+        cfg = dataclasses.replace(cfg, console_fd=csock.fileno())
+    parent_sock, child_sock = sync.pair()
+    b = 0
+    try:
+        b = os.fork()
+        if b == 0:
+            parent_sock.close()
+            exec_chain(cfg, child_sock)
+        child_sock.close()
+        sync.expect(parent_sock, "hello", SETUP_TIMEOUT, "the exec'd process")
+        if cg is not None:
+            cg.add(b)
+        sync.send(parent_sock, "ok")
+        pid = int(sync.expect(parent_sock, "pid", SETUP_TIMEOUT, "the exec'd process")["pid"])
+        sync.expect(parent_sock, "ready", SETUP_TIMEOUT, "the exec'd process")
+        if pid_file is not None:
+            _write_pid_file(Path(pid_file), pid)
+        parent_sock.close()
+        if detach:
+            _reap(b)
+            return pid
+        _, status = os.waitpid(b, 0)
+        b = 0
+        return os.waitstatus_to_exitcode(status) & 0xFF
+    except BaseException:
+        if b:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(b, _signal.SIGKILL)
+            _reap(b)
+        raise
+    finally:
+        parent_sock.close()
+        if csock is not None:
+            csock.close()
+
+
+def list_(root: Path | str) -> list[State]:
+    base = Path(root).absolute()
+    out: list[State] = []
+    if not base.is_dir():
+        return out
+    for d in sorted(base.iterdir()):
+        if not d.is_dir():
+            continue
+        try:
+            out.append(state(base, d.name))
+        except ContainerError:
+            continue
+    return out
+
+
+def ps(root: Path | str, cid: str) -> list[int]:
+    _, saved, st, cg = _load(root, cid)
+    if cg is not None:
+        return sorted(cg.pids())
+    return [saved.pid] if st is not Status.STOPPED else []
+
+
+def pause(root: Path | str, cid: str) -> None:
+    _, _, st, cg = _load(root, cid)
+    st.require("pause", cid)
+    if cg is None:
+        raise ContainerError(f"cannot pause container {cid}: it has no cgroup")
+    cg.freeze()
+
+
+def resume(root: Path | str, cid: str) -> None:
+    _, _, st, cg = _load(root, cid)
+    st.require("resume", cid)
+    assert cg is not None
+    cg.thaw()
+
+
+__all__ = [
+    "create",
+    "delete",
+    "exec_",
+    "kill",
+    "list_",
+    "pause",
+    "ps",
+    "resume",
+    "run",
+    "start",
+    "state",
+    "wait",
+]

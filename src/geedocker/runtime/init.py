@@ -1,0 +1,346 @@
+"""The code that runs in the processes the runtime forks. Nothing here returns: each path ends in
+``os._exit`` or ``execve``.
+
+``create``::
+
+    caller --fork--> [A0 --fork--> A: monitor, subreaper, host namespaces]   (only with monitor=True)
+                       --fork--> B: bootstrap: joins/creates the namespaces (user first, mapped by
+                                    the caller), forks C, reports C's pid, exits
+                                    --fork--> C: container init, pid 1 of the new PID namespace:
+                                       mounts, pivot_root, hostname, sysctl, pty, user, caps, cwd,
+                                       looks the executable up, says "ready", waits on exec.fifo, execs
+
+``exec``::
+
+    caller --fork--> B': joins the container's namespaces --fork--> C': sets the process up, execs
+                     B' waits for C' and exits with its status (or exits at once with ``detach``)
+
+Errors before exec are sent to the caller over the sync socket (``sync.error_message``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+from dataclasses import dataclass
+from typing import NoReturn
+
+from geedocker.errors import ContainerError
+from geedocker.runtime import console, hooks, namespaces, process, rootfs, sync, syscalls
+from geedocker.runtime.spec import Process, Spec
+
+MAX_START_STATE = 1 << 20
+SETUP_TIMEOUT = 120.0
+
+
+@dataclass(frozen=True)
+class InitConfig:
+    cid: str
+    spec: Spec
+    process: Process
+    bundle: str
+    rootfs: str
+    state_dir: str
+    fifo_fd: int  # exec.fifo opened O_RDONLY|O_NONBLOCK by the caller
+    console_fd: int | None  # a connected console socket when process.terminal
+    stdio: tuple[int | None, int | None, int | None]
+    cgroup_hierarchies: tuple[tuple[str, str], ...] = ()
+
+
+def _fail(sock: socket.socket | None, exc: BaseException, code: int = 1) -> NoReturn:
+    try:
+        if sock is not None:
+            sock.send(json.dumps(sync.error_message(exc)).encode())
+        else:
+            os.write(2, f"geedocker-runtime: {exc}\n".encode())
+    except OSError:
+        pass
+    os._exit(code)
+
+
+def _setup_stdio(stdio: tuple[int | None, int | None, int | None]) -> None:
+    tmp = [None if fd is None else os.dup(fd) for fd in stdio]
+    for i, t in enumerate(tmp):
+        if t is not None:
+            os.dup2(t, i)
+            os.close(t)
+
+
+def _maps_root(spec: Spec) -> bool:
+    return any(m.container_id == 0 for m in spec.linux.uid_mappings)
+
+
+def _become_ns_root(spec: Spec) -> None:
+    """In a user namespace whose uid 0 is mapped, become that root (so created files are owned right)."""
+    if spec.linux.namespace("user") is not None and _maps_root(spec):
+        if any(m.container_id == 0 for m in spec.linux.gid_mappings):
+            os.setresgid(0, 0, 0)
+        os.setresuid(0, 0, 0)
+
+
+# ---------------------------------------------------------------------------------------------- create
+
+
+def create_chain(cfg: InitConfig, sock: socket.socket, monitor: bool) -> NoReturn:
+    """Entry of the caller's first child (A0 with a monitor, else B)."""
+    try:
+        if not monitor:
+            _bootstrap(cfg, sock, None)
+        os.setsid()
+        if os.fork() != 0:
+            os._exit(0)  # A0: the caller reaps it at once; A is re-parented away from the caller
+        syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
+        dir_fd = os.open(cfg.state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        r, w = os.pipe()
+        b = os.fork()
+        if b == 0:
+            os.close(r)
+            os.close(dir_fd)
+            _bootstrap(cfg, sock, w)
+        os.close(w)
+        sock.close()
+        os.close(cfg.fifo_fd)
+        if cfg.console_fd is not None:
+            os.close(cfg.console_fd)
+        _monitor(b, r, dir_fd)
+    except BaseException as e:
+        _fail(sock, e)
+
+
+def _monitor(bootstrap_pid: int, pid_pipe: int, dir_fd: int) -> NoReturn:
+    """Wait for the container's init (re-parented to us, the subreaper) and record its exit status."""
+    from geedocker.runtime.state import write_exit
+
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM, signal.SIGTSTP, signal.SIGTTIN,
+                signal.SIGTTOU, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_IGN)
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    process.close_fds({pid_pipe, dir_fd})
+    data = b""
+    while True:
+        chunk = os.read(pid_pipe, 64)
+        if not chunk:
+            break
+        data += chunk
+    os.close(pid_pipe)
+    init_pid = int(data) if data.strip().isdigit() else 0
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        if init_pid and pid == init_pid:
+            code = os.waitstatus_to_exitcode(status)
+            write_exit(dir_fd, 128 - code if code < 0 else code)
+            init_pid = 0
+    os._exit(0)
+
+
+def _bootstrap(cfg: InitConfig, sock: socket.socket, monitor_pipe: int | None) -> NoReturn:
+    try:
+        linux = cfg.spec.linux
+        sync.send(sock, "hello", pid=os.getpid())
+        sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
+        fds = namespaces.open_paths(linux)
+        user = linux.namespace("user")
+        if user is not None and user.path:
+            namespaces.join(fds, ["user"])
+        elif user is not None:
+            namespaces.unshare(syscalls.CLONE_NEWUSER)
+            sync.send(sock, "usermap")
+            sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
+        namespaces.join(fds)
+        namespaces.unshare(namespaces.new_flags(linux, exclude=["user"]))
+        _become_ns_root(cfg.spec)
+        pid = os.fork()
+        if pid == 0:
+            _container_init(cfg, sock)
+        if monitor_pipe is not None:
+            os.write(monitor_pipe, str(pid).encode())
+            os.close(monitor_pipe)
+        sync.send(sock, "pid", pid=pid, monitor=os.getppid() if monitor_pipe is not None else 0)
+        os._exit(0)
+    except BaseException as e:
+        _fail(sock, e)
+
+
+def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
+    spec, p = cfg.spec, cfg.process
+    try:
+        os.setsid()
+        _setup_stdio(cfg.stdio)
+        fifo_fd = cfg.fifo_fd
+        csock = None if cfg.console_fd is None else socket.socket(fileno=cfg.console_fd)
+        keep = {sock.fileno(), fifo_fd} | ({csock.fileno()} if csock else set())
+        # No fd of the caller survives into the container (CVE-2024-21626: a leaked host dir as cwd).
+        process.close_fds(keep)
+        in_userns = spec.linux.namespace("user") is not None
+        rootfs.prepare(spec, cfg.rootfs, cfg.bundle, in_userns=in_userns,
+                       cgroup_hierarchies=cfg.cgroup_hierarchies)
+        sync.send(sock, "mounted")
+        msg = sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
+        hooks.run_all(spec.hooks.create_container, msg.get("state") or {}, "createContainer")
+        rootfs.pivot(cfg.rootfs)
+        if spec.hostname:
+            socket.sethostname(spec.hostname)
+        if spec.domainname:
+            syscalls.setdomainname(spec.domainname)
+        _sysctl(spec)
+        rootfs.finish(spec)
+        exe, env = _prepare_process(p, csock, setgroups_allowed=True)
+        sync.send(sock, "ready")
+        sock.close()
+    except BaseException as e:
+        _fail(sock, e)
+    try:
+        state = _wait_start(fifo_fd)
+        if spec.hooks.start_container:
+            hooks.run_all(spec.hooks.start_container, state, "startContainer")
+    except BaseException as e:
+        _fail(None, e)
+    _exec(exe, p, env)
+
+
+def _sysctl(spec: Spec) -> None:
+    for key, value in spec.linux.sysctl:
+        path = "/proc/sys/" + key.replace(".", "/")
+        try:
+            with open(path, "w") as f:
+                f.write(value)
+        except OSError as e:
+            raise ContainerError(f"setting sysctl {key}={value}: {e.strerror}") from None
+
+
+def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allowed: bool) -> \
+        tuple[str, dict[str, str]]:
+    """Terminal, limits, user, caps, cwd, executable: everything up to the exec itself."""
+    if csock is not None:
+        master, slave = console.open_pty(p.console_size)
+        console.send_master(csock, master)
+        os.close(master)
+        csock.close()
+        console.make_controlling(slave)
+    process.set_oom_score_adj(p)
+    process.set_rlimits(p)
+    process.set_user_and_capabilities(p, setgroups_allowed=setgroups_allowed)
+    process.set_no_new_privs(p)
+    process.change_dir(p.cwd)
+    env = p.env_dict()
+    return process.find_executable(p.args[0], env), env
+
+
+def _wait_start(fifo_fd: int) -> dict[str, object]:
+    """Block until ``start`` writes the state to exec.fifo and closes it; that state, parsed."""
+    poller = select.poll()
+    poller.register(fifo_fd, select.POLLIN | select.POLLHUP)
+    data = b""
+    while True:
+        poller.poll()
+        try:
+            chunk = os.read(fifo_fd, 65536)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_START_STATE:
+            break
+    os.close(fifo_fd)
+    try:
+        obj = json.loads(data) if data else {}
+    except ValueError:
+        obj = {}
+    return obj if isinstance(obj, dict) else {}
+
+
+def _exec(exe: str, p: Process, env: dict[str, str]) -> NoReturn:
+    process.reset_signals()
+    try:
+        os.execve(exe, list(p.args), env)
+    except OSError as e:
+        try:
+            os.write(2, f"geedocker-runtime: exec {p.args[0]}: {e.strerror}\n".encode())
+        finally:
+            os._exit(process.exec_failure_code(e))
+    os._exit(127)  # not reached
+
+
+# ------------------------------------------------------------------------------------------------ exec
+
+
+@dataclass(frozen=True)
+class ExecConfig:
+    process: Process
+    target_pid: int
+    namespace_types: tuple[str, ...]
+    console_fd: int | None
+    stdio: tuple[int | None, int | None, int | None]
+    detach: bool
+    setgroups_allowed: bool = True
+
+
+def exec_chain(cfg: ExecConfig, sock: socket.socket) -> NoReturn:
+    """B': join the container's namespaces, fork C', wait for it (unless detached)."""
+    try:
+        sync.send(sock, "hello", pid=os.getpid())
+        sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
+        csock = None if cfg.console_fd is None else socket.socket(fileno=cfg.console_fd)
+        fds: dict[str, int] = {}
+        for t in cfg.namespace_types:
+            if namespaces.same_namespace(cfg.target_pid, t):
+                continue
+            name = namespaces.PROC_NAMES[t]
+            try:
+                fds[t] = os.open(f"/proc/{cfg.target_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError as e:
+                raise ContainerError(f"opening the {t} namespace of process {cfg.target_pid}: {e.strerror}") \
+                    from None
+        namespaces.join(fds)
+        if "user" in cfg.namespace_types:
+            os.setresgid(0, 0, 0)
+            os.setresuid(0, 0, 0)
+        pid = os.fork()
+        if pid == 0:
+            _exec_child(cfg, sock, csock)
+        if csock is not None:
+            csock.close()
+        sync.send(sock, "pid", pid=pid)
+        if cfg.detach:
+            os._exit(0)
+        sock.close()
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
+        while True:
+            try:
+                _, status = os.waitpid(pid, 0)
+                break
+            except InterruptedError:
+                continue
+        code = os.waitstatus_to_exitcode(status)
+        os._exit(128 - code if code < 0 else code)
+    except BaseException as e:
+        _fail(sock, e)
+
+
+def _exec_child(cfg: ExecConfig, sock: socket.socket, csock: socket.socket | None) -> NoReturn:
+    try:
+        os.setsid()
+        _setup_stdio(cfg.stdio)
+        keep = {sock.fileno()} | ({csock.fileno()} if csock else set())
+        process.close_fds(keep)
+        exe, env = _prepare_process(cfg.process, csock, setgroups_allowed=cfg.setgroups_allowed)
+        sync.send(sock, "ready")
+        sock.close()
+    except BaseException as e:
+        _fail(sock, e)
+    _exec(exe, cfg.process, env)

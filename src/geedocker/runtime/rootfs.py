@@ -1,0 +1,327 @@
+"""The container's root filesystem: mounts, pivot_root, masked and read-only paths.
+
+Runs in the container's init, in its own mount namespace, in this order:
+
+1. ``prepare``: make ``/`` recursively private (nothing we mount propagates to the host), bind the
+   rootfs onto itself, mount the spec's ``mounts`` (destinations resolved inside the rootfs with
+   ``paths.secure_join``; the mount targets ``/proc/self/fd/N`` of an O_PATH fd checked to be below the
+   rootfs), then the devices.
+2. ``pivot``: ``pivot_root(".", ".")`` then a lazy unmount of the old root stacked below.
+3. ``finish``: masked paths (/dev/null on files, a read-only tmpfs on dirs), read-only paths, the
+   read-only root, the rootfs propagation.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from geedocker.errors import ContainerError
+from geedocker.runtime import devices, paths, syscalls
+from geedocker.runtime.spec import Mount, Spec
+
+log = logging.getLogger(__name__)
+
+S = syscalls
+# option -> (flags to set, flags to clear)
+FLAG_OPTIONS: dict[str, tuple[int, int]] = {
+    "defaults": (0, 0),
+    "ro": (S.MS_RDONLY, 0),
+    "rw": (0, S.MS_RDONLY),
+    "nosuid": (S.MS_NOSUID, 0),
+    "suid": (0, S.MS_NOSUID),
+    "nodev": (S.MS_NODEV, 0),
+    "dev": (0, S.MS_NODEV),
+    "noexec": (S.MS_NOEXEC, 0),
+    "exec": (0, S.MS_NOEXEC),
+    "sync": (S.MS_SYNCHRONOUS, 0),
+    "async": (0, S.MS_SYNCHRONOUS),
+    "dirsync": (S.MS_DIRSYNC, 0),
+    "remount": (S.MS_REMOUNT, 0),
+    "mand": (S.MS_MANDLOCK, 0),
+    "nomand": (0, S.MS_MANDLOCK),
+    "atime": (0, S.MS_NOATIME),
+    "noatime": (S.MS_NOATIME, 0),
+    "diratime": (0, S.MS_NODIRATIME),
+    "nodiratime": (S.MS_NODIRATIME, 0),
+    "bind": (S.MS_BIND, 0),
+    "rbind": (S.MS_BIND | S.MS_REC, 0),
+    "relatime": (S.MS_RELATIME, 0),
+    "norelatime": (0, S.MS_RELATIME),
+    "strictatime": (S.MS_STRICTATIME, 0),
+    "nostrictatime": (0, S.MS_STRICTATIME),
+    "nosymfollow": (S.MS_NOSYMFOLLOW, 0),
+    "lazytime": (S.MS_LAZYTIME, 0),
+    "nolazytime": (0, S.MS_LAZYTIME),
+    "silent": (S.MS_SILENT, 0),
+    "loud": (0, S.MS_SILENT),
+}
+PROPAGATION: dict[str, int] = {
+    "private": S.MS_PRIVATE,
+    "rprivate": S.MS_PRIVATE | S.MS_REC,
+    "shared": S.MS_SHARED,
+    "rshared": S.MS_SHARED | S.MS_REC,
+    "slave": S.MS_SLAVE,
+    "rslave": S.MS_SLAVE | S.MS_REC,
+    "unbindable": S.MS_UNBINDABLE,
+    "runbindable": S.MS_UNBINDABLE | S.MS_REC,
+}
+IGNORED_OPTIONS = frozenset({"tmpcopyup", "notmpcopyup", "copy-symlink", "rro"})
+# statvfs f_flag bits -> mount flags (a bind remount must repeat the locked ones)
+_ST_TO_MS = (
+    (os.ST_RDONLY, S.MS_RDONLY),
+    (os.ST_NOSUID, S.MS_NOSUID),
+    (os.ST_NODEV, S.MS_NODEV),
+    (os.ST_NOEXEC, S.MS_NOEXEC),
+    (os.ST_SYNCHRONOUS, S.MS_SYNCHRONOUS),
+    (os.ST_MANDLOCK, S.MS_MANDLOCK),
+    (os.ST_NOATIME, S.MS_NOATIME),
+    (os.ST_NODIRATIME, S.MS_NODIRATIME),
+    (os.ST_RELATIME, S.MS_RELATIME),
+)
+
+
+class MountError(ContainerError):
+    """A mount in the container's root filesystem failed."""
+
+
+@dataclass(frozen=True)
+class MountPlan:
+    flags: int
+    clear: int
+    propagation: tuple[int, ...]
+    data: str
+
+    @property
+    def is_bind(self) -> bool:
+        return bool(self.flags & S.MS_BIND)
+
+
+def parse_options(options: Sequence[str]) -> MountPlan:
+    flags = clear = 0
+    prop: list[int] = []
+    data: list[str] = []
+    for opt in options:
+        if opt in FLAG_OPTIONS:
+            s, c = FLAG_OPTIONS[opt]
+            flags = (flags | s) & ~c
+            clear |= c
+        elif opt in PROPAGATION:
+            prop.append(PROPAGATION[opt])
+        elif opt in IGNORED_OPTIONS:
+            log.debug("mount option %s ignored", opt)
+        elif opt in ("idmap", "ridmap"):
+            raise MountError(f"mount option {opt!r} (idmapped mounts) is not supported")
+        else:
+            data.append(opt)
+    return MountPlan(flags, clear, tuple(prop), ",".join(data))
+
+
+def locked_flags(path: str) -> int:
+    f = os.statvfs(path).f_flag
+    out = 0
+    for st, ms in _ST_TO_MS:
+        if f & st:
+            out |= ms
+    return out
+
+
+def remount_bind(path: str, flags: int) -> None:
+    """Remount a bind mount with ``flags`` (keeping the flags the kernel locks on it)."""
+    keep = locked_flags(path) & (S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC | S.MS_NOATIME | S.MS_NODIRATIME
+                                 | S.MS_RELATIME)
+    S.mount(None, path, None, S.MS_REMOUNT | S.MS_BIND | keep | flags)
+
+
+def _source_is_dir(m: Mount, bundle: str) -> tuple[str, bool]:
+    src = m.source
+    if not src.startswith("/"):
+        src = os.path.join(bundle, src)
+    try:
+        return src, os.path.isdir(src)
+    except OSError:
+        return src, True
+
+
+def mount_one(rootfs: str, bundle: str, m: Mount, *, cgroup_hierarchies: Sequence[tuple[str, str]] = ()) -> None:
+    plan = parse_options(m.options)
+    fstype = m.type or ("bind" if plan.is_bind else "")
+    try:
+        if plan.is_bind or fstype == "bind":
+            src, is_dir = _source_is_dir(m, bundle)
+            if not os.path.exists(src):
+                raise MountError(f"mount {m.destination}: bind source {src} does not exist")
+            target = paths.make_target(rootfs, m.destination, directory=is_dir)
+            fd = paths.open_inside(rootfs, target)
+            try:
+                t = paths.fd_path(fd)
+                S.mount(src, t, None, S.MS_BIND | (plan.flags & S.MS_REC))
+            finally:
+                os.close(fd)
+            # Reopen: the path now leads to the mounted tree (re-checked below the rootfs).
+            fd = paths.open_inside(rootfs, target)
+            try:
+                t = paths.fd_path(fd)
+                extra = plan.flags & ~(S.MS_BIND | S.MS_REC | S.MS_REMOUNT)
+                if extra:
+                    remount_bind(t, extra)
+                for p in plan.propagation:
+                    S.mount(None, t, None, p)
+            finally:
+                os.close(fd)
+            return
+        if fstype == "cgroup" or fstype == "cgroup2":
+            _mount_cgroups(rootfs, m, plan, cgroup_hierarchies)
+            return
+        target = paths.make_target(rootfs, m.destination, directory=True)
+        fd = paths.open_inside(rootfs, target)
+        try:
+            t = paths.fd_path(fd)
+            S.mount(m.source or fstype, t, fstype, plan.flags & ~S.MS_REMOUNT, plan.data)
+        finally:
+            os.close(fd)
+        if plan.propagation:
+            fd = paths.open_inside(rootfs, target)
+            try:
+                for p in plan.propagation:
+                    S.mount(None, paths.fd_path(fd), None, p)
+            finally:
+                os.close(fd)
+    except OSError as e:
+        raise MountError(f"mounting {m.source or fstype} on {m.destination} (type {fstype or 'none'}): "
+                         f"{e.strerror or e}") from None
+
+
+def _mount_cgroups(rootfs: str, m: Mount, plan: MountPlan, hierarchies: Sequence[tuple[str, str]]) -> None:
+    """``/sys/fs/cgroup``: cgroup2 when the host is unified, else a tmpfs with one mount per v1 hierarchy.
+
+    ``hierarchies`` is [(name, options)] of the host's v1 hierarchies ("memory", "memory"), or
+    [("", "")] for a unified host. Inside a cgroup namespace each shows the container's own cgroup.
+    """
+    ro = plan.flags & S.MS_RDONLY
+    base = plan.flags & (S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC | S.MS_RELATIME)
+    target = paths.make_target(rootfs, m.destination, directory=True)
+    if not hierarchies or hierarchies == [("", "")] or m.type == "cgroup2":
+        fd = paths.open_inside(rootfs, target)
+        try:
+            S.mount("cgroup2", paths.fd_path(fd), "cgroup2", base | ro)
+        finally:
+            os.close(fd)
+        return
+    fd = paths.open_inside(rootfs, target)
+    try:
+        S.mount("tmpfs", paths.fd_path(fd), "tmpfs", base, "mode=755")
+    finally:
+        os.close(fd)
+    for name, opts in hierarchies:
+        sub = paths.make_target(rootfs, os.path.join(m.destination, name), directory=True)
+        fd = paths.open_inside(rootfs, sub)
+        try:
+            S.mount("cgroup", paths.fd_path(fd), "cgroup", base | ro, opts)
+        finally:
+            os.close(fd)
+    if ro:
+        fd = paths.open_inside(rootfs, target)
+        try:
+            remount_bind(paths.fd_path(fd), S.MS_RDONLY)
+        except OSError:
+            S.mount(None, paths.fd_path(fd), None, S.MS_REMOUNT | base | S.MS_RDONLY, "mode=755")
+        finally:
+            os.close(fd)
+
+
+def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
+            cgroup_hierarchies: Sequence[tuple[str, str]] = ()) -> None:
+    """Everything before pivot_root. ``rootfs`` is an absolute, symlink-free path."""
+    try:
+        S.mount(None, "/", None, S.MS_REC | S.MS_PRIVATE)
+        S.mount(rootfs, rootfs, None, S.MS_BIND | S.MS_REC)
+    except OSError as e:
+        hint = ""
+        if in_userns and e.errno == errno.EACCES:
+            hint = " (with a user namespace, the rootfs and every parent dir must be searchable by the mapped root)"
+        raise MountError(f"preparing the root filesystem {rootfs}: {e.strerror or e}{hint}") from None
+    for m in spec.mounts:
+        mount_one(rootfs, bundle, m, cgroup_hierarchies=cgroup_hierarchies)
+    devices.populate(rootfs, spec.linux.devices, bind=in_userns)
+
+
+def pivot(rootfs: str) -> None:
+    """Make ``rootfs`` the root: pivot_root(".", ".") then detach the old root stacked below."""
+    try:
+        os.chdir(rootfs)
+        S.pivot_root(".", ".")
+        # The old root is now mounted on top of "/"; make sure unmounting it cannot propagate, then detach.
+        S.mount(None, ".", None, S.MS_SLAVE | S.MS_REC)
+        S.umount2(".", S.MNT_DETACH)
+        os.chdir("/")
+    except OSError as e:
+        raise MountError(f"pivot_root into {rootfs}: {e.strerror or e}") from None
+
+
+def mask(path: str) -> None:
+    """Hide ``path`` (inside the container, after pivot): /dev/null over a file, a ro tmpfs over a dir."""
+    target = paths.secure_join("/", path)
+    try:
+        fd = os.open(target, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise MountError(f"masking {path}: {e.strerror}") from None
+    try:
+        t = paths.fd_path(fd)
+        if os.path.isdir(t):
+            S.mount("tmpfs", t, "tmpfs", S.MS_RDONLY, "size=0,mode=755")
+        else:
+            S.mount("/dev/null", t, None, S.MS_BIND)
+    except OSError as e:
+        raise MountError(f"masking {path}: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
+
+
+def readonly(path: str) -> None:
+    """Make ``path`` (inside the container) a read-only bind of itself."""
+    target = paths.secure_join("/", path)
+    try:
+        fd = os.open(target, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        raise MountError(f"making {path} read-only: {e.strerror}") from None
+    try:
+        t = paths.fd_path(fd)
+        S.mount(t, t, None, S.MS_BIND | S.MS_REC)
+    except OSError as e:
+        os.close(fd)
+        raise MountError(f"making {path} read-only: {e.strerror or e}") from None
+    os.close(fd)
+    fd = os.open(target, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        remount_bind(paths.fd_path(fd), S.MS_RDONLY)
+    except OSError as e:
+        raise MountError(f"making {path} read-only: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
+
+
+def finish(spec: Spec) -> None:
+    """After pivot_root: masked and read-only paths, read-only root, rootfs propagation."""
+    for p in spec.linux.masked_paths:
+        mask(p)
+    for p in spec.linux.readonly_paths:
+        readonly(p)
+    if spec.root_readonly:
+        try:
+            remount_bind("/", S.MS_RDONLY)
+        except OSError as e:
+            raise MountError(f"making the root filesystem read-only: {e.strerror or e}") from None
+    if spec.linux.rootfs_propagation:
+        try:
+            S.mount(None, "/", None, PROPAGATION[spec.linux.rootfs_propagation])
+        except OSError as e:
+            if e.errno != errno.EINVAL:
+                raise MountError(f"setting rootfs propagation {spec.linux.rootfs_propagation}: {e.strerror}") from None

@@ -1,0 +1,78 @@
+"""Messages between the runtime and the processes it forks: JSON over a SOCK_SEQPACKET socketpair.
+
+Each message is one datagram ``{"type": ..., ...}``. A child that fails sends
+``{"type": "error", "kind": "not_found" | "not_executable" | "error", "message": ...}`` and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+from typing import Any
+
+from geedocker.errors import CommandNotExecutable, CommandNotFound, ContainerError
+
+MAX_MESSAGE = 1 << 20
+
+
+class SyncError(ContainerError):
+    """The other side of the runtime's sync socket died or said something unexpected."""
+
+
+def pair() -> tuple[socket.socket, socket.socket]:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    a.set_inheritable(False)
+    b.set_inheritable(False)
+    return a, b
+
+
+def send(sock: socket.socket, type_: str, **fields: Any) -> None:
+    sock.send(json.dumps({"type": type_, **fields}).encode())
+
+
+def recv(sock: socket.socket, timeout: float | None = None, what: str = "the container's init") -> dict[str, Any]:
+    """One message; raises SyncError on EOF or timeout, the matching error for an error message."""
+    if timeout is not None:
+        r, _, _ = select.select([sock], [], [], timeout)
+        if not r:
+            raise SyncError(f"timed out after {timeout:.0f}s waiting for {what}")
+    data = sock.recv(MAX_MESSAGE)
+    if not data:
+        raise SyncError(f"{what} exited during setup")
+    try:
+        msg = json.loads(data)
+    except ValueError:
+        raise SyncError(f"{what} sent a malformed message") from None
+    if not isinstance(msg, dict):
+        raise SyncError(f"{what} sent a malformed message")
+    if msg.get("type") == "error":
+        raise error_from(msg)
+    return msg
+
+
+def expect(sock: socket.socket, type_: str, timeout: float | None = None, what: str = "the container's init") -> \
+        dict[str, Any]:
+    msg = recv(sock, timeout, what)
+    if msg.get("type") != type_:
+        raise SyncError(f"{what} sent {msg.get('type')!r} while {type_!r} was expected")
+    return msg
+
+
+def error_message(exc: BaseException) -> dict[str, Any]:
+    kind = "error"
+    if isinstance(exc, CommandNotFound):
+        kind = "not_found"
+    elif isinstance(exc, CommandNotExecutable):
+        kind = "not_executable"
+    return {"type": "error", "kind": kind, "message": str(exc) or type(exc).__name__}
+
+
+def error_from(msg: dict[str, Any]) -> ContainerError:
+    text = str(msg.get("message", "unknown error"))
+    kind = msg.get("kind")
+    if kind == "not_found":
+        return CommandNotFound(text)
+    if kind == "not_executable":
+        return CommandNotExecutable(text)
+    return ContainerError(text)
