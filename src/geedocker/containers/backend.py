@@ -9,6 +9,7 @@ exited becomes its child and ``wait`` can reap it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -20,7 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from geedocker.errors import CommandNotExecutable, CommandNotFound, ContainerError
+from geedocker.errors import (
+    CommandNotExecutable,
+    CommandNotFound,
+    ContainerError,
+    ContainerNotFound,
+    ContainerStateError,
+)
 from geedocker.store.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -60,7 +67,10 @@ class Backend(Protocol):
         stdout: Fd,
         stderr: Fd,
         console_socket: Path | None,
-    ) -> int: ...
+        detach: bool = False,
+    ) -> int:
+        """The exit status; with ``detach`` or a console socket, the new process's host pid instead."""
+        ...
 
 
 def _classify(message: str) -> ContainerError:
@@ -196,6 +206,7 @@ class OciCliBackend:
         stdout: Fd,
         stderr: Fd,
         console_socket: Path | None,
+        detach: bool = False,
     ) -> int:
         import tempfile
 
@@ -203,16 +214,19 @@ class OciCliBackend:
             json.dump(process, f)
             f.flush()
             args = ["exec", "--process", f.name]
+            detached = detach or console_socket is not None
             if console_socket is not None:
-                args += ["--console-socket", str(console_socket), "--detach", "--pid-file", f.name + ".pid"]
+                args += ["--console-socket", str(console_socket)]
+            if detached:
+                args += ["--detach", "--pid-file", f.name + ".pid"]
             p = subprocess.Popen(self._cmd(*args, cid), stdin=stdin, stdout=stdout, stderr=stderr)
             code = p.wait()
-            if console_socket is not None:
+            if detached:
                 if code != 0:
                     raise ContainerError(f"{self.name} exec failed with status {code}")
                 pid = int(Path(f.name + ".pid").read_text())
                 os.unlink(f.name + ".pid")
-                return -pid  # negative: the caller waits for this pid
+                return pid
             return code
 
 
@@ -248,25 +262,17 @@ class GeeRuntimeBackend:
         return int(self.rt.wait(self.root, cid))
 
     def kill(self, cid: str, sig: int, all_: bool = False) -> None:
-        try:
+        with contextlib.suppress(ContainerStateError, ContainerNotFound):
             self.rt.kill(self.root, cid, sig, all=all_)
-        except ContainerError as e:
-            if "not" in str(e) and ("running" in str(e) or "exist" in str(e) or "stopped" in str(e)):
-                return
-            raise
 
     def delete(self, cid: str, force: bool = False) -> None:
-        try:
+        with contextlib.suppress(ContainerNotFound):
             self.rt.delete(self.root, cid, force=force)
-        except ContainerError as e:
-            if "not" in str(e).lower() and "exist" in str(e).lower() or "No such" in str(e):
-                return
-            raise
 
     def state(self, cid: str) -> RuntimeState:
         try:
             st = self.rt.state(self.root, cid)
-        except ContainerError:
+        except ContainerNotFound:
             return RuntimeState("", 0)
         return RuntimeState(str(st.status), int(st.pid or 0))
 
@@ -279,13 +285,14 @@ class GeeRuntimeBackend:
         stdout: Fd,
         stderr: Fd,
         console_socket: Path | None,
+        detach: bool = False,
     ) -> int:
-        if console_socket is not None:
+        if console_socket is not None or detach:
             pid = self.rt.exec_(
                 self.root, cid, process, console_socket=console_socket, detach=True, stdin=stdin, stdout=stdout,
                 stderr=stderr,
             )
-            return -int(pid)
+            return int(pid)
         return int(self.rt.exec_(self.root, cid, process, stdin=stdin, stdout=stdout, stderr=stderr))
 
 
