@@ -42,10 +42,19 @@ def clean_parts(name: str, entry: str) -> Parts:
     """
     if "\x00" in name:
         raise UnsafeEntryError(f"entry {entry!r}: name contains a NUL byte")
-    if len(os.fsencode(name)) > MAX_PATH_BYTES:
+    if len(name) > MAX_PATH_BYTES // 4 and len(os.fsencode(name)) > MAX_PATH_BYTES:
         raise ArchiveError(f"entry {entry[:80]!r}...: name longer than {MAX_PATH_BYTES} bytes")
+    split = name.split("/")
+    if max(map(len, split)) > MAX_NAME_BYTES // 4:  # a UTF-8 character is at most 4 bytes
+        for part in split:
+            if len(os.fsencode(part)) > MAX_NAME_BYTES:
+                raise ArchiveError(
+                    f"entry {entry[:80]!r}...: a path component is longer than {MAX_NAME_BYTES} bytes"
+                )
+    if "" not in split and "." not in split and ".." not in split:
+        return tuple(split)  # the common case: nothing to clean
     out: list[str] = []
-    for part in name.split("/"):
+    for part in split:
         if part in ("", "."):
             continue
         if part == "..":
@@ -53,8 +62,6 @@ def clean_parts(name: str, entry: str) -> Parts:
                 raise UnsafeEntryError(f"entry {entry!r}: path escapes the root with '..'")
             out.pop()
             continue
-        if len(os.fsencode(part)) > MAX_NAME_BYTES:
-            raise ArchiveError(f"entry {entry[:80]!r}...: a path component is longer than {MAX_NAME_BYTES} bytes")
         out.append(part)
     return tuple(out)
 
