@@ -455,3 +455,47 @@ def test_lower_directory_keeps_its_times_when_a_layer_changes_it_without_listing
     assert os.lstat(tmp_path / "e").st_mtime == T0
     apply(tmp_path, [directory("d", mtime=T0 + 7), file("d/newer", "z")])
     assert os.lstat(tmp_path / "d").st_mtime == T0 + 7
+
+
+@pytest.mark.root
+def test_unprivileged_apply(tmp_path: Path) -> None:
+    """As an ordinary user: ownership and devices are skipped, read-only dirs still get filled,
+    privileged xattrs are skipped, everything else is exact."""
+    import isal.igzip  # noqa: F401 - imported before dropping privileges (/root is not readable then)
+
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    os.chown(dest, 65534, 65534)
+    os.chmod(tmp_path, 0o755)
+    tar = gzip_bytes(layer_tar([
+        directory("ro", mode=0o555, uid=5), file("ro/f", "x", mode=0o4755, uid=7),
+        directory("ro/none", mode=0), Entry("dev-null", tarfile.CHRTYPE, mode=0o666, devmajor=1, devminor=3),
+        file("caps", "c", xattrs={"security.capability": CAP_NET_BIND, "user.ok": "1"}),
+    ]))
+    parent_dir = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs unprivileged in the child
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            apply_layer(io.BytesIO(tar), Path(f"/proc/self/fd/{parent_dir}/dest"), APPLY)
+            code = 0
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(parent_dir)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    st = os.lstat(dest / "ro/f")
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (65534, 0o4755)
+    assert (dest / "ro/f").read_text() == "x"
+    assert stat.S_IMODE(os.lstat(dest / "ro").st_mode) == 0o555
+    assert stat.S_IMODE(os.lstat(dest / "ro/none").st_mode) == 0
+    assert not os.path.lexists(dest / "dev-null")
+    assert os.getxattr(dest / "caps", "user.ok") == b"1"
+    assert "security.capability" not in os.listxattr(dest / "caps")

@@ -20,6 +20,12 @@ Whiteouts, per the OCI image spec, apply to lower layers only:
   ``.wh..wh..opq`` deletes everything under its directory that this layer did not write (wherever
   the marker sits in the stream). Other ``.wh..wh.*`` names (AUFS metadata) are ignored.
 
+Whiteouts and opaque markers act when they are read, through parents resolved like any other
+path (as umoci and containerd do); entries of this layer are spared whatever the order. A lower
+directory that this layer changes without listing it keeps its times (as umoci does). Without root:
+ownership is not changed, device nodes are skipped (with a warning), privileged xattrs are skipped,
+and ``OVERLAY`` whiteouts fail (they are device nodes and a ``trusted.*`` xattr).
+
 The stream's end: a tar ends at a zero block; zero padding after it is read (and hashed); non-zero
 bytes after it are refused (another reader might take them for more entries). A stream that ends
 cleanly at a header boundary without the marker is accepted (as Go's archive/tar does); a stream cut
