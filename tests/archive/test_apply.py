@@ -499,3 +499,14 @@ def test_unprivileged_apply(tmp_path: Path) -> None:
     assert not os.path.lexists(dest / "dev-null")
     assert os.getxattr(dest / "caps", "user.ok") == b"1"
     assert "security.capability" not in os.listxattr(dest / "caps")
+
+
+def test_libarchive_xattrs(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        ti = tarfile.TarInfo("f")
+        ti.size = 1
+        ti.pax_headers = {"LIBARCHIVE.xattr.user.with%20space": "dmFsdWU"}  # base64 "value", unpadded
+        tf.addfile(ti, io.BytesIO(b"x"))
+    apply(tmp_path, buf.getvalue())
+    assert os.getxattr(tmp_path / "f", "user.with space") == b"value"
