@@ -510,3 +510,8 @@ def test_libarchive_xattrs(tmp_path: Path) -> None:
         tf.addfile(ti, io.BytesIO(b"x"))
     apply(tmp_path, buf.getvalue())
     assert os.getxattr(tmp_path / "f", "user.with space") == b"value"
+
+
+def test_missing_destination(tmp_path: Path) -> None:
+    with pytest.raises(ArchiveError, match="destination directory"):
+        apply_layer(io.BytesIO(layer_tar([file("f", "x")])), tmp_path / "nope", APPLY)

@@ -586,10 +586,18 @@ class _Applier:
 
 def apply_layer(stream: BinaryIO, dest: Path, policy: WhiteoutPolicy, limits: Limits = Limits()) -> ApplyResult:
     """Apply the layer in ``stream`` (gzip, zstd or plain tar) onto ``dest``; see the module doc."""
-    _, reader = open_decompressed(stream)
+    try:
+        root = Root(dest)
+    except OSError as e:
+        raise ArchiveError(f"cannot open the destination directory {dest}: {e.strerror or e}") from None
+    try:
+        _, reader = open_decompressed(stream)
+    except BaseException:
+        root.close()
+        raise
     src = TarSource(reader, limits.max_bytes)
     try:
-        with Root(dest) as root:
+        with root:
             applier = _Applier(root, policy, limits, src)
             root.on_mkdir = applier.on_mkdir
             try:
