@@ -515,3 +515,19 @@ def test_libarchive_xattrs(tmp_path: Path) -> None:
 def test_missing_destination(tmp_path: Path) -> None:
     with pytest.raises(ArchiveError, match="destination directory"):
         apply_layer(io.BytesIO(layer_tar([file("f", "x")])), tmp_path / "nope", APPLY)
+
+
+@pytest.mark.parametrize("compress", [gzip_bytes, zstd_bytes])
+def test_corrupt_compressed_layer(tmp_path: Path, compress) -> None:  # type: ignore[no-untyped-def]
+    tar = layer_tar([file("f", os.urandom(200_000)), file("g", "y")])
+    blob = compress(tar)
+    with pytest.raises(ArchiveError, match="corrupt (gzip|zstd) stream"):
+        apply(tmp_path / "cut", blob[: len(blob) // 2])
+    # a flipped bit: the decoder notices (gzip's CRC), or the diff_id does (zstd without checksums)
+    flipped = bytearray(blob)
+    flipped[len(blob) // 2] ^= 0xFF
+    try:
+        result = apply(tmp_path / "flipped", bytes(flipped))
+    except ArchiveError:
+        return
+    assert result.diff_id.hex != hashlib.sha256(tar).hexdigest()
