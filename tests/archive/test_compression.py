@@ -129,3 +129,15 @@ def test_stdlib_gzip_fallback_without_isal(monkeypatch: pytest.MonkeyPatch) -> N
         out += chunk
     assert kind is Compression.GZIP
     assert out == payload
+
+
+def test_uncompressed_digest() -> None:
+    from geedocker.archive import uncompressed_digest
+    from geedocker.errors import LimitExceededError
+
+    tar = layer_tar([file("a", os.urandom(3000))])
+    for blob in (tar, gzip.compress(tar), zstandard.ZstdCompressor().compress(tar)):
+        digest, size = uncompressed_digest(io.BytesIO(blob))
+        assert (digest.hex, size) == (hashlib.sha256(tar).hexdigest(), len(tar))
+    with pytest.raises(LimitExceededError):
+        uncompressed_digest(io.BytesIO(gzip.compress(b"\0" * 100_000)), max_bytes=50_000)
