@@ -531,3 +531,29 @@ def test_corrupt_compressed_layer(tmp_path: Path, compress) -> None:  # type: ig
     except ArchiveError:
         return
     assert result.diff_id.hex != hashlib.sha256(tar).hexdigest()
+
+
+def test_very_deep_paths_do_not_exhaust_file_descriptors(tmp_path: Path) -> None:
+    import resource
+
+    deep = "/".join(["d"] * 2000)  # 3999 bytes: within PATH_MAX, deeper than the fd limit
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))
+    try:
+        apply(tmp_path, [file(f"{deep}/f", "bottom"), hardlink("top", f"{deep}/f"), file(f"{deep}/g", "again")])
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(1999):
+            nxt = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        assert os.stat("d/f", dir_fd=fd).st_ino == os.lstat(tmp_path / "top").st_ino
+        assert os.stat("d/g", dir_fd=fd).st_size == 5
+    finally:
+        os.close(fd)
+        # pytest's own cleanup of old temp dirs recurses per level: do not leave 2000 levels behind
+        from geedocker.archive.root import rmtree
+
+        rmtree(tmp_path / "d")

@@ -86,6 +86,7 @@ class Root:
         self.fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         self._cache: collections.OrderedDict[Parts, int] = collections.OrderedDict()
         self._retired: list[int] = []
+        self._pinned: set[int] = set()  # fds handed out since the last release(): never closed early
         self.on_mkdir = on_mkdir
 
     def close(self) -> None:
@@ -113,6 +114,7 @@ class Root:
         for fd in self._retired:
             os.close(fd)
         self._retired.clear()
+        self._pinned.clear()
 
     def _remember(self, real: Parts, fd: int) -> None:
         old = self._cache.pop(real, None)
@@ -121,7 +123,10 @@ class Root:
         self._cache[real] = fd
         if len(self._cache) > _CACHE_SIZE:
             _, evicted = self._cache.popitem(last=False)
-            self._retired.append(evicted)
+            if evicted in self._pinned:
+                self._retired.append(evicted)
+            else:
+                os.close(evicted)  # deep paths must not pile up open fds
 
     # -- resolution ---------------------------------------------------------------------------------
 
@@ -138,6 +143,7 @@ class Root:
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
+            self._pinned.add(hit)
             return hit, key
         pending = collections.deque(key)
         cur_fd, cur = self.fd, cast(Parts, ())
@@ -157,6 +163,7 @@ class Root:
             child = (*cur, name)
             hit = self._cache.get(child)
             if hit is not None:
+                self._cache.move_to_end(child)
                 cur_fd, cur = hit, child
                 continue
             try:
@@ -186,6 +193,7 @@ class Root:
                 continue
             self._remember(child, fd)
             cur_fd, cur = fd, child
+        self._pinned.add(cur_fd)
         return cur_fd, cur
 
     # -- removal ------------------------------------------------------------------------------------
