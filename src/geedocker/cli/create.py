@@ -50,7 +50,7 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
 def _free_dash_h(p: argparse.ArgumentParser) -> None:
     for action in p._actions:
         if "-h" in action.option_strings and isinstance(action, argparse._HelpAction):
-            action.option_strings.remove("-h")
+            action.option_strings = [o for o in action.option_strings if o != "-h"]
             p._option_string_actions.pop("-h", None)
 
 
