@@ -446,3 +446,12 @@ def test_flatten_applies_layers_in_order(tmp_path: Path) -> None:
     assert [r.entries for r in results] == [3, 2]
     assert sorted(os.listdir(tmp_path / "rootfs/etc")) == ["a"]
     assert (tmp_path / "rootfs/etc/a").read_text() == "2"
+
+
+def test_lower_directory_keeps_its_times_when_a_layer_changes_it_without_listing_it(tmp_path: Path) -> None:
+    apply(tmp_path, [directory("d", mtime=T0), file("d/old", "x"), directory("e", mtime=T0), file("e/x", "y")])
+    apply(tmp_path, [file("d/new", "y"), whiteout("e/x")])
+    assert os.lstat(tmp_path / "d").st_mtime == T0
+    assert os.lstat(tmp_path / "e").st_mtime == T0
+    apply(tmp_path, [directory("d", mtime=T0 + 7), file("d/newer", "z")])
+    assert os.lstat(tmp_path / "d").st_mtime == T0 + 7

@@ -10,14 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.registry import (  # noqa: F401
-    registry_basic,
-    registry_http,
-    registry_tls,
-    registry_tls_material,
-    registry_token,
-)
-
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 GD = Callable[..., subprocess.CompletedProcess[str]]

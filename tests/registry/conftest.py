@@ -34,12 +34,3 @@ def make_client() -> MakeClient:
     return make
 
 
-# The real registries and the fault proxy (tests marked ``registry``).
-from tests.support.faultproxy import fault_proxy  # noqa: E402, F401
-from tests.support.registry import (  # noqa: E402, F401
-    registry_basic,
-    registry_http,
-    registry_tls,
-    registry_tls_material,
-    registry_token,
-)

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import re
+import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,7 @@ class FakeRegistry:
         self.send_digest_header = True
         self.override_manifest_body: bytes | None = None
         self.tag_page_size = 0
+        self._lock = threading.RLock()  # pulls download layers in parallel threads
 
     # -- test helpers
     def add_blob(self, repo: str, data: bytes) -> str:
@@ -109,6 +111,10 @@ class FakeRegistry:
         pass
 
     def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None) -> Response:
+        with self._lock:  # bodies are built in memory here and read outside the lock
+            return self._send(method, url, headers, body)
+
+    def _send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Response:
         self.requests.append(Sent(method, url, dict(headers), body))
         parts = urlsplit(url)
         for f in self.faults:

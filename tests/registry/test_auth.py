@@ -169,3 +169,34 @@ def test_basic_auth(make_client: MakeClient) -> None:
         make_client(fake, Credentials("u", "wrong")).blob_exists("r", Digest.parse(d))
     with pytest.raises(AuthenticationError, match="authentication required"):
         make_client(fake).ping()
+
+
+def test_challenge_parser_never_crashes() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet='Bearer Basic realm=",\\ \t scope:/x', max_size=80))
+    def check(header: str) -> None:
+        for c in parse_challenges(header):
+            assert c.scheme and " " not in c.scheme and "=" not in c.scheme
+            assert all(k == k.lower() for k in c.params)
+
+    check()
+
+
+def test_user_without_access_to_a_repository(make_client: MakeClient) -> None:
+    fake = FakeRegistry(auth="bearer", users={"carol": "pw"})
+    c = make_client(fake, Credentials("carol", "pw"))
+    fake.anonymous_pull = False
+    real_token = fake._token
+
+    def stingy(url: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+        resp = real_token(url, headers)
+        for tok in fake.tokens:  # grant nothing, as a token server does for a repository the user may not see
+            fake.tokens[tok] = (set(), True)
+        return resp
+
+    fake._token = stingy  # type: ignore[method-assign]
+    with pytest.raises(AuthenticationError, match="access denied for user 'carol'.*may not access it"):
+        c.get_manifest("someone/else", "v1")

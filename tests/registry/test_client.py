@@ -260,3 +260,12 @@ def test_https_to_http_server_falls_back_only_for_loopback_or_insecure(make_clie
     c2 = make_client(refused)
     c2.ping()
     assert c2.scheme == "http"
+
+
+def test_mount_refused_falls_back_to_upload(fake: FakeRegistry, make_client: MakeClient) -> None:
+    c = make_client(fake)
+    data = b"not in the source repo"
+    c.upload_blob("dst", Digest.of(data), len(data), io.BytesIO(data), mount_from="src")
+    assert fake.blobs[str(Digest.of(data))] == data and str(Digest.of(data)) in fake.repo_blobs["dst"]
+    posts = [r.url for r in fake.requests if r.method == "POST"]
+    assert len(posts) == 1 and "mount=" in posts[0] and "from=src" in posts[0]

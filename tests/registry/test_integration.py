@@ -313,3 +313,21 @@ def test_client_certificate_from_certs_d(registry_tls_material: object, tmp_path
     finally:
         reg.stop()
     assert not reg.root.exists()
+
+
+def test_one_client_shared_by_threads(registry_http: TestRegistry) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    layers = [layer_tar([file(f"f{i}", f"content {i}\n" * 2000)]) for i in range(8)]
+    pushed = push_test_image(registry_http, "threads/app", "v1", layers)
+    with registry_http.client(max_parallel=3) as c:
+        def fetch(desc: oci.Descriptor) -> bool:
+            with ResumingBlobReader(c, "threads/app", desc.digest, size=desc.size) as r:
+                dr = DigestingReader(r)
+                while dr.read(4096):
+                    pass
+                dr.verify(desc.digest, desc.size)
+            return True
+
+        with ThreadPoolExecutor(6) as ex:
+            assert all(ex.map(fetch, list(pushed.layers) * 3))

@@ -80,3 +80,17 @@ def test_refused_connection_is_a_retryable_failure() -> None:
         t.send("GET", f"http://127.0.0.1:{port}/v2/", {})
     assert ei.value.refused
     t.close()
+
+
+def test_proxy_manager_chosen_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import urllib3
+
+    for k in ("NO_PROXY", "no_proxy", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    t = Urllib3Transport(RegistryConfig(certs_dirs=()))
+    pm = t._manager("https://reg.example/v2/")
+    assert isinstance(pm, urllib3.ProxyManager) and pm.proxy is not None and pm.proxy.host == "proxy.example"
+    assert not isinstance(t._manager("https://127.0.0.1:5000/v2/"), urllib3.ProxyManager)
+    assert t._manager("https://reg.example/v2/x") is pm  # one manager per (scheme, host, proxy)
+    t.close()

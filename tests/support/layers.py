@@ -227,3 +227,34 @@ def write_oci_layout(dest: Path, layers: list[bytes], tag: str = "latest") -> No
     }
     (dest / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
     (dest / "index.json").write_text(json.dumps(index))
+
+
+def feature_layers() -> list[bytes]:
+    """Three layer blobs (gzip, plain, gzip) over a busybox rootfs exercising every entry type and
+    whiteout rule: opaque dirs (marker before and after the entries), whiteouts of files and dirs, a
+    file re-added after its whiteout, setuid/setgid/sticky, owners, hard links, devices, a FIFO,
+    symlinks, xattrs, type changes (file <-> dir) and attribute changes. Needs root to apply.
+    """
+    l1 = busybox_rootfs_entries() + [
+        directory("opq"), file("opq/lower1", "1"), directory("opq/sub"), file("opq/sub/lower2", "2"),
+        directory("opq2"), file("opq2/lower", "l"),
+        directory("wh"), file("wh/file", "f"), directory("wh/dir"), file("wh/dir/x", "x"),
+        file("suid", "s", mode=0o4755), file("sgid", "g", mode=0o2711, gid=50), directory("sticky", mode=0o1777),
+        file("own", "o", uid=1000, gid=1001, mode=0o640),
+        directory("hl"), file("hl/a", "hard", mode=0o600), hardlink("hl/b", "hl/a"),
+        directory("other"), hardlink("other/c", "hl/a"),
+        directory("dev"), Entry("dev/null", tarfile.CHRTYPE, mode=0o666, devmajor=1, devminor=3),
+        Entry("dev/sda", tarfile.BLKTYPE, mode=0o660, gid=6, devmajor=8, devminor=0),
+        Entry("dev/fifo", tarfile.FIFOTYPE, mode=0o644),
+        symlink("abs", "/etc/passwd"), symlink("rel", "etc/passwd"), symlink("dangling", "../../nowhere"),
+        file("replaced", "was file"), directory("was_dir"), file("was_dir/child", "c"),
+        file("xa", "x", xattrs={"user.test": "v", "trusted.t": "w"}),
+        file("big", bytes(range(256)) * 8192, mode=0o755),
+    ]
+    l2 = [directory("etc"), directory("opq"), directory("wh"), directory("hl"),
+          opaque("opq"), file("opq/new", "n"), whiteout("wh/file"), whiteout("wh/dir"),
+          directory("replaced", mode=0o711), file("replaced/inner", "i"), file("was_dir", "now file"),
+          file("etc/passwd", "root:x:0:0::/root:/bin/sh\n", mode=0o600), directory("sticky", mode=0o755, uid=3),
+          file("hl/a", "broken link group"), symlink("abs", "rel")]
+    l3 = [directory("wh"), file("wh/file", "back"), directory("opq2"), file("opq2/mine", "m"), opaque("opq2")]
+    return [gzip_bytes(layer_tar(l1)), layer_tar(l2), gzip_bytes(layer_tar(l3))]

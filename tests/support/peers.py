@@ -27,6 +27,9 @@ def podman_cmd(storage: Path | None = None) -> Iterator[list[str]]:
     run = Path(tempfile.mkdtemp(prefix="gdpr-", dir="/tmp"))
     cmd = [exe, "--root", str(root / "storage"), "--runroot", str(run), "--storage-driver", "vfs",
            "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+    if shutil.which("runc"):
+        # crun refuses this machine's hybrid cgroup layout ("cgroups in hybrid mode not supported")
+        cmd += ["--runtime", shutil.which("runc") or "runc"]
     try:
         yield cmd
     finally:

@@ -118,8 +118,9 @@ class _Applier:
         self.written: set[str] = set()
         # OVERLAY: whiteout devices this layer made (a later entry of the same name replaces one)
         self.whiteouts: set[str] = set()
-        # directory metadata, set at the end, deepest first: real path -> (mode, atime ns, mtime ns)
-        self.dir_meta: dict[Parts, tuple[int, int | None, int | None]] = {}
+        # directory metadata, set at the end, deepest first: real path -> (mode, atime ns, mtime ns).
+        # APPLY: a lower directory this layer changes without listing it keeps its times (mode None)
+        self.dir_meta: dict[Parts, tuple[int | None, int | None, int | None]] = {}
 
     # -- bookkeeping --------------------------------------------------------------------------------
 
@@ -132,6 +133,12 @@ class _Applier:
                 return
             self.written.add(key)
             real = real[:-1]
+
+    def touch(self, dir_fd: int, real: Parts) -> None:
+        """Remember the times of a lower directory about to change, unless this layer lists it."""
+        if self.policy is WhiteoutPolicy.APPLY and real not in self.dir_meta:
+            st = os.stat(dir_fd)
+            self.dir_meta[real] = (None, st.st_atime_ns, st.st_mtime_ns)
 
     def on_mkdir(self, real: Parts) -> None:
         """A parent directory the layer did not list: 0755 like containerd, owned by whoever we are."""
@@ -210,6 +217,7 @@ class _Applier:
         found = self.root.walk(parts[:-1], True, entry)
         assert found is not None
         pfd, preal = found
+        self.touch(pfd, preal)
         name = parts[-1]
         real = (*preal, name)
         t = m.type
@@ -450,6 +458,7 @@ class _Applier:
         if found is None:
             return  # nothing below to hide
         pfd, preal = found
+        self.touch(pfd, preal)
         real = (*preal, target)
         if "/".join(real) in self.written:
             # this layer's own entry stays; if it is a directory, what lower layers had in it goes
@@ -477,6 +486,7 @@ class _Applier:
             while stack:
                 fd, dreal = stack.pop()
                 try:
+                    self.touch(fd, dreal)
                     for child in os.listdir(fd):
                         creal = (*dreal, child)
                         if "/".join(creal) not in self.written:
@@ -511,7 +521,8 @@ class _Applier:
                 continue
             if not stat.S_ISDIR(st.st_mode):
                 continue
-            os.chmod(name, mode, dir_fd=pfd)
+            if mode is not None:
+                os.chmod(name, mode, dir_fd=pfd)
             if mtime is not None and atime is not None:
                 os.utime(name, ns=(atime, mtime), dir_fd=pfd, follow_symlinks=False)
             self.root.release()

@@ -9,6 +9,8 @@ Public API (import from ``geedocker.registry``; ``Digest`` is ``geedocker.digest
             # Without a transport, an Urllib3Transport is made from ``config`` (proxies, certs.d, TLS).
             # Thread-safe: one client per registry host can serve parallel blob downloads.
         scheme: str                                        # "https" or "http", settled by the first request
+        auth: Authenticator                                # challenge + token cache (auth.token_requests counts)
+        sleep: Callable[[float], None]                     # time.sleep; tests swap it to record backoff delays
         def ping(self) -> None                             # GET /v2/ (authenticating if challenged)
         def get_manifest(self, repo: str, ref: str, accept: str = oci.ACCEPT_MANIFESTS) -> FetchedManifest
             # ref is a tag or "sha256:...". Bytes capped at oci.MAX_MANIFEST_BYTES (ManifestError).
@@ -47,7 +49,9 @@ Public API (import from ``geedocker.registry``; ``Digest`` is ``geedocker.digest
         # read(n) -> bytes: a plain stream of the blob from ``offset``. On a mid-stream connection failure
         # (or a short body when size is known) it reopens at the current position with Range; if the
         # server ignores Range it re-reads and discards the bytes already delivered, so callers (and
-        # their hashers) see one seamless stream. .position, .resumes, close(), context manager.
+        # their hashers) see one seamless stream. With ``size`` it also resumes a body that ends short and
+        # raises VerificationError on one that runs long. .position, .resumes, .restarts (Range ignored),
+        # close(), context manager. Gives up with TransportError after max_resumes.
         # It does not verify the digest: wrap it in digest.DigestingReader for that.
 
     @dataclass(frozen=True) class RegistryConfig:           # registry/config.py
@@ -86,7 +90,20 @@ Public API (import from ``geedocker.registry``; ``Digest`` is ``geedocker.digest
         def read(self, n: int = -1) -> bytes; def read_capped(self, cap: int, what: str) -> bytes
         def close(self) -> None
     class ConnectionFailure(TransportError)                 # connection refused/reset, timeouts: retryable
+        refused: bool
+    class TLSFailure(TransportError)                        # handshake failures, with a hint in the message
+        plain_http: bool                                    # the server answered in plain HTTP
     class Urllib3Transport(Transport): __init__(self, config: RegistryConfig)
+
+Retries: connection failures before a response, 429 and 500/502/503/504 are retried ``config.retries`` times
+with exponential backoff and jitter from ``config.retry_base_delay``; Retry-After is honoured up to
+``config.max_retry_after``. Upload chunks (PATCH) are not re-sent after a connection broke mid-request.
+A 401 drops the token that was sent and fetches a fresh one once (expired token, or a new scope needed).
+Plain HTTP: tried after HTTPS for insecure registries and loopback ones (localhost, 127.0.0.0/8, ::1),
+whose TLS is still verified when they do speak HTTPS.
+
+Test support: tests/registry/fakes.py (FakeRegistry, an in-memory Transport with faults),
+tests/support/registry.py (real docker-registry fixtures and push helpers), tests/support/faultproxy.py.
 
 Errors (geedocker.errors): 401/403 -> AuthenticationError naming registry and repository; 404 and
 MANIFEST_UNKNOWN/NAME_UNKNOWN/BLOB_UNKNOWN -> NotFoundError naming the reference; TLS failures,

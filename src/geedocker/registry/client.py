@@ -314,12 +314,19 @@ class RegistryClient:
         st = resp.status
         if st == 401:
             creds = self.auth.credentials
+            ch = self.auth.challenge
+            bearer = ch is not None and ch.scheme == "bearer"
+            if creds is not None and bearer:
+                # The token server accepted the user, but the token does not cover this repository.
+                return AuthenticationError(
+                    f"{self.host}: {what}: access denied for user {creds.username!r}: the repository does not "
+                    f"exist or the user may not access it{suffix}"
+                )
             if creds is not None:
                 return AuthenticationError(
                     f"{self.host}: {what}: credentials for user {creds.username!r} were refused{suffix}"
                 )
-            ch = self.auth.challenge
-            if ch is not None and ch.scheme == "bearer":
+            if bearer:
                 # An anonymous token that does not cover the repository: docker's wording.
                 return AuthenticationError(
                     f"{self.host}: {what}: access denied: the repository does not exist or may require "

@@ -130,6 +130,8 @@ def container_path(cgroups_path: str, cid: str, parent: str) -> str:
         raise CgroupError(f"cgroupsPath {cgroups_path!r} looks like a systemd slice:scope path; "
                           "the systemd cgroup driver is not supported")
     rel = cgroups_path or f"geedocker/{cid}"
+    if ".." in rel.split("/"):
+        raise CgroupError(f"cgroupsPath {cgroups_path!r} must not contain '..'")
     if rel.startswith("/"):
         path = os.path.normpath(rel)
     else:

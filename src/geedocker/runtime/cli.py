@@ -1,0 +1,339 @@
+"""``geedocker-runtime``: runc's command line over the runtime core, so podman or containerd can drive it.
+
+    geedocker-runtime [--root DIR] [--log FILE] [--log-format text|json] [--debug] COMMAND ...
+      create  <id> [-b DIR] [--pid-file F] [--console-socket S]
+      start   <id>
+      state   <id>
+      kill    <id> [SIGNAL] [-a|--all]
+      delete  <id> [-f|--force]
+      run     <id> [-b DIR] [--pid-file F] [--console-socket S] [-d|--detach] [--keep]
+      exec    <id> (--process F | CMD [ARG...]) [-d] [-t --console-socket S] [--pid-file F]
+              [--cwd D] [-e K=V] [-u U[:G]]
+      list    [-f table|json] [-q]
+      ps      <id> [-f table|json]
+      pause   <id> / resume <id>
+      features
+      spec    [-b DIR] [--rootless]
+
+Errors go to stderr (and to ``--log``, as runc does, in text or JSON) and exit with status 1; ``run`` and
+``exec`` exit with the container process's status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+VERSION = "0.1.0"
+SPEC_VERSION = "1.2.0"
+DEFAULT_ROOT = "/run/geedocker-runtime"
+
+
+class _Logger:
+    def __init__(self, path: str | None, fmt: str) -> None:
+        self.path = path
+        self.fmt = fmt
+
+    def error(self, msg: str) -> None:
+        if self.path:
+            try:
+                with open(self.path, "a") as f:
+                    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+                    if self.fmt == "json":
+                        f.write(json.dumps({"level": "error", "msg": msg, "time": now}) + "\n")
+                    else:
+                        f.write(f'time="{now}" level=error msg="{msg}"\n')
+            except OSError:
+                pass
+        print(f"geedocker-runtime: {msg}", file=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="geedocker-runtime", description="An OCI runtime (runc-compatible CLI)")
+    p.add_argument("--root", default=os.environ.get("GEEDOCKER_RUNTIME_ROOT", DEFAULT_ROOT),
+                   help=f"state directory (default {DEFAULT_ROOT})")
+    p.add_argument("--log", help="append errors to this file")
+    p.add_argument("--log-format", choices=["text", "json"], default="text")
+    p.add_argument("--debug", action="store_true")
+    p.add_argument("--systemd-cgroup", action="store_true", help="not supported (refused)")
+    p.add_argument("--rootless", default="auto", help="accepted for compatibility; ignored")
+    p.add_argument("--criu", help="accepted for compatibility; checkpointing is not supported")
+    p.add_argument("-v", "--version", action="store_true")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND")
+
+    def with_bundle(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("id")
+        sp.add_argument("-b", "--bundle", default=".")
+        sp.add_argument("--pid-file")
+        sp.add_argument("--console-socket")
+        sp.add_argument("--no-pivot", action="store_true")
+        sp.add_argument("--no-new-keyring", action="store_true")
+        sp.add_argument("--preserve-fds", type=int, default=0)
+
+    with_bundle(sub.add_parser("create", help="create a container"))
+    r = sub.add_parser("run", help="create and start a container")
+    with_bundle(r)
+    r.add_argument("-d", "--detach", action="store_true")
+    r.add_argument("--keep", action="store_true")
+    for name in ("start", "state", "pause", "resume"):
+        sub.add_parser(name).add_argument("id")
+    k = sub.add_parser("kill", help="send a signal to a container's init")
+    k.add_argument("id")
+    k.add_argument("signal", nargs="?", default="SIGTERM")
+    k.add_argument("-a", "--all", action="store_true")
+    d = sub.add_parser("delete", help="delete a container")
+    d.add_argument("id")
+    d.add_argument("-f", "--force", action="store_true")
+    e = sub.add_parser("exec", help="run a process in a container")
+    e.add_argument("id")
+    e.add_argument("command", nargs=argparse.REMAINDER)
+    _exec_options(e)
+    ls = sub.add_parser("list", help="list containers")
+    ls.add_argument("-f", "--format", choices=["table", "json"], default="table")
+    ls.add_argument("-q", "--quiet", action="store_true")
+    ps = sub.add_parser("ps", help="processes of a container")
+    ps.add_argument("id")
+    ps.add_argument("-f", "--format", choices=["table", "json"], default="table")
+    sub.add_parser("features", help="what this runtime supports (JSON)")
+    sp = sub.add_parser("spec", help="write a base config.json")
+    sp.add_argument("-b", "--bundle", default=".")
+    sp.add_argument("--rootless", action="store_true")
+    return p
+
+
+def _exec_options(e: argparse.ArgumentParser) -> None:
+    e.add_argument("-p", "--process")
+    e.add_argument("-d", "--detach", action="store_true")
+    e.add_argument("-t", "--tty", action="store_true")
+    e.add_argument("--console-socket")
+    e.add_argument("--pid-file")
+    e.add_argument("--cwd")
+    e.add_argument("-e", "--env", action="append", default=[])
+    e.add_argument("-u", "--user")
+    e.add_argument("--no-new-privs", action="store_true")
+    e.add_argument("--cap", action="append", default=[])
+    e.add_argument("--preserve-fds", type=int, default=0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    log = _Logger(args.log, args.log_format)
+    if args.version:
+        print(f"geedocker-runtime version {VERSION}\nspec: {SPEC_VERSION}")
+        return 0
+    if not args.cmd:
+        _parser().print_usage(sys.stderr)
+        return 1
+    if args.debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    if args.systemd_cgroup:
+        log.error("--systemd-cgroup is not supported: geedocker-runtime manages cgroupfs directly")
+        return 1
+    from geedocker.errors import GeeDockerError
+
+    try:
+        return _dispatch(args)
+    except GeeDockerError as e:
+        log.error(str(e))
+        return 1
+    except OSError as e:
+        log.error(str(e))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from geedocker.runtime import container as rt
+
+    root = Path(args.root)
+    cmd = args.cmd
+    if cmd in ("create", "run") and args.preserve_fds:
+        raise _usage("--preserve-fds is not supported")
+    if cmd == "create":
+        rt.create(root, args.id, args.bundle, pid_file=args.pid_file, console_socket=args.console_socket,
+                  monitor=False)
+        return 0
+    if cmd == "run":
+        if args.detach:
+            rt.create(root, args.id, args.bundle, pid_file=args.pid_file, console_socket=args.console_socket,
+                      monitor=True)
+            rt.start(root, args.id)
+            return 0
+        return rt.run(root, args.id, args.bundle, pid_file=args.pid_file, console_socket=args.console_socket,
+                      keep=args.keep)
+    if cmd == "start":
+        rt.start(root, args.id)
+        return 0
+    if cmd == "state":
+        print(json.dumps(rt.state(root, args.id).to_runc_json(), indent=2))
+        return 0
+    if cmd == "kill":
+        rt.kill(root, args.id, args.signal, all=args.all)
+        return 0
+    if cmd == "delete":
+        rt.delete(root, args.id, force=args.force)
+        return 0
+    if cmd == "pause":
+        rt.pause(root, args.id)
+        return 0
+    if cmd == "resume":
+        rt.resume(root, args.id)
+        return 0
+    if cmd == "exec":
+        return _exec(rt, root, args)
+    if cmd == "list":
+        states = rt.list_(root)
+        if args.quiet:
+            for s in states:
+                print(s.id)
+        elif args.format == "json":
+            print(json.dumps([s.to_runc_json() for s in states]))
+        else:
+            print(f"{'ID':<20}{'PID':<10}{'STATUS':<10}{'BUNDLE':<40}CREATED")
+            for s in states:
+                pid = s.pid if s.status.value != "stopped" else 0
+                print(f"{s.id:<20}{pid:<10}{s.status.value:<10}{s.bundle:<40}{s.created}")
+        return 0
+    if cmd == "ps":
+        pids = rt.ps(root, args.id)
+        if args.format == "json":
+            print(json.dumps(pids))
+        else:
+            print("PID")
+            for p in pids:
+                print(p)
+        return 0
+    if cmd == "features":
+        print(json.dumps(features(), indent=2))
+        return 0
+    if cmd == "spec":
+        return _spec(Path(args.bundle))
+    raise _usage(f"unknown command {cmd}")
+
+
+def _usage(msg: str) -> Exception:
+    from geedocker.errors import UsageError
+
+    return UsageError(msg)
+
+
+def _exec(rt: Any, root: Path, args: argparse.Namespace) -> int:
+    if args.command[:1] and args.command[0].startswith("-") and args.command[0] != "--":
+        # Options after the id (``exec ID --process F``): parse them off the front.
+        extra = argparse.ArgumentParser(add_help=False)
+        _exec_options(extra)
+        args.command = extra.parse_known_args(args.command, namespace=args)[1]
+    if args.preserve_fds:
+        raise _usage("--preserve-fds is not supported")
+    if args.process:
+        with open(args.process, "rb") as f:
+            proc: dict[str, Any] = json.loads(f.read(1 << 20))
+    else:
+        command = args.command[1:] if args.command[:1] == ["--"] else list(args.command)
+        if not command:
+            raise _usage("exec needs --process or a command")
+        st = rt.state(root, args.id)
+        base = _bundle_process(Path(st.bundle))
+        proc = {
+            "args": command,
+            "cwd": args.cwd or base.get("cwd", "/"),
+            "env": list(base.get("env", [])) + list(args.env),
+            "terminal": args.tty,
+            "user": dict(base.get("user") or {"uid": 0, "gid": 0}),
+            "capabilities": base.get("capabilities"),
+            "noNewPrivileges": args.no_new_privs or bool(base.get("noNewPrivileges")),
+            "rlimits": base.get("rlimits", []),
+        }
+        if args.user:
+            uid, _, gid = args.user.partition(":")
+            proc["user"] = {"uid": int(uid), "gid": int(gid or 0)}
+        if args.cap and proc["capabilities"]:
+            for k in ("bounding", "effective", "permitted"):
+                proc["capabilities"][k] = list(proc["capabilities"].get(k, [])) + list(args.cap)
+    if args.tty:
+        proc["terminal"] = True
+    return int(rt.exec_(root, args.id, proc, console_socket=args.console_socket, detach=args.detach,
+                        pid_file=args.pid_file))
+
+
+def _bundle_process(bundle: Path) -> dict[str, Any]:
+    try:
+        with open(bundle / "config.json", "rb") as f:
+            obj = json.loads(f.read(4 << 20))
+        proc = obj.get("process") or {}
+        return proc if isinstance(proc, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def features() -> dict[str, Any]:
+    from geedocker.runtime import capabilities, namespaces, rootfs
+
+    return {
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": SPEC_VERSION,
+        "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+        "mountOptions": sorted(set(rootfs.FLAG_OPTIONS) | set(rootfs.PROPAGATION)),
+        "linux": {
+            "namespaces": sorted(namespaces.FLAGS),
+            "capabilities": list(capabilities.NAMES),
+            "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False},
+            "seccomp": {"enabled": False},
+            "apparmor": {"enabled": False},
+            "selinux": {"enabled": False},
+            "intelRdt": {"enabled": False},
+        },
+        "annotations": {"org.opencontainers.runtime-spec.features.name": "geedocker-runtime",
+                        "io.geedocker.runtime.version": VERSION},
+    }
+
+
+def _spec(bundle: Path) -> int:
+    path = bundle / "config.json"
+    if path.exists():
+        raise _usage(f"{path} already exists")
+    caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    cfg = {
+        "ociVersion": SPEC_VERSION,
+        "process": {
+            "terminal": True, "user": {"uid": 0, "gid": 0}, "args": ["sh"],
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+            "cwd": "/", "capabilities": {k: caps for k in ("bounding", "effective", "permitted")},
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}], "noNewPrivileges": True,
+        },
+        "root": {"path": "rootfs", "readonly": True},
+        "hostname": "geedocker",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+             "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+             "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+             "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+        ],
+        "linux": {
+            "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
+            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                            "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
+                            "/proc/scsi"],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+        },
+    }
+    path.write_text(json.dumps(cfg, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

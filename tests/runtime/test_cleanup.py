@@ -1,0 +1,75 @@
+"""After delete nothing is left: no mounts, no cgroups, no processes, no state. No host fd leaks in."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from geedocker import runtime as rt
+from geedocker.errors import ContainerError
+from geedocker.runtime.state import pid_alive
+from tests.runtime.conftest import Runtime
+from tests.support.bundle import base_config
+
+pytestmark = pytest.mark.root
+
+
+def host_mounts() -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f]
+
+
+def test_no_leftovers_after_delete(runtime: Runtime, tmp_path: Path) -> None:
+    data = tmp_path / "vol"
+    data.mkdir()
+    before = host_mounts()
+    cfg = base_config(["sh", "-c", "sleep 60 & exec sleep 60"])
+    cfg["mounts"].append({"destination": "/vol", "type": "bind", "source": str(data), "options": ["rbind"]})
+    cid = runtime.create(cfg)
+    rt.start(runtime.root, cid)
+    st = rt.state(runtime.root, cid)
+    saved = json.loads((runtime.root / cid / "state.json").read_text())
+    pids = rt.ps(runtime.root, cid)
+    rt.delete(runtime.root, cid, force=True)
+    assert host_mounts() == before
+    assert not any(str(runtime.base) in m for m in host_mounts())
+    for d in saved["cgroup"].get("dirs", {}).values():
+        assert not Path(d).exists()
+    assert not pid_alive(st.pid, 0)
+    assert all(not pid_alive(p, 0) for p in pids)
+    assert not (runtime.root / cid).exists()
+
+
+def test_only_stdio_fds_reach_the_process(runtime: Runtime, tmp_path: Path) -> None:
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)  # inheritable or not, it must not leak
+    os.set_inheritable(fd, True)
+    try:
+        r = runtime.sh("ls /proc/$$/fd; exit 0")  # sh (pid 1) lists its own fds: ls is a child
+    finally:
+        os.close(fd)
+    assert sorted(r.out.split()) == ["0", "1", "2"]
+
+
+def test_cwd_through_leaked_host_fd_is_refused(runtime: Runtime, tmp_path: Path) -> None:
+    """CVE-2024-21626: a cwd of /proc/self/fd/N must never land in a host directory."""
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(ContainerError):
+            runtime.run(base_config(["ls", "-la"], cwd=f"/proc/self/fd/{fd}"))
+    finally:
+        os.close(fd)
+    assert rt.list_(runtime.root) == []
+
+
+def test_failed_create_leaves_nothing(runtime: Runtime) -> None:
+    before = host_mounts()
+    cfg = base_config(["true"])
+    cfg["mounts"].append({"destination": "/x", "type": "bind", "source": "/nonexistent-source", "options": ["bind"]})
+    with pytest.raises(ContainerError, match="nonexistent-source"):
+        runtime.run(cfg)
+    assert host_mounts() == before
+    assert rt.list_(runtime.root) == []
+    assert list(runtime.root.iterdir()) == []
