@@ -33,12 +33,12 @@ from geedocker.containers.store import (
     Status,
     is_alive,
     now_rfc3339,
+    replace_file,
 )
 from geedocker.containers.supervisor import run_attached, start_detached
 from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.oci import ContainerConfig, canonical_json
-from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     """Mount the overlay, resolve the user and working dir inside it, write config.json (stays mounted)."""
     cdir = store.dir(rec.id)
     root = store.rootfs(rec.id)
-    rootfs.mount_overlay(cdir, [Path(p) for p in rec.lower_dirs], root)
+    rootfs.mount_overlay(cdir, [Path(p) for p in rec.lower_dirs], root, volatile=rec.options.rm)
     opts = rec.options
     user = resolve_user_in_rootfs(root, opts.user or rec.image_config.user)
     mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
@@ -146,7 +146,7 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
         extra_mounts=extra,
         devices=host_devices() if opts.privileged else (),
     )
-    atomic_write(cdir / "config.json", canonical_json(spec))
+    replace_file(cdir / "config.json", canonical_json(spec))
 
 
 def _bind_file(dest: str, src: Path) -> dict[str, object]:

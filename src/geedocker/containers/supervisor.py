@@ -72,7 +72,7 @@ class Supervisor:
         try:
             if not rootfs.is_mountpoint(self.store.rootfs(cid)):
                 lowers = [Path(p) for p in self.rec.lower_dirs]
-                rootfs.mount_overlay(self.store.dir(cid), lowers, self.store.rootfs(cid))
+                rootfs.mount_overlay(self.store.dir(cid), lowers, self.store.rootfs(cid), volatile=self.rec.options.rm)
             self.backend.delete(cid, force=True)  # leftovers of an earlier run of this container
             self.log = JsonLogWriter(self.store.log_path(cid))
             stdin: int | None
