@@ -273,3 +273,17 @@ def test_validate_name() -> None:
     for bad in ("a", "-x", "a b", "x/y"):
         with pytest.raises(UsageError):
             spec.validate_name(bad)
+
+
+def test_init_wraps_the_command() -> None:
+    cfg = ContainerConfig(cmd=("sleep", "1"))
+    s = build_spec(cfg, RunOptions(init=True), container_id=CID, user=ROOT, init_path="/usr/bin/tini")
+    assert s["process"]["args"] == [spec.INIT_DESTINATION, "--", "sleep", "1"]
+    m = next(m for m in s["mounts"] if m["destination"] == spec.INIT_DESTINATION)
+    assert m["source"] == "/usr/bin/tini" and "ro" in m["options"]
+    with pytest.raises(UsageError, match="--init"):
+        build_spec(ContainerConfig(cmd=("sh",)), RunOptions(init=True), container_id=CID, user=ROOT)
+
+
+def test_find_init_binary_prefers_the_environment() -> None:
+    assert spec.find_init_binary({"GEEDOCKER_INIT_PATH": "/opt/init"}) == "/opt/init"

@@ -32,7 +32,7 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--memory-swap", default=None, help="swap limit equal to memory plus swap: -1 for unlimited")
     a("--cpus", default=None, help="number of CPUs")
     a("--pids-limit", type=int, default=None, help="tune container pids limit (-1 for unlimited)")
-    a("--init", action="store_true", help="run an init inside the container (not supported yet)")
+    a("--init", action="store_true", help="run an init (tini, catatonit) as pid 1: forwards signals, reaps")
     a("--stop-signal", default="", help="signal to stop the container")
     a("--stop-timeout", type=int, default=None, help="timeout (in seconds) to stop a container")
     a("--network", "--net", default="bridge", help="connect a container to a network (none, host, bridge)")

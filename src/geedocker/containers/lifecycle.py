@@ -19,8 +19,10 @@ from geedocker.containers.backend import backend_name, get_backend
 from geedocker.containers.paths import mkdir_in_root
 from geedocker.containers.spec import (
     DEFAULT_STOP_TIMEOUT,
+    INIT_DESTINATION,
     RunOptions,
     build_spec,
+    find_init_binary,
     host_devices,
     resolve_command,
     resolve_stop_signal,
@@ -79,8 +81,8 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerR
     layout.ensure()
     if opts.name:
         validate_name(opts.name)
-    if opts.init:
-        raise UsageError("--init is not supported yet")
+    if opts.init and find_init_binary() is None:
+        raise UsageError("--init: no init binary found (install catatonit or tini, or set GEEDOCKER_INIT_PATH)")
     args = resolve_command(source.config, opts)
     resolve_workdir(source.config, opts)
     stop_signal = resolve_stop_signal(source.config, opts)
@@ -137,6 +139,9 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     for name in ("hostname", "hosts", "resolv.conf"):
         with contextlib.suppress(GeeDockerError):
             _ensure_file(root, f"/etc/{name}")
+    init_path = find_init_binary() if opts.init else None
+    if init_path:
+        _ensure_file(root, INIT_DESTINATION)
     spec = build_spec(
         rec.image_config,
         replace(opts, hostname=rec.hostname),
@@ -145,6 +150,7 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
         rootfs=str(root),
         extra_mounts=extra,
         devices=host_devices() if opts.privileged else (),
+        init_path=init_path,
     )
     replace_file(cdir / "config.json", canonical_json(spec))
 
