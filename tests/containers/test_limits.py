@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.containers.conftest import Engine
@@ -14,9 +16,17 @@ def test_memory_limit_kills_with_137(engine: Engine) -> None:
     r = engine.run("sh", "-c", hog, flags=("-m", "32m", "--memory-swap", "32m", "--name", "hog"))
     assert r.returncode == 137 and "survived" not in r.stdout
     assert engine.cli("wait", "hog").stdout == "137\n"
+    assert json.loads(engine.cli("inspect", "hog").stdout)[0]["State"]["OOMKilled"] is True
     # the same work without the limit succeeds
     r = engine.run("sh", "-c", hog)
     assert r.stdout == "survived 100000000\n"
+
+
+def test_a_kill_is_not_an_oom(engine: Engine) -> None:
+    assert engine.run("sleep", "60", flags=("-d", "-m", "64m", "--name", "notoom")).returncode == 0
+    engine.cli("kill", "notoom")
+    assert engine.cli("wait", "notoom").stdout == "137\n"
+    assert json.loads(engine.cli("inspect", "notoom").stdout)[0]["State"]["OOMKilled"] is False
 
 
 def test_memory_limit_is_visible(engine: Engine) -> None:
