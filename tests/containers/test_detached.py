@@ -114,7 +114,7 @@ def test_state_survives_a_killed_monitor(engine: Engine) -> None:
 
 def test_start_again_keeps_the_filesystem(engine: Engine) -> None:
     r = engine.run("sh", "-c", "echo run >> /count; wc -l < /count", flags=("--name", "again"))
-    assert r.stdout.strip() == "1"
+    assert r.stdout.strip() == "1", r.stderr
     assert engine.cli("start", "-a", "again").stdout.strip() == "2"
     assert engine.cli("start", "again").returncode == 0
     assert engine.cli("wait", "again").stdout == "0\n"
@@ -140,3 +140,16 @@ def test_ps_all_quiet_and_json(engine: Engine) -> None:
     pruned = engine.cli("container", "prune", "-f").stdout
     assert "Deleted Containers:" in pruned
     assert engine.cli("ps", "-a", "--format", "{{.Names}}").stdout == "one\n"
+
+
+def test_killed_attached_cli_leaves_a_truthful_state(engine: Engine) -> None:
+    """SIGKILL the attached ``geedocker run``: the container runs on; its exit code is still found."""
+    import signal
+
+    p = engine.popen("run", "--name", "headless", "--rootfs", str(engine.layer), "sh", "-c", "sleep 1; exit 6")
+    engine.wait_for("it to run", lambda: engine.cli("ps", "-q").stdout.strip() != "")
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert engine.cli("wait", "headless").stdout == "6\n"
+    assert engine.cli("rm", "headless").returncode == 0
+    assert engine.leftovers() == []

@@ -205,14 +205,17 @@ def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
         return rec
     store = ContainerStore(layout)
     backend = get_backend(layout, rec.runtime or None)
+    code: int | None = None
+    with contextlib.suppress(GeeDockerError):
+        code = backend.state(rec.id).exit_code  # the runtime's own monitor may have seen the exit
     with contextlib.suppress(GeeDockerError):
         backend.delete(rec.id, force=True)
     with contextlib.suppress(GeeDockerError):
         rootfs.unmount(store.rootfs(rec.id))
     try:
         return store.update_state(
-            rec.id, status=Status.EXITED, exit_code=255, finished_at=now_rfc3339(), pid=0, pid_start=0,
-            error="the container's monitor died",
+            rec.id, status=Status.EXITED, exit_code=255 if code is None else code, finished_at=now_rfc3339(),
+            pid=0, pid_start=0, error="" if code is not None else "the container's monitor died",
         )  # fmt: skip
     except GeeDockerError:
         return rec
