@@ -141,9 +141,18 @@ def test_entrypoint_flag(engine: Engine) -> None:
     assert r.stdout == "via entrypoint\n"
 
 
-def test_network_none_has_only_loopback(engine: Engine) -> None:
-    r = engine.run("sh", "-c", "ls /sys/class/net", flags=("--network", "none"))
-    assert r.stdout.split() == ["lo"]
+@pytest.mark.parametrize("network", ["none", "bridge"])
+def test_private_network_has_only_loopback_and_it_is_up(engine: Engine, network: str) -> None:
+    script = "ls /sys/class/net; ping -c1 -W2 127.0.0.1 >/dev/null && echo pong"
+    r = engine.run("sh", "-c", script, flags=("--network", network))
+    assert r.stdout.split() == ["lo", "pong"], r.stderr
+
+
+def test_host_network(engine: Engine) -> None:
+    import os
+
+    r = engine.run("ls", "/sys/class/net", flags=("--network", "host"))
+    assert sorted(r.stdout.split()) == sorted(os.listdir("/sys/class/net"))
 
 
 def test_signals_are_forwarded(engine: Engine) -> None:

@@ -106,6 +106,10 @@ class Supervisor:
             if console is not None:
                 self.master = console.receive()
                 self._resize()
+            if opts.network != "host":
+                from geedocker.containers.netns import loopback_up
+
+                loopback_up(self.pid)
             for fd in to_close:
                 os.close(fd)
             to_close = []
