@@ -9,6 +9,16 @@ import pytest
 
 from geedocker.store.layout import Layout
 
+# The real registries (session-scoped, started once per run) and the fault proxy, for every test package.
+from tests.support.faultproxy import fault_proxy  # noqa: F401
+from tests.support.registry import (  # noqa: F401
+    registry_basic,
+    registry_http,
+    registry_tls,
+    registry_tls_material,
+    registry_token,
+)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.geteuid() == 0:

@@ -21,6 +21,22 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rmi": ("geedocker.cli.rmi", "Remove one or more images"),
     "login": ("geedocker.cli.login", "Log in to a registry"),
     "logout": ("geedocker.cli.logout", "Log out from a registry"),
+    "import": ("geedocker.cli.import_", "Create an image from a root filesystem tarball"),
+    "push": ("geedocker.cli.push", "Push an image to a registry"),
+    "save": ("geedocker.cli.save", "Save images to a tar archive (docker format with the OCI layout inside)"),
+    "load": ("geedocker.cli.load", "Load images from a docker or OCI tar archive"),
+    "unpack": ("geedocker.cli.unpack", "Write an image's flattened root filesystem to a directory"),
+    "run": ("geedocker.cli.run", "Create and run a new container from an image"),
+    "create": ("geedocker.cli.create", "Create a new container"),
+    "start": ("geedocker.cli.start", "Start one or more stopped containers"),
+    "ps": ("geedocker.cli.ps", "List containers"),
+    "logs": ("geedocker.cli.logs", "Fetch the logs of a container"),
+    "stop": ("geedocker.cli.stop", "Stop one or more running containers"),
+    "kill": ("geedocker.cli.kill", "Kill one or more running containers"),
+    "rm": ("geedocker.cli.rm", "Remove one or more containers"),
+    "exec": ("geedocker.cli.exec", "Execute a command in a running container"),
+    "wait": ("geedocker.cli.wait", "Block until one or more containers stop, then print their exit codes"),
+    "container": ("geedocker.cli.container", "Manage containers (prune, inspect)"),
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}

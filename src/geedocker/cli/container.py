@@ -1,0 +1,42 @@
+"""``geedocker container prune|ls|rm|inspect ...``"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
+    prune = sub.add_parser("prune", help="remove all stopped containers")
+    prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    insp = sub.add_parser("inspect", help="display detailed information on one or more containers")
+    insp.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from geedocker.cli.common import layout_of
+
+    layout = layout_of(args)
+    if args.action == "prune":
+        from geedocker.containers.lifecycle import prune
+
+        if not args.force and sys.stdin.isatty():
+            print("WARNING! This will remove all stopped containers.")
+            answer = input("Are you sure you want to continue? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                return 0
+        removed = prune(layout)
+        if removed:
+            print("Deleted Containers:")
+            for cid in removed:
+                print(cid)
+            print()
+        print("Total reclaimed space: 0B")
+        return 0
+    from geedocker.containers.inspect import inspect_container
+
+    print(json.dumps([inspect_container(layout, c) for c in args.containers], indent=4))
+    return 0

@@ -1,0 +1,157 @@
+"""``geedocker create [OPTIONS] IMAGE [COMMAND] [ARG...]``; the flags are shared with ``run``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from geedocker.containers.spec import RunOptions
+
+if TYPE_CHECKING:
+    from geedocker.containers.lifecycle import RootfsSource
+
+
+def add_container_flags(p: argparse.ArgumentParser) -> None:
+    _free_dash_h(p)  # docker's -h is --hostname; --help stays
+    a = p.add_argument
+    a("-i", "--interactive", action="store_true", help="keep STDIN open")
+    a("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
+    a("--name", default="", help="assign a name to the container")
+    a("-e", "--env", action="append", default=[], help="set environment variables")
+    a("--env-file", action="append", default=[], help="read in a file of environment variables")
+    a("-w", "--workdir", default="", help="working directory inside the container")
+    a("-u", "--user", default="", help="username or UID (format: <name|uid>[:<group|gid>])")
+    a("-h", "--hostname", default="", help="container host name")
+    a("--entrypoint", default=None, help="overwrite the default ENTRYPOINT of the image")
+    a("--read-only", action="store_true", help="mount the container's root filesystem as read only")
+    a("-v", "--volume", action="append", default=[], help="bind mount a volume (/host:/ctr[:ro])")
+    a("--mount", action="append", default=[], help="attach a filesystem mount (type=bind|tmpfs,...)")
+    a("--tmpfs", action="append", default=[], help="mount a tmpfs directory (/path[:options])")
+    a("-m", "--memory", default=None, help="memory limit")
+    a("--memory-swap", default=None, help="swap limit equal to memory plus swap: -1 for unlimited")
+    a("--cpus", default=None, help="number of CPUs")
+    a("--pids-limit", type=int, default=None, help="tune container pids limit (-1 for unlimited)")
+    a("--init", action="store_true", help="run an init (tini, catatonit) as pid 1: forwards signals, reaps")
+    a("--stop-signal", default="", help="signal to stop the container")
+    a("--stop-timeout", type=int, default=None, help="timeout (in seconds) to stop a container")
+    a("--network", "--net", default="bridge", help="connect a container to a network (none, host, bridge)")
+    a("--cap-add", action="append", default=[], help="add Linux capabilities")
+    a("--cap-drop", action="append", default=[], help="drop Linux capabilities")
+    a("--privileged", action="store_true", help="give extended privileges to this container")
+    a("--security-opt", action="append", default=[], help="security options (no-new-privileges)")
+    a("-l", "--label", action="append", default=[], help="set meta data on a container")
+    a("--pull", default="missing", choices=["missing", "always", "never"], help="pull image before running")
+    a("--rootfs", action="store_true", help="IMAGE is a root filesystem directory, not an image")
+    a("image", metavar="IMAGE")
+    a("command", nargs=argparse.REMAINDER, metavar="COMMAND")
+
+
+def _free_dash_h(p: argparse.ArgumentParser) -> None:
+    for action in p._actions:
+        if "-h" in action.option_strings and isinstance(action, argparse._HelpAction):
+            action.option_strings = [o for o in action.option_strings if o != "-h"]
+            p._option_string_actions.pop("-h", None)
+
+
+def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: bool = False) -> RunOptions:
+    """Validate the flags into a RunOptions (``UsageError``, exit 125, on a bad value)."""
+    from geedocker.containers import spec
+    from geedocker.errors import UsageError
+
+    env: list[str] = []
+    for f in args.env_file:
+        env += spec.parse_env_file(f)
+    env += spec.parse_env_list(args.env)
+    mounts = [spec.parse_volume(v) for v in args.volume]
+    mounts += [spec.parse_mount(m) for m in args.mount]
+    mounts += [spec.parse_tmpfs(t) for t in args.tmpfs]
+    memory, swap = spec.parse_memory(args.memory, args.memory_swap)
+    nnp = False
+    for opt in args.security_opt:
+        key, _, val = opt.replace("=", ":", 1).partition(":")
+        if key == "no-new-privileges":
+            if val not in ("", "true", "false"):
+                raise UsageError(f"invalid --security-opt {opt!r}")
+            nnp = val != "false"
+        elif opt in ("seccomp=unconfined", "seccomp:unconfined", "apparmor=unconfined", "label=disable"):
+            continue  # no seccomp/apparmor/selinux profile is applied anyway
+        else:
+            raise UsageError(f"unsupported --security-opt {opt!r}")
+    if args.network not in ("bridge", "none", "host", "default"):
+        raise UsageError(f"network {args.network} not found")
+    if args.stop_signal:
+        spec.parse_signal(args.stop_signal)
+    for c in [*args.cap_add, *args.cap_drop]:
+        spec.normalize_capability(c)
+    if args.pids_limit is not None and args.pids_limit < -1:
+        raise UsageError(f"invalid --pids-limit {args.pids_limit}")
+    labels = []
+    for item in args.label:
+        k, _, v = item.partition("=")
+        if not k:
+            raise UsageError(f"invalid label {item!r}")
+        labels.append((k, v))
+    if args.name:
+        spec.validate_name(args.name)
+    if args.workdir and not args.workdir.startswith("/"):
+        raise UsageError(f"the working directory {args.workdir!r} is invalid, it needs to be an absolute path")
+    return RunOptions(
+        name=args.name.lstrip("/"),
+        command=tuple(args.command),
+        entrypoint=args.entrypoint,
+        env=tuple(env),
+        workdir=args.workdir,
+        user=args.user,
+        hostname=args.hostname,
+        read_only=args.read_only,
+        mounts=tuple(mounts),
+        memory=memory,
+        memory_swap=swap,
+        nano_cpus=spec.parse_cpus(args.cpus),
+        pids_limit=args.pids_limit,
+        init=args.init,
+        stop_signal=args.stop_signal,
+        stop_timeout=args.stop_timeout,
+        tty=args.tty,
+        interactive=args.interactive,
+        detach=detach,
+        rm=rm,
+        network="bridge" if args.network == "default" else args.network,
+        cap_add=tuple(args.cap_add),
+        cap_drop=tuple(args.cap_drop),
+        privileged=args.privileged,
+        no_new_privileges=nnp,
+        labels=tuple(sorted(labels)),
+    )
+
+
+def source_from_args(args: argparse.Namespace) -> RootfsSource:
+    """The container's RootfsSource: ``--rootfs DIR`` or the image (pulled when missing)."""
+    from geedocker.cli.common import layout_of
+    from geedocker.containers import images
+
+    if args.rootfs:
+        return images.from_directory(args.image)
+
+    def said(name: str) -> None:
+        print(f"Unable to find image '{name}' locally", file=sys.stderr)
+
+    return images.from_image(layout_of(args), args.image, pull=args.pull, on_pull=said)
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    add_container_flags(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from geedocker.cli.common import layout_of
+    from geedocker.containers import lifecycle
+
+    opts = options_from_args(args)
+    rec = lifecycle.create(layout_of(args), source_from_args(args), opts)
+    from geedocker.containers import rootfs
+
+    rootfs.unmount(layout_of(args).container_dir(rec.id) / "rootfs")
+    print(rec.id)
+    return 0

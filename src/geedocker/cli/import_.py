@@ -1,0 +1,37 @@
+"""``geedocker import [-c CHANGE]... [-m MESSAGE] FILE|- [REPOSITORY[:TAG]]``"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from geedocker.cli.common import layout_of
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE|-", help="a root filesystem tarball (plain, gzip or zstd), - for stdin")
+    p.add_argument("name", nargs="?", metavar="REPOSITORY[:TAG]")
+    p.add_argument("-c", "--change", action="append", default=[], help="Dockerfile instruction (CMD, ENV, ...)")
+    p.add_argument("-m", "--message", default="", help="commit message")
+    p.add_argument("--platform", help="os/arch[/variant] recorded in the image config")
+
+
+def run(args: argparse.Namespace) -> int:
+    from geedocker.errors import UsageError
+    from geedocker.importer import import_rootfs
+    from geedocker.oci import Platform
+
+    plat = Platform.parse(args.platform) if args.platform else None
+    if args.file == "-":
+        rec = import_rootfs(layout_of(args), sys.stdin.buffer, args.name, changes=tuple(args.change),
+                            platform=plat, message=args.message)
+    else:
+        try:
+            f = open(args.file, "rb")
+        except OSError as e:
+            raise UsageError(f"cannot open {args.file}: {e.strerror}") from None
+        with f:
+            rec = import_rootfs(layout_of(args), f, args.name, changes=tuple(args.change), platform=plat,
+                                message=args.message)
+    print(str(rec.id))
+    return 0

@@ -1,0 +1,54 @@
+"""``geedocker inspect NAME...``: images or containers, as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from geedocker.cli.common import layout_of
+from geedocker.errors import GeeDockerError
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("--type", choices=["image", "container"], help="only look for this kind of object")
+
+
+def _container(layout: Any, name: str) -> dict[str, Any] | None:
+    import importlib
+
+    try:
+        mod = importlib.import_module("geedocker.containers.inspect")
+    except ImportError:
+        return None
+    try:
+        found: dict[str, Any] = mod.inspect_container(layout, name)
+        return found
+    except GeeDockerError:
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from geedocker.images import inspect_image
+
+    layout = layout_of(args)
+    out: list[dict[str, Any]] = []
+    rc = 0
+    for name in args.names:
+        found = None
+        if args.type in (None, "container"):
+            found = _container(layout, name)
+        if found is None and args.type in (None, "image"):
+            try:
+                found = inspect_image(layout, name)
+            except GeeDockerError:
+                found = None
+        if found is None:
+            print(f"Error: No such object: {name}", file=sys.stderr)
+            rc = 1
+            continue
+        out.append(found)
+    print(json.dumps(out, indent=4))
+    return rc

@@ -1,0 +1,38 @@
+"""``geedocker load [-i FILE] [-q]``: docker archives (old and new style) and OCI layout archives."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from geedocker.cli.common import layout_of
+from geedocker.errors import UsageError
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-i", "--input", help="read from this file instead of standard input")
+    p.add_argument("-q", "--quiet", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    from geedocker.imagearchive import load
+
+    layout = layout_of(args)
+    if args.input:
+        path = Path(args.input)
+        if not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        loaded = load(layout, path)
+    else:
+        if sys.stdin.isatty():
+            raise UsageError("no archive on standard input; use -i FILE")
+        loaded = load(layout, sys.stdin.buffer)
+    if not args.quiet:
+        for item in loaded:
+            if item.names:
+                for n in item.names:
+                    print(f"Loaded image: {n}")
+            else:
+                print(f"Loaded image ID: {item.record.id}")
+    return 0

@@ -1,0 +1,28 @@
+"""``geedocker run [OPTIONS] IMAGE [COMMAND] [ARG...]``: create and start a container.
+
+Attached (the default), its output is ours and its exit status is ours; signals we receive are
+forwarded to it. With ``-d`` a monitor process keeps it and we print its id.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from geedocker.cli.create import add_container_flags, options_from_args, source_from_args
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-d", "--detach", action="store_true", help="run in the background and print the container ID")
+    p.add_argument("--rm", action="store_true", help="remove the container when it exits")
+    add_container_flags(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from geedocker.cli.common import layout_of
+    from geedocker.containers import lifecycle
+
+    opts = options_from_args(args, detach=args.detach, rm=args.rm)
+    rec, code = lifecycle.run(layout_of(args), source_from_args(args), opts)
+    if opts.detach:
+        print(rec.id)
+    return code

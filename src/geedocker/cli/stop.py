@@ -1,0 +1,32 @@
+"""``geedocker stop [-t SECONDS] [-s SIGNAL] CONTAINER...``"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-t", "--time", "--timeout", type=int, default=None, dest="time",
+                   help="seconds to wait before killing the container (default: its stop timeout, 10)")  # fmt: skip
+    p.add_argument("-s", "--signal", default=None, help="signal to send (default: the container's stop signal)")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+
+
+def run(args: argparse.Namespace) -> int:
+    from geedocker.cli.common import layout_of
+    from geedocker.containers import lifecycle
+    from geedocker.containers.spec import parse_signal
+    from geedocker.errors import GeeDockerError
+
+    layout = layout_of(args)
+    sig = parse_signal(args.signal) if args.signal else None
+    code = 0
+    for ref in args.containers:
+        try:
+            lifecycle.stop(layout, ref, args.time, sig)
+            print(ref)
+        except GeeDockerError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            code = e.exit_code if e.exit_code != 0 else 1
+    return code

@@ -1,0 +1,139 @@
+"""``exec``: run another process in a running container (its namespaces and cgroup, via the runtime)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from geedocker.containers.backend import get_backend, set_subreaper, wait_pid
+from geedocker.containers.console import ConsoleSocket
+from geedocker.containers.lifecycle import refresh
+from geedocker.containers.spec import merge_env
+from geedocker.containers.store import ContainerStore, Status
+from geedocker.containers.users import resolve_user_in_rootfs
+from geedocker.errors import ContainerStateError, UsageError
+from geedocker.store.layout import Layout
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    args: tuple[str, ...]
+    interactive: bool = False
+    tty: bool = False
+    env: tuple[str, ...] = ()
+    workdir: str = ""
+    user: str = ""
+    detach: bool = False
+    privileged: bool = False
+
+
+def exec_process(layout: Layout, ref: str, eo: ExecOptions) -> tuple[str, dict[str, Any]]:
+    """The container's id and the runtime-spec ``process`` for ``eo`` (based on the container's own)."""
+    if not eo.args:
+        raise UsageError("exec needs a command")
+    store = ContainerStore(layout)
+    rec = refresh(layout, store.resolve(ref))
+    if rec.state.status != Status.RUNNING:
+        raise ContainerStateError(f"container {rec.id} is not running")
+    spec = json.loads((store.bundle(rec.id) / "config.json").read_bytes())
+    base: dict[str, Any] = dict(spec["process"])
+    proc: dict[str, Any] = {
+        "terminal": eo.tty,
+        "args": list(eo.args),
+        "env": merge_env(base.get("env", []), eo.env),
+        "cwd": eo.workdir or base.get("cwd", "/"),
+        "user": base.get("user", {"uid": 0, "gid": 0}),
+        "capabilities": base.get("capabilities", {}),
+        "noNewPrivileges": base.get("noNewPrivileges", False),
+    }
+    if eo.tty and not any(e.startswith("TERM=") for e in proc["env"]):
+        proc["env"].append("TERM=xterm")
+    if eo.user:
+        u = resolve_user_in_rootfs(store.rootfs(rec.id), eo.user)
+        proc["user"] = {"uid": u.uid, "gid": u.gid}
+        if u.additional_gids:
+            proc["user"]["additionalGids"] = list(u.additional_gids)
+    if eo.workdir and not eo.workdir.startswith("/"):
+        raise UsageError(f"the working directory {eo.workdir!r} is invalid, it needs to be an absolute path")
+    return rec.id, proc
+
+
+def exec_in(layout: Layout, ref: str, eo: ExecOptions) -> int:
+    """Run ``eo.args`` in the container; its exit status (0 with ``detach``)."""
+    cid, proc = exec_process(layout, ref, eo)
+    rec = ContainerStore(layout).load(cid)
+    backend = get_backend(layout, rec.runtime or None)
+    stdin = 0 if eo.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if eo.detach:
+            null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                set_subreaper()
+                pid = backend.exec_(cid, {**proc, "terminal": False}, stdin=null, stdout=null, stderr=null,
+                                    console_socket=None, detach=True)  # fmt: skip
+            finally:
+                os.close(null)
+            return 0 if pid > 0 else 125
+        if not eo.tty:
+            return backend.exec_(cid, proc, stdin=stdin, stdout=1, stderr=2, console_socket=None)
+        set_subreaper()
+        sock = ConsoleSocket(layout.run / f"exec-{cid[:12]}-{os.getpid()}.sock")
+        try:
+            pid = backend.exec_(cid, proc, stdin=stdin, stdout=1, stderr=2, console_socket=sock.path)
+            master = sock.receive()
+        finally:
+            sock.close()
+        return _relay_tty(master, pid, eo.interactive)
+    finally:
+        if stdin != 0:
+            os.close(stdin)
+
+
+def _relay_tty(master: int, pid: int, interactive: bool) -> int:
+    import fcntl
+    import selectors
+    import termios
+    import tty
+
+    def resize(*_: object) -> None:
+        with contextlib.suppress(OSError):
+            fcntl.ioctl(master, termios.TIOCSWINSZ, fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8))
+
+    saved = None
+    if os.isatty(0):
+        resize()
+        signal.signal(signal.SIGWINCH, resize)
+        if interactive:
+            saved = termios.tcgetattr(0)
+            tty.setraw(0)
+    sel = selectors.DefaultSelector()
+    sel.register(master, selectors.EVENT_READ, "out")
+    if interactive:
+        sel.register(0, selectors.EVENT_READ, "in")
+    try:
+        done = False
+        while not done:
+            for key, _ in sel.select():
+                try:
+                    data = os.read(int(key.fd), 65536)
+                except OSError:
+                    data = b""
+                if key.data == "in":
+                    if not data:
+                        sel.unregister(0)
+                    else:
+                        os.write(master, data)
+                elif not data:
+                    done = True
+                else:
+                    os.write(1, data)
+    finally:
+        sel.close()
+        os.close(master)
+        if saved is not None:
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
+    return wait_pid(pid)

@@ -1,0 +1,70 @@
+"""Where a container's root filesystem comes from: a local image (pulled if missing) or a directory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from geedocker.containers.lifecycle import RootfsSource
+from geedocker.errors import ContainerError, ImageNotFound, UsageError
+from geedocker.oci import ContainerConfig
+from geedocker.store.layout import Layout
+
+log = logging.getLogger(__name__)
+
+PULL_POLICIES = ("missing", "always", "never")
+
+
+def empty_layer(layout: Layout) -> Path:
+    """An empty directory, the lower dir of an image without layers."""
+    p = layout.containers / ".empty-layer"
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def from_image(
+    layout: Layout,
+    name: str,
+    *,
+    pull: str = "missing",
+    on_pull: Callable[[str], None] | None = None,
+) -> RootfsSource:
+    """The layers and config of local image ``name``; pulled first per ``pull`` (missing, always, never)."""
+    if pull not in PULL_POLICIES:
+        raise UsageError(f"invalid --pull {pull!r}: expected one of {', '.join(PULL_POLICIES)}")
+    from geedocker.store.images import ImageStore
+
+    store = ImageStore(layout)
+    rec = None
+    if pull != "always":
+        try:
+            rec = store.resolve(name)
+        except ImageNotFound:
+            if pull == "never":
+                raise
+    if rec is None:
+        if on_pull is not None:
+            on_pull(name)
+        from geedocker.pull import pull as do_pull
+
+        do_pull(layout, name)
+        rec = store.resolve(name)
+    lowers = tuple(layout.layer_diff(c) for c in reversed(rec.chain_ids))
+    for p in lowers:
+        if not p.is_dir():
+            raise ContainerError(f"image {name}: layer directory {p} is missing; pull the image again")
+    return RootfsSource(
+        lower_dirs=lowers or (empty_layer(layout),),
+        config=rec.config.config,
+        image=name,
+        image_id=str(rec.id),
+    )
+
+
+def from_directory(path: str, config: ContainerConfig | None = None) -> RootfsSource:
+    """A directory used as the (read-only) bottom of the container's overlay, like ``podman --rootfs``."""
+    p = Path(path).absolute()
+    if not p.is_dir():
+        raise UsageError(f"--rootfs {path}: not a directory")
+    return RootfsSource(lower_dirs=(p,), config=config or ContainerConfig(), image=str(p), image_id="")

@@ -1,0 +1,123 @@
+"""``inspect_container``: docker-like JSON for one container."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from geedocker.containers.lifecycle import refresh
+from geedocker.containers.store import ContainerStore, Status
+from geedocker.store.layout import Layout
+
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
+    """Id, Name, State, Config, HostConfig, Image, Mounts... as ``docker inspect`` shows a container."""
+    store = ContainerStore(layout)
+    rec = refresh(layout, store.resolve(name))
+    st = rec.state
+    opts = rec.options
+    cfg = rec.image_config
+    try:
+        spec = json.loads((store.bundle(rec.id) / "config.json").read_bytes())
+    except (OSError, ValueError):
+        spec = {}
+    process = spec.get("process") or {}
+    status = st.status.value
+    return {
+        "Id": rec.id,
+        "Created": rec.created,
+        "Path": rec.args[0] if rec.args else "",
+        "Args": list(rec.args[1:]),
+        "State": {
+            "Status": status,
+            "Running": st.status == Status.RUNNING,
+            "Paused": False,
+            "Restarting": False,
+            "OOMKilled": st.oom_killed,
+            "Dead": st.status == Status.DEAD,
+            "Pid": st.pid if st.status == Status.RUNNING else 0,
+            "ExitCode": st.exit_code,
+            "Error": st.error,
+            "StartedAt": st.started_at or _ZERO_TIME,
+            "FinishedAt": st.finished_at or _ZERO_TIME,
+        },
+        "Image": rec.image_id,
+        "ResolvConfPath": str(store.dir(rec.id) / "resolv.conf"),
+        "HostnamePath": str(store.dir(rec.id) / "hostname"),
+        "HostsPath": str(store.dir(rec.id) / "hosts"),
+        "LogPath": str(store.log_path(rec.id)),
+        "Name": "/" + rec.name,
+        "RestartCount": 0,
+        "Driver": "overlay",
+        "Platform": "linux",
+        "HostConfig": {
+            "Binds": [f"{m.source}:{m.target}{':ro' if m.readonly else ''}" for m in opts.mounts if m.type == "bind"],
+            "NetworkMode": opts.network,
+            "AutoRemove": opts.rm,
+            "CapAdd": list(opts.cap_add) or None,
+            "CapDrop": list(opts.cap_drop) or None,
+            "Privileged": opts.privileged,
+            "ReadonlyRootfs": opts.read_only,
+            "SecurityOpt": ["no-new-privileges"] if opts.no_new_privileges else None,
+            "Tmpfs": {m.target: ",".join(m.options) for m in opts.mounts if m.type == "tmpfs"} or None,
+            "Memory": opts.memory or 0,
+            "MemorySwap": opts.memory_swap or 0,
+            "NanoCpus": opts.nano_cpus or 0,
+            "PidsLimit": opts.pids_limit,
+            "Init": opts.init or None,
+        },
+        "GraphDriver": {
+            "Name": "overlay",
+            "Data": {
+                "LowerDir": ":".join(rec.lower_dirs),
+                "UpperDir": str(store.dir(rec.id) / "upper"),
+                "WorkDir": str(store.dir(rec.id) / "work"),
+                "MergedDir": str(store.rootfs(rec.id)),
+            },
+        },
+        "Mounts": [
+            {
+                "Type": m.type,
+                "Source": m.source,
+                "Destination": m.target,
+                "Mode": "ro" if m.readonly else "",
+                "RW": not m.readonly,
+                "Propagation": "rprivate" if m.type == "bind" else "",
+            }
+            for m in opts.mounts
+        ],
+        "Config": {
+            "Hostname": rec.hostname,
+            "User": opts.user or cfg.user,
+            "AttachStdin": opts.interactive and not opts.detach,
+            "AttachStdout": not opts.detach,
+            "AttachStderr": not opts.detach,
+            "Tty": opts.tty,
+            "OpenStdin": opts.interactive,
+            "Env": list(process.get("env") or []),
+            "Cmd": _cmd(rec.options.command, opts.entrypoint, cfg.cmd),
+            "Image": rec.image,
+            "WorkingDir": opts.workdir or cfg.working_dir,
+            "Entrypoint": _entrypoint(opts.entrypoint, cfg.entrypoint),
+            "Labels": dict(opts.labels),
+            "StopSignal": str(rec.stop_signal),
+            "StopTimeout": rec.stop_timeout,
+        },
+        "NetworkSettings": {"Networks": {opts.network: {}}},
+    }
+
+
+def _cmd(args: tuple[str, ...], entrypoint: str | None, image_cmd: tuple[str, ...] | None) -> list[str] | None:
+    if args:
+        return list(args)
+    if entrypoint is not None or not image_cmd:
+        return None
+    return list(image_cmd)
+
+
+def _entrypoint(flag: str | None, image_ep: tuple[str, ...] | None) -> list[str] | None:
+    if flag is not None:
+        return [flag] if flag else None
+    return list(image_ep) if image_ep else None

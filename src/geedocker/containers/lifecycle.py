@@ -1,0 +1,329 @@
+"""Container operations: create, start, run, stop, kill, rm, wait, prune.
+
+A container's root filesystem comes from a ``RootfsSource``: the image's layer dirs (top first) and
+its config. ``geedocker.cli.run`` makes one from the image store; tests make one from a directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from geedocker.containers import rootfs
+from geedocker.containers.backend import backend_name, get_backend
+from geedocker.containers.paths import mkdir_in_root
+from geedocker.containers.spec import (
+    DEFAULT_STOP_TIMEOUT,
+    INIT_DESTINATION,
+    RunOptions,
+    build_spec,
+    find_init_binary,
+    host_devices,
+    resolve_command,
+    resolve_stop_signal,
+    resolve_workdir,
+    validate_name,
+)
+from geedocker.containers.store import (
+    ContainerRecord,
+    ContainerStore,
+    Status,
+    is_alive,
+    now_rfc3339,
+    replace_file,
+)
+from geedocker.containers.supervisor import run_attached, start_detached
+from geedocker.containers.users import resolve_user_in_rootfs
+from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
+from geedocker.oci import ContainerConfig, canonical_json
+from geedocker.store.layout import Layout
+
+log = logging.getLogger(__name__)
+
+HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" \
+    "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+
+
+@dataclass(frozen=True)
+class RootfsSource:
+    """What a container is made from: layer dirs (top first), the image's run config, its names."""
+
+    lower_dirs: tuple[Path, ...]
+    config: ContainerConfig
+    image: str = ""
+    image_id: str = ""
+
+
+def _check_mounts(opts: RunOptions) -> None:
+    for m in opts.mounts:
+        if m.type == "bind" and not os.path.exists(m.source):
+            raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
+
+
+def _resolv_conf(network: str) -> str:
+    try:
+        text = Path("/etc/resolv.conf").read_text(errors="replace")[:65536]
+    except OSError:
+        return ""
+    if network == "host":
+        return text
+    lines = [ln for ln in text.splitlines() if not (ln.startswith("nameserver") and " 127." in ln)]
+    return "\n".join(lines) + "\n"
+
+
+def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerRecord:
+    """Make a container (status ``created``): record, overlay dirs, config.json. Nothing runs yet."""
+    layout.ensure()
+    if opts.name:
+        validate_name(opts.name)
+    if opts.init and find_init_binary() is None:
+        raise UsageError("--init: no init binary found (install catatonit or tini, or set GEEDOCKER_INIT_PATH)")
+    args = resolve_command(source.config, opts)
+    resolve_workdir(source.config, opts)
+    stop_signal = resolve_stop_signal(source.config, opts)
+    _check_mounts(opts)
+    for p in source.lower_dirs:
+        if not p.is_dir():
+            raise ContainerError(f"image layer directory {p} is missing")
+    store = ContainerStore(layout)
+    runtime = backend_name()
+
+    def make(cid: str, name: str) -> ContainerRecord:
+        return ContainerRecord(
+            id=cid,
+            name=name,
+            image=source.image,
+            image_id=source.image_id,
+            created=now_rfc3339(),
+            args=tuple(args),
+            options=replace(opts, name=name),
+            image_config=source.config,
+            lower_dirs=tuple(str(p) for p in source.lower_dirs),
+            hostname=opts.hostname or (os.uname().nodename if opts.network == "host" else cid[:12]),
+            stop_signal=stop_signal,
+            stop_timeout=opts.stop_timeout if opts.stop_timeout is not None else DEFAULT_STOP_TIMEOUT,
+            runtime=runtime,
+        )
+
+    rec = store.create(make, opts.name)
+    try:
+        _write_bundle(store, rec)
+    except BaseException:
+        with contextlib.suppress(GeeDockerError):
+            rootfs.unmount(store.rootfs(rec.id))
+        store.remove_dir(rec.id)
+        raise
+    return rec
+
+
+def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
+    """Mount the overlay, resolve the user and working dir inside it, write config.json (stays mounted)."""
+    cdir = store.dir(rec.id)
+    root = store.rootfs(rec.id)
+    rootfs.mount_overlay(cdir, [Path(p) for p in rec.lower_dirs], root, volatile=rec.options.rm)
+    opts = rec.options
+    user = resolve_user_in_rootfs(root, opts.user or rec.image_config.user)
+    mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
+    (cdir / "hostname").write_text(rec.hostname + "\n")
+    (cdir / "hosts").write_text(HOSTS)
+    extra = [_bind_file("/etc/hostname", cdir / "hostname"), _bind_file("/etc/hosts", cdir / "hosts")]
+    resolv = _resolv_conf(opts.network)
+    if resolv.strip():
+        (cdir / "resolv.conf").write_text(resolv)
+        extra.append(_bind_file("/etc/resolv.conf", cdir / "resolv.conf"))
+    for name in ("hostname", "hosts", "resolv.conf"):
+        with contextlib.suppress(GeeDockerError):
+            _ensure_file(root, f"/etc/{name}")
+    init_path = find_init_binary() if opts.init else None
+    if init_path:
+        _ensure_file(root, INIT_DESTINATION)
+    spec = build_spec(
+        rec.image_config,
+        replace(opts, hostname=rec.hostname),
+        container_id=rec.id,
+        user=user,
+        rootfs=str(root),
+        extra_mounts=extra,
+        devices=host_devices() if opts.privileged else (),
+        init_path=init_path,
+    )
+    replace_file(cdir / "config.json", canonical_json(spec))
+
+
+def _bind_file(dest: str, src: Path) -> dict[str, object]:
+    return {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
+
+
+def _ensure_file(root: Path, path: str) -> None:
+    from geedocker.containers.paths import secure_join
+
+    d = mkdir_in_root(root, os.path.dirname(path))
+    target = secure_join(root, path)
+    if not target.exists() and target.parent == d:
+        target.touch(0o644)
+
+
+def start(layout: Layout, ref: str, *, attach: bool = False) -> int:
+    """Start a created or exited container: attached (returns its exit status) or under a monitor (0)."""
+    store = ContainerStore(layout)
+    rec = refresh(layout, store.resolve(ref))
+    if rec.state.status == Status.RUNNING:
+        if attach:
+            raise ContainerStateError(f"container {rec.name} is already running")
+        return 0
+    if attach:
+        return run_attached(layout, rec)
+    start_detached(layout, rec)
+    return 0
+
+
+def run(layout: Layout, source: RootfsSource, opts: RunOptions) -> tuple[ContainerRecord, int]:
+    """``docker run``: create, then start attached (the exit status) or detached (0)."""
+    rec = create(layout, source, opts)
+    try:
+        if opts.detach:
+            start_detached(layout, rec)
+            return rec, 0
+        return rec, run_attached(layout, rec)
+    except GeeDockerError:
+        if opts.rm:
+            with contextlib.suppress(GeeDockerError):
+                remove(layout, rec.id, force=True)
+        raise
+
+
+def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
+    """The record, corrected if it claims to run but its process and monitor are gone (crash, reboot)."""
+    if rec.state.status != Status.RUNNING:
+        return rec
+    if is_alive(rec.state.pid, rec.state.pid_start) or is_alive(rec.state.monitor_pid, rec.state.monitor_start):
+        return rec
+    store = ContainerStore(layout)
+    backend = get_backend(layout, rec.runtime or None)
+    code: int | None = None
+    with contextlib.suppress(GeeDockerError):
+        code = backend.state(rec.id).exit_code  # the runtime's own monitor may have seen the exit
+    with contextlib.suppress(GeeDockerError):
+        backend.delete(rec.id, force=True)
+    with contextlib.suppress(GeeDockerError):
+        rootfs.unmount(store.rootfs(rec.id))
+    try:
+        return store.update_state(
+            rec.id, status=Status.EXITED, exit_code=255 if code is None else code, finished_at=now_rfc3339(),
+            pid=0, pid_start=0, error="" if code is not None else "the container's monitor died",
+        )  # fmt: skip
+    except GeeDockerError:
+        return rec
+
+
+def _running(layout: Layout, rec: ContainerRecord) -> bool:
+    return refresh(layout, ContainerStore(layout).load(rec.id)).state.status == Status.RUNNING
+
+
+def _wait_not_running(layout: Layout, rec: ContainerRecord, timeout: float | None) -> bool:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            if not _running(layout, rec):
+                return True
+        except GeeDockerError:
+            return True  # removed
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def _wait_monitor_gone(rec: ContainerRecord, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while is_alive(rec.state.monitor_pid, rec.state.monitor_start) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord:
+    store = ContainerStore(layout)
+    rec = refresh(layout, store.resolve(ref))
+    if rec.state.status != Status.RUNNING:
+        raise ContainerStateError(f"Cannot kill container: {ref}: container {rec.id} is not running")
+    get_backend(layout, rec.runtime or None).kill(rec.id, sig)
+    return rec
+
+
+def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None = None) -> ContainerRecord:
+    """The stop signal, then SIGKILL after ``timeout`` seconds (the container's stop timeout by default)."""
+    store = ContainerStore(layout)
+    rec = refresh(layout, store.resolve(ref))
+    if rec.state.status != Status.RUNNING:
+        return rec
+    backend = get_backend(layout, rec.runtime or None)
+    t = rec.stop_timeout if timeout is None else timeout
+    backend.kill(rec.id, sig or rec.stop_signal)
+    if t < 0 or not _wait_not_running(layout, rec, t if t >= 0 else None):
+        backend.kill(rec.id, signal.SIGKILL, all_=False)
+        if not _wait_not_running(layout, rec, 30):
+            raise ContainerError(f"container {rec.name} did not stop after SIGKILL")
+    _wait_monitor_gone(rec, 10)
+    return rec
+
+
+def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
+    """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir."""
+    store = ContainerStore(layout)
+    rec = refresh(layout, store.resolve(ref))
+    if rec.state.status == Status.RUNNING:
+        if not force:
+            raise ContainerStateError(
+                f"You cannot remove a running container {rec.id}. Stop the container before attempting "
+                "removal or force remove"
+            )
+        with contextlib.suppress(GeeDockerError):
+            get_backend(layout, rec.runtime or None).kill(rec.id, signal.SIGKILL)
+        _wait_not_running(layout, rec, 30)
+        _wait_monitor_gone(rec, 10)
+    with contextlib.suppress(GeeDockerError):
+        store.update_state(rec.id, status=Status.REMOVING)
+    errors = []
+    try:
+        get_backend(layout, rec.runtime or None).delete(rec.id, force=True)
+    except GeeDockerError as e:
+        errors.append(str(e))
+    rootfs.unmount(store.rootfs(rec.id))
+    store.remove_dir(rec.id)
+    if errors:
+        log.warning("removing container %s: %s", rec.id[:12], "; ".join(errors))
+    return rec
+
+
+def wait(layout: Layout, ref: str) -> int:
+    """Block until the container is not running; its exit code."""
+    store = ContainerStore(layout)
+    rec = store.resolve(ref)
+    delay = 0.005
+    while True:
+        try:
+            cur = refresh(layout, store.load(rec.id))
+        except GeeDockerError:
+            raise ContainerError(f"container {ref} was removed while waiting") from None
+        if cur.state.status == Status.EXITED or (cur.state.status == Status.CREATED and cur.state.error):
+            return cur.state.exit_code
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
+def prune(layout: Layout) -> list[str]:
+    """Remove every stopped container; their ids."""
+    store = ContainerStore(layout)
+    removed = []
+    for rec in store.list():
+        rec = refresh(layout, rec)
+        if rec.state.status in (Status.EXITED, Status.CREATED, Status.DEAD):
+            with contextlib.suppress(GeeDockerError):
+                remove(layout, rec.id)
+                removed.append(rec.id)
+    return removed

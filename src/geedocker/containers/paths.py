@@ -1,0 +1,95 @@
+"""Resolve a path inside a container's root filesystem without ever leaving it.
+
+Symlinks are followed as the kernel would inside a chroot: absolute targets restart at the root and
+``..`` never climbs above it. Used for reading /etc/passwd and creating the working directory in an
+image we do not trust.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from geedocker.errors import ContainerError
+
+MAX_SYMLINKS = 40
+
+
+def secure_join(root: Path, path: str) -> Path:
+    """``root`` joined with ``path``, every symlink in it resolved inside ``root``.
+
+    Missing trailing components are kept as they are (the result may not exist yet).
+    """
+    root = Path(root)
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    resolved: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = root.joinpath(*resolved, part)
+        try:
+            st = os.lstat(candidate)
+        except FileNotFoundError:
+            resolved.append(part)
+            continue
+        except NotADirectoryError:
+            resolved.append(part)
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            hops += 1
+            if hops > MAX_SYMLINKS:
+                raise ContainerError(f"too many levels of symbolic links resolving {path!r} in {root}")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
+            continue
+        resolved.append(part)
+    return root.joinpath(*resolved)
+
+
+def read_file_in_root(root: Path, path: str, limit: int = 4 * 1024 * 1024) -> bytes | None:
+    """The bytes of ``path`` inside ``root`` (None if it does not exist), at most ``limit`` bytes."""
+    real = secure_join(root, path)
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+            return None
+        raise ContainerError(f"reading {path} in the container's root filesystem: {e.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ContainerError(f"{path} in the container's root filesystem is larger than {limit} bytes")
+    return data
+
+
+def mkdir_in_root(root: Path, path: str, uid: int = 0, gid: int = 0) -> Path:
+    """Create directory ``path`` (and its parents) inside ``root``; new directories get uid:gid."""
+    real = secure_join(root, path)
+    missing: list[Path] = []
+    p = real
+    while not p.exists() and p != root:
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, 0o755)
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise ContainerError(f"creating {path} in the container's root filesystem: {e.strerror}") from None
+        if os.geteuid() == 0:
+            os.lchown(d, uid, gid)
+    if not real.is_dir():
+        raise ContainerError(f"{path} in the container's root filesystem is not a directory")
+    return real

@@ -1,0 +1,159 @@
+"""``ps`` rows: docker's columns and status wording, computed from records (pure, given ``now``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from geedocker.containers.store import ContainerRecord, Status, parse_rfc3339
+
+HEADER = ("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")
+
+
+def human_duration(seconds: float) -> str:
+    """Docker's units.HumanDuration."""
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    m = s // 60
+    if m == 1:
+        return "About a minute"
+    if m < 60:
+        return f"{m} minutes"
+    h = round(s / 3600)
+    if h == 1:
+        return "About an hour"
+    if h < 48:
+        return f"{h} hours"
+    if h < 24 * 7 * 2:
+        return f"{h // 24} days"
+    if h < 24 * 30 * 2:
+        return f"{h // 24 // 7} weeks"
+    if h < 24 * 365 * 2:
+        return f"{h // 24 // 30} months"
+    return f"{h // 24 // 365} years"
+
+
+def _since(text: str, now: float) -> float | None:
+    t = parse_rfc3339(text)
+    return None if t is None else max(0.0, now - t.timestamp())
+
+
+def status_text(rec: ContainerRecord, now: float) -> str:
+    st = rec.state
+    if st.status == Status.RUNNING:
+        up = _since(st.started_at, now)
+        return f"Up {human_duration(up or 0)}"
+    if st.status == Status.EXITED:
+        ago = _since(st.finished_at, now)
+        return f"Exited ({st.exit_code}) {human_duration(ago or 0)} ago"
+    if st.status == Status.REMOVING:
+        return "Removal In Progress"
+    if st.status == Status.DEAD:
+        return "Dead"
+    return "Created"
+
+
+def command_text(rec: ContainerRecord, trunc: bool = True) -> str:
+    cmd = " ".join(rec.args)
+    if trunc and len(cmd) > 20:
+        cmd = cmd[:19] + "…"
+    return f'"{cmd}"'
+
+
+def image_text(rec: ContainerRecord) -> str:
+    if rec.image:
+        return rec.image
+    return rec.image_id.removeprefix("sha256:")[:12]
+
+
+@dataclass(frozen=True)
+class PsRow:
+    id: str
+    image: str
+    command: str
+    created: str
+    status: str
+    ports: str
+    names: str
+    state: str
+    created_at: str
+    labels: str
+
+    def cells(self) -> list[str]:
+        return [self.id, self.image, self.command, self.created, self.status, self.ports, self.names]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "Command": self.command,
+            "CreatedAt": self.created_at,
+            "ID": self.id,
+            "Image": self.image,
+            "Labels": self.labels,
+            "LocalVolumes": "0",
+            "Mounts": "",
+            "Names": self.names,
+            "Networks": "",
+            "Ports": self.ports,
+            "RunningFor": self.created,
+            "Size": "",
+            "State": self.state,
+            "Status": self.status,
+        }
+
+
+def row(rec: ContainerRecord, now: float, trunc: bool = True) -> PsRow:
+    created = _since(rec.created, now)
+    t = parse_rfc3339(rec.created)
+    return PsRow(
+        id=rec.short_id if trunc else rec.id,
+        image=image_text(rec),
+        command=command_text(rec, trunc),
+        created=f"{human_duration(created or 0)} ago",
+        status=status_text(rec, now),
+        ports="",
+        names=rec.name,
+        state=rec.state.status.value,
+        created_at=t.strftime("%Y-%m-%d %H:%M:%S +0000 UTC") if t else "",
+        labels=",".join(f"{k}={v}" for k, v in rec.options.labels),
+    )
+
+
+def format_table(rows: list[PsRow]) -> str:
+    table = [list(HEADER)] + [r.cells() for r in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(HEADER))]
+    lines = []
+    for r in table:
+        cells = [c.ljust(widths[i]) for i, c in enumerate(r[:-1])] + [r[-1]]
+        lines.append("   ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def format_template(rows: list[PsRow], template: str) -> str:
+    """``json`` or a Go-template subset: ``{{.ID}}\\t{{.Names}}``, ``{{json .}}``."""
+    import re
+
+    if template == "json":
+        return "\n".join(json.dumps(r.to_json()) for r in rows)
+    tmpl = template.replace("\\t", "\t").replace("\\n", "\n")
+    if tmpl.startswith("table "):
+        tmpl = tmpl[6:]
+    out = []
+    for r in rows:
+        d = r.to_json()
+
+        def sub(m: re.Match[str], d: dict[str, Any] = d) -> str:
+            expr = m.group(1).strip()
+            if expr in ("json .", "json ."):
+                return json.dumps(d)
+            if expr.startswith("."):
+                return str(d.get(expr[1:], ""))
+            return m.group(0)
+
+        out.append(re.sub(r"\{\{\s*(.*?)\s*\}\}", sub, tmpl))
+    return "\n".join(out)

@@ -1,0 +1,132 @@
+"""The container's root filesystem: an overlay of the image's layer dirs, mounted at the bundle's rootfs.
+
+    lowerdir = the image's layers, top first; upperdir = containers/<id>/upper; workdir = .../work
+
+mount(2) takes its options in one page (4096 bytes). With many layers the absolute paths do not fit,
+so we make short symlinks ``l/0``, ``l/1``... in the container's dir and mount with paths relative
+to it (the kernel resolves them against the caller's working directory), as docker's overlay2 does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import importlib
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from geedocker.errors import ContainerError
+
+log = logging.getLogger(__name__)
+
+PAGE_LIMIT = 4000  # leave room under the 4096-byte page for the rest of the options
+MNT_DETACH = 2
+
+
+def _syscalls() -> Any:
+    """The runtime core's ctypes module, or None when it is not there (then mount(8) is used)."""
+    try:
+        return importlib.import_module("geedocker.runtime.syscalls")
+    except ImportError:
+        return None
+
+
+def overlay_options(lower: list[str], upper: str, work: str, volatile: bool = False) -> str:
+    return f"lowerdir={':'.join(lower)},upperdir={upper},workdir={work}" + (",volatile" if volatile else "")
+
+
+def _escape(path: str) -> str:
+    if any(c in path for c in ":,\\"):
+        raise ContainerError(f"layer path {path!r} contains ':' ',' or '\\', which overlayfs cannot take")
+    return path
+
+
+def is_mountpoint(path: Path) -> bool:
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            target = os.path.realpath(path)
+            for line in f:
+                fields = line.split(" ")
+                if len(fields) > 4 and fields[4].replace("\\040", " ") == target:
+                    return True
+    except OSError:
+        return False
+    return False
+
+
+def mount_overlay(container_dir: Path, lower_dirs: list[Path], target: Path, *, volatile: bool = False) -> None:
+    """Mount the overlay for ``container_dir`` at ``target`` (creating upper/, work/ and target).
+
+    ``volatile`` (for ``--rm`` containers, whose upper dir is thrown away) skips the sync of the
+    upper filesystem that overlayfs otherwise does on unmount: that sync is most of the cost of
+    tearing a container down on a busy disk.
+    """
+    upper = container_dir / "upper"
+    work = container_dir / "work"
+    for d in (upper, work, target):
+        d.mkdir(mode=0o755, exist_ok=True)
+    if not lower_dirs:
+        raise ContainerError("an image needs at least one layer")
+    lowers = [_escape(str(p)) for p in lower_dirs]
+    opts = overlay_options(lowers, _escape(str(upper)), _escape(str(work)), volatile)
+    cwd: Path | None = None
+    if len(opts) > PAGE_LIMIT:
+        links = container_dir / "l"
+        links.mkdir(exist_ok=True)
+        short = []
+        for i, p in enumerate(lower_dirs):
+            link = links / str(i)
+            with contextlib.suppress(FileNotFoundError):
+                link.unlink()
+            link.symlink_to(p)
+            short.append(f"l/{i}")
+        opts = overlay_options(short, "upper", "work", volatile)
+        cwd = container_dir
+        if len(opts) > PAGE_LIMIT:
+            raise ContainerError(f"too many layers ({len(lower_dirs)}) for one overlay mount")
+    _mount("overlay", target, "overlay", opts, cwd)
+
+
+def _mount(source: str, target: Path, fstype: str, data: str, cwd: Path | None) -> None:
+    sc = _syscalls()
+    if sc is None:
+        proc = subprocess.run(
+            ["mount", "-t", fstype, "-o", data, source, str(target)],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode != 0:
+            raise ContainerError(f"mounting the container's root filesystem: {proc.stderr.strip()}")
+        return
+    old = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if cwd else None
+    try:
+        if cwd:
+            os.chdir(cwd)
+        sc.mount(source, target, fstype, 0, data)
+    except OSError as e:
+        raise ContainerError(f"mounting the container's root filesystem at {target}: {e.strerror or e}") from None
+    finally:
+        if old is not None:
+            os.fchdir(old)
+            os.close(old)
+
+
+def unmount(target: Path) -> None:
+    """Unmount ``target`` if it is mounted (lazily, so a busy mount does not block removal)."""
+    if not is_mountpoint(target):
+        return
+    sc = _syscalls()
+    if sc is None:
+        proc = subprocess.run(["umount", "-l", str(target)], capture_output=True, text=True)
+        if proc.returncode != 0 and is_mountpoint(target):
+            raise ContainerError(f"unmounting {target}: {proc.stderr.strip()}")
+        return
+    try:
+        sc.umount2(target, MNT_DETACH)
+    except OSError as e:
+        if e.errno not in (errno.EINVAL, errno.ENOENT):
+            raise ContainerError(f"unmounting {target}: {e.strerror or e}") from None

@@ -1,0 +1,689 @@
+"""Docker's run options, and the OCI runtime-spec ``config.json`` they make with an image's config.
+
+``build_spec`` is pure: everything it needs (the resolved user, the container id) is handed to it.
+Its output follows runc's default spec (``runc spec``) with docker's changes: docker's 14 default
+capabilities, masked and read-only /proc paths, a private mount/pid/uts/ipc/network/cgroup namespace.
+
+Networking: ``--network host`` shares the host's network namespace; ``none`` and the default
+(``bridge``) both give a private network namespace with only loopback (brought up by the runtime)
+until the bridge driver is wired in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal as _signal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from geedocker.containers.users import ProcessUser
+from geedocker.errors import UsageError
+from geedocker.oci import ContainerConfig, ImageConfig
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_STOP_TIMEOUT = 10
+OCI_VERSION = "1.0.2"
+MIN_MEMORY = 6 * 1024 * 1024
+INIT_DESTINATION = "/sbin/docker-init"
+INIT_CANDIDATES = ("docker-init", "tini-static", "tini", "catatonit", "/usr/libexec/podman/catatonit")
+
+# Capability numbers follow linux/capability.h.
+ALL_CAPABILITIES: tuple[str, ...] = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
+    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
+    "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
+    "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+)  # fmt: skip
+
+DEFAULT_CAPABILITIES: tuple[str, ...] = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+)  # fmt: skip
+
+MASKED_PATHS: tuple[str, ...] = (
+    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+    "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+)  # fmt: skip
+READONLY_PATHS: tuple[str, ...] = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+
+# Devices every container may use (docker's defaults), as device-cgroup rules.
+_DEFAULT_DEVICE_RULES: tuple[tuple[str, int | None, int | None, str], ...] = (
+    ("c", None, None, "m"),
+    ("b", None, None, "m"),
+    ("c", 1, 3, "rwm"),  # null
+    ("c", 1, 5, "rwm"),  # zero
+    ("c", 1, 7, "rwm"),  # full
+    ("c", 1, 8, "rwm"),  # random
+    ("c", 1, 9, "rwm"),  # urandom
+    ("c", 5, 0, "rwm"),  # tty
+    ("c", 5, 1, "rwm"),  # console
+    ("c", 5, 2, "rwm"),  # ptmx
+    ("c", 136, None, "rwm"),  # pts
+    ("c", 10, 200, "rwm"),  # tun
+)
+
+_NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_ENV_KEY_RE = re.compile(r"^[^=\s]+$")
+
+
+@dataclass(frozen=True)
+class MountSpec:
+    """A mount asked for with -v, --mount or --tmpfs."""
+
+    type: str  # "bind" or "tmpfs"
+    target: str
+    source: str = ""
+    readonly: bool = False
+    options: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "Type": self.type,
+            "Source": self.source,
+            "Destination": self.target,
+            "RW": not self.readonly,
+            "Options": list(self.options),
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> MountSpec:
+        return cls(
+            type=str(d["Type"]),
+            target=str(d["Destination"]),
+            source=str(d.get("Source", "")),
+            readonly=not d.get("RW", True),
+            options=tuple(str(x) for x in d.get("Options", ())),
+        )
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Docker's create/run flags, parsed and validated (see ``geedocker.cli.create`` for the flags)."""
+
+    name: str = ""
+    command: tuple[str, ...] = ()  # the arguments after the image: they replace its Cmd
+    entrypoint: str | None = None  # --entrypoint; "" resets the image's entrypoint
+    env: tuple[str, ...] = ()  # KEY=VALUE from --env-file then -e, in order
+    workdir: str = ""
+    user: str = ""
+    hostname: str = ""
+    read_only: bool = False
+    mounts: tuple[MountSpec, ...] = ()
+    memory: int | None = None  # bytes
+    memory_swap: int | None = None  # bytes, memory + swap; -1 unlimited
+    nano_cpus: int | None = None
+    pids_limit: int | None = None
+    init: bool = False
+    stop_signal: str = ""
+    stop_timeout: int | None = None
+    tty: bool = False
+    interactive: bool = False
+    detach: bool = False
+    rm: bool = False
+    network: str = "bridge"
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    privileged: bool = False
+    no_new_privileges: bool = False
+    labels: tuple[tuple[str, str], ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "command": list(self.command),
+            "entrypoint": self.entrypoint,
+            "env": list(self.env),
+            "workdir": self.workdir,
+            "user": self.user,
+            "hostname": self.hostname,
+            "read_only": self.read_only,
+            "mounts": [m.to_json() for m in self.mounts],
+            "memory": self.memory,
+            "memory_swap": self.memory_swap,
+            "nano_cpus": self.nano_cpus,
+            "pids_limit": self.pids_limit,
+            "init": self.init,
+            "stop_signal": self.stop_signal,
+            "stop_timeout": self.stop_timeout,
+            "tty": self.tty,
+            "interactive": self.interactive,
+            "detach": self.detach,
+            "rm": self.rm,
+            "network": self.network,
+            "cap_add": list(self.cap_add),
+            "cap_drop": list(self.cap_drop),
+            "privileged": self.privileged,
+            "no_new_privileges": self.no_new_privileges,
+            "labels": dict(self.labels),
+        }
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> RunOptions:
+        return cls(
+            name=str(d.get("name", "")),
+            command=tuple(d.get("command", ())),
+            entrypoint=d.get("entrypoint"),
+            env=tuple(d.get("env", ())),
+            workdir=str(d.get("workdir", "")),
+            user=str(d.get("user", "")),
+            hostname=str(d.get("hostname", "")),
+            read_only=bool(d.get("read_only", False)),
+            mounts=tuple(MountSpec.from_json(m) for m in d.get("mounts", ())),
+            memory=d.get("memory"),
+            memory_swap=d.get("memory_swap"),
+            nano_cpus=d.get("nano_cpus"),
+            pids_limit=d.get("pids_limit"),
+            init=bool(d.get("init", False)),
+            stop_signal=str(d.get("stop_signal", "")),
+            stop_timeout=d.get("stop_timeout"),
+            tty=bool(d.get("tty", False)),
+            interactive=bool(d.get("interactive", False)),
+            detach=bool(d.get("detach", False)),
+            rm=bool(d.get("rm", False)),
+            network=str(d.get("network", "bridge")),
+            cap_add=tuple(d.get("cap_add", ())),
+            cap_drop=tuple(d.get("cap_drop", ())),
+            privileged=bool(d.get("privileged", False)),
+            no_new_privileges=bool(d.get("no_new_privileges", False)),
+            labels=tuple(sorted((d.get("labels") or {}).items())),
+        )
+
+
+# ---------------------------------------------------------------- parsing flag values
+
+
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p": 1024**5}
+
+
+def parse_bytes(text: str, flag: str = "value") -> int:
+    """Docker's RAMInBytes: ``512m``, ``1g``, ``1.5GB``, ``1024`` (binary units)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgtpb]?)(?:i?b)?\s*", text.lower())
+    if not m:
+        raise UsageError(f"invalid {flag} {text!r}: expected a size such as 512m or 1g")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def parse_memory(memory: str | None, swap: str | None) -> tuple[int | None, int | None]:
+    mem = parse_bytes(memory, "--memory") if memory else None
+    if mem is not None and mem == 0:
+        mem = None
+    if mem is not None and mem < MIN_MEMORY:
+        raise UsageError("Minimum memory limit allowed is 6MB")
+    sw: int | None = None
+    if swap:
+        sw = -1 if swap.strip() == "-1" else parse_bytes(swap, "--memory-swap")
+        if mem is None:
+            raise UsageError("You should always set the Memory limit when using Memoryswap limit")
+        if sw != -1 and sw < mem:
+            raise UsageError("Minimum memoryswap limit should be larger than memory limit, see usage")
+    elif mem is not None:
+        sw = 2 * mem
+    return mem, sw
+
+
+def parse_cpus(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"invalid --cpus {text!r}: expected a number such as 1.5") from None
+    ncpu = os.cpu_count() or 1
+    nano = int(round(value * 1e9))
+    if nano == 0:
+        return None
+    if nano < 10_000_000 or value > ncpu:
+        raise UsageError(f"range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available")
+    return nano
+
+
+def parse_signal(text: str) -> int:
+    """``SIGTERM``, ``TERM``, ``term`` or ``15`` -> 15."""
+    t = text.strip().upper()
+    if t.isdigit():
+        n = int(t)
+        if 0 < n < 65:
+            return n
+        raise UsageError(f"invalid signal {text!r}")
+    name = t if t.startswith("SIG") else "SIG" + t
+    try:
+        return int(_signal.Signals[name])
+    except KeyError:
+        m = re.fullmatch(r"SIGRTMIN\+(\d+)", name)
+        if m and _signal.SIGRTMIN + int(m.group(1)) <= _signal.SIGRTMAX:
+            return int(_signal.SIGRTMIN) + int(m.group(1))
+        raise UsageError(f"invalid signal {text!r}") from None
+
+
+def parse_env_list(items: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
+    """``-e KEY=VALUE`` as is; ``-e KEY`` takes the host's value and is dropped if the host has none."""
+    env = os.environ if environ is None else environ
+    out: list[str] = []
+    for item in items:
+        key, eq, _ = item.partition("=")
+        if not key or not _ENV_KEY_RE.match(key):
+            raise UsageError(f"invalid environment variable {item!r}")
+        if eq:
+            out.append(item)
+        elif key in env:
+            out.append(f"{key}={env[key]}")
+    return out
+
+
+def parse_env_file(path: str, environ: Mapping[str, str] | None = None, limit: int = 1024 * 1024) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read(limit + 1)
+    except OSError as e:
+        raise UsageError(f"open {path}: {e.strerror}") from None
+    if len(text) > limit:
+        raise UsageError(f"env file {path} is larger than {limit} bytes")
+    lines = []
+    for raw in text.splitlines():
+        line = raw.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        if " " in line.partition("=")[0].strip() or "\t" in line.partition("=")[0]:
+            raise UsageError(f"variable {line.partition('=')[0]!r} contains whitespaces ({path})")
+        lines.append(line)
+    return parse_env_list(lines, environ)
+
+
+def parse_volume(spec: str) -> MountSpec:
+    """``-v /host:/ctr[:ro|rw]`` (only host paths: named and anonymous volumes are not supported)."""
+    parts = spec.split(":")
+    if len(parts) < 2 or len(parts) > 3 or not parts[0] or not parts[1]:
+        if len(parts) == 1 and spec.startswith("/"):
+            raise UsageError(f"anonymous volumes are not supported: {spec!r} (give -v /host/dir:{spec})")
+        raise UsageError(f"invalid volume specification {spec!r}: expected /host/path:/container/path[:ro]")
+    src, dst = parts[0], parts[1]
+    if not src.startswith("/"):
+        raise UsageError(f"named volumes are not supported: {src!r} (give an absolute host path)")
+    if not dst.startswith("/"):
+        raise UsageError(f"invalid volume specification {spec!r}: the container path must be absolute")
+    ro = False
+    opts: list[str] = []
+    if len(parts) == 3:
+        for o in parts[2].split(","):
+            if o == "ro":
+                ro = True
+            elif o == "rw":
+                ro = False
+            elif o in ("z", "Z", "rprivate", "private", "rshared", "shared", "rslave", "slave", "nocopy"):
+                if o not in ("z", "Z", "nocopy"):
+                    opts.append(o)
+            else:
+                raise UsageError(f"invalid mode {o!r} in volume specification {spec!r}")
+    return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts))
+
+
+def parse_mount(spec: str) -> MountSpec:
+    """``--mount type=bind,source=/a,target=/b,readonly`` or ``type=tmpfs,target=/t,tmpfs-size=64m``."""
+    fields: dict[str, str] = {}
+    for part in spec.split(","):
+        k, eq, v = part.partition("=")
+        k = k.strip().lower()
+        if not k:
+            continue
+        fields[k] = v if eq else "true"
+    typ = fields.pop("type", "volume")
+    target = fields.pop("target", None) or fields.pop("destination", None) or fields.pop("dst", None)
+    source = fields.pop("source", None) or fields.pop("src", None) or ""
+    ro_text = fields.pop("readonly", None) or fields.pop("ro", None)
+    ro = ro_text is not None and ro_text.lower() in ("true", "1", "")
+    if not target or not target.startswith("/"):
+        raise UsageError(f"invalid --mount {spec!r}: an absolute target is required")
+    if typ == "bind":
+        if not source.startswith("/"):
+            raise UsageError(f"invalid --mount {spec!r}: a bind mount needs an absolute source")
+        opts = [fields.pop("bind-propagation")] if "bind-propagation" in fields else []
+        if fields:
+            raise UsageError(f"invalid --mount {spec!r}: unknown field(s) {', '.join(sorted(fields))}")
+        return MountSpec("bind", os.path.normpath(target), os.path.normpath(source), ro, tuple(opts))
+    if typ == "tmpfs":
+        opts = []
+        if "tmpfs-size" in fields:
+            opts.append(f"size={parse_bytes(fields.pop('tmpfs-size'), 'tmpfs-size')}")
+        if "tmpfs-mode" in fields:
+            mode = fields.pop("tmpfs-mode")
+            if not re.fullmatch(r"[0-7]{1,4}", mode):
+                raise UsageError(f"invalid tmpfs-mode {mode!r}")
+            opts.append(f"mode={mode}")
+        if fields or source:
+            raise UsageError(f"invalid --mount {spec!r}: unexpected field(s) for tmpfs")
+        return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", ro, tuple(opts))
+    raise UsageError(f"mount type {typ!r} is not supported (bind and tmpfs are)")
+
+
+def parse_tmpfs(spec: str) -> MountSpec:
+    """``--tmpfs /run[:size=64m,mode=755]``."""
+    target, _, opts = spec.partition(":")
+    if not target.startswith("/"):
+        raise UsageError(f"invalid --tmpfs {spec!r}: the path must be absolute")
+    options = tuple(o for o in opts.split(",") if o)
+    for o in options:
+        if not re.fullmatch(r"[a-z_]+(=[A-Za-z0-9.,:_-]+)?", o):
+            raise UsageError(f"invalid tmpfs option {o!r}")
+    return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", "ro" in options, options)
+
+
+def find_init_binary(environ: Mapping[str, str] | None = None) -> str | None:
+    """The init for ``--init``: $GEEDOCKER_INIT_PATH, else docker-init, tini or catatonit on the host."""
+    import shutil
+
+    env = os.environ if environ is None else environ
+    if env.get("GEEDOCKER_INIT_PATH"):
+        return env["GEEDOCKER_INIT_PATH"]
+    for name in INIT_CANDIDATES:
+        found = shutil.which(name) if not name.startswith("/") else (name if os.access(name, os.X_OK) else None)
+        if found:
+            return os.path.realpath(found)
+    return None
+
+
+def validate_name(name: str) -> str:
+    if not _NAME_RE.match(name):
+        raise UsageError(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    return name.lstrip("/")
+
+
+def normalize_capability(name: str) -> str:
+    n = name.strip().upper()
+    if n == "ALL":
+        return n
+    if not n.startswith("CAP_"):
+        n = "CAP_" + n
+    if n not in ALL_CAPABILITIES:
+        raise UsageError(f"unknown capability: {name!r}")
+    return n
+
+
+# ---------------------------------------------------------------- pieces of the spec
+
+
+def host_capabilities() -> tuple[str, ...]:
+    """Every capability the running kernel knows."""
+    try:
+        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    except (OSError, ValueError):
+        last = len(ALL_CAPABILITIES) - 1
+    return ALL_CAPABILITIES[: last + 1]
+
+
+def capabilities(opts: RunOptions, known: tuple[str, ...] | None = None) -> list[str]:
+    """Docker's rules: defaults, minus --cap-drop, plus --cap-add; ALL on either side; --privileged = all."""
+    everything = list(known if known is not None else host_capabilities())
+    if opts.privileged:
+        return everything
+    add = [normalize_capability(c) for c in opts.cap_add]
+    drop = [normalize_capability(c) for c in opts.cap_drop]
+    if "ALL" in add:
+        base = everything
+        return [c for c in base if c not in drop]
+    base = [] if "ALL" in drop else [c for c in DEFAULT_CAPABILITIES if c not in drop]
+    for c in add:
+        if c not in base and c in everything:
+            base.append(c)
+    return base
+
+
+def resolve_command(image: ContainerConfig, opts: RunOptions) -> list[str]:
+    """Docker's Entrypoint/Cmd rules; an empty result is an error."""
+    entrypoint = list(image.entrypoint or ())
+    cmd = list(image.cmd or ())
+    if opts.entrypoint is not None:
+        entrypoint = [opts.entrypoint] if opts.entrypoint else []
+        cmd = []
+    if opts.command:
+        cmd = list(opts.command)
+    argv = entrypoint + cmd
+    if not argv:
+        raise UsageError("No command specified")
+    return argv
+
+
+def _env_key(item: str) -> str:
+    return item.partition("=")[0]
+
+
+def merge_env(base: Iterable[str], *overrides: Iterable[str]) -> list[str]:
+    """Later values replace earlier ones with the same key, keeping the first position."""
+    out: list[str] = []
+    index: dict[str, int] = {}
+    for item in [*base, *(x for o in overrides for x in o)]:
+        k = _env_key(item)
+        if k in index:
+            out[index[k]] = item
+        else:
+            index[k] = len(out)
+            out.append(item)
+    return out
+
+
+def resolve_env(image: ContainerConfig, opts: RunOptions, hostname: str, user: ProcessUser) -> list[str]:
+    daemon = [f"PATH={DEFAULT_PATH}", f"HOSTNAME={hostname}"]
+    if opts.tty:
+        daemon.append("TERM=xterm")
+    env = merge_env(daemon, image.env, opts.env)
+    if not any(_env_key(e) == "HOME" for e in env):
+        env.append(f"HOME={user.home or '/'}")
+    return env
+
+
+def resolve_workdir(image: ContainerConfig, opts: RunOptions) -> str:
+    wd = opts.workdir or image.working_dir or "/"
+    if not wd.startswith("/"):
+        raise UsageError(f"the working directory {wd!r} is invalid: it needs to be an absolute path")
+    return os.path.normpath(wd)
+
+
+def resolve_stop_signal(image: ContainerConfig, opts: RunOptions) -> int:
+    return parse_signal(opts.stop_signal or image.stop_signal or "SIGTERM")
+
+
+def _default_mounts(opts: RunOptions) -> list[dict[str, Any]]:
+    mounts: list[dict[str, Any]] = [
+        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+        {
+            "destination": "/dev",
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+        },
+        {
+            "destination": "/dev/pts",
+            "type": "devpts",
+            "source": "devpts",
+            "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+        },
+        {
+            "destination": "/dev/shm",
+            "type": "tmpfs",
+            "source": "shm",
+            "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        },
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+        {
+            "destination": "/sys",
+            "type": "sysfs",
+            "source": "sysfs",
+            "options": ["nosuid", "noexec", "nodev", "rw" if opts.privileged else "ro"],
+        },
+        {
+            "destination": "/sys/fs/cgroup",
+            "type": "cgroup",
+            "source": "cgroup",
+            "options": ["nosuid", "noexec", "nodev", "relatime", "rw" if opts.privileged else "ro"],
+        },
+    ]
+    return mounts
+
+
+def _user_mounts(opts: RunOptions) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for m in opts.mounts:
+        if m.type == "bind":
+            propagation = [o for o in m.options if o.endswith(("private", "shared", "slave"))] or ["rprivate"]
+            out.append(
+                {
+                    "destination": m.target,
+                    "type": "bind",
+                    "source": m.source,
+                    "options": ["rbind", *propagation, "ro" if m.readonly else "rw"],
+                }
+            )
+        else:
+            opts_ = list(m.options) or []
+            base = ["nosuid", "nodev", "noexec"]
+            for o in ("exec", "suid", "dev"):
+                if o in opts_:
+                    base.remove("no" + o)
+            out.append(
+                {
+                    "destination": m.target,
+                    "type": "tmpfs",
+                    "source": "tmpfs",
+                    "options": [*base, *(o for o in opts_ if o not in ("exec", "suid", "dev"))],
+                }
+            )
+    return out
+
+
+def _resources(opts: RunOptions) -> dict[str, Any]:
+    res: dict[str, Any] = {}
+    if not opts.privileged:
+        devices: list[dict[str, Any]] = [{"allow": False, "access": "rwm"}]
+        for typ, major, minor, access in _DEFAULT_DEVICE_RULES:
+            rule: dict[str, Any] = {"allow": True, "type": typ, "access": access}
+            if major is not None:
+                rule["major"] = major
+            if minor is not None:
+                rule["minor"] = minor
+            devices.append(rule)
+        res["devices"] = devices
+    else:
+        res["devices"] = [{"allow": True, "access": "rwm"}]
+    if opts.memory is not None:
+        mem: dict[str, Any] = {"limit": opts.memory}
+        if opts.memory_swap is not None:
+            mem["swap"] = opts.memory_swap
+        res["memory"] = mem
+    if opts.nano_cpus is not None:
+        period = 100_000
+        res["cpu"] = {"quota": opts.nano_cpus * period // 1_000_000_000, "period": period}
+    if opts.pids_limit is not None and opts.pids_limit > 0:
+        res["pids"] = {"limit": opts.pids_limit}
+    return res
+
+
+def host_devices(dev: Path = Path("/dev")) -> list[dict[str, Any]]:
+    """The host's top-level character and block devices (for --privileged)."""
+    import stat
+
+    out: list[dict[str, Any]] = []
+    try:
+        names = sorted(os.listdir(dev))
+    except OSError:
+        return out
+    for name in names:
+        if name in ("console", "ptmx", "tty", "pts", "shm", "mqueue", "core", "fd", "stdin", "stdout", "stderr"):
+            continue
+        try:
+            st = os.lstat(dev / name)
+        except OSError:
+            continue
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+            out.append(
+                {
+                    "path": f"/dev/{name}",
+                    "type": "c" if stat.S_ISCHR(st.st_mode) else "b",
+                    "major": os.major(st.st_rdev),
+                    "minor": os.minor(st.st_rdev),
+                    "fileMode": stat.S_IMODE(st.st_mode),
+                    "uid": st.st_uid,
+                    "gid": st.st_gid,
+                }
+            )
+    return out
+
+
+def build_spec(
+    image: ImageConfig | ContainerConfig,
+    opts: RunOptions,
+    *,
+    container_id: str,
+    user: ProcessUser,
+    rootfs: str = "rootfs",
+    extra_mounts: Iterable[Mapping[str, Any]] = (),
+    known_capabilities: tuple[str, ...] | None = None,
+    devices: Iterable[Mapping[str, Any]] = (),
+    cgroups_path: str | None = None,
+    init_path: str | None = None,
+) -> dict[str, Any]:
+    """The OCI runtime-spec config.json for ``opts`` over ``image``.
+
+    With ``--init``, ``init_path`` (a static tini/catatonit on the host) is bind-mounted read-only at
+    ``/sbin/docker-init`` and runs the command as its child (``docker-init -- ARGS``), as docker does.
+
+    ``extra_mounts`` (e.g. /etc/hosts, /etc/hostname, /etc/resolv.conf from the container's dir) go
+    between the defaults and the user's mounts; ``devices`` are added to ``linux.devices``
+    (``--privileged`` passes the host's).
+    """
+    cfg = image.config if isinstance(image, ImageConfig) else image
+    hostname = opts.hostname or (os.uname().nodename if opts.network == "host" else container_id[:12])
+    caps = capabilities(opts, known_capabilities)
+    namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
+    if opts.network != "host":
+        namespaces.insert(1, {"type": "network"})
+    args = resolve_command(cfg, opts)
+    init_mounts: list[dict[str, Any]] = []
+    if opts.init:
+        if not init_path:
+            raise UsageError("--init: no init binary (install catatonit or tini, or set GEEDOCKER_INIT_PATH)")
+        args = [INIT_DESTINATION, "--", *args]
+        ro_bind = ["rbind", "rprivate", "ro"]
+        init_mounts.append({"destination": INIT_DESTINATION, "type": "bind", "source": init_path, "options": ro_bind})
+    process: dict[str, Any] = {
+        "terminal": opts.tty,
+        "user": {"uid": user.uid, "gid": user.gid},
+        "args": args,
+        "env": resolve_env(cfg, opts, hostname, user),
+        "cwd": resolve_workdir(cfg, opts),
+        "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+        "noNewPrivileges": opts.no_new_privileges,
+    }
+    if user.additional_gids:
+        process["user"]["additionalGids"] = list(user.additional_gids)
+    linux: dict[str, Any] = {
+        "namespaces": namespaces,
+        "resources": _resources(opts),
+        "cgroupsPath": cgroups_path if cgroups_path is not None else f"/geedocker/{container_id}",
+    }
+    if not opts.privileged:
+        linux["maskedPaths"] = list(MASKED_PATHS)
+        linux["readonlyPaths"] = list(READONLY_PATHS)
+    devs = [dict(d) for d in devices]
+    if devs:
+        linux["devices"] = devs
+    spec: dict[str, Any] = {
+        "ociVersion": OCI_VERSION,
+        "process": process,
+        "root": {"path": rootfs, "readonly": opts.read_only},
+        "hostname": hostname,
+        "mounts": [*_default_mounts(opts), *(dict(m) for m in extra_mounts), *init_mounts, *_user_mounts(opts)],
+        "linux": linux,
+        "annotations": {
+            "org.geedocker.container.id": container_id,
+            "org.geedocker.stop-signal": str(resolve_stop_signal(cfg, opts)),
+            **{k: v for k, v in opts.labels},
+        },
+    }
+    return spec

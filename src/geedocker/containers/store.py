@@ -1,0 +1,344 @@
+"""Containers on disk: ``containers/<id>/`` holding ``container.json``, the bundle, the overlay dirs, logs.
+
+    containers/<id>/
+      container.json     the record (ContainerRecord), replaced atomically on every change
+      config.json        the OCI bundle's config; rootfs/ is the bundle's root (the overlay mountpoint)
+      rootfs/  upper/  work/  l/ (short links to the lower dirs when the overlay options get long)
+      hostname  hosts    bind-mounted into the container
+      <id>-json.log      docker's json-file log
+
+Names are unique: creating a record holds ``locks/containers.lock`` while it checks and writes.
+Changes to one record hold ``containers/<id>/lock``. Lookup accepts a full id, a name, or a unique
+id prefix (in that order, as docker).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from geedocker.containers.names import random_name
+from geedocker.containers.spec import RunOptions
+from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError, StoreError
+from geedocker.oci import ContainerConfig
+from geedocker.store.fsutil import file_lock
+from geedocker.store.layout import Layout
+
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+
+
+class Status(StrEnum):
+    CREATED = "created"
+    RUNNING = "running"
+    EXITED = "exited"
+    REMOVING = "removing"
+    DEAD = "dead"
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_rfc3339(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    except ValueError:
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+
+
+def process_start_time(pid: int) -> int:
+    """The start time of ``pid`` in clock ticks since boot (field 22 of /proc/<pid>/stat), 0 if gone."""
+    if pid <= 0:
+        return 0
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read(4096)
+    except OSError:
+        return 0
+    rest = data[data.rfind(b")") + 2 :].split()
+    try:
+        if rest[0] == b"Z":  # a zombie is as good as dead
+            return 0
+        return int(rest[19])
+    except (IndexError, ValueError):
+        return 0
+
+
+def is_alive(pid: int, start_time: int) -> bool:
+    """True if ``pid`` runs and is the process that started at ``start_time`` (not a reused pid)."""
+    return pid > 0 and start_time > 0 and process_start_time(pid) == start_time
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    status: Status = Status.CREATED
+    pid: int = 0
+    pid_start: int = 0
+    monitor_pid: int = 0
+    monitor_start: int = 0
+    exit_code: int = 0
+    started_at: str = ""
+    finished_at: str = ""
+    error: str = ""
+    oom_killed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "pid": self.pid,
+            "pid_start": self.pid_start,
+            "monitor_pid": self.monitor_pid,
+            "monitor_start": self.monitor_start,
+            "exit_code": self.exit_code,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "error": self.error,
+            "oom_killed": self.oom_killed,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ContainerState:
+        return cls(
+            status=Status(d.get("status", "created")),
+            pid=int(d.get("pid", 0)),
+            pid_start=int(d.get("pid_start", 0)),
+            monitor_pid=int(d.get("monitor_pid", 0)),
+            monitor_start=int(d.get("monitor_start", 0)),
+            exit_code=int(d.get("exit_code", 0)),
+            started_at=str(d.get("started_at", "")),
+            finished_at=str(d.get("finished_at", "")),
+            error=str(d.get("error", "")),
+            oom_killed=bool(d.get("oom_killed", False)),
+        )
+
+
+@dataclass(frozen=True)
+class ContainerRecord:
+    id: str
+    name: str
+    image: str  # the reference the user gave
+    image_id: str  # the image's config digest (sha256:...) or "" for a bare rootfs
+    created: str
+    args: tuple[str, ...]  # the full argv (entrypoint + cmd)
+    options: RunOptions
+    image_config: ContainerConfig
+    lower_dirs: tuple[str, ...]  # top..bottom
+    hostname: str = ""
+    stop_signal: int = 15
+    stop_timeout: int = 10
+    runtime: str = ""  # the OCI runtime that runs it (see geedocker.containers.backend)
+    state: ContainerState = field(default_factory=ContainerState)
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "image": self.image,
+            "image_id": self.image_id,
+            "created": self.created,
+            "args": list(self.args),
+            "options": self.options.to_json(),
+            "image_config": self.image_config.to_json(),
+            "lower_dirs": list(self.lower_dirs),
+            "hostname": self.hostname,
+            "stop_signal": self.stop_signal,
+            "stop_timeout": self.stop_timeout,
+            "runtime": self.runtime,
+            "state": self.state.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ContainerRecord:
+        return cls(
+            id=str(d["id"]),
+            name=str(d["name"]),
+            image=str(d.get("image", "")),
+            image_id=str(d.get("image_id", "")),
+            created=str(d.get("created", "")),
+            args=tuple(str(a) for a in d.get("args", ())),
+            options=RunOptions.from_json(d.get("options") or {}),
+            image_config=ContainerConfig.from_json(d.get("image_config")),
+            lower_dirs=tuple(str(x) for x in d.get("lower_dirs", ())),
+            hostname=str(d.get("hostname", "")),
+            stop_signal=int(d.get("stop_signal", 15)),
+            stop_timeout=int(d.get("stop_timeout", 10)),
+            runtime=str(d.get("runtime", "")),
+            state=ContainerState.from_json(d.get("state") or {}),
+        )
+
+
+def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to a temp file beside ``path`` and rename it over ``path``.
+
+    Readers see the old or the new file, never a partial one, also if we are killed. No fsync:
+    container state changes on every start and exit and lives no longer than the machine's uptime
+    matters for it (a crash makes ``refresh`` correct running containers anyway), and fsync is a
+    large part of ``run``'s latency.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise StoreError(f"writing {path}: {e.strerror}") from None
+
+
+def new_container_id() -> str:
+    return secrets.token_hex(32)
+
+
+class ContainerStore:
+    """The ``containers/`` directory of a store."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+
+    # paths
+    def dir(self, cid: str) -> Path:
+        return self.layout.container_dir(cid)
+
+    def record_path(self, cid: str) -> Path:
+        return self.dir(cid) / "container.json"
+
+    def bundle(self, cid: str) -> Path:
+        return self.dir(cid)
+
+    def rootfs(self, cid: str) -> Path:
+        return self.dir(cid) / "rootfs"
+
+    def log_path(self, cid: str) -> Path:
+        return self.dir(cid) / f"{cid}-json.log"
+
+    # records
+    def ids(self) -> list[str]:
+        try:
+            names = os.listdir(self.layout.containers)
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if len(n) == 64 and (self.layout.containers / n / "container.json").exists())
+
+    def load(self, cid: str) -> ContainerRecord:
+        path = self.record_path(cid)
+        try:
+            with open(path, "rb") as f:
+                data = f.read(MAX_RECORD_BYTES + 1)
+        except FileNotFoundError:
+            raise ContainerNotFound(f"No such container: {cid}") from None
+        except OSError as e:
+            raise StoreError(f"reading {path}: {e.strerror}") from None
+        if len(data) > MAX_RECORD_BYTES:
+            raise StoreError(f"{path} is larger than {MAX_RECORD_BYTES} bytes")
+        try:
+            return ContainerRecord.from_json(json.loads(data))
+        except (ValueError, KeyError, TypeError) as e:
+            raise StoreError(f"{path}: corrupt container record: {e}") from None
+
+    def list(self) -> list[ContainerRecord]:
+        out = []
+        for cid in self.ids():
+            with contextlib.suppress(ContainerNotFound, StoreError):
+                out.append(self.load(cid))
+        return out
+
+    def _write(self, rec: ContainerRecord) -> None:
+        replace_file(self.record_path(rec.id), json.dumps(rec.to_json(), indent=1).encode(), 0o600)
+
+    def create(self, make: Callable[[str, str], ContainerRecord], name: str = "") -> ContainerRecord:
+        """Reserve a new id and a unique name, then write ``make(id, name)``'s record.
+
+        Raises ``NameConflictError`` if ``name`` is taken.
+        """
+        self.layout.containers.mkdir(parents=True, exist_ok=True)
+        with file_lock(self.layout.lock("containers")):
+            taken = {r.name: r.id for r in self.list()}
+            if name:
+                if name in taken:
+                    raise NameConflictError(
+                        f'Conflict. The container name "/{name}" is already in use by container "{taken[name]}". '
+                        "You have to remove (or rename) that container to be able to reuse that name."
+                    )
+            else:
+                for i in range(100):
+                    name = random_name(i // 10)
+                    if name not in taken:
+                        break
+                else:
+                    raise ContainerError("could not find a free container name")
+            cid = new_container_id()
+            while self.dir(cid).exists():
+                cid = new_container_id()
+            self.dir(cid).mkdir(mode=0o700)
+            rec = make(cid, name)
+            try:
+                self._write(rec)
+            except BaseException:
+                shutil.rmtree(self.dir(cid), ignore_errors=True)
+                raise
+            return rec
+
+    @contextlib.contextmanager
+    def locked(self, cid: str) -> Iterator[None]:
+        if not self.dir(cid).is_dir():
+            raise ContainerNotFound(f"No such container: {cid}")
+        with file_lock(self.dir(cid) / "lock"):
+            yield
+
+    def update(self, cid: str, change: Callable[[ContainerRecord], ContainerRecord]) -> ContainerRecord:
+        """Read, change and atomically rewrite one record under its lock."""
+        with self.locked(cid):
+            rec = change(self.load(cid))
+            self._write(rec)
+            return rec
+
+    def update_state(self, cid: str, **changes: Any) -> ContainerRecord:
+        return self.update(cid, lambda r: replace(r, state=replace(r.state, **changes)))
+
+    def resolve(self, ref: str) -> ContainerRecord:
+        """A container by full id, name or unique id prefix."""
+        ref = ref.lstrip("/") if not ref.startswith("/") or len(ref) > 1 else ref
+        if not ref:
+            raise ContainerNotFound("No such container: (empty name)")
+        if len(ref) == 64 and self.record_path(ref).exists():
+            return self.load(ref)
+        records = self.list()
+        for r in records:
+            if r.name == ref:
+                return r
+        if all(c in "0123456789abcdef" for c in ref):
+            matches = [r for r in records if r.id.startswith(ref)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise ContainerError(f"multiple IDs found with provided prefix: {ref}")
+        raise ContainerNotFound(f"No such container: {ref}")
+
+    def remove_dir(self, cid: str) -> None:
+        shutil.rmtree(self.dir(cid), ignore_errors=True)
+        if self.dir(cid).exists():
+            raise StoreError(f"could not remove {self.dir(cid)}")

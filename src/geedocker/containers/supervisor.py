@@ -1,0 +1,379 @@
+"""The process that owns a running container: its stdio, its log, its exit status.
+
+For an attached ``run``/``start -a`` it is the geedocker process itself (output goes to the user's
+terminal and to the log); for ``-d`` it is a double-forked, setsid monitor (output goes to the log
+only). Either way it creates and starts the container through the backend, copies output until the
+container closes it, waits for the exit status, records it in container.json, deletes the runtime's
+state, unmounts the rootfs, and with ``--rm`` removes the container.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import logging
+import os
+import selectors
+import signal
+import termios
+import tty
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from geedocker.containers import rootfs
+from geedocker.containers.backend import Backend, get_backend
+from geedocker.containers.console import ConsoleSocket
+from geedocker.containers.logs import JsonLogWriter
+from geedocker.containers.store import (
+    ContainerRecord,
+    ContainerStore,
+    Status,
+    now_rfc3339,
+    process_start_time,
+)
+from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError
+from geedocker.store.layout import Layout
+
+log = logging.getLogger(__name__)
+
+FORWARDED_SIGNALS = (
+    signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+)  # fmt: skip
+
+
+class Supervisor:
+    def __init__(self, layout: Layout, rec: ContainerRecord, *, attach: bool) -> None:
+        self.layout = layout
+        self.store = ContainerStore(layout)
+        self.rec = rec
+        self.attach = attach
+        self.backend: Backend = get_backend(layout, rec.runtime or None)
+        self.pid = 0
+        self.master: int | None = None  # pty master (tty mode)
+        self.out_r: int | None = None
+        self.err_r: int | None = None
+        self.stdin_w: int | None = None  # held open for -d -i so the container's stdin stays open
+        self.log: JsonLogWriter | None = None
+        self.saved_tty: Any = None
+
+    # ------------------------------------------------------------------ start
+
+    def launch(self) -> None:
+        """Mount, create and start the container; record it running. Cleans up on failure."""
+        cid = self.rec.id
+        opts = self.rec.options
+        bundle = self.store.bundle(cid)
+        to_close: list[int] = []
+        console: ConsoleSocket | None = None
+        try:
+            if not rootfs.is_mountpoint(self.store.rootfs(cid)):
+                lowers = [Path(p) for p in self.rec.lower_dirs]
+                rootfs.mount_overlay(self.store.dir(cid), lowers, self.store.rootfs(cid), volatile=self.rec.options.rm)
+            self.backend.delete(cid, force=True)  # leftovers of an earlier run of this container
+            self.log = JsonLogWriter(self.store.log_path(cid))
+            stdin: int | None
+            stdout: int | None = None
+            stderr: int | None = None
+            if opts.interactive and self.attach and not opts.tty:
+                stdin = 0
+            elif opts.interactive and not opts.tty:
+                stdin, self.stdin_w = os.pipe()
+                to_close.append(stdin)
+            else:
+                stdin = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+                to_close.append(stdin)
+            if opts.tty:
+                console = ConsoleSocket(self.layout.run / f"console-{cid[:16]}.sock")
+                # stdout/stderr go nowhere: the terminal carries the output
+                stdout = stderr = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+                to_close.append(stdout)
+            else:
+                self.out_r, stdout = os.pipe()
+                self.err_r, stderr = os.pipe()
+                to_close += [stdout, stderr]
+            self.pid = self.backend.create(
+                cid,
+                bundle,
+                stdin=stdin,
+                stdout=stdout,
+                stderr=stderr,
+                console_socket=console.path if console else None,
+            )
+            if console is not None:
+                self.master = console.receive()
+                self._resize()
+            if opts.network != "host":
+                from geedocker.containers.netns import loopback_up
+
+                loopback_up(self.pid)
+            for fd in to_close:
+                os.close(fd)
+            to_close = []
+            self.backend.start(cid)
+            me = os.getpid()
+            self.rec = self.store.update(
+                cid,
+                lambda r: replace(
+                    r,
+                    state=replace(
+                        r.state,
+                        status=Status.RUNNING,
+                        pid=self.pid,
+                        pid_start=process_start_time(self.pid),
+                        monitor_pid=me,
+                        monitor_start=process_start_time(me),
+                        exit_code=0,
+                        started_at=now_rfc3339(),
+                        finished_at="",
+                        error="",
+                    ),
+                ),
+            )
+        except BaseException as e:
+            for fd in to_close:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self._cleanup_failed(e)
+            raise
+        finally:
+            if console is not None:
+                console.close()
+
+    def _cleanup_failed(self, e: BaseException) -> None:
+        cid = self.rec.id
+        with contextlib.suppress(GeeDockerError):
+            self.backend.delete(cid, force=True)
+        with contextlib.suppress(GeeDockerError):
+            rootfs.unmount(self.store.rootfs(cid))
+        code = e.exit_code if isinstance(e, GeeDockerError) else 125
+        with contextlib.suppress(GeeDockerError):
+            self.store.update_state(
+                cid, status=Status.CREATED if code == 125 else Status.EXITED, exit_code=code, error=str(e),
+                finished_at=now_rfc3339() if code != 125 else "",
+            )
+        if self.rec.options.rm:
+            with contextlib.suppress(GeeDockerError):
+                self.store.remove_dir(cid)
+        for fd in (self.out_r, self.err_r, self.master, self.stdin_w):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    # ------------------------------------------------------------------ run
+
+    def _resize(self) -> None:
+        if self.master is None or not self.attach or not os.isatty(0):
+            return
+        with contextlib.suppress(OSError):
+            size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
+            fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+
+    def _forward(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGWINCH:
+            self._resize()
+            return
+        if self.pid and process_start_time(self.pid) == self.rec.state.pid_start:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signum)
+
+    def install_signal_forwarding(self) -> None:
+        for s in FORWARDED_SIGNALS:
+            signal.signal(s, self._forward)
+        if self.rec.options.tty:
+            signal.signal(signal.SIGWINCH, self._forward)
+
+    def pump(self) -> None:
+        """Copy the container's output until it closes it (and the user's input to a tty)."""
+        sel = selectors.DefaultSelector()
+        streams: dict[int, str] = {}
+        if self.master is not None:
+            streams[self.master] = "stdout"
+            if self.attach and self.rec.options.interactive:
+                with contextlib.suppress(ValueError, OSError):
+                    sel.register(0, selectors.EVENT_READ, "stdin")
+                if os.isatty(0):
+                    self.saved_tty = termios.tcgetattr(0)
+                    tty.setraw(0)
+        for fd in (self.out_r, self.err_r):
+            if fd is not None:
+                streams[fd] = "stdout" if fd == self.out_r else "stderr"
+        for fd, name in streams.items():
+            sel.register(fd, selectors.EVENT_READ, name)
+        try:
+            while streams:
+                try:
+                    events = sel.select()
+                except InterruptedError:
+                    continue
+                for key, _ in events:
+                    fd = int(key.fd)
+                    try:
+                        data = os.read(fd, 65536)
+                    except OSError as e:
+                        if e.errno == errno.EINTR:
+                            continue
+                        data = b""  # EIO on a pty master: the container closed the terminal
+                    if key.data == "stdin":
+                        if not data:
+                            sel.unregister(fd)
+                        elif self.master is not None:
+                            _write_all(self.master, data)
+                        continue
+                    if not data:
+                        sel.unregister(fd)
+                        del streams[fd]
+                        continue
+                    name = str(key.data)
+                    if self.log is not None:
+                        self.log.write(name, data)
+                    if self.attach:
+                        with contextlib.suppress(OSError):
+                            _write_all(2 if name == "stderr" and self.master is None else 1, data)
+        finally:
+            sel.close()
+            if self.saved_tty is not None:
+                with contextlib.suppress(termios.error):
+                    termios.tcsetattr(0, termios.TCSADRAIN, self.saved_tty)
+
+    def wait(self) -> int:
+        return self.backend.wait(self.rec.id, self.pid)
+
+    def finish(self, code: int) -> None:
+        """Record the exit, tidy up, honour --rm."""
+        cid = self.rec.id
+        for fd in (self.out_r, self.err_r, self.master, self.stdin_w):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+        oom = code == 137 and self.rec.options.memory is not None and oom_killed(cid)
+        try:
+            self.store.update_state(
+                cid, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0, pid_start=0,
+                monitor_pid=0, monitor_start=0, oom_killed=oom,
+            )
+        except ContainerNotFound:
+            pass  # removed under us (rm -f)
+        errors: list[str] = []
+        try:
+            self.backend.delete(cid, force=True)
+        except GeeDockerError as e:
+            errors.append(str(e))
+        try:
+            rootfs.unmount(self.store.rootfs(cid))
+        except GeeDockerError as e:
+            errors.append(str(e))
+        if self.rec.options.rm:
+            with contextlib.suppress(GeeDockerError):
+                self.store.remove_dir(cid)
+        if errors:
+            log.warning("cleaning up container %s: %s", cid[:12], "; ".join(errors))
+
+
+def oom_killed(cid: str, base: Path = Path("/sys/fs/cgroup")) -> bool:
+    """True if the kernel's OOM killer killed a process in the container's memory cgroup (read before the
+    runtime deletes it): ``oom_kill`` in memory.oom_control (v1) or memory.events (v2)."""
+    rel = f"geedocker/{cid}"
+    for f in (base / "memory" / rel / "memory.oom_control", base / rel / "memory.events",
+              base / "unified" / rel / "memory.events"):  # fmt: skip
+        try:
+            text = f.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                return int(value) > 0
+    return False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view)
+        except InterruptedError:
+            continue
+        view = view[n:]
+
+
+def run_attached(layout: Layout, rec: ContainerRecord) -> int:
+    """Start ``rec`` wired to our stdio; its exit status."""
+    sup = Supervisor(layout, rec, attach=True)
+    sup.install_signal_forwarding()
+    sup.launch()
+    try:
+        sup.pump()
+        code = sup.wait()
+    except BaseException:
+        with contextlib.suppress(GeeDockerError):
+            sup.backend.kill(rec.id, signal.SIGKILL)
+        code = sup.wait()
+        sup.finish(code)
+        raise
+    sup.finish(code)
+    return code
+
+
+def start_detached(layout: Layout, rec: ContainerRecord) -> None:
+    """Start ``rec`` under a double-forked monitor; return once it runs (or raise why it did not)."""
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked processes
+        os.close(r)
+        try:
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(0)
+            _monitor_main(layout, rec, w)
+        finally:
+            os._exit(0)
+    os.close(w)
+    os.waitpid(child, 0)
+    with os.fdopen(r, "rb") as f:
+        data = f.read(1024 * 1024)
+    try:
+        msg = json.loads(data)
+    except ValueError:
+        raise ContainerError(f"the monitor of container {rec.id[:12]} died before starting it") from None
+    if msg.get("error"):
+        err = ContainerError(str(msg["error"]))
+        err.exit_code = int(msg.get("exit_code", 125))
+        raise err
+
+
+def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # pragma: no cover - forked
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+    for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGPIPE):
+        signal.signal(s, signal.SIG_IGN)
+    sup = Supervisor(layout, rec, attach=False)
+    try:
+        sup.launch()
+    except GeeDockerError as e:
+        os.write(w, json.dumps({"error": str(e), "exit_code": e.exit_code}).encode())
+        os.close(w)
+        return
+    except BaseException as e:  # noqa: BLE001 - reported to the parent, who raises it
+        os.write(w, json.dumps({"error": f"{type(e).__name__}: {e}", "exit_code": 125}).encode())
+        os.close(w)
+        return
+    os.write(w, b'{"ok": true}')
+    os.close(w)
+    code = 255
+    try:
+        sup.pump()
+        code = sup.wait()
+    finally:
+        sup.finish(code)

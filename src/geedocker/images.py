@@ -1,0 +1,135 @@
+"""The image commands' library side: list, inspect, tag, remove, unpack (flatten).
+
+Each ``geedocker`` image command is a thin wrapper over one function here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from geedocker import reference as refs
+from geedocker.errors import InvalidReference
+from geedocker.store.images import ImageRecord, ImageStore
+from geedocker.store.layers import LayerStore
+from geedocker.store.layout import Layout
+
+
+@dataclass(frozen=True)
+class ImageRow:
+    """One line of ``images``: an image under one of its names."""
+
+    repository: str
+    tag: str
+    digest: str
+    id: str
+    created: str
+    size: int
+
+    @property
+    def short_id(self) -> str:
+        return self.id.removeprefix("sha256:")[:12]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "Repository": self.repository,
+            "Tag": self.tag,
+            "Digest": self.digest,
+            "ID": self.id,
+            "CreatedAt": self.created,
+            "Size": self.size,
+        }
+
+
+def image_size(layout: Layout, record: ImageRecord) -> int:
+    """Unpacked size of the image's layers where known, else the compressed size."""
+    layers = LayerStore(layout)
+    total = 0
+    for chain, desc in zip(record.chain_ids, record.manifest.layers, strict=False):
+        try:
+            total += layers.size(chain)
+        except Exception:  # noqa: BLE001 - a layer without metadata counts its compressed size
+            total += desc.size
+    return total
+
+
+def list_images(layout: Layout, repository: str | None = None) -> list[ImageRow]:
+    store = ImageStore(layout)
+    want_repo = want_tag = None
+    if repository:
+        try:
+            r = refs.parse(repository, default_tag=False)
+        except InvalidReference:
+            r = None
+        if r is not None:
+            want_repo, want_tag = r.repository, r.tag
+    rows: list[ImageRow] = []
+    for rec in store.records():
+        size = image_size(layout, rec)
+        names: list[tuple[str, str]] = []
+        for t in rec.tags:
+            r = refs.parse(t)
+            names.append((r.familiar().rsplit(":", 1)[0] if r.tag else r.familiar(), r.tag or "<none>"))
+        digests = {d.split("@", 1)[0]: d.split("@", 1)[1] for d in rec.repo_digests}
+        if not names:
+            for d in rec.repo_digests:
+                repo = refs.parse(d).with_tag("x").familiar().rsplit(":", 1)[0]
+                names.append((repo, "<none>"))
+        if not names:
+            names.append(("<none>", "<none>"))
+        for repo, tag in names:
+            full = refs.parse(repo, default_tag=False).repository if repo != "<none>" else ""
+            if want_repo and full != want_repo:
+                continue
+            if want_tag and tag != want_tag:
+                continue
+            rows.append(ImageRow(repo, tag, digests.get(full, ""), str(rec.id), rec.config.created, size))
+    rows.sort(key=lambda r: (r.created, r.repository, r.tag), reverse=True)
+    return rows
+
+
+def inspect_image(layout: Layout, name: str) -> dict[str, Any]:
+    """docker-style ``inspect`` JSON for an image."""
+    rec = ImageStore(layout).resolve(name)
+    cfg = rec.config
+    return {
+        "Id": str(rec.id),
+        "RepoTags": [refs.parse(t).familiar() for t in rec.tags],
+        "RepoDigests": list(rec.repo_digests),
+        "Created": cfg.created,
+        "Architecture": cfg.architecture,
+        "Variant": cfg.variant or None,
+        "Os": cfg.os,
+        "Size": image_size(layout, rec),
+        "Config": cfg.config.to_json(),
+        "RootFS": {"Type": "layers", "Layers": [str(d) for d in cfg.diff_ids]},
+        "Manifest": {"Digest": str(rec.manifest_digest), "MediaType": rec.manifest.media_type},
+        "Metadata": {"Added": rec.added},
+    }
+
+
+def tag_image(layout: Layout, source: str, target: str) -> ImageRecord:
+    return ImageStore(layout).tag(source, target)
+
+
+def remove_image(layout: Layout, name: str, *, force: bool = False) -> list[str]:
+    return ImageStore(layout).remove(name, force=force, in_use=images_in_use(layout))
+
+
+def images_in_use(layout: Layout) -> frozenset[str]:
+    """Image IDs (config digests) that containers use, so ``rmi`` refuses them unless forced."""
+    from geedocker.containers.store import ContainerStore
+
+    return frozenset(rec.image_id for rec in ContainerStore(layout).list() if rec.image_id)
+
+
+def unpack_image(layout: Layout, name: str, dest: Path) -> ImageRecord:
+    """Write the image's flattened root filesystem to ``dest`` (whiteouts applied), like ``umoci unpack``."""
+    from geedocker.archive import flatten
+    from geedocker.store.blobs import BlobStore
+
+    rec = ImageStore(layout).resolve(name)
+    blobs = BlobStore(layout)
+    flatten([blobs.path(d) for d in rec.layer_digests], dest)
+    return rec

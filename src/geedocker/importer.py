@@ -1,0 +1,149 @@
+"""``import``: make a one-layer image from a root filesystem tarball (plain, gzip or zstd)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shlex
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO
+
+from geedocker import reference as refs
+from geedocker.digest import Digest
+from geedocker.errors import UsageError
+from geedocker.oci import ContainerConfig, Descriptor, ImageConfig, Manifest, MediaType, Platform, canonical_json
+from geedocker.store.blobs import CHUNK, BlobStore
+from geedocker.store.images import ImageRecord, ImageStore
+from geedocker.store.layers import LayerStore
+from geedocker.store.layout import Layout
+
+DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def apply_change(cfg: ContainerConfig, change: str) -> ContainerConfig:
+    """Apply one Dockerfile-like ``--change`` (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL)."""
+    word, _, rest = change.strip().partition(" ")
+    word, rest = word.upper(), rest.strip()
+
+    def argv() -> tuple[str, ...]:
+        if rest.startswith("["):
+            try:
+                v = json.loads(rest)
+            except ValueError:
+                raise UsageError(f"--change {change!r}: invalid JSON array") from None
+            if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+                raise UsageError(f"--change {change!r}: expected a JSON array of strings")
+            return tuple(v)
+        return ("/bin/sh", "-c", rest)
+
+    if word == "CMD":
+        return replace(cfg, cmd=argv())
+    if word == "ENTRYPOINT":
+        return replace(cfg, entrypoint=argv())
+    if word == "WORKDIR":
+        return replace(cfg, working_dir=rest)
+    if word == "USER":
+        return replace(cfg, user=rest)
+    if word == "STOPSIGNAL":
+        return replace(cfg, stop_signal=rest)
+    if word == "ENV":
+        pairs = shlex.split(rest)
+        if len(pairs) >= 2 and "=" not in pairs[0]:
+            pairs = [f"{pairs[0]}={' '.join(pairs[1:])}"]
+        env = list(cfg.env)
+        for p in pairs:
+            key = p.split("=", 1)[0]
+            env = [e for e in env if e.split("=", 1)[0] != key] + [p]
+        return replace(cfg, env=tuple(env))
+    if word == "LABEL":
+        labels = dict(cfg.labels)
+        for p in shlex.split(rest):
+            k, _, v = p.partition("=")
+            labels[k] = v
+        return replace(cfg, labels=tuple(sorted(labels.items())))
+    if word == "EXPOSE":
+        ports = set(cfg.exposed_ports)
+        for p in rest.split():
+            ports.add(p if "/" in p else f"{p}/tcp")
+        return replace(cfg, exposed_ports=tuple(sorted(ports)))
+    raise UsageError(f"--change {change!r}: unsupported instruction {word!r}")
+
+
+def import_rootfs(
+    layout: Layout,
+    source: BinaryIO,
+    name: str | None,
+    *,
+    changes: tuple[str, ...] = (),
+    platform: Platform | None = None,
+    message: str = "",
+) -> ImageRecord:
+    """Turn a root filesystem tarball into a one-layer image; tag it ``name`` if given."""
+    from isal import igzip
+
+    from geedocker.archive.compression import open_decompressed
+
+    ref = refs.parse(name) if name else None
+    if ref is not None and ref.digest is not None:
+        raise UsageError(f"cannot import to a digest reference: {name}")
+    layout.ensure()
+    cfg = ContainerConfig(env=(DEFAULT_PATH,))
+    for c in changes:
+        cfg = apply_change(cfg, c)
+    plat = platform or Platform.host()
+    blobs = BlobStore(layout)
+    fd, tmp = tempfile.mkstemp(dir=layout.tmp, prefix="import-")
+    try:
+        diff_hash = hashlib.sha256()
+        with os.fdopen(fd, "wb") as raw:
+            with igzip.IGzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:  # type: ignore[no-untyped-call]
+                _, plain = open_decompressed(source)
+                while chunk := plain.read(CHUNK):
+                    diff_hash.update(chunk)
+                    gz.write(chunk)  # type: ignore[no-untyped-call]
+            raw.flush()
+            os.fsync(raw.fileno())
+        diff_id = Digest("sha256", diff_hash.hexdigest())
+        with open(tmp, "rb") as f:
+            layer_digest = blobs.put_stream(f, _file_digest(Path(tmp)), os.path.getsize(tmp))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    layer_size = blobs.size(layer_digest)
+    LayerStore(layout).unpack(diff_id, diff_id, blobs.path(layer_digest))
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    history = {"created": created, "created_by": "geedocker import", "comment": message or "imported"}
+    image_config = ImageConfig(
+        architecture=plat.architecture,
+        os=plat.os,
+        variant=plat.variant,
+        config=cfg,
+        diff_ids=(diff_id,),
+        created=created,
+        history=(history,),
+    )
+    config_bytes = canonical_json(image_config.to_json())
+    config_digest = blobs.put_bytes(config_bytes)
+    manifest = Manifest(
+        media_type=MediaType.OCI_MANIFEST.value,
+        config=Descriptor(MediaType.OCI_CONFIG.value, config_digest, len(config_bytes)),
+        layers=(Descriptor(MediaType.OCI_LAYER_GZIP.value, layer_digest, layer_size),),
+    )
+    manifest_bytes = canonical_json(manifest.to_json())
+    manifest_digest = blobs.put_bytes(manifest_bytes)
+    return ImageStore(layout).add(
+        manifest_digest, config_digest, name=str(ref) if ref else None, size=len(config_bytes) + layer_size
+    )
+
+
+def _file_digest(path: Path) -> Digest:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return Digest("sha256", h.hexdigest())

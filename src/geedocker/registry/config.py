@@ -1,0 +1,106 @@
+"""How to talk to registries: insecure hosts, per-registry CAs (certs.d), timeouts, retries."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from geedocker.registry.credentials import CredentialSource
+
+DEFAULT_CERTS_DIRS = (Path("/etc/docker/certs.d"), Path("/etc/containers/certs.d"))
+USER_AGENT = "geedocker/0.1"
+
+
+def split_host(host: str) -> tuple[str, int | None]:
+    """``"h:5000"`` -> ``("h", 5000)``; ``"[::1]:5000"`` -> ``("::1", 5000)``; no port -> None."""
+    if host.startswith("["):
+        end = host.find("]")
+        name, rest = host[1:end], host[end + 1 :]
+        return name, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    name, sep, port = host.rpartition(":")
+    if sep and port.isdigit() and ":" not in name:
+        return name, int(port)
+    return host, None
+
+
+def is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 and ::1 (with or without a port): docker lets these use plain HTTP."""
+    name, _ = split_host(host)
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """Settings shared by every registry client (frozen; make another to change one)."""
+
+    insecure_registries: tuple[str, ...] = ()
+    certs_dirs: tuple[Path, ...] = DEFAULT_CERTS_DIRS
+    credentials: CredentialSource | None = None
+    user_agent: str = USER_AGENT
+    connect_timeout: float = 30.0
+    read_timeout: float = 60.0
+    retries: int = 4
+    retry_base_delay: float = 0.5
+    retry_max_delay: float = 10.0
+    max_retry_after: float = 30.0
+    max_parallel: int = 4
+    chunk_size: int = 8 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls) -> RegistryConfig:
+        """Defaults, with ``GEEDOCKER_INSECURE_REGISTRIES`` (comma list) and ``GEEDOCKER_CERTS_D`` applied."""
+        insecure = tuple(x.strip() for x in os.environ.get("GEEDOCKER_INSECURE_REGISTRIES", "").split(",") if x.strip())
+        certs = os.environ.get("GEEDOCKER_CERTS_D")
+        dirs = tuple(Path(p) for p in certs.split(":") if p) if certs else DEFAULT_CERTS_DIRS
+        return cls(insecure_registries=insecure, certs_dirs=dirs)
+
+    def is_insecure(self, host: str) -> bool:
+        """Listed as insecure (by ``host:port``, ``host`` or a CIDR): TLS unverified and plain HTTP allowed."""
+        name, _ = split_host(host)
+        for entry in self.insecure_registries:
+            if entry in (host, name):
+                return True
+            if "/" in entry:
+                try:
+                    if ipaddress.ip_address(name) in ipaddress.ip_network(entry, strict=False):
+                        return True
+                except ValueError:
+                    continue
+        return False
+
+    def may_use_http(self, host: str) -> bool:
+        """Whether plain HTTP may be tried when HTTPS fails: insecure registries and loopback ones."""
+        return self.is_insecure(host) or is_loopback(host)
+
+    def certs_dir_for(self, host: str) -> Path | None:
+        """The first ``certs.d/<host[:port]>`` directory that exists."""
+        for base in self.certs_dirs:
+            d = base / host
+            if d.is_dir():
+                return d
+        return None
+
+    def tls_files(self, host: str) -> tuple[list[Path], list[tuple[Path, Path]]]:
+        """``(CA files, [(client cert, client key)])`` from certs.d, the way docker reads that directory."""
+        d = self.certs_dir_for(host)
+        if d is None:
+            return [], []
+        cas = sorted(p for p in d.iterdir() if p.name.endswith(".crt") and p.is_file())
+        pairs: list[tuple[Path, Path]] = []
+        for cert in sorted(p for p in d.iterdir() if p.name.endswith(".cert")):
+            key = cert.with_suffix(".key")
+            if not key.is_file():
+                from geedocker.errors import TransportError
+
+                raise TransportError(f"client certificate {cert} has no matching key {key.name}")
+            pairs.append((cert, key))
+        return cas, pairs

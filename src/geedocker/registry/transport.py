@@ -1,0 +1,271 @@
+"""The HTTP seam: a tiny ``Transport`` protocol, its ``Response``, and the urllib3 implementation.
+
+Transports send exactly one request and never follow redirects or retry: the client does both, so the
+in-memory fake transport of the tests exercises the same paths as the real one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from geedocker.errors import RegistryError, TransportError
+from geedocker.registry.config import RegistryConfig, is_loopback
+
+if TYPE_CHECKING:
+    import ssl
+
+    import urllib3
+
+log = logging.getLogger(__name__)
+
+
+class ConnectionFailure(TransportError):
+    """The connection could not be made, broke, or timed out. Worth retrying."""
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
+class TLSFailure(TransportError):
+    """The TLS handshake failed. ``plain_http`` when the server answered in plain HTTP."""
+
+    def __init__(self, message: str, *, plain_http: bool = False) -> None:
+        super().__init__(message)
+        self.plain_http = plain_http
+
+
+class _Body(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class Response:
+    """One HTTP response. ``headers`` has lower-case keys; the body streams through ``read``."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: _Body, url: str) -> None:
+        self.status = status
+        self.headers: dict[str, str] = {k.lower(): v for k, v in headers.items()}
+        self.url = url
+        self._body = body
+        self._closed = False
+
+    def read(self, n: int = -1) -> bytes:
+        if self._closed:
+            return b""
+        return self._body.read(n)
+
+    def read_capped(self, cap: int, what: str) -> bytes:
+        """The whole body, refusing more than ``cap`` bytes (RegistryError naming ``what``)."""
+        length = self.headers.get("content-length", "")
+        if length.isdigit() and int(length) > cap:
+            self.close()
+            raise RegistryError(f"{what}: response of {length} bytes is over the {cap}-byte limit")
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            chunk = self.read(min(65536, cap + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > cap:
+                self.close()
+                raise RegistryError(f"{what}: response is over the {cap}-byte limit")
+        return b"".join(chunks)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._body.close()
+
+
+class Transport(Protocol):
+    def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None) -> Response: ...
+
+    def close(self) -> None: ...
+
+
+_PLAIN_HTTP_MARKERS = ("wrong version number", "wrong_version_number", "record layer failure", "http request",
+                       "packet length too long", "unknown protocol")
+
+
+def _host_of(url: str) -> str:
+    return urlsplit(url).netloc
+
+
+def tls_error(url: str, err: BaseException) -> TLSFailure:
+    """Turn an ssl/urllib3 TLS error into a TLSFailure with a hint on what to do."""
+    host = _host_of(url)
+    text = str(err)
+    low = text.lower()
+    if any(m in low for m in _PLAIN_HTTP_MARKERS):
+        return TLSFailure(
+            f"{host}: server gave HTTP response to HTTPS client; mark the registry insecure to use plain HTTP",
+            plain_http=True,
+        )
+    if "certificate verify failed" in low or "certificate_verify_failed" in low:
+        reason = "certificate signed by unknown authority"
+        if "hostname" in low or "ip address mismatch" in low:
+            reason = "certificate is not valid for this host name"
+        elif "expired" in low:
+            reason = "certificate has expired"
+        return TLSFailure(
+            f"{host}: TLS verification failed: {reason}; add the registry's CA to "
+            f"/etc/docker/certs.d/{host}/ca.crt or mark the registry insecure ({text})"
+        )
+    if "alert bad certificate" in low or "certificate required" in low or "alert_bad_certificate" in low:
+        return TLSFailure(
+            f"{host}: the registry refused our TLS client certificate (or wants one); put client.cert and "
+            f"client.key in /etc/docker/certs.d/{host}/ ({text})"
+        )
+    return TLSFailure(f"{host}: TLS handshake failed: {text}")
+
+
+_DRAIN_LIMIT = 64 * 1024
+
+
+class _Urllib3Body:
+    def __init__(self, resp: urllib3.BaseHTTPResponse, url: str) -> None:
+        self._resp = resp
+        self._url = url
+
+    def read(self, n: int = -1, /) -> bytes:
+        import urllib3.exceptions as ue
+
+        try:
+            return self._resp.read(None if n < 0 else n, decode_content=False)
+        except ue.SSLError as e:
+            raise ConnectionFailure(f"{_host_of(self._url)}: TLS error while reading: {e}") from e
+        except (ue.HTTPError, OSError) as e:
+            raise ConnectionFailure(f"{_host_of(self._url)}: connection broken while reading: {e}") from e
+
+    def close(self) -> None:
+        # A (nearly) fully read body is drained and its connection goes back to the pool; a half-read
+        # one (a blob we stop reading) is closed rather than drained.
+        remaining = getattr(self._resp, "length_remaining", None)
+        if remaining is not None and remaining <= _DRAIN_LIMIT:
+            self._resp.drain_conn()
+        else:
+            self._resp.close()
+        self._resp.release_conn()
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy from HTTPS_PROXY/HTTP_PROXY/NO_PROXY for ``url``; loopback hosts are never proxied."""
+    import urllib.request
+
+    parts = urlsplit(url)
+    if is_loopback(parts.netloc):
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme)
+    if not proxy:
+        return None
+    bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 - not in typeshed
+    if bypass(parts.hostname or "", proxies):
+        return None
+    return proxy
+
+
+class Urllib3Transport:
+    """Real HTTP(S) with urllib3: one pool manager per (scheme, host, proxy), TLS per registry."""
+
+    def __init__(self, config: RegistryConfig) -> None:
+        self._config = config
+        self._managers: dict[tuple[str, str, str | None], urllib3.PoolManager] = {}
+        self._lock = threading.Lock()
+
+    def ssl_context(self, host: str) -> ssl.SSLContext:
+        import ssl
+
+        ctx = ssl.create_default_context()
+        cas, pairs = self._config.tls_files(host)
+        for ca in cas:
+            try:
+                ctx.load_verify_locations(cafile=str(ca))
+            except (ssl.SSLError, OSError) as e:
+                raise TransportError(f"{host}: cannot load CA certificate {ca}: {e}") from e
+        for cert, key in pairs:
+            try:
+                ctx.load_cert_chain(str(cert), str(key))
+            except (ssl.SSLError, OSError) as e:
+                raise TransportError(f"{host}: cannot load client certificate {cert}: {e}") from e
+        if self._config.is_insecure(host):
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        import ssl
+
+        import urllib3
+
+        parts = urlsplit(url)
+        proxy = proxy_for(url)
+        key = (parts.scheme, parts.netloc, proxy)
+        with self._lock:
+            pm = self._managers.get(key)
+            if pm is None:
+                kw: dict[str, Any] = {"maxsize": max(1, self._config.max_parallel), "block": False}
+                if parts.scheme == "https":
+                    ctx = self.ssl_context(parts.netloc)
+                    kw["ssl_context"] = ctx
+                    if ctx.verify_mode == ssl.CERT_NONE:
+                        kw["cert_reqs"] = "CERT_NONE"
+                        kw["assert_hostname"] = False
+                        # The user asked for this registry to be insecure: say so once, in our log.
+                        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+                        log.warning("%s is an insecure registry: its TLS certificate is not verified", parts.netloc)
+                if proxy:
+                    log.debug("using proxy %s for %s", proxy, parts.netloc)
+                    pm = urllib3.ProxyManager(proxy, **kw)
+                else:
+                    pm = urllib3.PoolManager(**kw)
+                self._managers[key] = pm
+            return pm
+
+    def send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None) -> Response:
+        import urllib3
+        import urllib3.exceptions as ue
+
+        pm = self._manager(url)
+        timeout = urllib3.Timeout(connect=self._config.connect_timeout, read=self._config.read_timeout)
+        try:
+            resp = pm.request(
+                method, url, headers=dict(headers), body=body, preload_content=False, decode_content=False,
+                redirect=False, retries=False, timeout=timeout,
+            )
+        except ue.MaxRetryError as e:  # pragma: no cover - retries=False re-raises the cause directly
+            raise self._map(url, e.reason or e) from e
+        except (ue.HTTPError, OSError) as e:
+            raise self._map(url, e) from e
+        log.debug("%s %s -> %d", method, url, resp.status)
+        return Response(resp.status, dict(resp.headers.items()), _Urllib3Body(resp, url), url)
+
+    @staticmethod
+    def _map(url: str, e: BaseException) -> TransportError:
+        import ssl
+
+        import urllib3.exceptions as ue
+
+        host = _host_of(url)
+        if isinstance(e, (ue.SSLError, ssl.SSLError)):
+            return tls_error(url, e)
+        text = str(e)
+        if isinstance(e, ue.NewConnectionError) or "refused" in text.lower():
+            return ConnectionFailure(f"{host}: cannot connect: {text}", refused="refused" in text.lower())
+        if isinstance(e, (ue.ConnectTimeoutError, ue.ReadTimeoutError, TimeoutError)):
+            return ConnectionFailure(f"{host}: timed out: {text}")
+        return ConnectionFailure(f"{host}: connection failed: {text}")
+
+    def close(self) -> None:
+        with self._lock:
+            for pm in self._managers.values():
+                pm.clear()
+            self._managers.clear()

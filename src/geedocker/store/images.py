@@ -1,0 +1,272 @@
+"""Image records: which names point at which manifest, and what each image is made of.
+
+``images.json`` (written atomically under a lock)::
+
+    {"version": 1,
+     "tags":   {"docker.io/library/busybox:latest": "sha256:<manifest>"},
+     "images": {"sha256:<manifest>": {"config": "sha256:<config>", "repo_digests": [...],
+                                      "created": "...", "added": "...", "size": 1234}}}
+
+The manifest and config bytes themselves live in the blob store. The image ID shown to users is the
+config digest (its first 12 hex characters).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from geedocker import reference as refs
+from geedocker.digest import Digest
+from geedocker.errors import ImageInUse, ImageNotFound, InvalidReference, StoreError
+from geedocker.oci import ImageConfig, Manifest, chain_ids
+from geedocker.store.blobs import BlobStore
+from geedocker.store.fsutil import atomic_write, file_lock
+from geedocker.store.layout import Layout
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One local image: its manifest, config and the names that point at it."""
+
+    manifest_digest: Digest
+    manifest: Manifest
+    config_digest: Digest
+    config: ImageConfig
+    tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    added: str
+    size: int
+
+    @property
+    def id(self) -> Digest:
+        return self.config_digest
+
+    @property
+    def short_id(self) -> str:
+        return self.config_digest.short
+
+    @property
+    def chain_ids(self) -> list[Digest]:
+        return chain_ids(self.config.diff_ids)
+
+    @property
+    def layer_digests(self) -> list[Digest]:
+        return [layer.digest for layer in self.manifest.layers]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def normalize_name(name: str) -> str:
+    """``busybox`` -> ``docker.io/library/busybox:latest``; ``x@sha256:..`` kept with its digest."""
+    r = refs.parse(name)
+    return str(r)
+
+
+class ImageStore:
+    def __init__(self, layout: Layout) -> None:
+        self.layout = layout
+        self.blobs = BlobStore(layout)
+
+    # --- the index file -------------------------------------------------------------------------
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.layout.images_file.read_bytes())
+        except FileNotFoundError:
+            return {"version": 1, "tags": {}, "images": {}}
+        except ValueError as e:
+            raise StoreError(f"{self.layout.images_file} is corrupt: {e}") from None
+        data.setdefault("tags", {})
+        data.setdefault("images", {})
+        return data  # type: ignore[no-any-return]
+
+    @contextmanager
+    def _edit(self) -> Iterator[dict[str, Any]]:
+        with file_lock(self.layout.lock("images")):
+            data = self._read()
+            yield data
+            atomic_write(self.layout.images_file, json.dumps(data, indent=1, sort_keys=True).encode())
+
+    # --- records --------------------------------------------------------------------------------
+    def _record(self, data: dict[str, Any], mdigest: str) -> ImageRecord:
+        info = data["images"][mdigest]
+        md = Digest.parse(mdigest)
+        manifest = Manifest.from_bytes(self.blobs.read_bytes(md))
+        cd = Digest.parse(info["config"])
+        config = ImageConfig.from_bytes(self.blobs.read_bytes(cd))
+        tags = tuple(sorted(t for t, m in data["tags"].items() if m == mdigest))
+        return ImageRecord(
+            manifest_digest=md,
+            manifest=manifest,
+            config_digest=cd,
+            config=config,
+            tags=tags,
+            repo_digests=tuple(info.get("repo_digests", [])),
+            added=str(info.get("added", "")),
+            size=int(info.get("size", 0)),
+        )
+
+    def add(
+        self,
+        manifest_digest: Digest,
+        config_digest: Digest,
+        name: str | None,
+        repo_digest: str | None = None,
+        size: int = 0,
+        index_digest: Digest | None = None,
+    ) -> ImageRecord:
+        """Record an image whose manifest, config and layers are already in the store; tag it."""
+        if not self.blobs.has(manifest_digest) or not self.blobs.has(config_digest):
+            raise StoreError(f"image {manifest_digest}: manifest or config blob missing from the store")
+        with self._edit() as data:
+            key = str(manifest_digest)
+            info = data["images"].setdefault(
+                key, {"config": str(config_digest), "added": _now(), "repo_digests": [], "size": size}
+            )
+            info["config"] = str(config_digest)
+            if size:
+                info["size"] = size
+            if index_digest is not None and str(index_digest) not in info.setdefault("indexes", []):
+                info["indexes"].append(str(index_digest))
+            if repo_digest and repo_digest not in info["repo_digests"]:
+                info["repo_digests"].append(repo_digest)
+            if name:
+                data["tags"][name] = key
+            return self._record(data, key)
+
+    def records(self) -> list[ImageRecord]:
+        data = self._read()
+        return [self._record(data, m) for m in sorted(data["images"])]
+
+    def _find(self, data: dict[str, Any], name: str) -> str:
+        """The manifest digest key for ``name``: a tag, a name@digest, or an image ID (prefix)."""
+        if refs.looks_like_id(name):
+            hexpart = name.removeprefix("sha256:")
+            hits = {m for m, info in data["images"].items() if info["config"].split(":", 1)[1].startswith(hexpart)}
+            hits |= {m for m in data["images"] if m.split(":", 1)[1].startswith(hexpart) and len(hexpart) == 64}
+            if len(hits) == 1:
+                return str(hits.pop())
+            if len(hits) > 1:
+                raise ImageNotFound(f"image ID {name!r} is ambiguous: it matches {len(hits)} images")
+        try:
+            r = refs.parse(name)
+        except InvalidReference:
+            if refs.looks_like_id(name):
+                raise ImageNotFound(f"No such image: {name}") from None
+            raise
+        if r.digest is not None:
+            for m, info in data["images"].items():
+                if m == str(r.digest) or f"{r.repository}@{r.digest}" in info.get("repo_digests", []):
+                    return str(m)
+            raise ImageNotFound(f"No such image: {name}")
+        key = str(r)
+        if key in data["tags"]:
+            return str(data["tags"][key])
+        raise ImageNotFound(f"No such image: {name}")
+
+    def resolve(self, name: str) -> ImageRecord:
+        data = self._read()
+        return self._record(data, self._find(data, name))
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.resolve(name)
+        except (ImageNotFound, InvalidReference):
+            return False
+        return True
+
+    def tag(self, source: str, target: str) -> ImageRecord:
+        r = refs.parse(target)
+        if r.digest is not None:
+            raise InvalidReference(f"refusing to create a tag with a digest reference: {target}")
+        with self._edit() as data:
+            key = self._find(data, source)
+            data["tags"][str(r)] = key
+            return self._record(data, key)
+
+    def untag(self, name: str) -> Digest:
+        """Remove one tag; return the manifest digest it pointed at."""
+        with self._edit() as data:
+            key = str(refs.parse(name))
+            if key not in data["tags"]:
+                raise ImageNotFound(f"No such image: {name}")
+            return Digest.parse(data["tags"].pop(key))
+
+    def remove(self, name: str, *, force: bool = False, in_use: frozenset[str] = frozenset()) -> list[str]:
+        """``rmi``: untag ``name``; delete the image when no tag is left (or ``force``).
+
+        Returns docker-style lines ("Untagged: ...", "Deleted: sha256:..."). Blobs and layers that
+        another image still uses stay. ``in_use`` holds image IDs (config digests) used by containers.
+        """
+        out: list[str] = []
+        with self._edit() as data:
+            key = self._find(data, name)
+            info = data["images"][key]
+            by_id = refs.looks_like_id(name) and name.removeprefix("sha256:") not in {
+                t for t in data["tags"]
+            }
+            tags = [t for t, m in data["tags"].items() if m == key]
+            if info["config"] in in_use and not force:
+                raise ImageInUse(
+                    f"unable to remove image {name}: it is used by a container (stop and remove it, or use -f)"
+                )
+            named: str | None = None
+            if not by_id:
+                try:
+                    named = str(refs.parse(name))
+                except InvalidReference:
+                    named = None
+            if named is not None and named in data["tags"]:
+                del data["tags"][named]
+                out.append(f"Untagged: {refs.parse(named).familiar()}")
+                tags.remove(named)
+                if tags and not force:
+                    return out
+            elif len(tags) > 1 and not force:
+                raise ImageInUse(
+                    f"unable to delete {name} (must be forced): image is referenced in multiple repositories"
+                )
+            for t in tags:
+                del data["tags"][t]
+                out.append(f"Untagged: {refs.parse(t).familiar()}")
+            for rd in info.get("repo_digests", []):
+                out.append(f"Untagged: {rd}")
+            del data["images"][key]
+            out.append(f"Deleted: {info['config']}")
+            self._collect(data, Digest.parse(key), Digest.parse(info["config"]), info.get("indexes", []))
+        return out
+
+    def _collect(
+        self, data: dict[str, Any], manifest_digest: Digest, config_digest: Digest, indexes: list[str]
+    ) -> None:
+        """Delete the blobs and unpacked layers of a removed image that no other image uses."""
+        from geedocker.store.layers import LayerStore
+
+        manifest = Manifest.from_bytes(self.blobs.read_bytes(manifest_digest))
+        config = ImageConfig.from_bytes(self.blobs.read_bytes(config_digest))
+        keep_blobs: set[Digest] = set()
+        keep_chains: set[Digest] = set()
+        for m, info in data["images"].items():
+            md = Digest.parse(m)
+            try:
+                other = Manifest.from_bytes(self.blobs.read_bytes(md))
+                ocfg = ImageConfig.from_bytes(self.blobs.read_bytes(Digest.parse(info["config"])))
+            except StoreError:
+                continue
+            keep_blobs |= {md, other.config.digest, *(layer.digest for layer in other.layers)}
+            keep_blobs |= {Digest.parse(i) for i in info.get("indexes", [])}
+            keep_chains |= set(chain_ids(ocfg.diff_ids))
+        layers = LayerStore(self.layout)
+        for chain in chain_ids(config.diff_ids):
+            if chain not in keep_chains:
+                layers.remove(chain)
+        own = [manifest_digest, config_digest, *(layer.digest for layer in manifest.layers)]
+        for d in own + [Digest.parse(i) for i in indexes]:
+            if d not in keep_blobs:
+                self.blobs.delete(d)
