@@ -150,6 +150,7 @@ def create(
     init_pid = 0
     bootstrap_pid = 0
     monitor_pid = 0
+    first = 0
     cg: cgroups.Cgroup | None = None
     parent_sock = None
     fifo_fd = -1
@@ -181,6 +182,7 @@ def create(
         child_sock.close()
         if monitor:
             _reap(first)  # A0 exits as soon as it has forked the monitor
+            first = 0
         hello = sync.expect(parent_sock, "hello", SETUP_TIMEOUT)
         bootstrap_pid = int(hello["pid"])
         cg.add(bootstrap_pid)
@@ -194,7 +196,8 @@ def create(
         init_pid = int(msg["pid"])
         monitor_pid = int(msg.get("monitor") or 0)
         if not monitor:
-            _reap(bootstrap_pid)
+            _reap(first)  # B exits once it has reported the init's pid
+            first = 0
         start = proc_start_time(init_pid) or 0
         saved = Saved(
             id=cid,
@@ -219,10 +222,15 @@ def create(
             _write_pid_file(Path(pid_file), init_pid)
         return to_state(cdir, saved, Status.CREATED)
     except BaseException:
+        if parent_sock is not None:
+            parent_sock.close()  # a child waiting for our next message sees EOF and exits
+            parent_sock = None
         if init_pid:
             _kill_pid(init_pid, 0, _signal.SIGKILL)
-        if bootstrap_pid and not monitor:
-            _reap(bootstrap_pid)
+        if first and not monitor:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(first, _signal.SIGKILL)
+            _reap(first)
         if monitor_pid:
             _wait_dead(monitor_pid, 0, 5.0)  # it writes exit.json into the dir we are about to remove
         if cg is not None:
