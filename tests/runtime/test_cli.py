@@ -140,3 +140,8 @@ def test_run_forwards_signals_to_the_container(runtime: Runtime) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_delete_force_of_a_missing_container_succeeds(tmp_path: Path) -> None:
+    assert main(["--root", str(tmp_path), "delete", "--force", "gone"]) == 0
+    assert main(["--root", str(tmp_path), "delete", "gone"]) == 1

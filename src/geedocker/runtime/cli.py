@@ -188,7 +188,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         rt.kill(root, args.id, args.signal, all=args.all)
         return 0
     if cmd == "delete":
-        rt.delete(root, args.id, force=args.force)
+        from geedocker.errors import ContainerNotFound
+
+        try:
+            rt.delete(root, args.id, force=args.force)
+        except ContainerNotFound:
+            if not args.force:  # runc: with --force, a container that is already gone is not an error
+                raise
         return 0
     if cmd == "pause":
         rt.pause(root, args.id)
