@@ -14,19 +14,19 @@ import logging
 import os
 import select
 import signal as _signal
-import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import ContainerError, ContainerStateError
-from geedocker.runtime import cgroups, namespaces, signals, sync
+from geedocker.runtime import cgroups, namespaces, signals
 from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
 from geedocker.runtime.state import (
     ContainerDir,
     Saved,
     State,
     check_id,
+    locked,
     now_rfc3339,
     pid_alive,
     proc_start_time,
@@ -34,8 +34,9 @@ from geedocker.runtime.state import (
     to_state,
 )
 from geedocker.runtime.status import Status
-from geedocker.runtime.sync import SETUP_TIMEOUT
-from geedocker.store.fsutil import file_lock
+
+if TYPE_CHECKING:
+    import socket
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,9 @@ def create(
     spec, raw = load(bundle_path)
     _validate(spec)
     assert spec.process is not None
-    from geedocker.runtime import hooks, seccomp
+    from geedocker.runtime import hooks, seccomp, sync
     from geedocker.runtime.init import InitConfig, create_chain
+    from geedocker.runtime.sync import SETUP_TIMEOUT
 
     if spec.linux.seccomp is not None:
         seccomp.preload()
@@ -274,7 +276,7 @@ def state(root: Path | str, cid: str) -> State:
 
 def start(root: Path | str, cid: str) -> None:
     cdir, saved, st, _ = _load(root, cid)
-    with file_lock(cdir.lock_file):
+    with locked(cdir.lock_file):
         st.require("start", cid)
         payload = json.dumps(to_state(cdir, saved, Status.CREATED).to_json()).encode()
         try:
@@ -320,7 +322,7 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
         bare.remove()
         return
     cdir, saved, st, cg = _load(root, cid)
-    with file_lock(cdir.lock_file):
+    with locked(cdir.lock_file):
         if st in (Status.RUNNING, Status.PAUSED) and not force:
             raise ContainerStateError(f"cannot delete container {cid}: it is {st.value} (stop it or use force)")
         if st is not Status.STOPPED:
@@ -425,8 +427,9 @@ def exec_(
     stdout: Fd = None,
     stderr: Fd = None,
 ) -> int:
-    from geedocker.runtime import seccomp
+    from geedocker.runtime import seccomp, sync
     from geedocker.runtime.init import ExecConfig, exec_chain
+    from geedocker.runtime.sync import SETUP_TIMEOUT
 
     proc = _load_process(process)
     cdir, saved, st, cg = _load(root, cid)
