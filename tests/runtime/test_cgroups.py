@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.support.bundle import base_config
 pytestmark = pytest.mark.root
 
 MIB = 1024 * 1024
+CUSTOM = f"geedocker-test/custom-{os.getpid()}"  # unique: other runs of these tests may share the machine
 
 
 def cgroup_dirs(runtime: Runtime, cid: str) -> dict[str, Path]:
@@ -63,16 +65,16 @@ def test_parent_cgroups() -> Iterator[None]:
 def _probe_dirs() -> dict[str, object]:
     from geedocker.runtime.cgroups.v1 import V1
 
-    return V1.for_host("geedocker-test/custom", "x", cgroups.own_cgroups()).to_json()
+    return V1.for_host(CUSTOM, "x", cgroups.own_cgroups()).to_json()
 
 
 def test_relative_cgroups_path_nests_below_our_cgroup(runtime: Runtime, test_parent_cgroups: None) -> None:
     cfg = base_config(["sleep", "60"])
-    cfg["linux"]["cgroupsPath"] = "geedocker-test/custom"
+    cfg["linux"]["cgroupsPath"] = CUSTOM
     cid = runtime.create(cfg)
     own = cgroups.own_cgroups()
     d = cgroup_dirs(runtime, cid)
-    assert str(d["memory"]).endswith(own["memory"].rstrip("/") + "/geedocker-test/custom")
+    assert str(d["memory"]).endswith(own["memory"].rstrip("/") + "/" + CUSTOM)
     rt.delete(runtime.root, cid)
     assert not d["memory"].exists()
 
@@ -139,3 +141,25 @@ def test_update_changes_live_limits(runtime: Runtime) -> None:
     rt.update(runtime.root, cid, {"memory": {"limit": 48 * MIB}, "pids": {"limit": 15}})
     assert (d["memory"] / "memory.limit_in_bytes").read_text().strip() == str(48 * MIB)
     assert (d["pids"] / "pids.max").read_text().strip() == "15"
+
+
+def test_default_cgroup_is_unique_per_runtime_root(runtime: Runtime, tmp_path: Path) -> None:
+    cid = runtime.create(base_config(["sleep", "60"]))
+    other_root = tmp_path / "other-root"
+    mine = cgroup_dirs(runtime, cid)
+    other = cgroups.for_container(cgroups.default_path(str(other_root), cid), cid).to_json()
+    assert str(mine["pids"]) not in json.dumps(other)
+
+
+def test_cgroup_in_use_by_others_is_refused_and_left_alone(runtime: Runtime, test_parent_cgroups: None) -> None:
+    cfg = base_config(["sleep", "60"])
+    cfg["linux"]["cgroupsPath"] = f"geedocker-test/shared-{os.getpid()}"
+    a = runtime.create(cfg)
+    pid = rt.state(runtime.root, a).pid
+    with pytest.raises(cgroups.CgroupError, match="already in use"):
+        runtime.create(cfg)
+    assert rt.state(runtime.root, a).pid == pid
+    from geedocker.runtime.state import pid_alive
+
+    assert pid_alive(pid, 0)
+    rt.delete(runtime.root, a)

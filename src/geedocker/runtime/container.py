@@ -161,7 +161,14 @@ def create(
         os.mkfifo(cdir.fifo, 0o600)
         fifo_fd = os.open(cdir.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         csock = _console(spec.process, console_socket)
-        cg = cgroups.for_container(spec.linux.cgroups_path, cid)
+        wanted = cgroups.for_container(spec.linux.cgroups_path or cgroups.default_path(os.fspath(cdir.root), cid),
+                                       cid)
+        busy = wanted.pids()
+        if busy:
+            # Never adopt (and later kill) another container's processes.
+            raise cgroups.CgroupError(f"the cgroup of container {cid} ({wanted.to_json()}) is already in use by "
+                                      f"processes {busy[:10]}")
+        cg = wanted
         cg.create()
         cg.apply(cgroups.with_default_devices(spec.linux.resources, spec.linux.devices))
         cfg = InitConfig(

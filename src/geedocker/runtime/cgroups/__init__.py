@@ -170,6 +170,16 @@ def container_path(cgroups_path: str, cid: str, parent: str) -> str:
     return path
 
 
+def default_path(root: str, cid: str) -> str:
+    """The relative cgroup path of a container whose spec gives none: ``geedocker/<root hash>-<id>``.
+
+    The hash of the runtime's state root keeps two runtimes (two roots) that use the same container id
+    from sharing, and then killing, each other's cgroup."""
+    import hashlib
+
+    return f"geedocker/{hashlib.sha256(root.encode()).hexdigest()[:10]}-{cid}"
+
+
 def for_container(cgroups_path: str, cid: str) -> Cgroup:
     """The driver for this host, for a container's cgroup (not created yet)."""
     own = own_cgroups()
