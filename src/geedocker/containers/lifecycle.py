@@ -264,7 +264,7 @@ def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None =
     backend = get_backend(layout, rec.runtime or None)
     t = rec.stop_timeout if timeout is None else timeout
     backend.kill(rec.id, sig or rec.stop_signal)
-    if t < 0 or not _wait_not_running(layout, rec, t if t >= 0 else None):
+    if not _wait_not_running(layout, rec, t if t >= 0 else None):  # a negative timeout waits for ever
         backend.kill(rec.id, signal.SIGKILL, all_=False)
         if not _wait_not_running(layout, rec, 30):
             raise ContainerError(f"container {rec.name} did not stop after SIGKILL")
