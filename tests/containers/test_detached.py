@@ -166,3 +166,9 @@ def test_restart_and_container_subcommands(engine: Engine) -> None:
     assert engine.cli("container", "ls", "--format", "{{.State}}").stdout == "running\n"
     assert engine.cli("container", "rm", "-f", "rs").returncode == 0
     assert engine.cli("container", "ls", "-a", "-q").stdout == ""
+
+
+def test_wait_for_an_auto_removed_container(engine: Engine) -> None:
+    cid = detach(engine, "sh", "-c", "sleep 0.5; exit 12", flags=("--rm", "--name", "gone"))
+    assert engine.cli("wait", cid[:12]).stdout == "12\n"
+    assert engine.ids() == []

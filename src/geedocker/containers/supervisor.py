@@ -273,6 +273,9 @@ class Supervisor:
         except GeeDockerError as e:
             errors.append(str(e))
         if self.rec.options.rm:
+            with contextlib.suppress(OSError):
+                self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
+                self.store.exit_file(cid).write_text(f"{code}\n")
             with contextlib.suppress(GeeDockerError):
                 self.store.remove_dir(cid)
         if errors:
