@@ -24,6 +24,8 @@ from geedocker.containers.spec import (
     build_spec,
     find_init_binary,
     host_devices,
+    hosts_file,
+    resolv_conf,
     resolve_command,
     resolve_stop_signal,
     resolve_workdir,
@@ -38,16 +40,12 @@ from geedocker.containers.store import (
     replace_file,
 )
 from geedocker.containers.supervisor import run_attached, start_detached
-from geedocker.containers.users import resolve_user_in_rootfs
+from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.oci import ContainerConfig, canonical_json
 from geedocker.store.layout import Layout
 
 log = logging.getLogger(__name__)
-
-HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" \
-    "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-
 
 @dataclass(frozen=True)
 class RootfsSource:
@@ -65,15 +63,11 @@ def _check_mounts(opts: RunOptions) -> None:
             raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
 
 
-def _resolv_conf(network: str) -> str:
+def _host_resolv_conf() -> str:
     try:
-        text = Path("/etc/resolv.conf").read_text(errors="replace")[:65536]
+        return Path("/etc/resolv.conf").read_text(errors="replace")[:65536]
     except OSError:
         return ""
-    if network == "host":
-        return text
-    lines = [ln for ln in text.splitlines() if not (ln.startswith("nameserver") and " 127." in ln)]
-    return "\n".join(lines) + "\n"
 
 
 def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerRecord:
@@ -128,11 +122,14 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     rootfs.mount_overlay(cdir, [Path(p) for p in rec.lower_dirs], root, volatile=rec.options.rm)
     opts = rec.options
     user = resolve_user_in_rootfs(root, opts.user or rec.image_config.user)
+    if opts.group_add:
+        extra_gids = resolve_groups_in_rootfs(root, opts.group_add)
+        user = replace(user, additional_gids=tuple(sorted({*user.additional_gids, *extra_gids})))
     mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
     (cdir / "hostname").write_text(rec.hostname + "\n")
-    (cdir / "hosts").write_text(HOSTS)
+    (cdir / "hosts").write_text(hosts_file(opts))
     extra = [_bind_file("/etc/hostname", cdir / "hostname"), _bind_file("/etc/hosts", cdir / "hosts")]
-    resolv = _resolv_conf(opts.network)
+    resolv = resolv_conf(opts, _host_resolv_conf())
     if resolv.strip():
         (cdir / "resolv.conf").write_text(resolv)
         extra.append(_bind_file("/etc/resolv.conf", cdir / "resolv.conf"))
