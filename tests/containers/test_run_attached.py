@@ -174,15 +174,11 @@ def test_logs_of_an_attached_run(engine: Engine) -> None:
     assert r.stdout == "one\n" and r.stderr == "two\n"
 
 
-def test_groups_ulimits_sysctls_hosts_dns(engine: Engine) -> None:
-    script = (
-        "id -G; ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
-        "grep db /etc/hosts; grep -v '^#' /etc/resolv.conf"
-    )
+def test_groups_ulimits_sysctls(engine: Engine) -> None:
+    script = "id -G; ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_unprivileged_port_start"
     flags = (
         "--group-add", "extra", "--group-add", "777", "--ulimit", "nofile=100:200",
-        "--sysctl", "net.ipv4.ip_unprivileged_port_start=80", "--add-host", "db:10.1.2.3",
-        "--dns", "9.9.9.9", "--dns-search", "example.org",
+        "--sysctl", "net.ipv4.ip_unprivileged_port_start=80",
     )  # fmt: skip
     with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
         host_before = f.read()
@@ -191,8 +187,6 @@ def test_groups_ulimits_sysctls_hosts_dns(engine: Engine) -> None:
     lines = r.stdout.splitlines()
     assert set(lines[0].split()) == {"0", "777", "2000"}
     assert lines[1:4] == ["100", "200", "80"]
-    assert lines[4] == "10.1.2.3\tdb"
-    assert "nameserver 9.9.9.9" in lines and "search example.org" in lines
     with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
         assert f.read() == host_before  # the sysctl was set in the container's namespace only
 

@@ -306,18 +306,3 @@ def test_ulimits_sysctls_shm() -> None:
     assert f"size={1 << 20}" in shm["options"]
     assert "rlimits" not in make()["process"] and "sysctl" not in make()["linux"]
 
-
-def test_hosts_and_resolv_conf() -> None:
-    assert spec.parse_add_host("db:10.0.0.1") == ("db", "10.0.0.1")
-    assert spec.parse_add_host("v6=[::1]") == ("v6", "::1")
-    with pytest.raises(UsageError):
-        spec.parse_add_host("db:notanip")
-    with pytest.raises(UsageError):
-        spec.parse_dns("dns.example")
-    hosts = spec.hosts_file(RunOptions(add_hosts=(("db", "10.0.0.1"),)))
-    assert hosts.startswith("127.0.0.1\tlocalhost\n") and hosts.endswith("10.0.0.1\tdb\n")
-    host = "nameserver 127.0.0.53\nnameserver 192.0.2.1\nsearch corp\noptions edns0\n"
-    assert spec.resolv_conf(RunOptions(), host) == "nameserver 192.0.2.1\nsearch corp\noptions edns0\n"
-    assert spec.resolv_conf(RunOptions(network="host"), host) == host
-    custom = spec.resolv_conf(RunOptions(dns=("9.9.9.9",), dns_search=("a.org",)), host)
-    assert custom == "options edns0\nnameserver 9.9.9.9\nsearch a.org\n"

@@ -45,9 +45,6 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--ulimit", action="append", default=[], help="ulimit options (nofile=1024:2048)")
     a("--sysctl", action="append", default=[], help="namespaced kernel parameters (net.ipv4.ip_forward=1)")
     a("--shm-size", default=None, help="size of /dev/shm (default 64m)")
-    a("--add-host", action="append", default=[], help="add a custom host-to-IP mapping (host:ip)")
-    a("--dns", action="append", default=[], help="set custom DNS servers")
-    a("--dns-search", action="append", default=[], help="set custom DNS search domains")
     a("--pull", default="missing", choices=["missing", "always", "never"], help="pull image before running")
     a("--rootfs", action="store_true", help="IMAGE is a root filesystem directory, not an image")
     a("image", metavar="IMAGE")
@@ -134,9 +131,6 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         ulimits=tuple(spec.parse_ulimit(u) for u in args.ulimit),
         sysctls=tuple(sorted(spec.parse_sysctl(x) for x in args.sysctl)),
         shm_size=spec.parse_bytes(args.shm_size, "--shm-size") if args.shm_size else None,
-        add_hosts=tuple(spec.parse_add_host(h) for h in args.add_host),
-        dns=tuple(spec.parse_dns(d) for d in args.dns),
-        dns_search=tuple(args.dns_search),
     )
 
 

@@ -24,8 +24,6 @@ from geedocker.containers.spec import (
     build_spec,
     find_init_binary,
     host_devices,
-    hosts_file,
-    resolv_conf,
     resolve_command,
     resolve_stop_signal,
     resolve_workdir,
@@ -47,6 +45,10 @@ from geedocker.store.layout import Layout
 
 log = logging.getLogger(__name__)
 
+HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" \
+    "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
+
+
 @dataclass(frozen=True)
 class RootfsSource:
     """What a container is made from: layer dirs (top first), the image's run config, its names."""
@@ -63,11 +65,15 @@ def _check_mounts(opts: RunOptions) -> None:
             raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
 
 
-def _host_resolv_conf() -> str:
+def _resolv_conf(network: str) -> str:
     try:
-        return Path("/etc/resolv.conf").read_text(errors="replace")[:65536]
+        text = Path("/etc/resolv.conf").read_text(errors="replace")[:65536]
     except OSError:
         return ""
+    if network == "host":
+        return text
+    lines = [ln for ln in text.splitlines() if not (ln.startswith("nameserver") and " 127." in ln)]
+    return "\n".join(lines) + "\n"
 
 
 def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerRecord:
@@ -122,14 +128,11 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     rootfs.mount_overlay(cdir, [Path(p) for p in rec.lower_dirs], root, volatile=rec.options.rm)
     opts = rec.options
     user = resolve_user_in_rootfs(root, opts.user or rec.image_config.user)
-    if opts.group_add:
-        extra_gids = resolve_groups_in_rootfs(root, opts.group_add)
-        user = replace(user, additional_gids=tuple(sorted({*user.additional_gids, *extra_gids})))
     mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
     (cdir / "hostname").write_text(rec.hostname + "\n")
-    (cdir / "hosts").write_text(hosts_file(opts))
+    (cdir / "hosts").write_text(HOSTS)
     extra = [_bind_file("/etc/hostname", cdir / "hostname"), _bind_file("/etc/hosts", cdir / "hosts")]
-    resolv = resolv_conf(opts, _host_resolv_conf())
+    resolv = _resolv_conf(opts.network)
     if resolv.strip():
         (cdir / "resolv.conf").write_text(resolv)
         extra.append(_bind_file("/etc/resolv.conf", cdir / "resolv.conf"))
@@ -139,6 +142,9 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     init_path = find_init_binary() if opts.init else None
     if init_path:
         _ensure_file(root, INIT_DESTINATION)
+    if opts.group_add:
+        gids = resolve_groups_in_rootfs(root, opts.group_add)
+        user = replace(user, additional_gids=tuple(sorted({*user.additional_gids, *gids})))
     spec = build_spec(
         rec.image_config,
         replace(opts, hostname=rec.hostname),

@@ -131,16 +131,13 @@ class RunOptions:
     network: str = "bridge"
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
-    privileged: bool = False
-    no_new_privileges: bool = False
-    labels: tuple[tuple[str, str], ...] = field(default=())
     group_add: tuple[str, ...] = ()  # names or gids, resolved in the image's /etc/group
     ulimits: tuple[tuple[str, int, int], ...] = ()  # (RLIMIT_NAME, soft, hard)
     sysctls: tuple[tuple[str, str], ...] = ()
     shm_size: int | None = None
-    add_hosts: tuple[tuple[str, str], ...] = ()  # (hostname, address)
-    dns: tuple[str, ...] = ()
-    dns_search: tuple[str, ...] = ()
+    privileged: bool = False
+    no_new_privileges: bool = False
+    labels: tuple[tuple[str, str], ...] = field(default=())
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -167,16 +164,13 @@ class RunOptions:
             "network": self.network,
             "cap_add": list(self.cap_add),
             "cap_drop": list(self.cap_drop),
-            "privileged": self.privileged,
-            "no_new_privileges": self.no_new_privileges,
-            "labels": dict(self.labels),
             "group_add": list(self.group_add),
             "ulimits": [list(u) for u in self.ulimits],
             "sysctls": dict(self.sysctls),
             "shm_size": self.shm_size,
-            "add_hosts": [list(h) for h in self.add_hosts],
-            "dns": list(self.dns),
-            "dns_search": list(self.dns_search),
+            "privileged": self.privileged,
+            "no_new_privileges": self.no_new_privileges,
+            "labels": dict(self.labels),
         }
 
     @classmethod
@@ -205,16 +199,13 @@ class RunOptions:
             network=str(d.get("network", "bridge")),
             cap_add=tuple(d.get("cap_add", ())),
             cap_drop=tuple(d.get("cap_drop", ())),
-            privileged=bool(d.get("privileged", False)),
-            no_new_privileges=bool(d.get("no_new_privileges", False)),
-            labels=tuple(sorted((d.get("labels") or {}).items())),
             group_add=tuple(d.get("group_add", ())),
             ulimits=tuple((str(u[0]), int(u[1]), int(u[2])) for u in d.get("ulimits", ())),
             sysctls=tuple(sorted((d.get("sysctls") or {}).items())),
             shm_size=d.get("shm_size"),
-            add_hosts=tuple((str(h[0]), str(h[1])) for h in d.get("add_hosts", ())),
-            dns=tuple(d.get("dns", ())),
-            dns_search=tuple(d.get("dns_search", ())),
+            privileged=bool(d.get("privileged", False)),
+            no_new_privileges=bool(d.get("no_new_privileges", False)),
+            labels=tuple(sorted((d.get("labels") or {}).items())),
         )
 
 
@@ -447,53 +438,6 @@ def parse_sysctl(text: str) -> tuple[str, str]:
     if not namespaced:
         raise UsageError(f"sysctl {key!r} is not namespaced: it cannot be set for one container")
     return key, value
-
-
-def parse_add_host(text: str) -> tuple[str, str]:
-    """``name:address`` (docker also accepts ``name=address``)."""
-    import ipaddress
-
-    sep = "=" if "=" in text else ":"
-    name, _, addr = text.partition(sep)
-    try:
-        ipaddress.ip_address(addr.strip("[]"))
-    except ValueError:
-        raise UsageError(f"invalid --add-host {text!r}: expected host:ip") from None
-    if not name or any(c.isspace() for c in name):
-        raise UsageError(f"invalid --add-host {text!r}: expected host:ip")
-    return name, addr.strip("[]")
-
-
-def parse_dns(text: str) -> str:
-    import ipaddress
-
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise UsageError(f"{text} is not an ip address") from None
-
-
-def hosts_file(opts: RunOptions) -> str:
-    """/etc/hosts for the container: localhost, then --add-host entries."""
-    base = (
-        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n"
-        "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-    )
-    return base + "".join(f"{addr}\t{name}\n" for name, addr in opts.add_hosts)
-
-
-def resolv_conf(opts: RunOptions, host_text: str) -> str:
-    """/etc/resolv.conf: the host's (loopback resolvers dropped unless --network host), or --dns/--dns-search."""
-    lines = host_text.splitlines()
-    if opts.network != "host":
-        lines = [ln for ln in lines if not (ln.split()[:1] == ["nameserver"] and ln.split()[1:2] and
-                                           ln.split()[1].startswith(("127.", "::1")))]  # fmt: skip
-    if opts.dns:
-        lines = [ln for ln in lines if not ln.startswith("nameserver")] + [f"nameserver {d}" for d in opts.dns]
-    if opts.dns_search:
-        lines = [ln for ln in lines if not ln.startswith(("search", "domain"))]
-        lines.append("search " + " ".join(opts.dns_search))
-    return "\n".join(lines) + "\n" if lines else ""
 
 
 def validate_name(name: str) -> str:

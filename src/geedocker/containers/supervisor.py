@@ -263,6 +263,10 @@ class Supervisor:
             )
         except ContainerNotFound:
             pass  # removed under us (rm -f)
+        if self.rec.options.rm:  # removed below: leave the exit code for ``wait``
+            with contextlib.suppress(OSError):
+                self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
+                self.store.exit_file(cid).write_text(f"{code}\n")
         errors: list[str] = []
         try:
             self.backend.delete(cid, force=True)
@@ -273,9 +277,6 @@ class Supervisor:
         except GeeDockerError as e:
             errors.append(str(e))
         if self.rec.options.rm:
-            with contextlib.suppress(OSError):
-                self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
-                self.store.exit_file(cid).write_text(f"{code}\n")
             with contextlib.suppress(GeeDockerError):
                 self.store.remove_dir(cid)
         if errors:
