@@ -172,3 +172,10 @@ def test_wait_for_an_auto_removed_container(engine: Engine) -> None:
     cid = detach(engine, "sh", "-c", "sleep 0.5; exit 12", flags=("--rm", "--name", "gone"))
     assert engine.cli("wait", cid[:12]).stdout == "12\n"
     assert engine.ids() == []
+
+
+def test_detached_command_not_found(engine: Engine) -> None:
+    r = engine.run("nosuchcommand", flags=("-d", "--name", "broken"))
+    assert r.returncode == 127 and "nosuchcommand" in r.stderr and r.stdout == ""
+    assert engine.cli("wait", "broken").stdout == "127\n"
+    assert engine.leftovers() == [f"container dir {engine.ids()[0]}"]  # nothing mounted or running
