@@ -360,6 +360,7 @@ def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # prag
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
+    os.chdir("/")  # keep no directory of the caller busy
     for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(s, signal.SIG_IGN)
     sup = Supervisor(layout, rec, attach=False)
