@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "exec": ("geedocker.cli.exec", "Execute a command in a running container"),
     "wait": ("geedocker.cli.wait", "Block until one or more containers stop, then print their exit codes"),
     "container": ("geedocker.cli.container", "Manage containers (prune, inspect)"),
+    "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import Backend, get_backend
 from geedocker.containers.console import ConsoleSocket
@@ -153,6 +154,8 @@ class Supervisor:
             )
         if self.rec.options.rm:
             with contextlib.suppress(GeeDockerError):
+                network.release(self.layout, cid)  # network hook
+            with contextlib.suppress(GeeDockerError):
                 self.store.remove_dir(cid)
         for fd in (self.out_r, self.err_r, self.master, self.stdin_w):
             if fd is not None:
@@ -268,6 +271,10 @@ class Supervisor:
         except GeeDockerError as e:
             errors.append(str(e))
         if self.rec.options.rm:
+            try:
+                network.release(self.layout, cid)  # network hook
+            except GeeDockerError as e:
+                errors.append(str(e))
             with contextlib.suppress(GeeDockerError):
                 self.store.remove_dir(cid)
         if errors:
