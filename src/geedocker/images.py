@@ -118,15 +118,10 @@ def remove_image(layout: Layout, name: str, *, force: bool = False) -> list[str]
 
 
 def images_in_use(layout: Layout) -> frozenset[str]:
-    """Image IDs that containers use (so ``rmi`` refuses them unless forced)."""
-    import importlib
+    """Image IDs (config digests) that containers use, so ``rmi`` refuses them unless forced."""
+    from geedocker.containers.store import ContainerStore
 
-    try:
-        cstore = importlib.import_module("geedocker.containers.store")
-    except ImportError:
-        return frozenset()
-    fn = getattr(cstore, "images_in_use", None)
-    return frozenset(fn(layout)) if fn is not None else frozenset()
+    return frozenset(rec.image_id for rec in ContainerStore(layout).list() if rec.image_id)
 
 
 def unpack_image(layout: Layout, name: str, dest: Path) -> ImageRecord:

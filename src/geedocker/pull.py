@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -95,15 +96,22 @@ class _Stats:
             self.bytes += n
 
 
+NET_CHUNK = 128 * 1024
+
+
 class _Readable(Protocol):
     def read(self, n: int = -1, /) -> bytes: ...
 
 
 class _Tee:
-    """Reads from ``src`` (a registry stream), appends every byte to ``ingest``, reports progress.
+    """The bytes of one blob for the unpacker, downloaded by a second thread.
 
-    A resumed download first replays the bytes already in the ingest file (so an unpacker sees the whole
-    blob) and then continues from the network.
+    The download thread reads ``src`` (a registry stream), appends every byte to ``ingest`` and hands the
+    same chunks to the reader through a bounded queue, so network, hashing and disk writes overlap with
+    decompression and extraction while memory stays bounded (``max_chunks`` x ``NET_CHUNK``). Reads from
+    the network are small so that a connection that breaks loses little: the resuming reader continues
+    from the last byte it delivered. A resumed download
+    first replays the bytes already in the ingest file (so an unpacker sees the whole blob).
     """
 
     def __init__(
@@ -113,36 +121,88 @@ class _Tee:
         prefix: BinaryIO | None,
         on_bytes: Callable[[int], None],
         cancel: threading.Event,
+        max_chunks: int = 64,
     ) -> None:
         self.src = src
         self.ingest = ingest
         self.prefix = prefix
+        self.prefix_left = ingest.offset if prefix is not None else 0
         self.on_bytes = on_bytes
         self.cancel = cancel
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=max_chunks)
+        self.error: BaseException | None = None
+        self.stopped = threading.Event()
+        self.buf = memoryview(b"")
         self.eof = False
+        self.thread = threading.Thread(target=self._download, name="pull-download", daemon=True)
+        self.thread.start()
+
+    def _put(self, item: bytes | None) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _download(self) -> None:
+        try:
+            while not self.stopped.is_set():
+                if self.cancel.is_set():
+                    raise PullCancelled("pull cancelled")
+                data = self.src.read(NET_CHUNK)
+                if not data:
+                    break
+                self.ingest.write(data)
+                self.on_bytes(len(data))
+                if not self._put(data):
+                    return
+        except BaseException as e:  # handed to the reader, raised there
+            self.error = e
+        finally:
+            self._put(None)
 
     def read(self, n: int = -1, /) -> bytes:
         if self.cancel.is_set():
             raise PullCancelled("pull cancelled")
         if self.prefix is not None:
-            data = self.prefix.read(n if n > 0 else CHUNK)
+            # only the bytes that were there before: the download thread appends to the same file
+            want = min(n if n > 0 else CHUNK, self.prefix_left)
+            data = self.prefix.read(want) if want > 0 else b""
             if data:
+                self.prefix_left -= len(data)
                 return data
             self.prefix.close()
             self.prefix = None
-        if self.eof:
-            return b""
-        data = self.src.read(n if n > 0 else CHUNK)
-        if not data:
-            self.eof = True
-            return b""
-        self.ingest.write(data)
-        self.on_bytes(len(data))
-        return data
+        if not self.buf:
+            if self.eof:
+                return b""
+            item = self.queue.get()
+            if item is None:
+                self.eof = True
+                self.thread.join()
+                if self.error is not None:
+                    raise self.error
+                return b""
+            self.buf = memoryview(item)
+        if n < 0 or n >= len(self.buf):
+            out, self.buf = self.buf, memoryview(b"")
+        else:
+            out, self.buf = self.buf[:n], self.buf[n:]
+        return out.tobytes()
 
     def drain(self) -> None:
         while self.read(CHUNK):
             pass
+
+    def close(self) -> None:
+        """Stop the download thread (if still running) and wait for it."""
+        self.stopped.set()
+        self.thread.join()
+        if self.prefix is not None:
+            self.prefix.close()
+            self.prefix = None
 
     def readable(self) -> bool:
         return True
@@ -264,23 +324,26 @@ class Puller:
         with reader_cm as reader:
             unpack = not self.layers.has(chain)
             tee = _Tee(reader, ing, ing.read_prefix() if (unpack and offset) else None, on_bytes, self.cancel)
-            if unpack:
-                try:
-                    self.layers.unpack(chain, diff_id, tee)  # type: ignore[arg-type]
-                except (ArchiveError, VerificationError) as e:
-                    # Bad bytes on the wire show up first as a broken archive: say which it was.
-                    self._blame_blob(tee, ing, e)
-                    raise
-                try:
+            try:
+                if unpack:
+                    try:
+                        self.layers.unpack(chain, diff_id, tee)  # type: ignore[arg-type]
+                    except (ArchiveError, VerificationError) as e:
+                        # Bad bytes on the wire show up first as a broken archive: say which it was.
+                        self._blame_blob(tee, ing, e)
+                        raise
+                    try:
+                        tee.drain()
+                        ing.commit()
+                    except BaseException:
+                        if self.layers.has(chain) and not self.blobs.has(desc.digest):
+                            self.layers.remove(chain)
+                        raise
+                else:
                     tee.drain()
                     ing.commit()
-                except BaseException:
-                    if self.layers.has(chain) and not self.blobs.has(desc.digest):
-                        self.layers.remove(chain)
-                    raise
-            else:
-                tee.drain()
-                ing.commit()
+            finally:
+                tee.close()
         with stats.lock:
             stats.blobs += 1
         self.progress(ProgressEvent(short, LayerStatus.DONE, desc.size, desc.size))

@@ -455,3 +455,105 @@ def test_lower_directory_keeps_its_times_when_a_layer_changes_it_without_listing
     assert os.lstat(tmp_path / "e").st_mtime == T0
     apply(tmp_path, [directory("d", mtime=T0 + 7), file("d/newer", "z")])
     assert os.lstat(tmp_path / "d").st_mtime == T0 + 7
+
+
+@pytest.mark.root
+def test_unprivileged_apply(tmp_path: Path) -> None:
+    """As an ordinary user: ownership and devices are skipped, read-only dirs still get filled,
+    privileged xattrs are skipped, everything else is exact."""
+    import isal.igzip  # noqa: F401 - imported before dropping privileges (/root is not readable then)
+
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    os.chown(dest, 65534, 65534)
+    os.chmod(tmp_path, 0o755)
+    tar = gzip_bytes(layer_tar([
+        directory("ro", mode=0o555, uid=5), file("ro/f", "x", mode=0o4755, uid=7),
+        directory("ro/none", mode=0), Entry("dev-null", tarfile.CHRTYPE, mode=0o666, devmajor=1, devminor=3),
+        file("caps", "c", xattrs={"security.capability": CAP_NET_BIND, "user.ok": "1"}),
+    ]))
+    parent_dir = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs unprivileged in the child
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            apply_layer(io.BytesIO(tar), Path(f"/proc/self/fd/{parent_dir}/dest"), APPLY)
+            code = 0
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(parent_dir)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    st = os.lstat(dest / "ro/f")
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (65534, 0o4755)
+    assert (dest / "ro/f").read_text() == "x"
+    assert stat.S_IMODE(os.lstat(dest / "ro").st_mode) == 0o555
+    assert stat.S_IMODE(os.lstat(dest / "ro/none").st_mode) == 0
+    assert not os.path.lexists(dest / "dev-null")
+    assert os.getxattr(dest / "caps", "user.ok") == b"1"
+    assert "security.capability" not in os.listxattr(dest / "caps")
+
+
+def test_libarchive_xattrs(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tf:
+        ti = tarfile.TarInfo("f")
+        ti.size = 1
+        ti.pax_headers = {"LIBARCHIVE.xattr.user.with%20space": "dmFsdWU"}  # base64 "value", unpadded
+        tf.addfile(ti, io.BytesIO(b"x"))
+    apply(tmp_path, buf.getvalue())
+    assert os.getxattr(tmp_path / "f", "user.with space") == b"value"
+
+
+def test_missing_destination(tmp_path: Path) -> None:
+    with pytest.raises(ArchiveError, match="destination directory"):
+        apply_layer(io.BytesIO(layer_tar([file("f", "x")])), tmp_path / "nope", APPLY)
+
+
+@pytest.mark.parametrize("compress", [gzip_bytes, zstd_bytes])
+def test_corrupt_compressed_layer(tmp_path: Path, compress) -> None:  # type: ignore[no-untyped-def]
+    tar = layer_tar([file("f", os.urandom(200_000)), file("g", "y")])
+    blob = compress(tar)
+    with pytest.raises(ArchiveError, match="corrupt (gzip|zstd) stream"):
+        apply(tmp_path / "cut", blob[: len(blob) // 2])
+    # a flipped bit: the decoder notices (gzip's CRC), or the diff_id does (zstd without checksums)
+    flipped = bytearray(blob)
+    flipped[len(blob) // 2] ^= 0xFF
+    try:
+        result = apply(tmp_path / "flipped", bytes(flipped))
+    except ArchiveError:
+        return
+    assert result.diff_id.hex != hashlib.sha256(tar).hexdigest()
+
+
+def test_very_deep_paths_do_not_exhaust_file_descriptors(tmp_path: Path) -> None:
+    import resource
+
+    deep = "/".join(["d"] * 2000)  # 3999 bytes: within PATH_MAX, deeper than the fd limit
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))
+    try:
+        apply(tmp_path, [file(f"{deep}/f", "bottom"), hardlink("top", f"{deep}/f"), file(f"{deep}/g", "again")])
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    fd = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(1999):
+            nxt = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nxt
+        assert os.stat("d/f", dir_fd=fd).st_ino == os.lstat(tmp_path / "top").st_ino
+        assert os.stat("d/g", dir_fd=fd).st_size == 5
+    finally:
+        os.close(fd)
+        # pytest's own cleanup of old temp dirs recurses per level: do not leave 2000 levels behind
+        from geedocker.archive.root import rmtree
+
+        rmtree(tmp_path / "d")

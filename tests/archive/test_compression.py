@@ -113,3 +113,31 @@ def test_gzip_followed_by_zero_padding() -> None:
     kind, data = _read_all(io.BytesIO(gzip.compress(payload) + b"\0" * 1000))
     assert kind is Compression.GZIP
     assert data == payload
+
+
+def test_stdlib_gzip_fallback_without_isal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "isal", None)  # "import isal" now raises ImportError
+    monkeypatch.setitem(sys.modules, "isal.igzip", None)
+    payload = os.urandom(10_000) * 20
+    blob = gzip.compress(payload[:70_000]) + gzip.compress(payload[70_000:])
+    kind, reader = open_decompressed(io.BytesIO(blob))
+    assert type(reader._inner).__module__ == "gzip"  # type: ignore[attr-defined]
+    out = b""
+    while chunk := reader.read(1 << 16):
+        out += chunk
+    assert kind is Compression.GZIP
+    assert out == payload
+
+
+def test_uncompressed_digest() -> None:
+    from geedocker.archive import uncompressed_digest
+    from geedocker.errors import LimitExceededError
+
+    tar = layer_tar([file("a", os.urandom(3000))])
+    for blob in (tar, gzip.compress(tar), zstandard.ZstdCompressor().compress(tar)):
+        digest, size = uncompressed_digest(io.BytesIO(blob))
+        assert (digest.hex, size) == (hashlib.sha256(tar).hexdigest(), len(tar))
+    with pytest.raises(LimitExceededError):
+        uncompressed_digest(io.BytesIO(gzip.compress(b"\0" * 100_000)), max_bytes=50_000)

@@ -8,6 +8,7 @@ import random
 import shutil
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -72,8 +73,14 @@ def _ensure_parents(rng: random.Random, entries: list[Entry], written: dict[str,
     return True
 
 
-def random_layers(seed: int, count: int = 4) -> list[bytes]:
-    """Layers of random operations on a small namespace, each layer well-formed (parents listed first)."""
+def random_layers(seed: int, count: int = 4, can_whiteout: Callable[[str], bool] | None = None,
+                  marker_anywhere: bool = True, after_layer: Callable[[bytes], None] | None = None) -> list[bytes]:
+    """Layers of random operations on a small namespace, each layer well-formed (parents listed first).
+
+    ``can_whiteout(path)`` vetoes whiteouts (it sees the layers so far through ``after_layer``, which
+    is called with each layer as it is made); ``marker_anywhere`` lets opaque markers precede their
+    directory's entry.
+    """
     rng = random.Random(seed)
     names = ["a", "b", "c", "d"]
     layers = []
@@ -88,9 +95,11 @@ def random_layers(seed: int, count: int = 4) -> list[bytes]:
                 continue
             if any(p.startswith(path + "/") for p in written):
                 continue
+            op = rng.choice(["file", "file", "dir", "symlink", "whiteout", "opaque", "hardlink", "fifo"])
+            if op == "whiteout" and can_whiteout is not None and not can_whiteout(path):
+                continue
             if not _ensure_parents(rng, entries, written, path):
                 continue
-            op = rng.choice(["file", "file", "dir", "symlink", "whiteout", "opaque", "hardlink", "fifo"])
             mtime = rng.randrange(10**9)
             if op == "file":
                 entries.append(file(path, rng.randbytes(rng.randrange(0, 3000)),
@@ -121,9 +130,12 @@ def random_layers(seed: int, count: int = 4) -> list[bytes]:
                 if path not in written:
                     entries.append(directory(path, mtime=mtime))
                     written[path] = "dir"
-                pos = rng.randrange(len(entries) + 1)  # the marker may sit anywhere in the layer
+                # the marker may sit anywhere in the layer
+                pos = rng.randrange(len(entries) + 1) if marker_anywhere else len(entries)
                 entries.insert(pos, opaque(path))
         layers.append(gzip_bytes(layer_tar(entries)) if rng.random() < 0.5 else layer_tar(entries))
+        if after_layer is not None:
+            after_layer(layers[-1])
     return layers
 
 

@@ -70,7 +70,7 @@ def test_reset_resumes_with_range(layout: Layout, proxy: FaultProxy, image: Push
     proxy.add(Fault.reset(500_000, path=big))
     pull(layout, f"{proxy.host}/faults/app:1", client=client(proxy))
     ranges = [e[2] for e in blob_gets(proxy) if big in e[1] and e[2]]
-    assert ranges and ranges[0].startswith("bytes=") and not ranges[0].startswith("bytes=0-")
+    assert ranges and ranges[0].startswith("bytes=") and not ranges[0].startswith("bytes=0-"), proxy.log
 
 
 def test_corrupted_bytes_are_rejected(layout: Layout, proxy: FaultProxy, image: PushedImage) -> None:

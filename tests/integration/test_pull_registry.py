@@ -140,3 +140,21 @@ def test_concurrent_pulls_of_one_image(registry_http: TestRegistry, gd_env: dict
     assert len(list((root / "layers").iterdir())) == 3
     assert list((root / "ingest").iterdir()) == []
     assert len(json.loads((root / "images.json").read_text())["images"]) == 1
+
+
+@pytest.mark.root
+def test_rmi_refuses_an_image_a_container_uses(registry_http: TestRegistry, gd: GD, tmp_path: Path) -> None:
+    from tests.support.layers import busybox_rootfs_entries
+
+    tar = tmp_path / "bb.tar"
+    tar.write_bytes(layer_tar(busybox_rootfs_entries()))
+    assert gd("import", str(tar), "inuse/bb:1").returncode == 0
+    r = gd("create", "--name", "user1", "inuse/bb:1", "true")
+    assert r.returncode == 0, r.stderr
+    try:
+        r = gd("rmi", "inuse/bb:1")
+        assert r.returncode != 0 and "used by a container" in r.stderr
+        assert gd("images", "-q").stdout.strip() != ""
+    finally:
+        assert gd("rm", "-f", "user1").returncode == 0
+    assert gd("rmi", "inuse/bb:1").returncode == 0

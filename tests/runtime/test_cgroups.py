@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,13 +51,30 @@ def test_limits_are_written(runtime: Runtime) -> None:
         assert str(pid) in (d[ctrl] / "cgroup.procs").read_text().split()
 
 
-def test_relative_cgroups_path_nests_below_our_cgroup(runtime: Runtime) -> None:
+@pytest.fixture
+def test_parent_cgroups() -> Iterator[None]:
+    """Remove the (then empty) ``geedocker-test`` parent cgroups this test makes."""
+    yield
+    for d in {p.parent for p in cgroups.from_json(_probe_dirs()).__dict__["dirs"].values()}:
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
+def _probe_dirs() -> dict[str, object]:
+    from geedocker.runtime.cgroups.v1 import V1
+
+    return V1.for_host("geedocker-test/custom", "x", cgroups.own_cgroups()).to_json()
+
+
+def test_relative_cgroups_path_nests_below_our_cgroup(runtime: Runtime, test_parent_cgroups: None) -> None:
     cfg = base_config(["sleep", "60"])
     cfg["linux"]["cgroupsPath"] = "geedocker-test/custom"
     cid = runtime.create(cfg)
     own = cgroups.own_cgroups()
     d = cgroup_dirs(runtime, cid)
     assert str(d["memory"]).endswith(own["memory"].rstrip("/") + "/geedocker-test/custom")
+    rt.delete(runtime.root, cid)
+    assert not d["memory"].exists()
 
 
 def test_memory_hog_is_killed_137(runtime: Runtime) -> None:
@@ -95,3 +114,28 @@ def test_systemd_style_path_is_refused(runtime: Runtime) -> None:
     cfg["linux"]["cgroupsPath"] = "system.slice:geedocker:abc"
     with pytest.raises(cgroups.CgroupError, match="systemd"):
         runtime.run(cfg)
+
+
+def test_device_rules_are_enforced(runtime: Runtime) -> None:
+    # Major 240 is "local/experimental": no driver, so an allowed open fails with ENXIO, a denied one EPERM.
+    script = "mknod /tmp/dev c 240 0 && echo made; head -c 1 /tmp/dev; head -c 1 /dev/zero | wc -c"
+    cfg = base_config(["sh", "-c", script])
+    cfg["linux"]["resources"] = {"devices": [{"allow": False, "access": "rwm"}]}
+    r = runtime.run(cfg)
+    # mknod stays allowed (runc's default "c *:* m"), opening a device not allowed is not, /dev/zero is.
+    assert r.out.split() == ["made", "1"]
+    assert "Operation not permitted" in r.err
+
+
+def test_no_device_rules_means_no_restriction(runtime: Runtime) -> None:
+    r = runtime.sh("mknod /tmp/dev c 240 0 && head -c 1 /tmp/dev")
+    assert "No such device" in r.err
+    assert "Operation not permitted" not in r.err
+
+
+def test_update_changes_live_limits(runtime: Runtime) -> None:
+    cid = runtime.create(base_config(["sleep", "60"]))
+    d = cgroup_dirs(runtime, cid)
+    rt.update(runtime.root, cid, {"memory": {"limit": 48 * MIB}, "pids": {"limit": 15}})
+    assert (d["memory"] / "memory.limit_in_bytes").read_text().strip() == str(48 * MIB)
+    assert (d["pids"] / "pids.max").read_text().strip() == "15"

@@ -37,7 +37,8 @@ def test_version_and_features(capsys: pytest.CaptureFixture[str]) -> None:
     assert "geedocker-runtime version" in capsys.readouterr().out
     assert main(["features"]) == 0
     f = json.loads(capsys.readouterr().out)
-    assert "mount" in f["linux"]["namespaces"] and f["linux"]["seccomp"]["enabled"] is False
+    assert "mount" in f["linux"]["namespaces"]
+    assert "SCMP_ACT_ERRNO" in f["linux"]["seccomp"]["actions"]
 
 
 def test_systemd_cgroup_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,6 +102,10 @@ def test_run_exit_code_and_exec(runtime: Runtime, tmp_path: Path) -> None:
     pj.write_text(json.dumps({"args": ["hostname"], "cwd": "/"}))
     r = cli(runtime, "exec", "--process", str(pj), "r2", out=out)
     assert r.returncode == 0 and out.read_text() == "geedocker-test\n"
+    assert cli(runtime, "update", "--pids-limit", "12", "r2").returncode == 0
+    saved = json.loads((runtime.root / "r2" / "state.json").read_text())
+    if saved["cgroup"]["version"] == 1:
+        assert Path(saved["cgroup"]["dirs"]["pids"], "pids.max").read_text().strip() == "12"
     assert cli(runtime, "delete", "--force", "r2").returncode == 0
 
 

@@ -86,3 +86,7 @@ def test_exec_cwd_through_leaked_fd_is_refused(runtime: Runtime, running: str, t
             _exec(runtime, running, {"args": ["ls"], "cwd": f"/proc/self/fd/{fd}"})
     finally:
         os.close(fd)
+
+
+def test_exec_killed_by_signal_is_128_plus_n(runtime: Runtime, running: str) -> None:
+    assert _exec(runtime, running, {"args": ["sh", "-c", "kill -9 $$"], "cwd": "/"})[0] == 137

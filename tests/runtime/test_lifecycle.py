@@ -150,3 +150,11 @@ def test_sigterm_with_handler_in_pid_1(runtime: Runtime) -> None:
 def test_run_deletes_afterwards(runtime: Runtime) -> None:
     assert runtime.run(base_config(["true"])).code == 0
     assert rt.list_(runtime.root) == []
+
+
+def test_leftover_dir_without_state_needs_force(runtime: Runtime) -> None:
+    (runtime.root / "half").mkdir(parents=True)
+    with pytest.raises(ContainerStateError, match="no saved state"):
+        rt.delete(runtime.root, "half")
+    rt.delete(runtime.root, "half", force=True)
+    assert not (runtime.root / "half").exists()

@@ -66,8 +66,8 @@ def test_terminal_over_console_socket(runtime: Runtime, tmp_path: Path) -> None:
     t = threading.Thread(target=serve)
     t.start()
     try:
-        cfg = base_config(["sh", "-c", "tty; test -t 0 && test -t 1 && echo is-a-tty; stty size"], terminal=True,
-                          consoleSize={"height": 24, "width": 100})
+        script = "tty; test -t 0 && test -t 1 && echo is-a-tty; stty size; test -c /dev/console && echo console"
+        cfg = base_config(["sh", "-c", script], terminal=True, consoleSize={"height": 24, "width": 100})
         bundle = runtime.bundle(cfg)
         code = rt.run(runtime.root, "tty1", bundle, console_socket=sock_path)
         t.join(10)
@@ -78,6 +78,7 @@ def test_terminal_over_console_socket(runtime: Runtime, tmp_path: Path) -> None:
     assert out[0].startswith("/dev/pts/")
     assert out[1] == "is-a-tty"
     assert out[2] == "24 100"
+    assert out[3] == "console"
 
 
 def test_terminal_without_console_socket_is_refused(runtime: Runtime) -> None:

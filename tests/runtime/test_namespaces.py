@@ -92,3 +92,10 @@ def test_user_namespace_with_mappings(runtime: Runtime, searchable_dir: Path) ->
     assert lines[1].split() == ["0", "100000", "65536"]
     assert lines[2] == "0"
     assert os.stat(bundle / "rootfs/tmp/f").st_uid == 100000
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/ns/time"), reason="no time namespaces")
+def test_time_namespace(runtime: Runtime) -> None:
+    cfg = base_config(["readlink", "/proc/self/ns/time"])
+    cfg["linux"]["namespaces"].append({"type": "time"})
+    assert runtime.run(cfg).out.strip() != os.readlink("/proc/self/ns/time")

@@ -30,7 +30,9 @@ def test_base_config_parses() -> None:
 @pytest.mark.parametrize(
     ("path", "value", "field"),
     [
-        (("linux", "seccomp"), {"defaultAction": "SCMP_ACT_ERRNO"}, "linux.seccomp"),
+        (("linux", "seccomp"), {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/x.sock"},
+         "linux.seccomp.listenerPath"),
+        (("linux", "seccomp"), {"defaultAction": "SCMP_ACT_BOGUS"}, "linux.seccomp.defaultAction"),
         (("process", "apparmorProfile"), "docker-default", "process.apparmorProfile"),
         (("process", "selinuxLabel"), "system_u:r:container_t", "process.selinuxLabel"),
         (("linux", "intelRdt"), {"closID": "x"}, "linux.intelRdt"),
@@ -51,7 +53,19 @@ def test_seccomp_can_be_ignored_explicitly(monkeypatch: pytest.MonkeyPatch) -> N
     cfg = base_config()
     cfg["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ERRNO"}
     monkeypatch.setenv(IGNORE_SECCOMP_ENV, "1")
-    assert parse(cfg).process is not None
+    assert parse(cfg).linux.seccomp is None
+    monkeypatch.delenv(IGNORE_SECCOMP_ENV)
+    assert parse(cfg).linux.seccomp is not None
+
+
+@pytest.mark.skipif(not Path("/usr/share/containers/seccomp.json").exists(), reason="no podman seccomp.json")
+def test_podman_default_seccomp_profile_parses(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(IGNORE_SECCOMP_ENV, raising=False)
+    cfg = base_config()
+    cfg["linux"]["seccomp"] = json.loads(Path("/usr/share/containers/seccomp.json").read_text())
+    sc = parse(cfg).linux.seccomp
+    assert sc is not None and sc.default_action == "SCMP_ACT_ERRNO"
+    assert any("personality" in r.names and r.args for r in sc.rules)
 
 
 def test_unknown_namespace_refused() -> None:

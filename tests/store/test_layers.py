@@ -154,7 +154,9 @@ def test_remove_handles_odd_modes(layout: Layout) -> None:
     store = LayerStore(layout)
     diff = store.unpack(CHAIN, DIFF_ID, io.BytesIO(TAR))
     assert stat.S_IMODE(os.lstat(diff / "locked").st_mode) == 0
+    assert store.chain_ids() == [CHAIN]
     assert store.remove(CHAIN) is True
+    assert store.chain_ids() == []
     assert not layout.layer_dir(CHAIN).exists()
     assert not store.has(CHAIN)
     assert store.remove(CHAIN) is False

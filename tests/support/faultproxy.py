@@ -21,6 +21,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -167,6 +168,8 @@ class FaultProxy:
                     if fault is not None and fault.kind == "reset" and sent + len(chunk) >= fault.after_bytes:
                         self.wfile.write(chunk[: fault.after_bytes - sent])
                         self.wfile.flush()
+                        # let the client read what was sent: an RST makes the kernel drop unread data
+                        time.sleep(0.3)
                         self._rst()
                         return
                     if sent <= corrupt_at < sent + len(chunk):

@@ -141,8 +141,8 @@ def tree_snapshot(root: Path, mtimes: bool = True, xattrs: bool = True) -> dict[
     """Every entry under ``root`` (not ``root`` itself) as comparable values, keyed by relative path.
 
     Per entry: type, permission bits, uid, gid, size and sha256 (files), link target (symlinks),
-    device numbers, the hard-link group (the smallest path sharing the inode, for files with
-    nlink > 1), mtime in ns unless ``mtimes`` is false, and sorted xattrs unless ``xattrs`` is false.
+    device numbers, the hard-link group (the smallest path sharing the inode, for inodes with two
+    or more names in the tree), mtime in ns unless ``mtimes`` is false, and sorted xattrs unless ``xattrs`` is false.
     """
     import hashlib
     import stat as st
@@ -174,6 +174,8 @@ def tree_snapshot(root: Path, mtimes: bool = True, xattrs: bool = True) -> dict[
             rows[rel] = (kind, st.S_IMODE(s.st_mode), s.st_uid, s.st_gid, extra,
                          s.st_mtime_ns if mtimes else None, xa)
     for group in inodes.values():
+        if len(group) < 2:
+            continue  # the other names are not in this tree (or hidden, in an overlay mount)
         leader = min(group)
         for rel in group:
             rows[rel] = (*rows[rel], leader)

@@ -5,7 +5,7 @@ existing tree with ``WhiteoutPolicy.APPLY``); ``flatten`` applies several into o
 """
 
 from geedocker.archive.apply import ApplyResult, Limits, WhiteoutPolicy, apply_layer, flatten
-from geedocker.archive.compression import Compression, detect, open_decompressed
+from geedocker.archive.compression import Compression, detect, open_decompressed, uncompressed_digest
 
 __all__ = [
     "ApplyResult",
@@ -16,4 +16,5 @@ __all__ = [
     "detect",
     "flatten",
     "open_decompressed",
+    "uncompressed_digest",
 ]

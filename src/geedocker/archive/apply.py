@@ -20,6 +20,12 @@ Whiteouts, per the OCI image spec, apply to lower layers only:
   ``.wh..wh..opq`` deletes everything under its directory that this layer did not write (wherever
   the marker sits in the stream). Other ``.wh..wh.*`` names (AUFS metadata) are ignored.
 
+Whiteouts and opaque markers act when they are read, through parents resolved like any other
+path (as umoci and containerd do); entries of this layer are spared whatever the order. A lower
+directory that this layer changes without listing it keeps its times (as umoci does). Without root:
+ownership is not changed, device nodes are skipped (with a warning), privileged xattrs are skipped,
+and ``OVERLAY`` whiteouts fail (they are device nodes and a ``trusted.*`` xattr).
+
 The stream's end: a tar ends at a zero block; zero padding after it is read (and hashed); non-zero
 bytes after it are refused (another reader might take them for more entries). A stream that ends
 cleanly at a header boundary without the marker is accepted (as Go's archive/tar does); a stream cut
@@ -42,6 +48,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 from geedocker.archive.compression import open_decompressed
+from geedocker.archive.header import FastTarInfo
 from geedocker.archive.root import Parts, Root, clean_parts, set_xattr_at
 from geedocker.archive.source import BLOCK, TarSource
 from geedocker.digest import Digest
@@ -56,6 +63,9 @@ OVERLAY_OPAQUE_XATTR = "trusted.overlay.opaque"
 _READ_CHUNK = 1 << 20
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _REGULAR = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE, tarfile.GNUTYPE_SPARSE)
+# headers that carry everything in themselves (no extended records follow)
+_PLAIN_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE, tarfile.CONTTYPE, tarfile.DIRTYPE, tarfile.SYMTYPE,
+                tarfile.LNKTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE)
 # xattrs a layer may not set: they would steer overlayfs itself (redirects, metacopy, opaque)
 _FORBIDDEN_XATTR_PREFIXES = ("trusted.overlay.", "user.overlay.")
 
@@ -91,6 +101,18 @@ def _ns(t: float | int) -> int:
     return int(t) * 1_000_000_000 if isinstance(t, int) else int(round(t * 1_000_000_000))
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` would, racing other threads)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o777  # unknown: always chmod
+
+
 def _xattrs(member: tarfile.TarInfo) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
     for key, value in member.pax_headers.items():
@@ -112,6 +134,7 @@ class _Applier:
         self.limits = limits
         self.src = src
         self.is_root = os.geteuid() == 0
+        self.chmod_bits = 0o7000 | _umask()
         self.entries = 0
         self.file_bytes = 0
         # APPLY: real paths this layer wrote (with their ancestors): whiteouts and opaque markers spare them
@@ -152,22 +175,22 @@ class _Applier:
             return  # an empty stream is an empty layer
         try:
             tf = tarfile.TarFile(
-                fileobj=cast(IO[bytes], self.src), mode="r", encoding="utf-8", errors="surrogateescape"
+                fileobj=cast(IO[bytes], self.src),
+                mode="r",
+                encoding="utf-8",
+                errors="surrogateescape",
+                tarinfo=FastTarInfo,
             )
         except tarfile.ReadError as e:
             raise ArchiveError(f"not a tar archive: {e}") from None
         last = "(start of archive)"
+        tf_any: Any = tf
+        member: tarfile.TarInfo | None = tf_any.firstmember
+        tf_any.firstmember = None
+        cast(list[tarfile.TarInfo], tf_any.members).clear()  # tarfile keeps members; we need none
         while True:
-            try:
-                member = tf.next()
-            except tarfile.ReadError as e:
-                raise ArchiveError(f"malformed tar after entry {last!r}: {e}") from None
-            except UnicodeDecodeError as e:
-                raise ArchiveError(f"malformed tar header after entry {last!r}: {e}") from None
             if member is None:
                 break
-            members: list[tarfile.TarInfo] = cast(Any, tf).members
-            members.clear()  # tarfile keeps every member; we need none
             self.entries += 1
             if self.entries > self.limits.max_entries:
                 raise LimitExceededError(
@@ -184,8 +207,38 @@ class _Applier:
                 raise ArchiveError(f"entry {member.name!r}: {e.strerror or e}") from None
             finally:
                 self.root.release()
+            try:
+                member = self.next_member(tf)
+            except (tarfile.ReadError, tarfile.HeaderError) as e:
+                raise ArchiveError(f"malformed tar after entry {last!r}: {e}") from None
+            except UnicodeDecodeError as e:
+                raise ArchiveError(f"malformed tar header after entry {last!r}: {e}") from None
         self.finish_dirs()
         self.check_end(last)
+
+    def next_member(self, tf: tarfile.TarFile) -> tarfile.TarInfo | None:
+        """``TarFile.next`` without its per-member overhead for plain headers.
+
+        A header with no extended records (PAX, GNU long names, sparse maps, global PAX headers in
+        force) is decoded and positioned here exactly as tarfile would; anything else goes through
+        tarfile's own ``_proc_member``. ``None`` at the end of the archive (``check_end`` then looks
+        at the block that ended it).
+        """
+        tfa: Any = tf
+        src = self.src
+        if src.tell() != tfa.offset:
+            src.seek(tfa.offset)
+        block = src.read(BLOCK)
+        try:
+            info = FastTarInfo.frombuf(block, "utf-8", "surrogateescape")
+        except tarfile.HeaderError:
+            return None  # end marker, end of stream, truncated or invalid: check_end tells which
+        info.offset = tfa.offset
+        if info.type in _PLAIN_TYPES and not tfa.pax_headers:
+            info.offset_data = tfa.offset + BLOCK
+            tfa.offset = info.offset_data + (-(-info.size // BLOCK) * BLOCK if info.type in _REGULAR else 0)
+            return info
+        return cast(tarfile.TarInfo, cast(Any, info)._proc_member(tf))
 
     def check_end(self, last: str) -> None:
         block = self.src.last_block
@@ -203,7 +256,7 @@ class _Applier:
     def apply(self, m: tarfile.TarInfo) -> None:
         entry = m.name
         parts = clean_parts(entry, entry)
-        if any(p.startswith(_AUFS_META) for p in parts[:-1]):
+        if _AUFS_META in entry and any(p.startswith(_AUFS_META) for p in parts[:-1]):
             log.debug("ignoring AUFS metadata entry %s", entry)
             return
         if parts and parts[-1].startswith(WHITEOUT_PREFIX):
@@ -252,22 +305,25 @@ class _Applier:
             raise LimitExceededError(
                 f"entry {m.name!r}: layer contents exceed the limit of {self.limits.max_bytes} bytes"
             )
+        mode = m.mode & 0o7777
         try:
-            fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=pfd)
+            fd = os.open(name, _FILE_FLAGS, mode & 0o777, dir_fd=pfd)
         except FileExistsError:
             self.make_room(pfd, name, real, keep_dir=False)
-            fd = os.open(name, _FILE_FLAGS, 0o600, dir_fd=pfd)
+            fd = os.open(name, _FILE_FLAGS, mode & 0o777, dir_fd=pfd)
         try:
             if m.issparse():
                 self.copy_sparse(m, fd)
             elif m.size:
-                self.src.seek(m.offset_data)
-                self.src.copy_to_fd(fd, m.size, m.name)
+                if self.src.tell() != m.offset_data:
+                    self.src.seek(m.offset_data)
+                self.src.copy_to_fd(fd, m.size, m.name, pad=True)
             if self.is_root:
                 os.fchown(fd, m.uid, m.gid)
             for key, value in _xattrs(m):
                 self.setxattr(m, fd, key, value)
-            os.fchmod(fd, m.mode & 0o7777)
+            if mode & self.chmod_bits:  # special bits (chown clears them) or bits the umask took
+                os.fchmod(fd, mode)
             mtime = _ns(m.mtime)
             os.utime(fd, ns=(self.atime(m, mtime), mtime))
         finally:
@@ -530,10 +586,18 @@ class _Applier:
 
 def apply_layer(stream: BinaryIO, dest: Path, policy: WhiteoutPolicy, limits: Limits = Limits()) -> ApplyResult:
     """Apply the layer in ``stream`` (gzip, zstd or plain tar) onto ``dest``; see the module doc."""
-    _, reader = open_decompressed(stream)
+    try:
+        root = Root(dest)
+    except OSError as e:
+        raise ArchiveError(f"cannot open the destination directory {dest}: {e.strerror or e}") from None
+    try:
+        _, reader = open_decompressed(stream)
+    except BaseException:
+        root.close()
+        raise
     src = TarSource(reader, limits.max_bytes)
     try:
-        with Root(dest) as root:
+        with root:
             applier = _Applier(root, policy, limits, src)
             root.on_mkdir = applier.on_mkdir
             try:

@@ -15,7 +15,8 @@ import logging
 import zlib
 from typing import Any, BinaryIO, Protocol, cast
 
-from geedocker.errors import ArchiveError
+from geedocker.digest import Digest
+from geedocker.errors import ArchiveError, LimitExceededError
 
 log = logging.getLogger(__name__)
 
@@ -223,3 +224,18 @@ def open_decompressed(stream: Readable | BinaryIO) -> tuple[Compression, Readabl
     if kind is Compression.ZSTD:
         return kind, _ErrorMapping(_zstd_reader(src), "zstd")
     return kind, src
+
+
+def uncompressed_digest(stream: Readable | BinaryIO, max_bytes: int = 64 << 30) -> tuple[Digest, int]:
+    """The sha256 and length of ``stream``'s decompressed bytes (a layer's diff_id), without unpacking."""
+    import hashlib
+
+    _, reader = open_decompressed(stream)
+    h = hashlib.sha256()
+    n = 0
+    while chunk := reader.read(READ_SIZE):
+        h.update(chunk)
+        n += len(chunk)
+        if n > max_bytes:
+            raise LimitExceededError(f"stream is larger than the limit of {max_bytes} bytes uncompressed")
+    return Digest("sha256", h.hexdigest()), n

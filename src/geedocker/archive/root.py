@@ -42,10 +42,19 @@ def clean_parts(name: str, entry: str) -> Parts:
     """
     if "\x00" in name:
         raise UnsafeEntryError(f"entry {entry!r}: name contains a NUL byte")
-    if len(os.fsencode(name)) > MAX_PATH_BYTES:
+    if len(name) > MAX_PATH_BYTES // 4 and len(os.fsencode(name)) > MAX_PATH_BYTES:
         raise ArchiveError(f"entry {entry[:80]!r}...: name longer than {MAX_PATH_BYTES} bytes")
+    split = name.split("/")
+    if max(map(len, split)) > MAX_NAME_BYTES // 4:  # a UTF-8 character is at most 4 bytes
+        for part in split:
+            if len(os.fsencode(part)) > MAX_NAME_BYTES:
+                raise ArchiveError(
+                    f"entry {entry[:80]!r}...: a path component is longer than {MAX_NAME_BYTES} bytes"
+                )
+    if "" not in split and "." not in split and ".." not in split:
+        return tuple(split)  # the common case: nothing to clean
     out: list[str] = []
-    for part in name.split("/"):
+    for part in split:
         if part in ("", "."):
             continue
         if part == "..":
@@ -53,8 +62,6 @@ def clean_parts(name: str, entry: str) -> Parts:
                 raise UnsafeEntryError(f"entry {entry!r}: path escapes the root with '..'")
             out.pop()
             continue
-        if len(os.fsencode(part)) > MAX_NAME_BYTES:
-            raise ArchiveError(f"entry {entry[:80]!r}...: a path component is longer than {MAX_NAME_BYTES} bytes")
         out.append(part)
     return tuple(out)
 
@@ -79,6 +86,7 @@ class Root:
         self.fd = os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         self._cache: collections.OrderedDict[Parts, int] = collections.OrderedDict()
         self._retired: list[int] = []
+        self._pinned: set[int] = set()  # fds handed out since the last release(): never closed early
         self.on_mkdir = on_mkdir
 
     def close(self) -> None:
@@ -106,6 +114,7 @@ class Root:
         for fd in self._retired:
             os.close(fd)
         self._retired.clear()
+        self._pinned.clear()
 
     def _remember(self, real: Parts, fd: int) -> None:
         old = self._cache.pop(real, None)
@@ -114,7 +123,10 @@ class Root:
         self._cache[real] = fd
         if len(self._cache) > _CACHE_SIZE:
             _, evicted = self._cache.popitem(last=False)
-            self._retired.append(evicted)
+            if evicted in self._pinned:
+                self._retired.append(evicted)
+            else:
+                os.close(evicted)  # deep paths must not pile up open fds
 
     # -- resolution ---------------------------------------------------------------------------------
 
@@ -131,6 +143,7 @@ class Root:
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
+            self._pinned.add(hit)
             return hit, key
         pending = collections.deque(key)
         cur_fd, cur = self.fd, cast(Parts, ())
@@ -150,6 +163,7 @@ class Root:
             child = (*cur, name)
             hit = self._cache.get(child)
             if hit is not None:
+                self._cache.move_to_end(child)
                 cur_fd, cur = hit, child
                 continue
             try:
@@ -179,6 +193,7 @@ class Root:
                 continue
             self._remember(child, fd)
             cur_fd, cur = fd, child
+        self._pinned.add(cur_fd)
         return cur_fd, cur
 
     # -- removal ------------------------------------------------------------------------------------

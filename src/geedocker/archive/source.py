@@ -163,8 +163,8 @@ class TarSource:
 
     # -- bulk data ----------------------------------------------------------------------------------
 
-    def copy_to_fd(self, fd: int, size: int, entry: str) -> None:
-        """Write the next ``size`` bytes of the stream to ``fd``."""
+    def copy_to_fd(self, fd: int, size: int, entry: str, pad: bool = False) -> None:
+        """Write the next ``size`` bytes of the stream to ``fd``; then skip the tar padding if ``pad``."""
         left = size
         while left > 0:
             if self._pos >= len(self._buf) and not self._fill():
@@ -178,6 +178,12 @@ class TarSource:
                 view = view[written:]
             self._pos += take
             left -= take
+        if pad and size % BLOCK:
+            skip = BLOCK - size % BLOCK
+            if self._pos + skip <= len(self._buf):
+                self._pos += skip
+            else:
+                self.seek(self.tell() + skip)
 
     def drain_zeros(self) -> int:
         """Consume the rest of the stream; every byte must be zero. Returns the number of bytes."""

@@ -33,7 +33,7 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--memory-swap", default=None, help="swap limit equal to memory plus swap: -1 for unlimited")
     a("--cpus", default=None, help="number of CPUs")
     a("--pids-limit", type=int, default=None, help="tune container pids limit (-1 for unlimited)")
-    a("--init", action="store_true", help="run an init inside the container (not supported yet)")
+    a("--init", action="store_true", help="run an init (tini, catatonit) as pid 1: forwards signals, reaps")
     a("--stop-signal", default="", help="signal to stop the container")
     a("--stop-timeout", type=int, default=None, help="timeout (in seconds) to stop a container")
     a("--network", "--net", default="bridge", help="network: bridge, none, host, container:NAME or a network's name")
@@ -52,7 +52,7 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
 def _free_dash_h(p: argparse.ArgumentParser) -> None:
     for action in p._actions:
         if "-h" in action.option_strings and isinstance(action, argparse._HelpAction):
-            action.option_strings.remove("-h")
+            action.option_strings = [o for o in action.option_strings if o != "-h"]
             p._option_string_actions.pop("-h", None)
 
 

@@ -39,6 +39,7 @@ Fd = int | None
 class RuntimeState:
     status: str  # created, running, stopped, paused, or "" when the runtime has no such container
     pid: int
+    exit_code: int | None = None  # known once stopped, if the runtime kept it
 
 
 class Backend(Protocol):
@@ -274,7 +275,8 @@ class GeeRuntimeBackend:
             st = self.rt.state(self.root, cid)
         except ContainerNotFound:
             return RuntimeState("", 0)
-        return RuntimeState(str(st.status), int(st.pid or 0))
+        code = getattr(st, "exit_code", None)
+        return RuntimeState(str(st.status), int(st.pid or 0), int(code) if code is not None else None)
 
     def exec_(
         self,

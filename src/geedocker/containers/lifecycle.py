@@ -20,8 +20,10 @@ from geedocker.containers.backend import backend_name, get_backend
 from geedocker.containers.paths import mkdir_in_root
 from geedocker.containers.spec import (
     DEFAULT_STOP_TIMEOUT,
+    INIT_DESTINATION,
     RunOptions,
     build_spec,
+    find_init_binary,
     host_devices,
     resolve_command,
     resolve_stop_signal,
@@ -34,12 +36,12 @@ from geedocker.containers.store import (
     Status,
     is_alive,
     now_rfc3339,
+    replace_file,
 )
 from geedocker.containers.supervisor import run_attached, start_detached
 from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.oci import ContainerConfig, canonical_json
-from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,8 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerR
     layout.ensure()
     if opts.name:
         validate_name(opts.name)
-    if opts.init:
-        raise UsageError("--init is not supported yet")
+    if opts.init and find_init_binary() is None:
+        raise UsageError("--init: no init binary found (install catatonit or tini, or set GEEDOCKER_INIT_PATH)")
     args = resolve_command(source.config, opts)
     resolve_workdir(source.config, opts)
     stop_signal = resolve_stop_signal(source.config, opts)
@@ -111,7 +113,7 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     """Mount the overlay, resolve the user and working dir inside it, write config.json (stays mounted)."""
     cdir = store.dir(rec.id)
     root = store.rootfs(rec.id)
-    rootfs.mount_overlay(cdir, [Path(p) for p in rec.lower_dirs], root)
+    rootfs.mount_overlay(cdir, [Path(p) for p in rec.lower_dirs], root, volatile=rec.options.rm)
     opts = rec.options
     user = resolve_user_in_rootfs(root, opts.user or rec.image_config.user)
     mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
@@ -122,6 +124,9 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     for name in ("hostname", "hosts", "resolv.conf"):
         with contextlib.suppress(GeeDockerError):
             _ensure_file(root, f"/etc/{name}")
+    init_path = find_init_binary() if opts.init else None
+    if init_path:
+        _ensure_file(root, INIT_DESTINATION)
     spec = build_spec(
         rec.image_config,
         replace(opts, hostname=rec.hostname),
@@ -130,8 +135,9 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
         rootfs=str(root),
         extra_mounts=extra,
         devices=host_devices() if opts.privileged else (),
+        init_path=init_path,
     )
-    atomic_write(cdir / "config.json", canonical_json(net.apply(spec)))
+    replace_file(cdir / "config.json", canonical_json(net.apply(spec)))
 
 
 def _bind_file(dest: str, src: Path) -> dict[str, object]:
@@ -184,14 +190,17 @@ def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
         return rec
     store = ContainerStore(layout)
     backend = get_backend(layout, rec.runtime or None)
+    code: int | None = None
+    with contextlib.suppress(GeeDockerError):
+        code = backend.state(rec.id).exit_code  # the runtime's own monitor may have seen the exit
     with contextlib.suppress(GeeDockerError):
         backend.delete(rec.id, force=True)
     with contextlib.suppress(GeeDockerError):
         rootfs.unmount(store.rootfs(rec.id))
     try:
         return store.update_state(
-            rec.id, status=Status.EXITED, exit_code=255, finished_at=now_rfc3339(), pid=0, pid_start=0,
-            error="the container's monitor died",
+            rec.id, status=Status.EXITED, exit_code=255 if code is None else code, finished_at=now_rfc3339(),
+            pid=0, pid_start=0, error="" if code is not None else "the container's monitor died",
         )  # fmt: skip
     except GeeDockerError:
         return rec

@@ -33,7 +33,7 @@ class JsonLogWriter:
     def write(self, stream: str, data: bytes) -> None:
         buf = self.pending.get(stream, b"") + data
         while True:
-            nl = buf.find(b"\n")
+            nl = buf.find(b"\n", 0, MAX_LINE)
             if nl < 0:
                 if len(buf) >= MAX_LINE:
                     self._entry(stream, buf[:MAX_LINE])

@@ -63,9 +63,10 @@ def read_file_in_root(root: Path, path: str, limit: int = 4 * 1024 * 1024) -> by
         if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
             return None
         raise ContainerError(f"reading {path} in the container's root filesystem: {e.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
         data = f.read(limit + 1)
     if len(data) > limit:
         raise ContainerError(f"{path} in the container's root filesystem is larger than {limit} bytes")

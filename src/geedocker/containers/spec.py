@@ -28,6 +28,8 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_STOP_TIMEOUT = 10
 OCI_VERSION = "1.0.2"
 MIN_MEMORY = 6 * 1024 * 1024
+INIT_DESTINATION = "/sbin/docker-init"
+INIT_CANDIDATES = ("docker-init", "tini-static", "tini", "catatonit", "/usr/libexec/podman/catatonit")
 
 # Capability numbers follow linux/capability.h.
 ALL_CAPABILITIES: tuple[str, ...] = (
@@ -377,6 +379,20 @@ def parse_tmpfs(spec: str) -> MountSpec:
     return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", "ro" in options, options)
 
 
+def find_init_binary(environ: Mapping[str, str] | None = None) -> str | None:
+    """The init for ``--init``: $GEEDOCKER_INIT_PATH, else docker-init, tini or catatonit on the host."""
+    import shutil
+
+    env = os.environ if environ is None else environ
+    if env.get("GEEDOCKER_INIT_PATH"):
+        return env["GEEDOCKER_INIT_PATH"]
+    for name in INIT_CANDIDATES:
+        found = shutil.which(name) if not name.startswith("/") else (name if os.access(name, os.X_OK) else None)
+        if found:
+            return os.path.realpath(found)
+    return None
+
+
 def validate_name(name: str) -> str:
     if not _NAME_RE.match(name):
         raise UsageError(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
@@ -614,8 +630,12 @@ def build_spec(
     known_capabilities: tuple[str, ...] | None = None,
     devices: Iterable[Mapping[str, Any]] = (),
     cgroups_path: str | None = None,
+    init_path: str | None = None,
 ) -> dict[str, Any]:
     """The OCI runtime-spec config.json for ``opts`` over ``image``.
+
+    With ``--init``, ``init_path`` (a static tini/catatonit on the host) is bind-mounted read-only at
+    ``/sbin/docker-init`` and runs the command as its child (``docker-init -- ARGS``), as docker does.
 
     ``extra_mounts`` (e.g. /etc/hosts, /etc/hostname, /etc/resolv.conf from the container's dir) go
     between the defaults and the user's mounts; ``devices`` are added to ``linux.devices``
@@ -627,10 +647,18 @@ def build_spec(
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
     if opts.network != "host":
         namespaces.insert(1, {"type": "network"})
+    args = resolve_command(cfg, opts)
+    init_mounts: list[dict[str, Any]] = []
+    if opts.init:
+        if not init_path:
+            raise UsageError("--init: no init binary (install catatonit or tini, or set GEEDOCKER_INIT_PATH)")
+        args = [INIT_DESTINATION, "--", *args]
+        ro_bind = ["rbind", "rprivate", "ro"]
+        init_mounts.append({"destination": INIT_DESTINATION, "type": "bind", "source": init_path, "options": ro_bind})
     process: dict[str, Any] = {
         "terminal": opts.tty,
         "user": {"uid": user.uid, "gid": user.gid},
-        "args": resolve_command(cfg, opts),
+        "args": args,
         "env": resolve_env(cfg, opts, hostname, user),
         "cwd": resolve_workdir(cfg, opts),
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
@@ -654,7 +682,7 @@ def build_spec(
         "process": process,
         "root": {"path": rootfs, "readonly": opts.read_only},
         "hostname": hostname,
-        "mounts": [*_default_mounts(opts), *(dict(m) for m in extra_mounts), *_user_mounts(opts)],
+        "mounts": [*_default_mounts(opts), *(dict(m) for m in extra_mounts), *init_mounts, *_user_mounts(opts)],
         "linux": linux,
         "annotations": {
             "org.geedocker.container.id": container_id,

@@ -73,7 +73,7 @@ class Supervisor:
         try:
             if not rootfs.is_mountpoint(self.store.rootfs(cid)):
                 lowers = [Path(p) for p in self.rec.lower_dirs]
-                rootfs.mount_overlay(self.store.dir(cid), lowers, self.store.rootfs(cid))
+                rootfs.mount_overlay(self.store.dir(cid), lowers, self.store.rootfs(cid), volatile=self.rec.options.rm)
             self.backend.delete(cid, force=True)  # leftovers of an earlier run of this container
             self.log = JsonLogWriter(self.store.log_path(cid))
             stdin: int | None
@@ -107,6 +107,10 @@ class Supervisor:
             if console is not None:
                 self.master = console.receive()
                 self._resize()
+            if opts.network != "host":
+                from geedocker.containers.netns import loopback_up
+
+                loopback_up(self.pid)
             for fd in to_close:
                 os.close(fd)
             to_close = []
@@ -254,10 +258,11 @@ class Supervisor:
         if self.log is not None:
             self.log.close()
             self.log = None
+        oom = code == 137 and self.rec.options.memory is not None and oom_killed(cid)
         try:
             self.store.update_state(
                 cid, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0, pid_start=0,
-                monitor_pid=0, monitor_start=0,
+                monitor_pid=0, monitor_start=0, oom_killed=oom,
             )
         except ContainerNotFound:
             pass  # removed under us (rm -f)
@@ -279,6 +284,23 @@ class Supervisor:
                 self.store.remove_dir(cid)
         if errors:
             log.warning("cleaning up container %s: %s", cid[:12], "; ".join(errors))
+
+
+def oom_killed(cid: str, base: Path = Path("/sys/fs/cgroup")) -> bool:
+    """True if the kernel's OOM killer killed a process in the container's memory cgroup (read before the
+    runtime deletes it): ``oom_kill`` in memory.oom_control (v1) or memory.events (v2)."""
+    rel = f"geedocker/{cid}"
+    for f in (base / "memory" / rel / "memory.oom_control", base / rel / "memory.events",
+              base / "unified" / rel / "memory.events"):  # fmt: skip
+        try:
+            text = f.read_text()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                return int(value) > 0
+    return False
 
 
 def _write_all(fd: int, data: bytes) -> None:

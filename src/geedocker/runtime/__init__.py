@@ -71,6 +71,7 @@ stdout=None, stderr=None) -> int``
 ``ps(root, cid) -> list[int]``
     Host pids of the container's processes.
 ``pause(root, cid)`` / ``resume(root, cid)``  (freezer cgroup)
+``update(root, cid, resources: dict)``  a spec ``linux.resources`` object applied to the live cgroup
 
 Layout of the package (one module per kernel concept)
 -----------------------------------------------------
@@ -78,15 +79,24 @@ Layout of the package (one module per kernel concept)
 not honour), ``namespaces``, ``rootfs``, ``paths`` (safe resolution inside the rootfs), ``devices``,
 ``capabilities``, ``signals``, ``process`` (child side: user, caps, rlimits, exec), ``console``,
 ``cgroups`` (``v1``, ``v2``), ``hooks``, ``state``, ``status``, ``sync`` (parent/child messages),
-``init`` (the code that runs in the forked children), ``container`` (the operations), ``cli``.
+``init`` (the code that runs in the forked children), ``container`` (the operations), ``seccomp``
+(libseccomp binding), ``cli`` (runc's command line: ``geedocker-runtime``).
 
-Not honoured (refused with ``ContainerError`` naming the field): ``linux.seccomp`` (unless
-``GEEDOCKER_IGNORE_SECCOMP=1``: then logged as a warning and skipped), ``process.apparmorProfile``,
-``process.selinuxLabel``, ``linux.intelRdt``, ``linux.personality``, unknown namespace types.
+``linux.seccomp`` is compiled with libseccomp (Debian libseccomp2, through ctypes, module ``seccomp``)
+and applied to the init and to exec'd processes; ``GEEDOCKER_IGNORE_SECCOMP=1`` skips it (logged as a
+warning). Seccomp user notification (``listenerPath``) is refused.
+
+Not honoured (refused with ``ContainerError`` naming the field): ``process.apparmorProfile``,
+``process.selinuxLabel``, ``linux.intelRdt``, ``linux.personality``, ``linux.mountLabel``,
+``linux.timeOffsets``, ``linux.resources.{blockIO,hugepageLimits,network,rdma}``, idmapped mounts,
+unknown namespace types. Device cgroup rules are enforced on v1 (with runc's default allow-list
+appended); on v2 they are logged as not enforced (that needs eBPF). The systemd cgroup driver is refused.
 """
 
 from __future__ import annotations
 
+# Eager on purpose: ``state`` is both a function here and a submodule; binding the function after the
+# submodule is imported keeps ``runtime.state(...)`` callable.
 from geedocker.runtime.container import (
     create,
     delete,
@@ -99,6 +109,7 @@ from geedocker.runtime.container import (
     run,
     start,
     state,
+    update,
     wait,
 )
 from geedocker.runtime.state import State
@@ -118,5 +129,6 @@ __all__ = [
     "run",
     "start",
     "state",
+    "update",
     "wait",
 ]

@@ -12,6 +12,7 @@
       list    [-f table|json] [-q]
       ps      <id> [-f table|json]
       pause   <id> / resume <id>
+      update  <id> -r FILE|-  (a linux.resources JSON object) [--memory N] [--pids-limit N] [--cpu-quota N]
       features
       spec    [-b DIR] [--rootless]
 
@@ -99,6 +100,15 @@ def _parser() -> argparse.ArgumentParser:
     ps = sub.add_parser("ps", help="processes of a container")
     ps.add_argument("id")
     ps.add_argument("-f", "--format", choices=["table", "json"], default="table")
+    u = sub.add_parser("update", help="change a container's resource limits")
+    u.add_argument("id")
+    u.add_argument("-r", "--resources", help="linux.resources JSON file, '-' for stdin")
+    u.add_argument("--memory", type=int)
+    u.add_argument("--memory-swap", type=int)
+    u.add_argument("--pids-limit", type=int)
+    u.add_argument("--cpu-quota", type=int)
+    u.add_argument("--cpu-period", type=int)
+    u.add_argument("--cpu-shares", type=int)
     sub.add_parser("features", help="what this runtime supports (JSON)")
     sp = sub.add_parser("spec", help="write a base config.json")
     sp.add_argument("-b", "--bundle", default=".")
@@ -189,6 +199,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if cmd == "exec":
         return _exec(rt, root, args)
+    if cmd == "update":
+        rt.update(root, args.id, _update_resources(args))
+        return 0
     if cmd == "list":
         states = rt.list_(root)
         if args.quiet:
@@ -260,8 +273,31 @@ def _exec(rt: Any, root: Path, args: argparse.Namespace) -> int:
                 proc["capabilities"][k] = list(proc["capabilities"].get(k, [])) + list(args.cap)
     if args.tty:
         proc["terminal"] = True
-    return int(rt.exec_(root, args.id, proc, console_socket=args.console_socket, detach=args.detach,
-                        pid_file=args.pid_file))
+    result = int(rt.exec_(root, args.id, proc, console_socket=args.console_socket, detach=args.detach,
+                          pid_file=args.pid_file))
+    return 0 if args.detach else result  # detached: the result is the new process's pid
+
+
+def _update_resources(args: argparse.Namespace) -> dict[str, Any]:
+    res: dict[str, Any] = {}
+    if args.resources:
+        raw = sys.stdin.read(1 << 20) if args.resources == "-" else Path(args.resources).read_text()
+        loaded = json.loads(raw)
+        if not isinstance(loaded, dict):
+            raise _usage("--resources: expected a JSON object")
+        res = loaded
+    mem = res.setdefault("memory", {})
+    if args.memory is not None:
+        mem["limit"] = args.memory
+    if args.memory_swap is not None:
+        mem["swap"] = args.memory_swap
+    cpu = res.setdefault("cpu", {})
+    for key, value in (("quota", args.cpu_quota), ("period", args.cpu_period), ("shares", args.cpu_shares)):
+        if value is not None:
+            cpu[key] = value
+    if args.pids_limit is not None:
+        res["pids"] = {"limit": args.pids_limit}
+    return {k: v for k, v in res.items() if v}
 
 
 def _bundle_process(bundle: Path) -> dict[str, Any]:
@@ -275,7 +311,7 @@ def _bundle_process(bundle: Path) -> dict[str, Any]:
 
 
 def features() -> dict[str, Any]:
-    from geedocker.runtime import capabilities, namespaces, rootfs
+    from geedocker.runtime import capabilities, namespaces, rootfs, seccomp
 
     return {
         "ociVersionMin": "1.0.0",
@@ -286,7 +322,8 @@ def features() -> dict[str, Any]:
             "namespaces": sorted(namespaces.FLAGS),
             "capabilities": list(capabilities.NAMES),
             "cgroup": {"v1": True, "v2": True, "systemd": False, "systemdUser": False},
-            "seccomp": {"enabled": False},
+            "seccomp": {"enabled": seccomp.available(), "actions": sorted(seccomp.ACTIONS),
+                        "operators": sorted(seccomp.OPS)},
             "apparmor": {"enabled": False},
             "selinux": {"enabled": False},
             "intelRdt": {"enabled": False},

@@ -66,3 +66,16 @@ def make_controlling(slave: int) -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     if slave > 2:
         os.close(slave)
+
+
+def mount_dev_console(slave: int) -> None:
+    """Bind the pty slave onto /dev/console (inside the container, after pivot_root), as runc does."""
+    from geedocker.runtime import syscalls
+
+    path = os.ttyname(slave)
+    try:
+        if not os.path.lexists("/dev/console"):
+            os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+        syscalls.mount(path, "/dev/console", None, syscalls.MS_BIND)
+    except OSError as e:
+        raise ConsoleError(f"binding {path} onto /dev/console: {e.strerror or e}") from None

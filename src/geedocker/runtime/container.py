@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from geedocker.errors import ContainerError, ContainerStateError
-from geedocker.runtime import cgroups, console, hooks, namespaces, signals, sync
-from geedocker.runtime.init import SETUP_TIMEOUT, ExecConfig, InitConfig, create_chain, exec_chain
+from geedocker.runtime import cgroups, namespaces, signals, sync
 from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
 from geedocker.runtime.state import (
     ContainerDir,
@@ -35,6 +34,7 @@ from geedocker.runtime.state import (
     to_state,
 )
 from geedocker.runtime.status import Status
+from geedocker.runtime.sync import SETUP_TIMEOUT
 from geedocker.store.fsutil import file_lock
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,11 @@ def create(
     spec, raw = load(bundle_path)
     _validate(spec)
     assert spec.process is not None
+    from geedocker.runtime import hooks, seccomp
+    from geedocker.runtime.init import InitConfig, create_chain
+
+    if spec.linux.seccomp is not None:
+        seccomp.preload()
     rootfs_path = os.path.realpath(spec.rootfs(bundle_path))
     if not os.path.isdir(rootfs_path):
         raise ContainerError(f"root filesystem {rootfs_path} of bundle {bundle_path} is not a directory")
@@ -154,7 +159,7 @@ def create(
         csock = _console(spec.process, console_socket)
         cg = cgroups.for_container(spec.linux.cgroups_path, cid)
         cg.create()
-        cg.apply(spec.linux.resources)
+        cg.apply(cgroups.with_default_devices(spec.linux.resources, spec.linux.devices))
         cfg = InitConfig(
             cid=cid,
             spec=spec,
@@ -232,6 +237,8 @@ def create(
 
 def _console(p: Process, console_socket: Path | str | None) -> socket.socket | None:
     """The connected console socket when ``p.terminal`` (connected here, in the runtime's namespaces)."""
+    from geedocker.runtime import console
+
     if not p.terminal:
         return None
     if console_socket is None:
@@ -273,6 +280,8 @@ def start(root: Path | str, cid: str) -> None:
             os.unlink(cdir.fifo)
     hk = _hooks_from_saved(saved)
     if hk.poststart:
+        from geedocker.runtime import hooks
+
         hooks.run_all(hk.poststart, to_state(cdir, saved, Status.RUNNING).to_json(), "poststart", fatal=False)
 
 
@@ -289,6 +298,15 @@ def kill(root: Path | str, cid: str, sig: int | str = _signal.SIGTERM, *, all: b
 
 
 def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
+    check_id(cid)
+    bare = ContainerDir(Path(root).absolute(), cid)
+    if bare.exists() and not bare.state_file.exists():
+        # A create that is still running, or one that died before saving anything.
+        if not force:
+            raise ContainerStateError(f"cannot delete container {cid}: it has no saved state (being created, "
+                                      "or its creation was interrupted); use force to remove what is left")
+        bare.remove()
+        return
     cdir, saved, st, cg = _load(root, cid)
     with file_lock(cdir.lock_file):
         if st in (Status.RUNNING, Status.PAUSED) and not force:
@@ -305,6 +323,8 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
         cdir.remove()
     hk = _hooks_from_saved(saved)
     if hk.poststop:
+        from geedocker.runtime import hooks
+
         hooks.run_all(hk.poststop, stopped, "poststop", fatal=False)
 
 
@@ -390,10 +410,20 @@ def exec_(
     stdout: Fd = None,
     stderr: Fd = None,
 ) -> int:
+    from geedocker.runtime import seccomp
+    from geedocker.runtime.init import ExecConfig, exec_chain
+
     proc = _load_process(process)
     cdir, saved, st, cg = _load(root, cid)
     st.require("exec", cid)
     types = tuple(namespaces.PROC_NAMES)
+    try:
+        container_spec, _ = load(Path(saved.bundle))
+        profile = container_spec.linux.seccomp
+        if profile is not None:
+            seccomp.preload()
+    except SpecError as e:
+        raise ContainerError(f"container {cid}: re-reading its bundle for exec: {e}") from None
     cfg = ExecConfig(
         process=proc,
         target_pid=saved.pid,
@@ -401,6 +431,7 @@ def exec_(
         console_fd=None,
         stdio=(stdin, stdout, stderr),
         detach=detach,
+        seccomp=profile,
     )
     csock = _console(proc, console_socket)
     if csock is not None:
@@ -427,7 +458,8 @@ def exec_(
             return pid
         _, status = os.waitpid(b, 0)
         b = 0
-        return os.waitstatus_to_exitcode(status) & 0xFF
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
     except BaseException:
         if b:
             with contextlib.suppress(ProcessLookupError):
@@ -462,6 +494,18 @@ def ps(root: Path | str, cid: str) -> list[int]:
     return [saved.pid] if st is not Status.STOPPED else []
 
 
+def update(root: Path | str, cid: str, resources: dict[str, Any]) -> None:
+    """Change a live container's cgroup limits (a spec ``linux.resources`` object), like ``runc update``."""
+    from geedocker.runtime.spec import Resources
+
+    _, _, st, cg = _load(root, cid)
+    if st is Status.STOPPED:
+        raise ContainerStateError(f"cannot update container {cid}: it is stopped")
+    if cg is None:
+        raise ContainerError(f"cannot update container {cid}: it has no cgroup")
+    cg.apply(Resources.from_json(resources))
+
+
 def pause(root: Path | str, cid: str) -> None:
     _, _, st, cg = _load(root, cid)
     st.require("pause", cid)
@@ -489,5 +533,6 @@ __all__ = [
     "run",
     "start",
     "state",
+    "update",
     "wait",
 ]

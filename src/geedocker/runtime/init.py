@@ -30,10 +30,11 @@ from typing import NoReturn
 
 from geedocker.errors import ContainerError
 from geedocker.runtime import console, hooks, namespaces, process, rootfs, sync, syscalls
+from geedocker.runtime.seccomp import Filter, Seccomp
 from geedocker.runtime.spec import Process, Spec
+from geedocker.runtime.sync import SETUP_TIMEOUT
 
 MAX_START_STATE = 1 << 20
-SETUP_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -160,13 +161,20 @@ def _bootstrap(cfg: InitConfig, sock: socket.socket, monitor_pipe: int | None) -
         namespaces.join(fds)
         namespaces.unshare(namespaces.new_flags(linux, exclude=["user"]))
         _become_ns_root(cfg.spec)
+        # C speaks on the socket only after our "pid" message: it waits for EOF on this pipe.
+        go_r, go_w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            os.close(go_w)
+            os.read(go_r, 1)
+            os.close(go_r)
             _container_init(cfg, sock)
+        os.close(go_r)
         if monitor_pipe is not None:
             os.write(monitor_pipe, str(pid).encode())
             os.close(monitor_pipe)
         sync.send(sock, "pid", pid=pid, monitor=os.getppid() if monitor_pipe is not None else 0)
+        os.close(go_w)
         os._exit(0)
     except BaseException as e:
         _fail(sock, e)
@@ -195,7 +203,8 @@ def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
             syscalls.setdomainname(spec.domainname)
         _sysctl(spec)
         rootfs.finish(spec)
-        exe, env = _prepare_process(p, csock, setgroups_allowed=True)
+        exe, env, late_filter = _prepare_process(p, csock, setgroups_allowed=True, seccomp=spec.linux.seccomp,
+                                                 dev_console=True)
         sync.send(sock, "ready")
         sock.close()
     except BaseException as e:
@@ -206,7 +215,7 @@ def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
             hooks.run_all(spec.hooks.start_container, state, "startContainer")
     except BaseException as e:
         _fail(None, e)
-    _exec(exe, p, env)
+    _exec(exe, p, env, late_filter)
 
 
 def _sysctl(spec: Spec) -> None:
@@ -219,22 +228,31 @@ def _sysctl(spec: Spec) -> None:
             raise ContainerError(f"setting sysctl {key}={value}: {e.strerror}") from None
 
 
-def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allowed: bool) -> \
-        tuple[str, dict[str, str]]:
-    """Terminal, limits, user, caps, cwd, executable: everything up to the exec itself."""
+def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allowed: bool,
+                     seccomp: Seccomp | None, dev_console: bool = False) -> tuple[str, dict[str, str], Filter | None]:
+    """Terminal, limits, user, caps, cwd, executable: everything up to the exec itself.
+
+    The seccomp filter is compiled here; without no_new_privs it is loaded here too (that needs
+    CAP_SYS_ADMIN, so before the user switch), else it is returned, to be loaded just before exec."""
     if csock is not None:
         master, slave = console.open_pty(p.console_size)
+        if dev_console:
+            console.mount_dev_console(slave)
         console.send_master(csock, master)
         os.close(master)
         csock.close()
         console.make_controlling(slave)
     process.set_oom_score_adj(p)
     process.set_rlimits(p)
+    filt = None if seccomp is None else Filter(seccomp, set_no_new_privs=False)
+    if filt is not None and not p.no_new_privileges:
+        filt.load()
+        filt = None
     process.set_user_and_capabilities(p, setgroups_allowed=setgroups_allowed)
     process.set_no_new_privs(p)
     process.change_dir(p.cwd)
     env = p.env_dict()
-    return process.find_executable(p.args[0], env), env
+    return process.find_executable(p.args[0], env), env, filt
 
 
 def _wait_start(fifo_fd: int) -> dict[str, object]:
@@ -261,8 +279,13 @@ def _wait_start(fifo_fd: int) -> dict[str, object]:
     return obj if isinstance(obj, dict) else {}
 
 
-def _exec(exe: str, p: Process, env: dict[str, str]) -> NoReturn:
+def _exec(exe: str, p: Process, env: dict[str, str], filt: Filter | None) -> NoReturn:
     process.reset_signals()
+    if filt is not None:
+        try:
+            filt.load()
+        except BaseException as e:
+            _fail(None, e)
     try:
         os.execve(exe, list(p.args), env)
     except OSError as e:
@@ -285,6 +308,7 @@ class ExecConfig:
     stdio: tuple[int | None, int | None, int | None]
     detach: bool
     setgroups_allowed: bool = True
+    seccomp: Seccomp | None = None
 
 
 def exec_chain(cfg: ExecConfig, sock: socket.socket) -> NoReturn:
@@ -307,12 +331,18 @@ def exec_chain(cfg: ExecConfig, sock: socket.socket) -> NoReturn:
         if "user" in cfg.namespace_types:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
+        go_r, go_w = os.pipe()  # C' speaks on the socket only after our "pid" message
         pid = os.fork()
         if pid == 0:
+            os.close(go_w)
+            os.read(go_r, 1)
+            os.close(go_r)
             _exec_child(cfg, sock, csock)
+        os.close(go_r)
         if csock is not None:
             csock.close()
         sync.send(sock, "pid", pid=pid)
+        os.close(go_w)
         if cfg.detach:
             os._exit(0)
         sock.close()
@@ -338,9 +368,10 @@ def _exec_child(cfg: ExecConfig, sock: socket.socket, csock: socket.socket | Non
         _setup_stdio(cfg.stdio)
         keep = {sock.fileno()} | ({csock.fileno()} if csock else set())
         process.close_fds(keep)
-        exe, env = _prepare_process(cfg.process, csock, setgroups_allowed=cfg.setgroups_allowed)
+        exe, env, late_filter = _prepare_process(cfg.process, csock, setgroups_allowed=cfg.setgroups_allowed,
+                                                 seccomp=cfg.seccomp)
         sync.send(sock, "ready")
         sock.close()
     except BaseException as e:
         _fail(sock, e)
-    _exec(exe, cfg.process, env)
+    _exec(exe, cfg.process, env, late_filter)

@@ -1,7 +1,7 @@
 """The runtime-spec ``config.json`` as frozen dataclasses, validated at the edge.
 
 ``load(bundle)`` / ``Spec.from_json(obj)`` check types and refuse what this runtime does not honour
-(seccomp, AppArmor, SELinux, Intel RDT, personality, ...) with a ``ContainerError`` naming the field.
+(AppArmor, SELinux, Intel RDT, personality, seccomp notify, ...) with a ``ContainerError`` naming the field.
 Unknown properties are ignored, as the spec requires.
 """
 
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from geedocker.errors import ContainerError
+from geedocker.runtime.seccomp import Seccomp
 
 log = logging.getLogger(__name__)
 
@@ -365,6 +366,7 @@ class Linux:
     masked_paths: tuple[str, ...] = ()
     readonly_paths: tuple[str, ...] = ()
     rootfs_propagation: str = ""
+    seccomp: Seccomp | None = None
 
     def namespace(self, typ: str) -> Namespace | None:
         for ns in self.namespaces:
@@ -375,13 +377,16 @@ class Linux:
     @classmethod
     def from_json(cls, o: Any) -> Linux:
         o = _obj(o, "linux")
+        seccomp = None
         if o.get("seccomp"):
             if os.environ.get(IGNORE_SECCOMP_ENV) == "1":
                 log.warning("linux.seccomp is ignored (%s=1): the container runs without a seccomp filter",
                             IGNORE_SECCOMP_ENV)
             else:
-                raise _fail("linux.seccomp", f"seccomp is not supported by the geedocker runtime "
-                                             f"(set {IGNORE_SECCOMP_ENV}=1 to run without the filter)")
+                try:
+                    seccomp = Seccomp.from_json(o["seccomp"])
+                except ContainerError as e:
+                    raise SpecError(str(e)) from None
         for key, what in (("intelRdt", "Intel RDT"), ("personality", "personality"), ("timeOffsets", "time offsets"),
                           ("memoryPolicy", "memory policy"), ("netDevices", "netDevices")):
             _refuse(o, key, "linux", what)
@@ -436,6 +441,7 @@ class Linux:
             masked_paths=_strs(o.get("maskedPaths"), "linux.maskedPaths"),
             readonly_paths=_strs(o.get("readonlyPaths"), "linux.readonlyPaths"),
             rootfs_propagation=prop,
+            seccomp=seccomp,
         )
 
 

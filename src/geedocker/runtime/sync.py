@@ -14,6 +14,7 @@ from typing import Any
 from geedocker.errors import CommandNotExecutable, CommandNotFound, ContainerError
 
 MAX_MESSAGE = 1 << 20
+SETUP_TIMEOUT = 120.0  # seconds a step of container setup may take (hooks included)
 
 
 class SyncError(ContainerError):

@@ -135,6 +135,21 @@ class LayerStore:
             raise StoreError(f"layer {chain_id}: meta.json has no diff_id")
         return Digest.parse(value)
 
+    def chain_ids(self) -> list[Digest]:
+        """The chain ids of every complete layer in the store."""
+        try:
+            names = os.listdir(self.layout.layers)
+        except FileNotFoundError:
+            return []
+        out = []
+        for name in sorted(names):
+            if name.startswith(_TMP_PREFIX) or len(name) != 64:
+                continue
+            chain_id = Digest("sha256", name)
+            if self.has(chain_id):
+                out.append(chain_id)
+        return out
+
     def remove(self, chain_id: Digest) -> bool:
         """Delete the unpacked layer (whatever modes its files have); False if it was not there."""
         final = self.layout.layer_dir(chain_id)

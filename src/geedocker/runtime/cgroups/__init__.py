@@ -9,6 +9,7 @@ limited cgroup nests its containers there.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import signal
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from geedocker.errors import ContainerError
-from geedocker.runtime.spec import Resources
+from geedocker.runtime.spec import Device, DeviceRule, Resources
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 MAX_FILE_BYTES = 1 << 20
@@ -46,6 +47,34 @@ class Cgroup(Protocol):
     def destroy(self) -> None: ...
 
     def to_json(self) -> dict[str, object]: ...
+
+
+# What every container may use whatever its device rules say (runc's list): mknod of anything, the
+# standard nodes, ptys and tun.
+DEFAULT_ALLOWED_DEVICES: tuple[DeviceRule, ...] = (
+    DeviceRule(True, "c", None, None, "m"),
+    DeviceRule(True, "b", None, None, "m"),
+    DeviceRule(True, "c", 1, 3, "rwm"),
+    DeviceRule(True, "c", 1, 5, "rwm"),
+    DeviceRule(True, "c", 1, 7, "rwm"),
+    DeviceRule(True, "c", 1, 8, "rwm"),
+    DeviceRule(True, "c", 1, 9, "rwm"),
+    DeviceRule(True, "c", 5, 0, "rwm"),
+    DeviceRule(True, "c", 5, 1, "rwm"),
+    DeviceRule(True, "c", 5, 2, "rwm"),
+    DeviceRule(True, "c", 136, None, "rwm"),
+    DeviceRule(True, "c", 10, 200, "rwm"),
+)
+
+
+def with_default_devices(resources: Resources, devices: tuple[Device, ...]) -> Resources:
+    """The spec's device rules, then the default devices and the spec's ``linux.devices`` allowed after them
+    (as runc does), when the spec restricts devices at all."""
+    if not resources.devices:
+        return resources
+    own = tuple(DeviceRule(True, "b" if d.type == "b" else "c", d.major, d.minor, "rwm")
+                for d in devices if d.type in ("b", "c", "u"))
+    return dataclasses.replace(resources, devices=resources.devices + DEFAULT_ALLOWED_DEVICES + own)
 
 
 def read_text(path: Path) -> str:

@@ -1,0 +1,96 @@
+"""Flag parsing for create/run: values become RunOptions; bad values exit 125 before anything runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from geedocker.cli import create
+from geedocker.cli.main import main
+from geedocker.containers.spec import MountSpec
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    p = argparse.ArgumentParser()
+    create.add_container_flags(p)
+    return p.parse_args(list(argv))
+
+
+def test_flags_become_run_options(tmp_path: Path) -> None:
+    envf = tmp_path / "env"
+    envf.write_text("FROMFILE=1\nB=file\n")
+    args = parse(
+        "-it", "--name", "web", "-e", "A=1", "-e", "B=flag", "--env-file", str(envf), "-w", "/srv", "-u", "app:extra",
+        "-h", "box", "--entrypoint", "/bin/sh", "--read-only", "-v", "/a:/b:ro", "--mount", "type=tmpfs,target=/t",
+        "--tmpfs", "/run", "-m", "64m", "--cpus", "0.5", "--pids-limit", "20", "--stop-signal", "SIGQUIT",
+        "--stop-timeout", "3", "--network", "none", "--cap-add", "SYS_ADMIN", "--cap-drop", "chown",
+        "--security-opt", "no-new-privileges", "-l", "k=v", "busybox", "echo", "-n", "hi",
+    )  # fmt: skip
+    o = create.options_from_args(args, detach=True, rm=True)
+    assert o.name == "web" and o.interactive and o.tty and o.detach and o.rm
+    assert o.env == ("FROMFILE=1", "B=file", "A=1", "B=flag")  # files first, then -e
+    assert (o.workdir, o.user, o.hostname, o.entrypoint) == ("/srv", "app:extra", "box", "/bin/sh")
+    assert o.read_only
+    assert o.mounts == (
+        MountSpec("bind", "/b", "/a", True),
+        MountSpec("tmpfs", "/t", "tmpfs", False, ()),
+        MountSpec("tmpfs", "/run", "tmpfs", False, ()),
+    )
+    assert (o.memory, o.memory_swap, o.nano_cpus, o.pids_limit) == (64 << 20, 128 << 20, 500_000_000, 20)
+    assert (o.stop_signal, o.stop_timeout, o.network) == ("SIGQUIT", 3, "none")
+    assert o.cap_add == ("SYS_ADMIN",) and o.cap_drop == ("chown",)
+    assert o.no_new_privileges and o.labels == (("k", "v"),)
+    assert args.image == "busybox" and o.command == ("echo", "-n", "hi")
+
+
+def test_defaults() -> None:
+    o = create.options_from_args(parse("busybox"))
+    assert o.command == () and o.entrypoint is None and o.network == "bridge" and not o.rm
+    assert o.memory is None and o.env == ()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["-m", "1k"], "Minimum memory limit"),
+        (["-m", "lots"], "invalid --memory"),
+        (["--cpus", "x"], "invalid --cpus"),
+        (["--stop-signal", "NOPE"], "invalid signal"),
+        (["--cap-add", "FLYING"], "unknown capability"),
+        (["-v", "relative:/x"], "named volumes"),
+        (["--mount", "type=volume,target=/x"], "not supported"),
+        (["--network", "mynet"], "network mynet not found"),
+        (["--security-opt", "apparmor=foo"], "unsupported --security-opt"),
+        (["--name", "bad name"], "Invalid container name"),
+        (["-w", "relative"], "absolute path"),
+        (["-e", "=x"], "invalid environment variable"),
+        (["--pids-limit", "-5"], "invalid --pids-limit"),
+    ],
+)
+def test_bad_values_exit_125(
+    flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["--root", str(tmp_path / "root"), "run", *flags, "busybox", "true"])
+    assert code == 125
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and message in err
+    assert not (tmp_path / "root" / "containers").exists() or not any((tmp_path / "root" / "containers").iterdir())
+
+
+def test_unknown_flag_exits_125(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["--root", str(tmp_path), "run", "--no-such-flag", "busybox"])
+    assert e.value.code == 125
+    assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def test_rootfs_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--root", str(tmp_path / "r"), "create", "--rootfs", str(tmp_path / "nope"), "true"]) == 125
+    assert "not a directory" in capsys.readouterr().err
+
+
+def test_missing_image_with_pull_never(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--root", str(tmp_path / "r"), "run", "--pull", "never", "nosuchimage:1", "true"]) == 125
+    assert "No such image" in capsys.readouterr().err

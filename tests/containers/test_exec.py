@@ -1,0 +1,64 @@
+"""``exec`` joins the running container: its pid namespace, files, env; -e -w -u; exit codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.containers.conftest import Engine
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def running(engine: Engine) -> str:
+    r = engine.run(
+        "sh", "-c", "echo secret > /tmp/made-by-init; exec sleep 120",
+        flags=("-d", "--name", "box", "-e", "FROM_RUN=1"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    made = ("exec", "box", "test", "-f", "/tmp/made-by-init")
+    engine.wait_for("the init's file", lambda: engine.cli(*made).returncode == 0)
+    return r.stdout.strip()
+
+
+def test_exec_sees_the_pid_namespace_and_files(engine: Engine, running: str) -> None:
+    script = "cat /tmp/made-by-init; cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$"
+    r = engine.cli("exec", "box", "sh", "-c", script)
+    lines = r.stdout.splitlines()
+    assert lines[0] == "secret"
+    assert lines[1].strip() == "sleep 120"
+    assert int(lines[2]) > 1  # a new process in the same pid namespace
+    ps = engine.cli("exec", "box", "ps", "-o", "pid,comm").stdout
+    assert "sleep" in ps and len(ps.splitlines()) == 3  # header, sleep, ps
+
+
+def test_exec_shares_hostname_and_mount_namespace(engine: Engine, running: str) -> None:
+    assert engine.cli("exec", "box", "hostname").stdout.strip() == running[:12]
+    engine.cli("exec", "box", "sh", "-c", "echo from exec > /tmp/x")
+    assert engine.cli("exec", "box", "cat", "/tmp/x").stdout == "from exec\n"
+
+
+def test_exec_env_workdir_user(engine: Engine, running: str) -> None:
+    script = 'echo "$FROM_RUN $EXTRA $(pwd) $(id -u)"'
+    r = engine.cli("exec", "-e", "EXTRA=2", "-w", "/home", "-u", "app", "box", "sh", "-c", script)
+    assert r.stdout == "1 2 /home 1000\n", r.stderr
+
+
+def test_exec_exit_codes_and_stdin(engine: Engine, running: str) -> None:
+    assert engine.cli("exec", "box", "sh", "-c", "exit 5").returncode == 5
+    assert engine.cli("exec", "-i", "box", "cat", input="in\n").stdout == "in\n"
+    r = engine.cli("exec", "box", "nosuchcmd")
+    assert r.returncode == 127
+
+
+def test_exec_detached(engine: Engine, running: str) -> None:
+    assert engine.cli("exec", "-d", "box", "sh", "-c", "echo bg > /tmp/bg").returncode == 0
+    engine.wait_for("the detached exec", lambda: engine.cli("exec", "box", "cat", "/tmp/bg").stdout == "bg\n")
+
+
+def test_exec_into_a_stopped_container_fails(engine: Engine) -> None:
+    engine.run("true", flags=("--name", "done"))
+    r = engine.cli("exec", "done", "true")
+    assert r.returncode == 125 and "is not running" in r.stderr
+    r = engine.cli("exec", "nosuch", "true")
+    assert r.returncode == 125 and "No such container: nosuch" in r.stderr

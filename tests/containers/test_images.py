@@ -1,0 +1,54 @@
+"""``run IMAGE``: a local image's layers and config (Entrypoint, Cmd, Env, WorkingDir, User) are used."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from geedocker.importer import import_rootfs
+from tests.containers.conftest import Engine
+from tests.support.layers import busybox_rootfs_entries, file, layer_tar
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def image(engine: Engine) -> str:
+    tar = layer_tar([*busybox_rootfs_entries(), file("srv/hello.txt", "hello from the image\n")])
+    changes = (
+        'ENTRYPOINT ["/bin/sh", "-c"]',
+        'CMD ["echo default cmd; pwd; echo $GREETING"]',
+        "ENV GREETING=hi",
+        "WORKDIR /srv",
+    )
+    rec = import_rootfs(engine.layout, io.BytesIO(tar), "test/bb:1", changes=changes)
+    return str(rec.id)
+
+
+def test_run_an_image_with_its_config(engine: Engine, image: str) -> None:
+    r = engine.cli("run", "--name", "img", "test/bb:1")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "default cmd\n/srv\nhi\n"
+    r = engine.cli("run", "--rm", "test/bb:1", "cat hello.txt")  # args replace Cmd, entrypoint stays
+    assert r.stdout == "hello from the image\n"
+    r = engine.cli("run", "--rm", "--entrypoint", "cat", "test/bb:1", "/srv/hello.txt")
+    assert r.stdout == "hello from the image\n"
+    info = json.loads(engine.cli("inspect", "img").stdout)[0]
+    assert info["Image"] == image and info["Name"] == "/img" and info["State"]["ExitCode"] == 0
+    assert info["Config"]["Entrypoint"] == ["/bin/sh", "-c"] and info["Config"]["WorkingDir"] == "/srv"
+    assert engine.cli("ps", "-a", "--format", "{{.Image}}").stdout == "test/bb:1\n"
+
+
+def test_rmi_refuses_an_image_in_use(engine: Engine, image: str) -> None:
+    engine.cli("run", "--name", "user", "test/bb:1")
+    r = engine.cli("rmi", "test/bb:1")
+    assert r.returncode != 0
+    engine.cli("rm", "user")
+    assert engine.cli("rmi", "test/bb:1").returncode == 0
+
+
+def test_missing_image_with_pull_never(engine: Engine) -> None:
+    r = engine.cli("run", "--pull", "never", "test/absent:1", "true")
+    assert r.returncode == 125 and "No such image" in r.stderr

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from pathlib import Path
+
+from geedocker.containers import logs
+
+
+def test_writer_splits_lines_per_stream(tmp_path: Path) -> None:
+    p = tmp_path / "c-json.log"
+    w = logs.JsonLogWriter(p)
+    w.write("stdout", b"hel")
+    w.write("stderr", b"oops\n")
+    w.write("stdout", b"lo\nwor")
+    w.write("stdout", b"ld\nno newline")
+    w.close()
+    recs = [json.loads(line) for line in p.read_text().splitlines()]
+    assert [(r["stream"], r["log"]) for r in recs] == [
+        ("stderr", "oops\n"),
+        ("stdout", "hello\n"),
+        ("stdout", "world\n"),
+        ("stdout", "no newline"),
+    ]
+    assert all(r["time"].endswith("Z") and "T" in r["time"] for r in recs)
+
+
+def test_long_lines_are_split(tmp_path: Path) -> None:
+    p = tmp_path / "l.log"
+    w = logs.JsonLogWriter(p)
+    w.write("stdout", b"x" * (logs.MAX_LINE * 2 + 5) + b"\n")
+    w.close()
+    recs = [json.loads(line)["log"] for line in p.read_text().splitlines()]
+    assert [len(r) for r in recs] == [logs.MAX_LINE, logs.MAX_LINE, 6]
+
+
+def test_read_tail_and_write(tmp_path: Path) -> None:
+    p = tmp_path / "l.log"
+    w = logs.JsonLogWriter(p)
+    for i in range(10):
+        w.write("stderr" if i % 2 else "stdout", f"line {i}\n".encode())
+    w.close()
+    assert len(logs.read_entries(p)) == 10
+    tail = logs.read_entries(p, 3)
+    assert [e.log for e in tail] == ["line 7\n", "line 8\n", "line 9\n"]
+    out, err = io.BytesIO(), io.BytesIO()
+    logs.write_entries(tail, out, err, timestamps=False)
+    assert out.getvalue() == b"line 8\n" and err.getvalue() == b"line 7\nline 9\n"
+    out = io.BytesIO()
+    logs.write_entries(logs.read_entries(p, 1), out, out, timestamps=True)
+    assert out.getvalue().decode().split(" ", 1)[1] == "line 9\n"
+    assert logs.read_entries(tmp_path / "missing") == []
+
+
+def test_follow_sees_appended_entries(tmp_path: Path) -> None:
+    p = tmp_path / "l.log"
+    w = logs.JsonLogWriter(p)
+    w.write("stdout", b"first\n")
+    stop = threading.Event()
+
+    def writer() -> None:
+        for i in range(3):
+            time.sleep(0.05)
+            w.write("stdout", f"more {i}\n".encode())
+        stop.set()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    got = [e.log for e in logs.follow_entries(p, 0, stop.is_set, poll=0.01)]
+    t.join()
+    w.close()
+    assert got == ["first\n", "more 0\n", "more 1\n", "more 2\n"]

@@ -1,0 +1,159 @@
+"""The container store: records, names, lookup, atomic updates (no root needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+
+import pytest
+
+from geedocker.containers import names
+from geedocker.containers.spec import RunOptions
+from geedocker.containers.store import (
+    ContainerRecord,
+    ContainerStore,
+    Status,
+    is_alive,
+    now_rfc3339,
+    parse_rfc3339,
+    process_start_time,
+)
+from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError
+from geedocker.oci import ContainerConfig
+from geedocker.store.layout import Layout
+
+
+def _maker(image: str = "busybox"):  # type: ignore[no-untyped-def]
+    def make(cid: str, name: str) -> ContainerRecord:
+        return ContainerRecord(
+            id=cid, name=name, image=image, image_id="", created=now_rfc3339(), args=("sh",),
+            options=RunOptions(name=name), image_config=ContainerConfig(cmd=("sh",)), lower_dirs=("/l",),
+        )  # fmt: skip
+
+    return make
+
+
+def test_create_load_round_trip(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    rec = store.create(_maker(), "web")
+    assert len(rec.id) == 64 and all(c in "0123456789abcdef" for c in rec.id)
+    assert store.load(rec.id) == rec
+    assert store.record_path(rec.id).exists()
+    assert json.loads(store.record_path(rec.id).read_text())["name"] == "web"
+    assert oct(store.dir(rec.id).stat().st_mode & 0o777) == "0o700"
+
+
+def test_generated_names_are_docker_style_and_unique(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    recs = [store.create(_maker()) for _ in range(30)]
+    got = [r.name for r in recs]
+    assert len(set(got)) == 30
+    for n in got:
+        adj, _, surname = n.partition("_")
+        assert adj in names.ADJECTIVES
+        assert surname.rstrip("0123456789") in names.SURNAMES
+
+
+def test_name_conflict(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    first = store.create(_maker(), "web")
+    with pytest.raises(NameConflictError, match=first.id):
+        store.create(_maker(), "web")
+    assert len(store.ids()) == 1
+
+
+def test_concurrent_creates_with_one_name_make_one_container(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    errors: list[Exception] = []
+
+    def go() -> None:
+        try:
+            store.create(_maker(), "same")
+        except NameConflictError as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=go) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(store.ids()) == 1 and len(errors) == 7
+
+
+def test_resolve_by_id_name_and_prefix(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    a = store.create(_maker(), "alpha")
+    b = store.create(_maker(), "beta")
+    assert store.resolve(a.id).id == a.id
+    assert store.resolve("alpha").id == a.id
+    assert store.resolve("/beta").id == b.id
+    # the shortest prefix that tells them apart
+    n = next(i for i in range(1, 64) if a.id[:i] != b.id[:i])
+    assert store.resolve(a.id[:n]).id == a.id
+    assert store.resolve(b.id[:12]).id == b.id
+    with pytest.raises(ContainerNotFound, match="No such container: gamma"):
+        store.resolve("gamma")
+    with pytest.raises(ContainerNotFound):
+        store.resolve("")
+
+
+def test_ambiguous_prefix(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    recs = [store.create(_maker()) for _ in range(40)]
+    first = {r.id[0] for r in recs}
+    shared = next(c for c in first if sum(r.id[0] == c for r in recs) > 1)
+    with pytest.raises(ContainerError, match="multiple IDs"):
+        store.resolve(shared)
+
+
+def test_a_name_beats_an_id_prefix(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    a = store.create(_maker())
+    b = store.create(_maker(), a.id[:6])
+    assert store.resolve(a.id[:6]).id == b.id
+
+
+def test_update_state_is_atomic_and_keeps_other_fields(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    rec = store.create(_maker(), "x")
+    new = store.update_state(rec.id, status=Status.EXITED, exit_code=3, finished_at=now_rfc3339())
+    assert new.state.status == Status.EXITED and new.state.exit_code == 3
+    assert store.load(rec.id) == new
+    assert new.name == "x" and new.args == ("sh",)
+    leftovers = [p for p in os.listdir(store.dir(rec.id)) if p.startswith(".container.json")]
+    assert leftovers == []
+
+
+def test_corrupt_record_is_a_clear_error(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    rec = store.create(_maker(), "x")
+    store.record_path(rec.id).write_text("{not json")
+    with pytest.raises(Exception, match="corrupt container record"):
+        store.load(rec.id)
+    assert store.list() == []
+
+
+def test_remove_dir(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    rec = store.create(_maker(), "x")
+    store.remove_dir(rec.id)
+    assert not store.dir(rec.id).exists()
+    with pytest.raises(ContainerNotFound):
+        store.resolve("x")
+
+
+def test_liveness_uses_the_start_time() -> None:
+    me = os.getpid()
+    start = process_start_time(me)
+    assert start > 0
+    assert is_alive(me, start)
+    assert not is_alive(me, start + 1)  # same pid, another process: a reused pid
+    assert not is_alive(0, start)
+
+
+def test_rfc3339_round_trip() -> None:
+    t = parse_rfc3339(now_rfc3339())
+    assert t is not None and t.tzinfo is not None
+    assert parse_rfc3339("") is None and parse_rfc3339("garbage") is None
+    assert parse_rfc3339("2024-01-02T03:04:05+00:00") is not None
