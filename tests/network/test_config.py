@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 
 import pytest
 
@@ -20,13 +21,20 @@ def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_default_network_avoids_host_routes(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:
-    taken = [ipaddress.IPv4Network("10.89.0.0/24"), ipaddress.IPv4Network("10.90.3.0/24")]
-    monkeypatch.setattr(config, "host_networks", lambda: taken)
+    routes = [("eth9", ipaddress.IPv4Network("10.89.0.0/24")), ("eth8", ipaddress.IPv4Network("10.90.3.0/24"))]
+    monkeypatch.setattr(config, "host_routes", lambda: routes)
     cfg = NetworkStore(layout).default()
     assert cfg.name == "bridge" and cfg.bridge == "geedocker0"
     assert str(cfg.subnet) == "10.91.0.0/16" and str(cfg.gateway) == "10.91.0.1"
-    monkeypatch.setattr(config, "host_networks", lambda: [])
+    monkeypatch.setattr(config, "host_routes", lambda: [])
     assert NetworkStore(layout).default() == cfg  # written once, then stable
+
+
+def test_default_network_shares_an_existing_bridges_subnet(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:
+    routes = [("geedocker0", ipaddress.IPv4Network("10.93.0.0/16")), ("eth9", ipaddress.IPv4Network("10.89.0.0/16"))]
+    monkeypatch.setattr(config, "host_routes", lambda: routes)
+    cfg = NetworkStore(layout).default()
+    assert str(cfg.subnet) == "10.93.0.0/16" and str(cfg.gateway) == "10.93.0.1"
 
 
 def test_default_network_from_environment(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -47,12 +55,17 @@ def test_bad_environment_values(layout: Layout, monkeypatch: pytest.MonkeyPatch)
 
 
 def test_host_networks_reads_the_routing_table() -> None:
-    nets = config.host_networks()
-    assert all(n.prefixlen > 0 for n in nets)
+    routes = config.host_routes()
+    assert all(n.prefixlen > 0 for _, n in routes)
+    devs = {d for d, _ in routes}
+    assert all(os.path.exists(f"/sys/class/net/{d}") for d in devs)
+    if devs:
+        dev = sorted(devs)[0]
+        assert set(config.host_networks(exclude_dev=dev)) >= {n for d, n in routes if d != dev}
 
 
 def test_create_user_networks(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(config, "host_networks", lambda: [ipaddress.IPv4Network("10.200.0.0/24")])
+    monkeypatch.setattr(config, "host_networks", lambda exclude_dev="": [ipaddress.IPv4Network("10.200.0.0/24")])
     s = NetworkStore(layout)
     a = s.create("front")
     b = s.create("back", subnet="10.213.20.0/24", gateway="10.213.20.254", labels=[("team", "x")])

@@ -1,8 +1,11 @@
 """Networks on disk: ``networks/<name>.json`` (a NetworkConfig) next to ``<name>.leases`` (IPAM).
 
 The default network ``bridge`` is written on first use. Its bridge and subnet come from
-``GEEDOCKER_BRIDGE`` (default ``geedocker0``) and ``GEEDOCKER_BRIDGE_SUBNET`` (default: the first of
-10.89.0.0/16, 10.90.0.0/16, ... that no host route or address overlaps); once written they stay.
+``GEEDOCKER_BRIDGE`` (default ``geedocker0``) and ``GEEDOCKER_BRIDGE_SUBNET`` (default: the subnet the
+bridge already routes if it exists, else the first of 10.89.0.0/16, 10.90.0.0/16, ... that no host
+route, address or name server overlaps); once written they stay. Two stores (``--root``) sharing one
+bridge share its subnet but not their leases: give each store its own bridge (as two docker daemons
+need their own bridges).
 User networks get a bridge ``gd-<id12>`` and, without ``--subnet``, the first free /24 of 10.200.0.0/16
 (again skipping host routes and other networks).
 """
@@ -75,9 +78,9 @@ class NetworkConfig:
         )
 
 
-def host_networks() -> list[ipaddress.IPv4Network]:
-    """The IPv4 networks this host routes (its addresses' subnets and its routes), except the default route."""
-    nets: list[ipaddress.IPv4Network] = []
+def host_routes() -> list[tuple[str, ipaddress.IPv4Network]]:
+    """(device, network) of every IPv4 route of this host except the default route."""
+    out: list[tuple[str, ipaddress.IPv4Network]] = []
     with contextlib.suppress(OSError):
         with open("/proc/net/route") as f:
             for line in list(f)[1:]:
@@ -88,7 +91,13 @@ def host_networks() -> list[ipaddress.IPv4Network]:
                 mask = int(cols[7], 16).to_bytes(4, "little")
                 net = ipaddress.IPv4Network(f"{ipaddress.IPv4Address(dst)}/{ipaddress.IPv4Address(mask)}", strict=False)
                 if net.prefixlen > 0:
-                    nets.append(net)
+                    out.append((cols[0], net))
+    return out
+
+
+def host_networks(exclude_dev: str = "") -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks this host routes (but the default route and ``exclude_dev``'s) and its name servers."""
+    nets = [net for dev, net in host_routes() if dev != exclude_dev]
     with contextlib.suppress(OSError):
         with open("/etc/resolv.conf") as f:  # the host's name servers must stay reachable
             for line in f.read(65536).splitlines():
@@ -183,9 +192,12 @@ class NetworkStore:
         bridge = os.environ.get("GEEDOCKER_BRIDGE") or DEFAULT_BRIDGE
         _check_ifname(bridge)
         subnet_text = os.environ.get("GEEDOCKER_BRIDGE_SUBNET", "")
-        taken = host_networks() + [c.subnet for c in self._user_configs()]
+        taken = host_networks(exclude_dev=bridge) + [c.subnet for c in self._user_configs()]
+        on_bridge = [net for dev, net in host_routes() if dev == bridge and net.prefixlen <= 30]
         if subnet_text:
             subnet = parse_subnet(subnet_text)
+        elif on_bridge:  # the bridge exists (another store made it): share its subnet
+            subnet = on_bridge[0]
         else:
             for cand in DEFAULT_SUBNET_CANDIDATES:
                 subnet = ipaddress.IPv4Network(cand)
