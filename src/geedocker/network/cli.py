@@ -21,7 +21,8 @@ def add_network_flags(p: argparse.ArgumentParser) -> None:
 
 
 def network_options_from_args(args: argparse.Namespace) -> NetworkOptions:
-    return network_options(
+    """The flags as NetworkOptions; a user network must exist (checked before any image is pulled)."""
+    opts = network_options(
         network=args.network,
         publish=args.publish,
         publish_all=args.publish_all,
@@ -32,3 +33,9 @@ def network_options_from_args(args: argparse.Namespace) -> NetworkOptions:
         add_hosts=args.add_host,
         aliases=args.network_alias,
     )
+    if opts.uses_bridge and opts.mode != "bridge":
+        from geedocker.cli.common import layout_of
+        from geedocker.network.config import NetworkStore
+
+        NetworkStore(layout_of(args)).get(opts.mode)  # NetworkNotFound: "network NAME not found"
+    return opts
