@@ -10,7 +10,29 @@ The engine calls these (each imports its module lazily, so ``--network host`` st
 
 Modules: options (flags), config (networks on disk), ipam (leases), etcfiles (hosts, resolv.conf),
 nft (geedocker's nftables table), netlink (pyroute2: bridges, veths, namespaces), endpoint
-(setup/release/connect/disconnect), report (inspect/ps).
+(setup/release/connect/disconnect), report (inspect/ps), inspect (network ls/inspect), cli (run flags).
+
+Choices (docker's behaviour unless said):
+
+- Default network ``bridge``: bridge ``geedocker0`` (``GEEDOCKER_BRIDGE``) on the first of
+  10.89.0.0/16, 10.90.0.0/16... that no host route overlaps (``GEEDOCKER_BRIDGE_SUBNET``); podman
+  takes 10.88.0.0/16, so we start above it. User networks: bridge ``gd-<id12>``, a free /24 of
+  10.200.0.0/16 unless ``--subnet``.
+- Published ports are kernel DNAT rules (no userspace proxy process): ``prerouting`` for other hosts and
+  containers, ``output`` for the host itself; 127.0.0.1 works through
+  ``net.ipv4.conf.<bridge>.route_localnet=1`` plus a masquerade of 127.0.0.0/8 sources entering the
+  bridge. geedocker sets that sysctl and ``net.ipv4.ip_forward=1`` when it brings a bridge up, and
+  never resets them (other users may rely on them). A port is checked by binding it for a moment and
+  against other containers' ports; it stays reserved from create to rm (docker: while running).
+  A container reaching its *own* published port through the host's address (hairpin) is not supported.
+- /etc/resolv.conf: the host's, loopback name servers dropped; none left -> no ``nameserver`` line
+  (docker would add 8.8.8.8; we never point containers at an outside server on our own). ``--dns``
+  replaces the servers.
+- Names on user networks: /etc/hosts of every container on the network is rewritten in place when a
+  container joins or leaves (no embedded DNS server); the default bridge has no names, as docker's.
+- Firewall: only geedocker's own ``table ip geedocker`` (``geedocker-<hash>`` for any other store root),
+  replaced atomically from the on-disk state on every change and deleted when nothing uses it.
+- IPv4 only.
 """
 
 from __future__ import annotations
