@@ -83,6 +83,8 @@ def test_unknown_network_leaves_nothing(net: Net) -> None:
 def test_fifty_leases_and_ten_containers_unique(net: Net) -> None:
     cfg = NetworkStore(net.layout).default()
     ipam = Ipam(NetworkStore(net.layout).leases_path("bridge"), cfg.subnet, cfg.gateway)
+    for n in range(50):  # owners that exist (the engine's garbage collection frees leases of vanished ones)
+        net.layout.container_dir(f"{n:064x}").mkdir(parents=True)
     direct = {str(ipam.allocate(f"{n:064x}")) for n in range(50)}
     ids = [net.ok("create", "--rootfs", str(net.rootfs), "sleep", "60").strip() for _ in range(10)]
     real = {net.ip_of(cid) for cid in ids}
@@ -92,6 +94,21 @@ def test_fifty_leases_and_ten_containers_unique(net: Net) -> None:
     )
     for n in range(50):
         ipam.release(f"{n:064x}")
+        net.layout.container_dir(f"{n:064x}").rmdir()
     for cid in ids:
         net.ok("rm", cid)
+    assert net.leftovers() == []
+
+
+def test_network_of_a_vanished_container_is_collected(net: Net) -> None:
+    import shutil
+
+    cid = net.ok("create", "--rootfs", str(net.rootfs), "true").strip()
+    st = json.loads((net.layout.container_dir(cid) / "network.json").read_text())
+    veth = st["endpoints"][0]["host_veth"]
+    shutil.rmtree(net.layout.container_dir(cid))  # as if the engine died halfway through rm
+    assert os.path.exists(f"/sys/class/net/{veth}") and len(net.leases()) == 1
+    r = net.run("true", flags=("--rm",))
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(f"/sys/class/net/{veth}")
     assert net.leftovers() == []

@@ -112,3 +112,25 @@ def test_port_taken_by_another_container(net: Net, web: tuple[str, int]) -> None
     assert r.returncode == 125 and "port is already allocated" in r.stderr
     assert len(net.ok("ps", "-aq").split()) == 1 and len(net.leases()) == 1
     assert net.run("true", flags=("--rm", "-p", f"{port}:80/udp")).returncode == 0  # udp is another port
+
+
+def test_publish_all_exposed_ports_of_an_image(net: Net) -> None:
+    import io
+
+    from geedocker.importer import import_rootfs
+    from tests.support.layers import busybox_rootfs_entries, layer_tar
+
+    net.layout.ensure()
+    tar = io.BytesIO(layer_tar(busybox_rootfs_entries()))
+    import_rootfs(net.layout, tar, "nettest/web:1", changes=("EXPOSE 80", "EXPOSE 53/udp"))
+    script = "mkdir -p /www && echo exposed > /www/index.html && exec httpd -f -p 80 -h /www"
+    r = net.cli("run", "-d", "-P", "--pull", "never", "--name", "pall", "nettest/web:1", "sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    ports = net.inspect("pall")["NetworkSettings"]["Ports"]
+    assert set(ports) == {"80/tcp", "53/udp"}
+    tcp = int(ports["80/tcp"][0]["HostPort"])
+    assert tcp > 0 and int(ports["53/udp"][0]["HostPort"]) > 0
+    assert fetch_until_up(net, f"http://127.0.0.1:{tcp}/") == "exposed\n"
+    assert f"0.0.0.0:{tcp}->80/tcp" in net.ok("ps")
+    net.ok("rm", "-f", "pall")
+    assert net.leftovers() == []

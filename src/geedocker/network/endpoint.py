@@ -415,6 +415,7 @@ def _setup_own(
 
     store = NetworkStore(layout)
     cfg = store.get(opts.mode) if opts.mode != "none" else None
+    collect_garbage(layout, store)
     ports = resolve_ports(_wanted_ports(rec, opts), _bound_ports(layout, rec.id)) if cfg else []
     ns = netns_path(layout, rec.id)
     st = NetState(rec.id, rec.name, rec.hostname, "bridge" if cfg else "none", netns=str(ns),
@@ -514,6 +515,22 @@ def _release_locked(layout: Layout, cid: str, *, quiet: bool) -> None:
         raise NetworkError(f"releasing the network of container {cid[:12]}: {'; '.join(problems)}")
     for p in problems:
         log.warning("releasing the network of container %s: %s", cid[:12], p)
+
+
+def collect_garbage(layout: Layout, store: NetworkStore) -> list[str]:
+    """Release what containers whose directory is gone still hold (a crash between the engine's steps):
+    leases, veths, namespace files. Called with the lock held; returns the container ids it cleaned."""
+    live = set(os.listdir(layout.containers)) if layout.containers.is_dir() else set()
+    dead: set[str] = set()
+    for cfg in _configs(store):
+        with contextlib.suppress(GeeDockerError):
+            dead |= {lease.owner for lease in ipam_of(store, cfg).leases() if lease.owner not in live}
+    if layout.netns.is_dir():
+        dead |= {p.name for p in layout.netns.iterdir() if p.name not in live}
+    for cid in sorted(dead):
+        log.warning("releasing the network of vanished container %s", cid[:12])
+        _release_locked(layout, cid, quiet=True)
+    return sorted(dead)
 
 
 def _configs(store: NetworkStore) -> list[NetworkConfig]:
