@@ -78,3 +78,39 @@ def test_outbound_connection_is_masqueraded(net: Net, outside: Path) -> None:
             server.kill()
             server.wait()
     assert net.leftovers() == []
+
+
+CLIENT = """
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+s.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode().split("\\r\\n\\r\\n", 1)[-1], end="")
+"""
+
+
+def test_published_port_reachable_from_the_outside_host(net: Net, outside: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        port = s.getsockname()[1]
+    net.detach("httpd", "-f", "-p", "80", "-h", "/www", flags=("--name", "pub", "-p", f"{port}:80"))
+    out = ""
+    for _ in range(100):
+        r = subprocess.run(["nsenter", f"--net={outside}", sys.executable, "-c", CLIENT, OUTSIDE_HOST_SIDE, str(port)],
+                           capture_output=True, text=True, timeout=30)  # fmt: skip
+        out = r.stdout
+        if r.returncode == 0:
+            break
+    assert out == "hello from the container\n"
+    net.ok("rm", "-f", "pub")
+    r = subprocess.run(["nsenter", f"--net={outside}", sys.executable, "-c", CLIENT, OUTSIDE_HOST_SIDE, str(port)],
+                       capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert r.returncode != 0  # the rule went with the container
+    assert net.leftovers() == []

@@ -29,6 +29,7 @@ def test_script_replaces_the_table_atomically() -> None:
     assert "    tcp dport 8080 dnat to 10.213.0.2:80" in lines
     assert '    ip saddr 10.213.0.0/24 oifname != "gdtest0" masquerade' in lines
     assert '    oifname "gdtest0" ip saddr 127.0.0.0/8 masquerade' in lines
+    assert '    oifname "gdtest0" ip saddr 10.213.0.0/24 ct status dnat masquerade' in lines
     assert text.count("fib daddr type local jump publish") == 2  # prerouting and output
     assert "type nat hook output priority -100" in text
     assert "table inet" not in text and "iptables" not in text  # only our own ip table

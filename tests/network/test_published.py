@@ -134,3 +134,14 @@ def test_publish_all_exposed_ports_of_an_image(net: Net) -> None:
     assert f"0.0.0.0:{tcp}->80/tcp" in net.ok("ps")
     net.ok("rm", "-f", "pall")
     assert net.leftovers() == []
+
+
+def test_containers_reach_published_ports_through_a_host_address(net: Net, web: tuple[str, int]) -> None:
+    _, port = web
+    addr = host_address()
+    assert fetch_until_up(net, f"http://127.0.0.1:{port}/") == "hello from the container\n"
+    req = f'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 3 {addr} {port} | tail -1'
+    r = net.run("sh", "-c", req, flags=("--rm",))  # another container on the bridge
+    assert r.stdout == "hello from the container\n", r.stderr
+    r = net.cli("exec", "web", "sh", "-c", req)  # the container itself (hairpin)
+    assert r.stdout == "hello from the container\n", r.stderr

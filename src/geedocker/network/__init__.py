@@ -24,7 +24,8 @@ Choices (docker's behaviour unless said):
   bridge. geedocker sets that sysctl and ``net.ipv4.ip_forward=1`` when it brings a bridge up, and
   never resets them (other users may rely on them). A port is checked by binding it for a moment and
   against other containers' ports; it stays reserved from create to rm (docker: while running).
-  A container reaching its *own* published port through the host's address (hairpin) is not supported.
+  Containers reach published ports (their own too) through a host address: such connections are
+  masqueraded to the gateway so the reply returns through the host.
 - /etc/resolv.conf: the host's, loopback name servers dropped; none left -> no ``nameserver`` line
   (docker would add 8.8.8.8; we never point containers at an outside server on our own). ``--dns``
   replaces the servers.

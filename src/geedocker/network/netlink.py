@@ -228,6 +228,7 @@ def add_veth(
             try:
                 idx = ipr.link_lookup(ifname=host_name)[0]
                 ipr.link("set", index=idx, master=br[0], state="up")
+                ipr.brport("set", index=idx, mode=1)  # hairpin: a container may reach its own published port
             except Exception as e:  # noqa: BLE001
                 _quiet_delete(ipr, host_name)
                 raise _nlerr(f"attaching {host_name} to bridge {bridge}", e) from None

@@ -10,7 +10,9 @@ a crash never leaves half a rule set. With nothing to do the table is deleted.
       chain publish      one DNAT per published port: [ip daddr HOSTIP] tcp dport P dnat to CIP:CP
       chain postrouting  nat/postrouting: masquerade a subnet leaving its bridge (outbound NAT);
                          masquerade 127.0.0.0/8 sources entering a bridge (published port on 127.0.0.1,
-                         needs net.ipv4.conf.<bridge>.route_localnet=1)
+                         needs net.ipv4.conf.<bridge>.route_localnet=1); masquerade a container
+                         reaching a published port on its own network through a host address (so
+                         the reply comes back through the host; also a container's own port)
       chain forward      filter/forward: drop traffic from one geedocker bridge to another (isolation)
     }
 
@@ -114,6 +116,7 @@ def script(rules: Ruleset, table: str) -> str:
         br = _ifname(n.bridge)
         lines.append(f"    ip saddr {n.subnet} oifname != {br} masquerade")
         lines.append(f"    oifname {br} ip saddr 127.0.0.0/8 masquerade")
+        lines.append(f"    oifname {br} ip saddr {n.subnet} ct status dnat masquerade")
     lines += [
         "  }",
         "  chain forward {",
