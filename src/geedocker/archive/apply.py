@@ -320,12 +320,13 @@ class _Applier:
                 self.src.copy_to_fd(fd, m.size, m.name, pad=True)
             if self.is_root:
                 os.fchown(fd, m.uid, m.gid)
-            for key, value in _xattrs(m):
-                self.setxattr(m, fd, key, value)
+            if m.pax_headers:
+                for key, value in _xattrs(m):
+                    self.setxattr(m, fd, key, value)
             if mode & self.chmod_bits:  # special bits (chown clears them) or bits the umask took
                 os.fchmod(fd, mode)
             mtime = _ns(m.mtime)
-            os.utime(fd, ns=(self.atime(m, mtime), mtime))
+            os.utime(fd, ns=(self.atime(m, mtime) if m.pax_headers else mtime, mtime))
         finally:
             os.close(fd)
 

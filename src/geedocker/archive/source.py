@@ -165,6 +165,14 @@ class TarSource:
 
     def copy_to_fd(self, fd: int, size: int, entry: str, pad: bool = False) -> None:
         """Write the next ``size`` bytes of the stream to ``fd``; then skip the tar padding if ``pad``."""
+        pos = self._pos
+        end = pos + size + (-size % BLOCK if pad else 0)
+        if end <= len(self._buf):  # the common small file: data and padding in this chunk
+            view = memoryview(self._buf)[pos : pos + size]
+            while view:
+                view = view[os.write(fd, view) :]
+            self._pos = end
+            return
         left = size
         while left > 0:
             if self._pos >= len(self._buf) and not self._fill():
