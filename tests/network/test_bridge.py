@@ -112,3 +112,21 @@ def test_network_of_a_vanished_container_is_collected(net: Net) -> None:
     assert r.returncode == 0, r.stderr
     assert not os.path.exists(f"/sys/class/net/{veth}")
     assert net.leftovers() == []
+
+
+def test_start_remakes_a_lost_namespace(net: Net) -> None:
+    from pathlib import Path
+
+    from geedocker.network import netlink
+
+    cid = net.ok(
+        "create", "--name", "reboot", "--rootfs", str(net.rootfs), "ip", "-o", "-4", "addr", "show", "eth0"
+    ).strip()
+    ip = net.ip_of("reboot")
+    st = json.loads((net.layout.container_dir(cid) / "network.json").read_text())
+    netlink.delete_link(st["endpoints"][0]["host_veth"])  # what a reboot does to /run and the links
+    netlink.delete_netns(Path(st["netns"]))
+    r = net.cli("start", "-a", "reboot")
+    assert r.returncode == 0 and f"inet {ip}/24" in r.stdout, r.stderr
+    net.ok("rm", "reboot")
+    assert net.leftovers() == []

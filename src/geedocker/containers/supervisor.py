@@ -75,6 +75,7 @@ class Supervisor:
                 lowers = [Path(p) for p in self.rec.lower_dirs]
                 rootfs.mount_overlay(self.store.dir(cid), lowers, self.store.rootfs(cid), volatile=self.rec.options.rm)
             self.backend.delete(cid, force=True)  # leftovers of an earlier run of this container
+            network.restore(self.layout, cid)  # network hook: remake a namespace lost with /run (reboot)
             self.log = JsonLogWriter(self.store.log_path(cid))
             stdin: int | None
             stdout: int | None = None

@@ -4,6 +4,7 @@ The engine calls these (each imports its module lazily, so ``--network host`` st
 
     prepared = network.setup(layout, rec)      # while writing the bundle: netns, veth, address, ports
     spec = prepared.apply(spec)                # config.json joins the container's network namespace
+    network.restore(layout, cid)               # on start: remake the namespace and veths if /run was lost
     network.release(layout, cid)               # on rm (also --rm): veths, leases, rules, netns
     network.describe(layout, cid) -> dict      # inspect's NetworkSettings
     network.ports_text(layout, cid) -> str     # ps's PORTS column
@@ -56,6 +57,12 @@ def release(layout: Layout, cid: str) -> None:
     from geedocker.network.endpoint import release as _release
 
     _release(layout, cid)
+
+
+def restore(layout: Layout, cid: str) -> None:
+    from geedocker.network.endpoint import restore as _restore
+
+    _restore(layout, cid)
 
 
 def describe(layout: Layout, cid: str, mode: str = "bridge") -> dict[str, Any]:

@@ -465,6 +465,40 @@ def _attach(
     return ep
 
 
+def restore(layout: Layout, cid: str) -> None:
+    """Before a start: if the container's namespace file is gone (``$RUN`` is a tmpfs lost at reboot),
+    make it again with the same interfaces, addresses (their leases are kept under ``$ROOT``) and routes.
+    Nothing to do (and pyroute2 not loaded) in the usual case."""
+    st = load_state(layout, cid)
+    if st is None or st.mode not in ("bridge", "none") or not st.netns:
+        return
+    from geedocker.network import netlink
+
+    if netlink.is_mountpoint(Path(st.netns)):
+        return
+    with locked(layout):
+        log.info("remaking the network namespace of container %s", cid[:12])
+        for ep in st.endpoints:
+            netlink.delete_link(ep.host_veth)
+        netlink.delete_netns(Path(st.netns))
+        netlink.create_netns(Path(st.netns))
+        try:
+            for i, ep in enumerate(st.endpoints):
+                netlink.ensure_bridge(ep.bridge, ep.gateway, ep.prefixlen)
+                netlink.add_veth(
+                    host_name=ep.host_veth, bridge=ep.bridge, netns=Path(st.netns), ifname=ep.ifname,
+                    address=ep.address, prefixlen=ep.prefixlen, mac=ep.mac, gateway=ep.gateway if i == 0 else None,
+                )  # fmt: skip
+            sync_firewall(layout)
+        except BaseException:
+            for ep in st.endpoints:
+                with contextlib.suppress(GeeDockerError):
+                    netlink.delete_link(ep.host_veth)
+            with contextlib.suppress(GeeDockerError):
+                netlink.delete_netns(Path(st.netns))
+            raise
+
+
 def release(layout: Layout, cid: str) -> None:
     """Undo ``setup`` (and every ``connect``) for container ``cid``: veths, leases, rules, namespace,
     state. Safe to call more than once and on a container that never had a network."""
