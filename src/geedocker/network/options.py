@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -264,7 +265,7 @@ def network_options(
             what = "host" if mode == "host" else mode.split(":")[0]
             if mode == "none" or opts.container:
                 raise UsageError(f"conflicting options: port publishing and the {what} network mode")
-            # docker ignores -p with --network host (with a warning); so do we
+            logging.getLogger(__name__).warning("published ports are discarded when using host network mode")
             opts = replace(opts, ports=(), publish_all=False)
         if opts.ip:
             raise UsageError(f"--ip cannot be used with --network {mode}")
