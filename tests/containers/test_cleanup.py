@@ -2,49 +2,55 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.containers.conftest import Engine
+from geedocker.containers.store import ContainerStore, is_alive, process_start_time
+from tests.containers.conftest import Engine, cgroups_named, mounts_under
 
 pytestmark = pytest.mark.root
 
 
-def _processes_using(path: Path) -> list[int]:
-    """Pids whose cwd or root is inside ``path`` (a process left in a container)."""
+def container_processes(engine: Engine, cid: str) -> list[tuple[int, int]]:
+    """(pid, start time) of the container's processes (its cgroup) and of its monitor."""
     out = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        for link in ("cwd", "root"):
-            try:
-                if os.readlink(f"/proc/{pid}/{link}").startswith(str(path)):
-                    out.append(int(pid))
-            except OSError:
-                pass
-    return out
+    for d in cgroups_named(cid):
+        procs = Path(d) / "cgroup.procs"
+        if procs.exists():
+            out += [int(p) for p in procs.read_text().split()]
+    rec = ContainerStore(engine.layout).load(cid)
+    out.append(rec.state.monitor_pid)
+    return [(p, process_start_time(p)) for p in set(out) if p > 0]
 
 
 def test_twenty_run_rm_cycles_leave_nothing(engine: Engine) -> None:
     seen: set[str] = set()
+    procs: list[tuple[int, int]] = []
     for i in range(20):
         flags = ("-d", "--name", f"cycle{i}") if i % 2 else ("--name", f"cycle{i}")
-        r = engine.run("sh", "-c", "echo hi; sleep 0.1", flags=flags)
+        r = engine.run("sh", "-c", "echo hi; sleep 5", flags=flags) if i % 2 else engine.run("echo", "hi", flags=flags)
         assert r.returncode == 0, r.stderr
         seen |= set(engine.ids())
+        if i % 2:
+            procs += container_processes(engine, r.stdout.strip())
         rm = engine.cli("rm", "-f", f"cycle{i}")
         assert rm.returncode == 0, rm.stderr
     assert len(seen) == 20
+    assert len(procs) >= 20  # each detached one had its process and a monitor
     assert engine.leftovers(seen) == []
-    assert _processes_using(engine.layout.root) == []
+    assert [p for p, start in procs if is_alive(p, start)] == []
     assert not any(p.name.startswith("console-") for p in engine.layout.run.iterdir())
 
 
 def test_rm_f_of_a_running_container_leaves_nothing(engine: Engine) -> None:
     r = engine.run("sh", "-c", "sleep 100 & sleep 100", flags=("-d",))
     cid = r.stdout.strip()
+    engine.wait_for("both sleeps", lambda: len(container_processes(engine, cid)) >= 3)
+    procs = container_processes(engine, cid)
+    # while it runs, the checks below do see it
+    assert cgroups_named(cid) and mounts_under(engine.layout.root)
+    assert all(is_alive(p, start) for p, start in procs)
     assert engine.cli("rm", "-f", cid).returncode == 0
     assert engine.leftovers({cid}) == []
-    assert _processes_using(engine.layout.root) == []
+    assert [p for p, start in procs if is_alive(p, start)] == []

@@ -153,3 +153,29 @@ def test_killed_attached_cli_leaves_a_truthful_state(engine: Engine) -> None:
     assert engine.cli("wait", "headless").stdout == "6\n"
     assert engine.cli("rm", "headless").returncode == 0
     assert engine.leftovers() == []
+
+
+def test_restart_and_container_subcommands(engine: Engine) -> None:
+    script = "echo boot; sleep 60"
+    r = engine.cli("container", "run", "-d", "--name", "rs", "--rootfs", str(engine.layer), "sh", "-c", script)
+    assert r.returncode == 0, r.stderr
+    assert engine.cli("container", "ls", "--format", "{{.Names}}").stdout == "rs\n"
+    engine.wait_for("the first boot", lambda: engine.cli("logs", "rs").stdout == "boot\n")
+    assert engine.cli("restart", "-t", "0", "rs").stdout == "rs\n"
+    engine.wait_for("the second boot", lambda: engine.cli("container", "logs", "rs").stdout == "boot\nboot\n")
+    assert engine.cli("container", "ls", "--format", "{{.State}}").stdout == "running\n"
+    assert engine.cli("container", "rm", "-f", "rs").returncode == 0
+    assert engine.cli("container", "ls", "-a", "-q").stdout == ""
+
+
+def test_wait_for_an_auto_removed_container(engine: Engine) -> None:
+    cid = detach(engine, "sh", "-c", "sleep 0.5; exit 12", flags=("--rm", "--name", "gone"))
+    assert engine.cli("wait", cid[:12]).stdout == "12\n"
+    assert engine.ids() == []
+
+
+def test_detached_command_not_found(engine: Engine) -> None:
+    r = engine.run("nosuchcommand", flags=("-d", "--name", "broken"))
+    assert r.returncode == 127 and "nosuchcommand" in r.stderr and r.stdout == ""
+    assert engine.cli("wait", "broken").stdout == "127\n"
+    assert engine.leftovers() == [f"container dir {engine.ids()[0]}"]  # nothing mounted or running

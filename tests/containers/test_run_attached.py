@@ -172,3 +172,25 @@ def test_logs_of_an_attached_run(engine: Engine) -> None:
     engine.run("sh", "-c", "echo one; echo two >&2", flags=("--name", "lg"))
     r = engine.cli("logs", "lg")
     assert r.stdout == "one\n" and r.stderr == "two\n"
+
+
+def test_groups_ulimits_sysctls(engine: Engine) -> None:
+    script = "id -G; ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_unprivileged_port_start"
+    flags = (
+        "--group-add", "extra", "--group-add", "777", "--ulimit", "nofile=100:200",
+        "--sysctl", "net.ipv4.ip_unprivileged_port_start=80",
+    )  # fmt: skip
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+        host_before = f.read()
+    r = engine.run("sh", "-c", script, flags=flags)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert set(lines[0].split()) == {"0", "777", "2000"}
+    assert lines[1:4] == ["100", "200", "80"]
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+        assert f.read() == host_before  # the sysctl was set in the container's namespace only
+
+
+def test_shm_size(engine: Engine) -> None:
+    r = engine.run("df", "-k", "/dev/shm", flags=("--shm-size", "2m"))
+    assert r.stdout.splitlines()[1].split()[1] == "2048"

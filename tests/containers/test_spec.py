@@ -287,3 +287,22 @@ def test_init_wraps_the_command() -> None:
 
 def test_find_init_binary_prefers_the_environment() -> None:
     assert spec.find_init_binary({"GEEDOCKER_INIT_PATH": "/opt/init"}) == "/opt/init"
+
+
+def test_ulimits_sysctls_shm() -> None:
+    assert spec.parse_ulimit("nofile=1024:2048") == ("RLIMIT_NOFILE", 1024, 2048)
+    assert spec.parse_ulimit("nproc=50") == ("RLIMIT_NPROC", 50, 50)
+    assert spec.parse_ulimit("core=-1") == ("RLIMIT_CORE", 2**64 - 1, 2**64 - 1)
+    for bad in ("nofile", "bogus=1", "nofile=2:1", "nofile=x"):
+        with pytest.raises(UsageError):
+            spec.parse_ulimit(bad)
+    assert spec.parse_sysctl("net.ipv4.ip_forward=1") == ("net.ipv4.ip_forward", "1")
+    with pytest.raises(UsageError, match="not namespaced"):
+        spec.parse_sysctl("vm.swappiness=1")
+    s = make(ulimits=(("RLIMIT_NOFILE", 10, 20),), sysctls=(("net.core.somaxconn", "7"),), shm_size=1 << 20)
+    assert s["process"]["rlimits"] == [{"type": "RLIMIT_NOFILE", "soft": 10, "hard": 20}]
+    assert s["linux"]["sysctl"] == {"net.core.somaxconn": "7"}
+    shm = next(m for m in s["mounts"] if m["destination"] == "/dev/shm")
+    assert f"size={1 << 20}" in shm["options"]
+    assert "rlimits" not in make()["process"] and "sysctl" not in make()["linux"]
+

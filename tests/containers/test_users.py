@@ -65,3 +65,11 @@ def test_symlinked_passwd_stays_inside_the_rootfs(tmp_path: Path) -> None:
     assert resolve_user_in_rootfs(tmp_path, "inside").uid == 77
     with pytest.raises(ContainerError):
         resolve_user_in_rootfs(tmp_path, "root")  # the host's root entry is not visible
+
+
+def test_group_add(rootfs: Path) -> None:
+    from geedocker.containers.users import resolve_groups_in_rootfs
+
+    assert resolve_groups_in_rootfs(rootfs, ["extra", "4242", "wheel"]) == (2000, 4242, 10)
+    with pytest.raises(ContainerError, match="unable to find group nope"):
+        resolve_groups_in_rootfs(rootfs, ["nope"])

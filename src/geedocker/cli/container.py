@@ -1,9 +1,28 @@
-"""``geedocker container prune|ls|rm|inspect ...``"""
+"""``geedocker container COMMAND``: docker's management form (``container ls``, ``container rm``...,
+``container prune``, ``container inspect``); each subcommand is the top-level command's module."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+
+# subcommand -> module (the top-level command of the same meaning)
+SUBCOMMANDS: dict[str, str] = {
+    "ls": "geedocker.cli.ps",
+    "ps": "geedocker.cli.ps",
+    "list": "geedocker.cli.ps",
+    "create": "geedocker.cli.create",
+    "run": "geedocker.cli.run",
+    "start": "geedocker.cli.start",
+    "stop": "geedocker.cli.stop",
+    "restart": "geedocker.cli.restart",
+    "kill": "geedocker.cli.kill",
+    "rm": "geedocker.cli.rm",
+    "logs": "geedocker.cli.logs",
+    "exec": "geedocker.cli.exec",
+    "wait": "geedocker.cli.wait",
+}
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -12,6 +31,9 @@ def register(p: argparse.ArgumentParser) -> None:
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     insp = sub.add_parser("inspect", help="display detailed information on one or more containers")
     insp.add_argument("containers", nargs="+", metavar="CONTAINER")
+    for name, module in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=f"see 'geedocker {module.rsplit('.', 1)[1]} --help'")
+        importlib.import_module(module).register(sp)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
 
     from geedocker.cli.common import layout_of
 
+    if args.action in SUBCOMMANDS:
+        code: int = importlib.import_module(SUBCOMMANDS[args.action]).run(args)
+        return code
     layout = layout_of(args)
     if args.action == "prune":
         from geedocker.containers.lifecycle import prune

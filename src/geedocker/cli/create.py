@@ -43,6 +43,10 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--privileged", action="store_true", help="give extended privileges to this container")
     a("--security-opt", action="append", default=[], help="security options (no-new-privileges)")
     a("-l", "--label", action="append", default=[], help="set meta data on a container")
+    a("--group-add", action="append", default=[], help="add additional groups to join")
+    a("--ulimit", action="append", default=[], help="ulimit options (nofile=1024:2048)")
+    a("--sysctl", action="append", default=[], help="namespaced kernel parameters (net.ipv4.ip_forward=1)")
+    a("--shm-size", default=None, help="size of /dev/shm (default 64m)")
     a("--pull", default="missing", choices=["missing", "always", "never"], help="pull image before running")
     a("--rootfs", action="store_true", help="IMAGE is a root filesystem directory, not an image")
     a("image", metavar="IMAGE")
@@ -125,6 +129,10 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         privileged=args.privileged,
         no_new_privileges=nnp,
         labels=tuple(sorted(labels)),
+        group_add=tuple(args.group_add),
+        ulimits=tuple(spec.parse_ulimit(u) for u in args.ulimit),
+        sysctls=tuple(sorted(spec.parse_sysctl(x) for x in args.sysctl)),
+        shm_size=spec.parse_bytes(args.shm_size, "--shm-size") if args.shm_size else None,
     )
 
 

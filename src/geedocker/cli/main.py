@@ -36,7 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "rm": ("geedocker.cli.rm", "Remove one or more containers"),
     "exec": ("geedocker.cli.exec", "Execute a command in a running container"),
     "wait": ("geedocker.cli.wait", "Block until one or more containers stop, then print their exit codes"),
-    "container": ("geedocker.cli.container", "Manage containers (prune, inspect)"),
+    "restart": ("geedocker.cli.restart", "Restart one or more containers"),
+    "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
     "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
 }
 

@@ -1,7 +1,36 @@
-"""The container engine: run options -> OCI runtime-spec bundle -> the runtime core; state on disk.
+"""The container engine: docker's run flags + an image -> an OCI runtime-spec bundle -> the runtime core.
 
-Modules: ``spec`` (RunOptions, build_spec), ``users`` (user resolution inside a rootfs), ``paths``
-(safe path resolution inside a rootfs), ``store`` (containers/<id>/container.json, names, lookup),
-``rootfs`` (overlay mounts), ``lifecycle`` (create/start/run/stop/kill/rm/wait), ``monitor``
-(the detached process holding a container's stdio), ``logs``, ``ps``, ``inspect``, ``execute``.
+Modules
+    spec        RunOptions (docker's create/run flags, validated) and build_spec (pure: -> config.json)
+    users       --user resolution against the image's /etc/passwd and /etc/group
+    paths       safe path resolution inside an untrusted rootfs (symlinks confined to it)
+    store       containers/<id>/container.json records, unique names, lookup by id/name/prefix
+    names       docker-style random names (adjective_surname)
+    rootfs      the overlay mount (image layers + upper/work) at the bundle's rootfs
+    backend     the OCI runtime: geedocker.runtime in-process, or runc/crun by their CLI
+    supervisor  the process owning a running container: stdio, json-file log, exit status, --rm
+    lifecycle   create, start, run, stop, kill, remove, wait, prune, refresh
+    execute     exec into a running container
+    netns       loopback up in the container's private network namespace
+    logs, ps, inspect, console, images (RootfsSource from the image store or a directory)
+
+Behaviour worth knowing
+    * Attached ``run``: the geedocker process is the supervisor; it copies the container's stdout and
+      stderr to ours and to the json-file log, forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 (and SIGWINCH
+      for -t) and exits with the container's status (125 engine error, 126/127 command not
+      executable/found). ``-d``: a double-forked, setsid monitor does the same with the log only.
+    * State survives the CLI being killed: container.json is replaced atomically on each change and
+      holds the init's and the supervisor's pids with their start times; ``refresh`` (called by ps,
+      wait, stop, rm, inspect) marks a container exited when both are gone, taking the exit code the
+      runtime recorded.
+    * Networks: ``host`` shares the host's network namespace; ``none`` and ``bridge`` (the default)
+      get a private namespace with loopback up. The bridge driver (veth, address, NAT, -p) is not
+      wired in yet.
+    * ``--init`` bind-mounts the host's static docker-init/tini/catatonit (or $GEEDOCKER_INIT_PATH) at
+      /sbin/docker-init and runs ``docker-init -- CMD`` as docker does.
+    * The runtime is chosen by $GEEDOCKER_OCI_RUNTIME (geedocker by default, or runc, crun) and
+      recorded per container.
+    * ``--rm`` containers mount their overlay ``volatile`` (no sync on unmount; the upper dir is
+      thrown away anyway) and leave their exit code in $RUN/exited/<id> for ``wait``.
+    * Not supported (clear errors): named and anonymous volumes, --mount type=volume, -p (networking).
 """

@@ -15,11 +15,10 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from geedocker.errors import (
     CommandNotExecutable,
@@ -29,6 +28,9 @@ from geedocker.errors import (
     ContainerStateError,
 )
 from geedocker.store.layout import Layout
+
+if TYPE_CHECKING:
+    import subprocess
 
 log = logging.getLogger(__name__)
 
@@ -86,24 +88,12 @@ def _classify(message: str) -> ContainerError:
 
 def set_subreaper() -> None:
     """Make the calling process adopt orphaned descendants (PR_SET_CHILD_SUBREAPER)."""
-    sc = importlib.import_module("geedocker.runtime.syscalls") if _has_module("geedocker.runtime.syscalls") else None
-    if sc is not None:
-        sc.prctl(36, 1)
-        return
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(36, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
-        raise ContainerError(f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(ctypes.get_errno())}")
-
-
-def _has_module(name: str) -> bool:
-    import importlib.util
+    from geedocker.runtime import syscalls
 
     try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
+        syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
+    except OSError as e:
+        raise ContainerError(f"prctl(PR_SET_CHILD_SUBREAPER): {e.strerror}") from None
 
 
 def wait_pid(pid: int) -> int:
@@ -146,6 +136,8 @@ class OciCliBackend:
         return [self.binary, "--root", str(self.root), *args]
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        import subprocess
+
         proc = subprocess.run(self._cmd(*args), capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if check and proc.returncode != 0:
             raise ContainerError(f"{self.name} {args[0]}: {_last_error(proc.stderr)}")
@@ -154,6 +146,8 @@ class OciCliBackend:
     def create(
         self, cid: str, bundle: Path, *, stdin: Fd, stdout: Fd, stderr: Fd, console_socket: Path | None
     ) -> int:
+        import subprocess
+
         self.root.mkdir(parents=True, exist_ok=True)
         set_subreaper()  # the init outlives runc's create: adopt it so wait() can reap it
         pid_file = bundle / "runtime.pid"
@@ -209,6 +203,7 @@ class OciCliBackend:
         console_socket: Path | None,
         detach: bool = False,
     ) -> int:
+        import subprocess
         import tempfile
 
         with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="process-") as f:

@@ -39,7 +39,7 @@ from geedocker.containers.store import (
     replace_file,
 )
 from geedocker.containers.supervisor import run_attached, start_detached
-from geedocker.containers.users import resolve_user_in_rootfs
+from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.oci import ContainerConfig, canonical_json
 from geedocker.store.layout import Layout
@@ -127,6 +127,9 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     init_path = find_init_binary() if opts.init else None
     if init_path:
         _ensure_file(root, INIT_DESTINATION)
+    if opts.group_add:
+        gids = resolve_groups_in_rootfs(root, opts.group_add)
+        user = replace(user, additional_gids=tuple(sorted({*user.additional_gids, *gids})))
     spec = build_spec(
         rec.image_config,
         replace(opts, hostname=rec.hostname),
@@ -249,7 +252,7 @@ def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None =
     backend = get_backend(layout, rec.runtime or None)
     t = rec.stop_timeout if timeout is None else timeout
     backend.kill(rec.id, sig or rec.stop_signal)
-    if t < 0 or not _wait_not_running(layout, rec, t if t >= 0 else None):
+    if not _wait_not_running(layout, rec, t if t >= 0 else None):  # a negative timeout waits for ever
         backend.kill(rec.id, signal.SIGKILL, all_=False)
         if not _wait_not_running(layout, rec, 30):
             raise ContainerError(f"container {rec.name} did not stop after SIGKILL")
@@ -295,7 +298,10 @@ def wait(layout: Layout, ref: str) -> int:
         try:
             cur = refresh(layout, store.load(rec.id))
         except GeeDockerError:
-            raise ContainerError(f"container {ref} was removed while waiting") from None
+            try:  # an auto-removed container leaves its exit code behind
+                return int(store.exit_file(rec.id).read_text().strip())
+            except (OSError, ValueError):
+                raise ContainerError(f"container {ref} was removed while waiting") from None
         if cur.state.status == Status.EXITED or (cur.state.status == Status.CREATED and cur.state.error):
             return cur.state.exit_code
         time.sleep(delay)

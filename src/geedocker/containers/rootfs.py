@@ -11,27 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import importlib
 import logging
 import os
-import subprocess
 from pathlib import Path
-from typing import Any
 
 from geedocker.errors import ContainerError
+from geedocker.runtime import syscalls
 
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 4000  # leave room under the 4096-byte page for the rest of the options
-MNT_DETACH = 2
-
-
-def _syscalls() -> Any:
-    """The runtime core's ctypes module, or None when it is not there (then mount(8) is used)."""
-    try:
-        return importlib.import_module("geedocker.runtime.syscalls")
-    except ImportError:
-        return None
 
 
 def overlay_options(lower: list[str], upper: str, work: str, volatile: bool = False) -> str:
@@ -91,22 +80,11 @@ def mount_overlay(container_dir: Path, lower_dirs: list[Path], target: Path, *, 
 
 
 def _mount(source: str, target: Path, fstype: str, data: str, cwd: Path | None) -> None:
-    sc = _syscalls()
-    if sc is None:
-        proc = subprocess.run(
-            ["mount", "-t", fstype, "-o", data, source, str(target)],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise ContainerError(f"mounting the container's root filesystem: {proc.stderr.strip()}")
-        return
     old = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if cwd else None
     try:
         if cwd:
             os.chdir(cwd)
-        sc.mount(source, target, fstype, 0, data)
+        syscalls.mount(source, target, fstype, 0, data)
     except OSError as e:
         raise ContainerError(f"mounting the container's root filesystem at {target}: {e.strerror or e}") from None
     finally:
@@ -119,14 +97,8 @@ def unmount(target: Path) -> None:
     """Unmount ``target`` if it is mounted (lazily, so a busy mount does not block removal)."""
     if not is_mountpoint(target):
         return
-    sc = _syscalls()
-    if sc is None:
-        proc = subprocess.run(["umount", "-l", str(target)], capture_output=True, text=True)
-        if proc.returncode != 0 and is_mountpoint(target):
-            raise ContainerError(f"unmounting {target}: {proc.stderr.strip()}")
-        return
     try:
-        sc.umount2(target, MNT_DETACH)
+        syscalls.umount2(target, syscalls.MNT_DETACH)
     except OSError as e:
         if e.errno not in (errno.EINVAL, errno.ENOENT):
             raise ContainerError(f"unmounting {target}: {e.strerror or e}") from None

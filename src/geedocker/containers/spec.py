@@ -132,6 +132,10 @@ class RunOptions:
     network: str = "bridge"
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
+    group_add: tuple[str, ...] = ()  # names or gids, resolved in the image's /etc/group
+    ulimits: tuple[tuple[str, int, int], ...] = ()  # (RLIMIT_NAME, soft, hard)
+    sysctls: tuple[tuple[str, str], ...] = ()
+    shm_size: int | None = None
     privileged: bool = False
     no_new_privileges: bool = False
     labels: tuple[tuple[str, str], ...] = field(default=())
@@ -162,6 +166,10 @@ class RunOptions:
             "network": self.network,
             "cap_add": list(self.cap_add),
             "cap_drop": list(self.cap_drop),
+            "group_add": list(self.group_add),
+            "ulimits": [list(u) for u in self.ulimits],
+            "sysctls": dict(self.sysctls),
+            "shm_size": self.shm_size,
             "privileged": self.privileged,
             "no_new_privileges": self.no_new_privileges,
             "labels": dict(self.labels),
@@ -194,6 +202,10 @@ class RunOptions:
             network=str(d.get("network", "bridge")),
             cap_add=tuple(d.get("cap_add", ())),
             cap_drop=tuple(d.get("cap_drop", ())),
+            group_add=tuple(d.get("group_add", ())),
+            ulimits=tuple((str(u[0]), int(u[1]), int(u[2])) for u in d.get("ulimits", ())),
+            sysctls=tuple(sorted((d.get("sysctls") or {}).items())),
+            shm_size=d.get("shm_size"),
             privileged=bool(d.get("privileged", False)),
             no_new_privileges=bool(d.get("no_new_privileges", False)),
             labels=tuple(sorted((d.get("labels") or {}).items())),
@@ -393,6 +405,45 @@ def find_init_binary(environ: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
+ULIMITS = {
+    "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU", "data": "RLIMIT_DATA", "fsize": "RLIMIT_FSIZE",
+    "locks": "RLIMIT_LOCKS", "memlock": "RLIMIT_MEMLOCK", "msgqueue": "RLIMIT_MSGQUEUE", "nice": "RLIMIT_NICE",
+    "nofile": "RLIMIT_NOFILE", "nproc": "RLIMIT_NPROC", "rss": "RLIMIT_RSS", "rtprio": "RLIMIT_RTPRIO",
+    "rttime": "RLIMIT_RTTIME", "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
+}  # fmt: skip
+
+
+def parse_ulimit(text: str) -> tuple[str, int, int]:
+    """``nofile=1024[:2048]`` -> ("RLIMIT_NOFILE", 1024, 2048); -1 is unlimited."""
+    name, eq, values = text.partition("=")
+    if not eq or name not in ULIMITS:
+        raise UsageError(f"invalid ulimit {text!r}: expected <type>=<soft>[:<hard>] with a known type")
+    soft_s, _, hard_s = values.partition(":")
+    try:
+        soft = int(soft_s)
+        hard = int(hard_s) if hard_s else soft
+    except ValueError:
+        raise UsageError(f"invalid ulimit {text!r}: limits are integers") from None
+    unlimited = 2**64 - 1
+    soft, hard = (unlimited if soft == -1 else soft), (unlimited if hard == -1 else hard)
+    if soft < 0 or hard < 0 or soft > hard:
+        raise UsageError(f"invalid ulimit {text!r}: the soft limit must not exceed the hard limit")
+    return ULIMITS[name], soft, hard
+
+
+def parse_sysctl(text: str) -> tuple[str, str]:
+    key, eq, value = text.partition("=")
+    if not eq or not re.fullmatch(r"[a-z0-9_.\-/]+", key):
+        raise UsageError(f"invalid sysctl {text!r}: expected key=value")
+    namespaced = key.startswith(("net.", "kernel.shm", "kernel.msg", "kernel.sem", "fs.mqueue.")) or key in (
+        "kernel.domainname",
+        "kernel.hostname",
+    )
+    if not namespaced:
+        raise UsageError(f"sysctl {key!r} is not namespaced: it cannot be set for one container")
+    return key, value
+
+
 def validate_name(name: str) -> str:
     if not _NAME_RE.match(name):
         raise UsageError(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
@@ -512,7 +563,7 @@ def _default_mounts(opts: RunOptions) -> list[dict[str, Any]]:
             "destination": "/dev/shm",
             "type": "tmpfs",
             "source": "shm",
-            "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            "options": ["nosuid", "noexec", "nodev", "mode=1777", f"size={opts.shm_size or 64 << 20}"],
         },
         {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
         {
@@ -666,11 +717,15 @@ def build_spec(
     }
     if user.additional_gids:
         process["user"]["additionalGids"] = list(user.additional_gids)
+    if opts.ulimits:
+        process["rlimits"] = [{"type": t, "soft": soft, "hard": hard} for t, soft, hard in opts.ulimits]
     linux: dict[str, Any] = {
         "namespaces": namespaces,
         "resources": _resources(opts),
         "cgroupsPath": cgroups_path if cgroups_path is not None else f"/geedocker/{container_id}",
     }
+    if opts.sysctls:
+        linux["sysctl"] = dict(opts.sysctls)
     if not opts.privileged:
         linux["maskedPaths"] = list(MASKED_PATHS)
         linux["readonlyPaths"] = list(READONLY_PATHS)

@@ -338,6 +338,10 @@ class ContainerStore:
                 raise ContainerError(f"multiple IDs found with provided prefix: {ref}")
         raise ContainerNotFound(f"No such container: {ref}")
 
+    def exit_file(self, cid: str) -> Path:
+        """Where an auto-removed (``--rm``) container leaves its exit code for ``wait`` (under $RUN)."""
+        return self.layout.run / "exited" / cid
+
     def remove_dir(self, cid: str) -> None:
         shutil.rmtree(self.dir(cid), ignore_errors=True)
         if self.dir(cid).exists():

@@ -267,6 +267,10 @@ class Supervisor:
             )
         except ContainerNotFound:
             pass  # removed under us (rm -f)
+        if self.rec.options.rm:  # removed below: leave the exit code for ``wait``
+            with contextlib.suppress(OSError):
+                self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
+                self.store.exit_file(cid).write_text(f"{code}\n")
         errors: list[str] = []
         try:
             self.backend.delete(cid, force=True)
@@ -364,6 +368,7 @@ def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # prag
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
+    os.chdir("/")  # keep no directory of the caller busy
     for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(s, signal.SIG_IGN)
     sup = Supervisor(layout, rec, attach=False)

@@ -116,3 +116,22 @@ def resolve_user_in_rootfs(rootfs: Path, spec: str) -> ProcessUser:
         parse_passwd(passwd.decode("utf-8", "replace")) if passwd else [],
         parse_group(group.decode("utf-8", "replace")) if group else [],
     )
+
+
+def resolve_groups(names: tuple[str, ...] | list[str], groups: list[GroupEntry]) -> tuple[int, ...]:
+    """``--group-add``: group names (must exist in /etc/group) or numeric gids."""
+    out: list[int] = []
+    for name in names:
+        gid = _parse_id(name)
+        if gid is None:
+            found = [g.gid for g in groups if g.name == name]
+            if not found:
+                raise ContainerError(f"unable to find group {name}: no matching entries in group file")
+            gid = found[0]
+        out.append(gid)
+    return tuple(out)
+
+
+def resolve_groups_in_rootfs(rootfs: Path, names: tuple[str, ...] | list[str]) -> tuple[int, ...]:
+    group = read_file_in_root(rootfs, "/etc/group")
+    return resolve_groups(names, parse_group(group.decode("utf-8", "replace")) if group else [])
