@@ -259,6 +259,11 @@ class Supervisor:
         if self.log is not None:
             self.log.close()
             self.log = None
+        if self.rec.options.rm:  # network hook: before EXITED is recorded, so that removal follows it closely
+            try:
+                network.release(self.layout, cid)
+            except GeeDockerError as e:
+                log.warning("releasing the network of container %s: %s", cid[:12], e)
         oom = code == 137 and self.rec.options.memory is not None and oom_killed(cid)
         try:
             self.store.update_state(
@@ -281,10 +286,6 @@ class Supervisor:
         except GeeDockerError as e:
             errors.append(str(e))
         if self.rec.options.rm:
-            try:
-                network.release(self.layout, cid)  # network hook
-            except GeeDockerError as e:
-                errors.append(str(e))
             with contextlib.suppress(GeeDockerError):
                 self.store.remove_dir(cid)
         if errors:
