@@ -130,3 +130,24 @@ def test_start_remakes_a_lost_namespace(net: Net) -> None:
     assert r.returncode == 0 and f"inet {ip}/24" in r.stdout, r.stderr
     net.ok("rm", "reboot")
     assert net.leftovers() == []
+
+
+def test_parallel_creates_get_distinct_addresses(net: Net) -> None:
+    import subprocess
+    import sys
+
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "geedocker", "create", "--rootfs", str(net.rootfs), "true"],
+                         env=net.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]  # fmt: skip
+    ids = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        ids.append(out.strip())
+    addrs = [net.ip_of(cid) for cid in ids]
+    assert len(set(addrs)) == 6 and len(net.leases()) == 6
+    for cid in ids:
+        net.ok("rm", cid)
+    assert net.leftovers() == []
