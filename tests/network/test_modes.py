@@ -31,7 +31,7 @@ def test_none_has_only_loopback_up(net: Net) -> None:
     assert net.leftovers() == []
 
 
-def test_host_shares_the_host_network(net: Net, tmp_path: object) -> None:
+def test_host_shares_the_host_network(net: Net) -> None:
     dev = default_dev()
     mac = open(f"/sys/class/net/{dev}/address").read().strip()
     r = net.run("sh", "-c", f"cat /sys/class/net/{dev}/address; cat /etc/hosts; echo ===; cat /etc/resolv.conf",
