@@ -8,6 +8,7 @@ from geedocker.containers import ps
 from geedocker.containers.spec import RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerState, Status
 from geedocker.oci import ContainerConfig
+from geedocker.timefmt import human_duration
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 
@@ -35,12 +36,12 @@ def test_status_text() -> None:
 
 
 def test_human_duration() -> None:
-    assert ps.human_duration(0.4) == "Less than a second"
-    assert ps.human_duration(1) == "1 second"
-    assert ps.human_duration(59) == "59 seconds"
-    assert ps.human_duration(61) == "About a minute"
-    assert ps.human_duration(3600) == "About an hour"
-    assert ps.human_duration(86400 * 3) == "3 days"
+    assert human_duration(0.4) == "Less than a second"
+    assert human_duration(1) == "1 second"
+    assert human_duration(59) == "59 seconds"
+    assert human_duration(61) == "About a minute"
+    assert human_duration(3600) == "About an hour"
+    assert human_duration(86400 * 3) == "3 days"
 
 
 def test_table() -> None:

@@ -16,12 +16,12 @@ from geedocker.containers.store import (
     Status,
     is_alive,
     now_rfc3339,
-    parse_rfc3339,
     process_start_time,
 )
 from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError
 from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout
+from geedocker.timefmt import parse_rfc3339
 
 
 def _maker(image: str = "busybox"):  # type: ignore[no-untyped-def]

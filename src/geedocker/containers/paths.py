@@ -13,45 +13,15 @@ import stat
 from pathlib import Path
 
 from geedocker.errors import ContainerError
-
-MAX_SYMLINKS = 40
+from geedocker.runtime.paths import secure_join as _secure_join
 
 
 def secure_join(root: Path, path: str) -> Path:
-    """``root`` joined with ``path``, every symlink in it resolved inside ``root``.
+    """``root`` joined with ``path``, every symlink in it resolved inside ``root`` (see runtime.paths).
 
     Missing trailing components are kept as they are (the result may not exist yet).
     """
-    root = Path(root)
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = root.joinpath(*resolved, part)
-        try:
-            st = os.lstat(candidate)
-        except FileNotFoundError:
-            resolved.append(part)
-            continue
-        except NotADirectoryError:
-            resolved.append(part)
-            continue
-        if stat.S_ISLNK(st.st_mode):
-            hops += 1
-            if hops > MAX_SYMLINKS:
-                raise ContainerError(f"too many levels of symbolic links resolving {path!r} in {root}")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            parts = [p for p in target.split("/") if p not in ("", ".")] + parts
-            continue
-        resolved.append(part)
-    return root.joinpath(*resolved)
+    return Path(_secure_join(str(root), path))
 
 
 def read_file_in_root(root: Path, path: str, limit: int = 4 * 1024 * 1024) -> bytes | None:
