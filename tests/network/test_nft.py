@@ -40,6 +40,7 @@ def test_host_ip_udp_and_isolation_between_bridges() -> None:
     assert "    ip daddr 127.0.0.1 udp dport 5353 dnat to 10.213.0.3:53" in text
     assert '    iifname "gd-abc" oifname { "gdtest0" } drop' in text
     assert '    iifname "gdtest0" oifname { "gd-abc" } drop' in text
+    assert text.index("ct status dnat accept") < text.index("drop")  # published ports stay reachable
 
 
 def test_script_is_deterministic_and_deduplicated() -> None:

@@ -44,6 +44,11 @@ def test_containers_talk_by_name_and_alias(net: Net) -> None:
 
 
 def test_default_bridge_has_no_names_and_networks_are_isolated(net: Net) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("0.0.0.0", 0))
+        port = s.getsockname()[1]
     net.ok("network", "create", "--subnet", f"10.213.{net.k + 100}.0/24", "gdone")
     net.ok("network", "create", "--subnet", f"10.213.{net.k + 101}.0/24", "gdtwo")
     net.detach("sh", "-c", SERVER, flags=("--network", "gdone", "--name", "a1", "-h", "a1"))
@@ -51,9 +56,11 @@ def test_default_bridge_has_no_names_and_networks_are_isolated(net: Net) -> None
     assert talk(net, "gdone", ip) == "pong-a1"
     r = net.run("sh", "-c", f"echo hi | nc -w 2 {ip} 7000", flags=("--rm", "--network", "gdtwo"))
     assert "pong" not in r.stdout  # dropped between bridges
-    net.detach("sh", "-c", SERVER, flags=("--name", "b1", "-h", "b1"))
+    net.detach("sh", "-c", SERVER, flags=("--name", "b1", "-h", "b1", "-p", f"{port}:7000"))
     r = net.run("sh", "-c", "echo hi | nc -w 2 b1 7000", flags=("--rm",))
     assert "pong" not in r.stdout  # no names on the default bridge, as docker
+    r = net.run("sh", "-c", f"echo hi | nc -w 3 {net.prefix}.1 {port}", flags=("--rm", "--network", "gdtwo"))
+    assert r.stdout.strip() == "pong-b1", r.stderr  # a published port is reachable from another network
 
 
 def test_connect_and_disconnect(net: Net) -> None:

@@ -13,7 +13,8 @@ a crash never leaves half a rule set. With nothing to do the table is deleted.
                          needs net.ipv4.conf.<bridge>.route_localnet=1); masquerade a container
                          reaching a published port on its own network through a host address (so
                          the reply comes back through the host; also a container's own port)
-      chain forward      filter/forward: drop traffic from one geedocker bridge to another (isolation)
+      chain forward      filter/forward: drop traffic from one geedocker bridge to another (isolation),
+                         except to published ports
     }
 
 The table is ``geedocker`` for the default store and ``geedocker-<8 hex of the root path>`` for any
@@ -123,6 +124,8 @@ def script(rules: Ruleset, table: str) -> str:
         "    type filter hook forward priority filter; policy accept;",
     ]
     bridges = sorted({n.bridge for n in nets})
+    if len(bridges) > 1:
+        lines.append("    ct status dnat accept")  # a published port is reachable from every network
     for b in bridges:
         others = [o for o in bridges if o != b]
         if others:
