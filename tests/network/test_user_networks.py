@@ -99,6 +99,7 @@ def test_network_rm_refused_while_used_then_removes_the_bridge(net: Net) -> None
     assert net.ok("network", "rm", "gdtmp").strip() == "gdtmp"
     assert not os.path.exists(f"/sys/class/net/{bridge}")
     assert "gdtmp" not in net.ok("network", "ls")
+    assert sorted(p.name for p in net.layout.networks.iterdir() if p.name.startswith("gdtmp")) == []
     r = net.cli("network", "rm", "bridge")
     assert r.returncode == 1 and "pre-defined" in r.stderr
     r = net.cli("network", "inspect", "gdtmp")

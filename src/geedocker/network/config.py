@@ -180,7 +180,8 @@ class NetworkStore:
         atomic_write(self.path(cfg.name), json.dumps(cfg.to_json(), indent=1).encode(), 0o644)
 
     def delete(self, name: str) -> None:
-        for p in (self.path(name), self.leases_path(name)):
+        leases = self.leases_path(name)
+        for p in (self.path(name), leases, leases.with_name(leases.name + ".lock")):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
 
