@@ -24,10 +24,10 @@ def container_processes(engine: Engine, cid: str) -> list[tuple[int, int]]:
     return [(p, process_start_time(p)) for p in set(out) if p > 0]
 
 
-def test_twenty_run_rm_cycles_leave_nothing(engine: Engine) -> None:
+def test_hundred_run_rm_cycles_leave_nothing(engine: Engine) -> None:
     seen: set[str] = set()
     procs: list[tuple[int, int]] = []
-    for i in range(20):
+    for i in range(100):
         flags = ("-d", "--name", f"cycle{i}") if i % 2 else ("--name", f"cycle{i}")
         r = engine.run("sh", "-c", "echo hi; sleep 5", flags=flags) if i % 2 else engine.run("echo", "hi", flags=flags)
         assert r.returncode == 0, r.stderr
@@ -36,8 +36,8 @@ def test_twenty_run_rm_cycles_leave_nothing(engine: Engine) -> None:
             procs += container_processes(engine, r.stdout.strip())
         rm = engine.cli("rm", "-f", f"cycle{i}")
         assert rm.returncode == 0, rm.stderr
-    assert len(seen) == 20
-    assert len(procs) >= 20  # each detached one had its process and a monitor
+    assert len(seen) == 100
+    assert len(procs) >= 100  # each detached one had its process and a monitor
     assert engine.leftovers(seen) == []
     assert [p for p, start in procs if is_alive(p, start)] == []
     assert not any(p.name.startswith("console-") for p in engine.layout.run.iterdir())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -115,3 +116,32 @@ def test_run_from_bundle_cwd_not_found(runtime: Runtime) -> None:
     r = cli(runtime, "run", "x", cwd=bundle)
     assert r.returncode == 1
     assert "executable file not found" in r.stderr
+
+
+@pytest.mark.root
+def test_run_forwards_signals_to_the_container(runtime: Runtime) -> None:
+    bundle = runtime.bundle(base_config(["sh", "-c", "trap 'echo got-term; exit 9' TERM; echo ready; "
+                                         "while true; do sleep 0.05; done"]))
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    out = runtime.base / "fwd.out"
+    with open(out, "w") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "geedocker.runtime.cli", "--root", str(runtime.root), "run",
+                                 "--bundle", str(bundle), "fwd"], stdout=f, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while "ready" not in out.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, out.read_text()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 9
+        assert "got-term" in out.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_delete_force_of_a_missing_container_succeeds(tmp_path: Path) -> None:
+    assert main(["--root", str(tmp_path), "delete", "--force", "gone"]) == 0
+    assert main(["--root", str(tmp_path), "delete", "gone"]) == 1

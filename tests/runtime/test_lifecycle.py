@@ -140,11 +140,14 @@ def test_kill_all(runtime: Runtime) -> None:
 
 
 def test_sigterm_with_handler_in_pid_1(runtime: Runtime) -> None:
-    cid = runtime.create(base_config(["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.05; done"]))
+    cid = runtime.create(base_config(["sh", "-c", "trap 'exit 42' TERM; echo ready; while true; do sleep 0.05; done"]))
     rt.start(runtime.root, cid)
-    time.sleep(0.2)
+    deadline = time.monotonic() + 30
+    while runtime.output(cid)[0] != "ready\n":  # the trap is set once "ready" is out
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     rt.kill(runtime.root, cid, "TERM")
-    assert rt.wait(runtime.root, cid, timeout=10) == 42
+    assert rt.wait(runtime.root, cid, timeout=30) == 42
 
 
 def test_run_deletes_afterwards(runtime: Runtime) -> None:

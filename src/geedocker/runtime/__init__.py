@@ -41,7 +41,9 @@ monitor=True) -> State``
     looked up before ``create`` returns: a missing one raises ``CommandNotFound`` (127), one that is not
     executable ``CommandNotExecutable`` (126); the container is then cleaned up. With ``monitor=True`` a
     small detached monitor process (like conmon) is the init's parent: it records the exit status in
-    ``exit.json`` so ``wait``/``state`` can report it even after the caller is gone. With
+    ``exit.json`` so ``wait``/``state`` can report it even after the caller is gone (the monitor is
+    double-forked away from the caller; a caller that is a child subreaper inherits it and should reap
+    it when it exits). With
     ``monitor=False`` (what the runc-compatible CLI uses) the init is re-parented to the caller's
     subreaper, which reaps it, as with runc. ``console_socket``: the path of a unix socket; when
     ``process.terminal`` is true the pty master is sent there with SCM_RIGHTS (runc's protocol).
@@ -53,7 +55,8 @@ monitor=True) -> State``
     Status computed live from the init pid (guarded against pid reuse by its start time).
 ``kill(root, cid, sig: int | str = SIGTERM, *, all: bool = False) -> None``
     ``sig`` as a number or a name (``"KILL"``, ``"SIGKILL"``, ``"9"``). ``all`` signals every process
-    in the container's cgroup (or pid namespace).
+    in the container's cgroup. Like any pid 1 of a PID namespace, the init ignores signals it has no
+    handler for (SIGKILL excepted).
 ``delete(root, cid, *, force=False) -> None``
     Remove a STOPPED (or CREATED) container: kills what is left, removes cgroups and the state dir,
     runs poststop hooks. ``force`` kills a RUNNING one first (SIGKILL).

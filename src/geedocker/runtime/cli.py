@@ -177,8 +177,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                       monitor=True)
             rt.start(root, args.id)
             return 0
-        return rt.run(root, args.id, args.bundle, pid_file=args.pid_file, console_socket=args.console_socket,
-                      keep=args.keep)
+        return _run_foreground(rt, root, args)
     if cmd == "start":
         rt.start(root, args.id)
         return 0
@@ -189,7 +188,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         rt.kill(root, args.id, args.signal, all=args.all)
         return 0
     if cmd == "delete":
-        rt.delete(root, args.id, force=args.force)
+        from geedocker.errors import ContainerNotFound
+
+        try:
+            rt.delete(root, args.id, force=args.force)
+        except ContainerNotFound:
+            if not args.force:  # runc: with --force, a container that is already gone is not an error
+                raise
         return 0
     if cmd == "pause":
         rt.pause(root, args.id)
@@ -230,6 +235,36 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "spec":
         return _spec(Path(args.bundle))
     raise _usage(f"unknown command {cmd}")
+
+
+def _run_foreground(rt: Any, root: Path, args: argparse.Namespace) -> int:
+    """``run`` without ``--detach``: signals sent to us are forwarded to the container's init, as runc does."""
+    import signal
+
+    from geedocker.errors import ContainerError
+
+    rt.create(root, args.id, args.bundle, pid_file=args.pid_file, console_socket=args.console_socket, monitor=True)
+
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            rt.kill(root, args.id, signum)
+        except ContainerError:
+            pass
+
+    try:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(sig, forward)
+        rt.start(root, args.id)
+        code = int(rt.wait(root, args.id))
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+            signal.signal(sig, signal.SIG_DFL)
+        if not args.keep:
+            try:
+                rt.delete(root, args.id, force=True)
+            except ContainerError:
+                pass
+    return code
 
 
 def _usage(msg: str) -> Exception:

@@ -14,19 +14,19 @@ import logging
 import os
 import select
 import signal as _signal
-import socket
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import ContainerError, ContainerStateError
-from geedocker.runtime import cgroups, namespaces, signals, sync
+from geedocker.runtime import cgroups, namespaces, signals
 from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
 from geedocker.runtime.state import (
     ContainerDir,
     Saved,
     State,
     check_id,
+    locked,
     now_rfc3339,
     pid_alive,
     proc_start_time,
@@ -34,8 +34,9 @@ from geedocker.runtime.state import (
     to_state,
 )
 from geedocker.runtime.status import Status
-from geedocker.runtime.sync import SETUP_TIMEOUT
-from geedocker.store.fsutil import file_lock
+
+if TYPE_CHECKING:
+    import socket
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,9 @@ def create(
     spec, raw = load(bundle_path)
     _validate(spec)
     assert spec.process is not None
-    from geedocker.runtime import hooks, seccomp
+    from geedocker.runtime import hooks, seccomp, sync
     from geedocker.runtime.init import InitConfig, create_chain
+    from geedocker.runtime.sync import SETUP_TIMEOUT
 
     if spec.linux.seccomp is not None:
         seccomp.preload()
@@ -149,6 +151,8 @@ def create(
     cdir.make()
     init_pid = 0
     bootstrap_pid = 0
+    monitor_pid = 0
+    first = 0
     cg: cgroups.Cgroup | None = None
     parent_sock = None
     fifo_fd = -1
@@ -180,6 +184,7 @@ def create(
         child_sock.close()
         if monitor:
             _reap(first)  # A0 exits as soon as it has forked the monitor
+            first = 0
         hello = sync.expect(parent_sock, "hello", SETUP_TIMEOUT)
         bootstrap_pid = int(hello["pid"])
         cg.add(bootstrap_pid)
@@ -191,8 +196,10 @@ def create(
             sync.send(parent_sock, "ok")
         msg = sync.expect(parent_sock, "pid", SETUP_TIMEOUT)
         init_pid = int(msg["pid"])
+        monitor_pid = int(msg.get("monitor") or 0)
         if not monitor:
-            _reap(bootstrap_pid)
+            _reap(first)  # B exits once it has reported the init's pid
+            first = 0
         start = proc_start_time(init_pid) or 0
         saved = Saved(
             id=cid,
@@ -200,7 +207,7 @@ def create(
             rootfs=rootfs_path,
             pid=init_pid,
             pid_start=start,
-            monitor_pid=int(msg.get("monitor") or 0),
+            monitor_pid=monitor_pid,
             created=now_rfc3339(),
             annotations=dict(spec.annotations),
             cgroup=cg.to_json(),
@@ -217,10 +224,17 @@ def create(
             _write_pid_file(Path(pid_file), init_pid)
         return to_state(cdir, saved, Status.CREATED)
     except BaseException:
+        if parent_sock is not None:
+            parent_sock.close()  # a child waiting for our next message sees EOF and exits
+            parent_sock = None
         if init_pid:
             _kill_pid(init_pid, 0, _signal.SIGKILL)
-        if bootstrap_pid and not monitor:
-            _reap(bootstrap_pid)
+        if first and not monitor:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(first, _signal.SIGKILL)
+            _reap(first)
+        if monitor_pid:
+            _wait_dead(monitor_pid, 0, 5.0)  # it writes exit.json into the dir we are about to remove
         if cg is not None:
             with contextlib.suppress(ContainerError, OSError):
                 cg.destroy()
@@ -262,7 +276,7 @@ def state(root: Path | str, cid: str) -> State:
 
 def start(root: Path | str, cid: str) -> None:
     cdir, saved, st, _ = _load(root, cid)
-    with file_lock(cdir.lock_file):
+    with locked(cdir.lock_file):
         st.require("start", cid)
         payload = json.dumps(to_state(cdir, saved, Status.CREATED).to_json()).encode()
         try:
@@ -308,7 +322,7 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
         bare.remove()
         return
     cdir, saved, st, cg = _load(root, cid)
-    with file_lock(cdir.lock_file):
+    with locked(cdir.lock_file):
         if st in (Status.RUNNING, Status.PAUSED) and not force:
             raise ContainerStateError(f"cannot delete container {cid}: it is {st.value} (stop it or use force)")
         if st is not Status.STOPPED:
@@ -319,6 +333,9 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
                 raise ContainerError(f"container {cid}: init {saved.pid} did not die after SIGKILL")
         if cg is not None:
             cg.destroy()
+        if saved.monitor_pid:
+            # The monitor records the exit status, then exits: let it finish before the dir goes.
+            _wait_dead(saved.monitor_pid, 0, 5.0)
         stopped = to_state(cdir, saved, Status.STOPPED).to_json()
         cdir.remove()
     hk = _hooks_from_saved(saved)
@@ -410,8 +427,9 @@ def exec_(
     stdout: Fd = None,
     stderr: Fd = None,
 ) -> int:
-    from geedocker.runtime import seccomp
+    from geedocker.runtime import seccomp, sync
     from geedocker.runtime.init import ExecConfig, exec_chain
+    from geedocker.runtime.sync import SETUP_TIMEOUT
 
     proc = _load_process(process)
     cdir, saved, st, cg = _load(root, cid)

@@ -145,8 +145,18 @@ def _monitor(bootstrap_pid: int, pid_pipe: int, dir_fd: int) -> NoReturn:
     os._exit(0)
 
 
+def _not_dumpable() -> None:
+    """CVE-2019-5736: until it execs the container's program, this process runs the host's interpreter.
+
+    Made non-dumpable, its /proc/<pid>/exe (and mem, fds) cannot be opened by the container's processes,
+    which lack CAP_SYS_PTRACE; execve of the container's program makes the new image dumpable again.
+    """
+    syscalls.prctl(syscalls.PR_SET_DUMPABLE, 0)
+
+
 def _bootstrap(cfg: InitConfig, sock: socket.socket, monitor_pipe: int | None) -> NoReturn:
     try:
+        _not_dumpable()
         linux = cfg.spec.linux
         sync.send(sock, "hello", pid=os.getpid())
         sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
@@ -314,6 +324,7 @@ class ExecConfig:
 def exec_chain(cfg: ExecConfig, sock: socket.socket) -> NoReturn:
     """B': join the container's namespaces, fork C', wait for it (unless detached)."""
     try:
+        _not_dumpable()
         sync.send(sock, "hello", pid=os.getpid())
         sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
         csock = None if cfg.console_fd is None else socket.socket(fileno=cfg.console_fd)

@@ -10,7 +10,6 @@ rules whose action equals the default action are redundant and skipped.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 from dataclasses import dataclass
@@ -146,6 +145,8 @@ _lib: Any = None
 def _libseccomp() -> Any:
     global _lib
     if _lib is None:
+        import ctypes.util
+
         name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
         try:
             lib = ctypes.CDLL(name, use_errno=True)

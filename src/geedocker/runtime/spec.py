@@ -12,10 +12,12 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import ContainerError
-from geedocker.runtime.seccomp import Seccomp
+
+if TYPE_CHECKING:
+    from geedocker.runtime.seccomp import Seccomp
 
 log = logging.getLogger(__name__)
 
@@ -383,6 +385,8 @@ class Linux:
                 log.warning("linux.seccomp is ignored (%s=1): the container runs without a seccomp filter",
                             IGNORE_SECCOMP_ENV)
             else:
+                from geedocker.runtime.seccomp import Seccomp
+
                 try:
                     seccomp = Seccomp.from_json(o["seccomp"])
                 except ContainerError as e:

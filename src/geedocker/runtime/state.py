@@ -13,6 +13,8 @@ import json
 import os
 import re
 import shutil
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +22,6 @@ from typing import Any
 
 from geedocker.errors import ContainerError, ContainerNotFound, UsageError
 from geedocker.runtime.status import Status
-from geedocker.store.fsutil import atomic_write
 
 OCI_VERSION = "1.2.0"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
@@ -120,6 +121,37 @@ class Saved:
             raise ContainerError(f"state of container {o.get('id')!r} is malformed: {e}") from None
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """temp file in the same dir, fsync, rename (geedocker.store.fsutil's contract, without importing
+    tempfile on the runtime's start path)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ContainerError(f"writing {path}: {e.strerror}") from None
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive flock on ``path`` (created if missing) for the duration of the block."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
@@ -194,7 +226,7 @@ class ContainerDir:
             raise NameConflictError(f"container {self.id} already exists in {self.root}") from None
 
     def save(self, saved: Saved) -> None:
-        atomic_write(self.state_file, json.dumps(saved.to_json()).encode(), mode=0o600)
+        write_atomic(self.state_file, json.dumps(saved.to_json()).encode())
 
     def load(self) -> Saved:
         try:
@@ -218,7 +250,12 @@ class ContainerDir:
             return None
 
     def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        for _ in range(50):
+            shutil.rmtree(self.path, ignore_errors=True)
+            if not self.path.exists():
+                return
+            time.sleep(0.01)  # something (a late monitor) wrote into it meanwhile
+        raise ContainerError(f"could not remove the state of container {self.id} ({self.path})")
 
 
 def status_of(cdir: ContainerDir, saved: Saved, frozen: bool = False) -> Status:
