@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from geedocker.containers.spec import RunOptions
+from geedocker.network.cli import add_network_flags, network_options_from_args
 
 if TYPE_CHECKING:
     from geedocker.containers.lifecycle import RootfsSource
@@ -35,7 +36,8 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--init", action="store_true", help="run an init (tini, catatonit) as pid 1: forwards signals, reaps")
     a("--stop-signal", default="", help="signal to stop the container")
     a("--stop-timeout", type=int, default=None, help="timeout (in seconds) to stop a container")
-    a("--network", "--net", default="bridge", help="connect a container to a network (none, host, bridge)")
+    a("--network", "--net", default="bridge", help="network: bridge, none, host, container:NAME or a network's name")
+    add_network_flags(p)  # network flags (geedocker.network.cli)
     a("--cap-add", action="append", default=[], help="add Linux capabilities")
     a("--cap-drop", action="append", default=[], help="drop Linux capabilities")
     a("--privileged", action="store_true", help="give extended privileges to this container")
@@ -82,8 +84,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
             continue  # no seccomp/apparmor/selinux profile is applied anyway
         else:
             raise UsageError(f"unsupported --security-opt {opt!r}")
-    if args.network not in ("bridge", "none", "host", "default"):
-        raise UsageError(f"network {args.network} not found")
+    net = network_options_from_args(args)  # network flags (geedocker.network.cli)
     if args.stop_signal:
         spec.parse_signal(args.stop_signal)
     for c in [*args.cap_add, *args.cap_drop]:
@@ -121,7 +122,8 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         interactive=args.interactive,
         detach=detach,
         rm=rm,
-        network="bridge" if args.network == "default" else args.network,
+        network=net.mode,
+        net=net,
         cap_add=tuple(args.cap_add),
         cap_drop=tuple(args.cap_drop),
         privileged=args.privileged,

@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wait": ("geedocker.cli.wait", "Block until one or more containers stop, then print their exit codes"),
     "restart": ("geedocker.cli.restart", "Restart one or more containers"),
     "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
+    "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}

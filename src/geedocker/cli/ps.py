@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
         for r in records:
             print(r.id if args.no_trunc else r.short_id)
         return 0
-    rows = [ps.row(r, now, trunc=not args.no_trunc) for r in records]
+    from geedocker import network
+
+    rows = [ps.row(r, now, trunc=not args.no_trunc, ports=network.ports_text(layout, r.id)) for r in records]
     if args.format:
         text = ps.format_template(rows, args.format)
         if text:

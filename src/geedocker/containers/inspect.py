@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from geedocker import network
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.store import ContainerStore, Status
 from geedocker.store.layout import Layout
@@ -105,7 +106,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
             "StopSignal": str(rec.stop_signal),
             "StopTimeout": rec.stop_timeout,
         },
-        "NetworkSettings": {"Networks": {opts.network: {}}},
+        "NetworkSettings": network.describe(layout, rec.id, opts.network),  # network hook
     }
 
 

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import backend_name, get_backend
 from geedocker.containers.paths import mkdir_in_root
@@ -45,10 +46,6 @@ from geedocker.store.layout import Layout
 
 log = logging.getLogger(__name__)
 
-HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n" \
-    "ff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n"
-
-
 @dataclass(frozen=True)
 class RootfsSource:
     """What a container is made from: layer dirs (top first), the image's run config, its names."""
@@ -63,17 +60,6 @@ def _check_mounts(opts: RunOptions) -> None:
     for m in opts.mounts:
         if m.type == "bind" and not os.path.exists(m.source):
             raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
-
-
-def _resolv_conf(network: str) -> str:
-    try:
-        text = Path("/etc/resolv.conf").read_text(errors="replace")[:65536]
-    except OSError:
-        return ""
-    if network == "host":
-        return text
-    lines = [ln for ln in text.splitlines() if not (ln.startswith("nameserver") and " 127." in ln)]
-    return "\n".join(lines) + "\n"
 
 
 def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerRecord:
@@ -116,6 +102,8 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerR
     except BaseException:
         with contextlib.suppress(GeeDockerError):
             rootfs.unmount(store.rootfs(rec.id))
+        with contextlib.suppress(GeeDockerError):
+            network.release(layout, rec.id)  # network hook
         store.remove_dir(rec.id)
         raise
     return rec
@@ -130,12 +118,9 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     user = resolve_user_in_rootfs(root, opts.user or rec.image_config.user)
     mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
     (cdir / "hostname").write_text(rec.hostname + "\n")
-    (cdir / "hosts").write_text(HOSTS)
-    extra = [_bind_file("/etc/hostname", cdir / "hostname"), _bind_file("/etc/hosts", cdir / "hosts")]
-    resolv = _resolv_conf(opts.network)
-    if resolv.strip():
-        (cdir / "resolv.conf").write_text(resolv)
-        extra.append(_bind_file("/etc/resolv.conf", cdir / "resolv.conf"))
+    extra = [_bind_file("/etc/hostname", cdir / "hostname")]
+    net = network.setup(store.layout, rec)  # network hook: netns, veth, address, ports, /etc/hosts, resolv.conf
+    extra += net.mounts
     for name in ("hostname", "hosts", "resolv.conf"):
         with contextlib.suppress(GeeDockerError):
             _ensure_file(root, f"/etc/{name}")
@@ -155,7 +140,7 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
         devices=host_devices() if opts.privileged else (),
         init_path=init_path,
     )
-    replace_file(cdir / "config.json", canonical_json(spec))
+    replace_file(cdir / "config.json", canonical_json(net.apply(spec)))
 
 
 def _bind_file(dest: str, src: Path) -> dict[str, object]:
@@ -297,6 +282,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
     except GeeDockerError as e:
         errors.append(str(e))
     rootfs.unmount(store.rootfs(rec.id))
+    network.release(layout, rec.id)  # network hook
     store.remove_dir(rec.id)
     if errors:
         log.warning("removing container %s: %s", rec.id[:12], "; ".join(errors))

@@ -80,7 +80,7 @@ class PsRow:
         }
 
 
-def row(rec: ContainerRecord, now: float, trunc: bool = True) -> PsRow:
+def row(rec: ContainerRecord, now: float, trunc: bool = True, ports: str = "") -> PsRow:
     created = _since(rec.created, now)
     t = parse_rfc3339(rec.created)
     return PsRow(
@@ -89,7 +89,7 @@ def row(rec: ContainerRecord, now: float, trunc: bool = True) -> PsRow:
         command=command_text(rec, trunc),
         created=f"{human_duration(created or 0)} ago",
         status=status_text(rec, now),
-        ports="",
+        ports=ports,
         names=rec.name,
         state=rec.state.status.value,
         created_at=t.strftime("%Y-%m-%d %H:%M:%S +0000 UTC") if t else "",

@@ -21,6 +21,7 @@ from typing import Any
 
 from geedocker.containers.users import ProcessUser
 from geedocker.errors import UsageError
+from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig, ImageConfig
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -138,6 +139,7 @@ class RunOptions:
     privileged: bool = False
     no_new_privileges: bool = False
     labels: tuple[tuple[str, str], ...] = field(default=())
+    net: NetworkOptions = field(default_factory=NetworkOptions)  # -p, -P, --ip, --dns... (geedocker.network)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -171,6 +173,7 @@ class RunOptions:
             "privileged": self.privileged,
             "no_new_privileges": self.no_new_privileges,
             "labels": dict(self.labels),
+            "net": self.net.to_json(),
         }
 
     @classmethod
@@ -206,6 +209,7 @@ class RunOptions:
             privileged=bool(d.get("privileged", False)),
             no_new_privileges=bool(d.get("no_new_privileges", False)),
             labels=tuple(sorted((d.get("labels") or {}).items())),
+            net=NetworkOptions.from_json(d.get("net")),
         )
 
 

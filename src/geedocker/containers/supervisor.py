@@ -24,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import Backend, get_backend
 from geedocker.containers.console import ConsoleSocket
@@ -74,6 +75,7 @@ class Supervisor:
                 lowers = [Path(p) for p in self.rec.lower_dirs]
                 rootfs.mount_overlay(self.store.dir(cid), lowers, self.store.rootfs(cid), volatile=self.rec.options.rm)
             self.backend.delete(cid, force=True)  # leftovers of an earlier run of this container
+            network.restore(self.layout, cid)  # network hook: remake a namespace lost with /run (reboot)
             self.log = JsonLogWriter(self.store.log_path(cid))
             stdin: int | None
             stdout: int | None = None
@@ -156,6 +158,8 @@ class Supervisor:
                 finished_at=now_rfc3339() if code != 125 else "",
             )
         if self.rec.options.rm:
+            with contextlib.suppress(GeeDockerError):
+                network.release(self.layout, cid)  # network hook
             with contextlib.suppress(GeeDockerError):
                 self.store.remove_dir(cid)
         for fd in (self.out_r, self.err_r, self.master, self.stdin_w):
@@ -255,6 +259,11 @@ class Supervisor:
         if self.log is not None:
             self.log.close()
             self.log = None
+        if self.rec.options.rm:  # network hook: before EXITED is recorded, so that removal follows it closely
+            try:
+                network.release(self.layout, cid)
+            except GeeDockerError as e:
+                log.warning("releasing the network of container %s: %s", cid[:12], e)
         oom = code == 137 and self.rec.options.memory is not None and oom_killed(cid)
         try:
             self.store.update_state(

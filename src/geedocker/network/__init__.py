@@ -1,0 +1,77 @@
+"""Container networking: bridge networks, veths, IPAM, NAT and published ports, /etc/hosts and resolv.conf.
+
+The engine calls these (each imports its module lazily, so ``--network host`` stays light)::
+
+    prepared = network.setup(layout, rec)      # while writing the bundle: netns, veth, address, ports
+    spec = prepared.apply(spec)                # config.json joins the container's network namespace
+    network.restore(layout, cid)               # on start: remake the namespace and veths if /run was lost
+    network.release(layout, cid)               # on rm (also --rm): veths, leases, rules, netns
+    network.describe(layout, cid) -> dict      # inspect's NetworkSettings
+    network.ports_text(layout, cid) -> str     # ps's PORTS column
+
+Modules: options (flags), config (networks on disk), ipam (leases), etcfiles (hosts, resolv.conf),
+nft (geedocker's nftables table), netlink (pyroute2: bridges, veths, namespaces), endpoint
+(setup/release/connect/disconnect), report (inspect/ps), inspect (network ls/inspect), cli (run flags).
+
+Choices (docker's behaviour unless said):
+
+- Default network ``bridge``: bridge ``geedocker0`` (``GEEDOCKER_BRIDGE``) on the first of
+  10.89.0.0/16, 10.90.0.0/16... that no host route overlaps (``GEEDOCKER_BRIDGE_SUBNET``); podman
+  takes 10.88.0.0/16, so we start above it. User networks: bridge ``gd-<id12>``, a free /24 of
+  10.200.0.0/16 unless ``--subnet``.
+- Published ports are kernel DNAT rules (no userspace proxy process): ``prerouting`` for other hosts and
+  containers, ``output`` for the host itself; 127.0.0.1 works through
+  ``net.ipv4.conf.<bridge>.route_localnet=1`` plus a masquerade of 127.0.0.0/8 sources entering the
+  bridge. geedocker sets that sysctl and ``net.ipv4.ip_forward=1`` when it brings a bridge up, and
+  never resets them (other users may rely on them). A port is checked by binding it for a moment and
+  against other containers' ports; it stays reserved from create to rm (docker: while running).
+  Containers reach published ports (their own too) through a host address: such connections are
+  masqueraded to the gateway so the reply returns through the host.
+- /etc/resolv.conf: the host's, loopback name servers dropped; none left -> no ``nameserver`` line
+  (docker would add 8.8.8.8; we never point containers at an outside server on our own). ``--dns``
+  replaces the servers.
+- Names on user networks: /etc/hosts of every container on the network is rewritten in place when a
+  container joins or leaves (no embedded DNS server); the default bridge has no names, as docker's.
+- Firewall: only geedocker's own ``table ip geedocker`` (``geedocker-<hash>`` for any other store root),
+  replaced atomically from the on-disk state on every change and deleted when nothing uses it.
+- IPv4 only.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from geedocker.containers.store import ContainerRecord
+    from geedocker.network.endpoint import Prepared
+    from geedocker.store.layout import Layout
+
+
+def setup(layout: Layout, rec: ContainerRecord) -> Prepared:
+    from geedocker.network.endpoint import setup as _setup
+
+    return _setup(layout, rec)
+
+
+def release(layout: Layout, cid: str) -> None:
+    from geedocker.network.endpoint import release as _release
+
+    _release(layout, cid)
+
+
+def restore(layout: Layout, cid: str) -> None:
+    from geedocker.network.endpoint import restore as _restore
+
+    _restore(layout, cid)
+
+
+def describe(layout: Layout, cid: str, mode: str = "bridge") -> dict[str, Any]:
+    from geedocker.network.report import describe as _describe
+
+    return _describe(layout, cid, mode)
+
+
+def ports_text(layout: Layout, cid: str) -> str:
+    from geedocker.network.report import ports_text as _ports_text
+
+    return _ports_text(layout, cid)

@@ -1,0 +1,678 @@
+"""A container's place on the network, from ``create`` to ``rm``.
+
+``setup`` (called by the engine while it writes the bundle) gives the container, by mode:
+
+- bridge / a user network: a network namespace file ``$RUN/netns/<id>``, a veth pair (host end
+  ``gd<13 hex>`` on the network's bridge, ``eth0`` inside with an IPAM address, docker's 02:42 MAC and
+  a default route via the gateway), published ports (DNAT rules in geedocker's nftables table) and
+  outbound masquerade;
+- none: a namespace with only loopback (up);
+- host: nothing (the host's namespace, /etc/hosts and resolv.conf);
+- container:NAME: the other container's namespace, /etc/hosts and resolv.conf.
+
+The namespace, veth, lease and rules live until ``release`` (the engine calls it on ``rm``, also
+for ``--rm``): they survive stop/start, and a published host port stays reserved while the container
+exists (docker frees it on stop; we keep it so a restart cannot find it taken).
+
+On a user network every container's /etc/hosts lists the others (name, aliases, short id); the files
+are rewritten in place whenever a container joins or leaves (docker answers through an embedded DNS
+server; a hosts file works with every libc and needs no process). The default ``bridge`` network,
+as docker's, has no name resolution between containers.
+
+State per container: ``containers/<id>/network.json``. All changes hold ``locks/network.lock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import ipaddress
+import json
+import logging
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from geedocker.errors import GeeDockerError, NetworkError
+from geedocker.network import etcfiles, nft
+from geedocker.network.config import DEFAULT_NETWORK, NetworkConfig, NetworkStore
+from geedocker.network.errors import PortInUse
+from geedocker.network.ipam import Ipam
+from geedocker.network.options import NetworkOptions, PortSpec, parse_exposed
+from geedocker.store.fsutil import atomic_write, file_lock
+from geedocker.store.layout import Layout
+
+if TYPE_CHECKING:
+    from geedocker.containers.store import ContainerRecord
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "network.json"
+MAX_STATE_BYTES = 1024 * 1024
+MAX_HOSTS_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    network: str
+    network_id: str
+    address: ipaddress.IPv4Address
+    prefixlen: int
+    gateway: ipaddress.IPv4Address
+    mac: str
+    ifname: str
+    host_veth: str
+    bridge: str
+    aliases: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "network": self.network, "network_id": self.network_id, "address": str(self.address),
+            "prefixlen": self.prefixlen, "gateway": str(self.gateway), "mac": self.mac, "ifname": self.ifname,
+            "host_veth": self.host_veth, "bridge": self.bridge, "aliases": list(self.aliases),
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Endpoint:
+        return cls(
+            network=str(d["network"]), network_id=str(d["network_id"]),
+            address=ipaddress.IPv4Address(d["address"]), prefixlen=int(d["prefixlen"]),
+            gateway=ipaddress.IPv4Address(d["gateway"]), mac=str(d["mac"]), ifname=str(d["ifname"]),
+            host_veth=str(d["host_veth"]), bridge=str(d["bridge"]), aliases=tuple(d.get("aliases", ())),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NetState:
+    """What ``setup`` made for one container (``containers/<id>/network.json``)."""
+
+    container_id: str
+    name: str
+    hostname: str
+    mode: str  # bridge (any bridge network), none, host, container
+    netns: str = ""  # the namespace file the container joins ("" = the host's)
+    joined: str = ""  # container mode: the other container's id
+    endpoints: tuple[Endpoint, ...] = ()
+    ports: tuple[PortSpec, ...] = ()  # with the host ports actually used
+    add_hosts: tuple[tuple[str, str], ...] = ()
+    hosts_path: str = ""
+    resolv_path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "container_id": self.container_id, "name": self.name, "hostname": self.hostname, "mode": self.mode,
+            "netns": self.netns, "joined": self.joined, "endpoints": [e.to_json() for e in self.endpoints],
+            "ports": [p.to_json() for p in self.ports], "add_hosts": [list(h) for h in self.add_hosts],
+            "hosts_path": self.hosts_path, "resolv_path": self.resolv_path,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> NetState:
+        return cls(
+            container_id=str(d["container_id"]), name=str(d.get("name", "")), hostname=str(d.get("hostname", "")),
+            mode=str(d["mode"]), netns=str(d.get("netns", "")), joined=str(d.get("joined", "")),
+            endpoints=tuple(Endpoint.from_json(e) for e in d.get("endpoints", ())),
+            ports=tuple(PortSpec.from_json(p) for p in d.get("ports", ())),
+            add_hosts=tuple((str(h[0]), str(h[1])) for h in d.get("add_hosts", ())),
+            hosts_path=str(d.get("hosts_path", "")), resolv_path=str(d.get("resolv_path", "")),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the engine puts in the bundle: bind mounts for /etc/hosts and /etc/resolv.conf, and the
+    network namespace to join (``None``: the host's; ``""``: a new empty one made by the runtime)."""
+
+    mounts: tuple[dict[str, Any], ...] = ()
+    netns: str | None = ""
+    state: NetState | None = field(default=None, compare=False)
+
+    def apply(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Point the spec's network namespace at ours (or drop it to share the host's); returns ``spec``."""
+        linux = spec.setdefault("linux", {})
+        namespaces = [ns for ns in linux.get("namespaces", []) if ns.get("type") != "network"]
+        if self.netns is not None:
+            entry: dict[str, Any] = {"type": "network"}
+            if self.netns:
+                entry["path"] = self.netns
+            namespaces.insert(min(1, len(namespaces)), entry)
+        linux["namespaces"] = namespaces
+        return spec
+
+
+# ---------------------------------------------------------------- state files
+
+
+def state_path(layout: Layout, cid: str) -> Path:
+    return layout.container_dir(cid) / STATE_FILE
+
+
+def load_state(layout: Layout, cid: str) -> NetState | None:
+    try:
+        with open(state_path(layout, cid), "rb") as f:
+            data = f.read(MAX_STATE_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        return NetState.from_json(json.loads(data[:MAX_STATE_BYTES]))
+    except (ValueError, KeyError, TypeError) as e:
+        raise NetworkError(f"{state_path(layout, cid)}: corrupt network state: {e}") from None
+
+
+def _save_state(layout: Layout, st: NetState) -> None:
+    atomic_write(state_path(layout, st.container_id), json.dumps(st.to_json(), indent=1).encode(), 0o644)
+
+
+def _all_states(layout: Layout) -> list[NetState]:
+    out = []
+    try:
+        ids = os.listdir(layout.containers)
+    except FileNotFoundError:
+        return []
+    for cid in sorted(ids):
+        with contextlib.suppress(NetworkError):
+            st = load_state(layout, cid)
+            if st is not None:
+                out.append(st)
+    return out
+
+
+@contextlib.contextmanager
+def locked(layout: Layout) -> Iterator[None]:
+    with file_lock(layout.lock("network")):
+        yield
+
+
+def veth_name(cid: str, network_id: str) -> str:
+    return "gd" + hashlib.sha256(f"{cid}:{network_id}".encode()).hexdigest()[:13]
+
+
+def ipam_of(store: NetworkStore, cfg: NetworkConfig) -> Ipam:
+    return Ipam(store.leases_path(cfg.name), cfg.subnet, cfg.gateway)
+
+
+def netns_path(layout: Layout, cid: str) -> Path:
+    return layout.netns / cid
+
+
+# ---------------------------------------------------------------- /etc files
+
+
+def _write_in_place(path: Path, text: str) -> None:
+    """Rewrite a file that may be bind-mounted into running containers (same inode, no rename)."""
+    data = text.encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o644)
+    try:
+        os.ftruncate(fd, 0)
+        view = memoryview(data)
+        off = 0
+        while off < len(data):
+            off += os.pwrite(fd, view[off:], off)
+    finally:
+        os.close(fd)
+
+
+def _lease_names(name: str, cid: str, aliases: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([name, *aliases, cid[:12]]))
+
+
+def _hosts_for(layout: Layout, st: NetState, store: NetworkStore) -> str:
+    own: list[etcfiles.HostEntry] = []
+    peers: list[etcfiles.HostEntry] = []
+    if st.endpoints:
+        first = st.endpoints[0]
+        own.append(etcfiles.HostEntry(str(first.address), (st.hostname, st.name)))
+    seen: set[str] = set()
+    for ep in st.endpoints:
+        if ep.network == DEFAULT_NETWORK:
+            continue
+        try:
+            cfg = store.get(ep.network)
+        except NetworkError:
+            continue
+        for lease in ipam_of(store, cfg).leases():
+            if lease.owner == st.container_id or str(lease.address) in seen:
+                continue
+            seen.add(str(lease.address))
+            peers.append(etcfiles.HostEntry(str(lease.address), lease.names))
+    extra = [(n, _host_gateway(st) if ip == "host-gateway" else ip) for n, ip in st.add_hosts]
+    return etcfiles.hosts_text(own=own, extra=extra, peers=peers)
+
+
+def _host_gateway(st: NetState) -> str:
+    return str(st.endpoints[0].gateway) if st.endpoints else "127.0.0.1"
+
+
+def _read_host_file(path: str) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return f.read(MAX_HOSTS_BYTES)
+    except OSError:
+        return ""
+
+
+def _refresh_hosts(layout: Layout, store: NetworkStore, networks: Sequence[str]) -> None:
+    """Rewrite /etc/hosts of every container on ``networks`` (user networks only)."""
+    wanted = {n for n in networks if n != DEFAULT_NETWORK}
+    if not wanted:
+        return
+    for st in _all_states(layout):
+        if st.mode != "bridge" or not st.hosts_path or not wanted & {e.network for e in st.endpoints}:
+            continue
+        with contextlib.suppress(OSError):
+            _write_in_place(Path(st.hosts_path), _hosts_for(layout, st, store))
+
+
+# ---------------------------------------------------------------- ports
+
+
+def _bound_ports(layout: Layout, exclude: str) -> list[PortSpec]:
+    return [p for st in _all_states(layout) if st.container_id != exclude for p in st.ports]
+
+
+def _clash(a: PortSpec, b: PortSpec) -> bool:
+    return (
+        a.protocol == b.protocol
+        and a.host_port == b.host_port
+        and (not a.host_ip or not b.host_ip or a.host_ip == b.host_ip)
+    )
+
+
+def _try_bind(p: PortSpec) -> int:
+    """Bind ``p``'s host address and port (0 = any) for a moment; the port. PortInUse if taken."""
+    kind = socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as s:
+        if kind == socket.SOCK_STREAM:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT does not hold a port
+        try:
+            s.bind((p.host_ip or "0.0.0.0", p.host_port))
+        except OSError as e:
+            where = f"{p.host_ip or '0.0.0.0'}:{p.host_port}"
+            if e.errno == errno.EADDRINUSE:
+                raise PortInUse(f"Bind for {where} failed: port is already allocated (in use on the host)") from None
+            if e.errno == errno.EADDRNOTAVAIL:
+                raise NetworkError(f"Bind for {where} failed: {p.host_ip} is not an address of this host") from None
+            raise NetworkError(f"Bind for {where} failed: {e.strerror}") from None
+        return int(s.getsockname()[1])
+
+
+def resolve_ports(wanted: Sequence[PortSpec], taken: Sequence[PortSpec]) -> list[PortSpec]:
+    """Check each wanted port against ``taken`` and the host's sockets; pick free ones for port 0."""
+    out: list[PortSpec] = []
+    for p in wanted:
+        if p.host_port:
+            for t in [*taken, *out]:
+                if _clash(p, t):
+                    where = f"{p.host_ip or '0.0.0.0'}:{p.host_port}"
+                    raise PortInUse(f"Bind for {where} failed: port is already allocated")
+            _try_bind(p)
+            out.append(p)
+            continue
+        for _ in range(100):
+            q = replace(p, host_port=_try_bind(p))
+            if not any(_clash(q, t) for t in [*taken, *out]):
+                out.append(q)
+                break
+        else:
+            raise PortInUse(f"no free host port for {p.key}")
+    return out
+
+
+def _wanted_ports(rec: ContainerRecord, opts: NetworkOptions) -> list[PortSpec]:
+    ports = list(dict.fromkeys(opts.ports))
+    if opts.publish_all:
+        given = {p.key for p in ports}
+        ports += [p for p in parse_exposed(rec.image_config.exposed_ports or ()) if p.key not in given]
+    return ports
+
+
+# ---------------------------------------------------------------- firewall
+
+
+def sync_firewall(layout: Layout) -> None:
+    """Make geedocker's nftables table match every network in use and every published port."""
+    nets: list[nft.BridgeNat] = []
+    ports: list[nft.PortForward] = []
+    for st in _all_states(layout):
+        for ep in st.endpoints:
+            nets.append(nft.BridgeNat(ep.bridge, ipaddress.IPv4Network(f"{ep.address}/{ep.prefixlen}", strict=False)))
+        if st.endpoints:
+            ip = st.endpoints[0].address
+            ports += [nft.PortForward(p.protocol, p.host_port, ip, p.container_port, p.host_ip) for p in st.ports]
+    nft.apply(nft.Ruleset(tuple(sorted(set(nets))), tuple(sorted(set(ports)))), nft.table_name(layout))
+
+
+# ---------------------------------------------------------------- setup / release
+
+
+def _bind(dest: str, src: str | Path) -> dict[str, Any]:
+    return {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
+
+
+def setup(layout: Layout, rec: ContainerRecord) -> Prepared:
+    """Give the (just recorded) container ``rec`` its network; see the module's docstring.
+
+    Nothing is left behind on failure. The engine calls ``release`` when it removes the container.
+    """
+    opts = rec.options.net
+    cdir = layout.container_dir(rec.id)
+    hosts_path = cdir / "hosts"
+    resolv_path = cdir / "resolv.conf"
+    host_resolv = _read_host_file("/etc/resolv.conf")
+    layout.networks.mkdir(parents=True, exist_ok=True)
+    if opts.mode == "host":
+        text = _read_host_file("/etc/hosts") or etcfiles.hosts_text()
+        text += "".join(f"{ip}\t{n}\n" for n, ip in opts.add_hosts)
+        hosts_path.write_text(text)
+        resolv = etcfiles.resolv_text(host_resolv, dns=opts.dns, search=opts.dns_search, options=opts.dns_options,
+                                      keep_loopback=True)  # fmt: skip
+        mounts = [_bind("/etc/hosts", hosts_path)]
+        if resolv:
+            resolv_path.write_text(resolv)
+            mounts.append(_bind("/etc/resolv.conf", resolv_path))
+        st = NetState(rec.id, rec.name, rec.hostname, "host", add_hosts=opts.add_hosts, hosts_path=str(hosts_path),
+                      resolv_path=str(resolv_path) if resolv else "")  # fmt: skip
+        _save_state(layout, st)
+        return Prepared(tuple(mounts), None, st)
+    if opts.container:
+        return _setup_joined(layout, rec, opts)
+    with locked(layout):
+        try:
+            return _setup_own(layout, rec, opts, hosts_path, resolv_path, host_resolv)
+        except BaseException:
+            _release_locked(layout, rec.id, quiet=True)
+            raise
+
+
+def _setup_joined(layout: Layout, rec: ContainerRecord, opts: NetworkOptions) -> Prepared:
+    from geedocker.containers.store import ContainerStore
+
+    target = ContainerStore(layout).resolve(opts.container)
+    if target.id == rec.id:
+        raise NetworkError("a container cannot join its own network namespace")
+    other = load_state(layout, target.id)
+    if other is None:
+        raise NetworkError(f"container {opts.container} has no network to join")
+    mounts = []
+    if other.hosts_path:
+        mounts.append(_bind("/etc/hosts", other.hosts_path))
+    if other.resolv_path:
+        mounts.append(_bind("/etc/resolv.conf", other.resolv_path))
+    joined = other.joined or target.id
+    st = NetState(rec.id, rec.name, rec.hostname, "container", netns=other.netns, joined=joined)
+    _save_state(layout, st)
+    return Prepared(tuple(mounts), other.netns if other.mode != "host" else None, st)
+
+
+def _setup_own(
+    layout: Layout, rec: ContainerRecord, opts: NetworkOptions, hosts_path: Path, resolv_path: Path, host_resolv: str
+) -> Prepared:
+    from geedocker.network import netlink
+
+    store = NetworkStore(layout)
+    cfg = store.get(opts.mode) if opts.mode != "none" else None
+    collect_garbage(layout, store)
+    ports = resolve_ports(_wanted_ports(rec, opts), _bound_ports(layout, rec.id)) if cfg else []
+    ns = netns_path(layout, rec.id)
+    st = NetState(rec.id, rec.name, rec.hostname, "bridge" if cfg else "none", netns=str(ns),
+                  add_hosts=opts.add_hosts, hosts_path=str(hosts_path), resolv_path=str(resolv_path))  # fmt: skip
+    _save_state(layout, st)  # first, so that a failure below is cleaned up by release
+    netlink.create_netns(ns)
+    if cfg is not None:
+        ep = _attach(layout, store, cfg, rec.id, rec.name, ns, "eth0", opts.ip, opts.aliases, default_route=True)
+        st = replace(st, endpoints=(ep,), ports=tuple(ports))
+        _save_state(layout, st)
+    resolv = etcfiles.resolv_text(host_resolv, dns=opts.dns, search=opts.dns_search, options=opts.dns_options)
+    mounts = [_bind("/etc/hosts", hosts_path)]
+    if resolv:
+        resolv_path.write_text(resolv)
+        mounts.append(_bind("/etc/resolv.conf", resolv_path))
+    else:
+        st = replace(st, resolv_path="")
+        _save_state(layout, st)
+    _write_in_place(hosts_path, _hosts_for(layout, st, store))
+    if cfg is not None:
+        _refresh_hosts(layout, store, [cfg.name])
+        sync_firewall(layout)
+    return Prepared(tuple(mounts), str(ns), st)
+
+
+def _attach(
+    layout: Layout, store: NetworkStore, cfg: NetworkConfig, cid: str, name: str, ns: Path, ifname: str,
+    ip: str, aliases: Sequence[str], *, default_route: bool,
+) -> Endpoint:  # fmt: skip
+    from geedocker.network import netlink
+
+    addr = ipam_of(store, cfg).allocate(cid, ip, _lease_names(name, cid, aliases))
+    netlink.ensure_bridge(cfg.bridge, cfg.gateway, cfg.subnet.prefixlen)
+    ep = Endpoint(
+        network=cfg.name, network_id=cfg.id, address=addr, prefixlen=cfg.subnet.prefixlen, gateway=cfg.gateway,
+        mac=netlink.mac_for(addr), ifname=ifname, host_veth=veth_name(cid, cfg.id), bridge=cfg.bridge,
+        aliases=tuple(aliases),
+    )  # fmt: skip
+    try:
+        netlink.add_veth(
+            host_name=ep.host_veth, bridge=cfg.bridge, netns=ns, ifname=ifname, address=addr,
+            prefixlen=ep.prefixlen, mac=ep.mac, gateway=cfg.gateway if default_route else None,
+        )  # fmt: skip
+    except BaseException:
+        ipam_of(store, cfg).release(cid)
+        raise
+    return ep
+
+
+def restore(layout: Layout, cid: str) -> None:
+    """Before a start: if the container's namespace file is gone (``$RUN`` is a tmpfs lost at reboot),
+    make it again with the same interfaces, addresses (their leases are kept under ``$ROOT``) and routes.
+    Nothing to do (and pyroute2 not loaded) in the usual case."""
+    st = load_state(layout, cid)
+    if st is None or st.mode not in ("bridge", "none") or not st.netns:
+        return
+    from geedocker.network import netlink
+
+    if netlink.is_mountpoint(Path(st.netns)):
+        return
+    with locked(layout):
+        log.info("remaking the network namespace of container %s", cid[:12])
+        for ep in st.endpoints:
+            netlink.delete_link(ep.host_veth)
+        netlink.delete_netns(Path(st.netns))
+        netlink.create_netns(Path(st.netns))
+        try:
+            for i, ep in enumerate(st.endpoints):
+                netlink.ensure_bridge(ep.bridge, ep.gateway, ep.prefixlen)
+                netlink.add_veth(
+                    host_name=ep.host_veth, bridge=ep.bridge, netns=Path(st.netns), ifname=ep.ifname,
+                    address=ep.address, prefixlen=ep.prefixlen, mac=ep.mac, gateway=ep.gateway if i == 0 else None,
+                )  # fmt: skip
+            sync_firewall(layout)
+        except BaseException:
+            for ep in st.endpoints:
+                with contextlib.suppress(GeeDockerError):
+                    netlink.delete_link(ep.host_veth)
+            with contextlib.suppress(GeeDockerError):
+                netlink.delete_netns(Path(st.netns))
+            raise
+
+
+def release(layout: Layout, cid: str) -> None:
+    """Undo ``setup`` (and every ``connect``) for container ``cid``: veths, leases, rules, namespace,
+    state. Safe to call more than once and on a container that never had a network."""
+    with locked(layout):
+        _release_locked(layout, cid, quiet=False)
+
+
+def _release_locked(layout: Layout, cid: str, *, quiet: bool) -> None:
+    problems: list[str] = []
+    store = NetworkStore(layout)
+    try:
+        st = load_state(layout, cid)
+    except NetworkError as e:
+        problems.append(str(e))
+        st = None
+    touched: list[str] = []
+    veths = {e.host_veth for e in st.endpoints} if st else set()
+    for cfg in _configs(store):
+        try:
+            if ipam_of(store, cfg).release(cid):
+                touched.append(cfg.name)
+                veths.add(veth_name(cid, cfg.id))
+        except GeeDockerError as e:
+            problems.append(str(e))
+    if veths or (st is not None and st.mode in ("bridge", "none")) or netns_path(layout, cid).exists():
+        from geedocker.network import netlink
+
+        for v in sorted(veths):
+            try:
+                netlink.delete_link(v)
+            except GeeDockerError as e:
+                problems.append(str(e))
+        if st is None or st.mode != "container":
+            try:
+                netlink.delete_netns(netns_path(layout, cid))
+            except GeeDockerError as e:
+                problems.append(str(e))
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        state_path(layout, cid).unlink()
+    touched += [e.network for e in st.endpoints] if st else []
+    if touched or (st is not None and st.ports):
+        try:
+            _refresh_hosts(layout, store, touched)
+            sync_firewall(layout)
+        except GeeDockerError as e:
+            problems.append(str(e))
+    if problems and not quiet:
+        raise NetworkError(f"releasing the network of container {cid[:12]}: {'; '.join(problems)}")
+    for p in problems:
+        log.warning("releasing the network of container %s: %s", cid[:12], p)
+
+
+def collect_garbage(layout: Layout, store: NetworkStore) -> list[str]:
+    """Release what containers whose directory is gone still hold (a crash between the engine's steps):
+    leases, veths, namespace files. Called with the lock held; returns the container ids it cleaned."""
+    live = set(os.listdir(layout.containers)) if layout.containers.is_dir() else set()
+    dead: set[str] = set()
+    for cfg in _configs(store):
+        with contextlib.suppress(GeeDockerError):
+            dead |= {lease.owner for lease in ipam_of(store, cfg).leases() if lease.owner not in live}
+    if layout.netns.is_dir():
+        dead |= {p.name for p in layout.netns.iterdir() if p.name not in live}
+    for cid in sorted(dead):
+        log.warning("releasing the network of vanished container %s", cid[:12])
+        _release_locked(layout, cid, quiet=True)
+    return sorted(dead)
+
+
+def _configs(store: NetworkStore) -> list[NetworkConfig]:
+    out = []
+    for name in store.names():
+        with contextlib.suppress(NetworkError):
+            out.append(store.get(name))
+    return out
+
+
+# ---------------------------------------------------------------- connect / disconnect
+
+
+def connect(layout: Layout, network: str, container: str, ip: str = "", aliases: Sequence[str] = ()) -> Endpoint:
+    """``network connect``: another interface (eth1, ...) on ``network`` for a bridge-mode container."""
+    from geedocker.containers.store import ContainerStore
+
+    rec = ContainerStore(layout).resolve(container)
+    with locked(layout):
+        store = NetworkStore(layout)
+        cfg = store.get(network)
+        st = load_state(layout, rec.id)
+        if st is None or st.mode not in ("bridge", "none") or not st.netns:
+            mode = st.mode if st else "no network"
+            raise NetworkError(f"container {rec.name} cannot be connected to a network: its network mode is {mode}")
+        if any(e.network == cfg.name for e in st.endpoints):
+            raise NetworkError(f"endpoint with name {rec.name} already exists in network {cfg.name}")
+        used = {e.ifname for e in st.endpoints}
+        ifname = next(f"eth{i}" for i in range(len(used) + 1) if f"eth{i}" not in used)
+        first = not st.endpoints
+        ep = _attach(layout, store, cfg, rec.id, rec.name, Path(st.netns), ifname, ip, aliases, default_route=first)
+        try:
+            st = replace(st, mode="bridge", endpoints=(*st.endpoints, ep))
+            _save_state(layout, st)
+            _write_in_place(Path(st.hosts_path), _hosts_for(layout, st, store))
+            _refresh_hosts(layout, store, [cfg.name])
+            sync_firewall(layout)
+        except BaseException:
+            with contextlib.suppress(GeeDockerError):
+                _detach(layout, store, st, cfg)
+            raise
+        return ep
+
+
+def _detach(layout: Layout, store: NetworkStore, st: NetState, cfg: NetworkConfig) -> NetState:
+    from geedocker.network import netlink
+
+    ep = next((e for e in st.endpoints if e.network == cfg.name), None)
+    if ep is not None:
+        netlink.delete_link(ep.host_veth)
+    ipam_of(store, cfg).release(st.container_id)
+    st = replace(st, endpoints=tuple(e for e in st.endpoints if e.network != cfg.name))
+    _save_state(layout, st)
+    return st
+
+
+def disconnect(layout: Layout, network: str, container: str) -> None:
+    """``network disconnect``: remove the container's interface on ``network``."""
+    from geedocker.containers.store import ContainerStore
+
+    rec = ContainerStore(layout).resolve(container)
+    with locked(layout):
+        store = NetworkStore(layout)
+        cfg = store.get(network)
+        st = load_state(layout, rec.id)
+        if st is None or not any(e.network == cfg.name for e in st.endpoints):
+            raise NetworkError(f"container {rec.name} is not connected to network {cfg.name}")
+        st = _detach(layout, store, st, cfg)
+        if st.hosts_path:
+            with contextlib.suppress(OSError):
+                _write_in_place(Path(st.hosts_path), _hosts_for(layout, st, store))
+        _refresh_hosts(layout, store, [cfg.name])
+        sync_firewall(layout)
+
+
+# ---------------------------------------------------------------- networks
+
+
+def remove_network(layout: Layout, ref: str) -> NetworkConfig:
+    """``network rm``: refuses the pre-defined ones and networks with containers; deletes the bridge."""
+    from geedocker.network import netlink
+    from geedocker.network.errors import NetworkInUse
+
+    if ref in ("bridge", "host", "none"):
+        raise NetworkError(f"{ref} is a pre-defined network and cannot be removed")
+    with locked(layout):
+        store = NetworkStore(layout)
+        cfg = store.get(ref)
+        if cfg.is_default:
+            raise NetworkError(f"{cfg.name} is a pre-defined network and cannot be removed")
+        users = [lease.owner for lease in ipam_of(store, cfg).leases()]
+        users += [st.container_id for st in _all_states(layout) if any(e.network == cfg.name for e in st.endpoints)]
+        if users:
+            raise NetworkInUse(
+                f"error while removing network: network {cfg.name} id {cfg.id[:12]} has active endpoints "
+                f"({', '.join(sorted({u[:12] for u in users}))})"
+            )
+        netlink.delete_link(cfg.bridge)
+        store.delete(cfg.name)
+        sync_firewall(layout)
+        return cfg
+
+
+def create_network(layout: Layout, name: str, subnet: str = "", gateway: str = "",
+                   labels: Sequence[tuple[str, str]] = ()) -> NetworkConfig:  # fmt: skip
+    with locked(layout):
+        return NetworkStore(layout).create(name, subnet, gateway, labels)
+
+
+def network_containers(layout: Layout, cfg: NetworkConfig) -> list[tuple[NetState, Endpoint]]:
+    return [(st, e) for st in _all_states(layout) for e in st.endpoints if e.network == cfg.name]

@@ -1,0 +1,151 @@
+"""geedocker's own nftables table: NAT for bridge networks and published ports (never other tables).
+
+The whole table is regenerated from geedocker's state and replaced in one atomic ``nft -f -``
+transaction (``table``; ``delete table``; ``table {...}``), so rules come and go with containers and
+a crash never leaves half a rule set. With nothing to do the table is deleted.
+
+    table ip geedocker {
+      chain prerouting   nat/prerouting:  packets to a local address -> jump publish
+      chain output       nat/output:      the same for the host's own connections (127.0.0.1 too)
+      chain publish      one DNAT per published port: [ip daddr HOSTIP] tcp dport P dnat to CIP:CP
+      chain postrouting  nat/postrouting: masquerade a subnet leaving its bridge (outbound NAT);
+                         masquerade 127.0.0.0/8 sources entering a bridge (published port on 127.0.0.1,
+                         needs net.ipv4.conf.<bridge>.route_localnet=1); masquerade a container
+                         reaching a published port on its own network through a host address (so
+                         the reply comes back through the host; also a container's own port)
+      chain forward      filter/forward: drop traffic from one geedocker bridge to another (isolation),
+                         except to published ports
+    }
+
+The table is ``geedocker`` for the default store and ``geedocker-<8 hex of the root path>`` for any
+other ``--root`` (so test stores never rewrite the real one's rules); ``GEEDOCKER_NFT_TABLE`` overrides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import re
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from geedocker.errors import NetworkError
+from geedocker.store.layout import DEFAULT_ROOT, Layout
+
+_TABLE_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
+_IFNAME_RE = re.compile(r"^[a-zA-Z0-9_.:-]{1,15}$")
+
+
+@dataclass(frozen=True, order=True)
+class BridgeNat:
+    bridge: str
+    subnet: ipaddress.IPv4Network
+
+
+@dataclass(frozen=True, order=True)
+class PortForward:
+    protocol: str
+    host_port: int
+    container_ip: ipaddress.IPv4Address
+    container_port: int
+    host_ip: str = ""  # "" = every local address
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    networks: tuple[BridgeNat, ...] = ()
+    ports: tuple[PortForward, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.networks and not self.ports
+
+
+def table_name(layout: Layout) -> str:
+    env = os.environ.get("GEEDOCKER_NFT_TABLE", "")
+    if env:
+        if not _TABLE_RE.match(env):
+            raise NetworkError(f"invalid GEEDOCKER_NFT_TABLE {env!r}")
+        return env
+    if layout.root == DEFAULT_ROOT:
+        return "geedocker"
+    return "geedocker-" + hashlib.sha256(str(layout.root).encode()).hexdigest()[:8]
+
+
+def _ifname(name: str) -> str:
+    if not _IFNAME_RE.match(name):
+        raise NetworkError(f"refusing to put interface name {name!r} in a firewall rule")
+    return f'"{name}"'
+
+
+def _port_rule(p: PortForward) -> str:
+    if p.protocol not in ("tcp", "udp"):
+        raise NetworkError(f"unknown protocol {p.protocol!r}")
+    match = f"ip daddr {ipaddress.IPv4Address(p.host_ip)} " if p.host_ip else ""
+    return f"{match}{p.protocol} dport {int(p.host_port)} dnat to {p.container_ip}:{int(p.container_port)}"
+
+
+def script(rules: Ruleset, table: str) -> str:
+    """The ``nft -f`` script that makes ``table`` hold exactly ``rules`` (or removes it when empty)."""
+    if not _TABLE_RE.match(table):
+        raise NetworkError(f"invalid nftables table name {table!r}")
+    head = f"table ip {table}\ndelete table ip {table}\n"
+    if rules.empty:
+        return head
+    nets = sorted(set(rules.networks))
+    lines = [f"table ip {table} {{"]
+    lines += [
+        "  chain prerouting {",
+        "    type nat hook prerouting priority dstnat; policy accept;",
+        "    fib daddr type local jump publish",
+        "  }",
+        "  chain output {",
+        "    type nat hook output priority -100; policy accept;",
+        "    fib daddr type local jump publish",
+        "  }",
+        "  chain publish {",
+    ]
+    lines += [f"    {_port_rule(p)}" for p in sorted(set(rules.ports))]
+    lines += [
+        "  }",
+        "  chain postrouting {",
+        "    type nat hook postrouting priority srcnat; policy accept;",
+    ]
+    for n in nets:
+        br = _ifname(n.bridge)
+        lines.append(f"    ip saddr {n.subnet} oifname != {br} masquerade")
+        lines.append(f"    oifname {br} ip saddr 127.0.0.0/8 masquerade")
+        lines.append(f"    oifname {br} ip saddr {n.subnet} ct status dnat masquerade")
+    lines += [
+        "  }",
+        "  chain forward {",
+        "    type filter hook forward priority filter; policy accept;",
+    ]
+    bridges = sorted({n.bridge for n in nets})
+    if len(bridges) > 1:
+        lines.append("    ct status dnat accept")  # a published port is reachable from every network
+    for b in bridges:
+        others = [o for o in bridges if o != b]
+        if others:
+            lines.append(f"    iifname {_ifname(b)} oifname {{ {', '.join(_ifname(o) for o in others)} }} drop")
+    lines += ["  }", "}"]
+    return head + "\n".join(lines) + "\n"
+
+
+def apply(rules: Ruleset, table: str, nft: Sequence[str] = ("nft",)) -> None:
+    """Replace ``table`` with ``rules`` in one transaction."""
+    text = script(rules, table)
+    try:
+        proc = subprocess.run([*nft, "-f", "-"], input=text, capture_output=True, text=True, timeout=30)
+    except FileNotFoundError:
+        raise NetworkError("the nft command is missing: install nftables") from None
+    except subprocess.TimeoutExpired:
+        raise NetworkError("nft did not answer within 30 seconds") from None
+    if proc.returncode != 0:
+        raise NetworkError(f"nft refused geedocker's rules for table {table}: {proc.stderr.strip()[:2000]}")
+
+
+def delete(table: str) -> None:
+    apply(Ruleset(), table)

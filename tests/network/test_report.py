@@ -1,0 +1,55 @@
+"""What inspect (NetworkSettings), ps (PORTS) and the bundle (namespaces) get from a network state."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from geedocker.network.endpoint import Endpoint, NetState, Prepared
+from geedocker.network.options import PortSpec
+from geedocker.network.report import describe_state, ports_text_of
+
+EP = Endpoint(
+    network="front", network_id="n" * 64, address=ipaddress.IPv4Address("10.213.0.5"), prefixlen=24,
+    gateway=ipaddress.IPv4Address("10.213.0.1"), mac="02:42:0a:d5:00:05", ifname="eth0", host_veth="gd0123456789abc",
+    bridge="gd-abc", aliases=("api",),
+)  # fmt: skip
+ST = NetState("c" * 64, "web", "cccccccccccc", "bridge", netns="/run/x/netns/c", endpoints=(EP,),
+              ports=(PortSpec(80, "tcp", "", 8080), PortSpec(53, "udp", "127.0.0.1", 5353)))  # fmt: skip
+
+
+def test_state_round_trips_through_json() -> None:
+    assert NetState.from_json(ST.to_json()) == ST
+
+
+def test_describe_bridge() -> None:
+    d = describe_state(ST)
+    assert d["IPAddress"] == "10.213.0.5" and d["Gateway"] == "10.213.0.1" and d["IPPrefixLen"] == 24
+    assert d["MacAddress"] == "02:42:0a:d5:00:05" and d["SandboxKey"] == "/run/x/netns/c"
+    assert d["Ports"] == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}],
+                          "53/udp": [{"HostIp": "127.0.0.1", "HostPort": "5353"}]}  # fmt: skip
+    assert d["Networks"]["front"]["Aliases"] == ["api"] and d["Networks"]["front"]["IPAddress"] == "10.213.0.5"
+
+
+def test_describe_other_modes() -> None:
+    assert describe_state(None, "host")["Networks"] == {"host": {}}
+    assert "none" in describe_state(NetState("c" * 64, "x", "h", "none", netns="/n"))["Networks"]
+    assert describe_state(NetState("c" * 64, "x", "h", "container", netns="/n"))["Networks"] == {}
+
+
+def test_ports_text() -> None:
+    assert ports_text_of(ST) == "127.0.0.1:5353->53/udp, 0.0.0.0:8080->80/tcp"
+    assert ports_text_of(None) == ""
+
+
+SPEC = {"linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "mount"}]}}
+
+
+def test_prepared_apply_sets_path_or_drops_namespace() -> None:
+    import copy
+
+    s = Prepared((), "/run/x/netns/c").apply(copy.deepcopy(SPEC))
+    assert s["linux"]["namespaces"] == [{"type": "pid"}, {"type": "network", "path": "/run/x/netns/c"},
+                                        {"type": "mount"}]  # fmt: skip
+    assert Prepared((), None).apply(copy.deepcopy(SPEC))["linux"]["namespaces"] == [{"type": "pid"}, {"type": "mount"}]
+    s = Prepared((), "").apply({"linux": {"namespaces": [{"type": "pid"}]}})
+    assert s["linux"]["namespaces"] == [{"type": "pid"}, {"type": "network"}]
