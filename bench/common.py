@@ -62,13 +62,15 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, check: bool = True)
     """Run ``cmd``: wall time, and peak RSS of its largest process (GNU time's %M, after exec)."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), **(env or {})}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    with tempfile.NamedTemporaryFile(prefix="gdbench-rss-") as rss:
+    # stderr goes to a file, not a pipe: a container made by `create` inherits it and would hold a pipe open
+    with tempfile.NamedTemporaryFile(prefix="gdbench-rss-") as rss, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         dt = time.perf_counter() - t0
         if check and p.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.decode(errors='replace')[-2000:]}")
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {err.read().decode(errors='replace')[-2000:]}")
         text = Path(rss.name).read_text().strip().splitlines()
     return Sample(dt, int(text[-1]) if text and text[-1].isdigit() else 0)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from geedocker.store.layout import Layout
 
 # The real registries (session-scoped, started once per run) and the fault proxy, for every test package.
 from tests.support.faultproxy import fault_proxy  # noqa: F401
+from tests.support.netenv import remove_test_bridge
 from tests.support.registry import (  # noqa: F401
     registry_basic,
     registry_http,
@@ -27,6 +29,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "root" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_bridge() -> Iterator[None]:
+    """Containers of the engine and integration tests use a test bridge; it goes when the session ends."""
+    yield
+    remove_test_bridge()
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 from geedocker.containers.store import ContainerStore, is_alive
 from geedocker.store.layout import Layout
 from tests.support.layers import make_busybox_rootfs
+from tests.support.netenv import TEST_BRIDGE_ENV
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -49,6 +50,7 @@ class Engine:
         self.env["PYTHONPATH"] = SRC + os.pathsep + self.env.get("PYTHONPATH", "")
         self.env["GEEDOCKER_ROOT"] = str(layout.root)
         self.env["GEEDOCKER_RUN"] = str(layout.run)
+        self.env.update(TEST_BRIDGE_ENV)  # never the machine's default geedocker0
         self.seen: set[str] = set()
 
     def argv(self, *args: str) -> list[str]:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.netenv import TEST_BRIDGE_ENV
+
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 GD = Callable[..., subprocess.CompletedProcess[str]]
@@ -24,6 +26,7 @@ def gd_env(tmp_path: Path) -> dict[str, str]:
     env["DOCKER_CONFIG"] = str(tmp_path / "docker-config")
     env.pop("REGISTRY_AUTH_FILE", None)
     env.pop("GEEDOCKER_CERTS_D", None)
+    env.update(TEST_BRIDGE_ENV)  # containers made here use the engine tests' bridge, never geedocker0
     return env
 
 
