@@ -10,9 +10,11 @@ bash scripts/install-deps.sh >/dev/null
 
 WORK=$(mktemp -d /tmp/geedocker-demo.XXXXXX)
 export GEEDOCKER_ROOT="$WORK/root" GEEDOCKER_RUN="$WORK/run"
+export GEEDOCKER_BRIDGE=gddemo0   # the demo's own bridge (a real install uses geedocker0), removed at the end
 REG_PID=""
 cleanup() {
     [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null || true
+    ip link del gddemo0 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -54,8 +56,16 @@ echo "== geedocker pull $IMAGE (again: served from the cache, nothing downloaded
 $GD pull "$IMAGE"
 echo "== geedocker images"
 $GD images
-if $GD run --help >/dev/null 2>&1; then
-    echo "== geedocker run --rm $IMAGE echo hello from geedocker"
-    $GD run --rm "$IMAGE" echo "hello from geedocker"
-fi
+echo "== geedocker run --rm $IMAGE echo hello from geedocker"
+$GD run --rm "$IMAGE" echo "hello from geedocker"
+echo "== geedocker run --rm --hostname demo $IMAGE sh -c 'hostname; ps; ip -4 addr show eth0'"
+$GD run --rm --hostname demo "$IMAGE" sh -c 'hostname; ps; ip -4 addr show eth0 | grep inet'
+echo "== geedocker run -d, then logs, ps, stop, rm"
+CID=$($GD run -d --name demo-web "$IMAGE" sh -c 'echo started; sleep 300')
+sleep 0.5
+$GD logs demo-web
+$GD ps
+$GD stop -t 1 demo-web >/dev/null
+$GD rm demo-web >/dev/null
+echo "removed ${CID:0:12}"
 echo "== done"
