@@ -10,6 +10,6 @@ for p in "${DEBS[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 python3 -m pip install -q --disable-pip-version-check -e ".[test]"
