@@ -138,11 +138,13 @@ def create(
     spec, raw = load(bundle_path)
     _validate(spec)
     assert spec.process is not None
-    from geedocker.runtime import hooks, seccomp, sync
+    from geedocker.runtime import hooks, sync
     from geedocker.runtime.init import InitConfig, create_chain
     from geedocker.runtime.sync import SETUP_TIMEOUT
 
     if spec.linux.seccomp is not None:
+        from geedocker.runtime import seccomp
+
         seccomp.preload()
     rootfs_path = os.path.realpath(spec.rootfs(bundle_path))
     if not os.path.isdir(rootfs_path):
@@ -434,7 +436,7 @@ def exec_(
     stdout: Fd = None,
     stderr: Fd = None,
 ) -> int:
-    from geedocker.runtime import seccomp, sync
+    from geedocker.runtime import sync
     from geedocker.runtime.init import ExecConfig, exec_chain
     from geedocker.runtime.sync import SETUP_TIMEOUT
 
@@ -446,6 +448,8 @@ def exec_(
         container_spec, _ = load(Path(saved.bundle))
         profile = container_spec.linux.seccomp
         if profile is not None:
+            from geedocker.runtime import seccomp
+
             seccomp.preload()
     except SpecError as e:
         raise ContainerError(f"container {cid}: re-reading its bundle for exec: {e}") from None

@@ -26,13 +26,15 @@ import select
 import signal
 import socket
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from geedocker.errors import ContainerError
 from geedocker.runtime import console, hooks, namespaces, process, rootfs, sync, syscalls
-from geedocker.runtime.seccomp import Filter, Seccomp
 from geedocker.runtime.spec import Process, Spec
 from geedocker.runtime.sync import SETUP_TIMEOUT
+
+if TYPE_CHECKING:
+    from geedocker.runtime.seccomp import Filter, Seccomp
 
 MAX_START_STATE = 1 << 20
 
@@ -254,7 +256,11 @@ def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allow
         console.make_controlling(slave)
     process.set_oom_score_adj(p)
     process.set_rlimits(p)
-    filt = None if seccomp is None else Filter(seccomp, set_no_new_privs=False)
+    filt = None
+    if seccomp is not None:
+        from geedocker.runtime.seccomp import Filter  # only when the config has a profile
+
+        filt = Filter(seccomp, set_no_new_privs=False)
     if filt is not None and not p.no_new_privileges:
         filt.load()
         filt = None
