@@ -70,7 +70,8 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, check: bool = True)
         dt = time.perf_counter() - t0
         if check and p.returncode != 0:
             err.seek(0)
-            raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {err.read().decode(errors='replace')[-2000:]}")
+            detail = err.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}): {detail}")
         text = Path(rss.name).read_text().strip().splitlines()
     return Sample(dt, int(text[-1]) if text and text[-1].isdigit() else 0)
 

@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import shutil
-import subprocess
 import sys
-from pathlib import Path
 
 from common import GD, Series, debian_rootfs_tar, report, scratch, synthetic_layers, timed
+from tests.support.peers import podman_cmd, unmount_under
+from tests.support.registry import make_tls_material, push_test_image, start_registry
 
 from geedocker.registry import RegistryClient, RegistryConfig, StaticCredentials
-from tests.support.peers import podman_cmd
-from tests.support.registry import make_tls_material, push_test_image, start_registry
 
 
 def build_images(host: str) -> list[str]:
@@ -66,7 +64,7 @@ def main() -> int:
                     sko.samples.append(timed(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{image}",
                                               f"oci:{work / 'oci'}:x"]))
                 finally:
-                    subprocess.run(["umount", "-R", str(work / "podman" / "storage")], capture_output=True)
+                    unmount_under(work / "podman")
                     shutil.rmtree(work, ignore_errors=True)
             name = image.split("/", 1)[1].replace("/", "_").replace(":", "_")
             report(f"pull {image.split('/', 1)[1]} (median of {args.runs})", [gd, pod, sko], "podman pull (overlay)",

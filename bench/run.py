@@ -18,13 +18,13 @@ import sys
 from pathlib import Path
 
 from common import GD, Series, report, scratch, timed
+from tests.support.bundle import base_config, make_bundle
+from tests.support.layers import busybox_rootfs_entries, layer_tar, make_busybox_rootfs
+from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd, unmount_under
 
 from geedocker.imagearchive import save
 from geedocker.importer import import_rootfs
 from geedocker.store.layout import Layout
-from tests.support.bundle import base_config, make_bundle
-from tests.support.layers import busybox_rootfs_entries, layer_tar, make_busybox_rootfs
-from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd
 
 RUNTIME = [sys.executable, "-m", "geedocker.runtime.cli"]
 
@@ -48,7 +48,7 @@ def engines(work: Path, runs: int) -> None:
             gd.samples.append(timed([*GD, "run", "--rm", "--network", "none", "bench/busybox:1", "true"], env))
             pod.samples.append(timed([*pcmd, "run", "--rm", "--network", "none", *PODMAN_RUN_FLAGS,
                                       "docker.io/bench/busybox:1", "true"]))
-        subprocess.run(["umount", "-R", str(work / "podman" / "storage")], capture_output=True)
+        unmount_under(work / "podman")
     report(f"run --rm busybox true (median of {runs})", [gd, pod], "podman run --rm --network none", "run-engines")
 
 
@@ -101,7 +101,7 @@ def main() -> int:
         if args.only in (None, "engines"):
             engines(work, args.runs)
     finally:
-        subprocess.run(["umount", "-R", str(work / "podman" / "storage")], capture_output=True)
+        unmount_under(work / "podman")
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

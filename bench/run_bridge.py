@@ -20,13 +20,13 @@ import sys
 from pathlib import Path
 
 from common import GD, Series, report, scratch, timed
+from tests.support.layers import busybox_rootfs_entries, layer_tar
+from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd, unmount_under
 
 from geedocker.imagearchive import save
 from geedocker.importer import import_rootfs
 from geedocker.network import netlink, nft
 from geedocker.store.layout import Layout
-from tests.support.layers import busybox_rootfs_entries, layer_tar
-from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd
 
 BRIDGE = "gdbench0"
 SUBNET = "10.213.250.0/24"
@@ -62,7 +62,7 @@ def bench(work: Path, runs: int) -> None:
                 pod_bridge.samples.append(timed(pod))
                 gd_none.samples.append(timed(gdn, env))
                 pod_none.samples.append(timed(podn))
-            subprocess.run(["umount", "-R", str(work / "podman" / "storage")], capture_output=True)
+            unmount_under(work / "podman")
     finally:
         with contextlib.suppress(Exception):
             netlink.delete_link(BRIDGE)
@@ -89,7 +89,7 @@ def main() -> int:
     try:
         bench(work, args.runs)
     finally:
-        subprocess.run(["umount", "-R", str(work / "podman" / "storage")], capture_output=True)
+        unmount_under(work / "podman")
         shutil.rmtree(work, ignore_errors=True)
     return 0
 

@@ -13,6 +13,15 @@ from pathlib import Path
 PODMAN_RUN_FLAGS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"]
 
 
+def unmount_under(path: Path) -> None:
+    """Unmount every mount at or below ``path`` (deepest first): podman leaves its storage mounts behind."""
+    prefix = str(path).rstrip("/")
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for p in sorted({p for p in points if p == prefix or p.startswith(prefix + "/")}, key=len, reverse=True):
+        subprocess.run(["umount", "-l", p], capture_output=True)
+
+
 @contextmanager
 def podman_cmd(storage: Path | None = None) -> Iterator[list[str]]:
     """A podman command line with its own storage (vfs) and a short runroot (podman caps it at 50 chars).
@@ -35,7 +44,7 @@ def podman_cmd(storage: Path | None = None) -> Iterator[list[str]]:
     finally:
         subprocess.run([*cmd, "rm", "-a", "-f"], capture_output=True, timeout=120)
         subprocess.run([*cmd, "rmi", "-a", "-f"], capture_output=True, timeout=120)
-        subprocess.run(["umount", "-R", str(root / "storage")], capture_output=True)
+        unmount_under(root / "storage")
         shutil.rmtree(run, ignore_errors=True)
         if own:
             shutil.rmtree(root, ignore_errors=True)
