@@ -110,3 +110,36 @@ def test_kill_9_mid_pull_then_resume(proxy: FaultProxy, image: PushedImage, tmp_
     assert first[2] == f"bytes={partial}-"
     assert BlobStore(layout).has(big.digest)
     assert list(layout.ingest.iterdir()) == []
+
+
+def test_ctrl_c_mid_pull_exits_130_and_the_next_pull_resumes(
+    proxy: FaultProxy, image: PushedImage, tmp_path: Path
+) -> None:
+    big = image.layers[0]
+    proxy.add(Fault.reset(200_000, path=str(big.digest), times=1000))  # keeps the pull busy retrying
+    env = {**os.environ, "GEEDOCKER_ROOT": str(tmp_path / "root"), "GEEDOCKER_RUN": str(tmp_path / "run"),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    data = tmp_path / "root" / "ingest" / f"sha256-{big.digest.hex}" / "data"
+    proc = subprocess.Popen([sys.executable, "-m", "geedocker", "pull", "-q", f"{proxy.host}/faults/app:1"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (data.exists() and data.stat().st_size > 0):
+            time.sleep(0.02)
+        assert data.exists() and data.stat().st_size > 0, "the download started"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err or "cancelled" in err
+    assert data.exists() and data.stat().st_size > 0  # the partial download is kept for the next pull
+    proxy.clear()
+    layout = Layout(tmp_path / "root", tmp_path / "run")
+    res = pull(layout, f"{proxy.host}/faults/app:1", client=client(proxy))
+    assert res.record.id == image.config_digest
+    first = [e for e in blob_gets(proxy) if str(big.digest) in e[1]][0]
+    assert first[2].startswith("bytes=") and first[2] != "bytes=0-"
+    assert list(layout.ingest.iterdir()) == []
