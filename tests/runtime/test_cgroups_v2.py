@@ -140,3 +140,17 @@ def test_own_cgroups_parses_proc_cgroup(tmp_path: Path) -> None:
     f = tmp_path / "cgroup"
     f.write_text("4:memory:/a/b\n2:cpu,cpuacct:/\n1:name=systemd:/s\n0::/u\n")
     assert own_cgroups(str(f)) == {"memory": "/a/b", "cpu": "/", "cpuacct": "/", "name=systemd": "/s", "": "/u"}
+
+
+def test_destroy_removes_geedockers_own_parent_once_empty(tree: Path) -> None:
+    a, b = V2(tree, "/geedocker/a"), V2(tree, "/geedocker/b")
+    a.create()
+    b.create()
+    a.destroy()
+    assert (tree / "geedocker").is_dir()  # b still lives there
+    b.destroy()
+    assert not (tree / "geedocker").exists()
+    mine = V2(tree, "/mine/c")  # a parent the caller named is not geedocker's to remove
+    mine.create()
+    mine.destroy()
+    assert (tree / "mine").is_dir() and not (tree / "mine/c").exists()

@@ -41,6 +41,10 @@ def test_no_leftovers_after_delete(runtime: Runtime, tmp_path: Path) -> None:
     assert host_mounts(data) == []
     for d in saved["cgroup"].get("dirs", {}).values():
         assert not Path(d).exists()
+        parent = Path(d).parent
+        assert parent.name == "geedocker"  # the runtime's default path
+        # geedocker's own parent goes with its last container
+        assert not parent.exists() or any(p.is_dir() for p in parent.iterdir())
     assert not pid_alive(st.pid, 0)
     assert all(not pid_alive(p, 0) for p in pids)
     assert not (runtime.root / cid).exists()

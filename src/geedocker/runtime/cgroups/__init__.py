@@ -20,6 +20,9 @@ from geedocker.errors import ContainerError
 from geedocker.runtime.spec import Device, DeviceRule, Resources
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+# The parent cgroup geedocker owns: the engine's containers live in /geedocker/<id>, and the runtime's
+# default path is geedocker/<root hash>-<id> (see ``container_path`` and ``default_path``).
+OWN_PARENT = "geedocker"
 MAX_FILE_BYTES = 1 << 20
 
 
@@ -125,6 +128,32 @@ def kill_and_remove(dirs: list[Path], procs_file: str, timeout: float = 10.0) ->
                 time.sleep(0.01)
 
 
+def make_dir(d: Path) -> None:
+    """mkdir -p for a cgroup; retried when a parent vanishes meanwhile (``remove_own_parent`` of another
+    container that was deleted at that moment)."""
+    for attempt in range(5):
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            return
+        except FileNotFoundError:
+            if attempt == 4:
+                raise CgroupError(f"creating cgroup {d}: a parent directory keeps disappearing") from None
+        except OSError as e:
+            raise CgroupError(f"creating cgroup {d}: {e.strerror}") from None
+
+
+def remove_own_parent(d: Path) -> None:
+    """After removing container cgroup ``d``: remove its parent too when it is geedocker's own and empty.
+
+    Only the ``geedocker`` directory that geedocker's paths introduce is touched, never a parent that a
+    caller named; a parent that other containers still use stays (rmdir fails, and that is fine).
+    """
+    if d.parent.name != OWN_PARENT:
+        return
+    with contextlib.suppress(OSError):
+        os.rmdir(d.parent)
+
+
 def own_cgroups(proc_cgroup: str = "/proc/self/cgroup") -> dict[str, str]:
     """Controller (or "" for the unified hierarchy, "name=systemd" for named ones) -> path of this process."""
     out: dict[str, str] = {}
@@ -158,7 +187,7 @@ def container_path(cgroups_path: str, cid: str, parent: str) -> str:
     if ":" in cgroups_path and not cgroups_path.startswith("/"):
         raise CgroupError(f"cgroupsPath {cgroups_path!r} looks like a systemd slice:scope path; "
                           "the systemd cgroup driver is not supported")
-    rel = cgroups_path or f"geedocker/{cid}"
+    rel = cgroups_path or f"{OWN_PARENT}/{cid}"
     if ".." in rel.split("/"):
         raise CgroupError(f"cgroupsPath {cgroups_path!r} must not contain '..'")
     if rel.startswith("/"):
@@ -177,7 +206,7 @@ def default_path(root: str, cid: str) -> str:
     from sharing, and then killing, each other's cgroup."""
     import hashlib
 
-    return f"geedocker/{hashlib.sha256(root.encode()).hexdigest()[:10]}-{cid}"
+    return f"{OWN_PARENT}/{hashlib.sha256(root.encode()).hexdigest()[:10]}-{cid}"
 
 
 def for_container(cgroups_path: str, cid: str) -> Cgroup:

@@ -12,8 +12,10 @@ from geedocker.runtime.cgroups import (
     CgroupError,
     container_path,
     kill_and_remove,
+    make_dir,
     parse_pids,
     read_text,
+    remove_own_parent,
     write_text,
 )
 from geedocker.runtime.spec import DeviceRule, Resources
@@ -84,10 +86,7 @@ class V1:
 
     def create(self) -> None:
         for ctrl, d in self.dirs.items():
-            try:
-                d.mkdir(parents=True, exist_ok=True)
-            except OSError as e:
-                raise CgroupError(f"creating cgroup {d}: {e.strerror}") from None
+            make_dir(d)
             if ctrl == "cpuset":
                 self._init_cpuset(d)
 
@@ -191,3 +190,5 @@ class V1:
         for d in dirs:
             subdirs.extend(sorted((Path(root) for root, _, _ in os.walk(d)), key=lambda p: len(p.parts), reverse=True))
         kill_and_remove(subdirs, "cgroup.procs")
+        for d in dirs:
+            remove_own_parent(d)

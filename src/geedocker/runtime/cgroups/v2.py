@@ -9,7 +9,15 @@ import logging
 import os
 from pathlib import Path
 
-from geedocker.runtime.cgroups import CgroupError, kill_and_remove, parse_pids, read_text, write_text
+from geedocker.runtime.cgroups import (
+    CgroupError,
+    kill_and_remove,
+    make_dir,
+    parse_pids,
+    read_text,
+    remove_own_parent,
+    write_text,
+)
 from geedocker.runtime.spec import Resources
 
 log = logging.getLogger(__name__)
@@ -58,10 +66,7 @@ class V2:
 
     def create(self) -> None:
         self._enable_controllers()
-        try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise CgroupError(f"creating cgroup {self.dir}: {e.strerror}") from None
+        make_dir(self.dir)
 
     def _controllers(self) -> list[str]:
         try:
@@ -141,3 +146,4 @@ class V2:
         # Child cgroups the container made (with a cgroup namespace) go first, deepest first.
         subdirs = sorted((Path(root) for root, _, _ in os.walk(self.dir)), key=lambda p: len(p.parts), reverse=True)
         kill_and_remove(subdirs, "cgroup.procs")
+        remove_own_parent(self.dir)
