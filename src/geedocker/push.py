@@ -67,13 +67,10 @@ def push(
         uploaded = skipped = 0
 
         def one(desc_digest: Digest, size: int) -> bool:
-            if client.blob_exists(ref.path, desc_digest) is not None:
-                say(f"{desc_digest.short}: Layer already exists")
-                return False
             with blobs.open(desc_digest) as f:
-                client.upload_blob(ref.path, desc_digest, size, f, mount_from=mount_from)
-            say(f"{desc_digest.short}: Pushed")
-            return True
+                sent = client.upload_blob(ref.path, desc_digest, size, f, mount_from=mount_from)
+            say(f"{desc_digest.short}: {'Pushed' if sent else 'Layer already exists'}")
+            return sent
 
         with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(descs)))) as pool:
             for did in pool.map(lambda d: one(d.digest, d.size), descs):

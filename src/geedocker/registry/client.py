@@ -459,8 +459,9 @@ class RegistryClient:
 
     def upload_blob(
         self, repo: str, digest: Digest, size: int, stream: BinaryIO, mount_from: str | None = None
-    ) -> None:
-        """Upload ``size`` bytes of ``stream`` as blob ``digest`` (skipped when the registry has it)."""
+    ) -> bool:
+        """Upload ``size`` bytes of ``stream`` as blob ``digest``; False when the registry already had it
+        (nothing was read or sent), True when it was mounted from ``mount_from`` or uploaded."""
         what = f"blob upload {self.host}/{repo}@{digest}"
         scopes = [Scope.push(repo)]
         path = f"/v2/{repo}/blobs/uploads/"
@@ -469,12 +470,12 @@ class RegistryClient:
             path += f"?mount={digest}&from={quote(mount_from, safe='/')}"
         if self._blob_exists_for_push(repo, digest, scopes):
             log.debug("%s: already there", what)
-            return
+            return False
         resp = self._request("POST", path, scopes=scopes, what=what, headers={"Content-Length": "0"}, body=b"")
         if resp.status == 201 and mount_from:
             resp.close()
             log.debug("%s: mounted from %s", what, mount_from)
-            return
+            return True
         if resp.status != 202:
             raise self._error(resp, what)
         resp.close()
@@ -514,10 +515,11 @@ class RegistryClient:
                                  headers={"Content-Length": "0"}, body=b"")
         if resp.status == 404 and self._blob_exists_for_push(repo, digest, scopes):
             resp.close()  # a retried PUT whose first try went through: the session is gone, the blob is there
-            return
+            return True
         if resp.status not in (201, 204):
             raise self._error(resp, what)
         resp.close()
+        return True
 
     def _blob_exists_for_push(self, repo: str, digest: Digest, scopes: list[Scope]) -> bool:
         what = f"blob {self.host}/{repo}@{digest}"
