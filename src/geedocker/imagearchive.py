@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 from geedocker import oci
 from geedocker import reference as refs
-from geedocker.digest import Digest, DigestingReader
+from geedocker.digest import Digest
 from geedocker.errors import ArchiveError, GeeDockerError, InvalidReference, ManifestError, VerificationError
 from geedocker.oci import Descriptor, ImageConfig, Index, Manifest, MediaType, Platform
 from geedocker.store.blobs import CHUNK, BlobStore
@@ -47,8 +47,7 @@ def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes, mtime: int) -> None:
     tf.addfile(ti, io.BytesIO(data))
 
 
-def _add_dir(tf: tarfile.TarInfo | tarfile.TarFile, name: str, mtime: int) -> None:
-    assert isinstance(tf, tarfile.TarFile)
+def _add_dir(tf: tarfile.TarFile, name: str, mtime: int) -> None:
     ti = tarfile.TarInfo(name)
     ti.type = tarfile.DIRTYPE
     ti.mode = 0o755
@@ -195,21 +194,10 @@ def _import_blob(blobs: BlobStore, archive: _Archive, name: str, expected: Diges
         except VerificationError as e:
             raise VerificationError(f"{archive.path}: {name}: {e}") from None
         return expected
-    # unknown digest: hash while spooling to a temp file, then commit under its digest
-    fd, tmp = tempfile.mkstemp(dir=blobs.layout.tmp, prefix="load-")
-    try:
-        reader = DigestingReader(src)
-        with os.fdopen(fd, "wb") as f:
-            while chunk := reader.read(CHUNK):
-                f.write(chunk)
-        d = reader.digest()
-        if not blobs.has(d):
-            with open(tmp, "rb") as f:
-                blobs.put_stream(f, d, reader.count)
-        return d
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    # unknown digest: named by its own, hashed while it is written
+    with blobs.writer() as out:
+        shutil.copyfileobj(src, out, CHUNK)
+    return out.digest
 
 
 def _digest_from_path(name: str) -> Digest | None:

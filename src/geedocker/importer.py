@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import shlex
-import tempfile
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import BinaryIO
 
 from geedocker import reference as refs
@@ -97,23 +93,15 @@ def import_rootfs(
         cfg = apply_change(cfg, c)
     plat = platform or Platform.host()
     blobs = BlobStore(layout)
-    fd, tmp = tempfile.mkstemp(dir=layout.tmp, prefix="import-")
-    try:
-        diff_hash = hashlib.sha256()
-        with os.fdopen(fd, "wb") as raw:
-            with igzip.IGzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as gz:  # type: ignore[no-untyped-call]
-                _, plain = open_decompressed(source)
-                while chunk := plain.read(CHUNK):
-                    diff_hash.update(chunk)
-                    gz.write(chunk)  # type: ignore[no-untyped-call]
-            raw.flush()
-            os.fsync(raw.fileno())
-        diff_id = Digest("sha256", diff_hash.hexdigest())
-        with open(tmp, "rb") as f:
-            layer_digest = blobs.put_stream(f, _file_digest(Path(tmp)), os.path.getsize(tmp))
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    diff_hash = hashlib.sha256()
+    with blobs.writer() as out:
+        with igzip.IGzipFile(fileobj=out, mode="wb", compresslevel=1, mtime=0) as gz:  # type: ignore[no-untyped-call]
+            _, plain = open_decompressed(source)
+            while chunk := plain.read(CHUNK):
+                diff_hash.update(chunk)
+                gz.write(chunk)  # type: ignore[no-untyped-call]
+    diff_id = Digest("sha256", diff_hash.hexdigest())
+    layer_digest = out.digest
     layer_size = blobs.size(layer_digest)
     LayerStore(layout).unpack(diff_id, diff_id, blobs.path(layer_digest))
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -139,11 +127,3 @@ def import_rootfs(
     return ImageStore(layout).add(
         manifest_digest, config_digest, name=str(ref) if ref else None, size=len(config_bytes) + layer_size
     )
-
-
-def _file_digest(path: Path) -> Digest:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return Digest("sha256", h.hexdigest())

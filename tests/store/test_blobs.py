@@ -142,3 +142,23 @@ def test_put_stream(layout: Layout) -> None:
     d = Digest.of(data)
     store.put_stream(io.BytesIO(data), d, len(data))
     assert store.read_bytes(d) == data
+
+
+def test_writer_commits_under_the_digest_of_what_was_written(layout: Layout) -> None:
+    store = BlobStore(layout)
+    with store.writer() as w:
+        w.write(b"hello ")
+        w.write(b"world")
+    assert w.digest == Digest.of(b"hello world") and w.size == 11
+    assert store.read_bytes(w.digest) == b"hello world"
+    assert list(layout.tmp.iterdir()) == []
+
+
+def test_writer_keeps_nothing_when_the_block_fails(layout: Layout) -> None:
+    store = BlobStore(layout)
+    with pytest.raises(RuntimeError):
+        with store.writer() as w:
+            w.write(b"half")
+            raise RuntimeError("source broke")
+    assert store.all() == []
+    assert list(layout.tmp.iterdir()) == []

@@ -26,7 +26,8 @@ Public API (import from ``geedocker.registry``; ``Digest`` is ``geedocker.digest
         def blob_exists(self, repo: str, digest: Digest) -> int | None   # size, or None if absent
         def upload_blob(self, repo: str, digest: Digest, size: int, stream: BinaryIO,
                         mount_from: str | None = None) -> bool
-            # False when the registry already had it (one HEAD, nothing sent), True once mounted or uploaded; tries a cross-repo mount first when mount_from is given;
+            # False when the registry already had it (one HEAD, nothing sent), True once mounted or
+            # uploaded; tries a cross-repo mount first when mount_from is given;
             # otherwise POST then a monolithic PUT (small blobs) or PATCH chunks + PUT. The bytes read
             # from ``stream`` are verified against digest/size before the upload is committed.
         def put_manifest(self, repo: str, ref: str, data: bytes, media_type: str) -> Digest

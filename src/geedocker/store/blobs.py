@@ -93,6 +93,26 @@ class BlobStore:
             ing.commit()
         return expected
 
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[BlobWriter]:
+        """Write a blob whose digest is not known beforehand (``import``, ``load``): the bytes are hashed
+        as they go to a temp file, which is committed under their digest when the block ends without error."""
+        fd, tmp = tempfile.mkstemp(dir=self.layout.tmp, prefix="blob-")
+        w = BlobWriter(os.fdopen(fd, "wb"))
+        try:
+            yield w
+            w.f.flush()
+            os.fsync(w.f.fileno())
+            w.f.close()
+            if not self.has(w.digest):
+                self._commit_file(Path(tmp), self.path(w.digest))
+        except OSError as e:
+            raise _oserror(e, "a blob") from None
+        finally:
+            w.f.close()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
     def _commit_file(self, tmp: Path, dest: Path) -> None:
         os.chmod(tmp, 0o444)
         os.replace(tmp, dest)
@@ -120,6 +140,27 @@ class BlobStore:
         if not base.is_dir():
             return []
         return [Digest("sha256", p.name) for p in base.iterdir() if len(p.name) == 64]
+
+
+class BlobWriter:
+    """A write-only file that hashes and counts what goes through it (see ``BlobStore.writer``)."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self._hash.update(data)
+        self.size += len(data)
+        return self.f.write(data)
+
+    def flush(self) -> None:
+        self.f.flush()
+
+    @property
+    def digest(self) -> Digest:
+        return Digest("sha256", self._hash.hexdigest())
 
 
 class Ingest:
