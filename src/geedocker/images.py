@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from geedocker import reference as refs
-from geedocker.errors import InvalidReference
+from geedocker.errors import InvalidReference, StoreError
 from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
@@ -49,7 +49,7 @@ def image_size(layout: Layout, record: ImageRecord) -> int:
     for chain, desc in zip(record.chain_ids, record.manifest.layers, strict=False):
         try:
             total += layers.size(chain)
-        except Exception:  # noqa: BLE001 - a layer without metadata counts its compressed size
+        except StoreError:  # a layer without metadata counts its compressed size
             total += desc.size
     return total
 
