@@ -262,15 +262,21 @@ def pivot(rootfs: str) -> None:
         raise MountError(f"pivot_root into {rootfs}: {e.strerror or e}") from None
 
 
+def _open_inside(path: str, doing: str) -> int | None:
+    """An O_PATH fd on ``path`` inside the container (after pivot), or None when it does not exist."""
+    try:
+        return os.open(paths.secure_join("/", path), os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise MountError(f"{doing} {path}: {e.strerror}") from None
+
+
 def mask(path: str) -> None:
     """Hide ``path`` (inside the container, after pivot): /dev/null over a file, a ro tmpfs over a dir."""
-    target = paths.secure_join("/", path)
-    try:
-        fd = os.open(target, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
+    fd = _open_inside(path, "masking")
+    if fd is None:
         return
-    except OSError as e:
-        raise MountError(f"masking {path}: {e.strerror}") from None
     try:
         t = paths.fd_path(fd)
         if os.path.isdir(t):
@@ -285,13 +291,9 @@ def mask(path: str) -> None:
 
 def readonly(path: str) -> None:
     """Make ``path`` (inside the container) a read-only bind of itself."""
-    target = paths.secure_join("/", path)
-    try:
-        fd = os.open(target, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
-    except FileNotFoundError:
+    fd = _open_inside(path, "making read-only")
+    if fd is None:
         return
-    except OSError as e:
-        raise MountError(f"making {path} read-only: {e.strerror}") from None
     try:
         t = paths.fd_path(fd)
         S.mount(t, t, None, S.MS_BIND | S.MS_REC)
@@ -299,7 +301,9 @@ def readonly(path: str) -> None:
         os.close(fd)
         raise MountError(f"making {path} read-only: {e.strerror or e}") from None
     os.close(fd)
-    fd = os.open(target, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    fd = _open_inside(path, "making read-only")  # the bind mount now stands there: remount that
+    if fd is None:
+        raise MountError(f"making {path} read-only: it vanished after the bind mount")
     try:
         remount_bind(paths.fd_path(fd), S.MS_RDONLY)
     except OSError as e:
