@@ -10,6 +10,7 @@ from geedocker.containers import spec
 from geedocker.containers.spec import MountSpec, RunOptions, build_spec
 from geedocker.containers.users import ProcessUser
 from geedocker.errors import UsageError
+from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig
 
 CID = "a" * 12 + "b" * 52
@@ -145,7 +146,7 @@ def test_namespaces_masks_and_mounts() -> None:
 
 
 def test_host_network_shares_the_netns() -> None:
-    types = [n["type"] for n in make(network="host")["linux"]["namespaces"]]
+    types = [n["type"] for n in make(net=NetworkOptions(mode="host"))["linux"]["namespaces"]]
     assert "network" not in types and "uts" in types
 
 

@@ -122,7 +122,6 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         interactive=args.interactive,
         detach=detach,
         rm=rm,
-        network=net.mode,
         net=net,
         cap_add=tuple(args.cap_add),
         cap_drop=tuple(args.cap_drop),

@@ -129,7 +129,6 @@ class RunOptions:
     interactive: bool = False
     detach: bool = False
     rm: bool = False
-    network: str = "bridge"
     cap_add: tuple[str, ...] = ()
     cap_drop: tuple[str, ...] = ()
     group_add: tuple[str, ...] = ()  # names or gids, resolved in the image's /etc/group
@@ -140,6 +139,11 @@ class RunOptions:
     no_new_privileges: bool = False
     labels: tuple[tuple[str, str], ...] = field(default=())
     net: NetworkOptions = field(default_factory=NetworkOptions)  # -p, -P, --ip, --dns... (geedocker.network)
+
+    @property
+    def network(self) -> str:
+        """``--network``: bridge, none, host, container:NAME or a network's name (one truth: ``net.mode``)."""
+        return self.net.mode
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -163,7 +167,6 @@ class RunOptions:
             "interactive": self.interactive,
             "detach": self.detach,
             "rm": self.rm,
-            "network": self.network,
             "cap_add": list(self.cap_add),
             "cap_drop": list(self.cap_drop),
             "group_add": list(self.group_add),
@@ -199,7 +202,6 @@ class RunOptions:
             interactive=bool(d.get("interactive", False)),
             detach=bool(d.get("detach", False)),
             rm=bool(d.get("rm", False)),
-            network=str(d.get("network", "bridge")),
             cap_add=tuple(d.get("cap_add", ())),
             cap_drop=tuple(d.get("cap_drop", ())),
             group_add=tuple(d.get("group_add", ())),
