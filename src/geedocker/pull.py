@@ -395,14 +395,8 @@ class Puller:
                 ]
                 try:
                     finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                    for f in finished:
-                        if f.exception() is not None:
-                            self.cancel.set()
-                            for other in futures:
-                                other.cancel()
-                            raise f.exception()  # type: ignore[misc]
-                    for f in futures:
-                        f.result()
+                    for f in [*(f for f in finished if f.exception() is not None), *futures]:
+                        f.result()  # the first failure (if any) is raised here, then the others are cancelled
                 except BaseException:
                     self.cancel.set()
                     for other in futures:
