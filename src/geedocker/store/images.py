@@ -190,14 +190,6 @@ class ImageStore:
             data["tags"][str(r)] = key
             return self._record(data, key)
 
-    def untag(self, name: str) -> Digest:
-        """Remove one tag; return the manifest digest it pointed at."""
-        with self._edit() as data:
-            key = str(refs.parse(name))
-            if key not in data["tags"]:
-                raise ImageNotFound(f"No such image: {name}")
-            return Digest.parse(data["tags"].pop(key))
-
     def remove(self, name: str, *, force: bool = False, in_use: frozenset[str] = frozenset()) -> list[str]:
         """``rmi``: untag ``name``; delete the image when no tag is left (or ``force``).
 
@@ -208,20 +200,15 @@ class ImageStore:
         with self._edit() as data:
             key = self._find(data, name)
             info = data["images"][key]
-            by_id = refs.looks_like_id(name) and name.removeprefix("sha256:") not in {
-                t for t in data["tags"]
-            }
             tags = [t for t, m in data["tags"].items() if m == key]
             if info["config"] in in_use and not force:
                 raise ImageInUse(
                     f"unable to remove image {name}: it is used by a container (stop and remove it, or use -f)"
                 )
-            named: str | None = None
-            if not by_id:
-                try:
-                    named = str(refs.parse(name))
-                except InvalidReference:
-                    named = None
+            try:  # a tag to remove, or (when it is no tag) an ID or a digest
+                named: str | None = str(refs.parse(name))
+            except InvalidReference:
+                named = None
             if named is not None and named in data["tags"]:
                 del data["tags"][named]
                 out.append(f"Untagged: {refs.parse(named).familiar()}")
