@@ -6,6 +6,7 @@ times, which depend on the machine). Results are printed and written to bench/re
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -25,7 +26,20 @@ if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
 
 CACHE = Path(os.environ.get("GEEDOCKER_BENCH_CACHE", "/var/cache/geedocker-bench"))
-GD = [sys.executable, "-m", "geedocker"]
+BIN = Path(tempfile.mkdtemp(prefix="gdbench-bin-"))
+
+
+def _launchers() -> None:
+    """The launchers a user gets from ``scripts/install-deps.sh`` (``python -S``), written for this checkout."""
+    from geedocker.launcher import install
+
+    install(BIN)
+    atexit.register(shutil.rmtree, BIN, True)
+
+
+_launchers()
+GD = [str(BIN / "geedocker")]
+RUNTIME = [str(BIN / "geedocker-runtime")]
 
 
 @dataclass

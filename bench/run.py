@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import GD, Series, report, scratch, timed
+from common import GD, RUNTIME, Series, report, scratch, timed
 from tests.support.bundle import base_config, make_bundle
 from tests.support.layers import busybox_rootfs_entries, layer_tar, make_busybox_rootfs
 from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd, unmount_under
@@ -25,9 +25,6 @@ from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd, unmount_under
 from geedocker.imagearchive import save
 from geedocker.importer import import_rootfs
 from geedocker.store.layout import Layout
-
-RUNTIME = [sys.executable, "-m", "geedocker.runtime.cli"]
-
 
 def engines(work: Path, runs: int) -> None:
     layout = Layout(work / "gd", work / "gdrun")

@@ -6,7 +6,6 @@ image made from the busybox rootfs with podman (no network).
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -16,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from geedocker import launcher
+
 pytestmark = [
     pytest.mark.root,
     pytest.mark.peers,
@@ -24,7 +25,6 @@ pytestmark = [
                        reason="containerd, ctr, its runc shim or podman is not installed"),
 ]
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 IMAGE = "localhost/geedocker-ctr:bb"
 
 
@@ -41,10 +41,7 @@ class Ctr:
 @pytest.fixture(scope="module")
 def ctr(tmp_path_factory: pytest.TempPathFactory, busybox_rootfs: Path) -> Iterator[Ctr]:
     base = tmp_path_factory.mktemp("containerd")
-    wrapper = base / "geedocker-runtime"
-    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH={SRC} exec {os.path.realpath(shutil.which("python3") or "python3")} '
-                       '-m geedocker.runtime.cli "$@"\n')
-    wrapper.chmod(0o755)
+    (wrapper,) = launcher.install(base, names=("geedocker-runtime",))  # as installed: python -S
     # An image archive: podman imports the rootfs and saves it as a docker-archive.
     tar = base / "rootfs.tar"
     subprocess.run(["tar", "-C", str(busybox_rootfs), "-cf", str(tar), "."], check=True)

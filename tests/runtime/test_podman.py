@@ -5,7 +5,6 @@ Uses a private podman store in a temp dir and an image imported from the busybox
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tarfile
@@ -14,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from geedocker import launcher
+
 pytestmark = [
     pytest.mark.root,
     pytest.mark.peers,
@@ -21,7 +22,6 @@ pytestmark = [
                        reason="podman/conmon not installed"),
 ]
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 # This host's hard RLIMIT_NOFILE is below podman's default (1048576) and there is no CAP_SYS_RESOURCE.
 ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 
@@ -29,10 +29,7 @@ ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 class Podman:
     def __init__(self, base: Path) -> None:
         self.base = base
-        wrapper = base / "geedocker-runtime"
-        wrapper.write_text(f"#!/bin/sh\nPYTHONPATH={SRC} exec {os.path.realpath(shutil.which('python3') or 'python3')}"
-                           ' -m geedocker.runtime.cli "$@"\n')
-        wrapper.chmod(0o755)
+        (wrapper,) = launcher.install(base, names=("geedocker-runtime",))  # as installed: python -S
         self.argv = ["podman", "--root", str(base / "storage"), "--runroot", str(base / "runroot"),
                      "--runtime", str(wrapper), "--cgroup-manager", "cgroupfs", "--events-backend", "file",
                      "--tmpdir", str(base / "tmp")]
