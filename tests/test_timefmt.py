@@ -1,4 +1,4 @@
-from geedocker.timefmt import human_duration, parse_rfc3339
+from geedocker.timefmt import human_duration, now_rfc3339, parse_rfc3339
 
 
 def test_parse_go_nanoseconds_and_zones() -> None:
@@ -15,3 +15,16 @@ def test_human_duration_units() -> None:
     assert human_duration(86400 * 20) == "2 weeks"
     assert human_duration(86400 * 400) == "13 months"
     assert human_duration(86400 * 800) == "2 years"
+
+
+def test_now_rfc3339_is_utc_with_microseconds_and_parses_back() -> None:
+    import re
+    import time
+
+    before = time.time()
+    text = now_rfc3339()
+    after = time.time()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", text), text
+    parsed = parse_rfc3339(text)
+    assert parsed is not None
+    assert before - 1e-6 <= parsed.timestamp() <= after + 1e-6

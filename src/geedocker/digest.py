@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from geedocker.errors import DigestError, VerificationError
+
+if TYPE_CHECKING:
+    import hashlib
 
 _HEX_LEN = {"sha256": 64, "sha512": 128}
 _DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
@@ -36,9 +38,13 @@ class Digest:
 
     @classmethod
     def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        import hashlib
+
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
 
     def hasher(self) -> hashlib._Hash:
+        import hashlib
+
         return hashlib.new(self.algorithm)
 
     @property
@@ -62,6 +68,8 @@ class DigestingReader:
 
     def __init__(self, raw: _Readable | BinaryIO, algorithm: str = "sha256") -> None:
         self._raw = raw
+        import hashlib
+
         self._hash = hashlib.new(algorithm)
         self._algorithm = algorithm
         self.count = 0

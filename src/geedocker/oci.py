@@ -6,7 +6,7 @@ JSON becomes these frozen dataclasses at the edge (``*.from_json``); raw dicts n
 from __future__ import annotations
 
 import json
-import platform as _platform
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -100,7 +100,7 @@ class Platform:
 
     @classmethod
     def host(cls) -> Platform:
-        machine = _platform.machine()
+        machine = os.uname().machine
         arch = _GOARCH.get(machine, machine)
         variant = "v8" if arch == "arm64" else ("v7" if machine == "armv7l" else "")
         return cls("linux", arch, variant)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from geedocker.errors import (
     PlatformError,
     VerificationError,
 )
+from geedocker.logger import get_logger
 from geedocker.oci import Descriptor, ImageConfig, Index, Manifest, Platform
 from geedocker.store.blobs import CHUNK, BlobStore, Ingest
 from geedocker.store.images import ImageRecord, ImageStore
@@ -39,7 +39,7 @@ from geedocker.store.layout import Layout
 if TYPE_CHECKING:
     from geedocker.registry import RegistryClient, RegistryConfig
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class LayerStatus(StrEnum):

@@ -4,7 +4,6 @@ then the manifest."""
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING
 from geedocker import reference as refs
 from geedocker.digest import Digest
 from geedocker.errors import UsageError
+from geedocker.logger import get_logger
 from geedocker.store.blobs import BlobStore
 from geedocker.store.images import ImageStore
 from geedocker.store.layout import Layout
@@ -20,7 +20,7 @@ from geedocker.store.layout import Layout
 if TYPE_CHECKING:
     from geedocker.registry import RegistryClient, RegistryConfig
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ import json
 
 from geedocker.containers.inspect import inspect_container
 from geedocker.containers.spec import MountSpec, RunOptions
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status, now_rfc3339
+from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout
+from geedocker.timefmt import now_rfc3339
 
 
 def test_inspect_fields(layout: Layout) -> None:

@@ -15,13 +15,12 @@ from geedocker.containers.store import (
     ContainerStore,
     Status,
     is_alive,
-    now_rfc3339,
     process_start_time,
 )
 from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError
 from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout
-from geedocker.timefmt import parse_rfc3339
+from geedocker.timefmt import now_rfc3339, parse_rfc3339
 
 
 def _maker(image: str = "busybox"):  # type: ignore[no-untyped-def]

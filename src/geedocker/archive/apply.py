@@ -37,7 +37,6 @@ from __future__ import annotations
 import base64
 import enum
 import errno
-import logging
 import os
 import stat
 import tarfile
@@ -53,8 +52,9 @@ from geedocker.archive.root import Parts, Root, clean_parts, set_xattr_at
 from geedocker.archive.source import BLOCK, TarSource
 from geedocker.digest import Digest
 from geedocker.errors import ArchiveError, DiskFullError, GeeDockerError, LimitExceededError, UnsafeEntryError
+from geedocker.logger import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"

@@ -11,14 +11,14 @@ from __future__ import annotations
 import enum
 import gzip
 import io
-import logging
 import zlib
 from typing import Any, BinaryIO, Protocol, cast
 
 from geedocker.digest import Digest
 from geedocker.errors import ArchiveError, LimitExceededError
+from geedocker.logger import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

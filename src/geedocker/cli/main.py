@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from typing import Protocol
+
+from geedocker import logger
 
 # command name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -91,10 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     name = argv[idx]
     module_name, help_ = COMMANDS[name]
     gargs = parser.parse_args(argv[:idx])
-    logging.basicConfig(
-        level=logging.DEBUG if gargs.debug else getattr(logging, gargs.log_level.upper()),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    logger.configure(logger.DEBUG if gargs.debug else logger.LEVELS[gargs.log_level])
     module: CommandModule = importlib.import_module(module_name)
     cparser = _CommandParser(prog=f"geedocker {name}", description=help_)
     module.register(cparser)

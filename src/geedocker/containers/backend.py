@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
-import logging
 import os
 import shutil
 import time
@@ -27,12 +26,13 @@ from geedocker.errors import (
     ContainerNotFound,
     ContainerStateError,
 )
+from geedocker.logger import get_logger
 from geedocker.store.layout import Layout
 
 if TYPE_CHECKING:
     import subprocess
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 Fd = int | None
 

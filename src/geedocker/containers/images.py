@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from geedocker.containers.lifecycle import RootfsSource
 from geedocker.errors import ContainerError, ImageNotFound, UsageError
+from geedocker.logger import get_logger
 from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 PULL_POLICIES = ("missing", "always", "never")
 

@@ -7,7 +7,6 @@ its config. ``geedocker.cli.run`` makes one from the image store; tests make one
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import time
@@ -35,16 +34,17 @@ from geedocker.containers.store import (
     ContainerStore,
     Status,
     is_alive,
-    now_rfc3339,
     replace_file,
 )
 from geedocker.containers.supervisor import run_attached, start_detached
 from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
+from geedocker.logger import get_logger
 from geedocker.oci import ContainerConfig, canonical_json
 from geedocker.store.layout import Layout
+from geedocker.timefmt import now_rfc3339
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 @dataclass(frozen=True)
 class RootfsSource:

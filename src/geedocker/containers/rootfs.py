@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 from pathlib import Path
 
 from geedocker.errors import ContainerError
+from geedocker.logger import get_logger
 from geedocker.runtime import syscalls
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 PAGE_LIMIT = 4000  # leave room under the 4096-byte page for the rest of the options
 

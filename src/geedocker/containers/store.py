@@ -21,7 +21,6 @@ import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -42,10 +41,6 @@ class Status(StrEnum):
     EXITED = "exited"
     REMOVING = "removing"
     DEAD = "dead"
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def process_start_time(pid: int) -> int:

@@ -13,7 +13,6 @@ import contextlib
 import errno
 import fcntl
 import json
-import logging
 import os
 import selectors
 import signal
@@ -33,13 +32,14 @@ from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
     Status,
-    now_rfc3339,
     process_start_time,
 )
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError
+from geedocker.logger import get_logger
 from geedocker.store.layout import Layout
+from geedocker.timefmt import now_rfc3339
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 FORWARDED_SIGNALS = (
     signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,

@@ -29,7 +29,6 @@ import errno
 import hashlib
 import ipaddress
 import json
-import logging
 import os
 import socket
 from collections.abc import Iterator, Sequence
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import GeeDockerError, NetworkError
+from geedocker.logger import get_logger
 from geedocker.network import etcfiles, nft
 from geedocker.network.config import DEFAULT_NETWORK, NetworkConfig, NetworkStore
 from geedocker.network.errors import PortInUse
@@ -49,7 +49,7 @@ from geedocker.store.layout import Layout
 if TYPE_CHECKING:
     from geedocker.containers.store import ContainerRecord
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 STATE_FILE = "network.json"
 MAX_STATE_BYTES = 1024 * 1024

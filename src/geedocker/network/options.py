@@ -7,13 +7,13 @@
 from __future__ import annotations
 
 import ipaddress
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from geedocker.errors import UsageError
+from geedocker.logger import get_logger
 
 PROTOCOLS = ("tcp", "udp")
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -265,7 +265,7 @@ def network_options(
             what = "host" if mode == "host" else mode.split(":")[0]
             if mode == "none" or opts.container:
                 raise UsageError(f"conflicting options: port publishing and the {what} network mode")
-            logging.getLogger(__name__).warning("published ports are discarded when using host network mode")
+            get_logger(__name__).warning("published ports are discarded when using host network mode")
             opts = replace(opts, ports=(), publish_all=False)
         if opts.ip:
             raise UsageError(f"--ip cannot be used with --network {mode}")

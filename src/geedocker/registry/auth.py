@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -20,10 +19,11 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 from geedocker.errors import AuthenticationError, RegistryError
+from geedocker.logger import get_logger
 from geedocker.registry.credentials import Credentials, CredentialSource
 from geedocker.registry.transport import Response
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_TOKEN_BODY = 1024 * 1024
 DEFAULT_EXPIRES_IN = 60

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import random
 import re
 import threading
@@ -26,11 +25,12 @@ from geedocker.errors import (
     TransportError,
     VerificationError,
 )
+from geedocker.logger import get_logger
 from geedocker.registry.auth import Authenticator, Scope
 from geedocker.registry.config import RegistryConfig
 from geedocker.registry.transport import ConnectionFailure, Response, TLSFailure, Transport
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_ERROR_BODY = 64 * 1024
 MAX_TAGS_BODY = 4 * 1024 * 1024

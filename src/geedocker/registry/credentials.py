@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import os
 import tempfile
 from collections.abc import Mapping
@@ -20,12 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from geedocker.errors import GeeDockerError
+from geedocker.logger import get_logger
 
 if TYPE_CHECKING:
     from geedocker.registry.config import RegistryConfig
     from geedocker.registry.transport import Transport
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"
 _HUB_NAMES = {"docker.io", "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}

@@ -9,18 +9,18 @@ sees one seamless stream and its hasher stays right. It does not check the diges
 
 from __future__ import annotations
 
-import logging
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from geedocker.digest import Digest
 from geedocker.errors import TransportError, VerificationError
+from geedocker.logger import get_logger
 from geedocker.registry.transport import ConnectionFailure
 
 if TYPE_CHECKING:
     from geedocker.registry.client import BlobStream, RegistryClient
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _SKIP_CHUNK = 1024 * 1024
 

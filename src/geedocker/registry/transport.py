@@ -6,13 +6,13 @@ in-memory fake transport of the tests exercises the same paths as the real one.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from geedocker.errors import RegistryError, TransportError
+from geedocker.logger import get_logger
 from geedocker.registry.config import RegistryConfig, is_loopback
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     import urllib3
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class ConnectionFailure(TransportError):

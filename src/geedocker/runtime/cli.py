@@ -140,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         _parser().print_usage(sys.stderr)
         return 1
     if args.debug:
-        import logging
+        from geedocker import logger
 
-        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+        logger.configure(logger.DEBUG)
     if args.systemd_cgroup:
         log.error("--systemd-cgroup is not supported: geedocker-runtime manages cgroupfs directly")
         return 1

@@ -10,7 +10,6 @@ import dataclasses
 import errno
 import fcntl
 import json
-import logging
 import os
 import select
 import signal as _signal
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import ContainerError, ContainerStateError
+from geedocker.logger import get_logger
 from geedocker.runtime import cgroups, namespaces, signals
 from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
 from geedocker.runtime.state import (
@@ -27,18 +27,18 @@ from geedocker.runtime.state import (
     State,
     check_id,
     locked,
-    now_rfc3339,
     pid_alive,
     proc_start_time,
     status_of,
     to_state,
 )
 from geedocker.runtime.status import Status
+from geedocker.timefmt import now_rfc3339
 
 if TYPE_CHECKING:
     import socket
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 Fd = int | None
 MAX_PROCESS_JSON = 1 << 20

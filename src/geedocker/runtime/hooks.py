@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 from collections.abc import Sequence
 from typing import Any
 
 from geedocker.errors import ContainerError
+from geedocker.logger import get_logger
 from geedocker.runtime.spec import Hook
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DEFAULT_TIMEOUT = 60.0  # seconds, when the hook gives none
 

@@ -14,16 +14,16 @@ Runs in the container's init, in its own mount namespace, in this order:
 from __future__ import annotations
 
 import errno
-import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from geedocker.errors import ContainerError
+from geedocker.logger import get_logger
 from geedocker.runtime import devices, paths, syscalls
 from geedocker.runtime.spec import Mount, Spec
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 S = syscalls
 # option -> (flags to set, flags to clear)

@@ -10,14 +10,14 @@ rules whose action equals the default action are redundant and skipped.
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 from dataclasses import dataclass
 from typing import Any
 
 from geedocker.errors import ContainerError
+from geedocker.logger import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 ACTIONS = {
     "SCMP_ACT_KILL": 0x00000000,

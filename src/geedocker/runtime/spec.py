@@ -8,18 +8,18 @@ Unknown properties are ignored, as the spec requires.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import ContainerError
+from geedocker.logger import get_logger
 
 if TYPE_CHECKING:
     from geedocker.runtime.seccomp import Seccomp
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 IGNORE_SECCOMP_ENV = "GEEDOCKER_IGNORE_SECCOMP"

@@ -16,12 +16,12 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from geedocker.errors import ContainerError, ContainerNotFound, UsageError
 from geedocker.runtime.status import Status
+from geedocker.timefmt import now_rfc3339
 
 OCI_VERSION = "1.2.0"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
@@ -150,10 +150,6 @@ def locked(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def proc_start_time(pid: int) -> int | None:

@@ -10,7 +10,6 @@ at once, those of others when their process is gone).
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 from pathlib import Path
@@ -20,10 +19,11 @@ from geedocker.archive.apply import DEFAULT_LIMITS, ApplyResult, Limits, Whiteou
 from geedocker.archive.root import rmtree
 from geedocker.digest import Digest
 from geedocker.errors import StoreError, VerificationError
+from geedocker.logger import get_logger
 from geedocker.store.fsutil import atomic_write, file_lock, fsync_dir
 from geedocker.store.layout import Layout
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _TMP_PREFIX = ".tmp-"
 _META = "meta.json"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import errno
-import logging
 import os
 from pathlib import Path
 
+from geedocker.logger import get_logger
 from geedocker.runtime.cgroups import (
     CGROUP_ROOT,
     CgroupError,
@@ -20,7 +20,7 @@ from geedocker.runtime.cgroups import (
 )
 from geedocker.runtime.spec import DeviceRule, Resources
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "devices", "freezer", "blkio", "name=systemd")
 

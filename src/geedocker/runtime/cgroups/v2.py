@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
+from geedocker.logger import get_logger
 from geedocker.runtime.cgroups import (
     CgroupError,
     kill_and_remove,
@@ -20,7 +20,7 @@ from geedocker.runtime.cgroups import (
 )
 from geedocker.runtime.spec import Resources
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 WANTED_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io")
 
