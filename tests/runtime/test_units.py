@@ -128,3 +128,18 @@ def test_make_target_creates_dirs_and_files(tmp_path: Path) -> None:
     t = paths.make_target(str(root), "/link/sub/file", directory=False)
     assert t == f"{root}/real/sub/file"
     assert (root / "real/sub/file").is_file()
+
+
+def test_container_dir_remove_takes_files_subdirs_and_links_but_not_link_targets(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("x")
+    cdir = ContainerDir(tmp_path / "root", "c1")
+    cdir.make()
+    (cdir.path / "state.json").write_text("{}")
+    (cdir.path / "sub" / "deeper").mkdir(parents=True)
+    (cdir.path / "sub" / "deeper" / "f").write_text("y")
+    (cdir.path / "link").symlink_to(outside)
+    cdir.remove()
+    assert not cdir.path.exists()
+    assert (outside / "keep").read_text() == "x"

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,9 @@ class _Logger:
         if self.path:
             try:
                 with open(self.path, "a") as f:
-                    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+                    from geedocker.timefmt import now_rfc3339
+
+                    now = now_rfc3339()
                     if self.fmt == "json":
                         f.write(json.dumps({"level": "error", "msg": msg, "time": now}) + "\n")
                     else:

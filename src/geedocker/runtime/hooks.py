@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +26,8 @@ def run_hook(hook: Hook, state: dict[str, Any], phase: str) -> None:
         k, _, v = e.partition("=")
         env[k] = v
     timeout = float(hook.timeout) if hook.timeout else DEFAULT_TIMEOUT
+    import subprocess  # here: most containers have no hooks, and subprocess is slow to import
+
     try:
         res = subprocess.run(argv, executable=hook.path, input=json.dumps(state).encode(), env=env,
                              capture_output=True, timeout=timeout, close_fds=True)

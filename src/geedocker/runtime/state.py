@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -247,7 +246,7 @@ class ContainerDir:
 
     def remove(self) -> None:
         for _ in range(50):
-            shutil.rmtree(self.path, ignore_errors=True)
+            _remove_tree(self.path)
             if not self.path.exists():
                 return
             time.sleep(0.01)  # something (a late monitor) wrote into it meanwhile
@@ -289,3 +288,24 @@ def write_exit(dir_fd: int, code: int) -> None:
         os.close(fd)
     with contextlib.suppress(OSError):
         os.rename(tmp, "exit.json", src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+
+def _remove_tree(path: Path) -> None:
+    """``shutil.rmtree(path, ignore_errors=True)`` for a state dir: flat, so shutil (slow to import) is rarely
+    needed."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return
+    for e in entries:
+        try:
+            if e.is_dir(follow_symlinks=False):
+                import shutil
+
+                shutil.rmtree(e.path, ignore_errors=True)
+            else:
+                os.unlink(e.path)
+        except OSError:
+            pass
+    with contextlib.suppress(OSError):
+        os.rmdir(path)

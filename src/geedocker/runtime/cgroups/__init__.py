@@ -204,9 +204,9 @@ def default_path(root: str, cid: str) -> str:
 
     The hash of the runtime's state root keeps two runtimes (two roots) that use the same container id
     from sharing, and then killing, each other's cgroup."""
-    import hashlib
+    import zlib  # not hashlib: loading OpenSSL costs a few ms of every start
 
-    return f"{OWN_PARENT}/{hashlib.sha256(root.encode()).hexdigest()[:10]}-{cid}"
+    return f"{OWN_PARENT}/{zlib.crc32(root.encode()):08x}-{cid}"
 
 
 def for_container(cgroups_path: str, cid: str) -> Cgroup:
