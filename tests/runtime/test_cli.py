@@ -133,6 +133,11 @@ def test_run_forwards_signals_to_the_container(runtime: Runtime) -> None:
         while "ready" not in out.read_text():
             assert time.monotonic() < deadline and proc.poll() is None, out.read_text()
             time.sleep(0.02)
+        # runc's model: no monitor process; the foreground runtime is the init's parent and reaps it
+        saved = json.loads((runtime.root / "fwd" / "state.json").read_text())
+        assert saved["monitorPid"] == 0
+        stat = Path(f"/proc/{saved['pid']}/stat").read_text()
+        assert int(stat.rsplit(")", 1)[1].split()[1]) == proc.pid
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 9
         assert "got-term" in out.read_text()

@@ -243,8 +243,12 @@ def _run_foreground(rt: Any, root: Path, args: argparse.Namespace) -> int:
     import signal
 
     from geedocker.errors import ContainerError
+    from geedocker.runtime import syscalls
 
-    rt.create(root, args.id, args.bundle, pid_file=args.pid_file, console_socket=args.console_socket, monitor=True)
+    # As runc: we are the container's parent (a child subreaper, since the init's own parent exits), so
+    # no monitor process is needed; wait() reaps the init and records its exit status.
+    syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
+    rt.create(root, args.id, args.bundle, pid_file=args.pid_file, console_socket=args.console_socket, monitor=False)
 
     def forward(signum: int, _frame: object) -> None:
         try:

@@ -360,6 +360,11 @@ def wait(root: Path | str, cid: str, timeout: float | None = None) -> int:
     cdir = ContainerDir(Path(root).absolute(), cid)
     saved = cdir.load()
     deadline = None if timeout is None else time.monotonic() + timeout
+    if not saved.monitor_pid and timeout is None:
+        code = _reap_own_child(saved.pid)
+        if code is not None:
+            _record_exit(cdir, code)
+            return code
     if not _wait_dead(saved.pid, saved.pid_start, timeout):
         raise TimeoutError(f"container {cid} still running after {timeout}s")
     # The monitor reaps the init and writes exit.json right after.
@@ -376,6 +381,34 @@ def wait(root: Path | str, cid: str, timeout: float | None = None) -> int:
         if left is not None and left <= 0:
             raise TimeoutError(f"container {cid}: no exit status after {timeout}s")
         time.sleep(0.002)
+
+
+def _reap_own_child(pid: int) -> int | None:
+    """Wait for ``pid`` if it is our child: an init created without a monitor by a caller that is a child
+    subreaper (``runc run``'s model: the foreground runtime is the container's parent). Its exit status, or
+    None if it is not our child."""
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return None
+        except InterruptedError:
+            continue
+        code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+
+
+def _record_exit(cdir: ContainerDir, code: int) -> None:
+    from geedocker.runtime.state import write_exit
+
+    try:
+        dir_fd = os.open(cdir.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return  # deleted meanwhile
+    try:
+        write_exit(dir_fd, code)
+    finally:
+        os.close(dir_fd)
 
 
 def _monitor_alive(saved: Saved) -> bool:
