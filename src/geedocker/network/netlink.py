@@ -143,7 +143,10 @@ def _loopback_up() -> None:
 
 
 def create_netns(path: Path) -> None:
-    """A new network namespace (loopback up) pinned at ``path``."""
+    """A new network namespace (loopback up) pinned at ``path``.
+
+    The calling thread unshares its network namespace, bind-mounts it on ``path``, brings ``lo`` up and
+    returns to its own namespace with setns(2) (network namespaces are per thread): no fork."""
     from geedocker.runtime import syscalls
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -152,30 +155,19 @@ def create_netns(path: Path) -> None:
     except FileExistsError:
         raise NetworkError(f"network namespace {path} already exists") from None
     os.close(fd)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the forked child
-        code = 0
-        try:
-            os.close(r)
-            syscalls.unshare(syscalls.CLONE_NEWNET)
-            syscalls.mount("/proc/self/ns/net", str(path), "none", syscalls.MS_BIND)
-            _loopback_up()
-            os.write(w, b"ok")
-        except BaseException as e:  # noqa: BLE001 - reported to the parent
-            with contextlib.suppress(OSError):
-                os.write(w, f"{type(e).__name__}: {e}".encode()[:4000])
-            code = 1
-        os._exit(code)
-    os.close(w)
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        with os.fdopen(r, "rb") as f:
-            msg = f.read(4096)
-    finally:
-        os.waitpid(pid, 0)
-    if msg != b"ok":
+        syscalls.unshare(syscalls.CLONE_NEWNET)
+        try:
+            syscalls.mount("/proc/thread-self/ns/net", str(path), "none", syscalls.MS_BIND)
+            _loopback_up()
+        finally:
+            syscalls.setns(own, syscalls.CLONE_NEWNET)
+    except OSError as e:
         delete_netns(path)
-        raise NetworkError(f"creating network namespace {path}: {msg.decode(errors='replace') or 'child died'}")
+        raise NetworkError(f"creating network namespace {path}: {e.strerror or e}") from None
+    finally:
+        os.close(own)
 
 
 def is_mountpoint(path: Path) -> bool:
