@@ -71,3 +71,39 @@ def test_table_name_per_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.setenv("GEEDOCKER_NFT_TABLE", "bad name")
     with pytest.raises(NetworkError):
         nft.table_name(Layout(tmp_path / "a", tmp_path / "r"))
+
+
+def _tables() -> list[str]:
+    import json
+    import subprocess
+
+    out = subprocess.run(["nft", "-j", "list", "tables", "ip"], capture_output=True, text=True, check=True).stdout
+    return [t["table"]["name"] for t in json.loads(out)["nftables"] if "table" in t]
+
+
+@pytest.mark.root
+def test_apply_through_libnftables_makes_and_deletes_the_table() -> None:
+    import subprocess
+
+    table = "gdtest-nftlib"
+    rules = Ruleset((BridgeNat("gdtestnft0", ipaddress.IPv4Network("10.213.250.0/24")),),
+                    (PortForward("tcp", 18080, ipaddress.IPv4Address("10.213.250.2"), 80),))
+    try:
+        nft.apply(rules, table)
+        listed = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True,
+                                check=True).stdout
+        assert "tcp dport 18080 dnat to 10.213.250.2:80" in listed
+        assert 'ip saddr 10.213.250.0/24 oifname != "gdtestnft0" masquerade' in listed
+        nft.apply(rules, table)  # replacing is idempotent
+        assert _tables().count(table) == 1
+    finally:
+        nft.delete(table)
+    assert table not in _tables()
+
+
+@pytest.mark.root
+def test_a_refused_script_names_the_reason_and_changes_nothing() -> None:
+    before = _tables()
+    with pytest.raises(NetworkError, match="nft refused a test script: .*No such file or directory"):
+        nft.run("add rule ip gdtest-missing nochain accept\n", "a test script")
+    assert _tables() == before

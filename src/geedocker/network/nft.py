@@ -1,7 +1,7 @@
 """geedocker's own nftables table: NAT for bridge networks and published ports (never other tables).
 
-The whole table is regenerated from geedocker's state and replaced in one atomic ``nft -f -``
-transaction (``table``; ``delete table``; ``table {...}``), so rules come and go with containers and
+The whole table is regenerated from geedocker's state and replaced in one atomic transaction
+(through libnftables, the library behind ``nft``: no process to start) (``table``; ``delete table``; ``table {...}``), so rules come and go with containers and
 a crash never leaves half a rule set. With nothing to do the table is deleted.
 
     table ip geedocker {
@@ -27,8 +27,6 @@ import hashlib
 import ipaddress
 import os
 import re
-import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from geedocker.errors import NetworkError
@@ -134,17 +132,38 @@ def script(rules: Ruleset, table: str) -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def apply(rules: Ruleset, table: str, nft: Sequence[str] = ("nft",)) -> None:
-    """Replace ``table`` with ``rules`` in one transaction."""
-    text = script(rules, table)
+def apply(rules: Ruleset, table: str) -> None:
+    """Replace ``table`` with ``rules`` in one transaction (libnftables, as ``nft -f`` would)."""
+    run(script(rules, table), f"geedocker's rules for table {table}")
+
+
+def run(text: str, what: str) -> None:
+    """Run an nft script through libnftables (the library behind the ``nft`` command; no process to start)."""
+    import ctypes
+
     try:
-        proc = subprocess.run([*nft, "-f", "-"], input=text, capture_output=True, text=True, timeout=30)
-    except FileNotFoundError:
-        raise NetworkError("the nft command is missing: install nftables") from None
-    except subprocess.TimeoutExpired:
-        raise NetworkError("nft did not answer within 30 seconds") from None
-    if proc.returncode != 0:
-        raise NetworkError(f"nft refused geedocker's rules for table {table}: {proc.stderr.strip()[:2000]}")
+        lib = ctypes.CDLL("libnftables.so.1")
+    except OSError:
+        raise NetworkError("libnftables is missing: install nftables") from None
+    lib.nft_ctx_new.restype = ctypes.c_void_p
+    lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
+    lib.nft_ctx_free.argtypes = [ctypes.c_void_p]
+    lib.nft_ctx_buffer_output.argtypes = [ctypes.c_void_p]
+    lib.nft_ctx_buffer_error.argtypes = [ctypes.c_void_p]
+    lib.nft_ctx_get_error_buffer.restype = ctypes.c_char_p
+    lib.nft_ctx_get_error_buffer.argtypes = [ctypes.c_void_p]
+    lib.nft_run_cmd_from_buffer.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+    ctx = lib.nft_ctx_new(0)  # NFT_CTX_DEFAULT
+    if not ctx:
+        raise NetworkError("libnftables could not make a context")
+    try:
+        lib.nft_ctx_buffer_output(ctx)  # keep its output and errors off our stdout/stderr
+        lib.nft_ctx_buffer_error(ctx)
+        if lib.nft_run_cmd_from_buffer(ctx, text.encode()) != 0:
+            err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode(errors="replace").strip()
+            raise NetworkError(f"nft refused {what}: {err[:2000] or 'no reason given'}")
+    finally:
+        lib.nft_ctx_free(ctx)
 
 
 def delete(table: str) -> None:
