@@ -1,8 +1,9 @@
 """geedocker's own nftables table: NAT for bridge networks and published ports (never other tables).
 
 The whole table is regenerated from geedocker's state and replaced in one atomic transaction
-(through libnftables, the library behind ``nft``: no process to start) (``table``; ``delete table``; ``table {...}``), so rules come and go with containers and
-a crash never leaves half a rule set. With nothing to do the table is deleted.
+(``table``; ``delete table``; ``table {...}``) through libnftables, the library behind ``nft`` (no process
+to start), so rules come and go with containers and a crash never leaves half a rule set. With nothing
+to do the table is deleted.
 
     table ip geedocker {
       chain prerouting   nat/prerouting:  packets to a local address -> jump publish
