@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from geedocker.errors import DigestError, VerificationError
+from geedocker.values import value
 
 _HEX_LEN = {"sha256": 64, "sha512": 128}
 _DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
 
 
-@dataclass(frozen=True, order=True)
+@value(order=True)
 class Digest:
     """An OCI content digest such as ``sha256:e3b0...``."""
 

@@ -11,7 +11,6 @@ import logging
 import os
 import signal
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from geedocker import network
@@ -43,10 +42,11 @@ from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.oci import ContainerConfig, canonical_json
 from geedocker.store.layout import Layout
+from geedocker.values import replace, value
 
 log = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
+@value
 class RootfsSource:
     """What a container is made from: layer dirs (top first), the image's run config, its names."""
 

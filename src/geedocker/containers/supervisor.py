@@ -19,7 +19,6 @@ import selectors
 import signal
 import termios
 import tty
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -38,6 +37,7 @@ from geedocker.containers.store import (
 )
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError
 from geedocker.store.layout import Layout
+from geedocker.values import replace
 
 log = logging.getLogger(__name__)
 

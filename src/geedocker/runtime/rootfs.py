@@ -17,11 +17,11 @@ import errno
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from geedocker.errors import ContainerError
 from geedocker.runtime import devices, paths, syscalls
 from geedocker.runtime.spec import Mount, Spec
+from geedocker.values import value
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class MountError(ContainerError):
     """A mount in the container's root filesystem failed."""
 
 
-@dataclass(frozen=True)
+@value
 class MountPlan:
     flags: int
     clear: int
