@@ -95,8 +95,16 @@ def test_missing_arguments() -> None:
 
 
 def test_too_many_unexpected_and_duplicate_arguments() -> None:
-    with pytest.raises(TypeError, match=r"^Point.__init__\(\) takes 4 positional arguments but 5 were given$"):
+    @value
+    class Empty:
+        pass
+
+    with pytest.raises(TypeError, match=r"^Point.__init__\(\) takes from 2 to 4 positional arguments but 5 were given"):
         Point(1, 2, (), 4)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"<locals>.Empty.__init__\(\) takes 1 positional argument but 2 were given$"):
+        Empty(1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"^Checked.__init__\(\) takes 3 positional arguments but 4 were given$"):
+        Checked(1, 2, 3)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match=r"^Point.__init__\(\) got an unexpected keyword argument 'z'$"):
         Point(1, z=3)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match=r"^Point.__init__\(\) got multiple values for argument 'x'$"):
@@ -321,3 +329,45 @@ def test_importing_values_loads_neither_dataclasses_nor_inspect() -> None:
     code = "import sys, geedocker.values; print('dataclasses' in sys.modules, 'inspect' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_same_results_as_dataclasses() -> None:
+    import dataclasses
+
+    def build(deco: Any, fld: Any) -> Any:
+        class Rec:
+            __annotations__ = {"a": "int", "b": "str", "c": "tuple[int, ...]", "d": "dict[str, int]"}
+            b = "x"
+            c = ()
+            d = fld(default_factory=dict, compare=False)
+
+        return deco(Rec)
+
+    V = build(value(order=True), field)
+    D = build(dataclasses.dataclass(frozen=True, order=True), dataclasses.field)
+    Calls = list[tuple[tuple[Any, ...], dict[str, Any]]]
+    good: Calls = [((1,), {}), ((1, "y", (2,)), {"d": {"k": 1}}), ((), {"a": 0})]
+    for args, kwargs in good:
+        v, d = V(*args, **kwargs), D(*args, **kwargs)
+        assert (repr(v), hash(v)) == (repr(d), hash(d))
+    assert (V(1) < V(2), V(1, "b") <= V(1, "a")) == (D(1) < D(2), D(1, "b") <= D(1, "a"))
+    bad: Calls = [((), {}), ((1, "b", (), {}, 5), {}), ((1,), {"a": 2}), ((1,), {"e": 2}), ((), {"b": ""})]
+    for args, kwargs in bad:
+        errors = []
+        for cls in (V, D):
+            with pytest.raises(TypeError) as e:
+                cls(*args, **kwargs)
+            errors.append(str(e.value).replace(cls.__init__.__qualname__, "__init__"))
+        assert errors[0] == errors[1]
+
+
+def test_init_false_field_without_default_is_left_unset() -> None:
+    @value
+    class Lazy:
+        a: int
+        b: int = field(init=False)
+
+    lazy = Lazy(1)
+    assert Lazy.__match_args__ == ("a",) and lazy.a == 1
+    with pytest.raises(AttributeError):
+        _ = lazy.b

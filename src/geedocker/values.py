@@ -23,6 +23,7 @@ runs after ``__init__`` when defined. ``replace(obj, **changes)`` is ``dataclass
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from operator import attrgetter
 from typing import Any, TypeVar, dataclass_transform, overload
@@ -142,7 +143,7 @@ def _collect_fields(cls: type, frozen: bool) -> tuple[Field, ...]:
             if type(f.default).__hash__ is None:
                 raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed: "
                                  "use default_factory")
-            setattr(cls, name, f.default)
+            type.__setattr__(cls, name, f.default)
         by_name[name] = f  # a field redefined in a subclass keeps its base's place, as in dataclasses
     fields = tuple(by_name.values())
     seen_default = False
@@ -176,15 +177,19 @@ def _make_init(cls: type, fields: tuple[Field, ...]) -> Callable[..., None]:
     init_names = [f.name for f in fields if f.init]
     accepted = frozenset(init_names)
     required = frozenset(f.name for f in fields if f.init and f.default is MISSING and f.default_factory is None)
-    defaulted = [
-        (f.name, f.default_factory, f.default) for f in fields if f.default_factory or f.default is not MISSING
-    ]
+    with_default = [f for f in fields if f.default_factory is not None or f.default is not MISSING]
+    defaulted = [(f.name, f.default_factory, f.default) for f in with_default]
     where = f"{cls.__qualname__}.__init__()"
     post_init = hasattr(cls, "__post_init__")
 
     def bad_arguments(args: tuple[Any, ...], kwargs: dict[str, Any], positional: dict[str, Any]) -> TypeError:
-        if len(args) > len(init_names):
-            return TypeError(f"{where} takes {len(init_names) + 1} positional arguments but {len(args) + 1} were given")
+        if len(args) > len(init_names):  # counted with self, as in Python's own message
+            most, least = len(init_names) + 1, len(required) + 1
+            if least < most:
+                takes = f"from {least} to {most} positional arguments"
+            else:
+                takes = f"{most} positional argument" + ("s" if most > 1 else "")
+            return TypeError(f"{where} takes {takes} but {len(args) + 1} were given")
         unexpected = [name for name in kwargs if name not in accepted]
         if unexpected:
             return TypeError(f"{where} got an unexpected keyword argument {unexpected[0]!r}")
@@ -226,7 +231,7 @@ def _make_repr(fields: tuple[Field, ...]) -> Callable[[object], str]:
     return __repr__
 
 
-def _make_compare(key: Callable[[object], tuple[Any, ...]], op: Callable[[Any, Any], bool]) -> Callable[..., Any]:
+def _make_compare(key: Callable[[object], tuple[Any, ...]], op: Callable[[Any, Any], Any]) -> Callable[..., Any]:
     def compare(self: object, other: object) -> Any:
         if other.__class__ is self.__class__:
             return op(key(self), key(other))
@@ -251,11 +256,11 @@ def _make_frozen(cls: type, fields: tuple[Field, ...]) -> tuple[Callable[..., No
     return __setattr__, __delattr__
 
 
-_ORDER: dict[str, Callable[[Any, Any], bool]] = {
-    "__lt__": lambda a, b: a < b,
-    "__le__": lambda a, b: a <= b,
-    "__gt__": lambda a, b: a > b,
-    "__ge__": lambda a, b: a >= b,
+_ORDER: dict[str, Callable[[Any, Any], Any]] = {
+    "__lt__": operator.lt,
+    "__le__": operator.le,
+    "__gt__": operator.gt,
+    "__ge__": operator.ge,
 }
 
 
@@ -267,7 +272,7 @@ def _build(cls: type[_T], frozen: bool, eq: bool, order: bool) -> type[_T]:
     methods: dict[str, Callable[..., Any]] = {"__init__": _make_init(cls, fields), "__repr__": _make_repr(fields)}
     key = _tuple_getter([f.name for f in fields if f.compare])
     if eq:
-        methods["__eq__"] = _make_compare(key, lambda a, b: a == b)
+        methods["__eq__"] = _make_compare(key, operator.eq)
         # Like dataclasses: a frozen value hashes its compared fields; a mutable one is unhashable,
         # unless the class body defines __hash__ itself.
         explicit_hash = own.get("__hash__") is not None or ("__hash__" in own and "__eq__" not in own)
