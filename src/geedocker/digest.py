@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from geedocker.errors import DigestError, VerificationError
+from geedocker.values import value
 
 if TYPE_CHECKING:
     import hashlib
@@ -15,7 +15,7 @@ _HEX_LEN = {"sha256": 64, "sha512": 128}
 _DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
 
 
-@dataclass(frozen=True, order=True)
+@value(order=True)
 class Digest:
     """An OCI content digest such as ``sha256:e3b0...``."""
 

@@ -20,7 +20,6 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
@@ -33,6 +32,7 @@ from geedocker.store.blobs import CHUNK, BlobStore
 from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
+from geedocker.values import value
 
 MAX_JSON = 16 << 20
 NAME_ANNOTATION = "io.containerd.image.name"
@@ -123,7 +123,7 @@ def save(layout: Layout, names: list[str], out: BinaryIO) -> list[ImageRecord]:
 # --------------------------------------------------------------------------------------------- load
 
 
-@dataclass(frozen=True)
+@value
 class Loaded:
     record: ImageRecord
     names: tuple[str, ...]

@@ -5,7 +5,6 @@ Each ``geedocker`` image command is a thin wrapper over one function here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,10 @@ from geedocker.errors import InvalidReference, StoreError
 from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
+from geedocker.values import value
 
 
-@dataclass(frozen=True)
+@value
 class ImageRow:
     """One line of ``images``: an image under one of its names."""
 

@@ -6,7 +6,6 @@ import hashlib
 import json
 import shlex
 import time
-from dataclasses import replace
 from typing import BinaryIO
 
 from geedocker import reference as refs
@@ -17,6 +16,7 @@ from geedocker.store.blobs import CHUNK, BlobStore
 from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
+from geedocker.values import replace
 
 DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

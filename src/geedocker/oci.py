@@ -1,18 +1,19 @@
 """OCI image-spec and Docker schema 2 values: media types, descriptors, manifests, configs.
 
-JSON becomes these frozen dataclasses at the edge (``*.from_json``); raw dicts never travel inward.
+JSON becomes these frozen value classes (``geedocker.values``) at the edge (``*.from_json``); raw dicts
+never travel inward.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from geedocker.digest import Digest
 from geedocker.errors import DigestError, ManifestError
+from geedocker.values import field, value
 
 
 class MediaType(StrEnum):
@@ -84,7 +85,7 @@ def load_json(data: bytes, what: str) -> dict[str, Any]:
         raise ManifestError(f"{what}: invalid JSON: {e}") from None
 
 
-@dataclass(frozen=True, order=True)
+@value(order=True)
 class Platform:
     os: str
     architecture: str
@@ -117,7 +118,7 @@ class Platform:
         return f"{self.os}/{self.architecture}" + (f"/{self.variant}" if self.variant else "")
 
 
-@dataclass(frozen=True)
+@value
 class Descriptor:
     media_type: str
     digest: Digest
@@ -164,7 +165,7 @@ class Descriptor:
         return out
 
 
-@dataclass(frozen=True)
+@value
 class Manifest:
     """An image manifest (OCI or Docker schema 2): a config and its layers."""
 
@@ -197,7 +198,7 @@ class Manifest:
         }
 
 
-@dataclass(frozen=True)
+@value
 class Index:
     """An OCI image index or Docker manifest list."""
 
@@ -244,7 +245,7 @@ def detect_media_type(data: bytes, header: str | None) -> str:
     return MediaType.OCI_MANIFEST.value
 
 
-@dataclass(frozen=True)
+@value
 class ContainerConfig:
     """The ``config`` part of an image config: how to run the image."""
 
@@ -300,7 +301,7 @@ class ContainerConfig:
         return out
 
 
-@dataclass(frozen=True)
+@value
 class ImageConfig:
     """An image configuration blob (OCI or Docker): platform, run config, rootfs diff IDs."""
 

@@ -14,7 +14,6 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -35,6 +34,7 @@ from geedocker.store.blobs import CHUNK, BlobStore, Ingest
 from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
+from geedocker.values import value
 
 if TYPE_CHECKING:
     from geedocker.registry import RegistryClient, RegistryConfig
@@ -50,7 +50,7 @@ class LayerStatus(StrEnum):
     DONE = "Pull complete"
 
 
-@dataclass(frozen=True)
+@value
 class ProgressEvent:
     layer: str  # the blob's short digest
     status: LayerStatus
@@ -61,14 +61,14 @@ class ProgressEvent:
 ProgressFn = Callable[[ProgressEvent], None]
 
 
-@dataclass(frozen=True)
+@value
 class PullOptions:
     platform: Platform | None = None
     max_parallel: int = 4
     registry_config: RegistryConfig | None = None
 
 
-@dataclass(frozen=True)
+@value
 class PullResult:
     reference: refs.Reference
     record: ImageRecord

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from geedocker import reference as refs
@@ -16,6 +15,7 @@ from geedocker.logger import get_logger
 from geedocker.store.blobs import BlobStore
 from geedocker.store.images import ImageStore
 from geedocker.store.layout import Layout
+from geedocker.values import value
 
 if TYPE_CHECKING:
     from geedocker.registry import RegistryClient, RegistryConfig
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 
-@dataclass(frozen=True)
+@value
 class PushResult:
     reference: refs.Reference
     digest: Digest

@@ -7,10 +7,10 @@ a reference may carry a tag, a digest, or both (``app:1.2@sha256:...``: the dige
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from geedocker.digest import Digest
 from geedocker.errors import DigestError, InvalidReference
+from geedocker.values import value
 
 DEFAULT_DOMAIN = "docker.io"
 DEFAULT_TAG = "latest"
@@ -27,7 +27,7 @@ _DOMAIN_RE = re.compile(
 _MAX_NAME = 255
 
 
-@dataclass(frozen=True)
+@value
 class Reference:
     """A fully qualified image reference."""
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from datetime import UTC, datetime
 
 from geedocker.containers import ps
@@ -9,6 +8,7 @@ from geedocker.containers.spec import RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerState, Status
 from geedocker.oci import ContainerConfig
 from geedocker.timefmt import human_duration
+from geedocker.values import replace
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
 

@@ -42,7 +42,6 @@ import stat
 import tarfile
 import urllib.parse
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
@@ -53,6 +52,7 @@ from geedocker.archive.source import BLOCK, TarSource
 from geedocker.digest import Digest
 from geedocker.errors import ArchiveError, DiskFullError, GeeDockerError, LimitExceededError, UnsafeEntryError
 from geedocker.logger import get_logger
+from geedocker.values import value
 
 log = get_logger(__name__)
 
@@ -77,7 +77,7 @@ class WhiteoutPolicy(enum.Enum):
     APPLY = "apply"  # flatten onto the tree below: delete what the whiteouts hide
 
 
-@dataclass(frozen=True)
+@value
 class Limits:
     """Caps against archive bombs: uncompressed bytes (stream and file contents) and entries."""
 
@@ -88,7 +88,7 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-@dataclass(frozen=True)
+@value
 class ApplyResult:
     """``diff_id``: sha256 of the whole uncompressed stream; ``size``: its length; ``entries``: tar members."""
 
@@ -115,13 +115,13 @@ def _umask() -> int:
 
 def _xattrs(member: tarfile.TarInfo) -> list[tuple[str, bytes]]:
     out: list[tuple[str, bytes]] = []
-    for key, value in member.pax_headers.items():
+    for key, text in member.pax_headers.items():
         if key.startswith("SCHILY.xattr."):
-            out.append((key[len("SCHILY.xattr.") :], value.encode("utf-8", "surrogateescape")))
+            out.append((key[len("SCHILY.xattr.") :], text.encode("utf-8", "surrogateescape")))
         elif key.startswith("LIBARCHIVE.xattr."):
             name = urllib.parse.unquote(key[len("LIBARCHIVE.xattr.") :])
             try:
-                out.append((name, base64.b64decode(value + "=" * (-len(value) % 4))))
+                out.append((name, base64.b64decode(text + "=" * (-len(text) % 4))))
             except ValueError:
                 raise ArchiveError(f"entry {member.name!r}: bad base64 in xattr {name!r}") from None
     return out
@@ -321,8 +321,8 @@ class _Applier:
             if self.is_root:
                 os.fchown(fd, m.uid, m.gid)
             if m.pax_headers:
-                for key, value in _xattrs(m):
-                    self.setxattr(m, fd, key, value)
+                for key, data in _xattrs(m):
+                    self.setxattr(m, fd, key, data)
             if mode & self.chmod_bits:  # special bits (chown clears them) or bits the umask took
                 os.fchmod(fd, mode)
             mtime = _ns(m.mtime)
@@ -370,8 +370,8 @@ class _Applier:
                 set_xattr_at(pfd, name, OVERLAY_OPAQUE_XATTR, b"y")
         if self.is_root:
             os.chown(name, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
-        for key, value in _xattrs(m):
-            self.setxattr(m, (pfd, name), key, value)
+        for key, data in _xattrs(m):
+            self.setxattr(m, (pfd, name), key, data)
         mtime = _ns(m.mtime)
         self.dir_meta[real] = (m.mode & 0o7777, self.atime(m, mtime), mtime)
 
@@ -389,8 +389,8 @@ class _Applier:
         self.whiteouts.discard("/".join(real))
         if self.is_root:
             os.chown(name, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
-        for key, value in _xattrs(m):
-            self.setxattr(m, (pfd, name), key, value)
+        for key, data in _xattrs(m):
+            self.setxattr(m, (pfd, name), key, data)
         mtime = _ns(m.mtime)
         os.utime(name, ns=(self.atime(m, mtime), mtime), dir_fd=pfd, follow_symlinks=False)
 
@@ -434,8 +434,8 @@ class _Applier:
         self.whiteouts.discard("/".join(real))
         if self.is_root:
             os.chown(name, m.uid, m.gid, dir_fd=pfd, follow_symlinks=False)
-        for key, value in _xattrs(m):
-            self.setxattr(m, (pfd, name), key, value)
+        for key, data in _xattrs(m):
+            self.setxattr(m, (pfd, name), key, data)
         os.chmod(name, mode, dir_fd=pfd)
         mtime = _ns(m.mtime)
         os.utime(name, ns=(self.atime(m, mtime), mtime), dir_fd=pfd, follow_symlinks=False)
@@ -585,7 +585,7 @@ class _Applier:
             self.root.release()
 
 
-def apply_layer(stream: BinaryIO, dest: Path, policy: WhiteoutPolicy, limits: Limits = Limits()) -> ApplyResult:
+def apply_layer(stream: BinaryIO, dest: Path, policy: WhiteoutPolicy, limits: Limits = DEFAULT_LIMITS) -> ApplyResult:
     """Apply the layer in ``stream`` (gzip, zstd or plain tar) onto ``dest``; see the module doc."""
     try:
         root = Root(dest)
@@ -612,7 +612,7 @@ def apply_layer(stream: BinaryIO, dest: Path, policy: WhiteoutPolicy, limits: Li
         src.close()
 
 
-def flatten(blobs: Sequence[Path | BinaryIO], dest: Path, limits: Limits = Limits()) -> list[ApplyResult]:
+def flatten(blobs: Sequence[Path | BinaryIO], dest: Path, limits: Limits = DEFAULT_LIMITS) -> list[ApplyResult]:
     """Apply ``blobs`` (bottom layer first) onto ``dest`` with ``APPLY`` whiteouts: a flat rootfs."""
     dest.mkdir(parents=True, exist_ok=True)
     results: list[ApplyResult] = []

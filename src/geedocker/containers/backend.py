@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,6 +27,7 @@ from geedocker.errors import (
 )
 from geedocker.logger import get_logger
 from geedocker.store.layout import Layout
+from geedocker.values import value
 
 if TYPE_CHECKING:
     import subprocess
@@ -37,7 +37,7 @@ log = get_logger(__name__)
 Fd = int | None
 
 
-@dataclass(frozen=True)
+@value
 class RuntimeState:
     status: str  # created, running, stopped, paused, or "" when the runtime has no such container
     pid: int

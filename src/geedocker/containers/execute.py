@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import signal
-from dataclasses import dataclass
 from typing import Any
 
 from geedocker.containers.backend import get_backend, set_subreaper, wait_pid
@@ -17,9 +16,10 @@ from geedocker.containers.store import ContainerStore, Status
 from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerStateError, UsageError
 from geedocker.store.layout import Layout
+from geedocker.values import value
 
 
-@dataclass(frozen=True)
+@value
 class ExecOptions:
     args: tuple[str, ...]
     interactive: bool = False

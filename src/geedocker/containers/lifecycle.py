@@ -10,7 +10,6 @@ import contextlib
 import os
 import signal
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from geedocker import network
@@ -43,10 +42,11 @@ from geedocker.logger import get_logger
 from geedocker.oci import ContainerConfig, canonical_json
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
+from geedocker.values import replace, value
 
 log = get_logger(__name__)
 
-@dataclass(frozen=True)
+@value
 class RootfsSource:
     """What a container is made from: layer dirs (top first), the image's run config, its names."""
 

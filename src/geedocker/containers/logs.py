@@ -8,10 +8,11 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
+
+from geedocker.values import value
 
 MAX_LINE = 16 * 1024  # docker splits longer lines into partial entries of this size
 MAX_ENTRY_BYTES = 1024 * 1024
@@ -59,7 +60,7 @@ class JsonLogWriter:
         os.close(self.fd)
 
 
-@dataclass(frozen=True)
+@value
 class LogEntry:
     log: str
     stream: str

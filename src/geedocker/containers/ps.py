@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from geedocker.containers.store import ContainerRecord, Status
 from geedocker.timefmt import human_duration, parse_rfc3339
+from geedocker.values import value
 
 HEADER = ("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")
 
@@ -45,7 +45,7 @@ def image_text(rec: ContainerRecord) -> str:
     return rec.image_id.removeprefix("sha256:")[:12]
 
 
-@dataclass(frozen=True)
+@value
 class PsRow:
     id: str
     image: str

@@ -15,7 +15,6 @@ import os
 import re
 import signal as _signal
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ from geedocker.containers.users import ProcessUser
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig, ImageConfig
+from geedocker.values import field, value
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_STOP_TIMEOUT = 10
@@ -75,7 +75,7 @@ _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _ENV_KEY_RE = re.compile(r"^[^=\s]+$")
 
 
-@dataclass(frozen=True)
+@value
 class MountSpec:
     """A mount asked for with -v, --mount or --tmpfs."""
 
@@ -105,7 +105,7 @@ class MountSpec:
         )
 
 
-@dataclass(frozen=True)
+@value
 class RunOptions:
     """Docker's create/run flags, parsed and validated (see ``geedocker.cli.create`` for the flags)."""
 

@@ -20,7 +20,6 @@ import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from geedocker.errors import ContainerError, ContainerNotFound, NameConflictErro
 from geedocker.oci import ContainerConfig
 from geedocker.store.fsutil import file_lock
 from geedocker.store.layout import Layout
+from geedocker.values import field, replace, value
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024
 
@@ -66,7 +66,7 @@ def is_alive(pid: int, start_time: int) -> bool:
     return pid > 0 and start_time > 0 and process_start_time(pid) == start_time
 
 
-@dataclass(frozen=True)
+@value
 class ContainerState:
     status: Status = Status.CREATED
     pid: int = 0
@@ -109,7 +109,7 @@ class ContainerState:
         )
 
 
-@dataclass(frozen=True)
+@value
 class ContainerRecord:
     id: str
     name: str

@@ -18,7 +18,6 @@ import selectors
 import signal
 import termios
 import tty
-from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -38,6 +37,7 @@ from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError
 from geedocker.logger import get_logger
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
+from geedocker.values import replace
 
 log = get_logger(__name__)
 

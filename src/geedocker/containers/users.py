@@ -8,16 +8,16 @@ supplementary group. Files are read inside the rootfs with symlinks confined to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from geedocker.containers.paths import read_file_in_root
 from geedocker.errors import ContainerError, UsageError
+from geedocker.values import value
 
 MAX_ID = 2**32 - 2
 
 
-@dataclass(frozen=True)
+@value
 class PasswdEntry:
     name: str
     uid: int
@@ -25,14 +25,14 @@ class PasswdEntry:
     home: str
 
 
-@dataclass(frozen=True)
+@value
 class GroupEntry:
     name: str
     gid: int
     members: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@value
 class ProcessUser:
     uid: int = 0
     gid: int = 0

@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from geedocker.network.errors import NetworkNotFound
 from geedocker.network.options import validate_network_name
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
+from geedocker.values import field, value
 
 DEFAULT_NETWORK = "bridge"
 DEFAULT_BRIDGE = "geedocker0"
@@ -37,7 +37,7 @@ MAX_CONFIG_BYTES = 1024 * 1024
 IFNAMSIZ = 15
 
 
-@dataclass(frozen=True)
+@value
 class NetworkConfig:
     name: str
     id: str

@@ -32,7 +32,6 @@ import json
 import os
 import socket
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +44,7 @@ from geedocker.network.ipam import Ipam
 from geedocker.network.options import NetworkOptions, PortSpec, parse_exposed
 from geedocker.store.fsutil import atomic_write, file_lock
 from geedocker.store.layout import Layout
+from geedocker.values import field, replace, value
 
 if TYPE_CHECKING:
     from geedocker.containers.store import ContainerRecord
@@ -56,7 +56,7 @@ MAX_STATE_BYTES = 1024 * 1024
 MAX_HOSTS_BYTES = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@value
 class Endpoint:
     network: str
     network_id: str
@@ -86,7 +86,7 @@ class Endpoint:
         )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@value
 class NetState:
     """What ``setup`` made for one container (``containers/<id>/network.json``)."""
 
@@ -122,7 +122,7 @@ class NetState:
         )  # fmt: skip
 
 
-@dataclass(frozen=True)
+@value
 class Prepared:
     """What the engine puts in the bundle: bind mounts for /etc/hosts and /etc/resolv.conf, and the
     network namespace to join (``None``: the host's; ``""``: a new empty one made by the runtime)."""

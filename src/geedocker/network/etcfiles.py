@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from geedocker.values import value
 
 LOCALHOST = (
     ("127.0.0.1", ("localhost",)),
@@ -25,7 +26,7 @@ LOCALHOST = (
 MAX_RESOLV_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True)
+@value
 class HostEntry:
     address: str
     names: tuple[str, ...]

@@ -13,18 +13,18 @@ import contextlib
 import ipaddress
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from geedocker.errors import NetworkError
 from geedocker.network.errors import AddressInUse, AddressPoolExhausted
 from geedocker.store.fsutil import atomic_write, file_lock
+from geedocker.values import value
 
 MAX_LEASES_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@value
 class Lease:
     address: ipaddress.IPv4Address
     owner: str
@@ -34,7 +34,7 @@ class Lease:
         return {"owner": self.owner, "names": list(self.names)}
 
 
-@dataclass(frozen=True)
+@value
 class _State:
     last: ipaddress.IPv4Address | None
     leases: dict[ipaddress.IPv4Address, Lease]

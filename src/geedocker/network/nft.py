@@ -28,22 +28,22 @@ import hashlib
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
 
 from geedocker.errors import NetworkError
 from geedocker.store.layout import DEFAULT_ROOT, Layout
+from geedocker.values import value
 
 _TABLE_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_-]{0,63}$")
 _IFNAME_RE = re.compile(r"^[a-zA-Z0-9_.:-]{1,15}$")
 
 
-@dataclass(frozen=True, order=True)
+@value(order=True)
 class BridgeNat:
     bridge: str
     subnet: ipaddress.IPv4Network
 
 
-@dataclass(frozen=True, order=True)
+@value(order=True)
 class PortForward:
     protocol: str
     host_port: int
@@ -52,7 +52,7 @@ class PortForward:
     host_ip: str = ""  # "" = every local address
 
 
-@dataclass(frozen=True)
+@value
 class Ruleset:
     networks: tuple[BridgeNat, ...] = ()
     ports: tuple[PortForward, ...] = ()

@@ -9,11 +9,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
 from geedocker.errors import UsageError
 from geedocker.logger import get_logger
+from geedocker.values import replace, value
 
 PROTOCOLS = ("tcp", "udp")
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
@@ -22,7 +22,7 @@ MAX_NAME = 64
 PREDEFINED = ("bridge", "host", "none")
 
 
-@dataclass(frozen=True, order=True)
+@value(order=True)
 class PortSpec:
     """One published port: ``host_port`` 0 means "pick a free one"; ``host_ip`` "" means every address."""
 
@@ -54,7 +54,7 @@ class PortSpec:
         return f"{self.host_ip or '0.0.0.0'}:{self.host_port}->{self.key}"
 
 
-@dataclass(frozen=True)
+@value
 class NetworkOptions:
     """Everything about a container's network that the user asked for."""
 

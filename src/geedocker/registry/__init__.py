@@ -34,8 +34,8 @@ Public API (import from ``geedocker.registry``; ``Digest`` is ``geedocker.digest
         def list_tags(self, repo: str) -> list[str]         # follows Link pagination (capped)
         def close(self) -> None
 
-    @dataclass(frozen=True) class FetchedManifest: data: bytes; media_type: str; digest: Digest
-    @dataclass(frozen=True) class ManifestHead:    digest: Digest; media_type: str; size: int
+    @value class FetchedManifest: data: bytes; media_type: str; digest: Digest
+    @value class ManifestHead:             digest: Digest; media_type: str; size: int
 
     class BlobStream:                                      # context manager; returned by open_blob
         offset: int          # where the bytes you will read start in the blob (0 if Range was ignored)
@@ -55,7 +55,7 @@ Public API (import from ``geedocker.registry``; ``Digest`` is ``geedocker.digest
         # close(), context manager. Gives up with TransportError after max_resumes.
         # It does not verify the digest: wrap it in digest.DigestingReader for that.
 
-    @dataclass(frozen=True) class RegistryConfig:           # registry/config.py
+    @value class RegistryConfig:                    # registry/config.py
         insecure_registries: tuple[str, ...] = ()   # "host[:port]" or CIDR: plain HTTP allowed, TLS unverified
         certs_dirs: tuple[Path, ...] = (/etc/docker/certs.d, /etc/containers/certs.d)
             # certs.d/<host[:port]>/*.crt = extra CAs, <name>.cert + <name>.key = client cert pairs
@@ -68,7 +68,7 @@ Public API (import from ``geedocker.registry``; ``Digest`` is ``geedocker.digest
         @classmethod from_env(cls) -> RegistryConfig # GEEDOCKER_INSECURE_REGISTRIES="a:5000,b", GEEDOCKER_CERTS_D
 
     # registry/credentials.py
-    @dataclass(frozen=True) class Credentials: username: str; password: str
+    @value class Credentials: username: str; password: str
     class CredentialSource(Protocol): def lookup(self, host: str) -> Credentials | None
     class StaticCredentials(CredentialSource): __init__(self, by_host: Mapping[str, Credentials])
     class DockerConfigStore(CredentialSource):

@@ -15,13 +15,13 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 from geedocker.errors import AuthenticationError, RegistryError
 from geedocker.logger import get_logger
 from geedocker.registry.credentials import Credentials, CredentialSource
 from geedocker.registry.transport import Response
+from geedocker.values import field, value
 
 log = get_logger(__name__)
 
@@ -29,7 +29,7 @@ MAX_TOKEN_BODY = 1024 * 1024
 DEFAULT_EXPIRES_IN = 60
 
 
-@dataclass(frozen=True)
+@value
 class Challenge:
     """One challenge of a WWW-Authenticate header: ``scheme`` (lower-case) and its parameters."""
 
@@ -107,7 +107,7 @@ def parse_challenges(header: str) -> list[Challenge]:
     return out
 
 
-@dataclass(frozen=True, order=True)
+@value(order=True)
 class Scope:
     """A token scope such as ``repository:library/busybox:pull,push``."""
 
@@ -146,7 +146,7 @@ def merge_scopes(scopes: Iterable[Scope]) -> tuple[Scope, ...]:
     return tuple(sorted(Scope(t, n, tuple(sorted(a))) for (t, n), a in acc.items()))
 
 
-@dataclass(frozen=True)
+@value
 class Token:
     value: str
     scopes: tuple[Scope, ...]

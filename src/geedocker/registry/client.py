@@ -8,7 +8,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from types import TracebackType
 from typing import BinaryIO
 from urllib.parse import quote, urljoin, urlsplit
@@ -29,6 +28,7 @@ from geedocker.logger import get_logger
 from geedocker.registry.auth import Authenticator, Scope
 from geedocker.registry.config import RegistryConfig
 from geedocker.registry.transport import ConnectionFailure, Response, TLSFailure, Transport
+from geedocker.values import value
 
 log = get_logger(__name__)
 
@@ -40,7 +40,7 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _NOT_FOUND_CODES = {"MANIFEST_UNKNOWN", "NAME_UNKNOWN", "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN", "TAG_INVALID"}
 
 
-@dataclass(frozen=True)
+@value
 class FetchedManifest:
     """A manifest or index exactly as the registry sent it, with its verified digest."""
 
@@ -49,14 +49,14 @@ class FetchedManifest:
     digest: Digest
 
 
-@dataclass(frozen=True)
+@value
 class ManifestHead:
     digest: Digest
     media_type: str
     size: int
 
 
-@dataclass(frozen=True)
+@value
 class RegistryErrorDetail:
     code: str
     message: str

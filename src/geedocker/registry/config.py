@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from geedocker.values import value
 
 if TYPE_CHECKING:
     from geedocker.registry.credentials import CredentialSource
@@ -38,7 +39,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
+@value
 class RegistryConfig:
     """Settings shared by every registry client (frozen; make another to change one)."""
 

@@ -14,12 +14,12 @@ import json
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from geedocker.errors import GeeDockerError
 from geedocker.logger import get_logger
+from geedocker.values import replace, value
 
 if TYPE_CHECKING:
     from geedocker.registry.config import RegistryConfig
@@ -36,7 +36,7 @@ class CredentialsFileError(GeeDockerError):
     """A docker config or auth file that cannot be read or written."""
 
 
-@dataclass(frozen=True)
+@value
 class Credentials:
     username: str
     password: str
@@ -215,13 +215,11 @@ def login(
     store: DockerConfigStore | None = None,
 ) -> Path:
     """Check the credentials against ``host`` (a ping that must authenticate), then save them."""
-    import dataclasses
-
     from geedocker.registry.client import RegistryClient
     from geedocker.registry.config import RegistryConfig
 
     creds = Credentials(username, password)
-    cfg = dataclasses.replace(config or RegistryConfig(), credentials=StaticCredentials({host: creds}))
+    cfg = replace(config or RegistryConfig(), credentials=StaticCredentials({host: creds}))
     client = RegistryClient(host, config=cfg, transport=transport)
     try:
         client.ping()

@@ -27,7 +27,7 @@ Values
 (CREATED, RUNNING), ``can_pause()`` (RUNNING), ``can_resume()`` (PAUSED). A forbidden transition raises
 ``geedocker.errors.ContainerStateError`` naming the container, the operation and the status.
 
-``State`` (frozen dataclass): ``oci_version, id, status, pid, bundle, annotations`` (the spec's state),
+``State`` (frozen value class): ``oci_version, id, status, pid, bundle, annotations`` (the spec's state),
 plus ``created`` (RFC 3339 string) and ``exit_code`` (``int | None``, known once STOPPED when a monitor
 watched it). ``State.to_json() -> dict`` gives the spec's state JSON (camelCase keys).
 
@@ -78,7 +78,7 @@ stdout=None, stderr=None) -> int``
 
 Layout of the package (one module per kernel concept)
 -----------------------------------------------------
-``syscalls`` (the one ctypes module), ``spec`` (config.json -> frozen dataclasses, refusing what we do
+``syscalls`` (the one ctypes module), ``spec`` (config.json -> frozen value classes, refusing what we do
 not honour), ``namespaces``, ``rootfs``, ``paths`` (safe resolution inside the rootfs), ``devices``,
 ``capabilities``, ``signals``, ``process`` (child side: user, caps, rlimits, exec), ``console``,
 ``cgroups`` (``v1``, ``v2``), ``hooks``, ``state``, ``status``, ``sync`` (parent/child messages),

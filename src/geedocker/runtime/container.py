@@ -6,7 +6,6 @@ Documented in ``geedocker.runtime``'s docstring. The forked processes' side is i
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import fcntl
 import json
@@ -34,6 +33,7 @@ from geedocker.runtime.state import (
 )
 from geedocker.runtime.status import Status
 from geedocker.timefmt import now_rfc3339
+from geedocker.values import replace
 
 if TYPE_CHECKING:
     import socket
@@ -497,7 +497,7 @@ def exec_(
     )
     csock = _console(proc, console_socket)
     if csock is not None:
-        cfg = dataclasses.replace(cfg, console_fd=csock.fileno())
+        cfg = replace(cfg, console_fd=csock.fileno())
     parent_sock, child_sock = sync.pair()
     b = 0
     try:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-from dataclasses import dataclass
 
 from geedocker.errors import ContainerError
 from geedocker.runtime import paths, syscalls
 from geedocker.runtime.spec import Device
+from geedocker.values import value
 
 
-@dataclass(frozen=True)
+@value
 class Node:
     path: str
     type: str  # c, b, u (unbuffered char), p (fifo)

@@ -25,13 +25,13 @@ import os
 import select
 import signal
 import socket
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from geedocker.errors import ContainerError
 from geedocker.runtime import console, hooks, namespaces, process, rootfs, sync, syscalls
 from geedocker.runtime.spec import Process, Spec
 from geedocker.runtime.sync import SETUP_TIMEOUT
+from geedocker.values import value
 
 if TYPE_CHECKING:
     from geedocker.runtime.seccomp import Filter, Seccomp
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 MAX_START_STATE = 1 << 20
 
 
-@dataclass(frozen=True)
+@value
 class InitConfig:
     cid: str
     spec: Spec
@@ -231,13 +231,13 @@ def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
 
 
 def _sysctl(spec: Spec) -> None:
-    for key, value in spec.linux.sysctl:
+    for key, setting in spec.linux.sysctl:
         path = "/proc/sys/" + key.replace(".", "/")
         try:
             with open(path, "w") as f:
-                f.write(value)
+                f.write(setting)
         except OSError as e:
-            raise ContainerError(f"setting sysctl {key}={value}: {e.strerror}") from None
+            raise ContainerError(f"setting sysctl {key}={setting}: {e.strerror}") from None
 
 
 def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allowed: bool,
@@ -315,7 +315,7 @@ def _exec(exe: str, p: Process, env: dict[str, str], filt: Filter | None) -> NoR
 # ------------------------------------------------------------------------------------------------ exec
 
 
-@dataclass(frozen=True)
+@value
 class ExecConfig:
     process: Process
     target_pid: int

@@ -16,12 +16,12 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
 from geedocker.runtime import devices, paths, syscalls
 from geedocker.runtime.spec import Mount, Spec
+from geedocker.values import value
 
 log = get_logger(__name__)
 
@@ -88,7 +88,7 @@ class MountError(ContainerError):
     """A mount in the container's root filesystem failed."""
 
 
-@dataclass(frozen=True)
+@value
 class MountPlan:
     flags: int
     clear: int

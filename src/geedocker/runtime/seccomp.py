@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import ctypes
 import os
-from dataclasses import dataclass
 from typing import Any
 
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
+from geedocker.values import value
 
 log = get_logger(__name__)
 
@@ -55,7 +55,7 @@ class SeccompError(ContainerError):
     """A seccomp profile we cannot honour, or libseccomp refused it."""
 
 
-@dataclass(frozen=True)
+@value
 class Arg:
     index: int
     value: int
@@ -63,7 +63,7 @@ class Arg:
     op: str
 
 
-@dataclass(frozen=True)
+@value
 class Rule:
     names: tuple[str, ...]
     action: str
@@ -71,7 +71,7 @@ class Rule:
     args: tuple[Arg, ...]
 
 
-@dataclass(frozen=True)
+@value
 class Seccomp:
     default_action: str
     default_errno: int | None

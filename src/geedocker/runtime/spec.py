@@ -1,4 +1,4 @@
-"""The runtime-spec ``config.json`` as frozen dataclasses, validated at the edge.
+"""The runtime-spec ``config.json`` as frozen value classes (``geedocker.values``), validated at the edge.
 
 ``load(bundle)`` / ``Spec.from_json(obj)`` check types and refuse what this runtime does not honour
 (AppArmor, SELinux, Intel RDT, personality, seccomp notify, ...) with a ``ContainerError`` naming the field.
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
+from geedocker.values import field, value
 
 if TYPE_CHECKING:
     from geedocker.runtime.seccomp import Seccomp
@@ -97,7 +97,7 @@ def _refuse(obj: dict[str, Any], key: str, where: str, what: str) -> None:
         raise _fail(f"{where}.{key}", f"{what} is not supported by the geedocker runtime")
 
 
-@dataclass(frozen=True)
+@value
 class Mount:
     destination: str
     type: str = ""
@@ -116,7 +116,7 @@ class Mount:
                    _strs(o.get("options"), f"{where}.options"))
 
 
-@dataclass(frozen=True)
+@value
 class IDMapping:
     container_id: int
     host_id: int
@@ -129,14 +129,14 @@ class IDMapping:
                    _req_int(o.get("size"), f"{where}.size"))
 
 
-@dataclass(frozen=True)
+@value
 class Rlimit:
     type: str
     hard: int
     soft: int
 
 
-@dataclass(frozen=True)
+@value
 class Capabilities:
     bounding: tuple[str, ...] = ()
     effective: tuple[str, ...] = ()
@@ -145,7 +145,7 @@ class Capabilities:
     ambient: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@value
 class User:
     uid: int = 0
     gid: int = 0
@@ -153,7 +153,7 @@ class User:
     additional_gids: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@value
 class Process:
     args: tuple[str, ...]
     cwd: str = "/"
@@ -229,7 +229,7 @@ class Process:
         return out
 
 
-@dataclass(frozen=True)
+@value
 class Hook:
     path: str
     args: tuple[str, ...] = ()
@@ -237,7 +237,7 @@ class Hook:
     timeout: int | None = None
 
 
-@dataclass(frozen=True)
+@value
 class Hooks:
     create_runtime: tuple[Hook, ...] = ()
     create_container: tuple[Hook, ...] = ()
@@ -268,7 +268,7 @@ class Hooks:
                    hooks("poststart"), hooks("poststop"))
 
 
-@dataclass(frozen=True)
+@value
 class Device:
     type: str
     path: str
@@ -279,7 +279,7 @@ class Device:
     gid: int | None = None
 
 
-@dataclass(frozen=True)
+@value
 class DeviceRule:
     allow: bool
     type: str = "a"
@@ -288,7 +288,7 @@ class DeviceRule:
     access: str = "rwm"
 
 
-@dataclass(frozen=True)
+@value
 class Resources:
     memory_limit: int | None = None
     memory_reservation: int | None = None
@@ -350,13 +350,13 @@ class Resources:
         )
 
 
-@dataclass(frozen=True)
+@value
 class Namespace:
     type: str
     path: str = ""
 
 
-@dataclass(frozen=True)
+@value
 class Linux:
     namespaces: tuple[Namespace, ...] = ()
     uid_mappings: tuple[IDMapping, ...] = ()
@@ -449,7 +449,7 @@ class Linux:
         )
 
 
-@dataclass(frozen=True)
+@value
 class Spec:
     oci_version: str
     root_path: str

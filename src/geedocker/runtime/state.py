@@ -14,13 +14,13 @@ import os
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from geedocker.errors import ContainerError, ContainerNotFound, UsageError
 from geedocker.runtime.status import Status
 from geedocker.timefmt import now_rfc3339
+from geedocker.values import field, value
 
 OCI_VERSION = "1.2.0"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")
@@ -32,7 +32,7 @@ def check_id(cid: str) -> None:
         raise UsageError(f"invalid container id {cid!r}: use letters, digits, '_', '.', '+', '-' (max 128)")
 
 
-@dataclass(frozen=True)
+@value
 class State:
     """The runtime spec's state of a container, plus when it was created and how it ended."""
 
@@ -69,7 +69,7 @@ class State:
         return out
 
 
-@dataclass(frozen=True)
+@value
 class Saved:
     """What ``state.json`` holds."""
 
@@ -182,7 +182,7 @@ def pid_alive(pid: int, start: int) -> bool:
     return letter not in ("Z", "X")
 
 
-@dataclass(frozen=True)
+@value
 class ContainerDir:
     root: Path
     id: str

@@ -17,7 +17,6 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from geedocker import reference as refs
@@ -27,9 +26,10 @@ from geedocker.oci import ImageConfig, Manifest, chain_ids
 from geedocker.store.blobs import BlobStore
 from geedocker.store.fsutil import atomic_write, file_lock
 from geedocker.store.layout import Layout
+from geedocker.values import value
 
 
-@dataclass(frozen=True)
+@value
 class ImageRecord:
     """One local image: its manifest, config and the names that point at it."""
 

@@ -15,16 +15,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from geedocker.digest import Digest
+from geedocker.values import value
 
 DEFAULT_ROOT = Path("/var/lib/geedocker")
 DEFAULT_RUN = Path("/run/geedocker")
 
 
-@dataclass(frozen=True)
+@value
 class Layout:
     root: Path
     run: Path

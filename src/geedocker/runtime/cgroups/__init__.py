@@ -9,7 +9,6 @@ limited cgroup nests its containers there.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import signal
 import time
@@ -18,6 +17,7 @@ from typing import Protocol
 
 from geedocker.errors import ContainerError
 from geedocker.runtime.spec import Device, DeviceRule, Resources
+from geedocker.values import replace
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # The parent cgroup geedocker owns: the engine's containers live in /geedocker/<id>, and the runtime's
@@ -77,7 +77,7 @@ def with_default_devices(resources: Resources, devices: tuple[Device, ...]) -> R
         return resources
     own = tuple(DeviceRule(True, "b" if d.type == "b" else "c", d.major, d.minor, "rwm")
                 for d in devices if d.type in ("b", "c", "u"))
-    return dataclasses.replace(resources, devices=resources.devices + DEFAULT_ALLOWED_DEVICES + own)
+    return replace(resources, devices=resources.devices + DEFAULT_ALLOWED_DEVICES + own)
 
 
 def read_text(path: Path) -> str:
