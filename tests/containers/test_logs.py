@@ -72,3 +72,17 @@ def test_follow_sees_appended_entries(tmp_path: Path) -> None:
     t.join()
     w.close()
     assert got == ["first\n", "more 0\n", "more 1\n", "more 2\n"]
+
+
+def test_timestamps_are_utc_rfc3339_with_nanoseconds() -> None:
+    import re
+    import time
+
+    from geedocker.containers.logs import _timestamp
+    from geedocker.timefmt import parse_rfc3339
+
+    before = time.time()
+    ts = _timestamp()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", ts), ts
+    parsed = parse_rfc3339(ts)
+    assert parsed is not None and before - 1 <= parsed.timestamp() <= time.time() + 1

@@ -29,3 +29,15 @@ def test_generated_name_and_lookup(engine: Engine) -> None:
         assert r.stdout == "0\n", (ref, r.stderr)
     r = engine.cli("rm", "nosuchname")
     assert r.returncode != 0 and "No such container: nosuchname" in r.stderr
+
+
+def test_random_names_are_docker_style_and_varied() -> None:
+    from geedocker.containers.names import ADJECTIVES, SURNAMES, random_name
+
+    names = {random_name() for _ in range(200)}
+    assert len(names) > 150  # 100+ adjectives x 200+ surnames: repeats are rare
+    for n in names:
+        adjective, surname = n.split("_")
+        assert adjective in ADJECTIVES and surname in SURNAMES
+    retried = random_name(2)
+    assert retried[-1].isdigit() and retried[:-1].split("_")[1] in SURNAMES

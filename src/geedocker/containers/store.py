@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import secrets
-import shutil
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -193,7 +191,7 @@ def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 
 def new_container_id() -> str:
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()  # as secrets.token_hex(32), without importing secrets (hmac, OpenSSL)
 
 
 class ContainerStore:
@@ -281,7 +279,7 @@ class ContainerStore:
             try:
                 self._write(rec)
             except BaseException:
-                shutil.rmtree(self.dir(cid), ignore_errors=True)
+                _rmtree(self.dir(cid))
                 raise
             return rec
 
@@ -326,6 +324,12 @@ class ContainerStore:
         return self.layout.run / "exited" / cid
 
     def remove_dir(self, cid: str) -> None:
-        shutil.rmtree(self.dir(cid), ignore_errors=True)
+        _rmtree(self.dir(cid))
         if self.dir(cid).exists():
             raise StoreError(f"could not remove {self.dir(cid)}")
+
+
+def _rmtree(path: Path) -> None:
+    import shutil  # only when removing: shutil pulls in bz2, lzma and fnmatch
+
+    shutil.rmtree(path, ignore_errors=True)
