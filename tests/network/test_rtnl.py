@@ -401,3 +401,101 @@ def test_errors_name_the_operation_and_keep_the_errno(make_netns: Callable[[str]
             nl.set_hairpin(br)  # a bridge is not a bridge port
     with pytest.raises(NetworkError, match="^opening a netlink socket in .*nowhere: No such file or directory$"):
         rtnl.Rtnl(tmp_path / "nowhere")
+
+
+@pytest.mark.root
+def test_netlink_functions_build_the_containers_network_in_the_callers_namespace(
+    make_netns: Callable[[str], Path],
+) -> None:
+    from pyroute2 import IPRoute
+
+    host, box = make_netns("host"), make_netns("box")
+    bridge, veth = _name("br"), _name("v")
+    gateway = IP("10.231.9.1")
+
+    def build() -> None:
+        netlink.ensure_bridge(bridge, gateway, 24)
+        netlink.ensure_bridge(bridge, gateway, 24)  # again: nothing to do
+        netlink.add_veth(host_name=veth, bridge=bridge, netns=box, ifname="eth0", address=IP("10.231.9.2"),
+                         prefixlen=24, mac=netlink.mac_for(IP("10.231.9.2")), gateway=gateway)  # fmt: skip
+
+    in_netns(host, build)
+    with IPRoute(netns=str(host)) as ipr:
+        (b,) = ipr.link("get", ifname=bridge)
+        assert b["flags"] & rtnl.IFF_UP and b.get(("linkinfo", "kind")) == "bridge"
+        assert [(a.get("address"), a["prefixlen"]) for a in ipr.get_addr(index=b["index"], family=2)] == [
+            ("10.231.9.1", 24)
+        ]
+        (v,) = ipr.link("get", ifname=veth)
+        assert v.get("master") == b["index"] and v["flags"] & rtnl.IFF_UP
+        assert v.get(("linkinfo", "slave_data")).get("IFLA_BRPORT_MODE") == 1
+    sysctl = ["nsenter", f"--net={host}", "cat", f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet"]
+    assert subprocess.run(sysctl, capture_output=True, text=True, check=True).stdout.strip() == "1"
+    with IPRoute(netns=str(box)) as ipr:
+        (e,) = ipr.link("get", ifname="eth0")
+        assert e.get("address") == "02:42:0a:e7:09:02" and e["flags"] & rtnl.IFF_UP
+        assert [(a.get("address"), a["prefixlen"]) for a in ipr.get_addr(index=e["index"], family=2)] == [
+            ("10.231.9.2", 24)
+        ]
+        assert [r.get("gateway") for r in ipr.get_routes(family=2, table=254) if r["dst_len"] == 0] == ["10.231.9.1"]
+
+    assert in_netns(host, lambda: netlink.delete_link(veth)) is True
+    assert in_netns(host, lambda: netlink.delete_link(veth)) is False
+    with IPRoute(netns=str(box)) as ipr:
+        assert [link.get("ifname") for link in ipr.get_links()] == ["lo"]
+
+
+@pytest.mark.root
+def test_add_veth_removes_the_pair_when_it_fails(make_netns: Callable[[str], Path]) -> None:
+    host, box = make_netns("host"), make_netns("box")
+    bridge, veth = _name("br"), _name("v")
+
+    def with_mac(mac: str) -> None:
+        netlink.add_veth(host_name=veth, bridge=bridge, netns=box, ifname="eth0", address=IP("10.231.10.2"),
+                         prefixlen=24, mac=mac, gateway=None)  # fmt: skip
+
+    with pytest.raises(NetworkError, match=f"^bridge {bridge} does not exist$"):
+        in_netns(host, lambda: with_mac("02:42:0a:e7:0a:02"))
+    in_netns(host, lambda: netlink.ensure_bridge(bridge, IP("10.231.10.1"), 24))
+    with pytest.raises(rtnl.NetlinkError, match=f"^configuring eth0 in {box}: setting link eth0 ") as caught:
+        in_netns(host, lambda: with_mac("ff:ff:ff:ff:ff:ff"))  # a multicast MAC: refused in the namespace
+    assert caught.value.errno == 99  # EADDRNOTAVAIL
+    with rtnl.Rtnl(host) as nl, rtnl.Rtnl(box) as ns:
+        assert nl.link_index(veth) is None and ns.link_index("eth0") is None  # the pair is gone
+
+
+@pytest.mark.root
+def test_two_containers_on_a_bridge_reach_each_other(make_netns: Callable[[str], Path]) -> None:
+    host, one, two = make_netns("host"), make_netns("one"), make_netns("two")
+    bridge = _name("br")
+    gateway = IP("10.231.11.1")
+
+    def build() -> None:
+        netlink.ensure_bridge(bridge, gateway, 24)
+        for ns, k in ((one, 2), (two, 3)):
+            address = IP(f"10.231.11.{k}")
+            netlink.add_veth(host_name=_name(f"v{k}"), bridge=bridge, netns=ns, ifname="eth0", address=address,
+                             prefixlen=24, mac=netlink.mac_for(address), gateway=gateway)  # fmt: skip
+
+    in_netns(host, build)
+    for ns, target in ((one, "10.231.11.3"), (two, "10.231.11.2"), (one, "10.231.11.1")):
+        ping = subprocess.run(["nsenter", f"--net={ns}", "/bin/busybox", "ping", "-c1", "-W2", target],
+                              capture_output=True, text=True, timeout=30)  # fmt: skip
+        assert ping.returncode == 0, ping.stdout + ping.stderr
+
+    # TCP too, with sockets made inside the namespaces (a socket stays in the namespace it was made in)
+    def sock() -> socket.socket:
+        return socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+
+    server = in_netns(two, sock)
+    client = in_netns(one, sock)
+    with server, client:
+        server.bind(("10.231.11.3", 0))
+        server.listen(1)
+        client.settimeout(5)
+        client.connect(server.getsockname())
+        conn, peer = server.accept()
+        with conn:
+            assert peer[0] == "10.231.11.2"
+            client.sendall(b"ping")
+            assert conn.recv(4) == b"ping"
