@@ -404,7 +404,8 @@ class Rtnl:
     def set_hairpin(self, index: int, on: bool = True) -> None:
         """Hairpin mode of bridge port ``index`` (``bridge link set dev X hairpin on``): frames may go back
         out of the port they came in, so a container reaches its own published ports."""
-        body = ifinfomsg(family=socket.AF_BRIDGE, index=index) + nested(IFLA_PROTINFO, attr_u8(IFLA_BRPORT_MODE, on))
+        mode = nested(IFLA_PROTINFO, attr_u8(IFLA_BRPORT_MODE, int(on)))  # NLA_F_NESTED: a nest, not an STP state
+        body = ifinfomsg(family=socket.AF_BRIDGE, index=index) + mode
         self.request(RTM_SETLINK, body, f"turning hairpin mode {'on' if on else 'off'} on {self._label(index)}")
 
     def delete_link(self, index: int) -> None:
