@@ -10,8 +10,9 @@ The engine calls these (each imports its module lazily, so ``--network host`` st
     network.ports_text(layout, cid) -> str     # ps's PORTS column
 
 Modules: options (flags), config (networks on disk), ipam (leases), etcfiles (hosts, resolv.conf),
-nft (geedocker's nftables table), netlink (pyroute2: bridges, veths, namespaces), endpoint
-(setup/release/connect/disconnect), report (inspect/ps), inspect (network ls/inspect), cli (run flags).
+nft (geedocker's nftables table), netlink (bridges, veths, namespaces) over rtnl (rtnetlink requests),
+endpoint (setup/release/connect/disconnect), report (inspect/ps), inspect (network ls/inspect), cli (run
+flags).
 
 Choices (docker's behaviour unless said):
 

@@ -468,7 +468,7 @@ def _attach(
 def restore(layout: Layout, cid: str) -> None:
     """Before a start: if the container's namespace file is gone (``$RUN`` is a tmpfs lost at reboot),
     make it again with the same interfaces, addresses (their leases are kept under ``$ROOT``) and routes.
-    Nothing to do (and pyroute2 not loaded) in the usual case."""
+    Nothing to do (and no netlink socket opened) in the usual case."""
     st = load_state(layout, cid)
     if st is None or st.mode not in ("bridge", "none") or not st.netns:
         return

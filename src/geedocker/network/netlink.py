@@ -1,8 +1,10 @@
-"""Links, addresses, routes and network namespaces, through netlink (pyroute2), and the sysctls we set.
+"""Links, addresses, routes and network namespaces, through rtnetlink (:mod:`geedocker.network.rtnl`),
+and the sysctls we set.
 
-A container's network namespace is a file (``$RUN/netns/<id>``) on which ``/proc/<pid>/ns/net`` of a
-short-lived forked child is bind-mounted, as ``ip netns add`` does; the runtime joins it by path.
-pyroute2 is imported lazily (it costs ~0.2 s): ``--network host`` never loads it.
+A container's network namespace is a file (``$RUN/netns/<id>``) on which the calling thread's network
+namespace is bind-mounted after an unshare(2), as ``ip netns add`` does; the runtime joins it by path.
+Bridges, veths, addresses and routes are made with a few netlink requests over a NETLINK_ROUTE socket
+(the container's side through a socket created inside its namespace): no netlink library, no ``ip``.
 
 Sysctls: ``net.ipv4.ip_forward=1`` (containers' traffic is routed through the host) and
 ``net.ipv4.conf.<bridge>.route_localnet=1`` (a published port reached on 127.0.0.1 is DNATed to a
@@ -15,65 +17,18 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import importlib
-import importlib.util
 import ipaddress
 import os
 import socket
 import struct
-import sys
-import types
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import NetworkError
-
-if TYPE_CHECKING:
-    from pyroute2.iproute.linux import IPRoute
+from geedocker.network import rtnl
 
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
-
-
-def _iproute_class() -> type[IPRoute]:
-    """pyroute2's IPRoute, importing only its rtnetlink part when pyroute2 is not loaded yet.
-
-    ``import pyroute2`` runs a package ``__init__`` that loads every netlink family it knows (ipset,
-    nl80211, wireguard, NDB, conntrack...): 0.1-0.2 s on the container start path. With a temporary
-    bare package module in ``sys.modules`` only ``pyroute2.iproute.linux`` and what it needs are
-    loaded; the stand-in is removed afterwards, so a later ``import pyroute2`` runs the real one.
-    """
-    loaded = sys.modules.get("pyroute2.iproute.linux")
-    if loaded is None and "pyroute2" not in sys.modules:
-        spec = importlib.util.find_spec("pyroute2")
-        if spec is not None and spec.submodule_search_locations is not None:
-            stand_in = types.ModuleType("pyroute2")
-            stand_in.__path__ = list(spec.submodule_search_locations)
-            sys.modules["pyroute2"] = stand_in
-            try:
-                loaded = importlib.import_module("pyroute2.iproute.linux")
-            finally:
-                if sys.modules.get("pyroute2") is stand_in:
-                    del sys.modules["pyroute2"]
-    if loaded is None:
-        loaded = importlib.import_module("pyroute2.iproute.linux")
-    cls: type[IPRoute] = loaded.IPRoute
-    return cls
-
-
-def _iproute(netns: Path | None = None) -> IPRoute:
-    IPRoute = _iproute_class()  # noqa: N806 - the class
-    try:
-        return IPRoute(netns=str(netns)) if netns is not None else IPRoute()
-    except OSError as e:
-        raise NetworkError(f"opening netlink{f' in {netns}' if netns else ''}: {e.strerror or e}") from None
-
-
-def _nlerr(what: str, e: Exception) -> NetworkError:
-    code = getattr(e, "code", None)
-    detail = os.strerror(code) if isinstance(code, int) and code > 0 else str(e)
-    return NetworkError(f"{what}: {detail}")
 
 
 def write_sysctl(name: str, value: str) -> None:
@@ -97,41 +52,38 @@ def link_exists(name: str) -> bool:
 
 def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> None:
     """The bridge ``name`` exists, is up and holds ``gateway/prefixlen`` (made if missing)."""
-    with _iproute() as ipr:
-        idx = ipr.link_lookup(ifname=name)
-        if not idx:
+    with rtnl.Rtnl() as nl:
+        if nl.link_index(name) is None:
             try:
-                ipr.link("add", ifname=name, kind="bridge")
-            except Exception as e:  # noqa: BLE001 - pyroute2 raises NetlinkError and others
-                if getattr(e, "code", 0) != errno.EEXIST:
-                    raise _nlerr(f"creating bridge {name}", e) from None
-            idx = ipr.link_lookup(ifname=name)
-        if not idx:
+                nl.add_bridge(name)
+            except rtnl.NetlinkError as e:
+                if e.errno != errno.EEXIST:  # made by someone else meanwhile: fine
+                    raise
+        index = nl.link_index(name)
+        if index is None:
             raise NetworkError(f"bridge {name} vanished while it was being made")
-        index = idx[0]
-        have = {a.get("address") for a in ipr.get_addr(index=index, family=socket.AF_INET)}
-        if str(gateway) not in have:
+        if all(have.ip != gateway for have in nl.addresses(index)):
             try:
-                ipr.addr("add", index=index, address=str(gateway), prefixlen=prefixlen)
-            except Exception as e:  # noqa: BLE001
-                if getattr(e, "code", 0) != errno.EEXIST:
-                    raise _nlerr(f"adding {gateway}/{prefixlen} to bridge {name}", e) from None
-        ipr.link("set", index=index, state="up")
+                nl.add_address(index, gateway, prefixlen)
+            except rtnl.NetlinkError as e:
+                if e.errno != errno.EEXIST:
+                    raise
+        nl.set_link(index, up=True)
     bridge_sysctls(name)
 
 
 def delete_link(name: str) -> bool:
     """Delete link ``name`` if it exists (a veth takes its peer along); True if it did."""
-    with _iproute() as ipr:
-        idx = ipr.link_lookup(ifname=name)
-        if not idx:
+    with rtnl.Rtnl() as nl:
+        index = nl.link_index(name)
+        if index is None:
             return False
         try:
-            ipr.link("del", index=idx[0])
-        except Exception as e:  # noqa: BLE001
-            if getattr(e, "code", 0) in (errno.ENODEV, errno.ENOENT):
+            nl.delete_link(index)
+        except rtnl.NetlinkError as e:
+            if e.errno in (errno.ENODEV, errno.ENOENT):
                 return False
-            raise _nlerr(f"deleting link {name}", e) from None
+            raise
         return True
 
 
@@ -202,53 +154,57 @@ def add_veth(
     mac: str,
     gateway: ipaddress.IPv4Address | None,
 ) -> None:
-    """A veth pair: ``host_name`` on ``bridge``; its peer ``ifname`` inside ``netns`` with the address
-    (and, with ``gateway``, the default route). On failure the pair is removed."""
+    """A veth pair: ``host_name`` on ``bridge`` (hairpin on); its peer ``ifname``, made directly inside
+    ``netns``, with the MAC, the address (and, with ``gateway``, the default route). On failure the pair
+    is removed."""
     try:
         fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as e:
         raise NetworkError(f"opening network namespace {netns}: {e.strerror}") from None
     try:
-        with _iproute() as ipr:
-            br = ipr.link_lookup(ifname=bridge)
-            if not br:
+        with rtnl.Rtnl() as nl:
+            br = nl.link_index(bridge)
+            if br is None:
                 raise NetworkError(f"bridge {bridge} does not exist")
+            nl.add_veth(host_name, ifname, peer_netns_fd=fd)
             try:
-                ipr.link("add", ifname=host_name, kind="veth", peer={"ifname": ifname, "net_ns_fd": fd})
-            except Exception as e:  # noqa: BLE001
-                raise _nlerr(f"creating veth {host_name}", e) from None
-            try:
-                idx = ipr.link_lookup(ifname=host_name)[0]
-                ipr.link("set", index=idx, master=br[0], state="up")
-                ipr.brport("set", index=idx, mode=1)  # hairpin: a container may reach its own published port
-            except Exception as e:  # noqa: BLE001
-                _quiet_delete(ipr, host_name)
-                raise _nlerr(f"attaching {host_name} to bridge {bridge}", e) from None
+                index = nl.link_index(host_name)
+                if index is None:
+                    raise NetworkError(f"veth {host_name} vanished while it was being made")
+                nl.set_link(index, master=br, up=True)
+                nl.set_hairpin(index)  # a container may reach its own published port
+            except NetworkError as e:
+                _quiet_delete(nl, host_name)
+                raise _within(f"attaching {host_name} to bridge {bridge}", e) from None
     finally:
         os.close(fd)
     try:
-        with _iproute(netns) as ns:
-            idx = ns.link_lookup(ifname=ifname)
-            if not idx:
+        with rtnl.Rtnl(netns) as ns:
+            index = ns.link_index(ifname)
+            if index is None:
                 raise NetworkError(f"{ifname} did not appear in {netns}")
-            ns.link("set", index=idx[0], address=mac)
-            ns.addr("add", index=idx[0], address=str(address), prefixlen=prefixlen)
-            ns.link("set", index=idx[0], state="up")
+            ns.set_link(index, address=mac)
+            ns.add_address(index, address, prefixlen)
+            ns.set_link(index, up=True)
             if gateway is not None:
-                ns.route("add", dst="0.0.0.0/0", gateway=str(gateway))
-    except NetworkError:
+                ns.add_default_route(gateway, index)
+    except NetworkError as e:
         delete_link(host_name)
-        raise
-    except Exception as e:  # noqa: BLE001
-        delete_link(host_name)
-        raise _nlerr(f"configuring {ifname} in {netns}", e) from None
+        raise _within(f"configuring {ifname} in {netns}", e) from None
 
 
-def _quiet_delete(ipr: Any, name: str) -> None:
-    with contextlib.suppress(Exception):
-        idx = ipr.link_lookup(ifname=name)
-        if idx:
-            ipr.link("del", index=idx[0])
+def _within(what: str, e: NetworkError) -> NetworkError:
+    """A kernel refusal reworded as part of ``what`` (its errno kept); other errors as they are."""
+    if isinstance(e, rtnl.NetlinkError):
+        return rtnl.NetlinkError(f"{what}: {e.operation}", e.errno, e.detail)
+    return e
+
+
+def _quiet_delete(nl: rtnl.Rtnl, name: str) -> None:
+    with contextlib.suppress(NetworkError):
+        index = nl.link_index(name)
+        if index is not None:
+            nl.delete_link(index)
 
 
 def mac_for(address: ipaddress.IPv4Address) -> str:
