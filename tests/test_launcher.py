@@ -33,7 +33,8 @@ def test_script_text_runs_main_of_the_module_without_site() -> None:
     lines = text.splitlines()
     assert lines[0] == "#!/usr/bin/python3 -S"
     assert "sys.path.extend(['/a', '/b'])" in lines
-    assert lines[-2:] == ["from geedocker.cli.main import main", "sys.exit(main())"]
+    assert lines[-3:] == ["from geedocker.cli.main import main", "from geedocker.entrypoint import run_main",
+                          "run_main(main)"]
 
 
 @pytest.mark.parametrize("python", ["/opt/my python/bin/python3", "/" + "x" * 300])
@@ -56,7 +57,7 @@ def test_install_writes_working_launchers_that_skip_site(tmp_path: Path) -> None
     assert "geedocker-runtime version" in out.stdout
     # the launcher's interpreter really ran without site: no site module, no .pth code
     probe = tmp_path / "probe.py"
-    probe.write_text((tmp_path / "geedocker").read_text().rsplit("from ", 1)[0]
+    probe.write_text((tmp_path / "geedocker").read_text().split("from geedocker", 1)[0]
                      + "import geedocker\nprint(sys.flags.no_site, 'site' in sys.modules, geedocker.__file__)\n")
     out = subprocess.run([sys.executable, "-S", str(probe)], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr

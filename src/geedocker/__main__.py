@@ -1,3 +1,4 @@
 from geedocker.cli.main import main
+from geedocker.entrypoint import run_main
 
-raise SystemExit(main())
+run_main(main)

@@ -64,7 +64,8 @@ def script_text(module: str, python: str, path: list[str]) -> str:
         "import sys\n"
         f"sys.path.extend({path!r})\n"
         f"from {module} import main\n"
-        "sys.exit(main())\n"
+        "from geedocker.entrypoint import run_main\n"
+        "run_main(main)\n"
     )
 
 

@@ -413,4 +413,6 @@ def _spec(bundle: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from geedocker.entrypoint import run_main
+
+    run_main(main)
