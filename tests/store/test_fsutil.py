@@ -31,3 +31,54 @@ def test_atomic_write_failure_keeps_nothing_half_written(tmp_path: Path) -> None
         atomic_write(target, b"data")
     assert sorted(os.listdir(tmp_path)) == ["d"]
     assert (target / "inside").read_text() == "x"
+
+
+def test_remove_tree_removes_everything_below_but_never_follows_links(tmp_path: Path) -> None:
+    from geedocker.store.fsutil import remove_tree
+
+    outside = tmp_path / "outside"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "deep" / "keep").write_text("k")
+    top = tmp_path / "top"
+    (top / "a" / "b" / "c").mkdir(parents=True)
+    (top / "a" / "b" / "c" / "f").write_text("x")
+    (top / "a" / "file").write_text("y")
+    (top / "a" / "dirlink").symlink_to(outside)
+    (top / "filelink").symlink_to(outside / "deep" / "keep")
+    os.mkfifo(top / "fifo")
+    remove_tree(top)
+    assert not top.exists()
+    assert (outside / "deep" / "keep").read_text() == "k"
+
+
+def test_remove_tree_of_a_link_or_a_file_or_nothing(tmp_path: Path) -> None:
+    from geedocker.store.fsutil import remove_tree
+
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "f").write_text("x")
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    remove_tree(link)  # the link goes, the directory it points to stays
+    assert not link.is_symlink() and (target / "f").exists()
+    remove_tree(target / "f")
+    assert not (target / "f").exists()
+    remove_tree(tmp_path / "missing")  # nothing there: no error
+
+
+def test_temp_file_is_private_and_new(tmp_path: Path) -> None:
+    from geedocker.store.fsutil import temp_file
+
+    fds, paths = [], []
+    for _ in range(20):
+        fd, p = temp_file(tmp_path, "blob-")
+        fds.append(fd)
+        paths.append(p)
+    try:
+        assert len(set(paths)) == 20
+        for p in paths:
+            assert os.path.dirname(p) == str(tmp_path) and os.path.basename(p).startswith("blob-")
+            assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
+    finally:
+        for fd in fds:
+            os.close(fd)

@@ -26,7 +26,7 @@ from geedocker.containers.names import random_name
 from geedocker.containers.spec import RunOptions
 from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
-from geedocker.store.fsutil import file_lock
+from geedocker.store.fsutil import file_lock, remove_tree
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
 
@@ -279,7 +279,7 @@ class ContainerStore:
             try:
                 self._write(rec)
             except BaseException:
-                _rmtree(self.dir(cid))
+                remove_tree(self.dir(cid))
                 raise
             return rec
 
@@ -324,12 +324,6 @@ class ContainerStore:
         return self.layout.run / "exited" / cid
 
     def remove_dir(self, cid: str) -> None:
-        _rmtree(self.dir(cid))
+        remove_tree(self.dir(cid))
         if self.dir(cid).exists():
             raise StoreError(f"could not remove {self.dir(cid)}")
-
-
-def _rmtree(path: Path) -> None:
-    import shutil  # only when removing: shutil pulls in bz2, lzma and fnmatch
-
-    shutil.rmtree(path, ignore_errors=True)

@@ -16,9 +16,7 @@ import contextlib
 import ipaddress
 import json
 import os
-import secrets
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +113,9 @@ def _overlaps(net: ipaddress.IPv4Network, others: Iterable[ipaddress.IPv4Network
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    from geedocker.timefmt import now_rfc3339
+
+    return now_rfc3339()
 
 
 class NetworkStore:
@@ -207,7 +207,7 @@ class NetworkStore:
             else:
                 raise NetworkError("no free subnet for the default network: set GEEDOCKER_BRIDGE_SUBNET")
         cfg = NetworkConfig(
-            name=DEFAULT_NETWORK, id=secrets.token_hex(32), bridge=bridge, subnet=subnet,
+            name=DEFAULT_NETWORK, id=os.urandom(32).hex(), bridge=bridge, subnet=subnet,
             gateway=next(subnet.hosts()), created=_now(),
         )  # fmt: skip
         self.save(cfg)
@@ -250,7 +250,7 @@ class NetworkStore:
                 raise NetworkError(f"gateway {gw} is not a usable address of subnet {net}")
         else:
             gw = next(net.hosts())
-        nid = secrets.token_hex(32)
+        nid = os.urandom(32).hex()
         cfg = NetworkConfig(name=name, id=nid, bridge=f"gd-{nid[:12]}", subnet=net, gateway=gw, created=_now(),
                             labels=tuple(sorted(labels)))  # fmt: skip
         self.save(cfg)

@@ -22,9 +22,12 @@ import os
 import socket
 import struct
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from geedocker.errors import NetworkError
-from geedocker.network import rtnl
+
+if TYPE_CHECKING:
+    from geedocker.network import rtnl
 
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
@@ -52,6 +55,8 @@ def link_exists(name: str) -> bool:
 
 def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> None:
     """The bridge ``name`` exists, is up and holds ``gateway/prefixlen`` (made if missing)."""
+    from geedocker.network import rtnl  # not on the --network none/host path
+
     with rtnl.Rtnl() as nl:
         if nl.link_index(name) is None:
             try:
@@ -74,6 +79,8 @@ def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> 
 
 def delete_link(name: str) -> bool:
     """Delete link ``name`` if it exists (a veth takes its peer along); True if it did."""
+    from geedocker.network import rtnl  # not on the --network none/host path
+
     with rtnl.Rtnl() as nl:
         index = nl.link_index(name)
         if index is None:
@@ -157,6 +164,8 @@ def add_veth(
     """A veth pair: ``host_name`` on ``bridge`` (hairpin on); its peer ``ifname``, made directly inside
     ``netns``, with the MAC, the address (and, with ``gateway``, the default route). On failure the pair
     is removed."""
+    from geedocker.network import rtnl  # not on the --network none/host path
+
     try:
         fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as e:
@@ -195,6 +204,8 @@ def add_veth(
 
 def _within(what: str, e: NetworkError) -> NetworkError:
     """A kernel refusal reworded as part of ``what`` (its errno kept); other errors as they are."""
+    from geedocker.network import rtnl  # not on the --network none/host path
+
     if isinstance(e, rtnl.NetlinkError):
         return rtnl.NetlinkError(f"{what}: {e.operation}", e.errno, e.detail)
     return e

@@ -367,7 +367,8 @@ def wait(root: Path | str, cid: str, timeout: float | None = None) -> int:
             return code
     if not _wait_dead(saved.pid, saved.pid_start, timeout):
         raise TimeoutError(f"container {cid} still running after {timeout}s")
-    # The monitor reaps the init and writes exit.json right after.
+    # The monitor reaps the init and writes exit.json right after: look again soon, then less often.
+    delay = 0.0002
     while True:
         code = cdir.exit_code()
         if code is not None:
@@ -380,7 +381,8 @@ def wait(root: Path | str, cid: str, timeout: float | None = None) -> int:
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left <= 0:
             raise TimeoutError(f"container {cid}: no exit status after {timeout}s")
-        time.sleep(0.002)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.002)
 
 
 def _reap_own_child(pid: int) -> int | None:

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from geedocker.digest import Digest
 from geedocker.errors import DiskFullError, StoreError, VerificationError
-from geedocker.store.fsutil import file_lock, fsync_dir
+from geedocker.store.fsutil import file_lock, fsync_dir, remove_tree, temp_file
 from geedocker.store.layout import Layout
 
 CHUNK = 1 << 20
@@ -63,14 +60,14 @@ class BlobStore:
     def put_bytes(self, data: bytes, expected: Digest | None = None) -> Digest:
         """Store ``data``; verify it against ``expected`` if given. Idempotent."""
         algorithm = expected.algorithm if expected else "sha256"
-        got = Digest(algorithm, hashlib.new(algorithm, data).hexdigest())
+        got = Digest.of(data, algorithm)
         if expected is not None and got != expected:
             raise VerificationError(f"blob digest mismatch: expected {expected}, got {got}")
         if self.has(got):
             return got
         dest = self.path(got)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.layout.tmp, prefix="blob-")
+        fd, tmp = temp_file(self.layout.tmp, "blob-")
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -97,7 +94,7 @@ class BlobStore:
     def writer(self) -> Iterator[BlobWriter]:
         """Write a blob whose digest is not known beforehand (``import``, ``load``): the bytes are hashed
         as they go to a temp file, which is committed under their digest when the block ends without error."""
-        fd, tmp = tempfile.mkstemp(dir=self.layout.tmp, prefix="blob-")
+        fd, tmp = temp_file(self.layout.tmp, "blob-")
         w = BlobWriter(os.fdopen(fd, "wb"))
         try:
             yield w
@@ -147,6 +144,8 @@ class BlobWriter:
 
     def __init__(self, f: BinaryIO) -> None:
         self.f = f
+        import hashlib  # here: OpenSSL takes ms to load, and reading the store needs no hashing
+
         self._hash = hashlib.sha256()
         self.size = 0
 
@@ -262,13 +261,13 @@ class Ingest:
             err = _oserror(e, f"blob {self.digest}")
             self.discard()
             raise err from None
-        shutil.rmtree(self.dir, ignore_errors=True)
+        remove_tree(self.dir)
         return self.digest
 
     def discard(self) -> None:
         """Remove the partial data (bad bytes, full disk)."""
         self.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        remove_tree(self.dir)
         self.offset = 0
         self._hash = self.digest.hasher()
 

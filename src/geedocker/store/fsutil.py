@@ -6,6 +6,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,20 +21,50 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _temp_file(path: Path) -> tuple[int, str]:
-    """A new, private file next to ``path`` (as tempfile.mkstemp, which is slow to import)."""
+def temp_file(directory: Path | str, prefix: str) -> tuple[int, str]:
+    """A new, private (0600) file in ``directory``: an open fd and its path, as ``tempfile.mkstemp``
+    (which is slow to import: the container start path avoids it)."""
     while True:
-        tmp = os.path.join(path.parent, f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
+        tmp = os.path.join(directory, f"{prefix}{os.getpid()}.{os.urandom(6).hex()}")
         try:
             return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
         except FileExistsError:
             continue
 
 
+def remove_tree(path: Path | str) -> None:
+    """``shutil.rmtree(path, ignore_errors=True)`` without importing shutil (bz2, lzma, fnmatch).
+
+    Walks with directory fds and never follows symlinks (a link is removed, not its target), as shutil's
+    fd-based rmtree does; anything that cannot be removed is left and the caller checks."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    for _, dirs, files, dir_fd in os.fwalk(path, topdown=False, follow_symlinks=False):
+        for name in files:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=dir_fd)
+        for name in dirs:
+            try:
+                os.rmdir(name, dir_fd=dir_fd)
+            except NotADirectoryError:  # a symlink to a directory is listed in dirs
+                with contextlib.suppress(OSError):
+                    os.unlink(name, dir_fd=dir_fd)
+            except OSError:
+                pass
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` via a temp file in the same directory, fsync, rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temp_file(path)
+    fd, tmp = temp_file(path.parent, f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
