@@ -118,13 +118,15 @@ class Net:
         return out
 
     def leftovers(self) -> list[str]:
-        """Network things of this store still on the machine (the default bridge itself may stay)."""
+        """Network things of this store still on the machine (the default bridge and its rules may stay)."""
         left = [f"lease {a}" for a in self.leases()]
         if self.layout.netns.exists():
             left += [f"netns {p.name}" for p in self.layout.netns.iterdir()]
         left += [f"link {n}" for n in sorted(links() - self.links_before) if n.startswith("gd") and n != self.bridge]
-        if self.table in nft_tables():
-            left.append(f"nft table {self.table}")
+        if self.table in nft_tables():  # the networks' own rules may stay, as their bridges do; no container's
+            listed = subprocess.run(["nft", "list", "table", "ip", self.table], capture_output=True, text=True,
+                                    check=True).stdout
+            left += [f"nft rule {line.strip()}" for line in listed.splitlines() if " dnat to " in line]
         return left
 
     def cleanup(self) -> None:

@@ -107,3 +107,33 @@ def test_a_refused_script_names_the_reason_and_changes_nothing() -> None:
     with pytest.raises(NetworkError, match="nft refused a test script: .*No such file or directory"):
         nft.run("add rule ip gdtest-missing nochain accept\n", "a test script")
     assert _tables() == before
+
+
+@pytest.mark.root
+def test_apply_skips_a_commit_that_would_change_nothing() -> None:
+    import subprocess
+
+    table = "gdtest-nftskip"
+    rules = Ruleset((BridgeNat("gdtestnft1", ipaddress.IPv4Network("10.213.251.0/24")),), ())
+
+    def listed() -> str:
+        return subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True).stdout
+
+    try:
+        nft.apply(Ruleset(), table)  # nothing to delete: no error, no table
+        assert table not in _tables()
+        nft.apply(rules, table)
+        assert 'comment "geedocker rules ' in listed()
+        # a rule the table did not get from us: only a real commit would remove it
+        subprocess.run(["nft", "add", "rule", "ip", table, "forward", "counter", "comment", '"marker"'], check=True)
+        nft.apply(rules, table)
+        assert "marker" in listed()  # same rules: skipped
+        nft.apply(Ruleset(rules.networks, (PortForward("udp", 15353, ipaddress.IPv4Address("10.213.251.9"), 53),)),
+                  table)
+        assert "marker" not in listed() and "udp dport 15353 dnat to 10.213.251.9:53" in listed()
+        subprocess.run(["nft", "delete", "table", "ip", table], check=True)  # someone removed it
+        nft.apply(rules, table)
+        assert "masquerade" in listed()  # made again, not skipped
+    finally:
+        nft.delete(table)
+    assert table not in _tables()

@@ -105,3 +105,22 @@ def test_network_rm_refused_while_used_then_removes_the_bridge(net: Net) -> None
     r = net.cli("network", "inspect", "gdtmp")
     assert r.returncode == 1 and "not found" in r.stderr
     assert net.leftovers() == []
+
+
+def test_network_rules_live_with_the_network_container_rules_with_the_container(net: Net) -> None:
+    import subprocess
+
+    def table() -> str:
+        r = subprocess.run(["nft", "list", "table", "ip", net.table], capture_output=True, text=True)
+        return r.stdout if r.returncode == 0 else ""
+
+    subnet = f"10.213.{net.k + 110}.0/24"
+    net.ok("network", "create", "--subnet", subnet, "gdrules")
+    net.detach("sleep", "60", flags=("--network", "gdrules", "--name", "ruled", "-p", "127.0.0.1::80"))
+    assert f"ip saddr {subnet}" in table() and " dnat to " in table()
+    net.ok("rm", "-f", "ruled")
+    assert f"ip saddr {subnet}" in table()  # the network's masquerade stays with the network...
+    assert " dnat to " not in table()  # ...the container's published port goes with it
+    net.ok("network", "rm", "gdrules")
+    assert f"ip saddr {subnet}" not in table()
+    assert net.leftovers() == []

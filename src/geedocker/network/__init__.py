@@ -34,7 +34,10 @@ Choices (docker's behaviour unless said):
 - Names on user networks: /etc/hosts of every container on the network is rewritten in place when a
   container joins or leaves (no embedded DNS server); the default bridge has no names, as docker's.
 - Firewall: only geedocker's own ``table ip geedocker`` (``geedocker-<hash>`` for any other store root),
-  replaced atomically from the on-disk state on every change and deleted when nothing uses it.
+  replaced atomically from the on-disk state when it changes and deleted when nothing uses it. A bridge
+  network's rules (masquerade, isolation) live as long as the network has its bridge, as docker's do; a
+  container's (DNAT for its published ports) as long as the container. A container without published
+  ports therefore changes no rule.
 - IPv4 only.
 """
 

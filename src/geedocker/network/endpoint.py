@@ -334,16 +334,25 @@ def _wanted_ports(rec: ContainerRecord, opts: NetworkOptions) -> list[PortSpec]:
 
 
 def sync_firewall(layout: Layout) -> None:
-    """Make geedocker's nftables table match every network in use and every published port."""
-    nets: list[nft.BridgeNat] = []
+    """Make geedocker's nftables table match every bridge network and every published port.
+
+    A network's rules (masquerade, isolation) live as long as the network, as docker's do for its bridges;
+    a container's (DNAT of its published ports) as long as the container. So a container without
+    published ports changes no rule, and ``nft.apply`` has nothing to commit."""
+    nets = [nft.BridgeNat(cfg.bridge, cfg.subnet) for cfg in _configs(NetworkStore(layout)) if _bridge_made(cfg)]
     ports: list[nft.PortForward] = []
     for st in _all_states(layout):
-        for ep in st.endpoints:
-            nets.append(nft.BridgeNat(ep.bridge, ipaddress.IPv4Network(f"{ep.address}/{ep.prefixlen}", strict=False)))
+        nets += [nft.BridgeNat(ep.bridge, ipaddress.IPv4Network(f"{ep.address}/{ep.prefixlen}", strict=False))
+                 for ep in st.endpoints]  # a network removed under a container (not normally possible)
         if st.endpoints:
             ip = st.endpoints[0].address
             ports += [nft.PortForward(p.protocol, p.host_port, ip, p.container_port, p.host_ip) for p in st.ports]
     nft.apply(nft.Ruleset(tuple(sorted(set(nets))), tuple(sorted(set(ports)))), nft.table_name(layout))
+
+
+def _bridge_made(cfg: NetworkConfig) -> bool:
+    """True once the network's bridge exists (it is made with the first container on the network)."""
+    return os.path.exists(f"/sys/class/net/{cfg.bridge}")
 
 
 # ---------------------------------------------------------------- setup / release
