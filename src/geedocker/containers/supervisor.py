@@ -259,13 +259,12 @@ class Supervisor:
         if self.log is not None:
             self.log.close()
             self.log = None
-        rm = self.rec.options.rm
-        oom = code == 137 and self.rec.options.memory is not None and oom_killed(cid)  # before the cgroup goes
-        errors: list[str] = []
-        if rm:
-            released = _NetworkRelease(self.layout, cid)
-            self._delete_runtime_state(errors)  # meanwhile: deleting a veth waits ~15 ms in the kernel
-            released.wait()  # network hook: before EXITED is recorded, so that removal follows it closely
+        if self.rec.options.rm:  # network hook: before EXITED is recorded, so that removal follows it closely
+            try:
+                network.release(self.layout, cid)
+            except GeeDockerError as e:
+                log.warning("releasing the network of container %s: %s", cid[:12], e)
+        oom = code == 137 and self.rec.options.memory is not None and oom_killed(cid)
         try:
             self.store.update_state(
                 cid, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0, pid_start=0,
@@ -273,50 +272,24 @@ class Supervisor:
             )
         except ContainerNotFound:
             pass  # removed under us (rm -f)
-        if rm:  # removed below: leave the exit code for ``wait``
+        if self.rec.options.rm:  # removed below: leave the exit code for ``wait``
             with contextlib.suppress(OSError):
                 self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
                 self.store.exit_file(cid).write_text(f"{code}\n")
+        errors: list[str] = []
+        try:
+            self.backend.delete(cid, force=True)
+        except GeeDockerError as e:
+            errors.append(str(e))
+        try:
+            rootfs.unmount(self.store.rootfs(cid))
+        except GeeDockerError as e:
+            errors.append(str(e))
+        if self.rec.options.rm:
             with contextlib.suppress(GeeDockerError):
                 self.store.remove_dir(cid)
-        else:
-            self._delete_runtime_state(errors)
         if errors:
             log.warning("cleaning up container %s: %s", cid[:12], "; ".join(errors))
-
-    def _delete_runtime_state(self, errors: list[str]) -> None:
-        """The runtime's state and cgroups, then the overlay mount."""
-        try:
-            self.backend.delete(self.rec.id, force=True)
-        except GeeDockerError as e:
-            errors.append(str(e))
-        try:
-            rootfs.unmount(self.store.rootfs(self.rec.id))
-        except GeeDockerError as e:
-            errors.append(str(e))
-
-
-class _NetworkRelease:
-    """``network.release`` in a thread: its veth deletion waits in the kernel while we do other cleanup."""
-
-    def __init__(self, layout: Layout, cid: str) -> None:
-        import threading
-
-        self.cid = cid
-        self.error: GeeDockerError | None = None
-        self.thread = threading.Thread(target=self._run, args=(layout,), name="geedocker-network-release")
-        self.thread.start()
-
-    def _run(self, layout: Layout) -> None:
-        try:
-            network.release(layout, self.cid)
-        except GeeDockerError as e:
-            self.error = e
-
-    def wait(self) -> None:
-        self.thread.join()
-        if self.error is not None:
-            log.warning("releasing the network of container %s: %s", self.cid[:12], self.error)
 
 
 def oom_killed(cid: str, base: Path = Path("/sys/fs/cgroup")) -> bool:
