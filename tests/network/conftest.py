@@ -122,7 +122,14 @@ class Net:
         left = [f"lease {a}" for a in self.leases()]
         if self.layout.netns.exists():
             left += [f"netns {p.name}" for p in self.layout.netns.iterdir()]
-        left += [f"link {n}" for n in sorted(links() - self.links_before) if n.startswith("gd") and n != self.bridge]
+        # a container's veth pair goes with its namespace, which the kernel tears down in the background
+        deadline = time.monotonic() + 3
+        while True:
+            extra = sorted(n for n in links() - self.links_before if n.startswith("gd") and n != self.bridge)
+            if not extra or time.monotonic() > deadline:
+                break
+            time.sleep(0.01)
+        left += [f"link {n}" for n in extra]
         if self.table in nft_tables():  # the networks' own rules may stay, as their bridges do; no container's
             listed = subprocess.run(["nft", "list", "table", "ip", self.table], capture_output=True, text=True,
                                     check=True).stdout

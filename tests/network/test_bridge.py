@@ -40,7 +40,8 @@ def test_detached_container_has_veth_rules_and_netns_until_rm(net: Net) -> None:
     assert net.table in nft_tables()
     assert net.ip_of("sleeper") == f"{net.prefix}.2"
     net.ok("rm", "-f", "sleeper")
-    assert net.leftovers() == []
+    assert not os.path.exists(f"/sys/class/net/{veth}/master")  # rm returns with the veth off the bridge
+    assert net.leftovers() == []  # and the kernel deletes the pair with the namespace
 
 
 def test_run_rm_in_the_background_cleans_up(net: Net) -> None:
@@ -110,7 +111,8 @@ def test_network_of_a_vanished_container_is_collected(net: Net) -> None:
     assert os.path.exists(f"/sys/class/net/{veth}") and len(net.leases()) == 1
     r = net.run("true", flags=("--rm",))
     assert r.returncode == 0, r.stderr
-    assert not os.path.exists(f"/sys/class/net/{veth}")
+    assert not os.path.exists(f"/sys/class/net/{veth}/master")  # off the bridge at once...
+    net.wait_for(f"{veth} to go", lambda: not os.path.exists(f"/sys/class/net/{veth}"), timeout=3)  # ...then gone
     assert net.leftovers() == []
 
 
@@ -150,4 +152,16 @@ def test_parallel_creates_get_distinct_addresses(net: Net) -> None:
     assert len(set(addrs)) == 6 and len(net.leases()) == 6
     for cid in ids:
         net.ok("rm", cid)
+    assert net.leftovers() == []
+
+
+def test_a_shared_namespace_loses_its_veth_at_once_when_its_owner_goes(net: Net) -> None:
+    cid = net.detach("sleep", "60", flags=("--name", "owner"))
+    veth = json.loads((net.layout.container_dir(cid) / "network.json").read_text())["endpoints"][0]["host_veth"]
+    net.detach("sleep", "60", flags=("--name", "guest", "--network", "container:owner"))
+    net.ok("rm", "-f", "owner")
+    # the guest keeps the namespace alive, so the pair would not go with it: deleted now, before the
+    # owner's address is freed for another container
+    assert not os.path.exists(f"/sys/class/net/{veth}")
+    net.ok("rm", "-f", "guest")
     assert net.leftovers() == []

@@ -535,12 +535,20 @@ def _release_locked(layout: Layout, cid: str, *, quiet: bool) -> None:
     if veths or (st is not None and st.mode in ("bridge", "none")) or netns_path(layout, cid).exists():
         from geedocker.network import netlink
 
+        own_ns = st is None or st.mode != "container"
+        # Deleting a veth waits ~15 ms in the kernel. When the namespace holding its peer goes away with
+        # nobody left in it, the kernel deletes the pair itself, in the background: then we only take the
+        # host end off its bridge at once (so it cannot answer for the address we free) and drop the namespace.
+        lazy = own_ns and netlink.is_mountpoint(netns_path(layout, cid)) and not _joined_by_others(layout, cid)
         for v in sorted(veths):
             try:
-                netlink.delete_link(v)
+                if lazy:
+                    netlink.detach_link(v)
+                else:
+                    netlink.delete_link(v)
             except GeeDockerError as e:
                 problems.append(str(e))
-        if st is None or st.mode != "container":
+        if own_ns:
             try:
                 netlink.delete_netns(netns_path(layout, cid))
             except GeeDockerError as e:
@@ -558,6 +566,11 @@ def _release_locked(layout: Layout, cid: str, *, quiet: bool) -> None:
         raise NetworkError(f"releasing the network of container {cid[:12]}: {'; '.join(problems)}")
     for p in problems:
         log.warning("releasing the network of container %s: %s", cid[:12], p)
+
+
+def _joined_by_others(layout: Layout, cid: str) -> bool:
+    """True if another container shares container ``cid``'s namespace (``--network container:<cid>``)."""
+    return any(st.joined == cid and st.container_id != cid for st in _all_states(layout))
 
 
 def collect_garbage(layout: Layout, store: NetworkStore) -> list[str]:

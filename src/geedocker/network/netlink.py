@@ -77,6 +77,23 @@ def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> 
     bridge_sysctls(name)
 
 
+def detach_link(name: str) -> bool:
+    """Take link ``name`` off its bridge (no master) if it exists; True if it did."""
+    from geedocker.network import rtnl  # not on the --network none/host path
+
+    with rtnl.Rtnl() as nl:
+        index = nl.link_index(name)
+        if index is None:
+            return False
+        try:
+            nl.set_link(index, master=0)
+        except rtnl.NetlinkError as e:
+            if e.errno in (errno.ENODEV, errno.ENOENT):
+                return False
+            raise
+        return True
+
+
 def delete_link(name: str) -> bool:
     """Delete link ``name`` if it exists (a veth takes its peer along); True if it did."""
     from geedocker.network import rtnl  # not on the --network none/host path
