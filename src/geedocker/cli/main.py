@@ -12,6 +12,7 @@ import sys
 from typing import Protocol
 
 from geedocker import logger
+from geedocker.argparsing import ArgumentParser
 
 # command name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -52,7 +53,7 @@ class CommandModule(Protocol):
 
 
 def _global_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="geedocker", description="A daemonless, Docker-compatible container engine")
+    p = ArgumentParser(prog="geedocker", description="A daemonless, Docker-compatible container engine")
     p.add_argument("--root", help="store directory (default /var/lib/geedocker, or $GEEDOCKER_ROOT)")
     p.add_argument("--run-root", help="runtime state directory (default /run/geedocker, or $GEEDOCKER_RUN)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-class _CommandParser(argparse.ArgumentParser):
+class _CommandParser(ArgumentParser):
     """argparse, but a bad flag exits 125 as docker does (argparse's default is 2)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]

@@ -29,6 +29,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from geedocker.argparsing import ArgumentParser
+
 VERSION = "0.1.0"
 SPEC_VERSION = "1.2.0"
 DEFAULT_ROOT = "/run/geedocker-runtime"
@@ -56,7 +58,7 @@ class _Logger:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="geedocker-runtime", description="An OCI runtime (runc-compatible CLI)")
+    p = ArgumentParser(prog="geedocker-runtime", description="An OCI runtime (runc-compatible CLI)")
     p.add_argument("--root", default=os.environ.get("GEEDOCKER_RUNTIME_ROOT", DEFAULT_ROOT),
                    help=f"state directory (default {DEFAULT_ROOT})")
     p.add_argument("--log", help="append errors to this file")
@@ -281,7 +283,7 @@ def _usage(msg: str) -> Exception:
 def _exec(rt: Any, root: Path, args: argparse.Namespace) -> int:
     if args.command[:1] and args.command[0].startswith("-") and args.command[0] != "--":
         # Options after the id (``exec ID --process F``): parse them off the front.
-        extra = argparse.ArgumentParser(add_help=False)
+        extra = ArgumentParser(add_help=False)
         _exec_options(extra)
         args.command = extra.parse_known_args(args.command, namespace=args)[1]
     if args.preserve_fds:

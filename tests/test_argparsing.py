@@ -1,0 +1,46 @@
+"""geedocker.argparsing: argparse with a help formatter that does not import shutil."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from geedocker.argparsing import ArgumentParser, terminal_width
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def test_terminal_width_takes_columns_then_falls_back_to_80(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "132")
+    assert terminal_width() == 132
+    monkeypatch.setenv("COLUMNS", "not a number")
+    monkeypatch.setattr(sys, "__stdout__", None)  # no terminal to ask
+    assert terminal_width() == 80
+
+
+def test_help_wraps_at_the_terminal_width_in_sub_parsers_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    p = ArgumentParser(prog="tool")
+    sub = p.add_subparsers(dest="cmd")
+    child = sub.add_parser("go")
+    child.add_argument("--flag", help="a long help text that needs more than one line at forty columns")
+    text = child.format_help()
+    assert max(len(line) for line in text.splitlines()) <= 40
+    assert "a long help text that needs more than one line at forty columns" in " ".join(text.split())
+
+
+def test_parsing_a_run_command_loads_neither_shutil_nor_logging() -> None:
+    code = (f"import sys; sys.path.insert(0, {SRC!r})\n"
+            "from geedocker.cli import main as m, create, run\n"
+            "import argparse\n"
+            "p = m._CommandParser(prog='geedocker run')\n"
+            "run.register(p)\n"
+            "p.parse_args(['--rm', '--network', 'none', 'busybox', 'true'])\n"
+            "slow = ('shutil', 'logging', 'dataclasses', 'inspect', 'hashlib')\n"
+            "print(sorted(n for n in slow if n in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
