@@ -13,7 +13,6 @@ import contextlib
 import importlib
 import json
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -125,6 +124,8 @@ class OciCliBackend:
     """runc, crun, or any runc-compatible command line."""
 
     def __init__(self, binary: str, root: Path) -> None:
+        import shutil  # here: shutil pulls in bz2, lzma and fnmatch, and the default runtime needs no lookup
+
         path = shutil.which(binary)
         if path is None:
             raise ContainerError(f"OCI runtime {binary!r} not found on PATH")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import ipaddress
 import json
 import os
@@ -188,6 +187,8 @@ def locked(layout: Layout) -> Iterator[None]:
 
 
 def veth_name(cid: str, network_id: str) -> str:
+    import hashlib  # here: loading OpenSSL costs ms, and --network none never names a veth
+
     return "gd" + hashlib.sha256(f"{cid}:{network_id}".encode()).hexdigest()[:13]
 
 
