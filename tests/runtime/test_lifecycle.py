@@ -161,3 +161,34 @@ def test_leftover_dir_without_state_needs_force(runtime: Runtime) -> None:
         rt.delete(runtime.root, "half")
     rt.delete(runtime.root, "half", force=True)
     assert not (runtime.root / "half").exists()
+
+
+@pytest.mark.root
+def test_the_monitor_is_our_child_until_delete_reaps_it(runtime: Runtime) -> None:
+    import subprocess
+    import sys
+    import textwrap
+
+    bundle = runtime.bundle(base_config(["true"]))
+    src = str(Path(rt.__file__).resolve().parents[2])
+    code = textwrap.dedent(f"""
+        import os, sys
+        sys.path.insert(0, {src!r})
+        from geedocker import runtime as rt
+        null = os.open(os.devnull, os.O_RDWR)
+        rt.create({str(runtime.root)!r}, "m1", {str(bundle)!r}, stdin=null, stdout=null, stderr=null)
+        import json
+        mpid = json.loads(open(os.path.join({str(runtime.root)!r}, "m1", "state.json")).read())["monitorPid"]
+        print("parent", int(open(f"/proc/{{mpid}}/stat").read().rsplit(")", 1)[1].split()[1]) == os.getpid())
+        rt.start({str(runtime.root)!r}, "m1")
+        print("code", rt.wait({str(runtime.root)!r}, "m1"))
+        rt.delete({str(runtime.root)!r}, "m1")
+        try:
+            os.waitpid(-1, os.WNOHANG)
+            print("children left")
+        except ChildProcessError:
+            print("no children")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split("\n")[:3] == ["parent True", "code 0", "no children"]

@@ -41,9 +41,8 @@ monitor=True) -> State``
     looked up before ``create`` returns: a missing one raises ``CommandNotFound`` (127), one that is not
     executable ``CommandNotExecutable`` (126); the container is then cleaned up. With ``monitor=True`` a
     small detached monitor process (like conmon) is the init's parent: it records the exit status in
-    ``exit.json`` so ``wait``/``state`` can report it even after the caller is gone (the monitor is
-    double-forked away from the caller; a caller that is a child subreaper inherits it and should reap
-    it when it exits). With
+    ``exit.json`` so ``wait``/``state`` can report it even after the caller is gone (the monitor is the
+    caller's child in its own session; ``delete`` reaps it when the caller is still its parent). With
     ``monitor=False`` (what the runc-compatible CLI uses) the init is re-parented to the caller's
     subreaper, which reaps it, as with runc. ``console_socket``: the path of a unix socket; when
     ``process.terminal`` is true the pty master is sent there with SCM_RIGHTS (runc's protocol).

@@ -69,6 +69,12 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
 
 
+def _reap_exited_monitor(pid: int) -> None:
+    """Collect the monitor if it is our child (we created the container in this process) and has exited."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
 def _kill_pid(pid: int, start: int, sig: int) -> None:
     """Signal ``pid`` through a pidfd, after checking it is still the process that started at ``start``."""
     try:
@@ -191,9 +197,6 @@ def create(
             parent_sock.close()
             create_chain(cfg, child_sock, monitor)
         child_sock.close()
-        if monitor:
-            _reap(first)  # A0 exits as soon as it has forked the monitor
-            first = 0
         hello = sync.expect(parent_sock, "hello", SETUP_TIMEOUT)
         bootstrap_pid = int(hello["pid"])
         cg.add(bootstrap_pid)
@@ -238,12 +241,12 @@ def create(
             parent_sock = None
         if init_pid:
             _kill_pid(init_pid, 0, _signal.SIGKILL)
-        if first and not monitor:
+        if monitor_pid:
+            _wait_dead(monitor_pid, 0, 5.0)  # it writes exit.json into the dir we are about to remove
+        if first:  # B, or the monitor (our child too)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(first, _signal.SIGKILL)
             _reap(first)
-        if monitor_pid:
-            _wait_dead(monitor_pid, 0, 5.0)  # it writes exit.json into the dir we are about to remove
         if cg is not None:
             with contextlib.suppress(ContainerError, OSError):
                 cg.destroy()
@@ -344,7 +347,8 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
             cg.destroy()
         if saved.monitor_pid:
             # The monitor records the exit status, then exits: let it finish before the dir goes.
-            _wait_dead(saved.monitor_pid, 0, 5.0)
+            if _wait_dead(saved.monitor_pid, 0, 5.0):
+                _reap_exited_monitor(saved.monitor_pid)
         stopped = to_state(cdir, saved, Status.STOPPED).to_json()
         cdir.remove()
     hk = _hooks_from_saved(saved)

@@ -3,7 +3,7 @@
 
 ``create``::
 
-    caller --fork--> [A0 --fork--> A: monitor, subreaper, host namespaces]   (only with monitor=True)
+    caller --fork--> [A: monitor, subreaper, own session, host namespaces]   (only with monitor=True)
                        --fork--> B: bootstrap: joins/creates the namespaces (user first, mapped by
                                     the caller), forks C, reports C's pid, exits
                                     --fork--> C: container init, pid 1 of the new PID namespace:
@@ -88,13 +88,11 @@ def _become_ns_root(spec: Spec) -> None:
 
 
 def create_chain(cfg: InitConfig, sock: socket.socket, monitor: bool) -> NoReturn:
-    """Entry of the caller's first child (A0 with a monitor, else B)."""
+    """Entry of the caller's first child (A, the monitor, or without one B)."""
     try:
         if not monitor:
             _bootstrap(cfg, sock, None)
-        os.setsid()
-        if os.fork() != 0:
-            os._exit(0)  # A0: the caller reaps it at once; A is re-parented away from the caller
+        os.setsid()  # the caller's child (no second fork: the caller reaps it in delete, or init does)
         syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
         dir_fd = os.open(cfg.state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         r, w = os.pipe()
