@@ -21,6 +21,7 @@ import ipaddress
 import os
 import socket
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,23 +80,16 @@ def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> 
 
 def detach_link(name: str) -> bool:
     """Take link ``name`` off its bridge (no master) if it exists; True if it did."""
-    from geedocker.network import rtnl  # not on the --network none/host path
-
-    with rtnl.Rtnl() as nl:
-        index = nl.link_index(name)
-        if index is None:
-            return False
-        try:
-            nl.set_link(index, master=0)
-        except rtnl.NetlinkError as e:
-            if e.errno in (errno.ENODEV, errno.ENOENT):
-                return False
-            raise
-        return True
+    return _on_link(name, lambda nl, index: nl.set_link(index, master=0))
 
 
 def delete_link(name: str) -> bool:
     """Delete link ``name`` if it exists (a veth takes its peer along); True if it did."""
+    return _on_link(name, lambda nl, index: nl.delete_link(index))
+
+
+def _on_link(name: str, act: Callable[[rtnl.Rtnl, int], None]) -> bool:
+    """``act(netlink, index)`` on link ``name``; False if there is no such link (or it went meanwhile)."""
     from geedocker.network import rtnl  # not on the --network none/host path
 
     with rtnl.Rtnl() as nl:
@@ -103,7 +97,7 @@ def delete_link(name: str) -> bool:
         if index is None:
             return False
         try:
-            nl.delete_link(index)
+            act(nl, index)
         except rtnl.NetlinkError as e:
             if e.errno in (errno.ENODEV, errno.ENOENT):
                 return False
