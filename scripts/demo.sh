@@ -11,10 +11,12 @@ bash scripts/install-deps.sh >/dev/null
 WORK=$(mktemp -d /tmp/geedocker-demo.XXXXXX)
 export GEEDOCKER_ROOT="$WORK/root" GEEDOCKER_RUN="$WORK/run"
 export GEEDOCKER_BRIDGE=gddemo0   # the demo's own bridge (a real install uses geedocker0), removed at the end
+export GEEDOCKER_NFT_TABLE=gddemo  # and its own nftables table (a real install uses "geedocker"), removed too
 REG_PID=""
 cleanup() {
     [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null || true
     ip link del gddemo0 2>/dev/null || true
+    nft delete table ip gddemo 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT

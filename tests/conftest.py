@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +38,27 @@ def _remove_test_bridge() -> Iterator[None]:
     """Containers of the engine and integration tests use a test bridge; it goes when the session ends."""
     yield
     remove_test_bridge()
+
+
+def _test_tables() -> set[str]:
+    """nftables tables that geedocker's test stores make (``geedocker-<hash>``, ``gdtest...``)."""
+    if os.geteuid() != 0 or shutil.which("nft") is None:
+        return set()
+    out = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True).stdout
+    names = {line.split()[-1] for line in out.splitlines() if line.startswith("table ip ")}
+    return {n for n in names if n.startswith(("geedocker-", "gdtest"))}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_firewall_tables_left() -> Iterator[None]:
+    """A bridge network's rules outlive its containers: every test that makes a store's table removes it."""
+    before = _test_tables()
+    yield
+    left = sorted(_test_tables() - before)
+    for name in left:
+        subprocess.run(["nft", "delete", "table", "ip", name], capture_output=True)
+    if left:
+        pytest.fail(f"the tests left nftables tables behind: {', '.join(left)}")
 
 
 @pytest.fixture

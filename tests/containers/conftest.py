@@ -16,7 +16,7 @@ import pytest
 from geedocker.containers.store import ContainerStore, is_alive
 from geedocker.store.layout import Layout
 from tests.support.layers import make_busybox_rootfs
-from tests.support.netenv import TEST_BRIDGE_ENV
+from tests.support.netenv import TEST_BRIDGE_ENV, remove_store_firewall
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -110,6 +110,7 @@ class Engine:
                         os.kill(pid, 9)
         for m in reversed(mounts_under(self.layout.root)):
             subprocess.run(["umount", "-l", m], check=False)
+        remove_store_firewall(self.layout.root)
 
 
 @pytest.fixture

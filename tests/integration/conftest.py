@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.netenv import TEST_BRIDGE_ENV
+from tests.support.netenv import TEST_BRIDGE_ENV, remove_store_firewall
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -18,7 +18,7 @@ GD = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture
-def gd_env(tmp_path: Path) -> dict[str, str]:
+def gd_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     env = dict(os.environ)
     env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
     env["GEEDOCKER_ROOT"] = str(tmp_path / "gdroot")
@@ -27,7 +27,8 @@ def gd_env(tmp_path: Path) -> dict[str, str]:
     env.pop("REGISTRY_AUTH_FILE", None)
     env.pop("GEEDOCKER_CERTS_D", None)
     env.update(TEST_BRIDGE_ENV)  # containers made here use the engine tests' bridge, never geedocker0
-    return env
+    yield env
+    remove_store_firewall(Path(env["GEEDOCKER_ROOT"]))
 
 
 @pytest.fixture

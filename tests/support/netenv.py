@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 TEST_BRIDGE_ENV = {"GEEDOCKER_BRIDGE": "gdeng0", "GEEDOCKER_BRIDGE_SUBNET": "10.214.0.0/24"}
+
+
+def remove_store_firewall(root: Path) -> None:
+    """Delete the nftables table of the store at ``root``: a bridge network's rules outlive its containers."""
+    if os.geteuid() != 0:
+        return
+    from geedocker.network import nft
+    from geedocker.store.layout import Layout
+
+    with contextlib.suppress(Exception):
+        nft.delete(nft.table_name(Layout(root, root / "run")))
 
 
 def remove_test_bridge() -> None:
