@@ -7,7 +7,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def terminal_width() -> int:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from geedocker.errors import DigestError, VerificationError
 from geedocker.values import value
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
     import hashlib
+    from typing import BinaryIO, Protocol
 
 _HEX_LEN = {"sha256": 64, "sha512": 128}
 _DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
@@ -56,8 +57,9 @@ class Digest:
         return f"{self.algorithm}:{self.hex}"
 
 
-class _Readable(Protocol):
-    def read(self, n: int = -1, /) -> bytes: ...
+if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run time
+    class _Readable(Protocol):
+        def read(self, n: int = -1, /) -> bytes: ...
 
 
 class DigestingReader:

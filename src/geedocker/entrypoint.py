@@ -13,7 +13,10 @@ import atexit
 import os
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def run_main(main: Callable[[], int]) -> NoReturn:

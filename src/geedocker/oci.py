@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import os
 from enum import StrEnum
-from typing import Any
 
 from geedocker.digest import Digest
 from geedocker.errors import DigestError, ManifestError
 from geedocker.values import field, value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class MediaType(StrEnum):

@@ -26,11 +26,20 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from operator import attrgetter
-from typing import Any, TypeVar, dataclass_transform, overload
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any, TypeVar, dataclass_transform, overload
+
+    _T = TypeVar("_T")
+else:  # what the type checker needs of these is the annotations; at run time they only have to exist
+    def overload(f: object) -> object:
+        return f
+
+    def dataclass_transform(**_: object) -> Callable[[object], object]:
+        return lambda f: f
 
 __all__ = ["FrozenInstanceError", "Field", "field", "value", "replace"]
-
-_T = TypeVar("_T")
 
 
 class _Missing:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
 
 from geedocker.containers.spec import RunOptions
 from geedocker.network.cli import add_network_flags, network_options_from_args
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
     from geedocker.containers.lifecycle import RootfsSource
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Protocol
 
 from geedocker import logger
 from geedocker.argparsing import ArgumentParser
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Protocol
 
 # command name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -46,10 +49,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}
 
 
-class CommandModule(Protocol):
-    def register(self, parser: argparse.ArgumentParser) -> None: ...
+if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run time
+    class CommandModule(Protocol):
+        def register(self, parser: argparse.ArgumentParser) -> None: ...
 
-    def run(self, args: argparse.Namespace) -> int: ...
+        def run(self, args: argparse.Namespace) -> int: ...
 
 
 def _global_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,6 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
 
 from geedocker.errors import (
     CommandNotExecutable,
@@ -28,8 +27,10 @@ from geedocker.logger import get_logger
 from geedocker.store.layout import Layout
 from geedocker.values import value
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
     import subprocess
+    from typing import Any, Protocol
 
 log = get_logger(__name__)
 
@@ -43,36 +44,37 @@ class RuntimeState:
     exit_code: int | None = None  # known once stopped, if the runtime kept it
 
 
-class Backend(Protocol):
-    name: str
+if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run time
+    class Backend(Protocol):
+        name: str
 
-    def create(
-        self, cid: str, bundle: Path, *, stdin: Fd, stdout: Fd, stderr: Fd, console_socket: Path | None
-    ) -> int: ...
+        def create(
+            self, cid: str, bundle: Path, *, stdin: Fd, stdout: Fd, stderr: Fd, console_socket: Path | None
+        ) -> int: ...
 
-    def start(self, cid: str) -> None: ...
+        def start(self, cid: str) -> None: ...
 
-    def wait(self, cid: str, pid: int) -> int: ...
+        def wait(self, cid: str, pid: int) -> int: ...
 
-    def kill(self, cid: str, sig: int, all_: bool = False) -> None: ...
+        def kill(self, cid: str, sig: int, all_: bool = False) -> None: ...
 
-    def delete(self, cid: str, force: bool = False) -> None: ...
+        def delete(self, cid: str, force: bool = False) -> None: ...
 
-    def state(self, cid: str) -> RuntimeState: ...
+        def state(self, cid: str) -> RuntimeState: ...
 
-    def exec_(
-        self,
-        cid: str,
-        process: dict[str, Any],
-        *,
-        stdin: Fd,
-        stdout: Fd,
-        stderr: Fd,
-        console_socket: Path | None,
-        detach: bool = False,
-    ) -> int:
-        """The exit status; with ``detach`` or a console socket, the new process's host pid instead."""
-        ...
+        def exec_(
+            self,
+            cid: str,
+            process: dict[str, Any],
+            *,
+            stdin: Fd,
+            stdout: Fd,
+            stderr: Fd,
+            console_socket: Path | None,
+            detach: bool = False,
+        ) -> int:
+            """The exit status; with ``detach`` or a console socket, the new process's host pid instead."""
+            ...
 
 
 def _classify(message: str) -> ContainerError:

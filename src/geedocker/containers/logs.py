@@ -9,9 +9,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 MAX_LINE = 16 * 1024  # docker splits longer lines into partial entries of this size
 MAX_ENTRY_BYTES = 1024 * 1024

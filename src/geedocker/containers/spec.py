@@ -16,13 +16,16 @@ import re
 import signal as _signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
 
 from geedocker.containers.users import ProcessUser
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig, ImageConfig
 from geedocker.values import field, value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_STOP_TIMEOUT = 10

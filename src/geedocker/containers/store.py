@@ -20,7 +20,6 @@ import os
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from geedocker.containers.names import random_name
 from geedocker.containers.spec import RunOptions
@@ -29,6 +28,10 @@ from geedocker.oci import ContainerConfig
 from geedocker.store.fsutil import file_lock, remove_tree
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024
 

@@ -20,11 +20,10 @@ import termios
 import tty
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from geedocker import network
 from geedocker.containers import rootfs
-from geedocker.containers.backend import Backend, get_backend
+from geedocker.containers.backend import get_backend
 from geedocker.containers.console import ConsoleSocket
 from geedocker.containers.logs import JsonLogWriter
 from geedocker.containers.store import (
@@ -38,6 +37,12 @@ from geedocker.logger import get_logger
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
+
+    from geedocker.containers.backend import Backend
 
 log = get_logger(__name__)
 

@@ -43,9 +43,10 @@ Choices (docker's behaviour unless said):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from typing import Any
+
     from geedocker.containers.store import ContainerRecord
     from geedocker.network.endpoint import Prepared
     from geedocker.store.layout import Layout

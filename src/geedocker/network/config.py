@@ -18,7 +18,6 @@ import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from geedocker.errors import NetworkError, UsageError
 from geedocker.network.errors import NetworkNotFound
@@ -26,6 +25,10 @@ from geedocker.network.options import validate_network_name
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
 from geedocker.values import field, value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_NETWORK = "bridge"
 DEFAULT_BRIDGE = "geedocker0"

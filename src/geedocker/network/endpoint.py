@@ -32,7 +32,6 @@ import os
 import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import GeeDockerError, NetworkError
 from geedocker.logger import get_logger
@@ -45,7 +44,10 @@ from geedocker.store.fsutil import atomic_write, file_lock
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from typing import Any
+
     from geedocker.containers.store import ContainerRecord
 
 log = get_logger(__name__)

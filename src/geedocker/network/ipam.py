@@ -14,12 +14,15 @@ import ipaddress
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from geedocker.errors import NetworkError
 from geedocker.network.errors import AddressInUse, AddressPoolExhausted
 from geedocker.store.fsutil import atomic_write, file_lock
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_LEASES_BYTES = 64 * 1024 * 1024
 

@@ -27,9 +27,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from geedocker.argparsing import ArgumentParser
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = "0.1.0"
 SPEC_VERSION = "1.2.0"

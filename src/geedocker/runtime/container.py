@@ -14,7 +14,6 @@ import select
 import signal as _signal
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import ContainerError, ContainerStateError
 from geedocker.logger import get_logger
@@ -35,8 +34,10 @@ from geedocker.runtime.status import Status
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
     import socket
+    from typing import Any
 
 log = get_logger(__name__)
 

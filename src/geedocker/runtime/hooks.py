@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
 from geedocker.runtime.spec import Hook
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 log = get_logger(__name__)
 

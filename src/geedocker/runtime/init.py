@@ -25,7 +25,6 @@ import os
 import select
 import signal
 import socket
-from typing import TYPE_CHECKING, NoReturn
 
 from geedocker.errors import ContainerError
 from geedocker.runtime import console, hooks, namespaces, process, rootfs, sync, syscalls
@@ -33,7 +32,10 @@ from geedocker.runtime.spec import Process, Spec
 from geedocker.runtime.sync import SETUP_TIMEOUT
 from geedocker.values import value
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from typing import NoReturn
+
     from geedocker.runtime.seccomp import Filter, Seccomp
 
 MAX_START_STATE = 1 << 20

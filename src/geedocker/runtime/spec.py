@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
 from geedocker.values import field, value
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from typing import Any
+
     from geedocker.runtime.seccomp import Seccomp
 
 log = get_logger(__name__)

@@ -15,12 +15,15 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from geedocker.errors import ContainerError, ContainerNotFound, UsageError
 from geedocker.runtime.status import Status
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import field, value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 OCI_VERSION = "1.2.0"
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$")

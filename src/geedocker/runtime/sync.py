@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 import select
 import socket
-from typing import Any
 
 from geedocker.errors import CommandNotExecutable, CommandNotFound, ContainerError
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_MESSAGE = 1 << 20
 SETUP_TIMEOUT = 120.0  # seconds a step of container setup may take (hooks included)

@@ -13,12 +13,15 @@ import errno
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from geedocker.digest import Digest
 from geedocker.errors import DiskFullError, StoreError, VerificationError
 from geedocker.store.fsutil import file_lock, fsync_dir, remove_tree, temp_file
 from geedocker.store.layout import Layout
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 CHUNK = 1 << 20
 

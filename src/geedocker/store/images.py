@@ -17,7 +17,6 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from geedocker import reference as refs
 from geedocker.digest import Digest
@@ -27,6 +26,10 @@ from geedocker.store.blobs import BlobStore
 from geedocker.store.fsutil import atomic_write, file_lock
 from geedocker.store.layout import Layout
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @value
