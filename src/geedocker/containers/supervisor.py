@@ -16,8 +16,6 @@ import json
 import os
 import selectors
 import signal
-import termios
-import tty
 from pathlib import Path
 from types import FrameType
 
@@ -180,6 +178,8 @@ class Supervisor:
     def _resize(self) -> None:
         if self.master is None or not self.attach or not os.isatty(0):
             return
+        import termios  # tty mode only
+
         with contextlib.suppress(OSError):
             size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
             fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
@@ -208,6 +208,9 @@ class Supervisor:
                 with contextlib.suppress(ValueError, OSError):
                     sel.register(0, selectors.EVENT_READ, "stdin")
                 if os.isatty(0):
+                    import termios  # tty mode only
+                    import tty
+
                     self.saved_tty = termios.tcgetattr(0)
                     tty.setraw(0)
         for fd in (self.out_r, self.err_r):
@@ -248,6 +251,8 @@ class Supervisor:
         finally:
             sel.close()
             if self.saved_tty is not None:
+                import termios
+
                 with contextlib.suppress(termios.error):
                     termios.tcsetattr(0, termios.TCSADRAIN, self.saved_tty)
 
