@@ -82,3 +82,15 @@ def test_temp_file_is_private_and_new(tmp_path: Path) -> None:
     finally:
         for fd in fds:
             os.close(fd)
+
+
+@pytest.mark.parametrize(("durable", "fsyncs"), [(True, 2), (False, 0)])
+def test_atomic_write_fsyncs_file_and_directory_only_when_durable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   durable: bool, fsyncs: int) -> None:
+    calls: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    atomic_write(tmp_path / "state.json", b"{}", durable=durable)
+    assert len(calls) == fsyncs
+    assert (tmp_path / "state.json").read_bytes() == b"{}"
+    assert os.listdir(tmp_path) == ["state.json"]

@@ -124,14 +124,18 @@ class Saved:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """temp file in the same dir, fsync, rename (geedocker.store.fsutil's contract, without importing
-    tempfile on the runtime's start path)."""
+    """Temp file in the same dir, then rename: readers see the old or the new file, never a part of one.
+
+    No fsync (as runc): the state describes processes that do not outlive the machine, and lives under a
+    run directory (/run) that does not either; on a disk-backed /run an fsync costs milliseconds of every
+    container start."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         try:
-            os.write(fd, data)
-            os.fsync(fd)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
         os.replace(tmp, path)

@@ -61,18 +61,23 @@ def remove_tree(path: Path | str) -> None:
         os.rmdir(path)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same directory, fsync, rename."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` via a temp file in the same directory, fsync, rename (and fsync the directory).
+
+    ``durable=False`` leaves out both fsyncs: the file is still replaced whole or not at all while the machine
+    runs, but a power cut may lose it; for state that is remade or cleaned up anyway."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = temp_file(path.parent, f".{path.name}.")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
-        fsync_dir(path.parent)
+        if durable:
+            fsync_dir(path.parent)
     except OSError as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
