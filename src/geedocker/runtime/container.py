@@ -200,7 +200,6 @@ def create(
         child_sock.close()
         hello = sync.expect(parent_sock, "hello", SETUP_TIMEOUT)
         bootstrap_pid = int(hello["pid"])
-        cg.add(bootstrap_pid)
         sync.send(parent_sock, "ok")
         userns = spec.linux.namespace("user")
         if userns is not None and not userns.path:
@@ -210,6 +209,17 @@ def create(
         msg = sync.expect(parent_sock, "pid", SETUP_TIMEOUT)
         init_pid = int(msg["pid"])
         monitor_pid = int(msg.get("monitor") or 0)
+        # C (the init) goes into the cgroups, not B: C has not forked yet and waits for "joined" before it
+        # makes its cgroup namespace (and before exec); it mounts the root filesystem meanwhile.
+        try:
+            cg.add(init_pid)
+        except cgroups.CgroupError:
+            if pid_alive(init_pid, 0):
+                raise
+            # it died meanwhile, in its mounts: what it said before dying is the error to report
+            sync.expect(parent_sock, "mounted", 1.0)
+            raise
+        sync.send(parent_sock, "joined")
         if not monitor:
             _reap(first)  # B exits once it has reported the init's pid
             first = 0

@@ -171,7 +171,9 @@ def _bootstrap(cfg: InitConfig, sock: socket.socket, monitor_pipe: int | None) -
             sync.send(sock, "usermap")
             sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
         namespaces.join(fds)
-        namespaces.unshare(namespaces.new_flags(linux, exclude=["user"]))
+        # A new cgroup namespace is made by C, once the runtime has moved C into the container's cgroups (its
+        # root is the cgroup of the process that makes it): the move waits ~10 ms in the kernel, while C mounts.
+        namespaces.unshare(namespaces.new_flags(linux, exclude=["user", "cgroup"]))
         _become_ns_root(cfg.spec)
         # C speaks on the socket only after our "pid" message: it waits for EOF on this pipe.
         go_r, go_w = os.pipe()
@@ -203,8 +205,13 @@ def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
         # No fd of the caller survives into the container (CVE-2024-21626: a leaked host dir as cwd).
         process.close_fds(keep)
         in_userns = spec.linux.namespace("user") is not None
+
+        def in_cgroup() -> None:
+            sync.expect(sock, "joined", SETUP_TIMEOUT, "the runtime")  # we are in the container's cgroups
+            namespaces.unshare(namespaces.new_flags(spec.linux, exclude=[t for t in namespaces.FLAGS if t != "cgroup"]))
+
         rootfs.prepare(spec, cfg.rootfs, cfg.bundle, in_userns=in_userns,
-                       cgroup_hierarchies=cfg.cgroup_hierarchies)
+                       cgroup_hierarchies=cfg.cgroup_hierarchies, in_cgroup=in_cgroup)
         sync.send(sock, "mounted")
         msg = sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
         hooks.run_all(spec.hooks.create_container, msg.get("state") or {}, "createContainer")

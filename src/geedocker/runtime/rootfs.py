@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
@@ -234,8 +234,12 @@ def _mount_cgroups(rootfs: str, m: Mount, plan: MountPlan, hierarchies: Sequence
 
 
 def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
-            cgroup_hierarchies: Sequence[tuple[str, str]] = ()) -> None:
-    """Everything before pivot_root. ``rootfs`` is an absolute, symlink-free path."""
+            cgroup_hierarchies: Sequence[tuple[str, str]] = (), in_cgroup: Callable[[], None] | None = None) -> None:
+    """Everything before pivot_root. ``rootfs`` is an absolute, symlink-free path.
+
+    ``in_cgroup`` is called once, before the first cgroup mount (or after the mounts when there is none): the
+    caller waits there until the process is in its cgroups and makes its cgroup namespace, which a cgroup
+    mount shows. The mounts before it are made while the runtime is still moving the process."""
     try:
         S.mount(None, "/", None, S.MS_REC | S.MS_PRIVATE)
         S.mount(rootfs, rootfs, None, S.MS_BIND | S.MS_REC)
@@ -245,7 +249,12 @@ def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
             hint = " (with a user namespace, the rootfs and every parent dir must be searchable by the mapped root)"
         raise MountError(f"preparing the root filesystem {rootfs}: {e.strerror or e}{hint}") from None
     for m in spec.mounts:
+        if in_cgroup is not None and m.type in ("cgroup", "cgroup2"):
+            in_cgroup()
+            in_cgroup = None
         mount_one(rootfs, bundle, m, cgroup_hierarchies=cgroup_hierarchies)
+    if in_cgroup is not None:
+        in_cgroup()
     devices.populate(rootfs, spec.linux.devices, bind=in_userns)
 
 
