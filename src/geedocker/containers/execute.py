@@ -81,6 +81,9 @@ def exec_in(layout: Layout, ref: str, eo: ExecOptions) -> int:
         if not eo.tty:
             return backend.exec_(cid, proc, stdin=stdin, stdout=1, stderr=2, console_socket=None)
         set_subreaper()
+        with contextlib.suppress(OSError):  # the pty is made at our size: the command may ask for it at once
+            size = os.get_terminal_size(0)
+            proc["consoleSize"] = {"height": size.lines, "width": size.columns}
         sock = ConsoleSocket(layout.run / f"exec-{cid[:12]}-{os.getpid()}.sock")
         try:
             pid = backend.exec_(cid, proc, stdin=stdin, stdout=1, stderr=2, console_socket=sock.path)

@@ -5,10 +5,13 @@
 
     caller --fork--> [A: monitor, subreaper, own session, host namespaces]   (only with monitor=True)
                        --fork--> B: bootstrap: joins/creates the namespaces (user first, mapped by
-                                    the caller), forks C, reports C's pid, exits
+                                    the caller; a new cgroup namespace is left to C), forks C, reports
+                                    C's pid, exits
                                     --fork--> C: container init, pid 1 of the new PID namespace:
-                                       mounts, pivot_root, hostname, sysctl, pty, user, caps, cwd,
-                                       looks the executable up, says "ready", waits on exec.fifo, execs
+                                       mounts (meanwhile the caller moves C into its cgroups and says
+                                       "joined"; before its first cgroup mount C waits for that and makes
+                                       its cgroup namespace), pivot_root, hostname, sysctl, pty, user, caps,
+                                       cwd, looks the executable up, says "ready", waits on exec.fifo, execs
 
 ``exec``::
 
