@@ -213,13 +213,13 @@ def create(
         # makes its cgroup namespace (and before exec); it mounts the root filesystem meanwhile.
         try:
             cg.add(init_pid)
-        except cgroups.CgroupError:
+            sync.send(parent_sock, "joined")
+        except (cgroups.CgroupError, OSError):
             if pid_alive(init_pid, 0):
                 raise
             # it died meanwhile, in its mounts: what it said before dying is the error to report
             sync.expect(parent_sock, "mounted", 1.0)
             raise
-        sync.send(parent_sock, "joined")
         if not monitor:
             _reap(first)  # B exits once it has reported the init's pid
             first = 0
