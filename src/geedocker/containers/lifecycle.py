@@ -33,13 +33,13 @@ from geedocker.containers.store import (
     ContainerStore,
     Status,
     is_alive,
-    replace_file,
 )
 from geedocker.containers.supervisor import run_attached, start_detached
 from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.logger import get_logger
 from geedocker.oci import ContainerConfig, canonical_json
+from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace, value
@@ -140,7 +140,7 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
         devices=host_devices() if opts.privileged else (),
         init_path=init_path,
     )
-    replace_file(cdir / "config.json", canonical_json(net.apply(spec)))
+    atomic_write(cdir / "config.json", canonical_json(net.apply(spec)), durable=False)  # remade by every create
 
 
 def _bind_file(dest: str, src: Path) -> dict[str, object]:

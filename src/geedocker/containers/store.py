@@ -25,7 +25,7 @@ from geedocker.containers.names import random_name
 from geedocker.containers.spec import RunOptions
 from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
-from geedocker.store.fsutil import file_lock, remove_tree
+from geedocker.store.fsutil import atomic_write, file_lock, remove_tree
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
 
@@ -169,30 +169,6 @@ class ContainerRecord:
         )
 
 
-def replace_file(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to a temp file beside ``path`` and rename it over ``path``.
-
-    Readers see the old or the new file, never a partial one, also if we are killed. No fsync:
-    container state changes on every start and exit and lives no longer than the machine's uptime
-    matters for it (a crash makes ``refresh`` correct running containers anyway), and fsync is a
-    large part of ``run``'s latency.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as e:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise StoreError(f"writing {path}: {e.strerror}") from None
-
-
 def new_container_id() -> str:
     return os.urandom(32).hex()  # as secrets.token_hex(32), without importing secrets (hmac, OpenSSL)
 
@@ -251,7 +227,10 @@ class ContainerStore:
         return out
 
     def _write(self, rec: ContainerRecord) -> None:
-        replace_file(self.record_path(rec.id), json.dumps(rec.to_json(), indent=1).encode(), 0o600)
+        # Not durable: a record changes on every start and exit and matters no longer than the machine's uptime
+        # (after a crash ``refresh`` corrects running containers), and an fsync is a large part of ``run``'s
+        # latency. Readers still see the old or the new record, never a part of one.
+        atomic_write(self.record_path(rec.id), json.dumps(rec.to_json(), indent=1).encode(), 0o600, durable=False)
 
     def create(self, make: Callable[[str, str], ContainerRecord], name: str = "") -> ContainerRecord:
         """Reserve a new id and a unique name, then write ``make(id, name)``'s record.

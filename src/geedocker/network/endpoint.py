@@ -165,7 +165,7 @@ def load_state(layout: Layout, cid: str) -> NetState | None:
 
 
 def _save_state(layout: Layout, st: NetState) -> None:
-    # not durable: like the container's own record (containers.store.replace_file), it changes on every
+    # not durable: like the container's own record (ContainerStore._write), it changes on every
     # start and a crash takes the namespace it describes along; the leases (ipam) stay fsynced
     atomic_write(state_path(layout, st.container_id), json.dumps(st.to_json(), indent=1).encode(), 0o644,
                  durable=False)

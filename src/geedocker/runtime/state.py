@@ -18,6 +18,7 @@ from pathlib import Path
 
 from geedocker.errors import ContainerError, ContainerNotFound, UsageError
 from geedocker.runtime.status import Status
+from geedocker.store.fsutil import atomic_write, remove_tree
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import field, value
 
@@ -123,28 +124,6 @@ class Saved:
             raise ContainerError(f"state of container {o.get('id')!r} is malformed: {e}") from None
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same dir, then rename: readers see the old or the new file, never a part of one.
-
-    No fsync (as runc): the state describes processes that do not outlive the machine, and lives under a
-    run directory (/run) that does not either; on a disk-backed /run an fsync costs milliseconds of every
-    container start."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise ContainerError(f"writing {path}: {e.strerror}") from None
-
-
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
     """An exclusive flock on ``path`` (created if missing) for the duration of the block."""
@@ -228,7 +207,9 @@ class ContainerDir:
             raise NameConflictError(f"container {self.id} already exists in {self.root}") from None
 
     def save(self, saved: Saved) -> None:
-        write_atomic(self.state_file, json.dumps(saved.to_json()).encode())
+        # No fsync (as runc): the state describes processes that do not outlive the machine and lives under a
+        # run directory (/run) that does not either; on a disk-backed /run an fsync costs ms of every start.
+        atomic_write(self.state_file, json.dumps(saved.to_json()).encode(), 0o600, durable=False)
 
     def load(self) -> Saved:
         try:
@@ -253,7 +234,7 @@ class ContainerDir:
 
     def remove(self) -> None:
         for _ in range(50):
-            _remove_tree(self.path)
+            remove_tree(self.path)
             if not self.path.exists():
                 return
             time.sleep(0.01)  # something (a late monitor) wrote into it meanwhile
@@ -295,24 +276,3 @@ def write_exit(dir_fd: int, code: int) -> None:
         os.close(fd)
     with contextlib.suppress(OSError):
         os.rename(tmp, "exit.json", src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-
-
-def _remove_tree(path: Path) -> None:
-    """``shutil.rmtree(path, ignore_errors=True)`` for a state dir: flat, so shutil (slow to import) is rarely
-    needed."""
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return
-    for e in entries:
-        try:
-            if e.is_dir(follow_symlinks=False):
-                import shutil
-
-                shutil.rmtree(e.path, ignore_errors=True)
-            else:
-                os.unlink(e.path)
-        except OSError:
-            pass
-    with contextlib.suppress(OSError):
-        os.rmdir(path)
