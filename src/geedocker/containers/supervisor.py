@@ -111,10 +111,6 @@ class Supervisor:
             if console is not None:
                 self.master = console.receive()
                 self._resize()
-            if opts.network != "host":
-                from geedocker.containers.netns import loopback_up
-
-                loopback_up(self.pid)
             for fd in to_close:
                 os.close(fd)
             to_close = []
@@ -165,10 +161,15 @@ class Supervisor:
                 network.release(self.layout, cid)  # network hook
             with contextlib.suppress(GeeDockerError):
                 self.store.remove_dir(cid)
+        self._close_streams()
+
+    def _close_streams(self) -> None:
+        """The output pipes, the pty master, the held stdin and the log."""
         for fd in (self.out_r, self.err_r, self.master, self.stdin_w):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+        self.out_r = self.err_r = self.master = self.stdin_w = None
         if self.log is not None:
             self.log.close()
             self.log = None
@@ -262,13 +263,7 @@ class Supervisor:
     def finish(self, code: int) -> None:
         """Record the exit, tidy up, honour --rm."""
         cid = self.rec.id
-        for fd in (self.out_r, self.err_r, self.master, self.stdin_w):
-            if fd is not None:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        if self.log is not None:
-            self.log.close()
-            self.log = None
+        self._close_streams()
         if self.rec.options.rm:  # network hook: before EXITED is recorded, so that removal follows it closely
             try:
                 network.release(self.layout, cid)
