@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Callable
 
 from geedocker.store.layout import Layout
 
 
 def layout_of(args: argparse.Namespace) -> Layout:
     return Layout.from_env(getattr(args, "root", None), getattr(args, "run_root", None))
+
+
+def each_container(refs: list[str], act: Callable[[str], str]) -> int:
+    """``act`` on each container in turn, printing the line it returns, or the error of one that fails (the
+    others still go ahead, as with docker). 0, or the exit status of the last failure."""
+    from geedocker.errors import GeeDockerError
+
+    code = 0
+    for ref in refs:
+        try:
+            print(act(ref), flush=True)
+        except GeeDockerError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            code = e.exit_code or 1
+    return code
 
 
 def parse_time(text: str) -> float | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -12,19 +11,15 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.cli.common import layout_of
+    from geedocker.cli.common import each_container, layout_of
     from geedocker.containers import lifecycle
     from geedocker.containers.spec import parse_signal
-    from geedocker.errors import GeeDockerError
 
     layout = layout_of(args)
     sig = parse_signal(args.signal)
-    code = 0
-    for ref in args.containers:
-        try:
-            lifecycle.kill(layout, ref, sig)
-            print(ref)
-        except GeeDockerError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            code = e.exit_code
-    return code
+
+    def kill(ref: str) -> str:
+        lifecycle.kill(layout, ref, sig)
+        return ref
+
+    return each_container(args.containers, kill)

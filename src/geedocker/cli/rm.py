@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -13,17 +12,13 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.cli.common import layout_of
+    from geedocker.cli.common import each_container, layout_of
     from geedocker.containers import lifecycle
-    from geedocker.errors import GeeDockerError
 
     layout = layout_of(args)
-    code = 0
-    for ref in args.containers:
-        try:
-            lifecycle.remove(layout, ref, force=args.force)
-            print(ref)
-        except GeeDockerError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            code = e.exit_code
-    return code
+
+    def remove(ref: str) -> str:
+        lifecycle.remove(layout, ref, force=args.force)
+        return ref
+
+    return each_container(args.containers, remove)

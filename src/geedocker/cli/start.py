@@ -13,9 +13,8 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.cli.common import layout_of
+    from geedocker.cli.common import each_container, layout_of
     from geedocker.containers import lifecycle
-    from geedocker.errors import GeeDockerError
 
     layout = layout_of(args)
     if args.attach:
@@ -23,12 +22,9 @@ def run(args: argparse.Namespace) -> int:
             print("Error: you cannot start and attach multiple containers at once", file=sys.stderr)
             return 125
         return lifecycle.start(layout, args.containers[0], attach=True)
-    failed = False
-    for ref in args.containers:
-        try:
-            lifecycle.start(layout, ref)
-            print(ref)
-        except GeeDockerError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            failed = True
-    return 125 if failed else 0
+
+    def start(ref: str) -> str:
+        lifecycle.start(layout, ref)
+        return ref
+
+    return 125 if each_container(args.containers, start) else 0

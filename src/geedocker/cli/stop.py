@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -14,19 +13,15 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.cli.common import layout_of
+    from geedocker.cli.common import each_container, layout_of
     from geedocker.containers import lifecycle
     from geedocker.containers.spec import parse_signal
-    from geedocker.errors import GeeDockerError
 
     layout = layout_of(args)
     sig = parse_signal(args.signal) if args.signal else None
-    code = 0
-    for ref in args.containers:
-        try:
-            lifecycle.stop(layout, ref, args.time, sig)
-            print(ref)
-        except GeeDockerError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            code = e.exit_code if e.exit_code != 0 else 1
-    return code
+
+    def stop(ref: str) -> str:
+        lifecycle.stop(layout, ref, args.time, sig)
+        return ref
+
+    return each_container(args.containers, stop)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -11,16 +10,8 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.cli.common import layout_of
+    from geedocker.cli.common import each_container, layout_of
     from geedocker.containers import lifecycle
-    from geedocker.errors import GeeDockerError
 
     layout = layout_of(args)
-    code = 0
-    for ref in args.containers:
-        try:
-            print(lifecycle.wait(layout, ref), flush=True)
-        except GeeDockerError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            code = e.exit_code
-    return code
+    return each_container(args.containers, lambda ref: str(lifecycle.wait(layout, ref)))
