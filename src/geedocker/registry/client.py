@@ -27,7 +27,7 @@ from geedocker.errors import (
 from geedocker.logger import get_logger
 from geedocker.registry.auth import Authenticator, Scope
 from geedocker.registry.config import RegistryConfig
-from geedocker.registry.transport import ConnectionFailure, Response, TLSFailure, Transport
+from geedocker.registry.transport import ConnectionFailure, Response, TLSFailure, Transport, read_at_most
 from geedocker.values import value
 
 log = get_logger(__name__)
@@ -429,17 +429,9 @@ class RegistryClient:
         with self.open_blob(repo, digest) as stream:
             if stream.length is not None and stream.length > max_size:
                 raise VerificationError(f"{what}: {stream.length} bytes is over the {max_size}-byte limit")
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                chunk = stream.read(min(65536, max_size + 1 - total))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                total += len(chunk)
-                if total > max_size:
-                    raise VerificationError(f"{what}: more than the {max_size}-byte limit")
-        data = b"".join(chunks)
+            data = read_at_most(stream.read, max_size)
+        if data is None:
+            raise VerificationError(f"{what}: more than the {max_size}-byte limit")
         got = Digest.of(data, digest.algorithm)
         if got != digest:
             raise VerificationError(f"{what}: digest mismatch: got {got}")

@@ -7,7 +7,7 @@ in-memory fake transport of the tests exercises the same paths as the real one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -66,18 +66,11 @@ class Response:
         if length.isdigit() and int(length) > cap:
             self.close()
             raise RegistryError(f"{what}: response of {length} bytes is over the {cap}-byte limit")
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            chunk = self.read(min(65536, cap + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > cap:
-                self.close()
-                raise RegistryError(f"{what}: response is over the {cap}-byte limit")
-        return b"".join(chunks)
+        data = read_at_most(self.read, cap)
+        if data is None:
+            self.close()
+            raise RegistryError(f"{what}: response is over the {cap}-byte limit")
+        return data
 
     def close(self) -> None:
         if not self._closed:
@@ -269,3 +262,15 @@ class Urllib3Transport:
             for pm in self._managers.values():
                 pm.clear()
             self._managers.clear()
+
+
+def read_at_most(read: Callable[[int], bytes], cap: int) -> bytes | None:
+    """Everything ``read`` gives until EOF, or None as soon as that is more than ``cap`` bytes."""
+    chunks: list[bytes] = []
+    total = 0
+    while chunk := read(min(65536, cap + 1 - total)):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > cap:
+            return None
+    return b"".join(chunks)
