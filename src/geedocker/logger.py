@@ -17,24 +17,26 @@ DEBUG, INFO, WARNING, ERROR = 10, 20, 30, 40
 LEVELS = {"debug": DEBUG, "info": INFO, "warning": WARNING, "error": ERROR}
 FORMAT = "%(levelname)s %(name)s: %(message)s"
 
-_pending: list[tuple[int, str]] = []  # what configure() asked for, applied when logging is first needed
+_pending: tuple[int, str] | None = None  # what configure() asked for, applied when logging is first needed
 _threshold = WARNING  # logging's own default for the root logger
 
 
 def configure(level: int, fmt: str = FORMAT) -> None:
     """``logging.basicConfig(level=level, format=fmt)``, now if ``logging`` is loaded, else on first use."""
-    global _threshold
+    global _threshold, _pending
     _threshold = level
-    _pending[:] = [(level, fmt)]
+    _pending = (level, fmt)
     if "logging" in sys.modules:
         _apply()
 
 
 def _apply() -> None:
+    global _pending
     import logging
 
-    if _pending:
-        level, fmt = _pending.pop()
+    if _pending is not None:
+        level, fmt = _pending
+        _pending = None
         logging.basicConfig(level=level, format=fmt)
 
 

@@ -78,11 +78,10 @@ def test_timestamps_are_utc_rfc3339_with_nanoseconds() -> None:
     import re
     import time
 
-    from geedocker.containers.logs import _timestamp
-    from geedocker.timefmt import parse_rfc3339
+    from geedocker.timefmt import now_rfc3339, parse_rfc3339
 
     before = time.time()
-    ts = _timestamp()
+    ts = now_rfc3339(nanoseconds=True)  # what JsonLogWriter stamps each line with
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", ts), ts
     parsed = parse_rfc3339(ts)
     assert parsed is not None and before - 1 <= parsed.timestamp() <= time.time() + 1

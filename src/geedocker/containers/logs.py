@@ -10,6 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from geedocker.timefmt import now_rfc3339
 from geedocker.values import value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
@@ -18,11 +19,6 @@ if TYPE_CHECKING:
 
 MAX_LINE = 16 * 1024  # docker splits longer lines into partial entries of this size
 MAX_ENTRY_BYTES = 1024 * 1024
-
-
-def _timestamp() -> str:
-    t = time.time_ns()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t // 1_000_000_000)) + f".{t % 1_000_000_000:09d}Z"
 
 
 class JsonLogWriter:
@@ -48,7 +44,7 @@ class JsonLogWriter:
         self.pending[stream] = buf
 
     def _entry(self, stream: str, line: bytes) -> None:
-        rec = {"log": line.decode("utf-8", "replace"), "stream": stream, "time": _timestamp()}
+        rec = {"log": line.decode("utf-8", "replace"), "stream": stream, "time": now_rfc3339(nanoseconds=True)}
         os.write(self.fd, (json.dumps(rec) + "\n").encode())
 
     def flush(self) -> None:

@@ -24,6 +24,7 @@ from geedocker.network.errors import NetworkNotFound
 from geedocker.network.options import validate_network_name
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
+from geedocker.timefmt import now_rfc3339
 from geedocker.values import field, value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
@@ -113,12 +114,6 @@ def host_networks(exclude_dev: str = "") -> list[ipaddress.IPv4Network]:
 
 def _overlaps(net: ipaddress.IPv4Network, others: Iterable[ipaddress.IPv4Network]) -> bool:
     return any(net.overlaps(o) for o in others)
-
-
-def _now() -> str:
-    from geedocker.timefmt import now_rfc3339
-
-    return now_rfc3339()
 
 
 class NetworkStore:
@@ -211,7 +206,7 @@ class NetworkStore:
                 raise NetworkError("no free subnet for the default network: set GEEDOCKER_BRIDGE_SUBNET")
         cfg = NetworkConfig(
             name=DEFAULT_NETWORK, id=os.urandom(32).hex(), bridge=bridge, subnet=subnet,
-            gateway=next(subnet.hosts()), created=_now(),
+            gateway=next(subnet.hosts()), created=now_rfc3339(),
         )  # fmt: skip
         self.save(cfg)
         return cfg
@@ -254,7 +249,7 @@ class NetworkStore:
         else:
             gw = next(net.hosts())
         nid = os.urandom(32).hex()
-        cfg = NetworkConfig(name=name, id=nid, bridge=f"gd-{nid[:12]}", subnet=net, gateway=gw, created=_now(),
+        cfg = NetworkConfig(name=name, id=nid, bridge=f"gd-{nid[:12]}", subnet=net, gateway=gw, created=now_rfc3339(),
                             labels=tuple(sorted(labels)))  # fmt: skip
         self.save(cfg)
         return cfg
