@@ -1,4 +1,4 @@
-"""geedocker.argparsing: argparse with a help formatter that does not import shutil."""
+"""geedocker.argparsing: argparse with a help formatter that does not import shutil, and without gettext."""
 
 from __future__ import annotations
 
@@ -39,8 +39,27 @@ def test_parsing_a_run_command_loads_neither_shutil_nor_logging() -> None:
             "p = m._CommandParser(prog='geedocker run')\n"
             "run.register(p)\n"
             "p.parse_args(['--rm', '--network', 'none', 'busybox', 'true'])\n"
-            "slow = ('shutil', 'logging', 'dataclasses', 'inspect', 'hashlib')\n"
+            "slow = ('shutil', 'logging', 'dataclasses', 'inspect', 'hashlib', 'gettext', 'locale')\n"
             "print(sorted(n for n in slow if n in sys.modules))\n")
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_argparse_messages_come_through_untranslated_and_gettext_is_left_as_it_was() -> None:
+    code = (f"import sys; sys.path.insert(0, {SRC!r})\n"
+            "from geedocker.argparsing import ArgumentParser\n"
+            "print('gettext' in sys.modules)\n"
+            "p = ArgumentParser(prog='tool')\n"
+            "p.add_argument('name')\n"
+            "p.add_argument('--n', type=int)\n"
+            "p.parse_args(['x', '--n', 'many'])\n")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30,
+                         env={"LANGUAGE": "de", "LANG": "de_DE.UTF-8", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 2
+    assert out.stdout == "False\n"
+    assert "tool: error: argument --n: invalid int value: 'many'" in out.stderr
+    assert "usage: tool [-h] [--n N] name" in out.stderr
+    help_text = subprocess.run([sys.executable, "-S", "-c", code.replace("['x', '--n', 'many']", "['-h']")],
+                               capture_output=True, text=True, timeout=30).stdout
+    assert "show this help message and exit" in help_text

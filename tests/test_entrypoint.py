@@ -66,3 +66,28 @@ def test_running_threads_are_waited_for() -> None:
              "run_main(main)\n")
     assert r.returncode == 4
     assert r.stdout == "thread done\n"
+
+
+def test_launch_runs_main_of_the_module_with_the_cycle_collector_off(tmp_path: Path) -> None:
+    (tmp_path / "gdtestcmd.py").write_text("import gc, sys\n"
+                                         "def main():\n    print('collector on:', gc.isenabled())\n    return 7\n")
+    code = (f"import sys; sys.path[:0] = [{SRC!r}, {str(tmp_path)!r}]\n"
+            "from geedocker.entrypoint import launch\nlaunch('gdtestcmd')\n")
+    r = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
+    assert (r.returncode, r.stdout) == (7, "collector on: False\n")
+
+
+def test_collect_cycles_turns_the_collector_back_on_and_leaves_start_up_objects_alone() -> None:
+    r = _run("import gc\n"
+             "def main():\n"
+             "    gc.disable()\n"
+             "    from geedocker.entrypoint import collect_cycles\n"
+             "    collect_cycles()\n"
+             "    print(gc.isenabled(), gc.get_freeze_count() > 0)\n"
+             "    class Node: pass\n"
+             "    a = Node(); a.me = a; del a\n"
+             "    print(gc.collect() >= 1)\n"
+             "    return 0\n"
+             "run_main(main)\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "True True\nTrue\n"

@@ -33,8 +33,7 @@ def test_script_text_runs_main_of_the_module_without_site() -> None:
     lines = text.splitlines()
     assert lines[0] == "#!/usr/bin/python3 -S"
     assert "sys.path.extend(['/a', '/b'])" in lines
-    assert lines[-3:] == ["from geedocker.cli.main import main", "from geedocker.entrypoint import run_main",
-                          "run_main(main)"]
+    assert lines[-2:] == ["from geedocker.entrypoint import launch", "launch('geedocker.cli.main')"]
 
 
 @pytest.mark.parametrize("python", ["/opt/my python/bin/python3", "/" + "x" * 300])

@@ -1,12 +1,41 @@
-"""argparse, without its one slow import: ``ArgumentParser`` here is argparse's with a help formatter that
-measures the terminal with ``os.get_terminal_size`` instead of importing shutil (which pulls in bz2, lzma
-and fnmatch: ~3 ms of every command, since argparse builds a formatter for each ``add_argument``)."""
+"""argparse, without its slow imports.
+
+- ``ArgumentParser`` here is argparse's with a help formatter that measures the terminal with
+  ``os.get_terminal_size`` instead of importing shutil (which pulls in bz2, lzma and fnmatch: ~3 ms of every
+  command, since argparse builds a formatter for each ``add_argument``).
+- argparse is imported with a ``gettext`` that returns its messages as they are. geedocker's messages are
+  English only, and the real one costs ~2 ms of every command: its import, ``locale``'s, and a search of
+  the locale directories for a catalogue (a dozen ``stat`` calls) for every message argparse translates.
+  Only argparse gets it: the module is put back as it was right after argparse is imported.
+"""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+
+
+def _import_argparse() -> None:
+    if "argparse" in sys.modules:
+        return
+    english = type(sys)("gettext")
+    english.gettext = lambda message: message  # type: ignore[attr-defined]
+    english.ngettext = lambda singular, plural, n: singular if n == 1 else plural  # type: ignore[attr-defined]
+    real = sys.modules.get("gettext")
+    sys.modules["gettext"] = english
+    try:
+        import argparse  # noqa: F401 - binds gettext and ngettext from the module above
+    finally:
+        if real is None:
+            del sys.modules["gettext"]
+        else:
+            sys.modules["gettext"] = real
+
+
+_import_argparse()
+import argparse  # noqa: E402 - after _import_argparse, which chose its gettext
+
+REMAINDER = argparse.REMAINDER
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:

@@ -63,9 +63,8 @@ def script_text(module: str, python: str, path: list[str]) -> str:
         "# Written by `python -m geedocker.launcher`: starts without site.py (see geedocker/launcher.py).\n"
         "import sys\n"
         f"sys.path.extend({path!r})\n"
-        f"from {module} import main\n"
-        "from geedocker.entrypoint import run_main\n"
-        "run_main(main)\n"
+        "from geedocker.entrypoint import launch\n"
+        f"launch({module!r})\n"
     )
 
 

@@ -6,15 +6,16 @@ Each command module defines ``register(parser)`` to add its arguments and ``run(
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 
 from geedocker import logger
 from geedocker.argparsing import ArgumentParser
+from geedocker.entrypoint import collect_cycles
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    import argparse  # at run time through geedocker.argparsing, which imports it its way
     from typing import Protocol
 
 # command name -> (module, one-line help)
@@ -47,6 +48,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}
+
+# The container commands, quick and on a container's start path, keep the cyclic garbage collector off (the
+# launcher turns it off, see geedocker.entrypoint; a supervisor that stays up with its container turns it
+# on). The others, pulls and pushes with their HTTP clients among them, turn it back on.
+NO_CYCLE_COLLECTION = {"run", "create", "start", "exec", "ps", "stop", "kill", "rm", "wait", "restart", "container"}
 
 
 if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run time
@@ -98,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     module_name, help_ = COMMANDS[name]
     gargs = parser.parse_args(argv[:idx])
     logger.configure(logger.DEBUG if gargs.debug else logger.LEVELS[gargs.log_level])
+    if name not in NO_CYCLE_COLLECTION:
+        collect_cycles()
     module: CommandModule = importlib.import_module(module_name)
     cparser = _CommandParser(prog=f"geedocker {name}", description=help_)
     module.register(cparser)

@@ -14,7 +14,7 @@ import errno
 import fcntl
 import json
 import os
-import selectors
+import select
 import signal
 from pathlib import Path
 from types import FrameType
@@ -22,7 +22,6 @@ from types import FrameType
 from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import get_backend
-from geedocker.containers.console import ConsoleSocket
 from geedocker.containers.logs import JsonLogWriter
 from geedocker.containers.store import (
     ContainerRecord,
@@ -30,6 +29,7 @@ from geedocker.containers.store import (
     Status,
     process_start_time,
 )
+from geedocker.entrypoint import collect_cycles
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError
 from geedocker.logger import get_logger
 from geedocker.store.layout import Layout
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from geedocker.containers.backend import Backend
+    from geedocker.containers.console import ConsoleSocket
 
 log = get_logger(__name__)
 
@@ -92,6 +93,8 @@ class Supervisor:
                 stdin = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
                 to_close.append(stdin)
             if opts.tty:
+                from geedocker.containers.console import ConsoleSocket  # tty only: it loads socket
+
                 console = ConsoleSocket(self.layout.run / f"console-{cid[:16]}.sock")
                 # stdout/stderr go nowhere: the terminal carries the output
                 stdout = stderr = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
@@ -201,13 +204,13 @@ class Supervisor:
 
     def pump(self) -> None:
         """Copy the container's output until it closes it (and the user's input to a tty)."""
-        sel = selectors.DefaultSelector()
-        streams: dict[int, str] = {}
+        collect_cycles()  # we stay up as long as the container does
+        poller = select.poll()
+        streams: dict[int, str] = {}  # fd -> "stdout", "stderr" or "stdin"
         if self.master is not None:
             streams[self.master] = "stdout"
             if self.attach and self.rec.options.interactive:
-                with contextlib.suppress(ValueError, OSError):
-                    sel.register(0, selectors.EVENT_READ, "stdin")
+                streams[0] = "stdin"
                 if os.isatty(0):
                     import termios  # tty mode only
                     import tty
@@ -217,40 +220,41 @@ class Supervisor:
         for fd in (self.out_r, self.err_r):
             if fd is not None:
                 streams[fd] = "stdout" if fd == self.out_r else "stderr"
-        for fd, name in streams.items():
-            sel.register(fd, selectors.EVENT_READ, name)
+        for fd in streams:
+            poller.register(fd, select.POLLIN)
+        outputs = sum(1 for name in streams.values() if name != "stdin")
         try:
-            while streams:
+            while outputs:
                 try:
-                    events = sel.select()
+                    events = poller.poll()
                 except InterruptedError:
                     continue
-                for key, _ in events:
-                    fd = int(key.fd)
+                for fd, _ in events:
+                    name = streams.get(fd)
+                    if name is None:
+                        continue
                     try:
                         data = os.read(fd, 65536)
                     except OSError as e:
                         if e.errno == errno.EINTR:
                             continue
                         data = b""  # EIO on a pty master: the container closed the terminal
-                    if key.data == "stdin":
-                        if not data:
-                            sel.unregister(fd)
-                        elif self.master is not None:
+                    if not data:
+                        poller.unregister(fd)
+                        del streams[fd]
+                        if name != "stdin":
+                            outputs -= 1
+                        continue
+                    if name == "stdin":
+                        if self.master is not None:
                             _write_all(self.master, data)
                         continue
-                    if not data:
-                        sel.unregister(fd)
-                        del streams[fd]
-                        continue
-                    name = str(key.data)
                     if self.log is not None:
                         self.log.write(name, data)
                     if self.attach:
                         with contextlib.suppress(OSError):
                             _write_all(2 if name == "stderr" and self.master is None else 1, data)
         finally:
-            sel.close()
             if self.saved_tty is not None:
                 import termios
 

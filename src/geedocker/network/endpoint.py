@@ -29,13 +29,12 @@ import errno
 import ipaddress
 import json
 import os
-import socket
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from geedocker.errors import GeeDockerError, NetworkError
 from geedocker.logger import get_logger
-from geedocker.network import etcfiles, nft
+from geedocker.network import etcfiles
 from geedocker.network.config import DEFAULT_NETWORK, NetworkConfig, NetworkStore
 from geedocker.network.errors import PortInUse
 from geedocker.network.ipam import Ipam
@@ -290,6 +289,8 @@ def _clash(a: PortSpec, b: PortSpec) -> bool:
 
 def _try_bind(p: PortSpec) -> int:
     """Bind ``p``'s host address and port (0 = any) for a moment; the port. PortInUse if taken."""
+    import socket  # published ports only
+
     kind = socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, kind) as s:
         if kind == socket.SOCK_STREAM:
@@ -345,6 +346,8 @@ def sync_firewall(layout: Layout) -> None:
     A network's rules (masquerade, isolation) live as long as the network, as docker's do for its bridges;
     a container's (DNAT of its published ports) as long as the container. So a container without
     published ports changes no rule, and ``nft.apply`` has nothing to commit."""
+    from geedocker.network import nft  # bridge networks only: not on the --network none/host path
+
     nets = [nft.BridgeNat(cfg.bridge, cfg.subnet) for cfg in _configs(NetworkStore(layout)) if _bridge_made(cfg)]
     ports: list[nft.PortForward] = []
     for st in _all_states(layout):

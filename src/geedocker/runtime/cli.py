@@ -22,16 +22,16 @@ Errors go to stderr (and to ``--log``, as runc does, in text or JSON) and exit w
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
-from geedocker.argparsing import ArgumentParser
+from geedocker.argparsing import REMAINDER, ArgumentParser
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    import argparse  # at run time through geedocker.argparsing, which imports it its way
     from typing import Any
 
 VERSION = "0.1.0"
@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("-f", "--force", action="store_true")
     e = sub.add_parser("exec", help="run a process in a container")
     e.add_argument("id")
-    e.add_argument("command", nargs=argparse.REMAINDER)
+    e.add_argument("command", nargs=REMAINDER)
     _exec_options(e)
     ls = sub.add_parser("list", help="list containers")
     ls.add_argument("-f", "--format", choices=["table", "json"], default="table")

@@ -145,7 +145,7 @@ def create(
     spec, raw = load(bundle_path)
     _validate(spec)
     assert spec.process is not None
-    from geedocker.runtime import hooks, sync
+    from geedocker.runtime import sync
     from geedocker.runtime.init import InitConfig, create_chain
     from geedocker.runtime.sync import SETUP_TIMEOUT
 
@@ -179,6 +179,7 @@ def create(
                                       f"processes {busy[:10]}")
         cg = wanted
         cg.create()
+        cgroups.warm_up_migration()  # not before create: the kernel holds cgroup_mutex, which mkdir needs, meanwhile
         cg.apply(cgroups.with_default_devices(spec.linux.resources, spec.linux.devices))
         cfg = InitConfig(
             cid=cid,
@@ -240,7 +241,10 @@ def create(
         cdir.save(saved)
         sync.expect(parent_sock, "mounted", SETUP_TIMEOUT)
         creating = to_state(cdir, saved, Status.CREATING).to_json()
-        hooks.run_all(spec.hooks.create_runtime, creating, "createRuntime")
+        if spec.hooks.create_runtime:
+            from geedocker.runtime import hooks
+
+            hooks.run_all(spec.hooks.create_runtime, creating, "createRuntime")
         sync.send(parent_sock, "ok", state=creating)
         sync.expect(parent_sock, "ready", SETUP_TIMEOUT)
         if pid_file is not None:
@@ -274,10 +278,9 @@ def create(
 
 def _console(p: Process, console_socket: Path | str | None) -> socket.socket | None:
     """The connected console socket when ``p.terminal`` (connected here, in the runtime's namespaces)."""
-    from geedocker.runtime import console
-
     if not p.terminal:
         return None
+    from geedocker.runtime import console
     if console_socket is None:
         raise ContainerError("process.terminal is true but no console socket was given")
     return console.connect(os.fspath(Path(console_socket).absolute()))

@@ -23,20 +23,21 @@ Errors before exec are sent to the caller over the sync socket (``sync.error_mes
 
 from __future__ import annotations
 
+import _socket  # not socket: its enums cost a millisecond of every start
 import json
 import os
 import select
 import signal
-import socket
 
 from geedocker.errors import ContainerError
-from geedocker.runtime import console, hooks, namespaces, process, rootfs, sync, syscalls
+from geedocker.runtime import namespaces, process, rootfs, sync, syscalls
 from geedocker.runtime.spec import Process, Spec
 from geedocker.runtime.sync import SETUP_TIMEOUT
 from geedocker.values import value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    import socket
     from typing import NoReturn
 
     from geedocker.runtime.seccomp import Filter, Seccomp
@@ -58,7 +59,7 @@ class InitConfig:
     cgroup_hierarchies: tuple[tuple[str, str], ...] = ()
 
 
-def _fail(sock: socket.socket | None, exc: BaseException, code: int = 1) -> NoReturn:
+def _fail(sock: _socket.socket | None, exc: BaseException, code: int = 1) -> NoReturn:
     try:
         if sock is not None:
             sock.send(json.dumps(sync.error_message(exc)).encode())
@@ -92,7 +93,7 @@ def _become_ns_root(spec: Spec) -> None:
 # ---------------------------------------------------------------------------------------------- create
 
 
-def create_chain(cfg: InitConfig, sock: socket.socket, monitor: bool) -> NoReturn:
+def create_chain(cfg: InitConfig, sock: _socket.socket, monitor: bool) -> NoReturn:
     """Entry of the caller's first child (A, the monitor, or without one B)."""
     try:
         if not monitor:
@@ -159,7 +160,7 @@ def _not_dumpable() -> None:
     syscalls.prctl(syscalls.PR_SET_DUMPABLE, 0)
 
 
-def _bootstrap(cfg: InitConfig, sock: socket.socket, monitor_pipe: int | None) -> NoReturn:
+def _bootstrap(cfg: InitConfig, sock: _socket.socket, monitor_pipe: int | None) -> NoReturn:
     try:
         _not_dumpable()
         linux = cfg.spec.linux
@@ -197,13 +198,13 @@ def _bootstrap(cfg: InitConfig, sock: socket.socket, monitor_pipe: int | None) -
         _fail(sock, e)
 
 
-def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
+def _container_init(cfg: InitConfig, sock: _socket.socket) -> NoReturn:
     spec, p = cfg.spec, cfg.process
     try:
         os.setsid()
         _setup_stdio(cfg.stdio)
         fifo_fd = cfg.fifo_fd
-        csock = None if cfg.console_fd is None else socket.socket(fileno=cfg.console_fd)
+        csock = None if cfg.console_fd is None else _console_socket(cfg.console_fd)
         keep = {sock.fileno(), fifo_fd} | ({csock.fileno()} if csock else set())
         # No fd of the caller survives into the container (CVE-2024-21626: a leaked host dir as cwd).
         process.close_fds(keep)
@@ -217,10 +218,13 @@ def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
                        cgroup_hierarchies=cfg.cgroup_hierarchies, in_cgroup=in_cgroup)
         sync.send(sock, "mounted")
         msg = sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
-        hooks.run_all(spec.hooks.create_container, msg.get("state") or {}, "createContainer")
+        if spec.hooks.create_container:
+            from geedocker.runtime import hooks
+
+            hooks.run_all(spec.hooks.create_container, msg.get("state") or {}, "createContainer")
         rootfs.pivot(cfg.rootfs)
         if spec.hostname:
-            socket.sethostname(spec.hostname)
+            _socket.sethostname(spec.hostname)
         if spec.domainname:
             syscalls.setdomainname(spec.domainname)
         _sysctl(spec)
@@ -234,10 +238,18 @@ def _container_init(cfg: InitConfig, sock: socket.socket) -> NoReturn:
     try:
         state = _wait_start(fifo_fd)
         if spec.hooks.start_container:
+            from geedocker.runtime import hooks
+
             hooks.run_all(spec.hooks.start_container, state, "startContainer")
     except BaseException as e:
         _fail(None, e)
     _exec(exe, p, env, late_filter)
+
+
+def _console_socket(fd: int) -> socket.socket:
+    import socket  # a terminal's only
+
+    return socket.socket(fileno=fd)
 
 
 def _sysctl(spec: Spec) -> None:
@@ -257,6 +269,8 @@ def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allow
     The seccomp filter is compiled here; without no_new_privs it is loaded here too (that needs
     CAP_SYS_ADMIN, so before the user switch), else it is returned, to be loaded just before exec."""
     if csock is not None:
+        from geedocker.runtime import console
+
         master, slave = console.open_pty(p.console_size)
         if dev_console:
             console.mount_dev_console(slave)
@@ -337,13 +351,13 @@ class ExecConfig:
     seccomp: Seccomp | None = None
 
 
-def exec_chain(cfg: ExecConfig, sock: socket.socket) -> NoReturn:
+def exec_chain(cfg: ExecConfig, sock: _socket.socket) -> NoReturn:
     """B': join the container's namespaces, fork C', wait for it (unless detached)."""
     try:
         _not_dumpable()
         sync.send(sock, "hello", pid=os.getpid())
         sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
-        csock = None if cfg.console_fd is None else socket.socket(fileno=cfg.console_fd)
+        csock = None if cfg.console_fd is None else _console_socket(cfg.console_fd)
         fds: dict[str, int] = {}
         for t in cfg.namespace_types:
             if namespaces.same_namespace(cfg.target_pid, t):
@@ -389,7 +403,7 @@ def exec_chain(cfg: ExecConfig, sock: socket.socket) -> NoReturn:
         _fail(sock, e)
 
 
-def _exec_child(cfg: ExecConfig, sock: socket.socket, csock: socket.socket | None) -> NoReturn:
+def _exec_child(cfg: ExecConfig, sock: _socket.socket, csock: socket.socket | None) -> NoReturn:
     try:
         os.setsid()
         _setup_stdio(cfg.stdio)

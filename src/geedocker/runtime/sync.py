@@ -6,9 +6,9 @@ Each message is one datagram ``{"type": ..., ...}``. A child that fails sends
 
 from __future__ import annotations
 
+import _socket  # not socket: its enums cost a millisecond of every start
 import json
 import select
-import socket
 
 from geedocker.errors import CommandNotExecutable, CommandNotFound, ContainerError
 
@@ -24,18 +24,16 @@ class SyncError(ContainerError):
     """The other side of the runtime's sync socket died or said something unexpected."""
 
 
-def pair() -> tuple[socket.socket, socket.socket]:
-    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    a.set_inheritable(False)
-    b.set_inheritable(False)
-    return a, b
+def pair() -> tuple[_socket.socket, _socket.socket]:
+    """A connected pair; neither end is inherited across exec (PEP 446)."""
+    return _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
 
 
-def send(sock: socket.socket, type_: str, **fields: Any) -> None:
+def send(sock: _socket.socket, type_: str, **fields: Any) -> None:
     sock.send(json.dumps({"type": type_, **fields}).encode())
 
 
-def recv(sock: socket.socket, timeout: float | None = None, what: str = "the container's init") -> dict[str, Any]:
+def recv(sock: _socket.socket, timeout: float | None = None, what: str = "the container's init") -> dict[str, Any]:
     """One message; raises SyncError on EOF or timeout, the matching error for an error message."""
     if timeout is not None:
         r, _, _ = select.select([sock], [], [], timeout)
@@ -55,7 +53,7 @@ def recv(sock: socket.socket, timeout: float | None = None, what: str = "the con
     return msg
 
 
-def expect(sock: socket.socket, type_: str, timeout: float | None = None, what: str = "the container's init") -> \
+def expect(sock: _socket.socket, type_: str, timeout: float | None = None, what: str = "the container's init") -> \
         dict[str, Any]:
     msg = recv(sock, timeout, what)
     if msg.get("type") != type_:

@@ -237,3 +237,44 @@ def from_json(obj: dict[str, object]) -> Cgroup:
     if not isinstance(dirs, dict):
         raise CgroupError("saved cgroup state is malformed")
     return V1({str(k): Path(str(v)) for k, v in dirs.items()})
+
+
+def warm_up_migration() -> None:
+    """Make the kernel's next moves of processes between cgroups quick, from a thread, without waiting.
+
+    A move (a write to ``cgroup.procs``) takes the kernel's ``cgroup_threadgroup_rwsem`` for writing. That
+    lock favours its readers (every fork and exit): when no move has happened for a while, the next one
+    first waits for an RCU grace period, 7-25 ms on a small VM, and the moves that follow within a grace
+    period of it do not. ``create`` moves the container's init into its cgroups on its critical path, so it
+    calls this first: a thread moves this process into the cgroup it is already in (which changes nothing
+    but takes the lock), and the grace period passes while the runtime forks and the init mounts its root.
+    Errors are ignored: this only saves time.
+    """
+    import _thread
+
+    try:
+        own = own_cgroups()
+        if is_unified():
+            procs = CGROUP_ROOT / own.get("", "/").lstrip("/") / "cgroup.procs"
+        else:
+            from geedocker.runtime.cgroups.v1 import v1_mounts
+
+            mounts = v1_mounts()
+            ctrl = next((c for c in mounts if c in own), None)
+            if ctrl is None:
+                return
+            procs = mounts[ctrl] / own[ctrl].lstrip("/") / "cgroup.procs"
+        _thread.start_new_thread(_move_self, (os.fspath(procs),))
+    except (OSError, RuntimeError):
+        pass
+
+
+def _move_self(procs: str) -> None:
+    try:
+        fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, b"0")  # 0: the writing process
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
