@@ -163,3 +163,26 @@ def test_cgroup_in_use_by_others_is_refused_and_left_alone(runtime: Runtime, tes
 
     assert pid_alive(pid, 0)
     rt.delete(runtime.root, a)
+
+
+def test_warm_up_migration_leaves_the_process_where_it_is() -> None:
+    """The warm-up moves this process into the cgroups it is in (a no-op move that takes the kernel's lock),
+    from a thread that ends by itself."""
+    import subprocess
+    import sys
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    code = (f"import os, sys, time; sys.path.insert(0, {src!r})\n"
+            "from geedocker.runtime import cgroups\n"
+            "before = open('/proc/self/cgroup').read()\n"
+            "cgroups.warm_up_migration()\n"
+            "threads = len(os.listdir('/proc/self/task'))\n"
+            "deadline = time.monotonic() + 10\n"
+            "while len(os.listdir('/proc/self/task')) > 1 and time.monotonic() < deadline:\n"
+            "    time.sleep(0.01)\n"
+            "print(threads, len(os.listdir('/proc/self/task')), open('/proc/self/cgroup').read() == before)\n")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    started, left, same = out.stdout.split()
+    assert int(started) in (1, 2)  # the thread may be done already
+    assert (left, same) == ("1", "True")

@@ -54,6 +54,23 @@ def test_hooks_run_in_order_with_state(runtime: Runtime, tmp_path: Path) -> None
     assert start_state["id"] == cid
 
 
+def test_create_hooks_see_the_init_in_its_cgroups(runtime: Runtime, tmp_path: Path) -> None:
+    """The init is moved into its cgroups while it mounts; createRuntime and createContainer hooks run after."""
+    log = tmp_path / "log"
+    rec = hook_script(tmp_path / "rec.sh",
+                      f'pid=$(sed -n \'s/.*"pid": *\\([0-9]*\\).*/\\1/p\'); '
+                      f'echo "$1 $(grep -E \':(pids|memory):\' /proc/$pid/cgroup | tr \'\\n\' \' \')" >> {log}')
+    cfg = base_config(["true"])
+    cfg["hooks"] = {"createRuntime": [{"path": rec, "args": ["rec.sh", "createRuntime"]}],
+                    "createContainer": [{"path": rec, "args": ["rec.sh", "createContainer"]}]}
+    cid = runtime.create(cfg)
+    rt.delete(runtime.root, cid, force=True)
+    lines = log.read_text().splitlines()
+    assert [line.split()[0] for line in lines] == ["createRuntime", "createContainer"], lines
+    for line in lines:
+        assert line.count(cid) >= 1, line  # the default cgroup path ends with the container's id
+
+
 def test_failing_create_runtime_hook_fails_create(runtime: Runtime, tmp_path: Path) -> None:
     bad = hook_script(tmp_path / "bad.sh", "echo broken >&2; exit 3")
     cfg = base_config(["true"])

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from geedocker import runtime as rt
+from geedocker.runtime import cgroups
 from tests.runtime.conftest import Runtime
 from tests.support.bundle import base_config, make_bundle
 
@@ -64,6 +65,29 @@ def test_cgroup_namespace(runtime: Runtime) -> None:
     r = runtime.run(cfg)
     lines = [line for line in r.out.splitlines() if ":memory:" in line or ":pids:" in line]
     assert lines and all(line.endswith(":/") for line in lines), r.out
+
+
+@pytest.mark.parametrize("cgroupns", [True, False], ids=["cgroupns", "no-cgroupns"])
+def test_the_cgroup_mount_shows_the_containers_own_cgroup_only(runtime: Runtime, cgroupns: bool) -> None:
+    """/sys/fs/cgroup holds the container's own cgroup dirs (bound from the host's hierarchies), read-only,
+    with or without a cgroup namespace: its pids.max is the container's limit (the host's root has none)."""
+    pids = "/sys/fs/cgroup/pids.max" if cgroups.is_unified() else "/sys/fs/cgroup/pids/pids.max"
+    cfg = base_config(["sh", "-c", f"cat {pids}; echo ---; grep ' /sys/fs/cgroup' /proc/self/mountinfo; "
+                                   "echo ---; mkdir /sys/fs/cgroup/x 2>&1 || true"])
+    cfg["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+                          "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]})
+    cfg["linux"]["resources"] = {"pids": {"limit": 1234}}
+    if cgroupns:
+        cfg["linux"]["namespaces"].append({"type": "cgroup"})
+    r = runtime.run(cfg)
+    assert r.code == 0, r.err
+    limit, mounts, mkdir = r.out.split("---\n")
+    assert limit.strip() == "1234"
+    lines = mounts.splitlines()
+    assert lines and all(" ro," in line for line in lines), mounts
+    if cgroupns:  # the namespace's root is the container's cgroup: its mounts show it as "/"
+        assert all(line.split()[3] == "/" for line in lines), mounts
+    assert "Read-only file system" in mkdir
 
 
 @pytest.fixture

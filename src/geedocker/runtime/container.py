@@ -55,14 +55,11 @@ def _cgroup_of(saved: Saved) -> cgroups.Cgroup | None:
     return cgroups.from_json(saved.cgroup) if saved.cgroup else None
 
 
-def _cgroup_hierarchies(spec: Spec) -> tuple[tuple[str, str], ...]:
+def _cgroup_sources(spec: Spec, cg: cgroups.Cgroup) -> tuple[tuple[str, str], ...]:
+    """What the init binds on the spec's cgroup mount: the container's cgroup dirs (none without a mount)."""
     if not any(m.type in ("cgroup", "cgroup2") for m in spec.mounts):
         return ()
-    if cgroups.is_unified():
-        return (("", ""),)
-    from geedocker.runtime.cgroups.v1 import hierarchies
-
-    return tuple(hierarchies())
+    return tuple(cg.mount_sources())
 
 
 def _reap(pid: int) -> None:
@@ -191,7 +188,7 @@ def create(
             fifo_fd=fifo_fd,
             console_fd=None if csock is None else csock.fileno(),
             stdio=(stdin, stdout, stderr),
-            cgroup_hierarchies=_cgroup_hierarchies(spec),
+            cgroup_sources=_cgroup_sources(spec, cg),
         )
         parent_sock, child_sock = sync.pair()
         first = os.fork()
@@ -210,20 +207,6 @@ def create(
         msg = sync.expect(parent_sock, "pid", SETUP_TIMEOUT)
         init_pid = int(msg["pid"])
         monitor_pid = int(msg.get("monitor") or 0)
-        # C (the init) goes into the cgroups, not B: C has not forked yet and waits for "joined" before it
-        # makes its cgroup namespace (and before exec); it mounts the root filesystem meanwhile.
-        try:
-            cg.add(init_pid)
-            sync.send(parent_sock, "joined")
-        except (cgroups.CgroupError, OSError):
-            if pid_alive(init_pid, 0):
-                raise
-            # it died meanwhile, in its mounts: what it said before dying is the error to report
-            sync.expect(parent_sock, "mounted", 1.0)
-            raise
-        if not monitor:
-            _reap(first)  # B exits once it has reported the init's pid
-            first = 0
         start = proc_start_time(init_pid) or 0
         saved = Saved(
             id=cid,
@@ -239,13 +222,28 @@ def create(
             namespaces=namespaces.ns_paths(init_pid, [ns.type for ns in spec.linux.namespaces]),
         )
         cdir.save(saved)
+        # C (the init) goes into the cgroups, not B: C has not forked yet. It sets its root filesystem up
+        # meanwhile and waits for "joined" before it makes its cgroup namespace (see init._container_init).
+        try:
+            cg.add(init_pid)
+            sync.send(parent_sock, "joined")
+        except (cgroups.CgroupError, OSError):
+            if pid_alive(init_pid, 0):
+                raise
+            # it died meanwhile, in its mounts: what it said before dying is the error to report
+            sync.expect(parent_sock, "mounted", 1.0)
+            raise
+        if not monitor:
+            _reap(first)  # B exits once it has reported the init's pid
+            first = 0
         sync.expect(parent_sock, "mounted", SETUP_TIMEOUT)
-        creating = to_state(cdir, saved, Status.CREATING).to_json()
-        if spec.hooks.create_runtime:
-            from geedocker.runtime import hooks
+        if spec.hooks.create_runtime or spec.hooks.create_container:
+            creating = to_state(cdir, saved, Status.CREATING).to_json()
+            if spec.hooks.create_runtime:
+                from geedocker.runtime import hooks
 
-            hooks.run_all(spec.hooks.create_runtime, creating, "createRuntime")
-        sync.send(parent_sock, "ok", state=creating)
+                hooks.run_all(spec.hooks.create_runtime, creating, "createRuntime")
+            sync.send(parent_sock, "ok", state=creating)
         sync.expect(parent_sock, "ready", SETUP_TIMEOUT)
         if pid_file is not None:
             _write_pid_file(Path(pid_file), init_pid)

@@ -8,10 +8,12 @@
                                     the caller; a new cgroup namespace is left to C), forks C, reports
                                     C's pid, exits
                                     --fork--> C: container init, pid 1 of the new PID namespace:
-                                       mounts (meanwhile the caller moves C into its cgroups and says
-                                       "joined"; before its first cgroup mount C waits for that and makes
-                                       its cgroup namespace), pivot_root, hostname, sysctl, pty, user, caps,
-                                       cwd, looks the executable up, says "ready", waits on exec.fifo, execs
+                                       mounts (its cgroup dirs as bind mounts), pivot_root, hostname,
+                                       sysctl, masked paths; meanwhile the caller moves C into its cgroups
+                                       and says "joined": C waits for that and makes its cgroup namespace
+                                       (before pivot_root when there are createRuntime or createContainer
+                                       hooks: they see C in its cgroups); then pty, user, caps, cwd, looks
+                                       the executable up, says "ready", waits on exec.fifo, execs
 
 ``exec``::
 
@@ -56,7 +58,7 @@ class InitConfig:
     fifo_fd: int  # exec.fifo opened O_RDONLY|O_NONBLOCK by the caller
     console_fd: int | None  # a connected console socket when process.terminal
     stdio: tuple[int | None, int | None, int | None]
-    cgroup_hierarchies: tuple[tuple[str, str], ...] = ()
+    cgroup_sources: tuple[tuple[str, str], ...] = ()  # (dir below the cgroup mount, host dir to bind)
 
 
 def _fail(sock: _socket.socket | None, exc: BaseException, code: int = 1) -> NoReturn:
@@ -210,18 +212,23 @@ def _container_init(cfg: InitConfig, sock: _socket.socket) -> NoReturn:
         process.close_fds(keep)
         in_userns = spec.linux.namespace("user") is not None
 
-        def in_cgroup() -> None:
-            sync.expect(sock, "joined", SETUP_TIMEOUT, "the runtime")  # we are in the container's cgroups
+        def joined() -> None:
+            """Wait until the runtime has moved us into the container's cgroups, then make our cgroup
+            namespace (rooted there). Until then the runtime's move, which can take a kernel grace period,
+            overlaps the mounts."""
+            sync.expect(sock, "joined", SETUP_TIMEOUT, "the runtime")
             namespaces.unshare(namespaces.new_flags(spec.linux, exclude=[t for t in namespaces.FLAGS if t != "cgroup"]))
 
-        rootfs.prepare(spec, cfg.rootfs, cfg.bundle, in_userns=in_userns,
-                       cgroup_hierarchies=cfg.cgroup_hierarchies, in_cgroup=in_cgroup)
+        rootfs.prepare(spec, cfg.rootfs, cfg.bundle, in_userns=in_userns, cgroup_sources=cfg.cgroup_sources)
         sync.send(sock, "mounted")
-        msg = sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
-        if spec.hooks.create_container:
-            from geedocker.runtime import hooks
+        hooked = bool(spec.hooks.create_runtime or spec.hooks.create_container)
+        if hooked:  # the runtime's createRuntime hooks, then ours, see the process in its cgroups
+            joined()
+            msg = sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
+            if spec.hooks.create_container:
+                from geedocker.runtime import hooks
 
-            hooks.run_all(spec.hooks.create_container, msg.get("state") or {}, "createContainer")
+                hooks.run_all(spec.hooks.create_container, msg.get("state") or {}, "createContainer")
         rootfs.pivot(cfg.rootfs)
         if spec.hostname:
             _socket.sethostname(spec.hostname)
@@ -229,6 +236,8 @@ def _container_init(cfg: InitConfig, sock: _socket.socket) -> NoReturn:
             syscalls.setdomainname(spec.domainname)
         _sysctl(spec)
         rootfs.finish(spec)
+        if not hooked:
+            joined()  # before _prepare_process drops the capabilities a cgroup namespace needs
         exe, env, late_filter = _prepare_process(p, csock, setgroups_allowed=True, seccomp=spec.linux.seccomp,
                                                  dev_console=True)
         sync.send(sock, "ready")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
@@ -146,7 +146,7 @@ def _source_is_dir(m: Mount, bundle: str) -> tuple[str, bool]:
         return src, True
 
 
-def mount_one(rootfs: str, bundle: str, m: Mount, *, cgroup_hierarchies: Sequence[tuple[str, str]] = ()) -> None:
+def mount_one(rootfs: str, bundle: str, m: Mount, *, cgroup_sources: Sequence[tuple[str, str]] = ()) -> None:
     plan = parse_options(m.options)
     fstype = m.type or ("bind" if plan.is_bind else "")
     try:
@@ -174,7 +174,7 @@ def mount_one(rootfs: str, bundle: str, m: Mount, *, cgroup_hierarchies: Sequenc
                 os.close(fd)
             return
         if fstype == "cgroup" or fstype == "cgroup2":
-            _mount_cgroups(rootfs, m, plan, cgroup_hierarchies)
+            _mount_cgroups(rootfs, m, plan, cgroup_sources)
             return
         target = paths.make_target(rootfs, m.destination, directory=True)
         fd = paths.open_inside(rootfs, target)
@@ -195,34 +195,35 @@ def mount_one(rootfs: str, bundle: str, m: Mount, *, cgroup_hierarchies: Sequenc
                          f"{e.strerror or e}") from None
 
 
-def _mount_cgroups(rootfs: str, m: Mount, plan: MountPlan, hierarchies: Sequence[tuple[str, str]]) -> None:
-    """``/sys/fs/cgroup``: cgroup2 when the host is unified, else a tmpfs with one mount per v1 hierarchy.
+def _mount_cgroups(rootfs: str, m: Mount, plan: MountPlan, sources: Sequence[tuple[str, str]]) -> None:
+    """``/sys/fs/cgroup``: the container's own cgroup directories, bound from the host's hierarchies.
 
-    ``hierarchies`` is [(name, options)] of the host's v1 hierarchies ("memory", "memory"), or
-    [("", "")] for a unified host. Inside a cgroup namespace each shows the container's own cgroup.
+    ``sources`` is [(name, host dir)]: ("", dir) alone for a unified (v2) host, else one entry per v1
+    hierarchy, bound at ``<destination>/<name>`` on a tmpfs. Bind mounts of the container's own directories
+    show what a cgroup mount made in its cgroup namespace would (the namespace's root is that directory),
+    with or without such a namespace, and they need no wait for the process to be in its cgroups: the runtime
+    moves it meanwhile. With no sources (no cgroup known), a cgroup2 mount as the spec says.
     """
     ro = plan.flags & S.MS_RDONLY
     base = plan.flags & (S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC | S.MS_RELATIME)
     target = paths.make_target(rootfs, m.destination, directory=True)
-    if not hierarchies or hierarchies == [("", "")] or m.type == "cgroup2":
+    if not sources:
         fd = paths.open_inside(rootfs, target)
         try:
             S.mount("cgroup2", paths.fd_path(fd), "cgroup2", base | ro)
         finally:
             os.close(fd)
         return
+    if sources[0][0] == "":
+        _bind_dir(rootfs, target, sources[0][1], base | ro)
+        return
     fd = paths.open_inside(rootfs, target)
     try:
         S.mount("tmpfs", paths.fd_path(fd), "tmpfs", base, "mode=755")
     finally:
         os.close(fd)
-    for name, opts in hierarchies:
-        sub = paths.make_target(rootfs, os.path.join(m.destination, name), directory=True)
-        fd = paths.open_inside(rootfs, sub)
-        try:
-            S.mount("cgroup", paths.fd_path(fd), "cgroup", base | ro, opts)
-        finally:
-            os.close(fd)
+    for name, src in sources:
+        _bind_dir(rootfs, paths.make_target(rootfs, os.path.join(m.destination, name), directory=True), src, base | ro)
     if ro:
         fd = paths.open_inside(rootfs, target)
         try:
@@ -233,13 +234,24 @@ def _mount_cgroups(rootfs: str, m: Mount, plan: MountPlan, hierarchies: Sequence
             os.close(fd)
 
 
-def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
-            cgroup_hierarchies: Sequence[tuple[str, str]] = (), in_cgroup: Callable[[], None] | None = None) -> None:
-    """Everything before pivot_root. ``rootfs`` is an absolute, symlink-free path.
+def _bind_dir(rootfs: str, target: str, src: str, flags: int) -> None:
+    """Bind ``src`` (a host path) on ``target`` (below the rootfs), then remount it with ``flags``."""
+    fd = paths.open_inside(rootfs, target)
+    try:
+        S.mount(src, paths.fd_path(fd), None, S.MS_BIND)
+    finally:
+        os.close(fd)
+    fd = paths.open_inside(rootfs, target)  # the path now leads to the bound tree
+    try:
+        remount_bind(paths.fd_path(fd), flags)
+    finally:
+        os.close(fd)
 
-    ``in_cgroup`` is called once, before the first cgroup mount (or after the mounts when there is none): the
-    caller waits there until the process is in its cgroups and makes its cgroup namespace, which a cgroup
-    mount shows. The mounts before it are made while the runtime is still moving the process."""
+
+def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
+            cgroup_sources: Sequence[tuple[str, str]] = ()) -> None:
+    """Everything before pivot_root. ``rootfs`` is an absolute, symlink-free path; ``cgroup_sources`` as for
+    ``_mount_cgroups``."""
     try:
         S.mount(None, "/", None, S.MS_REC | S.MS_PRIVATE)
         S.mount(rootfs, rootfs, None, S.MS_BIND | S.MS_REC)
@@ -249,12 +261,7 @@ def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
             hint = " (with a user namespace, the rootfs and every parent dir must be searchable by the mapped root)"
         raise MountError(f"preparing the root filesystem {rootfs}: {e.strerror or e}{hint}") from None
     for m in spec.mounts:
-        if in_cgroup is not None and m.type in ("cgroup", "cgroup2"):
-            in_cgroup()
-            in_cgroup = None
-        mount_one(rootfs, bundle, m, cgroup_hierarchies=cgroup_hierarchies)
-    if in_cgroup is not None:
-        in_cgroup()
+        mount_one(rootfs, bundle, m, cgroup_sources=cgroup_sources)
     devices.populate(rootfs, spec.linux.devices, bind=in_userns)
 
 

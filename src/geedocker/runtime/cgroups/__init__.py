@@ -55,6 +55,8 @@ if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run ti
 
         def to_json(self) -> dict[str, object]: ...
 
+        def mount_sources(self) -> list[tuple[str, str]]: ...
+
 
 # What every container may use whatever its device rules say (runc's list): mknod of anything, the
 # standard nodes, ptys and tun.

@@ -40,14 +40,6 @@ def v1_mounts(mountinfo: str = "/proc/self/mountinfo") -> dict[str, Path]:
     return out
 
 
-def hierarchies() -> list[tuple[str, str]]:
-    """[(dir name, mount options)] of the host's v1 hierarchies, for mounting them in a container."""
-    seen: dict[Path, list[str]] = {}
-    for ctrl, mp in v1_mounts().items():
-        seen.setdefault(mp, []).append(ctrl)
-    return sorted((mp.name, ",".join(ctrls)) for mp, ctrls in seen.items())
-
-
 def device_rule(rule: DeviceRule) -> str:
     major = "*" if rule.major is None or rule.major < 0 else str(rule.major)
     minor = "*" if rule.minor is None or rule.minor < 0 else str(rule.minor)
@@ -76,6 +68,16 @@ class V1:
 
     def to_json(self) -> dict[str, object]:
         return {"version": 1, "dirs": {k: os.fspath(v) for k, v in self.dirs.items()}}
+
+    def mount_sources(self) -> list[tuple[str, str]]:
+        """[(name of the hierarchy's dir below /sys/fs/cgroup, this cgroup's dir in it)], one per hierarchy."""
+        mounts = v1_mounts()
+        out: dict[str, str] = {}
+        for ctrl, d in self.dirs.items():
+            mp = mounts.get(ctrl)
+            if mp is not None:
+                out.setdefault(mp.name, os.fspath(d))
+        return sorted(out.items())
 
     def _unique_dirs(self) -> list[Path]:
         out: list[Path] = []

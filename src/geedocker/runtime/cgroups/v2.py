@@ -46,6 +46,10 @@ class V2:
     def to_json(self) -> dict[str, object]:
         return {"version": 2, "mount": os.fspath(self.mount), "path": self.path}
 
+    def mount_sources(self) -> list[tuple[str, str]]:
+        """[("", this cgroup's dir)]: the one hierarchy is /sys/fs/cgroup itself."""
+        return [("", os.fspath(self.dir))]
+
     def _enable_controllers(self) -> None:
         """Enable the wanted controllers in every ancestor's cgroup.subtree_control."""
         parts = [p for p in self.path.split("/") if p]
