@@ -143,3 +143,20 @@ def test_container_dir_remove_takes_files_subdirs_and_links_but_not_link_targets
     cdir.remove()
     assert not cdir.path.exists()
     assert (outside / "keep").read_text() == "x"
+
+
+def test_default_device_rules_are_added_once_and_after_a_later_deny_again() -> None:
+    from geedocker.runtime import cgroups
+    from geedocker.runtime.spec import DeviceRule, Resources
+
+    deny_all = DeviceRule(False, "a", None, None, "rwm")
+    null = DeviceRule(True, "c", 1, 3, "rwm")
+    res = cgroups.with_default_devices(Resources(devices=(deny_all, null)), ())
+    assert res.devices[:2] == (deny_all, null)
+    assert res.devices.count(null) == 1
+    assert set(cgroups.DEFAULT_ALLOWED_DEVICES) <= set(res.devices)
+    # a deny of /dev/null after the allow: the defaults allow it again at the end, as runc's do
+    deny_null = DeviceRule(False, "c", 1, 3, "rwm")
+    res = cgroups.with_default_devices(Resources(devices=(deny_all, null, deny_null)), ())
+    assert res.devices[-len(cgroups.DEFAULT_ALLOWED_DEVICES):] == cgroups.DEFAULT_ALLOWED_DEVICES
+    assert cgroups.with_default_devices(Resources(), ()) == Resources()

@@ -273,18 +273,19 @@ class Supervisor:
                 network.release(self.layout, cid)
             except GeeDockerError as e:
                 log.warning("releasing the network of container %s: %s", cid[:12], e)
-        oom = code == 137 and self.rec.options.memory is not None and oom_killed(cid)
-        try:
-            self.store.update_state(
-                cid, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0, pid_start=0,
-                monitor_pid=0, monitor_start=0, oom_killed=oom,
-            )
-        except ContainerNotFound:
-            pass  # removed under us (rm -f)
-        if self.rec.options.rm:  # removed below: leave the exit code for ``wait``
+        if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
             with contextlib.suppress(OSError):
                 self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
                 self.store.exit_file(cid).write_text(f"{code}\n")
+        else:
+            oom = code == 137 and self.rec.options.memory is not None and oom_killed(cid)
+            try:
+                self.store.update_state(
+                    cid, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0, pid_start=0,
+                    monitor_pid=0, monitor_start=0, oom_killed=oom,
+                )
+            except ContainerNotFound:
+                pass  # removed under us (rm -f)
         errors: list[str] = []
         try:
             self.backend.delete(cid, force=True)
@@ -295,8 +296,13 @@ class Supervisor:
         except GeeDockerError as e:
             errors.append(str(e))
         if self.rec.options.rm:
-            with contextlib.suppress(GeeDockerError):
+            try:
                 self.store.remove_dir(cid)
+            except GeeDockerError as e:
+                errors.append(str(e))
+                with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
+                    self.store.update_state(cid, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(),
+                                            pid=0, pid_start=0, monitor_pid=0, monitor_start=0)
         if errors:
             log.warning("cleaning up container %s: %s", cid[:12], "; ".join(errors))
 

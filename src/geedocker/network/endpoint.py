@@ -534,7 +534,10 @@ def _release_locked(layout: Layout, cid: str, *, quiet: bool) -> None:
         st = None
     touched: list[str] = []
     veths = {e.host_veth for e in st.endpoints} if st else set()
-    for cfg in _configs(store):
+    # Leases: a container on no network (``none``, ``host``, ``container:``) never took one; any other may
+    # have, also one its state does not list yet (a crash between the two writes).
+    leased = st is None or st.mode == "bridge" or bool(st.endpoints)
+    for cfg in _configs(store) if leased else ():
         try:
             if ipam_of(store, cfg).release(cid):
                 touched.append(cfg.name)
@@ -548,7 +551,8 @@ def _release_locked(layout: Layout, cid: str, *, quiet: bool) -> None:
         # Deleting a veth waits ~15 ms in the kernel. When the namespace holding its peer goes away with
         # nobody left in it, the kernel deletes the pair itself, in the background: then we only take the
         # host end off its bridge at once (so it cannot answer for the address we free) and drop the namespace.
-        lazy = own_ns and netlink.is_mountpoint(netns_path(layout, cid)) and not _joined_by_others(layout, cid)
+        lazy = (bool(veths) and own_ns and netlink.is_mountpoint(netns_path(layout, cid))
+                and not _joined_by_others(layout, cid))
         for v in sorted(veths):
             try:
                 if lazy:

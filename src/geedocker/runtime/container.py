@@ -156,7 +156,6 @@ def create(
     cdir = ContainerDir(Path(root).absolute(), cid)
     cdir.make()
     init_pid = 0
-    bootstrap_pid = 0
     monitor_pid = 0
     first = 0
     cg: cgroups.Cgroup | None = None
@@ -196,12 +195,9 @@ def create(
             parent_sock.close()
             create_chain(cfg, child_sock, monitor)
         child_sock.close()
-        hello = sync.expect(parent_sock, "hello", SETUP_TIMEOUT)
-        bootstrap_pid = int(hello["pid"])
-        sync.send(parent_sock, "ok")
         userns = spec.linux.namespace("user")
         if userns is not None and not userns.path:
-            sync.expect(parent_sock, "usermap", SETUP_TIMEOUT)
+            bootstrap_pid = int(sync.expect(parent_sock, "usermap", SETUP_TIMEOUT)["pid"])
             namespaces.write_id_maps(bootstrap_pid, spec.linux.uid_mappings, spec.linux.gid_mappings)
             sync.send(parent_sock, "ok")
         msg = sync.expect(parent_sock, "pid", SETUP_TIMEOUT)

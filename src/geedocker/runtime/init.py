@@ -6,7 +6,9 @@
     caller --fork--> [A: monitor, subreaper, own session, host namespaces]   (only with monitor=True)
                        --fork--> B: bootstrap: joins/creates the namespaces (user first, mapped by
                                     the caller; a new cgroup namespace is left to C), forks C, reports
-                                    C's pid, exits
+                                    C's pid, exits. Without a user namespace, A is B: it sets the PID
+                                    and time namespaces of its children, forks C and reports its pid;
+                                    C joins/creates the other namespaces.
                                     --fork--> C: container init, pid 1 of the new PID namespace:
                                        mounts (its cgroup dirs as bind mounts), pivot_root, hostname,
                                        sysctl, masked paths; meanwhile the caller moves C into its cgroups
@@ -103,6 +105,13 @@ def create_chain(cfg: InitConfig, sock: _socket.socket, monitor: bool) -> NoRetu
         os.setsid()  # the caller's child (no second fork: the caller reaps it in delete, or init does)
         syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
         dir_fd = os.open(cfg.state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        if cfg.spec.linux.namespace("user") is None:
+            init_pid = _fork_init(cfg, sock)  # no user namespace to map: the monitor forks C itself, no B
+            sock.close()
+            os.close(cfg.fifo_fd)
+            if cfg.console_fd is not None:
+                os.close(cfg.console_fd)
+            _monitor(dir_fd, init_pid=init_pid)
         r, w = os.pipe()
         b = os.fork()
         if b == 0:
@@ -114,13 +123,45 @@ def create_chain(cfg: InitConfig, sock: _socket.socket, monitor: bool) -> NoRetu
         os.close(cfg.fifo_fd)
         if cfg.console_fd is not None:
             os.close(cfg.console_fd)
-        _monitor(b, r, dir_fd)
+        _monitor(dir_fd, pid_pipe=r)
     except BaseException as e:
         _fail(sock, e)
 
 
-def _monitor(bootstrap_pid: int, pid_pipe: int, dir_fd: int) -> NoReturn:
-    """Wait for the container's init (re-parented to us, the subreaper) and record its exit status."""
+def _fork_init(cfg: InitConfig, sock: _socket.socket) -> int:
+    """The monitor's way to C when there is no user namespace: a new (or joined) PID and time namespace apply
+    to the next child only, so A sets them and forks C, which joins and makes the other namespaces itself.
+    A stays in the host's namespaces. C's pid is said on the socket; C speaks only after that."""
+    _not_dumpable()
+    linux = cfg.spec.linux
+    fds = namespaces.open_paths(linux)
+    for_children = ("pid", "time")
+    namespaces.join(fds, for_children)
+    namespaces.unshare(namespaces.new_flags(linux, exclude=[t for t in namespaces.FLAGS if t not in for_children]))
+    go_r, go_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(go_w)
+            os.read(go_r, 1)
+            os.close(go_r)
+            namespaces.join(fds)
+            # A new cgroup namespace is made later, once the runtime has moved C into its cgroups.
+            namespaces.unshare(namespaces.new_flags(linux, exclude=["user", "cgroup", *for_children]))
+        except BaseException as e:
+            _fail(sock, e)
+        _container_init(cfg, sock)
+    os.close(go_r)
+    for fd in fds.values():
+        os.close(fd)
+    sync.send(sock, "pid", pid=pid, monitor=os.getpid())
+    os.close(go_w)
+    return pid
+
+
+def _monitor(dir_fd: int, *, init_pid: int = 0, pid_pipe: int | None = None) -> NoReturn:
+    """Wait for the container's init (our child, or re-parented to us, the subreaper: its pid comes on
+    ``pid_pipe`` from B then) and record its exit status."""
     from geedocker.runtime.state import write_exit
 
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM, signal.SIGTSTP, signal.SIGTTIN,
@@ -130,15 +171,16 @@ def _monitor(bootstrap_pid: int, pid_pipe: int, dir_fd: int) -> NoReturn:
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-    process.close_fds({pid_pipe, dir_fd})
-    data = b""
-    while True:
-        chunk = os.read(pid_pipe, 64)
-        if not chunk:
-            break
-        data += chunk
-    os.close(pid_pipe)
-    init_pid = int(data) if data.strip().isdigit() else 0
+    process.close_fds({dir_fd} if pid_pipe is None else {pid_pipe, dir_fd})
+    if pid_pipe is not None:
+        data = b""
+        while True:
+            chunk = os.read(pid_pipe, 64)
+            if not chunk:
+                break
+            data += chunk
+        os.close(pid_pipe)
+        init_pid = int(data) if data.strip().isdigit() else 0
     while True:
         try:
             pid, status = os.waitpid(-1, 0)
@@ -166,15 +208,13 @@ def _bootstrap(cfg: InitConfig, sock: _socket.socket, monitor_pipe: int | None) 
     try:
         _not_dumpable()
         linux = cfg.spec.linux
-        sync.send(sock, "hello", pid=os.getpid())
-        sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
         fds = namespaces.open_paths(linux)
         user = linux.namespace("user")
         if user is not None and user.path:
             namespaces.join(fds, ["user"])
         elif user is not None:
             namespaces.unshare(syscalls.CLONE_NEWUSER)
-            sync.send(sock, "usermap")
+            sync.send(sock, "usermap", pid=os.getpid())  # the runtime writes our id maps
             sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
         namespaces.join(fds)
         # A new cgroup namespace is made by C, once the runtime has moved C into the container's cgroups (its

@@ -83,7 +83,11 @@ def with_default_devices(resources: Resources, devices: tuple[Device, ...]) -> R
         return resources
     own = tuple(DeviceRule(True, "b" if d.type == "b" else "c", d.major, d.minor, "rwm")
                 for d in devices if d.type in ("b", "c", "u"))
-    return replace(resources, devices=resources.devices + DEFAULT_ALLOWED_DEVICES + own)
+    rules = resources.devices
+    last_deny = max((i for i, r in enumerate(rules) if not r.allow), default=-1)
+    in_force = set(rules[last_deny + 1:])  # allowed after the last deny: adding them again changes nothing
+    extra = tuple(dict.fromkeys(r for r in DEFAULT_ALLOWED_DEVICES + own if r not in in_force))
+    return replace(resources, devices=rules + extra)
 
 
 def read_text(path: Path) -> str:

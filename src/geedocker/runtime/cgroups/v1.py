@@ -148,8 +148,20 @@ class V1:
             write_text(d / "pids.max", "max" if r.pids_limit <= 0 else str(r.pids_limit))
         if r.devices:
             d = self._dir("devices", "linux.resources.devices")
-            for rule in r.devices:
-                write_text(d / ("devices.allow" if rule.allow else "devices.deny"), device_rule(rule))
+            fds: dict[str, int] = {}  # each file opened once; one rule per write(2), as the kernel reads them
+            try:
+                for rule in r.devices:
+                    name = "devices.allow" if rule.allow else "devices.deny"
+                    text = device_rule(rule)
+                    try:
+                        if name not in fds:
+                            fds[name] = os.open(d / name, os.O_WRONLY | os.O_CLOEXEC)
+                        os.write(fds[name], text.encode())
+                    except OSError as e:
+                        raise CgroupError(f"writing {text!r} to {d / name}: {e.strerror}") from None
+            finally:
+                for fd in fds.values():
+                    os.close(fd)
         if r.unified:
             raise CgroupError("linux.resources.unified needs cgroup v2 (this host uses v1)")
 
@@ -185,12 +197,24 @@ class V1:
             raise
 
     def destroy(self) -> None:
-        dirs = [d for d in self._unique_dirs() if d.exists()]
+        busy = []
+        for d in self._unique_dirs():  # the usual case first: empty, no child cgroup, so rmdir succeeds
+            try:
+                os.rmdir(d)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                busy.append(d)
+        if busy:
+            self._kill_and_remove(busy)
+        for d in self._unique_dirs():
+            remove_own_parent(d)
+
+    def _kill_and_remove(self, dirs: list[Path]) -> None:
+        """Thaw, kill what is left in ``dirs`` and their child cgroups, and remove them all."""
         if "freezer" in self.dirs and self.frozen():
             self.thaw()
         subdirs: list[Path] = []
         for d in dirs:
             subdirs.extend(sorted((Path(root) for root, _, _ in os.walk(d)), key=lambda p: len(p.parts), reverse=True))
         kill_and_remove(subdirs, "cgroup.procs")
-        for d in dirs:
-            remove_own_parent(d)
