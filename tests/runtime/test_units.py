@@ -160,3 +160,7 @@ def test_default_device_rules_are_added_once_and_after_a_later_deny_again() -> N
     res = cgroups.with_default_devices(Resources(devices=(deny_all, null, deny_null)), ())
     assert res.devices[-len(cgroups.DEFAULT_ALLOWED_DEVICES):] == cgroups.DEFAULT_ALLOWED_DEVICES
     assert cgroups.with_default_devices(Resources(), ()) == Resources()
+
+
+def test_the_bounding_set_read_from_proc_is_the_one_prctl_reports() -> None:
+    assert capabilities.bounding_now() == capabilities.bounding_by_prctl() != 0

@@ -28,12 +28,17 @@ class CapabilityError(ContainerError):
     """An unknown capability name, or the kernel refused a capability change."""
 
 
+_last_cap: list[int] = []  # the kernel's, read once
+
+
 def last_cap() -> int:
-    try:
-        with open("/proc/sys/kernel/cap_last_cap") as f:
-            return int(f.read().strip())
-    except OSError:
-        return len(NAMES) - 1
+    if not _last_cap:
+        try:
+            with open("/proc/sys/kernel/cap_last_cap") as f:
+                _last_cap.append(int(f.read().strip()))
+        except (OSError, ValueError):
+            _last_cap.append(len(NAMES) - 1)
+    return _last_cap[0]
 
 
 def number(name: str) -> int:
@@ -71,7 +76,19 @@ def drop_bounding(bounding: int) -> None:
 
 
 def bounding_now() -> int:
-    """This thread's bounding set as a mask."""
+    """This thread's bounding set as a mask: ``CapBnd`` of /proc/thread-self/status, else asked cap by cap."""
+    try:
+        with open("/proc/thread-self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"CapBnd:"):
+                    return int(line.split()[1], 16)
+    except (OSError, ValueError, IndexError):
+        pass
+    return bounding_by_prctl()
+
+
+def bounding_by_prctl() -> int:
+    """This thread's bounding set, one PR_CAPBSET_READ per capability (without /proc)."""
     m = 0
     for cap in range(last_cap() + 1):
         try:

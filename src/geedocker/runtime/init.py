@@ -276,10 +276,11 @@ def _container_init(cfg: InitConfig, sock: _socket.socket) -> NoReturn:
             syscalls.setdomainname(spec.domainname)
         _sysctl(spec)
         rootfs.finish(spec)
+        available = process.limit_bounding_set(p)  # the effective set stays: the cgroup namespace needs it
         if not hooked:
             joined()  # before _prepare_process drops the capabilities a cgroup namespace needs
         exe, env, late_filter = _prepare_process(p, csock, setgroups_allowed=True, seccomp=spec.linux.seccomp,
-                                                 dev_console=True)
+                                                 dev_console=True, available=available)
         sync.send(sock, "ready")
         sock.close()
     except BaseException as e:
@@ -311,8 +312,10 @@ def _sysctl(spec: Spec) -> None:
             raise ContainerError(f"setting sysctl {key}={setting}: {e.strerror}") from None
 
 
-def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allowed: bool,
-                     seccomp: Seccomp | None, dev_console: bool = False) -> tuple[str, dict[str, str], Filter | None]:
+def _prepare_process(
+    p: Process, csock: socket.socket | None, *, setgroups_allowed: bool, seccomp: Seccomp | None,
+    dev_console: bool = False, available: int | None = None,
+) -> tuple[str, dict[str, str], Filter | None]:
     """Terminal, limits, user, caps, cwd, executable: everything up to the exec itself.
 
     The seccomp filter is compiled here; without no_new_privs it is loaded here too (that needs
@@ -337,7 +340,7 @@ def _prepare_process(p: Process, csock: socket.socket | None, *, setgroups_allow
     if filt is not None and not p.no_new_privileges:
         filt.load()
         filt = None
-    process.set_user_and_capabilities(p, setgroups_allowed=setgroups_allowed)
+    process.set_user_and_capabilities(p, setgroups_allowed=setgroups_allowed, available=available)
     process.set_no_new_privs(p)
     process.change_dir(p.cwd)
     env = p.env_dict()

@@ -44,20 +44,31 @@ def set_oom_score_adj(p: Process) -> None:
         raise ProcessSetupError(f"setting oomScoreAdj {p.oom_score_adj}: {e.strerror}") from None
 
 
-def set_user_and_capabilities(p: Process, *, setgroups_allowed: bool = True) -> None:
+def limit_bounding_set(p: Process) -> int:
+    """Drop what ``p`` may not have from the bounding set (needs CAP_SETPCAP); the set as it was before.
+
+    The effective set is left as it is: the caller may still make namespaces or mount."""
+    available = capabilities.bounding_now()
+    if p.capabilities is not None:
+        try:
+            capabilities.drop_bounding(capabilities.mask(p.capabilities.bounding) & available)
+        except ContainerError as e:
+            raise ProcessSetupError(str(e)) from None
+    return available
+
+
+def set_user_and_capabilities(p: Process, *, setgroups_allowed: bool = True, available: int | None = None) -> None:
+    """User, groups and capability sets; ``available`` is ``limit_bounding_set``'s result when the caller
+    has called it already (else it is called here)."""
     caps = p.capabilities
     # Capabilities this host does not let us hold cannot be given; ask for what the bounding set allows.
-    available = capabilities.bounding_now()
+    if available is None:
+        available = limit_bounding_set(p)
     if caps is not None:
-        bounding = capabilities.mask(caps.bounding) & available
         effective = capabilities.mask(caps.effective) & available
         permitted = capabilities.mask(caps.permitted) & available
         inheritable = capabilities.mask(caps.inheritable) & available
         ambient = capabilities.mask(caps.ambient) & available
-        try:
-            capabilities.drop_bounding(bounding)
-        except ContainerError as e:
-            raise ProcessSetupError(str(e)) from None
     u = p.user
     try:
         syscalls.prctl(syscalls.PR_SET_KEEPCAPS, 1)
