@@ -222,8 +222,25 @@ def _mount_cgroups(rootfs: str, m: Mount, plan: MountPlan, sources: Sequence[tup
         S.mount("tmpfs", paths.fd_path(fd), "tmpfs", base, "mode=755")
     finally:
         os.close(fd)
-    for name, src in sources:
-        _bind_dir(rootfs, paths.make_target(rootfs, os.path.join(m.destination, name), directory=True), src, base | ro)
+    # The tmpfs is ours and empty: its subdirs are made and opened by name, relative to it (no path to resolve)
+    tmpfs = paths.open_inside(rootfs, target)
+    try:
+        for name, src in sources:
+            if not name or "/" in name or name in (".", ".."):
+                raise MountError(f"bad cgroup hierarchy name {name!r}")
+            os.mkdir(name, 0o755, dir_fd=tmpfs)
+            sub = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=tmpfs)
+            try:
+                S.mount(src, paths.fd_path(sub), None, S.MS_BIND)
+            finally:
+                os.close(sub)
+            sub = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=tmpfs)
+            try:  # the bound tree, now
+                remount_bind(paths.fd_path(sub), base | ro)
+            finally:
+                os.close(sub)
+    finally:
+        os.close(tmpfs)
     if ro:
         fd = paths.open_inside(rootfs, target)
         try:
