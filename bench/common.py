@@ -31,9 +31,9 @@ BIN = Path(tempfile.mkdtemp(prefix="gdbench-bin-"))
 
 def _launchers() -> None:
     """The launchers a user gets from ``scripts/install-deps.sh`` (``python -S``), written for this checkout."""
-    from geedocker.launcher import install
+    from geedocker.launcher import install, preferred_python
 
-    install(BIN)
+    install(BIN, python=preferred_python())
     atexit.register(shutil.rmtree, BIN, True)
 
 

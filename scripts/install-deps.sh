@@ -13,5 +13,6 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 python3 -m pip install -q --disable-pip-version-check -e ".[test]"
-# pip's console scripts run site.py and every .pth file on each start; the launchers start without them.
+# pip's console scripts run site.py and every .pth file on each start; the launchers start without them, on
+# the distribution's build of this Python version when it can run geedocker from here (see geedocker/launcher.py).
 python3 -m geedocker.launcher >/dev/null

@@ -82,3 +82,41 @@ def test_main_reports_errors_with_a_nonzero_exit(tmp_path: Path, capsys: pytest.
     assert "unknown launcher 'nope'" in capsys.readouterr().err
     assert launcher.main(["--bindir", str(tmp_path), "geedocker"]) == 0
     assert (tmp_path / "geedocker").exists()
+
+
+def test_can_run_geedocker_needs_the_package_and_its_dependencies_on_the_path() -> None:
+    assert launcher.can_run_geedocker(sys.executable, launcher.import_path(sys.executable))
+    assert not launcher.can_run_geedocker(sys.executable, [])  # -S alone: neither geedocker nor urllib3
+
+
+def test_preferred_python_is_the_distributions_build_only_when_it_can_run_geedocker(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(launcher, "distribution_python", lambda: "")
+    assert launcher.preferred_python("/opt/py/bin/python3") == "/opt/py/bin/python3"
+    monkeypatch.setattr(launcher, "distribution_python", lambda: sys.executable)
+    assert launcher.preferred_python(sys.executable) == sys.executable  # the same interpreter
+    monkeypatch.setattr(launcher, "distribution_python", lambda: "/usr/bin/python3.11")
+    monkeypatch.setattr(launcher, "can_run_geedocker", lambda python, path: False)
+    assert launcher.preferred_python("/opt/py/bin/python3") == "/opt/py/bin/python3"
+    monkeypatch.setattr(launcher, "can_run_geedocker", lambda python, path: python == "/usr/bin/python3.11")
+    monkeypatch.setattr(launcher, "import_path", lambda python: [])
+    assert launcher.preferred_python("/opt/py/bin/python3") == "/usr/bin/python3.11"
+
+
+def test_main_refuses_an_interpreter_that_cannot_run_geedocker(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert launcher.main(["--bindir", str(tmp_path), "--python", "/bin/false"]) == UsageError.exit_code
+    assert "/bin/false cannot import geedocker" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not launcher.distribution_python(), reason="no distribution build of this Python version")
+def test_launchers_on_the_distributions_python_run_both_commands(tmp_path: Path) -> None:
+    python = launcher.distribution_python()
+    launcher.install(tmp_path, python=python)
+    assert (tmp_path / "geedocker").read_text().startswith(f"#!{python} -S\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for name, want in (("geedocker", "geedocker 0.1.0"), ("geedocker-runtime", "geedocker-runtime version")):
+        out = subprocess.run([str(tmp_path / name), "--version"], capture_output=True, text=True, env=env)
+        assert out.returncode == 0, out.stderr
+        assert want in out.stdout

@@ -41,7 +41,8 @@ class Ctr:
 @pytest.fixture(scope="module")
 def ctr(tmp_path_factory: pytest.TempPathFactory, busybox_rootfs: Path) -> Iterator[Ctr]:
     base = tmp_path_factory.mktemp("containerd")
-    (wrapper,) = launcher.install(base, names=("geedocker-runtime",))  # as installed: python -S
+    (wrapper,) = launcher.install(base, python=launcher.preferred_python(),  # as installed
+                                names=("geedocker-runtime",))
     # An image archive: podman imports the rootfs and saves it as a docker-archive.
     tar = base / "rootfs.tar"
     subprocess.run(["tar", "-C", str(busybox_rootfs), "-cf", str(tar), "."], check=True)

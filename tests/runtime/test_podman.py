@@ -29,7 +29,8 @@ ULIMITS = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 class Podman:
     def __init__(self, base: Path) -> None:
         self.base = base
-        (wrapper,) = launcher.install(base, names=("geedocker-runtime",))  # as installed: python -S
+        (wrapper,) = launcher.install(base, python=launcher.preferred_python(),  # as installed
+                                        names=("geedocker-runtime",))
         self.argv = ["podman", "--root", str(base / "storage"), "--runroot", str(base / "runroot"),
                      "--runtime", str(wrapper), "--cgroup-manager", "cgroupfs", "--events-backend", "file",
                      "--tmpdir", str(base / "tmp")]
