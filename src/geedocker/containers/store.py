@@ -25,7 +25,7 @@ from geedocker.containers.names import random_name
 from geedocker.containers.spec import RunOptions
 from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
-from geedocker.store.fsutil import atomic_write, file_lock, remove_tree
+from geedocker.store.fsutil import atomic_write, file_lock, lock_dir, remove_tree
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
 
@@ -267,10 +267,15 @@ class ContainerStore:
 
     @contextlib.contextmanager
     def locked(self, cid: str) -> Iterator[None]:
-        if not self.dir(cid).is_dir():
-            raise ContainerNotFound(f"No such container: {cid}")
-        with file_lock(self.dir(cid) / "lock"):
+        """The container's lock: an flock on its directory."""
+        try:
+            fd = lock_dir(self.dir(cid))
+        except (FileNotFoundError, NotADirectoryError):
+            raise ContainerNotFound(f"No such container: {cid}") from None
+        try:
             yield
+        finally:
+            os.close(fd)
 
     def update(self, cid: str, change: Callable[[ContainerRecord], ContainerRecord]) -> ContainerRecord:
         """Read, change and atomically rewrite one record under its lock."""

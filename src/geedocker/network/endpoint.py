@@ -433,7 +433,8 @@ def _setup_own(
 
     store = NetworkStore(layout)
     cfg = store.get(opts.mode) if opts.mode != "none" else None
-    collect_garbage(layout, store)
+    if cfg is not None:  # what vanished containers hold matters to a network's leases, names and rules
+        collect_garbage(layout, store)
     ports = resolve_ports(_wanted_ports(rec, opts), _bound_ports(layout, rec.id)) if cfg else []
     ns = netns_path(layout, rec.id)
     st = NetState(rec.id, rec.name, rec.hostname, "bridge" if cfg else "none", netns=str(ns),

@@ -24,13 +24,13 @@ from geedocker.runtime.state import (
     Saved,
     State,
     check_id,
-    locked,
     pid_alive,
     proc_start_time,
     status_of,
     to_state,
 )
 from geedocker.runtime.status import Status
+from geedocker.store.fsutil import dir_lock
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace
 
@@ -296,7 +296,7 @@ def state(root: Path | str, cid: str) -> State:
 
 def start(root: Path | str, cid: str) -> None:
     cdir, saved, st, _ = _load(root, cid)
-    with locked(cdir.lock_file):
+    with dir_lock(cdir.path):
         st.require("start", cid)
         payload = json.dumps(to_state(cdir, saved, Status.CREATED).to_json()).encode()
         try:
@@ -342,7 +342,7 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
         bare.remove()
         return
     cdir, saved, st, cg = _load(root, cid)
-    with locked(cdir.lock_file):
+    with dir_lock(cdir.path):
         if st in (Status.RUNNING, Status.PAUSED) and not force:
             raise ContainerStateError(f"cannot delete container {cid}: it is {st.value} (stop it or use force)")
         if st is not Status.STOPPED:

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from geedocker.errors import ContainerError, ContainerNotFound, UsageError
@@ -124,19 +123,6 @@ class Saved:
             raise ContainerError(f"state of container {o.get('id')!r} is malformed: {e}") from None
 
 
-@contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """An exclusive flock on ``path`` (created if missing) for the duration of the block."""
-    import fcntl
-
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def proc_start_time(pid: int) -> int | None:
     """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if there is no such process."""
     st = proc_stat(pid)
@@ -188,10 +174,6 @@ class ContainerDir:
     @property
     def exit_file(self) -> Path:
         return self.path / "exit.json"
-
-    @property
-    def lock_file(self) -> Path:
-        return self.path / "lock"
 
     def exists(self) -> bool:
         return self.path.is_dir()

@@ -90,6 +90,28 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
         raise
 
 
+def lock_dir(path: Path | str) -> int:
+    """The directory ``path`` opened and exclusively flocked: no lock file to make (and to remove with it).
+    Closing the fd releases the lock. FileNotFoundError or NotADirectoryError when it is not there."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+@contextlib.contextmanager
+def dir_lock(path: Path | str) -> Iterator[None]:
+    """``lock_dir`` for the duration of the block."""
+    fd = lock_dir(path)
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def file_lock(path: Path, shared: bool = False) -> Iterator[None]:
     """An flock on ``path`` (created if missing), released on exit, also if the process dies."""
