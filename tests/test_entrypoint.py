@@ -91,3 +91,15 @@ def test_collect_cycles_turns_the_collector_back_on_and_leaves_start_up_objects_
              "run_main(main)\n")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "True True\nTrue\n"
+
+
+def test_import_pathlib_leaves_urllib_parse_out_until_as_uri_needs_it() -> None:
+    r = _run("from geedocker.entrypoint import import_pathlib\n"
+             "import_pathlib()\n"
+             "import pathlib\n"
+             "print('urllib.parse' in sys.modules, 'ipaddress' in sys.modules)\n"
+             "print(pathlib.Path('/a b/c').as_uri())\n"
+             "import urllib.parse\n"
+             "print(urllib.parse.urlsplit('http://host/x').netloc)\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "False False\nfile:///a%20b/c\nhost\n"

@@ -367,6 +367,7 @@ class Puller:
     def pull(self, name: str) -> PullResult:
         ref = refs.parse(name)
         self.layout.ensure()
+        self.blobs.sweep_ingest()
         client = self._client_for(ref)
         stats = _Stats()
         top, mdigest, manifest = self._resolve_manifest(client, ref)

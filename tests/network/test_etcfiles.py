@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from geedocker.network.etcfiles import HostEntry, hosts_text, resolv_text
 
 
@@ -51,3 +53,17 @@ def test_resolv_host_mode_keeps_loopback() -> None:
     assert resolv_text(HOST, keep_loopback=True).splitlines()[:3] == [
         "nameserver 127.0.0.53", "nameserver 10.255.255.53", "nameserver ::1",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1", "127.1.2.3", "10.0.0.1", "::1", "0:0:0:0:0:0:0:1", "::2",
+                                  "fe80::1%eth0", "::ffff:127.0.0.1", "nonsense", "", "1.2.3", "256.0.0.1"])
+def test_loopback_test_agrees_with_ipaddress(text: str) -> None:
+    import ipaddress
+
+    from geedocker.network.etcfiles import _is_loopback
+
+    try:
+        want = ipaddress.ip_address(text.split("%")[0]).is_loopback
+    except ValueError:
+        want = False
+    assert _is_loopback(text) is want

@@ -162,3 +162,16 @@ def test_writer_keeps_nothing_when_the_block_fails(layout: Layout) -> None:
             raise RuntimeError("source broke")
     assert store.all() == []
     assert list(layout.tmp.iterdir()) == []
+
+
+def test_sweep_ingest_removes_what_a_commit_killed_halfway_left_and_nothing_else(layout: Layout) -> None:
+    store = BlobStore(layout)
+    committed = store.put_bytes(b"committed")
+    layout.ingest_dir(committed).mkdir(parents=True)  # killed after the rename, before the cleanup
+    partial = Digest.of(b"partial download")
+    with store.ingest(partial) as ing:
+        ing.write(b"partial")  # killed mid-download: a later pull resumes it
+    (layout.ingest / "not-a-digest").mkdir()
+    assert store.sweep_ingest() == [committed]
+    assert sorted(p.name for p in layout.ingest.iterdir()) == ["not-a-digest", f"sha256-{partial.hex}"]
+    assert store.path(committed).read_bytes() == b"committed"

@@ -13,7 +13,6 @@ User networks get a bridge ``gd-<id12>`` and, without ``--subnet``, the first fr
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
 from collections.abc import Iterable
@@ -29,12 +28,13 @@ from geedocker.values import field, value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    import ipaddress
     from typing import Any
 
 DEFAULT_NETWORK = "bridge"
 DEFAULT_BRIDGE = "geedocker0"
 DEFAULT_SUBNET_CANDIDATES = tuple(f"10.{n}.0.0/16" for n in range(89, 100))
-USER_POOL = ipaddress.IPv4Network("10.200.0.0/16")
+USER_POOL = "10.200.0.0/16"  # user networks get a free /24 of it
 MAX_CONFIG_BYTES = 1024 * 1024
 IFNAMSIZ = 15
 
@@ -68,6 +68,8 @@ class NetworkConfig:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NetworkConfig:
+        import ipaddress  # here: ipaddress costs ~2 ms to import, and --network none and host need none of it
+
         return cls(
             name=str(d["name"]),
             id=str(d["id"]),
@@ -82,6 +84,8 @@ class NetworkConfig:
 
 def host_routes() -> list[tuple[str, ipaddress.IPv4Network]]:
     """(device, network) of every IPv4 route of this host except the default route."""
+    import ipaddress
+
     out: list[tuple[str, ipaddress.IPv4Network]] = []
     with contextlib.suppress(OSError):
         with open("/proc/net/route") as f:
@@ -98,6 +102,8 @@ def host_routes() -> list[tuple[str, ipaddress.IPv4Network]]:
 
 
 def host_networks(exclude_dev: str = "") -> list[ipaddress.IPv4Network]:
+    import ipaddress
+
     """The IPv4 networks this host routes (but the default route and ``exclude_dev``'s) and its name servers."""
     nets = [net for dev, net in host_routes() if dev != exclude_dev]
     with contextlib.suppress(OSError):
@@ -185,6 +191,8 @@ class NetworkStore:
 
     def default(self) -> NetworkConfig:
         """The ``bridge`` network, written on first use (with the environment's bridge and subnet)."""
+        import ipaddress
+
         cfg = self._read(DEFAULT_NETWORK)
         if cfg is not None:
             return cfg
@@ -218,6 +226,8 @@ class NetworkStore:
         self, name: str, subnet: str = "", gateway: str = "", labels: Iterable[tuple[str, str]] = ()
     ) -> NetworkConfig:
         """A new user network (config only: its bridge appears with its first container)."""
+        import ipaddress
+
         validate_network_name(name)
         if name in ("bridge", "host", "none", "default"):
             raise NetworkError(f"network name {name} is a pre-defined network and cannot be created")
@@ -233,7 +243,7 @@ class NetworkStore:
                         f"invalid pool request: subnet {net} overlaps with network {c.name} ({c.subnet})"
                     )
         else:
-            for cand in USER_POOL.subnets(new_prefix=24):
+            for cand in ipaddress.IPv4Network(USER_POOL).subnets(new_prefix=24):
                 if not _overlaps(cand, taken):
                     net = cand
                     break
@@ -256,6 +266,8 @@ class NetworkStore:
 
 
 def parse_subnet(text: str) -> ipaddress.IPv4Network:
+    import ipaddress
+
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError as e:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import ipaddress
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -37,7 +36,6 @@ from geedocker.logger import get_logger
 from geedocker.network import etcfiles
 from geedocker.network.config import DEFAULT_NETWORK, NetworkConfig, NetworkStore
 from geedocker.network.errors import PortInUse
-from geedocker.network.ipam import Ipam
 from geedocker.network.options import NetworkOptions, PortSpec, parse_exposed
 from geedocker.store.fsutil import atomic_write, file_lock
 from geedocker.store.layout import Layout
@@ -45,9 +43,11 @@ from geedocker.values import field, replace, value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    import ipaddress
     from typing import Any
 
     from geedocker.containers.store import ContainerRecord
+    from geedocker.network.ipam import Ipam
 
 log = get_logger(__name__)
 
@@ -78,6 +78,8 @@ class Endpoint:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Endpoint:
+        import ipaddress
+
         return cls(
             network=str(d["network"]), network_id=str(d["network_id"]),
             address=ipaddress.IPv4Address(d["address"]), prefixlen=int(d["prefixlen"]),
@@ -197,6 +199,8 @@ def veth_name(cid: str, network_id: str) -> str:
 
 
 def ipam_of(store: NetworkStore, cfg: NetworkConfig) -> Ipam:
+    from geedocker.network.ipam import Ipam  # bridge networks only
+
     return Ipam(store.leases_path(cfg.name), cfg.subnet, cfg.gateway)
 
 
@@ -346,6 +350,8 @@ def sync_firewall(layout: Layout) -> None:
     A network's rules (masquerade, isolation) live as long as the network, as docker's do for its bridges;
     a container's (DNAT of its published ports) as long as the container. So a container without
     published ports changes no rule, and ``nft.apply`` has nothing to commit."""
+    import ipaddress
+
     from geedocker.network import nft  # bridge networks only: not on the --network none/host path
 
     nets = [nft.BridgeNat(cfg.bridge, cfg.subnet) for cfg in _configs(NetworkStore(layout)) if _bridge_made(cfg)]

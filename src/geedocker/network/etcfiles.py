@@ -10,7 +10,7 @@ the search and options lines. With ``--network host`` the host's file is used as
 
 from __future__ import annotations
 
-import ipaddress
+import _socket
 from collections.abc import Iterable, Sequence
 
 from geedocker.values import value
@@ -58,10 +58,15 @@ def hosts_text(
 
 
 def _is_loopback(text: str) -> bool:
-    try:
-        return ipaddress.ip_address(text.split("%")[0]).is_loopback
-    except ValueError:
-        return False
+    """127.0.0.0/8 or ::1 (as ipaddress's ``is_loopback``, without importing it: ~2 ms of every start)."""
+    addr = text.split("%")[0]
+    for family, size in ((_socket.AF_INET, 4), (_socket.AF_INET6, 16)):
+        try:
+            packed = _socket.inet_pton(family, addr)
+        except OSError:
+            continue
+        return packed[0] == 127 if size == 4 else packed == bytes(15) + b"\x01"
+    return False
 
 
 def resolv_text(

@@ -18,7 +18,6 @@ import _socket  # not socket: its enums cost a millisecond of every start (--net
 import contextlib
 import errno
 import fcntl
-import ipaddress
 import os
 import struct
 from collections.abc import Callable
@@ -28,6 +27,8 @@ from geedocker.errors import NetworkError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    import ipaddress
+
     from geedocker.network import rtnl
 
 SIOCGIFFLAGS = 0x8913

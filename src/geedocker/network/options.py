@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 
@@ -127,6 +126,8 @@ def _port_range(text: str, what: str, spec: str) -> list[int]:
 
 def parse_publish(spec: str) -> list[PortSpec]:
     """One ``-p`` value -> the ports it publishes (a range gives several)."""
+    import ipaddress
+
     s = spec.strip()
     body, slash, proto = s.rpartition("/") if "/" in s else (s, "", "tcp")
     proto = proto.lower() if slash else "tcp"
@@ -180,6 +181,8 @@ def parse_exposed(exposed: Iterable[str]) -> list[PortSpec]:
 
 def parse_add_host(text: str) -> tuple[str, str]:
     """``--add-host name:ip`` (or ``name=ip``) -> (name, ip)."""
+    import ipaddress
+
     if "=" in text:
         name, _, ip = text.partition("=")
     else:
@@ -197,6 +200,8 @@ def parse_add_host(text: str) -> tuple[str, str]:
 
 
 def parse_ip(text: str) -> str:
+    import ipaddress
+
     try:
         addr = ipaddress.ip_address(text)
     except ValueError:
@@ -207,6 +212,8 @@ def parse_ip(text: str) -> str:
 
 
 def parse_dns(text: str) -> str:
+    import ipaddress
+
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from geedocker.digest import Digest
-from geedocker.errors import DiskFullError, StoreError, VerificationError
+from geedocker.errors import DigestError, DiskFullError, StoreError, VerificationError
 from geedocker.store.fsutil import file_lock, fsync_dir, remove_tree, temp_file
 from geedocker.store.layout import Layout
 
@@ -130,6 +130,25 @@ class BlobStore:
                 yield ing
             finally:
                 ing.close()
+
+    def sweep_ingest(self) -> list[Digest]:
+        """Remove what ingests of blobs already in the store left: a process killed between a commit's rename
+        and its cleanup leaves the (then empty) ingest dir. The digests swept."""
+        swept: list[Digest] = []
+        try:
+            names = os.listdir(self.layout.ingest)
+        except FileNotFoundError:
+            return swept
+        for name in names:
+            algorithm, _, hex_ = name.partition("-")
+            try:
+                digest = Digest.parse(f"{algorithm}:{hex_}")
+            except DigestError:
+                continue
+            if self.has(digest):
+                remove_tree(self.layout.ingest / name)
+                swept.append(digest)
+        return swept
 
     def delete(self, digest: Digest) -> None:
         with contextlib.suppress(FileNotFoundError):
