@@ -85,3 +85,15 @@ def test_timestamps_are_utc_rfc3339_with_nanoseconds() -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", ts), ts
     parsed = parse_rfc3339(ts)
     assert parsed is not None and before - 1 <= parsed.timestamp() <= time.time() + 1
+
+
+def test_a_container_that_says_nothing_makes_no_log_file(tmp_path: Path) -> None:
+    p = tmp_path / "c-json.log"
+    w = logs.JsonLogWriter(p)
+    w.close()
+    assert not p.exists()
+    assert logs.read_entries(p) == []
+    w = logs.JsonLogWriter(p)
+    w.write("stderr", b"late\n")
+    w.close()
+    assert [(e.stream, e.log) for e in logs.read_entries(p)] == [("stderr", "late\n")]

@@ -22,11 +22,12 @@ MAX_ENTRY_BYTES = 1024 * 1024
 
 
 class JsonLogWriter:
-    """Appends container output to a json-file log, a line at a time per stream."""
+    """Appends container output to a json-file log, a line at a time per stream. The file is made with the
+    first entry (readers take a missing log for an empty one): a container that says nothing makes none."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+        self.fd = -1
         self.pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
 
     def write(self, stream: str, data: bytes) -> None:
@@ -45,6 +46,8 @@ class JsonLogWriter:
 
     def _entry(self, stream: str, line: bytes) -> None:
         rec = {"log": line.decode("utf-8", "replace"), "stream": stream, "time": now_rfc3339(nanoseconds=True)}
+        if self.fd < 0:
+            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
         os.write(self.fd, (json.dumps(rec) + "\n").encode())
 
     def flush(self) -> None:
@@ -55,7 +58,9 @@ class JsonLogWriter:
 
     def close(self) -> None:
         self.flush()
-        os.close(self.fd)
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 @value

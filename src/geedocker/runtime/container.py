@@ -163,9 +163,6 @@ def create(
     fifo_fd = -1
     csock = None
     try:
-        os.mkfifo(cdir.fifo, 0o600)
-        fifo_fd = os.open(cdir.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        csock = _console(spec.process, console_socket)
         wanted = cgroups.for_container(spec.linux.cgroups_path or cgroups.default_path(os.fspath(cdir.root), cid),
                                        cid)
         busy = wanted.pids()
@@ -175,7 +172,12 @@ def create(
                                       f"processes {busy[:10]}")
         cg = wanted
         cg.create()
-        cgroups.warm_up_migration()  # not before create: the kernel holds cgroup_mutex, which mkdir needs, meanwhile
+        # As early as can be, since the init's move into its cgroups waits for the grace period this starts; not
+        # before create: the kernel holds cgroup_mutex, which mkdir needs, meanwhile.
+        cgroups.warm_up_migration()
+        os.mkfifo(cdir.fifo, 0o600)
+        fifo_fd = os.open(cdir.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        csock = _console(spec.process, console_socket)
         cg.apply(cgroups.with_default_devices(spec.linux.resources, spec.linux.devices))
         cfg = InitConfig(
             cid=cid,
