@@ -30,10 +30,11 @@ BIN = Path(tempfile.mkdtemp(prefix="gdbench-bin-"))
 
 
 def _launchers() -> None:
-    """The launchers a user gets from ``scripts/install-deps.sh`` (``python -S``), written for this checkout."""
+    """The launchers a user gets from ``scripts/install-deps.sh`` (``python -S``), written for this checkout, on
+    the interpreter it picks (``$GEEDOCKER_BENCH_PYTHON`` picks another, to compare interpreters)."""
     from geedocker.launcher import install, preferred_python
 
-    install(BIN, python=preferred_python())
+    install(BIN, python=os.environ.get("GEEDOCKER_BENCH_PYTHON") or preferred_python())
     atexit.register(shutil.rmtree, BIN, True)
 
 
