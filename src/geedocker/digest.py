@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 from geedocker.errors import DigestError, VerificationError
 from geedocker.values import value
@@ -14,6 +15,23 @@ if TYPE_CHECKING:
 
 _HEX_LEN = {"sha256": 64, "sha512": 128}
 _DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
+
+
+SMALL = 1 << 20  # ``Digest.of`` hashes at most this much without hashlib
+
+
+def _small_sha256(data: bytes) -> str:
+    """sha256 through CPython's own module (``_sha256``, ``_sha2`` from 3.12): hashlib loads OpenSSL first, ~3 ms
+    of a ``run`` whose image has more than one layer (chain ids are sha256 of short strings)."""
+    for name in ("_sha256", "_sha2"):
+        try:
+            module = __import__(name)
+        except ImportError:
+            continue
+        return str(module.sha256(data).hexdigest())
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
 
 
 @value(order=True)
@@ -39,6 +57,8 @@ class Digest:
 
     @classmethod
     def of(cls, data: bytes, algorithm: str = "sha256") -> Digest:
+        if algorithm == "sha256" and len(data) <= SMALL and "hashlib" not in sys.modules:
+            return cls(algorithm, _small_sha256(data))
         import hashlib
 
         return cls(algorithm, hashlib.new(algorithm, data).hexdigest())
