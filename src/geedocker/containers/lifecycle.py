@@ -120,10 +120,7 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     (cdir / "hostname").write_text(rec.hostname + "\n")
     extra = [_bind_file("/etc/hostname", cdir / "hostname")]
     net = network.setup(store.layout, rec)  # network hook: netns, veth, address, ports, /etc/hosts, resolv.conf
-    extra += net.mounts
-    for name in ("hostname", "hosts", "resolv.conf"):
-        with contextlib.suppress(GeeDockerError):
-            _ensure_file(root, f"/etc/{name}")
+    extra += net.mounts  # their targets (/etc/hosts, ...) are made by the runtime, as runc makes them
     init_path = find_init_binary() if opts.init else None
     if init_path:
         _ensure_file(root, INIT_DESTINATION)
