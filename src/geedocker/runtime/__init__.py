@@ -93,6 +93,8 @@ Not honoured (refused with ``ContainerError`` naming the field): ``process.appar
 ``linux.timeOffsets``, ``linux.resources.{blockIO,hugepageLimits,network,rdma}``, idmapped mounts,
 unknown namespace types. Device cgroup rules are enforced on v1 (with runc's default allow-list
 appended); on v2 they are logged as not enforced (that needs eBPF). The systemd cgroup driver is refused.
+A ``cgroup``/``cgroup2`` mount shows the container's own cgroup directories, bound from the host's
+hierarchies (read-only as the spec says), with or without a cgroup namespace.
 """
 
 from __future__ import annotations
