@@ -252,9 +252,10 @@ def warm_up_migration() -> None:
     lock favours its readers (every fork and exit): when no move has happened for a while, the next one
     first waits for an RCU grace period, 7-25 ms on a small VM, and the moves that follow within a grace
     period of it do not. ``create`` moves the container's init into its cgroups on its critical path, so it
-    calls this first: a thread moves this process into the cgroup it is already in (which changes nothing
-    but takes the lock), and the grace period passes while the runtime forks and the init mounts its root.
-    Errors are ignored: this only saves time.
+    calls this as soon as it has made the container's cgroups: a thread moves this process into the cgroup
+    it is already in (which changes nothing but takes the lock), and the grace period passes while the runtime
+    forks and the init sets its root filesystem up. Not before the cgroups are made: the kernel holds
+    cgroup_mutex, which a cgroup mkdir needs, while the move waits. Errors are ignored: this only saves time.
     """
     import _thread
 
