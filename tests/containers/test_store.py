@@ -156,3 +156,50 @@ def test_rfc3339_round_trip() -> None:
     assert t is not None and t.tzinfo is not None
     assert parse_rfc3339("") is None and parse_rfc3339("garbage") is None
     assert parse_rfc3339("2024-01-02T03:04:05+00:00") is not None
+
+
+def test_a_new_container_reads_no_other_record(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names are reserved in an index: creating the 21st container costs what the first did."""
+    store = ContainerStore(layout)
+    for i in range(20):
+        store.create(_maker(), f"c{i}")
+    loads: list[str] = []
+    real_load = ContainerStore.load
+    monkeypatch.setattr(ContainerStore, "load", lambda self, cid: loads.append(cid) or real_load(self, cid))
+    store.create(_maker(), "new")
+    store.create(_maker(), "")  # a generated name
+    with pytest.raises(NameConflictError, match='"/c7" is already in use'):
+        store.create(_maker(), "c7")
+    assert loads == []
+
+
+def test_removing_a_container_frees_its_name(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    a = store.create(_maker(), "web")
+    store.remove_dir(a.id)
+    b = store.create(_maker(), "web")
+    assert b.id != a.id
+    assert store.resolve("web") == b
+
+
+def test_a_name_whose_container_vanished_is_taken_over(layout: Layout) -> None:
+    """A crash between removing the dir and freeing the name leaves an entry for a container that is gone."""
+    import shutil
+
+    store = ContainerStore(layout)
+    a = store.create(_maker(), "web")
+    shutil.rmtree(store.dir(a.id))
+    b = store.create(_maker(), "web")
+    assert store.resolve("web") == b
+
+
+def test_the_index_is_made_from_the_records_of_an_older_store(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    a = store.create(_maker(), "web")
+    import shutil
+
+    shutil.rmtree(layout.containers / ".names")  # as a store written before the index existed
+    with pytest.raises(NameConflictError):
+        store.create(_maker(), "web")
+    assert store.resolve("web") == a
+    assert store.ids() == [a.id]

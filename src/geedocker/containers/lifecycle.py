@@ -104,7 +104,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerR
             rootfs.unmount(store.rootfs(rec.id))
         with contextlib.suppress(GeeDockerError):
             network.release(layout, rec.id)  # network hook
-        store.remove_dir(rec.id)
+        store.remove_dir(rec.id, rec.name)
         raise
     return rec
 
@@ -280,7 +280,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
         errors.append(str(e))
     rootfs.unmount(store.rootfs(rec.id))
     network.release(layout, rec.id)  # network hook
-    store.remove_dir(rec.id)
+    store.remove_dir(rec.id, rec.name)
     if errors:
         log.warning("removing container %s: %s", rec.id[:12], "; ".join(errors))
     return rec

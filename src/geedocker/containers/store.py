@@ -23,7 +23,7 @@ from pathlib import Path
 
 from geedocker.containers.names import random_name
 from geedocker.containers.spec import RunOptions
-from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError, StoreError
+from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
 from geedocker.store.fsutil import atomic_write, file_lock, lock_dir, remove_tree
 from geedocker.store.layout import Layout
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024
+NAMES_DIR = ".names"  # below the containers dir: one file per container name, holding the container's id
 
 
 class Status(StrEnum):
@@ -235,35 +236,83 @@ class ContainerStore:
     def create(self, make: Callable[[str, str], ContainerRecord], name: str = "") -> ContainerRecord:
         """Reserve a new id and a unique name, then write ``make(id, name)``'s record.
 
-        Raises ``NameConflictError`` if ``name`` is taken.
+        Raises ``NameConflictError`` if ``name`` is taken. Names are reserved in an index (``.names/<name>``
+        holding the id), so a new container costs the same however many there are.
         """
         self.layout.containers.mkdir(parents=True, exist_ok=True)
         with file_lock(self.layout.lock("containers")):
-            taken = {r.name: r.id for r in self.list()}
+            self._ensure_name_index()
+            cid = new_container_id()
+            while self.dir(cid).exists():
+                cid = new_container_id()
             if name:
-                if name in taken:
+                if not self._claim_name(name, cid):
                     raise NameConflictError(
-                        f'Conflict. The container name "/{name}" is already in use by container "{taken[name]}". '
-                        "You have to remove (or rename) that container to be able to reuse that name."
+                        f'Conflict. The container name "/{name}" is already in use by container '
+                        f'"{self._name_owner(name)}". You have to remove (or rename) that container to be able to '
+                        "reuse that name."
                     )
             else:
                 for i in range(100):
                     name = random_name(i // 10)
-                    if name not in taken:
+                    if self._claim_name(name, cid):
                         break
                 else:
                     raise ContainerError("could not find a free container name")
-            cid = new_container_id()
-            while self.dir(cid).exists():
-                cid = new_container_id()
-            self.dir(cid).mkdir(mode=0o700)
-            rec = make(cid, name)
             try:
+                self.dir(cid).mkdir(mode=0o700)
+                rec = make(cid, name)
                 self._write(rec)
             except BaseException:
                 remove_tree(self.dir(cid))
+                self._release_name(name, cid)
                 raise
             return rec
+
+    # the name index: .names/<name> -> the id of the container that has it
+    def _name_file(self, name: str) -> Path:
+        return self.layout.containers / NAMES_DIR / name
+
+    def _name_owner(self, name: str) -> str:
+        try:
+            return self._name_file(name).read_text().strip()
+        except OSError:
+            return ""
+
+    def _claim_name(self, name: str, cid: str) -> bool:
+        """Take ``name`` for ``cid`` (under the containers lock): False if a container that exists has it.
+        An entry whose container is gone (a crash between the two) is taken over."""
+        path = self._name_file(name)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            owner = self._name_owner(name)
+            if len(owner) == 64 and self.record_path(owner).exists():
+                return False
+            atomic_write(path, cid.encode(), 0o600, durable=False)
+            return True
+        with os.fdopen(fd, "w") as f:
+            f.write(cid)
+        return True
+
+    def _release_name(self, name: str, cid: str) -> None:
+        """Free ``name`` if ``cid`` holds it (under the containers lock)."""
+        if name and self._name_owner(name) == cid:
+            with contextlib.suppress(FileNotFoundError):
+                self._name_file(name).unlink()
+
+    def _ensure_name_index(self) -> None:
+        """Make the index from the records once (a store made before it existed), under the containers lock."""
+        names = self.layout.containers / NAMES_DIR
+        if names.is_dir():
+            return
+        tmp = self.layout.containers / f"{NAMES_DIR}.{os.getpid()}.tmp"
+        remove_tree(tmp)
+        tmp.mkdir(mode=0o700)
+        for rec in self.list():
+            if rec.name and "/" not in rec.name and not rec.name.startswith("."):
+                (tmp / rec.name).write_text(rec.id)
+        os.rename(tmp, names)
 
     @contextlib.contextmanager
     def locked(self, cid: str) -> Iterator[None]:
@@ -294,6 +343,13 @@ class ContainerStore:
             raise ContainerNotFound("No such container: (empty name)")
         if len(ref) == 64 and self.record_path(ref).exists():
             return self.load(ref)
+        if "/" not in ref and not ref.startswith("."):
+            owner = self._name_owner(ref)
+            if len(owner) == 64:
+                with contextlib.suppress(ContainerNotFound, StoreError):
+                    rec = self.load(owner)
+                    if rec.name == ref:
+                        return rec
         records = self.list()
         for r in records:
             if r.name == ref:
@@ -310,7 +366,16 @@ class ContainerStore:
         """Where an auto-removed (``--rm``) container leaves its exit code for ``wait`` (under $RUN)."""
         return self.layout.run / "exited" / cid
 
-    def remove_dir(self, cid: str) -> None:
+    def remove_dir(self, cid: str, name: str | None = None) -> None:
+        """Remove the container's directory, then free its name (read from its record unless given)."""
+        if name is None:
+            try:
+                name = self.load(cid).name
+            except GeeDockerError:
+                name = ""
         remove_tree(self.dir(cid))
         if self.dir(cid).exists():
             raise StoreError(f"could not remove {self.dir(cid)}")
+        if name:
+            with file_lock(self.layout.lock("containers")):
+                self._release_name(name, cid)

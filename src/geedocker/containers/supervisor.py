@@ -163,7 +163,7 @@ class Supervisor:
             with contextlib.suppress(GeeDockerError):
                 network.release(self.layout, cid)  # network hook
             with contextlib.suppress(GeeDockerError):
-                self.store.remove_dir(cid)
+                self.store.remove_dir(cid, self.rec.name)
         self._close_streams()
 
     def _close_streams(self) -> None:
@@ -297,7 +297,7 @@ class Supervisor:
             errors.append(str(e))
         if self.rec.options.rm:
             try:
-                self.store.remove_dir(cid)
+                self.store.remove_dir(cid, self.rec.name)
             except GeeDockerError as e:
                 errors.append(str(e))
                 with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
