@@ -54,3 +54,23 @@ def test_rm_f_of_a_running_container_leaves_nothing(engine: Engine) -> None:
     assert engine.cli("rm", "-f", cid).returncode == 0
     assert engine.leftovers({cid}) == []
     assert [p for p, start in procs if is_alive(p, start)] == []
+
+
+def _engine_cgroups() -> set[str]:
+    """Every container cgroup of the engine's on this machine (``/sys/fs/cgroup/*/geedocker/<id>``)."""
+    return {str(p) for p in Path("/sys/fs/cgroup").glob("*/geedocker/*") if p.is_dir() and len(p.name) == 64}
+
+
+@pytest.mark.parametrize(("flags", "args", "code"), [
+    (("-u", "nosuchuser"), ("true",), 125),  # fails while the bundle is written, after the cgroups were prepared
+    (("--rm", "-u", "nosuchuser"), ("true",), 125),
+    (("-w", "/proc/self/fd/1"), ("true",), 125),
+    ((), ("no-such-command",), 127),  # fails in the runtime's create
+    (("-d",), ("no-such-command",), 127),  # the same in a detached monitor
+])
+def test_a_run_that_fails_leaves_no_cgroup(engine: Engine, flags: tuple[str, ...], args: tuple[str, ...],
+                                           code: int) -> None:
+    before = _engine_cgroups()
+    r = engine.run(*args, flags=flags)
+    assert r.returncode == code, r.stderr
+    assert _engine_cgroups() == before

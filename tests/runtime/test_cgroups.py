@@ -186,3 +186,25 @@ def test_warm_up_migration_leaves_the_process_where_it_is() -> None:
     started, left, same = out.stdout.split()
     assert int(started) in (1, 2)  # the thread may be done already
     assert (left, same) == ("1", "True")
+
+
+def test_prepare_then_create_uses_the_prepared_cgroup_and_discard_removes_an_unused_one(runtime: Runtime) -> None:
+    path = f"/geedocker-test/prepared-{os.getpid()}"
+    rt.prepare_cgroup(path, "c1")
+    dirs = {k: Path(v) for k, v in cgroups.for_container(path, "c1").to_json()["dirs"].items()}  # type: ignore[union-attr]
+    assert all(d.is_dir() for d in dirs.values())
+    rt.discard_cgroup(path, "c1")  # no create came
+    assert not any(d.exists() for d in dirs.values())
+    cfg = base_config(["sleep", "60"])
+    cfg["linux"]["cgroupsPath"] = path
+    rt.prepare_cgroup(path, "c2")
+    cid = runtime.create(cfg, cid="c2")
+    pid = rt.state(runtime.root, cid).pid
+    assert str(pid) in (dirs["pids"] / "cgroup.procs").read_text().split()
+    rt.discard_cgroup(path, cid)  # in use: left alone
+    assert dirs["pids"].is_dir()
+    rt.delete(runtime.root, cid, force=True)
+    assert not any(d.exists() for d in dirs.values())
+    for d in {d.parent for d in dirs.values()}:
+        with contextlib.suppress(OSError):
+            d.rmdir()

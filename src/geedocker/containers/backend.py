@@ -54,6 +54,12 @@ if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run ti
 
         def start(self, cid: str) -> None: ...
 
+        def prepare(self, cid: str, cgroups_path: str) -> None:
+            """Ahead of ``create``, what the runtime can do early (its cgroups); undone by ``discard``."""
+            ...
+
+        def discard(self, cid: str, cgroups_path: str) -> None: ...
+
         def wait(self, cid: str, pid: int) -> int: ...
 
         def kill(self, cid: str, sig: int, all_: bool = False) -> None: ...
@@ -174,6 +180,12 @@ class OciCliBackend:
     def start(self, cid: str) -> None:
         self._run("start", cid)
 
+    def prepare(self, cid: str, cgroups_path: str) -> None:
+        pass  # the runtime makes its cgroups in create
+
+    def discard(self, cid: str, cgroups_path: str) -> None:
+        pass
+
     def wait(self, cid: str, pid: int) -> int:
         return wait_pid(pid)
 
@@ -256,6 +268,12 @@ class GeeRuntimeBackend:
 
     def start(self, cid: str) -> None:
         self.rt.start(self.root, cid)
+
+    def prepare(self, cid: str, cgroups_path: str) -> None:
+        self.rt.prepare_cgroup(cgroups_path, cid)
+
+    def discard(self, cid: str, cgroups_path: str) -> None:
+        self.rt.discard_cgroup(cgroups_path, cid)
 
     def wait(self, cid: str, pid: int) -> int:
         return int(self.rt.wait(self.root, cid))

@@ -21,6 +21,7 @@ from geedocker.containers.spec import (
     INIT_DESTINATION,
     RunOptions,
     build_spec,
+    engine_cgroups_path,
     find_init_binary,
     host_devices,
     resolve_command,
@@ -62,8 +63,11 @@ def _check_mounts(opts: RunOptions) -> None:
             raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
 
 
-def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerRecord:
-    """Make a container (status ``created``): record, overlay dirs, config.json. Nothing runs yet."""
+def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: bool = False) -> ContainerRecord:
+    """Make a container (status ``created``): record, overlay dirs, config.json. Nothing runs yet.
+
+    ``starting``: it is started right after (``run``): the runtime may prepare its part meanwhile (see
+    ``Backend.prepare``); whoever then fails to start it calls ``discard_prepared``."""
     layout.ensure()
     if opts.name:
         validate_name(opts.name)
@@ -98,8 +102,12 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerR
 
     rec = store.create(make, opts.name)
     try:
+        if starting:
+            get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
         _write_bundle(store, rec)
     except BaseException:
+        if starting:
+            discard_prepared(layout, rec)
         with contextlib.suppress(GeeDockerError):
             rootfs.unmount(store.rootfs(rec.id))
         with contextlib.suppress(GeeDockerError):
@@ -107,6 +115,12 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions) -> ContainerR
         store.remove_dir(rec.id, rec.name)
         raise
     return rec
+
+
+def discard_prepared(layout: Layout, rec: ContainerRecord) -> None:
+    """Undo what the runtime prepared for a start that did not happen (``create(starting=True)``)."""
+    with contextlib.suppress(GeeDockerError):
+        get_backend(layout, rec.runtime or None).discard(rec.id, engine_cgroups_path(rec.id))
 
 
 def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
@@ -169,7 +183,7 @@ def start(layout: Layout, ref: str, *, attach: bool = False) -> int:
 
 def run(layout: Layout, source: RootfsSource, opts: RunOptions) -> tuple[ContainerRecord, int]:
     """``docker run``: create, then start attached (the exit status) or detached (0)."""
-    rec = create(layout, source, opts)
+    rec = create(layout, source, opts, starting=True)
     try:
         if opts.detach:
             start_detached(layout, rec)

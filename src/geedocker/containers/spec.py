@@ -644,6 +644,11 @@ def _resources(opts: RunOptions) -> dict[str, Any]:
     return res
 
 
+def engine_cgroups_path(cid: str) -> str:
+    """The cgroup of an engine's container, as its config.json gives it to the runtime."""
+    return f"/geedocker/{cid}"
+
+
 def host_devices(dev: Path = Path("/dev")) -> list[dict[str, Any]]:
     """The host's top-level character and block devices (for --privileged)."""
     import stat
@@ -727,7 +732,7 @@ def build_spec(
     linux: dict[str, Any] = {
         "namespaces": namespaces,
         "resources": _resources(opts),
-        "cgroupsPath": cgroups_path if cgroups_path is not None else f"/geedocker/{container_id}",
+        "cgroupsPath": cgroups_path if cgroups_path is not None else engine_cgroups_path(container_id),
     }
     if opts.sysctls:
         linux["sysctl"] = dict(opts.sysctls)

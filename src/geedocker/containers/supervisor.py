@@ -23,6 +23,7 @@ from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import get_backend
 from geedocker.containers.logs import JsonLogWriter
+from geedocker.containers.spec import engine_cgroups_path
 from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
@@ -151,6 +152,8 @@ class Supervisor:
         cid = self.rec.id
         with contextlib.suppress(GeeDockerError):
             self.backend.delete(cid, force=True)
+        with contextlib.suppress(GeeDockerError):
+            self.backend.discard(cid, engine_cgroups_path(cid))  # prepared for a run that failed before create
         with contextlib.suppress(GeeDockerError):
             rootfs.unmount(self.store.rootfs(cid))
         code = e.exit_code if isinstance(e, GeeDockerError) else 125

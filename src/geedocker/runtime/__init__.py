@@ -74,6 +74,9 @@ stdout=None, stderr=None) -> int``
     Host pids of the container's processes.
 ``pause(root, cid)`` / ``resume(root, cid)``  (freezer cgroup)
 ``update(root, cid, resources: dict)``  a spec ``linux.resources`` object applied to the live cgroup
+``prepare_cgroup(cgroups_path, cid)`` / ``discard_cgroup(cgroups_path, cid)``  a container's cgroups made ahead
+    of ``create`` by a caller that knows their path early (the kernel's migration wait then overlaps the
+    caller's work), and removed again if ``create`` does not come
 
 Layout of the package (one module per kernel concept)
 -----------------------------------------------------
@@ -104,10 +107,12 @@ from __future__ import annotations
 from geedocker.runtime.container import (
     create,
     delete,
+    discard_cgroup,
     exec_,
     kill,
     list_,
     pause,
+    prepare_cgroup,
     ps,
     resume,
     run,
@@ -124,10 +129,12 @@ __all__ = [
     "Status",
     "create",
     "delete",
+    "discard_cgroup",
     "exec_",
     "kill",
     "list_",
     "pause",
+    "prepare_cgroup",
     "ps",
     "resume",
     "run",

@@ -272,6 +272,31 @@ def create(
             csock.close()
 
 
+def prepare_cgroup(cgroups_path: str, cid: str) -> None:
+    """Make container ``cid``'s cgroups (``cgroups_path``, as its config.json will give it) ahead of ``create``,
+    and start the kernel's migration wait there (``cgroups.warm_up_migration``): a caller that knows the path
+    early overlaps that wait with its own work until ``create``, which finds the cgroups made. Anything amiss
+    is left for ``create`` to meet and report; a caller that will not call ``create`` calls ``discard_cgroup``."""
+    try:
+        cg = cgroups.for_container(cgroups_path, cid)
+        if cg.pids():
+            return  # another container's: create refuses it
+        cg.create()
+    except (ContainerError, OSError):
+        return
+    cgroups.warm_up_migration()
+
+
+def discard_cgroup(cgroups_path: str, cid: str) -> None:
+    """Undo ``prepare_cgroup`` when ``create`` will not come: remove the cgroups if nothing is in them."""
+    try:
+        cg = cgroups.for_container(cgroups_path, cid)
+        if not cg.pids():
+            cg.destroy()
+    except (ContainerError, OSError):
+        pass
+
+
 def _console(p: Process, console_socket: Path | str | None) -> socket.socket | None:
     """The connected console socket when ``p.terminal`` (connected here, in the runtime's namespaces)."""
     if not p.terminal:
@@ -602,10 +627,12 @@ def resume(root: Path | str, cid: str) -> None:
 __all__ = [
     "create",
     "delete",
+    "discard_cgroup",
     "exec_",
     "kill",
     "list_",
     "pause",
+    "prepare_cgroup",
     "ps",
     "resume",
     "run",
