@@ -74,3 +74,11 @@ def test_a_run_that_fails_leaves_no_cgroup(engine: Engine, flags: tuple[str, ...
     r = engine.run(*args, flags=flags)
     assert r.returncode == code, r.stderr
     assert _engine_cgroups() == before
+
+
+def test_a_start_that_fails_leaves_no_cgroup(engine: Engine) -> None:
+    cid = engine.cli("create", "--rootfs", str(engine.layer), "no-such-command").stdout.strip()
+    before = _engine_cgroups()
+    assert engine.cli("start", "-a", cid).returncode == 127
+    assert engine.cli("start", cid).returncode != 0  # the error comes from the detached monitor
+    assert _engine_cgroups() == before

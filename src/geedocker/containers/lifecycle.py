@@ -175,6 +175,7 @@ def start(layout: Layout, ref: str, *, attach: bool = False) -> int:
         if attach:
             raise ContainerStateError(f"container {rec.name} is already running")
         return 0
+    get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))  # discarded if it fails
     if attach:
         return run_attached(layout, rec)
     start_detached(layout, rec)
