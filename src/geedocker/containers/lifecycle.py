@@ -67,7 +67,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     """Make a container (status ``created``): record, overlay dirs, config.json. Nothing runs yet.
 
     ``starting``: it is started right after (``run``): the runtime may prepare its part meanwhile (see
-    ``Backend.prepare``); whoever then fails to start it calls ``discard_prepared``."""
+    ``Backend.prepare``). A failure here discards that; a failed start does too (``Supervisor``)."""
     layout.ensure()
     if opts.name:
         validate_name(opts.name)
@@ -107,7 +107,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
         _write_bundle(store, rec)
     except BaseException:
         if starting:
-            discard_prepared(layout, rec)
+            _discard_prepared(layout, rec)
         with contextlib.suppress(GeeDockerError):
             rootfs.unmount(store.rootfs(rec.id))
         with contextlib.suppress(GeeDockerError):
@@ -117,7 +117,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     return rec
 
 
-def discard_prepared(layout: Layout, rec: ContainerRecord) -> None:
+def _discard_prepared(layout: Layout, rec: ContainerRecord) -> None:
     """Undo what the runtime prepared for a start that did not happen (``create(starting=True)``)."""
     with contextlib.suppress(GeeDockerError):
         get_backend(layout, rec.runtime or None).discard(rec.id, engine_cgroups_path(rec.id))
