@@ -164,3 +164,22 @@ def test_default_device_rules_are_added_once_and_after_a_later_deny_again() -> N
 
 def test_the_bounding_set_read_from_proc_is_the_one_prctl_reports() -> None:
     assert capabilities.bounding_now() == capabilities.bounding_by_prctl() != 0
+
+
+def test_this_processs_cgroups_and_mounts_are_read_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from geedocker.runtime import cgroups
+
+    monkeypatch.setattr(cgroups, "_read_once", {})
+    reads: list[str] = []
+    real = cgroups.read_text
+    monkeypatch.setattr(cgroups, "read_text", lambda p: reads.append(str(p)) or real(p))
+    first = cgroups.own_cgroups()
+    assert cgroups.own_cgroups() == first
+    cgroups.is_unified()
+    cgroups.is_unified()
+    other = tmp_path / "cgroup"
+    other.write_text("1:pids:/a\n")
+    assert cgroups.own_cgroups(str(other)) == {"pids": "/a"}
+    other.write_text("1:pids:/b\n")
+    assert cgroups.own_cgroups(str(other)) == {"pids": "/b"}  # any other file: read each time
+    assert reads == [cgroups.SELF_CGROUP, cgroups.SELF_MOUNTINFO, str(other), str(other)]

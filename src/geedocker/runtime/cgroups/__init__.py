@@ -164,10 +164,25 @@ def remove_own_parent(d: Path) -> None:
         os.rmdir(d.parent)
 
 
-def own_cgroups(proc_cgroup: str = "/proc/self/cgroup") -> dict[str, str]:
+SELF_CGROUP = "/proc/self/cgroup"
+SELF_MOUNTINFO = "/proc/self/mountinfo"
+_read_once: dict[str, str] = {}
+
+
+def host_text(path: str) -> str:
+    """``path``'s text; this process's cgroups and mount table (``SELF_CGROUP``, ``SELF_MOUNTINFO``) are read
+    once per process: a container start asks about them a dozen times, and neither changes under it."""
+    if path not in (SELF_CGROUP, SELF_MOUNTINFO):
+        return read_text(Path(path))
+    if path not in _read_once:
+        _read_once[path] = read_text(Path(path))
+    return _read_once[path]
+
+
+def own_cgroups(proc_cgroup: str = SELF_CGROUP) -> dict[str, str]:
     """Controller (or "" for the unified hierarchy, "name=systemd" for named ones) -> path of this process."""
     out: dict[str, str] = {}
-    for line in read_text(Path(proc_cgroup)).splitlines():
+    for line in host_text(proc_cgroup).splitlines():
         parts = line.split(":", 2)
         if len(parts) != 3:
             continue
@@ -184,7 +199,7 @@ def is_unified(root: Path = CGROUP_ROOT) -> bool:
     """Whether ``root`` is a cgroup2 mount (read from /proc/self/mountinfo)."""
     target = os.fspath(root)
     fstype = ""
-    for line in read_text(Path("/proc/self/mountinfo")).splitlines():
+    for line in host_text(SELF_MOUNTINFO).splitlines():
         left, _, right = line.partition(" - ")
         fields = left.split()
         if len(fields) >= 5 and fields[4] == target:

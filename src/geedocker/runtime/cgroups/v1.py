@@ -9,8 +9,10 @@ from pathlib import Path
 from geedocker.logger import get_logger
 from geedocker.runtime.cgroups import (
     CGROUP_ROOT,
+    SELF_MOUNTINFO,
     CgroupError,
     container_path,
+    host_text,
     kill_and_remove,
     make_dir,
     parse_pids,
@@ -25,10 +27,10 @@ log = get_logger(__name__)
 CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "devices", "freezer", "blkio", "name=systemd")
 
 
-def v1_mounts(mountinfo: str = "/proc/self/mountinfo") -> dict[str, Path]:
+def v1_mounts(mountinfo: str = SELF_MOUNTINFO) -> dict[str, Path]:
     """Controller (``memory``, ``name=systemd``) -> mount point of its v1 hierarchy."""
     out: dict[str, Path] = {}
-    for line in read_text(Path(mountinfo)).splitlines():
+    for line in host_text(mountinfo).splitlines():
         left, _, right = line.partition(" - ")
         fields = left.split()
         rf = right.split()
