@@ -12,6 +12,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from geedocker.errors import ContainerError
@@ -107,11 +108,28 @@ def parse_pids(text: str) -> list[int]:
     return [int(x) for x in text.split()]
 
 
-def kill_and_remove(dirs: list[Path], procs_file: str, timeout: float = 10.0) -> None:
-    """SIGKILL every process listed in the dirs' ``procs_file`` until none is left, then rmdir them."""
-    deadline = time.monotonic() + timeout
+def remove_cgroups(dirs: list[Path], before_kill: Callable[[], None] | None = None, timeout: float = 10.0) -> None:
+    """Remove a container's cgroup ``dirs``: one rmdir each in the usual case (empty, no child cgroup). Of the
+    busy ones, after ``before_kill`` (v1 thaws a frozen freezer), every process is SIGKILLed, in their child
+    cgroups too (made with a cgroup namespace), until none is left; then they go, deepest first."""
+    busy = []
     for d in dirs:
-        f = d / procs_file
+        try:
+            os.rmdir(d)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            busy.append(d)
+    if not busy:
+        return
+    if before_kill is not None:
+        before_kill()
+    subdirs: list[Path] = []
+    for d in busy:
+        subdirs.extend(sorted((Path(root) for root, _, _ in os.walk(d)), key=lambda p: len(p.parts), reverse=True))
+    deadline = time.monotonic() + timeout
+    for d in subdirs:
+        f = d / "cgroup.procs"
         while f.exists():
             try:
                 pids = parse_pids(read_text(f))
@@ -125,7 +143,7 @@ def kill_and_remove(dirs: list[Path], procs_file: str, timeout: float = 10.0) ->
             if time.monotonic() > deadline:
                 raise CgroupError(f"processes {pids} in {d} do not die")
             time.sleep(0.01)
-    for d in dirs:
+    for d in subdirs:
         while True:
             try:
                 os.rmdir(d)

@@ -13,10 +13,10 @@ from geedocker.runtime.cgroups import (
     CgroupError,
     container_path,
     host_text,
-    kill_and_remove,
     make_dir,
     parse_pids,
     read_text,
+    remove_cgroups,
     remove_own_parent,
     write_text,
 )
@@ -199,24 +199,10 @@ class V1:
             raise
 
     def destroy(self) -> None:
-        busy = []
-        for d in self._unique_dirs():  # the usual case first: empty, no child cgroup, so rmdir succeeds
-            try:
-                os.rmdir(d)
-            except FileNotFoundError:
-                pass
-            except OSError:
-                busy.append(d)
-        if busy:
-            self._kill_and_remove(busy)
+        remove_cgroups(self._unique_dirs(), self._thaw_if_frozen)
         for d in self._unique_dirs():
             remove_own_parent(d)
 
-    def _kill_and_remove(self, dirs: list[Path]) -> None:
-        """Thaw, kill what is left in ``dirs`` and their child cgroups, and remove them all."""
+    def _thaw_if_frozen(self) -> None:
         if "freezer" in self.dirs and self.frozen():
             self.thaw()
-        subdirs: list[Path] = []
-        for d in dirs:
-            subdirs.extend(sorted((Path(root) for root, _, _ in os.walk(d)), key=lambda p: len(p.parts), reverse=True))
-        kill_and_remove(subdirs, "cgroup.procs")

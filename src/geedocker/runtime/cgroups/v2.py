@@ -11,10 +11,10 @@ from pathlib import Path
 from geedocker.logger import get_logger
 from geedocker.runtime.cgroups import (
     CgroupError,
-    kill_and_remove,
     make_dir,
     parse_pids,
     read_text,
+    remove_cgroups,
     remove_own_parent,
     write_text,
 )
@@ -147,7 +147,5 @@ class V2:
     def destroy(self) -> None:
         if not self.dir.exists():
             return
-        # Child cgroups the container made (with a cgroup namespace) go first, deepest first.
-        subdirs = sorted((Path(root) for root, _, _ in os.walk(self.dir)), key=lambda p: len(p.parts), reverse=True)
-        kill_and_remove(subdirs, "cgroup.procs")
+        remove_cgroups([self.dir])
         remove_own_parent(self.dir)
