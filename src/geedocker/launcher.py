@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import sysconfig
@@ -72,9 +73,9 @@ def can_run_geedocker(python: str, path: list[str]) -> bool:
         requires = metadata.requires("geedocker") or []
     except metadata.PackageNotFoundError:
         requires = []
-    deps = [r.split(";")[0].split("[")[0].strip() for r in requires if "extra ==" not in r]
-    names = [d.split(">")[0].split("<")[0].split("=")[0].split("!")[0].split("~")[0].strip() for d in deps]
-    modules = [*ENTRY_POINTS.values(), *(n.replace("-", "_") for n in names if n)]
+    # a requirement's name is what comes before its version, extras or markers ("urllib3>=2.0")
+    names = [m.group(0) for r in requires if "extra ==" not in r if (m := re.match(r"[A-Za-z0-9_.-]+", r))]
+    modules = [*ENTRY_POINTS.values(), *(n.replace("-", "_") for n in names)]
     code = f"import sys; sys.path.extend({path!r})\n" + "".join(f"import {m}\n" for m in modules)
     out = subprocess.run([python, "-S", "-c", code], capture_output=True, text=True, check=False, timeout=60)
     return out.returncode == 0
