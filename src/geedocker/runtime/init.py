@@ -42,6 +42,7 @@ from geedocker.values import value
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Callable
     from typing import NoReturn
 
     from geedocker.runtime.seccomp import Filter, Seccomp
@@ -138,6 +139,22 @@ def _fork_init(cfg: InitConfig, sock: _socket.socket) -> int:
     for_children = ("pid", "time")
     namespaces.join(fds, for_children)
     namespaces.unshare(namespaces.new_flags(linux, exclude=[t for t in namespaces.FLAGS if t not in for_children]))
+
+    def in_c() -> None:
+        namespaces.join(fds)
+        # A new cgroup namespace is made later, once the runtime has moved C into its cgroups.
+        namespaces.unshare(namespaces.new_flags(linux, exclude=["user", "cgroup", *for_children]))
+
+    pid = _fork_container_init(cfg, sock, monitor_pid=os.getpid(), in_c=in_c)
+    for fd in fds.values():
+        os.close(fd)
+    return pid
+
+
+def _fork_container_init(cfg: InitConfig, sock: _socket.socket, *, monitor_pid: int,
+                         in_c: Callable[[], None] | None = None) -> int:
+    """Fork C, the container's init, and say its pid (and the monitor's) on the socket. C runs ``in_c`` and its
+    own setup only after that message (it waits for EOF on a pipe), so that it speaks on the socket after it."""
     go_r, go_w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -145,16 +162,13 @@ def _fork_init(cfg: InitConfig, sock: _socket.socket) -> int:
             os.close(go_w)
             os.read(go_r, 1)
             os.close(go_r)
-            namespaces.join(fds)
-            # A new cgroup namespace is made later, once the runtime has moved C into its cgroups.
-            namespaces.unshare(namespaces.new_flags(linux, exclude=["user", "cgroup", *for_children]))
+            if in_c is not None:
+                in_c()
         except BaseException as e:
             _fail(sock, e)
         _container_init(cfg, sock)
     os.close(go_r)
-    for fd in fds.values():
-        os.close(fd)
-    sync.send(sock, "pid", pid=pid, monitor=os.getpid())
+    sync.send(sock, "pid", pid=pid, monitor=monitor_pid)
     os.close(go_w)
     return pid
 
@@ -221,20 +235,10 @@ def _bootstrap(cfg: InitConfig, sock: _socket.socket, monitor_pipe: int | None) 
         # root is the cgroup of the process that makes it): the move waits ~10 ms in the kernel, while C mounts.
         namespaces.unshare(namespaces.new_flags(linux, exclude=["user", "cgroup"]))
         _become_ns_root(cfg.spec)
-        # C speaks on the socket only after our "pid" message: it waits for EOF on this pipe.
-        go_r, go_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(go_w)
-            os.read(go_r, 1)
-            os.close(go_r)
-            _container_init(cfg, sock)
-        os.close(go_r)
+        pid = _fork_container_init(cfg, sock, monitor_pid=os.getppid() if monitor_pipe is not None else 0)
         if monitor_pipe is not None:
             os.write(monitor_pipe, str(pid).encode())
             os.close(monitor_pipe)
-        sync.send(sock, "pid", pid=pid, monitor=os.getppid() if monitor_pipe is not None else 0)
-        os.close(go_w)
         os._exit(0)
     except BaseException as e:
         _fail(sock, e)
