@@ -271,24 +271,17 @@ class Supervisor:
         """Record the exit, tidy up, honour --rm."""
         cid = self.rec.id
         self._close_streams()
-        if self.rec.options.rm:  # network hook: before EXITED is recorded, so that removal follows it closely
+        if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
             try:
-                network.release(self.layout, cid)
+                network.release(self.layout, cid)  # network hook
             except GeeDockerError as e:
                 log.warning("releasing the network of container %s: %s", cid[:12], e)
-        if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
             with contextlib.suppress(OSError):
                 self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
                 self.store.exit_file(cid).write_text(f"{code}\n")
         else:
-            oom = code == 137 and self.rec.options.memory is not None and oom_killed(cid)
-            try:
-                self.store.update_state(
-                    cid, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0, pid_start=0,
-                    monitor_pid=0, monitor_start=0, oom_killed=oom,
-                )
-            except ContainerNotFound:
-                pass  # removed under us (rm -f)
+            with contextlib.suppress(ContainerNotFound):  # removed under us (rm -f)
+                self._record_exit(code, oom=code == 137 and self.rec.options.memory is not None and oom_killed(cid))
         errors: list[str] = []
         try:
             self.backend.delete(cid, force=True)
@@ -304,10 +297,13 @@ class Supervisor:
             except GeeDockerError as e:
                 errors.append(str(e))
                 with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
-                    self.store.update_state(cid, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(),
-                                            pid=0, pid_start=0, monitor_pid=0, monitor_start=0)
+                    self._record_exit(code)
         if errors:
             log.warning("cleaning up container %s: %s", cid[:12], "; ".join(errors))
+
+    def _record_exit(self, code: int, oom: bool = False) -> None:
+        self.store.update_state(self.rec.id, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0,
+                                pid_start=0, monitor_pid=0, monitor_start=0, oom_killed=oom)
 
 
 def oom_killed(cid: str, base: Path = Path("/sys/fs/cgroup")) -> bool:
