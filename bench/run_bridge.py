@@ -23,8 +23,8 @@ from common import GD, Series, report, scratch, timed
 from tests.support.layers import busybox_rootfs_entries, layer_tar
 from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd, unmount_under
 
-from geedocker.imagearchive import save
-from geedocker.importer import import_rootfs
+from geedocker.images.tarball import save
+from geedocker.images.importer import import_rootfs
 from geedocker.network import netlink, nft
 from geedocker.store.layout import Layout
 

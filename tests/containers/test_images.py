@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from geedocker.importer import import_rootfs
+from geedocker.images.importer import import_rootfs
 from tests.containers.conftest import Engine
 from tests.support.layers import busybox_rootfs_entries, file, layer_tar
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from geedocker.errors import VerificationError
-from geedocker.pull import pull
+from geedocker.images.pull import pull
 from geedocker.registry import RegistryClient, RegistryConfig, StaticCredentials
 from geedocker.store.blobs import BlobStore
 from geedocker.store.images import ImageStore

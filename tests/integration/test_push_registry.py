@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from geedocker.importer import import_rootfs
-from geedocker.pull import pull
-from geedocker.push import push
+from geedocker.images.importer import import_rootfs
+from geedocker.images.pull import pull
+from geedocker.images.push import push
 from geedocker.store.images import ImageStore
 from geedocker.store.layout import Layout
 from tests.integration.conftest import GD

@@ -117,7 +117,7 @@ def test_port_taken_by_another_container(net: Net, web: tuple[str, int]) -> None
 def test_publish_all_exposed_ports_of_an_image(net: Net) -> None:
     import io
 
-    from geedocker.importer import import_rootfs
+    from geedocker.images.importer import import_rootfs
     from tests.support.layers import busybox_rootfs_entries, layer_tar
 
     net.layout.ensure()

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from geedocker.errors import ImageInUse, ImageNotFound
-from geedocker.importer import import_rootfs
+from geedocker.images.importer import import_rootfs
 from geedocker.store.images import ImageStore
 from geedocker.store.layout import Layout
 from tests.support.layers import file, layer_tar

@@ -18,7 +18,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.images import list_images
+    from geedocker.images.local import list_images
 
     rows = list_images(layout_of(args), args.repository)
     if args.quiet:

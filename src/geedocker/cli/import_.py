@@ -18,7 +18,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from geedocker.errors import UsageError
-    from geedocker.importer import import_rootfs
+    from geedocker.images.importer import import_rootfs
     from geedocker.oci import Platform
 
     plat = Platform.parse(args.platform) if args.platform else None

@@ -31,7 +31,7 @@ def _container(layout: Any, name: str) -> dict[str, Any] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.images import inspect_image
+    from geedocker.images.local import inspect_image
 
     layout = layout_of(args)
     out: list[dict[str, Any]] = []

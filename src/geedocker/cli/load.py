@@ -16,7 +16,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.imagearchive import load
+    from geedocker.images.tarball import load
 
     layout = layout_of(args)
     if args.input:

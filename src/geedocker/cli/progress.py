@@ -7,7 +7,7 @@ import threading
 import time
 from typing import TextIO
 
-from geedocker.pull import LayerStatus, ProgressEvent
+from geedocker.images.pull import LayerStatus, ProgressEvent
 
 
 def human_size(n: float) -> str:

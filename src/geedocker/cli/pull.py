@@ -17,8 +17,8 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from geedocker.images.pull import PullOptions, pull
     from geedocker.oci import Platform
-    from geedocker.pull import PullOptions, pull
 
     options = PullOptions(
         platform=Platform.parse(args.platform) if args.platform else None,

@@ -14,7 +14,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.push import push
+    from geedocker.images.push import push
 
     result = push(layout_of(args), args.image, destination=args.destination,
                   progress=None if args.quiet else print)

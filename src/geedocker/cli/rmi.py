@@ -15,7 +15,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.images import remove_image
+    from geedocker.images.local import remove_image
 
     layout = layout_of(args)
     rc = 0

@@ -19,7 +19,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.imagearchive import save
+    from geedocker.images.tarball import save
 
     layout = layout_of(args)
     if not args.output:

@@ -13,7 +13,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.images import tag_image
+    from geedocker.images.local import tag_image
 
     tag_image(layout_of(args), args.source, args.target)
     return 0

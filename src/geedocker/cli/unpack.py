@@ -15,7 +15,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.images import unpack_image
+    from geedocker.images.local import unpack_image
 
     dest = Path(args.dest)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):

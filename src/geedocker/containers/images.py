@@ -46,7 +46,7 @@ def from_image(
     if rec is None:
         if on_pull is not None:
             on_pull(name)
-        from geedocker.pull import pull as do_pull
+        from geedocker.images.pull import pull as do_pull
 
         do_pull(layout, name)
         rec = store.resolve(name)

@@ -10,7 +10,7 @@ import pytest
 from geedocker import oci
 from geedocker.digest import Digest
 from geedocker.errors import ManifestError, NotFoundError, PlatformError, VerificationError
-from geedocker.pull import LayerStatus, ProgressEvent, PullOptions, pull
+from geedocker.images.pull import LayerStatus, ProgressEvent, PullOptions, pull
 from geedocker.registry import RegistryClient, RegistryConfig, StaticCredentials
 from geedocker.store.blobs import BlobStore
 from geedocker.store.images import ImageStore

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from geedocker.errors import ArchiveError, VerificationError
-from geedocker.imagearchive import load, save
-from geedocker.images import unpack_image
-from geedocker.importer import import_rootfs
+from geedocker.images.importer import import_rootfs
+from geedocker.images.local import unpack_image
+from geedocker.images.tarball import load, save
 from geedocker.store.images import ImageStore
 from geedocker.store.layout import Layout
 from tests.support.layers import directory, file, gzip_bytes, layer_tar, symlink
