@@ -23,7 +23,6 @@ from tests.support.registry import (  # noqa: F401
     registry_token,
 )
 
-
 # Root tests share host-wide things (the test bridge, its subnet, nftables tables named after test stores): two
 # runs of the suite on one host (two checkouts) take turns through this lock; runs without such tests go freely.
 HOST_LOCK = Path("/run/geedocker-tests.lock")
