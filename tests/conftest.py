@@ -32,7 +32,7 @@ _holds_host_lock = False
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     global _holds_host_lock
-    if os.geteuid() != 0 or not any(m in item.keywords for item in session.items for m in _HOST_MARKERS):
+    if os.geteuid() != 0 or not any(item.get_closest_marker(m) for item in session.items for m in _HOST_MARKERS):
         return
     import fcntl
 
