@@ -10,7 +10,13 @@ from geedocker.store.layout import Layout
 
 
 def layout_of(args: argparse.Namespace) -> Layout:
-    return Layout.from_env(getattr(args, "root", None), getattr(args, "run_root", None))
+    layout = Layout.from_env(getattr(args, "root", None), getattr(args, "run_root", None))
+    for flag, path in (("--root", layout.root), ("--run-root", layout.run)):
+        if not path.is_dir() and path.exists():  # one stat when all is well
+            from geedocker.errors import UsageError
+
+            raise UsageError(f"{flag} {path}: not a directory")
+    return layout
 
 
 def each_container(refs: list[str], act: Callable[[str], str]) -> int:
