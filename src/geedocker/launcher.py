@@ -132,7 +132,7 @@ def install(bindir: Path, python: str = sys.executable, names: tuple[str, ...] =
             os.replace(tmp, target)
         except OSError as e:
             tmp.unlink(missing_ok=True)
-            raise GeeDockerError(f"writing launcher {target}: {e.strerror}") from None
+            raise GeeDockerError(f"writing launcher {target}: {e.strerror}") from e
         written.append(target)
     return written
 

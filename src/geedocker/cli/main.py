@@ -112,12 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     args = cparser.parse_args(argv[idx + 1 :])
     args.root = gargs.root
     args.run_root = gargs.run_root
-    from geedocker.errors import GeeDockerError
+    from geedocker.errors import GeeDockerError, describe
 
     try:
         return module.run(args)
     except GeeDockerError as e:
-        print(f"Error: {e}", file=sys.stderr)
+        print(f"Error: {describe(e, gargs.debug)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)

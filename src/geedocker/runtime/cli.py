@@ -158,12 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.systemd_cgroup:
         log.error("--systemd-cgroup is not supported: geedocker-runtime manages cgroupfs directly")
         return 1
-    from geedocker.errors import GeeDockerError
+    from geedocker.errors import GeeDockerError, describe
 
     try:
         return _dispatch(args)
     except GeeDockerError as e:
-        log.error(str(e))
+        log.error(describe(e, args.debug))
         return 1
     except OSError as e:
         log.error(str(e))
