@@ -19,7 +19,6 @@ files (``scripts/install-deps.sh`` does it after its ``pip install``).
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
@@ -139,7 +138,9 @@ def install(bindir: Path, python: str = sys.executable, names: tuple[str, ...] =
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m geedocker.launcher", description=__doc__.splitlines()[0])
+    from geedocker.argparsing import ArgumentParser
+
+    ap = ArgumentParser(prog="python -m geedocker.launcher", description=__doc__.splitlines()[0])
     ap.add_argument("--bindir", type=Path, default=Path(sysconfig.get_path("scripts")),
                     help="where to write them (default: this interpreter's scripts directory)")
     ap.add_argument("--python", default="",
