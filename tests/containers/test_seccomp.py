@@ -12,6 +12,7 @@ import pytest
 from geedocker.containers import seccomp
 from geedocker.containers.seccomp import ProfileError, to_oci
 from geedocker.containers.spec import DEFAULT_CAPABILITIES
+from geedocker.errors import UsageError
 from geedocker.runtime.seccomp import Seccomp
 
 AMD64 = ("amd64", "SCMP_ARCH_X86_64", (6, 1))
@@ -165,7 +166,7 @@ def test_excludes_min_kernel_and_includes_arches() -> None:
 
 
 @pytest.mark.parametrize(("profile", "message"), [
-    ("{", "decoding seccomp profile failed"),
+    ("{", "Decoding seccomp profile failed"),
     ("[]", "seccomp profile: expected a JSON object"),
     ({"defaultAction": "SCMP_ACT_NOPE"}, "defaultAction: unknown action 'SCMP_ACT_NOPE'"),
     ({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["x"], "action": "ALLOW"}]},
@@ -211,3 +212,68 @@ def test_kernel_versions_parse_as_docker_compares_them() -> None:
     assert seccomp.parse_kernel("4.8", "k") == (4, 8)
     assert seccomp.parse_kernel("5", "k") == (5, 0)
     assert seccomp.host_platform()[2] >= (3, 0)
+
+
+# --- --security-opt and the container's config.json -------------------------------------------------
+
+
+def test_security_opts_are_kept_as_docker_keeps_them(tmp_path: Path) -> None:
+    f = tmp_path / "allow.json"
+    f.write_text('{ "defaultAction": "SCMP_ACT_ALLOW",\n "syscalls": [] }')
+    kept, nnp = seccomp.parse_security_opts(["seccomp=unconfined", "no-new-privileges", f"seccomp={f}",
+                                             "seccomp:builtin", "label=disable"])
+    compact = 'seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[]}'
+    assert kept == ("seccomp=unconfined", "no-new-privileges", compact, "seccomp:builtin", "label=disable")
+    assert nnp
+    assert seccomp.parse_security_opts(["no-new-privileges=false"]) == (("no-new-privileges=false",), False)
+    assert seccomp.parse_security_opts(["no-new-privileges=1"])[1]
+
+
+@pytest.mark.parametrize(("opt", "message"), [
+    ("seccomp", 'Invalid --security-opt: "seccomp"'),
+    ("seccomp=", 'Invalid --security-opt: "seccomp="'),
+    ("foo=bar", 'invalid --security-opt 2: "foo=bar"'),
+    ("no-new-privileges=maybe", 'invalid --security-opt 2: "no-new-privileges=maybe"'),
+    ("apparmor=docker-default", "unsupported --security-opt 'apparmor=docker-default'"),
+    ("seccomp=/nonexistent/p.json", "opening seccomp profile (/nonexistent/p.json) failed"),
+])
+def test_bad_security_opts(opt: str, message: str) -> None:
+    with pytest.raises(UsageError) as e:
+        seccomp.parse_security_opts([opt])
+    assert message in str(e.value) and e.value.exit_code == 125
+
+
+def test_a_bad_profile_file_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    f = tmp_path / "p.json"
+    f.write_text('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_NOPE"}]}')
+    with pytest.raises(ProfileError, match=r"syscalls\[0\]\.action: unknown action 'SCMP_ACT_NOPE'"):
+        seccomp.parse_security_opts([f"seccomp={f}"])
+
+
+def _spec(**kw: Any) -> dict[str, Any]:
+    from geedocker.containers.spec import RunOptions, build_spec
+    from geedocker.containers.users import ProcessUser
+    from geedocker.oci import ContainerConfig
+
+    return build_spec(ContainerConfig(cmd=("sh",)), RunOptions(**kw), container_id="c" * 64,
+                      user=ProcessUser(0, 0, (0,), "/root", "root"))
+
+
+def test_every_container_gets_the_default_profile_for_its_capabilities() -> None:
+    linux = _spec()["linux"]
+    assert linux["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO"
+    assert "mount" not in unconditionally_allowed(linux["seccomp"])
+    with_admin = _spec(cap_add=("SYS_ADMIN",))["linux"]["seccomp"]
+    assert "mount" in unconditionally_allowed(with_admin)
+    assert _spec(security_opt=("seccomp=builtin",))["linux"]["seccomp"] == linux["seccomp"]
+
+
+def test_privileged_and_unconfined_containers_have_no_filter_and_a_given_profile_is_used() -> None:
+    assert "seccomp" not in _spec(privileged=True)["linux"]
+    assert "seccomp" not in _spec(security_opt=("seccomp=unconfined",))["linux"]
+    assert "seccomp" not in _spec(security_opt=("seccomp:unconfined",))["linux"]
+    custom = '{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["chmod"],"action":"SCMP_ACT_ERRNO"}]}'
+    got = _spec(security_opt=(f"seccomp={custom}",))["linux"]["seccomp"]
+    assert got["defaultAction"] == "SCMP_ACT_ALLOW"
+    assert got["syscalls"] == [{"names": ["chmod"], "action": "SCMP_ACT_ERRNO"}]
+    assert "seccomp" not in _spec(privileged=True, security_opt=(f"seccomp={custom}",))["linux"]  # as docker

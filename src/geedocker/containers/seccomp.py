@@ -29,7 +29,7 @@ from geedocker.errors import UsageError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Collection, Iterable, Mapping
     from typing import Any
 
 DEFAULT_PROFILE = Path(__file__).with_name("seccomp_default.json")
@@ -107,7 +107,7 @@ def to_oci(profile: str | Mapping[str, Any], *, capabilities: Collection[str],
         try:
             profile = json.loads(profile)
         except ValueError as e:
-            raise ProfileError(f"decoding seccomp profile failed: {e}") from e
+            raise ProfileError(f"Decoding seccomp profile failed: {e}") from e
     p = _obj(profile, "seccomp profile")
     arch, scmp_arch, kernel = platform or host_platform()
     default = p.get("defaultAction") or ""
@@ -172,26 +172,23 @@ def _architectures(p: Mapping[str, Any], scmp_arch: str) -> list[str]:
 
 
 def _applies(r: Mapping[str, Any], caps: frozenset[str], arch: str, kernel: tuple[int, int], where: str) -> bool:
-    inc = _obj(r.get("includes") or {}, f"{where}.includes")
-    exc = _obj(r.get("excludes") or {}, f"{where}.excludes")
-    if exc:
-        if arch in _names(exc, "arches", f"{where}.excludes"):
-            return False
-        if any(c in caps for c in _names(exc, "caps", f"{where}.excludes")):
-            return False
-        if exc.get("minKernel") and kernel >= parse_kernel(_str(exc["minKernel"], f"{where}.excludes.minKernel"),
-                                                             f"seccomp profile: {where}.excludes.minKernel"):
-            return False
-    if inc:
-        arches = _names(inc, "arches", f"{where}.includes")
-        if arches and arch not in arches:
-            return False
-        if not all(c in caps for c in _names(inc, "caps", f"{where}.includes")):
-            return False
-        if inc.get("minKernel") and kernel < parse_kernel(_str(inc["minKernel"], f"{where}.includes.minKernel"),
-                                                            f"seccomp profile: {where}.includes.minKernel"):
-            return False
-    return True
+    inc_arches, inc_caps, inc_kernel = _conditions(r, "includes", where)
+    exc_arches, exc_caps, exc_kernel = _conditions(r, "excludes", where)
+    if arch in exc_arches or any(c in caps for c in exc_caps) or (exc_kernel and kernel >= exc_kernel):
+        return False
+    if inc_arches and arch not in inc_arches:
+        return False
+    return all(c in caps for c in inc_caps) and not (inc_kernel and kernel < inc_kernel)
+
+
+def _conditions(r: Mapping[str, Any], key: str, where: str) -> tuple[list[str], list[str], tuple[int, int] | None]:
+    """(arches, caps, minKernel) of a rule's ``includes`` or ``excludes``, all checked whether used or not."""
+    where = f"{where}.{key}"
+    o = _obj(r.get(key) or {}, where)
+    kernel = None
+    if o.get("minKernel"):
+        kernel = parse_kernel(_str(o["minKernel"], f"{where}.minKernel"), f"seccomp profile: {where}.minKernel")
+    return _names(o, "arches", where), _names(o, "caps", where), kernel
 
 
 def _arg(a: Any, where: str) -> dict[str, Any]:
@@ -243,3 +240,57 @@ def _uint(o: Any, where: str) -> int:
     if not isinstance(o, int) or isinstance(o, bool) or not 0 <= o < 1 << 64:
         raise ProfileError(f"seccomp profile: {where}: expected an unsigned integer")
     return o
+
+
+def parse_security_opts(opts: Iterable[str]) -> tuple[tuple[str, ...], bool]:
+    """``--security-opt`` values, checked as docker's CLI and daemon check them -> (the options as docker keeps
+    them in ``HostConfig.SecurityOpt``, no_new_privileges). A profile file becomes ``seccomp=<its JSON>``
+    (docker's CLI sends the content, not the path) and is validated here, before anything is created."""
+    kept: list[str] = []
+    nnp = False
+    for opt in opts:
+        key, sep, val = opt.partition("=")
+        if not sep and key != "no-new-privileges":
+            key, sep, val = opt.partition(":")  # the old form, seccomp:unconfined
+        if (not sep or not val) and key != "no-new-privileges":
+            raise UsageError(f'Invalid --security-opt: "{opt}"')
+        if key == "no-new-privileges":
+            if sep and val not in _BOOLS:
+                raise UsageError(f'invalid --security-opt 2: "{opt}"')
+            nnp = not sep or _BOOLS[val]
+        elif key == "seccomp":
+            if val not in (UNCONFINED, BUILTIN):
+                text = read_profile(val)
+                to_oci(text, capabilities=())  # every field is checked whatever the capabilities
+                opt = f"seccomp={text}"
+        elif key == "apparmor" or key == "label":
+            if opt not in ("apparmor=unconfined", "label=disable", "label:disable"):
+                raise UsageError(f"unsupported --security-opt {opt!r}: geedocker applies no AppArmor or SELinux "
+                                 "profile")
+        else:
+            raise UsageError(f'invalid --security-opt 2: "{opt}"')
+        kept.append(opt)
+    return tuple(kept), nnp
+
+
+# Go's strconv.ParseBool, which docker uses for no-new-privileges=VALUE
+_BOOLS = {v: True for v in ("1", "t", "T", "TRUE", "true", "True")} | {
+    v: False for v in ("0", "f", "F", "FALSE", "false", "False")}
+
+
+def for_container(security_opt: Iterable[str], *, privileged: bool, capabilities: Collection[str]) \
+        -> dict[str, Any] | None:
+    """The ``linux.seccomp`` docker gives a container: none when privileged or ``seccomp=unconfined``, the
+    given profile, or the default one (also for ``seccomp=builtin``)."""
+    if privileged:
+        return None
+    choice = ""
+    for opt in security_opt:
+        key, sep, val = opt.partition("=")
+        if not sep:
+            key, sep, val = opt.partition(":")
+        if key == "seccomp":
+            choice = val
+    if choice == UNCONFINED:
+        return None
+    return to_oci(default_profile_text() if choice in ("", BUILTIN) else choice, capabilities=capabilities)
