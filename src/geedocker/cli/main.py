@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "restart": ("geedocker.cli.restart", "Restart one or more containers"),
     "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
     "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
+    "system": ("geedocker.cli.system", "Manage geedocker (service: serve the Docker Engine API)"),
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}
