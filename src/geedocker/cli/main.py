@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "restart": ("geedocker.cli.restart", "Restart one or more containers"),
     "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
     "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
+    "volume": ("geedocker.cli.volume", "Manage volumes (create, ls, inspect, rm, prune)"),
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}

@@ -100,7 +100,20 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             runtime=runtime,
         )
 
-    rec = store.create(make, opts.name)
+    made: list[str] = []  # volumes made for this container: they go if it is not made
+    if opts.volumes_from or source.config.volumes or any(m.type == "volume" for m in opts.mounts):
+        from geedocker.containers import volumes  # here: only containers with volumes need it
+
+        with volumes.locked(layout):  # no ``volume rm`` between naming the volumes and the record using them
+            mounts, made = volumes.resolve(layout, opts.mounts, source.config, opts.volumes_from)
+            opts = replace(opts, mounts=tuple(mounts))
+            try:
+                rec = store.create(make, opts.name)
+            except BaseException:
+                volumes.remove_volumes(layout, made, locked=True)
+                raise
+    else:
+        rec = store.create(make, opts.name)
     try:
         if starting:
             get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
@@ -113,6 +126,10 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
         with contextlib.suppress(GeeDockerError):
             network.release(layout, rec.id)  # network hook
         store.remove_dir(rec.id, rec.name)
+        if made:
+            from geedocker.containers import volumes
+
+            volumes.remove_volumes(layout, made)
         raise
     return rec
 
@@ -135,6 +152,11 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     extra = [_bind_file("/etc/hostname", cdir / "hostname")]
     net = network.setup(store.layout, rec)  # network hook: netns, veth, address, ports, /etc/hosts, resolv.conf
     extra += net.mounts  # their targets (/etc/hosts, ...) are made by the runtime, as runc makes them
+    if any(m.type == "volume" for m in opts.mounts):
+        from geedocker.containers import volumes  # here: only containers with volumes need it
+
+        opts = replace(opts, mounts=volumes.for_spec(store.layout, rec))  # volumes as binds of their _data
+        volumes.seed(store.layout, rec, root)  # new empty volumes get the image's content at their mount point
     init_path = find_init_binary() if opts.init else None
     if init_path:
         _ensure_file(root, INIT_DESTINATION)
@@ -272,8 +294,9 @@ def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None =
     return rec
 
 
-def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
-    """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir."""
+def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = False) -> ContainerRecord:
+    """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir;
+    with ``volumes`` (``rm -v``) its anonymous volumes that no other container uses."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
     if rec.state.status == Status.RUNNING:
@@ -296,6 +319,10 @@ def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
     rootfs.unmount(store.rootfs(rec.id))
     network.release(layout, rec.id)  # network hook
     store.remove_dir(rec.id, rec.name)
+    if any(m.type == "volume" for m in rec.options.mounts):
+        from geedocker.containers import volumes as cvolumes  # here: only containers with volumes need it
+
+        cvolumes.after_exit(layout, rec, remove_anonymous=volumes)
     if errors:
         log.warning("removing container %s: %s", rec.id[:12], "; ".join(errors))
     return rec

@@ -22,7 +22,7 @@ DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 
 def apply_change(cfg: ContainerConfig, change: str) -> ContainerConfig:
-    """Apply one Dockerfile-like ``--change`` (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL)."""
+    """Apply one Dockerfile-like ``--change`` (CMD ENTRYPOINT ENV WORKDIR USER LABEL EXPOSE STOPSIGNAL VOLUME)."""
     word, _, rest = change.strip().partition(" ")
     word, rest = word.upper(), rest.strip()
 
@@ -67,6 +67,9 @@ def apply_change(cfg: ContainerConfig, change: str) -> ContainerConfig:
         for p in rest.split():
             ports.add(p if "/" in p else f"{p}/tcp")
         return replace(cfg, exposed_ports=tuple(sorted(ports)))
+    if word == "VOLUME":
+        paths = list(argv()) if rest.startswith("[") else rest.split()
+        return replace(cfg, volumes=tuple(sorted({*cfg.volumes, *paths})))
     raise UsageError(f"--change {change!r}: unsupported instruction {word!r}")
 
 
