@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from geedocker.cli.network_flags import add_network_flags, network_options_from_args
 from geedocker.containers.spec import RunOptions
-from geedocker.network.cli import add_network_flags, network_options_from_args
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--stop-signal", default="", help="signal to stop the container")
     a("--stop-timeout", type=int, default=None, help="timeout (in seconds) to stop a container")
     a("--network", "--net", default="bridge", help="network: bridge, none, host, container:NAME or a network's name")
-    add_network_flags(p)  # network flags (geedocker.network.cli)
+    add_network_flags(p)  # network flags (geedocker.cli.network_flags)
     a("--cap-add", action="append", default=[], help="add Linux capabilities")
     a("--cap-drop", action="append", default=[], help="drop Linux capabilities")
     a("--privileged", action="store_true", help="give extended privileges to this container")
@@ -91,7 +91,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
             continue  # no seccomp/apparmor/selinux profile is applied anyway
         else:
             raise UsageError(f"unsupported --security-opt {opt!r}")
-    net = network_options_from_args(args)  # network flags (geedocker.network.cli)
+    net = network_options_from_args(args)  # network flags (geedocker.cli.network_flags)
     if args.stop_signal:
         spec.parse_signal(args.stop_signal)
     for c in [*args.cap_add, *args.cap_drop]:

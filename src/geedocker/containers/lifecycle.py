@@ -39,6 +39,7 @@ from geedocker.containers.supervisor import run_attached, start_detached
 from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.logger import get_logger
+from geedocker.network.options import NetworkRequest
 from geedocker.oci import ContainerConfig, canonical_json
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
@@ -150,7 +151,7 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
     (cdir / "hostname").write_text(rec.hostname + "\n")
     extra = [_bind_file("/etc/hostname", cdir / "hostname")]
-    net = network.setup(store.layout, rec)  # network hook: netns, veth, address, ports, /etc/hosts, resolv.conf
+    net = network.setup(store.layout, network_request(store, rec))  # netns, veth, address, ports, /etc/hosts, ...
     extra += net.mounts  # their targets (/etc/hosts, ...) are made by the runtime, as runc makes them
     if any(m.type == "volume" for m in opts.mounts):
         from geedocker.containers import volumes  # here: only containers with volumes need it
@@ -174,6 +175,13 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
         init_path=init_path,
     )
     atomic_write(cdir / "config.json", canonical_json(net.apply(spec)), durable=False)  # remade by every create
+
+
+def network_request(store: ContainerStore, rec: ContainerRecord) -> NetworkRequest:
+    """What the network is asked for ``rec``; ``--network container:NAME`` resolved to that container's id."""
+    opts = rec.options.net
+    join_id = store.resolve(opts.container).id if opts.container else ""
+    return NetworkRequest(rec.id, rec.name, rec.hostname, opts, rec.image_config.exposed_ports, join_id)
 
 
 def _bind_file(dest: str, src: Path) -> dict[str, object]:
@@ -339,8 +347,8 @@ def wait(layout: Layout, ref: str) -> int:
         except GeeDockerError:
             try:  # an auto-removed container leaves its exit code behind
                 return int(store.exit_file(rec.id).read_text().strip())
-            except (OSError, ValueError):
-                raise ContainerError(f"container {ref} was removed while waiting") from None
+            except (OSError, ValueError) as e:
+                raise ContainerError(f"container {ref} was removed while waiting") from e
         if cur.state.status == Status.EXITED or (cur.state.status == Status.CREATED and cur.state.error):
             return cur.state.exit_code
         time.sleep(delay)
