@@ -250,29 +250,32 @@ def tag(req: Request) -> Response:
 
 
 def remove(req: Request) -> Response:
+    from geedocker.containers.store import ContainerStore
     from geedocker.images.local import remove_image
 
     out = []
-    for line in remove_image(req.layout, req.params["name"], force=req.flag("force")):
+    in_use = ContainerStore(req.layout).image_ids()
+    for line in remove_image(req.layout, req.params["name"], in_use=in_use, force=req.flag("force")):
         key, _, val = line.partition(": ")
         out.append({"Untagged" if key == "Untagged" else "Deleted": val})
     return json_response(out)
 
 
 def prune(req: Request) -> Response:
-    from geedocker.images.local import images_in_use, remove_image
+    from geedocker.containers.store import ContainerStore
+    from geedocker.images.local import remove_image
 
     filters = req.json_arg("filters") or {}
     dangling = [str(x).lower() for x in (filters.get("dangling") or ["true"])] if isinstance(filters, dict) else []
     deleted: list[dict[str, str]] = []
     if "false" in dangling or "0" in dangling:  # every image no container uses (docker image prune -a)
-        used = images_in_use(req.layout)
+        used = ContainerStore(req.layout).image_ids()
         for image_id, d in _group(req).items():
             if image_id in used:
                 continue
             for name in d["RepoTags"] or [image_id]:
                 try:
-                    for line in remove_image(req.layout, name):
+                    for line in remove_image(req.layout, name, in_use=used):
                         key, _, val = line.partition(": ")
                         deleted.append({"Untagged" if key == "Untagged" else "Deleted": val})
                 except GeeDockerError:

@@ -267,8 +267,9 @@ class Connection:
         if self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
             body = json.dumps({"message": f"bad HTTP request: {e}"}).encode()
             with contextlib.suppress(OSError, h11.LocalProtocolError):
-                self.send(h11.Response(status_code=e.error_status_hint, reason=_reason(e.error_status_hint), headers=self._headers(
-                    {"Content-Type": "application/json", "Content-Length": str(len(body)), "Connection": "close"})))
+                headers = {"Content-Type": "application/json", "Content-Length": str(len(body)), "Connection": "close"}
+                self.send(h11.Response(status_code=e.error_status_hint, reason=_reason(e.error_status_hint),
+                                       headers=self._headers(headers)))  # fmt: skip
                 self.send(h11.Data(data=body))
                 self.send(h11.EndOfMessage())
 
