@@ -46,6 +46,30 @@ class GeeDockerError(Exception):
         return self.message
 
 
+def causes(e: BaseException) -> list[str]:
+    """The chain of exceptions behind ``e`` (``raise ... from`` or raised while handling), nearest first,
+    one line each as ``Type: message``; what ``-D`` prints below the error."""
+    out: list[str] = []
+    seen = {id(e)}
+    cur: BaseException | None = e
+    while cur is not None:
+        nxt = cur.__cause__ if cur.__cause__ is not None or cur.__suppress_context__ else cur.__context__
+        if nxt is None or id(nxt) in seen:
+            break
+        seen.add(id(nxt))
+        text = " ".join(str(nxt).split())  # one line, even for a multi-line message
+        out.append(f"{type(nxt).__name__}: {text}" if text else type(nxt).__name__)
+        cur = nxt
+    return out
+
+
+def describe(e: BaseException, debug: bool) -> str:
+    """``e``'s one-line message; with ``debug``, followed by its causes, one ``caused by:`` line each."""
+    if not debug:
+        return str(e)
+    return "\n".join([str(e), *(f"  caused by: {c}" for c in causes(e))])
+
+
 class UsageError(GeeDockerError):
     """A bad flag, argument or option value."""
 

@@ -85,7 +85,7 @@ def load_json(data: bytes, what: str) -> dict[str, Any]:
     try:
         return _obj(json.loads(data), what)
     except (ValueError, UnicodeDecodeError) as e:
-        raise ManifestError(f"{what}: invalid JSON: {e}") from None
+        raise ManifestError(f"{what}: invalid JSON: {e}") from e
 
 
 @value(order=True)
@@ -136,7 +136,7 @@ class Descriptor:
         try:
             digest = Digest.parse(str(d.get("digest", "")))
         except DigestError as e:
-            raise ManifestError(f"descriptor: {e}") from None
+            raise ManifestError(f"descriptor: {e}") from e
         size = d.get("size")
         if not isinstance(size, int) or size < 0:
             raise ManifestError(f"descriptor {digest}: invalid size {size!r}")
@@ -232,8 +232,8 @@ def detect_media_type(data: bytes, header: str | None) -> str:
     """Trust the manifest's own mediaType field first, then the Content-Type header, then its shape."""
     try:
         d = json.loads(data)
-    except ValueError:
-        raise ManifestError("manifest is not valid JSON") from None
+    except ValueError as e:
+        raise ManifestError("manifest is not valid JSON") from e
     if not isinstance(d, dict):
         raise ManifestError("manifest is not a JSON object")
     mt = d.get("mediaType")
@@ -323,7 +323,7 @@ class ImageConfig:
         try:
             diff_ids = tuple(Digest.parse(str(x)) for x in rootfs.get("diff_ids") or [])
         except DigestError as e:
-            raise ManifestError(f"image config: {e}") from None
+            raise ManifestError(f"image config: {e}") from e
         hist = d.get("history") or []
         return cls(
             architecture=str(d.get("architecture", "")),

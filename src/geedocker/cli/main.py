@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run ti
 
 
 def _global_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="geedocker", description="A daemonless, Docker-compatible container engine")
+    p = _CommandParser(prog="geedocker", description="A daemonless, Docker-compatible container engine")
     p.add_argument("--root", help="store directory (default /var/lib/geedocker, or $GEEDOCKER_ROOT)")
     p.add_argument("--run-root", help="runtime state directory (default /run/geedocker, or $GEEDOCKER_RUN)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
@@ -112,12 +112,12 @@ def main(argv: list[str] | None = None) -> int:
     args = cparser.parse_args(argv[idx + 1 :])
     args.root = gargs.root
     args.run_root = gargs.run_root
-    from geedocker.errors import GeeDockerError
+    from geedocker.errors import GeeDockerError, describe
 
     try:
         return module.run(args)
     except GeeDockerError as e:
-        print(f"Error: {e}", file=sys.stderr)
+        print(f"Error: {describe(e, gargs.debug)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
@@ -125,9 +125,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class _CommandParser(ArgumentParser):
-    """argparse, but a bad flag exits 125 as docker does (argparse's default is 2)."""
+    """A bad or unknown flag exits 125 as docker's does (argparse's default is 2)."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(125)
+    usage_exit_code = 125

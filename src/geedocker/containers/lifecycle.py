@@ -312,8 +312,8 @@ def wait(layout: Layout, ref: str) -> int:
         except GeeDockerError:
             try:  # an auto-removed container leaves its exit code behind
                 return int(store.exit_file(rec.id).read_text().strip())
-            except (OSError, ValueError):
-                raise ContainerError(f"container {ref} was removed while waiting") from None
+            except (OSError, ValueError) as e:
+                raise ContainerError(f"container {ref} was removed while waiting") from e
         if cur.state.status == Status.EXITED or (cur.state.status == Status.CREATED and cur.state.error):
             return cur.state.exit_code
         time.sleep(delay)

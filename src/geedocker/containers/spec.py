@@ -255,8 +255,8 @@ def parse_cpus(text: str | None) -> int | None:
         return None
     try:
         value = float(text)
-    except ValueError:
-        raise UsageError(f"invalid --cpus {text!r}: expected a number such as 1.5") from None
+    except ValueError as e:
+        raise UsageError(f"invalid --cpus {text!r}: expected a number such as 1.5") from e
     ncpu = os.cpu_count() or 1
     nano = int(round(value * 1e9))
     if nano == 0:
@@ -277,11 +277,11 @@ def parse_signal(text: str) -> int:
     name = t if t.startswith("SIG") else "SIG" + t
     try:
         return int(_signal.Signals[name])
-    except KeyError:
+    except KeyError as e:
         m = re.fullmatch(r"SIGRTMIN\+(\d+)", name)
         if m and _signal.SIGRTMIN + int(m.group(1)) <= _signal.SIGRTMAX:
             return int(_signal.SIGRTMIN) + int(m.group(1))
-        raise UsageError(f"invalid signal {text!r}") from None
+        raise UsageError(f"invalid signal {text!r}") from e
 
 
 def parse_env_list(items: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -304,7 +304,7 @@ def parse_env_file(path: str, environ: Mapping[str, str] | None = None, limit: i
         with open(path, encoding="utf-8") as f:
             text = f.read(limit + 1)
     except OSError as e:
-        raise UsageError(f"open {path}: {e.strerror}") from None
+        raise UsageError(f"open {path}: {e.strerror}") from e
     if len(text) > limit:
         raise UsageError(f"env file {path} is larger than {limit} bytes")
     lines = []
@@ -427,8 +427,8 @@ def parse_ulimit(text: str) -> tuple[str, int, int]:
     try:
         soft = int(soft_s)
         hard = int(hard_s) if hard_s else soft
-    except ValueError:
-        raise UsageError(f"invalid ulimit {text!r}: limits are integers") from None
+    except ValueError as e:
+        raise UsageError(f"invalid ulimit {text!r}: limits are integers") from e
     unlimited = 2**64 - 1
     soft, hard = (unlimited if soft == -1 else soft), (unlimited if hard == -1 else hard)
     if soft < 0 or hard < 0 or soft > hard:

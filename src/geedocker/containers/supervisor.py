@@ -370,8 +370,8 @@ def start_detached(layout: Layout, rec: ContainerRecord) -> None:
         data = f.read(1024 * 1024)
     try:
         msg = json.loads(data)
-    except ValueError:
-        raise ContainerError(f"the monitor of container {rec.id[:12]} died before starting it") from None
+    except ValueError as e:
+        raise ContainerError(f"the monitor of container {rec.id[:12]} died before starting it") from e
     if msg.get("error"):
         err = ContainerError(str(msg["error"]))
         err.exit_code = int(msg.get("exit_code", 125))

@@ -30,8 +30,8 @@ def apply_change(cfg: ContainerConfig, change: str) -> ContainerConfig:
         if rest.startswith("["):
             try:
                 v = json.loads(rest)
-            except ValueError:
-                raise UsageError(f"--change {change!r}: invalid JSON array") from None
+            except ValueError as e:
+                raise UsageError(f"--change {change!r}: invalid JSON array") from e
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
                 raise UsageError(f"--change {change!r}: expected a JSON array of strings")
             return tuple(v)

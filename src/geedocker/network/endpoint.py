@@ -162,7 +162,7 @@ def load_state(layout: Layout, cid: str) -> NetState | None:
     try:
         return NetState.from_json(json.loads(data[:MAX_STATE_BYTES]))
     except (ValueError, KeyError, TypeError) as e:
-        raise NetworkError(f"{state_path(layout, cid)}: corrupt network state: {e}") from None
+        raise NetworkError(f"{state_path(layout, cid)}: corrupt network state: {e}") from e
 
 
 def _save_state(layout: Layout, st: NetState) -> None:
@@ -304,10 +304,10 @@ def _try_bind(p: PortSpec) -> int:
         except OSError as e:
             where = f"{p.host_ip or '0.0.0.0'}:{p.host_port}"
             if e.errno == errno.EADDRINUSE:
-                raise PortInUse(f"Bind for {where} failed: port is already allocated (in use on the host)") from None
+                raise PortInUse(f"Bind for {where} failed: port is already allocated (in use on the host)") from e
             if e.errno == errno.EADDRNOTAVAIL:
-                raise NetworkError(f"Bind for {where} failed: {p.host_ip} is not an address of this host") from None
-            raise NetworkError(f"Bind for {where} failed: {e.strerror}") from None
+                raise NetworkError(f"Bind for {where} failed: {p.host_ip} is not an address of this host") from e
+            raise NetworkError(f"Bind for {where} failed: {e.strerror}") from e
         return int(s.getsockname()[1])
 
 

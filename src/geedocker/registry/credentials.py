@@ -83,7 +83,7 @@ def _decode_auth(key: str, entry: Any, path: Path) -> Credentials | None:
         try:
             user, sep, password = base64.b64decode(auth, validate=False).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as e:
-            raise CredentialsFileError(f"{path}: entry {key!r} has an invalid auth value: {e}") from None
+            raise CredentialsFileError(f"{path}: entry {key!r} has an invalid auth value: {e}") from e
         if not sep:
             raise CredentialsFileError(f"{path}: entry {key!r}: auth is not base64 of user:password")
         return Credentials(user, password)
@@ -110,7 +110,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     try:
         doc = json.loads(data)
     except ValueError as e:
-        raise CredentialsFileError(f"{path}: invalid JSON: {e}") from None
+        raise CredentialsFileError(f"{path}: invalid JSON: {e}") from e
     if not isinstance(doc, dict):
         raise CredentialsFileError(f"{path}: expected a JSON object")
     return doc

@@ -101,7 +101,7 @@ def write_text(path: Path, value: str) -> None:
         with open(path, "w") as f:
             f.write(value)
     except OSError as e:
-        raise CgroupError(f"writing {value!r} to {path}: {e.strerror}") from None
+        raise CgroupError(f"writing {value!r} to {path}: {e.strerror}") from e
 
 
 def parse_pids(text: str) -> list[int]:
@@ -152,7 +152,7 @@ def remove_cgroups(dirs: list[Path], before_kill: Callable[[], None] | None = No
                 break
             except OSError as e:
                 if time.monotonic() > deadline:
-                    raise CgroupError(f"removing cgroup {d}: {e.strerror}") from None
+                    raise CgroupError(f"removing cgroup {d}: {e.strerror}") from e
                 time.sleep(0.01)
 
 
@@ -163,11 +163,11 @@ def make_dir(d: Path) -> None:
         try:
             d.mkdir(parents=True, exist_ok=True)
             return
-        except FileNotFoundError:
+        except FileNotFoundError as e:
             if attempt == 4:
-                raise CgroupError(f"creating cgroup {d}: a parent directory keeps disappearing") from None
+                raise CgroupError(f"creating cgroup {d}: a parent directory keeps disappearing") from e
         except OSError as e:
-            raise CgroupError(f"creating cgroup {d}: {e.strerror}") from None
+            raise CgroupError(f"creating cgroup {d}: {e.strerror}") from e
 
 
 def remove_own_parent(d: Path) -> None:

@@ -160,7 +160,7 @@ class V1:
                             fds[name] = os.open(d / name, os.O_WRONLY | os.O_CLOEXEC)
                         os.write(fds[name], text.encode())
                     except OSError as e:
-                        raise CgroupError(f"writing {text!r} to {d / name}: {e.strerror}") from None
+                        raise CgroupError(f"writing {text!r} to {d / name}: {e.strerror}") from e
             finally:
                 for fd in fds.values():
                     os.close(fd)
