@@ -261,6 +261,27 @@ class ContainerConfig:
     volumes: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     stop_signal: str = ""
+    # the other keys (Healthcheck, OnBuild, Shell, ArgsEscaped, ...) as (key, canonical JSON), kept as they were
+    extra: tuple[tuple[str, str], ...] = ()
+
+    _MODELED = frozenset({"User", "Env", "Entrypoint", "Cmd", "WorkingDir", "ExposedPorts", "Volumes", "Labels",
+                          "StopSignal"})
+
+    def get(self, key: str) -> Any:
+        """The value of an ``extra`` key (None when absent)."""
+        for k, v in self.extra:
+            if k == key:
+                return json.loads(v)
+        return None
+
+    def with_key(self, key: str, val: Any) -> ContainerConfig:
+        """A copy with ``extra`` key set (removed when ``val`` is None)."""
+        from geedocker.values import replace
+
+        rest = tuple((k, v) for k, v in self.extra if k != key)
+        if val is not None:
+            rest = tuple(sorted((*rest, (key, json.dumps(val, sort_keys=True)))))
+        return replace(self, extra=rest)
 
     @classmethod
     def from_json(cls, raw: Any) -> ContainerConfig:
@@ -279,6 +300,8 @@ class ContainerConfig:
             volumes=tuple(sorted(_obj(d.get("Volumes") or {}, "Volumes"))),
             labels=tuple(sorted((str(k), str(v)) for k, v in _obj(d.get("Labels") or {}, "Labels").items())),
             stop_signal=str(d.get("StopSignal") or ""),
+            extra=tuple(sorted((str(k), json.dumps(v, sort_keys=True)) for k, v in d.items()
+                               if k not in cls._MODELED and v is not None)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -301,6 +324,8 @@ class ContainerConfig:
             out["Labels"] = dict(self.labels)
         if self.stop_signal:
             out["StopSignal"] = self.stop_signal
+        for k, v in self.extra:
+            out[k] = json.loads(v)
         return out
 
 

@@ -44,7 +44,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wait": ("geedocker.cli.wait", "Block until one or more containers stop, then print their exit codes"),
     "restart": ("geedocker.cli.restart", "Restart one or more containers"),
     "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
+    "commit": ("geedocker.cli.commit", "Create a new image from a container's changes"),
+    "diff": ("geedocker.cli.diff", "Inspect changes to files or directories on a container's filesystem"),
+    "export": ("geedocker.cli.export", "Export a container's filesystem as a tar archive"),
     "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
+    "volume": ("geedocker.cli.volume", "Manage volumes (create, ls, inspect, rm, prune)"),
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}

@@ -39,6 +39,7 @@ from geedocker.containers.supervisor import run_attached, start_detached
 from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.logger import get_logger
+from geedocker.network.options import NetworkRequest
 from geedocker.oci import ContainerConfig, canonical_json
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
@@ -100,7 +101,20 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             runtime=runtime,
         )
 
-    rec = store.create(make, opts.name)
+    made: list[str] = []  # volumes made for this container: they go if it is not made
+    if opts.volumes_from or source.config.volumes or any(m.type == "volume" for m in opts.mounts):
+        from geedocker.containers import volumes  # here: only containers with volumes need it
+
+        with volumes.locked(layout):  # no ``volume rm`` between naming the volumes and the record using them
+            mounts, made = volumes.resolve(layout, opts.mounts, source.config, opts.volumes_from)
+            opts = replace(opts, mounts=tuple(mounts))
+            try:
+                rec = store.create(make, opts.name)
+            except BaseException:
+                volumes.remove_volumes(layout, made, locked=True)
+                raise
+    else:
+        rec = store.create(make, opts.name)
     try:
         if starting:
             get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
@@ -113,6 +127,10 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
         with contextlib.suppress(GeeDockerError):
             network.release(layout, rec.id)  # network hook
         store.remove_dir(rec.id, rec.name)
+        if made:
+            from geedocker.containers import volumes
+
+            volumes.remove_volumes(layout, made)
         raise
     return rec
 
@@ -133,8 +151,13 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
     (cdir / "hostname").write_text(rec.hostname + "\n")
     extra = [_bind_file("/etc/hostname", cdir / "hostname")]
-    net = network.setup(store.layout, rec)  # network hook: netns, veth, address, ports, /etc/hosts, resolv.conf
+    net = network.setup(store.layout, network_request(store, rec))  # netns, veth, address, ports, /etc/hosts, ...
     extra += net.mounts  # their targets (/etc/hosts, ...) are made by the runtime, as runc makes them
+    if any(m.type == "volume" for m in opts.mounts):
+        from geedocker.containers import volumes  # here: only containers with volumes need it
+
+        opts = replace(opts, mounts=volumes.for_spec(store.layout, rec))  # volumes as binds of their _data
+        volumes.seed(store.layout, rec, root)  # new empty volumes get the image's content at their mount point
     init_path = find_init_binary() if opts.init else None
     if init_path:
         _ensure_file(root, INIT_DESTINATION)
@@ -152,6 +175,13 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
         init_path=init_path,
     )
     atomic_write(cdir / "config.json", canonical_json(net.apply(spec)), durable=False)  # remade by every create
+
+
+def network_request(store: ContainerStore, rec: ContainerRecord) -> NetworkRequest:
+    """What the network is asked for ``rec``; ``--network container:NAME`` resolved to that container's id."""
+    opts = rec.options.net
+    join_id = store.resolve(opts.container).id if opts.container else ""
+    return NetworkRequest(rec.id, rec.name, rec.hostname, opts, rec.image_config.exposed_ports, join_id)
 
 
 def _bind_file(dest: str, src: Path) -> dict[str, object]:
@@ -272,8 +302,9 @@ def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None =
     return rec
 
 
-def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
-    """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir."""
+def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = False) -> ContainerRecord:
+    """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir;
+    with ``volumes`` (``rm -v``) its anonymous volumes that no other container uses."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
     if rec.state.status == Status.RUNNING:
@@ -296,6 +327,10 @@ def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
     rootfs.unmount(store.rootfs(rec.id))
     network.release(layout, rec.id)  # network hook
     store.remove_dir(rec.id, rec.name)
+    if any(m.type == "volume" for m in rec.options.mounts):
+        from geedocker.containers import volumes as cvolumes  # here: only containers with volumes need it
+
+        cvolumes.after_exit(layout, rec, remove_anonymous=volumes)
     if errors:
         log.warning("removing container %s: %s", rec.id[:12], "; ".join(errors))
     return rec

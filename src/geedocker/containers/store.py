@@ -220,6 +220,10 @@ class ContainerStore:
         except (ValueError, KeyError, TypeError) as e:
             raise StoreError(f"{path}: corrupt container record: {e}") from e
 
+    def image_ids(self) -> frozenset[str]:
+        """Image IDs (config digests) that containers use, so ``rmi`` refuses them unless forced."""
+        return frozenset(rec.image_id for rec in self.list() if rec.image_id)
+
     def list(self) -> list[ContainerRecord]:
         out = []
         for cid in self.ids():

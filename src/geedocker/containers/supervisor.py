@@ -80,6 +80,10 @@ class Supervisor:
                 lowers = [Path(p) for p in self.rec.lower_dirs]
                 rootfs.mount_overlay(self.store.dir(cid), lowers, self.store.rootfs(cid), volatile=self.rec.options.rm)
             self.backend.delete(cid, force=True)  # leftovers of an earlier run of this container
+            if any(m.type == "volume" for m in opts.mounts):
+                from geedocker.containers import volumes  # here: only containers with volumes need it
+
+                volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
             network.restore(self.layout, cid)  # network hook: remake a namespace lost with /run (reboot)
             self.log = JsonLogWriter(self.store.log_path(cid))
             stdin: int | None
@@ -298,6 +302,14 @@ class Supervisor:
                 errors.append(str(e))
                 with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
                     self._record_exit(code)
+        if any(m.type == "volume" for m in self.rec.options.mounts):
+            from geedocker.containers import volumes  # here: only containers with volumes need it
+
+            try:  # --rm takes the container's anonymous volumes along, as docker's
+                gone = self.rec.options.rm and not self.store.dir(cid).exists()
+                volumes.after_exit(self.layout, self.rec, remove_anonymous=gone)
+            except GeeDockerError as e:
+                errors.append(str(e))
         if errors:
             log.warning("cleaning up container %s: %s", cid[:12], "; ".join(errors))
 

@@ -108,6 +108,19 @@ class NetworkOptions:
         )
 
 
+@value
+class NetworkRequest:
+    """What the engine asks of the network for one container: who it is and what its flags said. The
+    network package sees this, never the engine's container record (it sits below the engine)."""
+
+    container_id: str
+    name: str
+    hostname: str
+    options: NetworkOptions
+    exposed_ports: tuple[str, ...] = ()  # the image's ExposedPorts, published by -P
+    join_id: str = ""  # ``--network container:NAME``: that container's id, resolved by the engine
+
+
 def _port(text: str, what: str, spec: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise UsageError(f"invalid {what} {text!r} in port specification {spec!r}")
