@@ -35,7 +35,7 @@ def test_flags_become_run_options(tmp_path: Path) -> None:
     assert (o.workdir, o.user, o.hostname, o.entrypoint) == ("/srv", "app:extra", "box", "/bin/sh")
     assert o.read_only
     assert o.mounts == (
-        MountSpec("bind", "/b", "/a", True),
+        MountSpec("bind", "/b", "/a", True, mode="ro"),
         MountSpec("tmpfs", "/t", "tmpfs", False, ()),
         MountSpec("tmpfs", "/run", "tmpfs", False, ()),
     )
@@ -60,8 +60,11 @@ def test_defaults() -> None:
         (["--cpus", "x"], "invalid --cpus"),
         (["--stop-signal", "NOPE"], "invalid signal"),
         (["--cap-add", "FLYING"], "unknown capability"),
-        (["-v", "relative:/x"], "named volumes"),
-        (["--mount", "type=volume,target=/x"], "not supported"),
+        (["-v", "a/b:/x"], "invalid characters for a local volume name"),
+        (["-v", "x:/y"], "volume name is too short"),
+        (["--mount", "type=volume,target=/x,volume-driver=nfs"], "not supported"),
+        (["--volumes-from", "c:rx"], "invalid --volumes-from"),
+        (["-v", "/a:/x", "-v", "v1:/x"], "Duplicate mount point"),
         (["--network", "mynet"], "network mynet not found"),
         (["--security-opt", "apparmor=foo"], "unsupported --security-opt"),
         (["--name", "bad name"], "Invalid container name"),

@@ -26,8 +26,9 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("-h", "--hostname", default="", help="container host name")
     a("--entrypoint", default=None, help="overwrite the default ENTRYPOINT of the image")
     a("--read-only", action="store_true", help="mount the container's root filesystem as read only")
-    a("-v", "--volume", action="append", default=[], help="bind mount a volume (/host:/ctr[:ro])")
-    a("--mount", action="append", default=[], help="attach a filesystem mount (type=bind|tmpfs,...)")
+    a("-v", "--volume", action="append", default=[], help="bind mount a volume (/host:/ctr, NAME:/ctr, /ctr[:ro])")
+    a("--mount", action="append", default=[], help="attach a filesystem mount (type=bind|volume|tmpfs,...)")
+    a("--volumes-from", action="append", default=[], help="mount volumes from the specified container(s)")
     a("--tmpfs", action="append", default=[], help="mount a tmpfs directory (/path[:options])")
     a("-m", "--memory", default=None, help="memory limit")
     a("--memory-swap", default=None, help="swap limit equal to memory plus swap: -1 for unlimited")
@@ -73,6 +74,12 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
     mounts = [spec.parse_volume(v) for v in args.volume]
     mounts += [spec.parse_mount(m) for m in args.mount]
     mounts += [spec.parse_tmpfs(t) for t in args.tmpfs]
+    spec.check_mount_points(mounts)
+    if args.volumes_from:
+        from geedocker.containers.volumes import parse_volumes_from
+
+        for v in args.volumes_from:
+            parse_volumes_from(v)
     memory, swap = spec.parse_memory(args.memory, args.memory_swap)
     from geedocker.containers.seccomp import parse_security_opts
 
@@ -104,6 +111,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         hostname=args.hostname,
         read_only=args.read_only,
         mounts=tuple(mounts),
+        volumes_from=tuple(args.volumes_from),
         memory=memory,
         memory_swap=swap,
         nano_cpus=spec.parse_cpus(args.cpus),

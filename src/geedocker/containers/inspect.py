@@ -8,7 +8,7 @@ from typing import Any
 from geedocker import network
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.spec import RunOptions
-from geedocker.containers.store import ContainerStore, Status
+from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.store.layout import Layout
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -79,17 +79,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
                 "MergedDir": str(store.rootfs(rec.id)),
             },
         },
-        "Mounts": [
-            {
-                "Type": m.type,
-                "Source": m.source,
-                "Destination": m.target,
-                "Mode": "ro" if m.readonly else "",
-                "RW": not m.readonly,
-                "Propagation": "rprivate" if m.type == "bind" else "",
-            }
-            for m in opts.mounts
-        ],
+        "Mounts": _mounts(layout, rec),
         "Config": {
             "Hostname": rec.hostname,
             "User": opts.user or cfg.user,
@@ -134,3 +124,9 @@ def _security_opt(opts: RunOptions) -> list[str] | None:
     if opts.privileged and "label=disable" not in out:
         out.append("label=disable")
     return out or None
+
+
+def _mounts(layout: Layout, rec: ContainerRecord) -> list[dict[str, Any]]:
+    from geedocker.containers.volumes import mounts_json  # here: it loads the volume store
+
+    return mounts_json(rec, layout)
