@@ -277,3 +277,10 @@ def test_privileged_and_unconfined_containers_have_no_filter_and_a_given_profile
     assert got["defaultAction"] == "SCMP_ACT_ALLOW"
     assert got["syscalls"] == [{"names": ["chmod"], "action": "SCMP_ACT_ERRNO"}]
     assert "seccomp" not in _spec(privileged=True, security_opt=(f"seccomp={custom}",))["linux"]  # as docker
+
+
+def test_the_engine_api_sends_the_profile_itself() -> None:
+    inline = 'seccomp={"defaultAction":"SCMP_ACT_LOG"}'
+    assert seccomp.parse_security_opts([inline], inline=True) == ((inline,), False)
+    with pytest.raises(ProfileError, match="Decoding seccomp profile failed"):
+        seccomp.parse_security_opts(["seccomp=/etc/profile.json"], inline=True)  # as docker's daemon: not a path

@@ -242,10 +242,11 @@ def _uint(o: Any, where: str) -> int:
     return o
 
 
-def parse_security_opts(opts: Iterable[str]) -> tuple[tuple[str, ...], bool]:
+def parse_security_opts(opts: Iterable[str], *, inline: bool = False) -> tuple[tuple[str, ...], bool]:
     """``--security-opt`` values, checked as docker's CLI and daemon check them -> (the options as docker keeps
     them in ``HostConfig.SecurityOpt``, no_new_privileges). A profile file becomes ``seccomp=<its JSON>``
-    (docker's CLI sends the content, not the path) and is validated here, before anything is created."""
+    (docker's CLI sends the content, not the path) and is validated here, before anything is created.
+    ``inline``: the options as the Engine API receives them, where ``seccomp=`` holds the profile itself."""
     kept: list[str] = []
     nnp = False
     for opt in opts:
@@ -260,7 +261,7 @@ def parse_security_opts(opts: Iterable[str]) -> tuple[tuple[str, ...], bool]:
             nnp = not sep or _BOOLS[val]
         elif key == "seccomp":
             if val not in (UNCONFINED, BUILTIN):
-                text = read_profile(val)
+                text = val if inline else read_profile(val)
                 to_oci(text, capabilities=())  # every field is checked whatever the capabilities
                 opt = f"seccomp={text}"
         elif key == "apparmor" or key == "label":
