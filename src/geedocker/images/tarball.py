@@ -134,7 +134,9 @@ class _Archive:
 
     def __init__(self, path: Path) -> None:
         try:
-            self.tf = tarfile.open(path, mode="r:*")
+            from geedocker.archive.header import FastTarInfo  # its extended headers have a size cap
+
+            self.tf = tarfile.open(path, mode="r:*", tarinfo=FastTarInfo)
         except (tarfile.TarError, OSError) as e:
             raise ArchiveError(f"{path}: not an image archive: {e}") from e
         self.members: dict[str, tarfile.TarInfo] = {}
