@@ -55,8 +55,9 @@ GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}
 
 # The container commands, quick and on a container's start path, keep the cyclic garbage collector off (the
 # launcher turns it off, see geedocker.entrypoint; a supervisor that stays up with its container turns it
-# on). The others, pulls and pushes with their HTTP clients among them, turn it back on.
-NO_CYCLE_COLLECTION = {"run", "create", "start", "exec", "ps", "stop", "kill", "rm", "wait", "restart", "container"}
+# on). The others, pushes with their HTTP clients among them, turn it back on; a pull does when it downloads.
+NO_CYCLE_COLLECTION = {"pull", "run", "create", "start", "exec", "ps", "stop", "kill", "rm", "wait", "restart",
+                       "container"}
 
 
 if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run time
