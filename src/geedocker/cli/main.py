@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("geedocker.cli.export", "Export a container's filesystem as a tar archive"),
     "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
     "volume": ("geedocker.cli.volume", "Manage volumes (create, ls, inspect, rm, prune)"),
+    "system": ("geedocker.cli.system", "Manage geedocker (service: serve the Docker Engine API)"),
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}

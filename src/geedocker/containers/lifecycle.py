@@ -46,6 +46,10 @@ from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace, value
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 log = get_logger(__name__)
 
 @value
@@ -197,8 +201,9 @@ def _ensure_file(root: Path, path: str) -> None:
         target.touch(0o644)
 
 
-def start(layout: Layout, ref: str, *, attach: bool = False) -> int:
-    """Start a created or exited container: attached (returns its exit status) or under a monitor (0)."""
+def start(layout: Layout, ref: str, *, attach: bool = False, on_started: Callable[[], None] | None = None) -> int:
+    """Start a created or exited container: attached (returns its exit status; ``on_started`` runs once it
+    runs) or under a monitor (0)."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
     if rec.state.status == Status.RUNNING:
@@ -207,7 +212,7 @@ def start(layout: Layout, ref: str, *, attach: bool = False) -> int:
         return 0
     get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))  # discarded if it fails
     if attach:
-        return run_attached(layout, rec)
+        return run_attached(layout, rec, on_started)
     start_detached(layout, rec)
     return 0
 

@@ -39,6 +39,7 @@ from geedocker.values import replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from geedocker.containers.backend import Backend
@@ -345,11 +346,14 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def run_attached(layout: Layout, rec: ContainerRecord) -> int:
-    """Start ``rec`` wired to our stdio; its exit status."""
+def run_attached(layout: Layout, rec: ContainerRecord, on_started: Callable[[], None] | None = None) -> int:
+    """Start ``rec`` wired to our stdio; its exit status. ``on_started`` runs once it runs (the API's
+    attached start answers its client then)."""
     sup = Supervisor(layout, rec, attach=True)
     sup.install_signal_forwarding()
     sup.launch()
+    if on_started is not None:
+        on_started()
     try:
         sup.pump()
         code = sup.wait()
