@@ -131,8 +131,8 @@ if TYPE_CHECKING:
 _HOMES = {
     "BlobStream": "client", "FetchedManifest": "client", "ManifestHead": "client", "RegistryClient": "client",
     "RegistryConfig": "config", "Credentials": "credentials", "CredentialSource": "credentials",
-    "DockerConfigStore": "credentials", "StaticCredentials": "credentials", "login": "credentials",
-    "logout": "credentials", "ResumingBlobReader": "resume", "ConnectionFailure": "transport",
+    "DockerConfigStore": "credentials", "StaticCredentials": "credentials", "login": "login",
+    "logout": "login", "ResumingBlobReader": "resume", "ConnectionFailure": "transport",
     "Response": "transport", "Transport": "transport",
 }
 
@@ -143,7 +143,11 @@ def __getattr__(name: str) -> object:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    found = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    # kept, and so never asked for again; this also puts the function ``login`` back over the submodule of that
+    # name, which importing it set here (import ``login`` from ``geedocker.registry.login`` to be sure)
+    globals()[name] = found
+    return found
 
 
 __all__ = [
