@@ -1,8 +1,8 @@
 """Routing: docker's paths (with or without a ``/vX.Y`` prefix) to the handlers; errors to docker's answers.
 
 Every route names a handler in one of the endpoint modules (``api.system``, ``api.containers``,
-``api.execs``, ``api.images``, ``api.networks``); a path docker has that geedocker does not serve answers 501
-naming it, and an unknown one 404, so a client never waits on a request nobody will answer.
+``api.execs``, ``api.images``, ``api.networks``, ``api.volumes``); a path docker has that geedocker does not
+serve answers 501 naming it, and an unknown one 404, so a client never waits on a request nobody will answer.
 """
 
 from __future__ import annotations
@@ -68,6 +68,11 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("DELETE", "/networks/{id}", "networks:remove"),
     ("POST", "/networks/{id}/connect", "networks:connect"),
     ("POST", "/networks/{id}/disconnect", "networks:disconnect"),
+    ("GET", "/volumes", "volumes:list_"),
+    ("POST", "/volumes/create", "volumes:create"),
+    ("POST", "/volumes/prune", "volumes:prune"),
+    ("GET", "/volumes/{name}", "volumes:inspect"),
+    ("DELETE", "/volumes/{name}", "volumes:remove"),
 )
 
 # Docker's endpoints that geedocker does not serve (yet): 501 with their name.
@@ -77,8 +82,7 @@ NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
     ("POST", "/containers/{id}/pause"), ("POST", "/containers/{id}/unpause"), ("GET", "/containers/{id}/archive"),
     ("PUT", "/containers/{id}/archive"), ("HEAD", "/containers/{id}/archive"),
     ("GET", "/containers/{id}/attach/ws"), ("POST", "/build"), ("POST", "/build/prune"), ("POST", "/commit"),
-    ("GET", "/volumes"), ("POST", "/volumes/create"), ("POST", "/volumes/prune"), ("GET", "/volumes/{name}"),
-    ("DELETE", "/volumes/{name}"), ("GET", "/distribution/{name:.*}/json"), ("POST", "/session"),
+    ("GET", "/distribution/{name:.*}/json"), ("POST", "/session"),
     ("GET", "/swarm"), ("POST", "/swarm/init"), ("GET", "/nodes"), ("GET", "/services"), ("GET", "/tasks"),
     ("GET", "/secrets"), ("GET", "/configs"), ("GET", "/plugins"), ("POST", "/grpc"),
 )  # fmt: skip

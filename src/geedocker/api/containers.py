@@ -190,7 +190,7 @@ def remove(req: Request) -> Response:
     rec = _rec(req)
     if req.flag("link"):
         raise ApiError(400, "links are not supported by geedocker")
-    lifecycle.remove(req.layout, rec.id, force=req.flag("force"))
+    lifecycle.remove(req.layout, rec.id, force=req.flag("force"), volumes=req.flag("v"))
     return no_content()
 
 
@@ -263,7 +263,7 @@ def restart(req: Request) -> Response:
 
 
 def wait(req: Request) -> Response:
-    condition = req.arg("condition", "not-running")
+    condition = req.arg("condition") or "not-running"
     if condition not in ("not-running", "next-exit", "removed"):
         raise ApiError(400, f"invalid condition {condition!r}")
     rec = _rec(req)

@@ -31,10 +31,10 @@ _HOST_USED = {
     "ReadonlyRootfs", "SecurityOpt", "ShmSize", "Sysctls", "Ulimits", "Memory", "MemorySwap", "NanoCpus",
     "PidsLimit", "LogConfig", "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "OomKillDisable",
     "ContainerIDFile", "Runtime", "IpcMode", "PidMode", "UTSMode", "UsernsMode", "Cgroup", "MaskedPaths",
-    "ReadonlyPaths", "Annotations",
+    "ReadonlyPaths", "Annotations", "VolumesFrom",
 }  # fmt: skip
 _HOST_UNSUPPORTED = {
-    "VolumeDriver", "VolumesFrom", "Links", "OomScoreAdj", "StorageOpt", "CgroupParent", "BlkioWeight",
+    "VolumeDriver", "Links", "OomScoreAdj", "StorageOpt", "CgroupParent", "BlkioWeight",
     "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
     "BlkioDeviceWriteIOps", "CpuShares", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime",
     "CpusetCpus", "CpusetMems", "Devices", "DeviceCgroupRules", "DeviceRequests", "KernelMemory",
@@ -177,6 +177,15 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
         cmd = ep[1:] + cmd  # the engine's entrypoint is one word (--entrypoint): the rest go before Cmd
     mounts = [spec.parse_volume(b) for b in _strs(host.get("Binds"), "HostConfig.Binds")]
     mounts += [_mount(m) for m in host.get("Mounts") or []]
+    targets = {m.target for m in mounts}
+    for path in _dict(body.get("Volumes"), "Volumes"):  # `-v /path`: an anonymous volume
+        if path not in targets:
+            mounts.append(spec.parse_volume(path))
+    if host.get("VolumesFrom"):
+        from geedocker.containers.volumes import parse_volumes_from
+
+        for v in _strs(host.get("VolumesFrom"), "HostConfig.VolumesFrom"):
+            parse_volumes_from(v)
     for path, o in _dict(host.get("Tmpfs"), "HostConfig.Tmpfs").items():
         mounts.append(spec.parse_tmpfs(f"{path}:{o}" if o else path))
     memory = _int(host.get("Memory"), "Memory") or None
@@ -245,6 +254,7 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
         ulimits=tuple(ulimits),
         sysctls=tuple(sorted((str(k), str(v)) for k, v in _dict(host.get("Sysctls"), "Sysctls").items())),
         shm_size=shm,
+        volumes_from=tuple(_strs(host.get("VolumesFrom"), "HostConfig.VolumesFrom")),
     )
 
 

@@ -13,6 +13,8 @@ from geedocker.errors import (
     NameConflictError,
     NotFoundError,
     UsageError,
+    VolumeInUse,
+    VolumeNotFound,
 )
 from geedocker.network.errors import AddressInUse, NetworkInUse, NetworkNotFound, PortInUse
 
@@ -33,6 +35,8 @@ _STATUS: tuple[tuple[type[GeeDockerError], int], ...] = (
     (ImageNotFound, 404),
     (NetworkNotFound, 404),
     (NotFoundError, 404),
+    (VolumeNotFound, 404),
+    (VolumeInUse, 409),
     (NameConflictError, 409),
     (ContainerStateError, 409),
     (ImageInUse, 409),

@@ -149,11 +149,19 @@ def _pull(req: Request, name: str, platform_text: str, emit: Emit) -> None:
                 msg["progress"] = _bar(ev.current, ev.total)
             emit(msg)
 
+    from geedocker.errors import ImageNotFound
+    from geedocker.store.images import ImageStore
+
+    try:
+        before = ImageStore(req.layout).resolve(name).manifest_digest
+    except (ImageNotFound, GeeDockerError):
+        before = None
     result = pull(req.layout, name, options=options, progress=progress)
     if not started:
         emit({"status": f"Pulling from {ref.familiar().rsplit(':', 1)[0].split('@')[0]}", "id": shown})
     emit({"status": f"Digest: {result.digest}"})
-    what = "Image is up to date" if result.up_to_date else "Downloaded newer image"
+    same = before is not None and before == result.record.manifest_digest
+    what = "Image is up to date" if same else "Downloaded newer image"
     emit({"status": f"Status: {what} for {ref.familiar()}"})
 
 

@@ -12,10 +12,19 @@ _CREATE_FIELDS = {"Name", "CheckDuplicate", "Driver", "Internal", "Attachable", 
                   "Options", "Labels", "Scope", "ConfigOnly", "ConfigFrom"}  # fmt: skip
 
 
-def _all(req: Request) -> list[dict[str, Any]]:
-    from geedocker.network.inspect import inspect_network, list_rows
+def _network(req: Request, ref: str) -> dict[str, Any]:
+    from geedocker.network.inspect import inspect_network
 
-    return [inspect_network(req.layout, name) for _, name, _, _ in list_rows(req.layout)]
+    d = inspect_network(req.layout, ref)
+    if not d.get("Created"):
+        d["Created"] = "0001-01-01T00:00:00Z"  # docker's zero time: its clients parse the field
+    return d
+
+
+def _all(req: Request) -> list[dict[str, Any]]:
+    from geedocker.network.inspect import list_rows
+
+    return [_network(req, name) for _, name, _, _ in list_rows(req.layout)]
 
 
 def list_(req: Request) -> Response:
@@ -46,9 +55,7 @@ def _has_label(labels: dict[str, str], want: str) -> bool:
 
 
 def inspect(req: Request) -> Response:
-    from geedocker.network.inspect import inspect_network
-
-    return json_response(inspect_network(req.layout, req.params["id"]))
+    return json_response(_network(req, req.params["id"]))
 
 
 def create(req: Request) -> Response:
