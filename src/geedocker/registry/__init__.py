@@ -112,6 +112,8 @@ MANIFEST_UNKNOWN/NAME_UNKNOWN/BLOB_UNKNOWN -> NotFoundError naming the reference
 TransportError; schema 1 or oversized manifests -> ManifestError; digest mismatches -> VerificationError.
 """
 
+from geedocker.registry.login import login, logout  # light, and bound here before anyone imports the submodule
+
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING
 if TYPE_CHECKING:
     from geedocker.registry.client import BlobStream, FetchedManifest, ManifestHead, RegistryClient
@@ -122,18 +124,16 @@ if TYPE_CHECKING:
         DockerConfigStore,
         StaticCredentials,
     )
-    from geedocker.registry.login import login, logout
     from geedocker.registry.resume import ResumingBlobReader
     from geedocker.registry.transport import ConnectionFailure, Response, Transport
 
-# The names load on first use (PEP 562): a cached pull reads ``geedocker.registry.config`` and ``.auth`` without
+# The other names load on first use (PEP 562): a cached pull reads ``geedocker.registry.config`` and ``.auth`` without
 # the client, urllib3 and the resuming reader.
 _HOMES = {
     "BlobStream": "client", "FetchedManifest": "client", "ManifestHead": "client", "RegistryClient": "client",
     "RegistryConfig": "config", "Credentials": "credentials", "CredentialSource": "credentials",
-    "DockerConfigStore": "credentials", "StaticCredentials": "credentials", "login": "login",
-    "logout": "login", "ResumingBlobReader": "resume", "ConnectionFailure": "transport",
-    "Response": "transport", "Transport": "transport",
+    "DockerConfigStore": "credentials", "StaticCredentials": "credentials", "ResumingBlobReader": "resume",
+    "ConnectionFailure": "transport", "Response": "transport", "Transport": "transport",
 }
 
 
@@ -144,9 +144,7 @@ def __getattr__(name: str) -> object:
     import importlib
 
     found = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    # kept, and so never asked for again; this also puts the function ``login`` back over the submodule of that
-    # name, which importing it set here (import ``login`` from ``geedocker.registry.login`` to be sure)
-    globals()[name] = found
+    globals()[name] = found  # kept, and so never asked for again
     return found
 
 
