@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return module.run(args)
     except GeeDockerError as e:
-        print(f"Error: {e}", file=sys.stderr)
+        print(f"{getattr(e, 'prefix', 'Error: ')}{e}", file=sys.stderr)  # template errors go without it, as docker's
         return e.exit_code
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
