@@ -13,7 +13,7 @@ import pytest
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 SLOW = ("typing", "logging", "dataclasses", "inspect", "hashlib", "shutil", "subprocess", "tempfile", "secrets",
         "datetime", "asyncio", "platform", "pyroute2", "gettext", "locale", "socket", "selectors", "urllib.parse",
-        "ipaddress")
+        "ipaddress", "h11", "threading")
 
 RUN_PATH = ("geedocker.cli.main", "geedocker.cli.run", "geedocker.cli.create", "geedocker.containers.lifecycle",
             "geedocker.containers.supervisor", "geedocker.containers.images", "geedocker.runtime.container",

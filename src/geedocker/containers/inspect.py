@@ -7,7 +7,7 @@ from typing import Any
 
 from geedocker import network
 from geedocker.containers.lifecycle import refresh
-from geedocker.containers.store import ContainerStore, Status
+from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.store.layout import Layout
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -78,17 +78,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
                 "MergedDir": str(store.rootfs(rec.id)),
             },
         },
-        "Mounts": [
-            {
-                "Type": m.type,
-                "Source": m.source,
-                "Destination": m.target,
-                "Mode": "ro" if m.readonly else "",
-                "RW": not m.readonly,
-                "Propagation": "rprivate" if m.type == "bind" else "",
-            }
-            for m in opts.mounts
-        ],
+        "Mounts": _mounts(layout, rec),
         "Config": {
             "Hostname": rec.hostname,
             "User": opts.user or cfg.user,
@@ -122,3 +112,9 @@ def _entrypoint(flag: str | None, image_ep: tuple[str, ...] | None) -> list[str]
     if flag is not None:
         return [flag] if flag else None
     return list(image_ep) if image_ep else None
+
+
+def _mounts(layout: Layout, rec: ContainerRecord) -> list[dict[str, Any]]:
+    from geedocker.containers.volumes import mounts_json  # here: it loads the volume store
+
+    return mounts_json(rec, layout)

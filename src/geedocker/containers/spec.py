@@ -80,22 +80,37 @@ _ENV_KEY_RE = re.compile(r"^[^=\s]+$")
 
 @value
 class MountSpec:
-    """A mount asked for with -v, --mount or --tmpfs."""
+    """A mount asked for with -v, --mount, --tmpfs, --volumes-from or an image's VOLUME.
 
-    type: str  # "bind" or "tmpfs"
+    For ``type == "volume"`` the source is the volume's name ("" for a new anonymous one, named at create)."""
+
+    type: str  # "bind", "tmpfs" or "volume"
     target: str
     source: str = ""
     readonly: bool = False
     options: tuple[str, ...] = ()
+    mode: str = ""  # docker's Mode in inspect's Mounts ("z", "ro", ...)
+    nocopy: bool = False  # volume: do not seed a new volume with the image's content
+    volume_options: tuple[tuple[str, str], ...] = ()  # volume: --mount volume-opt=K=V (driver options)
+    volume_labels: tuple[tuple[str, str], ...] = ()  # volume: --mount volume-label=K=V
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "Type": self.type,
             "Source": self.source,
             "Destination": self.target,
             "RW": not self.readonly,
             "Options": list(self.options),
         }
+        if self.mode:
+            d["Mode"] = self.mode
+        if self.nocopy:
+            d["NoCopy"] = True
+        if self.volume_options:
+            d["VolumeOptions"] = dict(self.volume_options)
+        if self.volume_labels:
+            d["VolumeLabels"] = dict(self.volume_labels)
+        return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> MountSpec:
@@ -105,6 +120,10 @@ class MountSpec:
             source=str(d.get("Source", "")),
             readonly=not d.get("RW", True),
             options=tuple(str(x) for x in d.get("Options", ())),
+            mode=str(d.get("Mode", "")),
+            nocopy=bool(d.get("NoCopy", False)),
+            volume_options=tuple(sorted((d.get("VolumeOptions") or {}).items())),
+            volume_labels=tuple(sorted((d.get("VolumeLabels") or {}).items())),
         )
 
 
@@ -121,6 +140,7 @@ class RunOptions:
     hostname: str = ""
     read_only: bool = False
     mounts: tuple[MountSpec, ...] = ()
+    volumes_from: tuple[str, ...] = ()  # --volumes-from CONTAINER[:ro|rw] (their mounts are in ``mounts`` once made)
     memory: int | None = None  # bytes
     memory_swap: int | None = None  # bytes, memory + swap; -1 unlimited
     nano_cpus: int | None = None
@@ -159,6 +179,7 @@ class RunOptions:
             "hostname": self.hostname,
             "read_only": self.read_only,
             "mounts": [m.to_json() for m in self.mounts],
+            "volumes_from": list(self.volumes_from),
             "memory": self.memory,
             "memory_swap": self.memory_swap,
             "nano_cpus": self.nano_cpus,
@@ -194,6 +215,7 @@ class RunOptions:
             hostname=str(d.get("hostname", "")),
             read_only=bool(d.get("read_only", False)),
             mounts=tuple(MountSpec.from_json(m) for m in d.get("mounts", ())),
+            volumes_from=tuple(d.get("volumes_from", ())),
             memory=d.get("memory"),
             memory_swap=d.get("memory_swap"),
             nano_cpus=d.get("nano_cpus"),
@@ -255,8 +277,8 @@ def parse_cpus(text: str | None) -> int | None:
         return None
     try:
         value = float(text)
-    except ValueError:
-        raise UsageError(f"invalid --cpus {text!r}: expected a number such as 1.5") from None
+    except ValueError as e:
+        raise UsageError(f"invalid --cpus {text!r}: expected a number such as 1.5") from e
     ncpu = os.cpu_count() or 1
     nano = int(round(value * 1e9))
     if nano == 0:
@@ -277,11 +299,11 @@ def parse_signal(text: str) -> int:
     name = t if t.startswith("SIG") else "SIG" + t
     try:
         return int(_signal.Signals[name])
-    except KeyError:
+    except KeyError as e:
         m = re.fullmatch(r"SIGRTMIN\+(\d+)", name)
         if m and _signal.SIGRTMIN + int(m.group(1)) <= _signal.SIGRTMAX:
             return int(_signal.SIGRTMIN) + int(m.group(1))
-        raise UsageError(f"invalid signal {text!r}") from None
+        raise UsageError(f"invalid signal {text!r}") from e
 
 
 def parse_env_list(items: Iterable[str], environ: Mapping[str, str] | None = None) -> list[str]:
@@ -304,7 +326,7 @@ def parse_env_file(path: str, environ: Mapping[str, str] | None = None, limit: i
         with open(path, encoding="utf-8") as f:
             text = f.read(limit + 1)
     except OSError as e:
-        raise UsageError(f"open {path}: {e.strerror}") from None
+        raise UsageError(f"open {path}: {e.strerror}") from e
     if len(text) > limit:
         raise UsageError(f"env file {path} is larger than {limit} bytes")
     lines = []
@@ -319,18 +341,18 @@ def parse_env_file(path: str, environ: Mapping[str, str] | None = None, limit: i
 
 
 def parse_volume(spec: str) -> MountSpec:
-    """``-v /host:/ctr[:ro|rw]`` (only host paths: named and anonymous volumes are not supported)."""
+    """``-v /host:/ctr[:opts]`` (a bind), ``-v NAME:/ctr[:opts]`` (a named volume), ``-v /ctr`` (anonymous)."""
     parts = spec.split(":")
+    if len(parts) == 1 and spec.startswith("/"):
+        return MountSpec("volume", os.path.normpath(spec))
     if len(parts) < 2 or len(parts) > 3 or not parts[0] or not parts[1]:
-        if len(parts) == 1 and spec.startswith("/"):
-            raise UsageError(f"anonymous volumes are not supported: {spec!r} (give -v /host/dir:{spec})")
-        raise UsageError(f"invalid volume specification {spec!r}: expected /host/path:/container/path[:ro]")
+        raise UsageError(f"invalid volume specification: '{spec}'")
     src, dst = parts[0], parts[1]
-    if not src.startswith("/"):
-        raise UsageError(f"named volumes are not supported: {src!r} (give an absolute host path)")
     if not dst.startswith("/"):
-        raise UsageError(f"invalid volume specification {spec!r}: the container path must be absolute")
+        raise UsageError(f"invalid volume specification: '{spec}': the container path must be absolute")
+    bind = src.startswith("/")
     ro = False
+    nocopy = False
     opts: list[str] = []
     if len(parts) == 3:
         for o in parts[2].split(","):
@@ -338,21 +360,58 @@ def parse_volume(spec: str) -> MountSpec:
                 ro = True
             elif o == "rw":
                 ro = False
-            elif o in ("z", "Z", "rprivate", "private", "rshared", "shared", "rslave", "slave", "nocopy"):
-                if o not in ("z", "Z", "nocopy"):
-                    opts.append(o)
+            elif o == "nocopy" and not bind:
+                nocopy = True
+            elif o in ("z", "Z"):
+                continue
+            elif bind and o in ("rprivate", "private", "rshared", "shared", "rslave", "slave"):
+                opts.append(o)
             else:
-                raise UsageError(f"invalid mode {o!r} in volume specification {spec!r}")
-    return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts))
+                raise UsageError(f"invalid mode: {o}")
+    mode = parts[2] if len(parts) == 3 else ""
+    if bind:
+        return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts), mode=mode)
+    _check_volume_name(src)
+    return MountSpec("volume", os.path.normpath(dst), src, ro, (), mode=mode or "z", nocopy=nocopy)
+
+
+def _check_volume_name(name: str) -> None:
+    from geedocker.errors import VolumeError
+    from geedocker.volumes.store import validate_name  # here: only a named volume needs it
+
+    try:
+        validate_name(name)
+    except VolumeError as e:
+        raise UsageError(str(e)) from e
+
+
+def check_mount_points(mounts: Iterable[MountSpec]) -> None:
+    """One mount per destination (docker: 'Duplicate mount point')."""
+    seen: set[str] = set()
+    for m in mounts:
+        if m.target in seen:
+            raise UsageError(f"Duplicate mount point: {m.target}")
+        seen.add(m.target)
 
 
 def parse_mount(spec: str) -> MountSpec:
-    """``--mount type=bind,source=/a,target=/b,readonly`` or ``type=tmpfs,target=/t,tmpfs-size=64m``."""
+    """``--mount type=bind,source=/a,target=/b,readonly``, ``type=tmpfs,target=/t,tmpfs-size=64m`` or
+    ``type=volume[,source=NAME],target=/v[,volume-nocopy][,volume-opt=K=V]...`` (fields as CSV, as docker)."""
+    import csv  # docker reads --mount as one CSV record ("volume-opt=o=a,b" quoted)
+
     fields: dict[str, str] = {}
-    for part in spec.split(","):
+    volume_opts: list[tuple[str, str]] = []
+    volume_labels: list[tuple[str, str]] = []
+    for part in next(csv.reader([spec])):
         k, eq, v = part.partition("=")
         k = k.strip().lower()
         if not k:
+            continue
+        if k in ("volume-opt", "volume-label"):
+            vk, veq, vv = v.partition("=")
+            if not vk or not veq:
+                raise UsageError(f"invalid --mount {spec!r}: {k} needs KEY=VALUE")
+            (volume_opts if k == "volume-opt" else volume_labels).append((vk, vv))
             continue
         fields[k] = v if eq else "true"
     typ = fields.pop("type", "volume")
@@ -362,6 +421,8 @@ def parse_mount(spec: str) -> MountSpec:
     ro = ro_text is not None and ro_text.lower() in ("true", "1", "")
     if not target or not target.startswith("/"):
         raise UsageError(f"invalid --mount {spec!r}: an absolute target is required")
+    if typ != "volume" and (volume_opts or volume_labels):
+        raise UsageError(f"invalid --mount {spec!r}: volume-opt and volume-label are for type=volume")
     if typ == "bind":
         if not source.startswith("/"):
             raise UsageError(f"invalid --mount {spec!r}: a bind mount needs an absolute source")
@@ -381,7 +442,21 @@ def parse_mount(spec: str) -> MountSpec:
         if fields or source:
             raise UsageError(f"invalid --mount {spec!r}: unexpected field(s) for tmpfs")
         return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", ro, tuple(opts))
-    raise UsageError(f"mount type {typ!r} is not supported (bind and tmpfs are)")
+    if typ == "volume":
+        nocopy_text = fields.pop("volume-nocopy", None)
+        nocopy = nocopy_text is not None and nocopy_text.lower() in ("true", "1", "")
+        driver = fields.pop("volume-driver", "local")
+        if driver != "local":
+            raise UsageError(f"invalid --mount {spec!r}: volume driver {driver!r} is not supported (local is)")
+        if fields:
+            raise UsageError(f"invalid --mount {spec!r}: unknown field(s) {', '.join(sorted(fields))}")
+        if source:
+            _check_volume_name(source)
+        return MountSpec(
+            "volume", os.path.normpath(target), source, ro, (), mode="z", nocopy=nocopy,
+            volume_options=tuple(sorted(volume_opts)), volume_labels=tuple(sorted(volume_labels)),
+        )  # fmt: skip
+    raise UsageError(f"mount type {typ!r} is not supported (bind, volume and tmpfs are)")
 
 
 def parse_tmpfs(spec: str) -> MountSpec:
@@ -427,8 +502,8 @@ def parse_ulimit(text: str) -> tuple[str, int, int]:
     try:
         soft = int(soft_s)
         hard = int(hard_s) if hard_s else soft
-    except ValueError:
-        raise UsageError(f"invalid ulimit {text!r}: limits are integers") from None
+    except ValueError as e:
+        raise UsageError(f"invalid ulimit {text!r}: limits are integers") from e
     unlimited = 2**64 - 1
     soft, hard = (unlimited if soft == -1 else soft), (unlimited if hard == -1 else hard)
     if soft < 0 or hard < 0 or soft > hard:

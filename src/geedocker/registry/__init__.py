@@ -67,7 +67,7 @@ Public API (import from ``geedocker.registry``; ``Digest`` is ``geedocker.digest
         def may_use_http(self, host: str) -> bool    # insecure or loopback (localhost, 127.0.0.0/8, ::1)
         @classmethod from_env(cls) -> RegistryConfig # GEEDOCKER_INSECURE_REGISTRIES="a:5000,b", GEEDOCKER_CERTS_D
 
-    # registry/credentials.py
+    # registry/credentials.py (the files) and registry/login.py (login checks with the client, then saves)
     @value class Credentials: username: str; password: str
     class CredentialSource(Protocol): def lookup(self, host: str) -> Credentials | None
     class StaticCredentials(CredentialSource): __init__(self, by_host: Mapping[str, Credentials])
@@ -119,9 +119,8 @@ from geedocker.registry.credentials import (
     CredentialSource,
     DockerConfigStore,
     StaticCredentials,
-    login,
-    logout,
 )
+from geedocker.registry.login import login, logout
 from geedocker.registry.resume import ResumingBlobReader
 from geedocker.registry.transport import ConnectionFailure, Response, Transport
 

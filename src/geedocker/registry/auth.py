@@ -163,8 +163,8 @@ def parse_token_response(data: bytes, now: float, scopes: tuple[Scope, ...], rea
     """``{"token": ...}`` or ``{"access_token": ...}`` with an optional ``expires_in`` (default 60 s)."""
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise AuthenticationError(f"token server {realm} sent a response that is not JSON") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise AuthenticationError(f"token server {realm} sent a response that is not JSON") from e
     if not isinstance(doc, dict):
         raise AuthenticationError(f"token server {realm} sent a response that is not a JSON object")
     value = doc.get("token") or doc.get("access_token")

@@ -313,7 +313,7 @@ def _sysctl(spec: Spec) -> None:
             with open(path, "w") as f:
                 f.write(setting)
         except OSError as e:
-            raise ContainerError(f"setting sysctl {key}={setting}: {e.strerror}") from None
+            raise ContainerError(f"setting sysctl {key}={setting}: {e.strerror}") from e
 
 
 def _prepare_process(
@@ -423,7 +423,7 @@ def exec_chain(cfg: ExecConfig, sock: _socket.socket) -> NoReturn:
                 fds[t] = os.open(f"/proc/{cfg.target_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
             except OSError as e:
                 raise ContainerError(f"opening the {t} namespace of process {cfg.target_pid}: {e.strerror}") \
-                    from None
+                    from e
         namespaces.join(fds)
         if "user" in cfg.namespace_types:
             os.setresgid(0, 0, 0)

@@ -150,9 +150,9 @@ def _libseccomp() -> Any:
         name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
         try:
             lib = ctypes.CDLL(name, use_errno=True)
-        except OSError:
+        except OSError as e:
             raise SeccompError("linux.seccomp needs libseccomp (Debian package libseccomp2), which is not "
-                               "installed") from None
+                               "installed") from e
         lib.seccomp_init.restype = ctypes.c_void_p
         lib.seccomp_init.argtypes = [ctypes.c_uint32]
         lib.seccomp_release.argtypes = [ctypes.c_void_p]

@@ -392,7 +392,7 @@ class Linux:
                 try:
                     seccomp = Seccomp.from_json(o["seccomp"])
                 except ContainerError as e:
-                    raise SpecError(str(e)) from None
+                    raise SpecError(str(e)) from e
         for key, what in (("intelRdt", "Intel RDT"), ("personality", "personality"), ("timeOffsets", "time offsets"),
                           ("memoryPolicy", "memory policy"), ("netDevices", "netDevices")):
             _refuse(o, key, "linux", what)
@@ -510,16 +510,16 @@ def load(bundle: Path) -> tuple[Spec, dict[str, Any]]:
     try:
         with open(path, "rb") as f:
             raw = f.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file (is {bundle} an OCI bundle?)") from None
+    except FileNotFoundError as e:
+        raise SpecError(f"{path}: no such file (is {bundle} an OCI bundle?)") from e
     except OSError as e:
-        raise SpecError(f"reading {path}: {e.strerror}") from None
+        raise SpecError(f"reading {path}: {e.strerror}") from e
     if len(raw) > MAX_CONFIG_BYTES:
         raise SpecError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes")
     try:
         obj = json.loads(raw)
     except ValueError as e:
-        raise SpecError(f"{path}: not valid JSON: {e}") from None
+        raise SpecError(f"{path}: not valid JSON: {e}") from e
     spec = Spec.from_json(obj)
     if spec.process is None:
         raise _fail("process", "required to create a container")

@@ -84,7 +84,7 @@ class ImageStore:
         except FileNotFoundError:
             return {"version": 1, "tags": {}, "images": {}}
         except ValueError as e:
-            raise StoreError(f"{self.layout.images_file} is corrupt: {e}") from None
+            raise StoreError(f"{self.layout.images_file} is corrupt: {e}") from e
         data.setdefault("tags", {})
         data.setdefault("images", {})
         return data  # type: ignore[no-any-return]
@@ -159,9 +159,9 @@ class ImageStore:
                 raise ImageNotFound(f"image ID {name!r} is ambiguous: it matches {len(hits)} images")
         try:
             r = refs.parse(name)
-        except InvalidReference:
+        except InvalidReference as e:
             if refs.looks_like_id(name):
-                raise ImageNotFound(f"No such image: {name}") from None
+                raise ImageNotFound(f"No such image: {name}") from e
             raise
         if r.digest is not None:
             for m, info in data["images"].items():

@@ -114,10 +114,10 @@ class LayerStore:
         try:
             with open(path, "rb") as f:
                 data = json.loads(f.read(_MAX_META))
-        except FileNotFoundError:
-            raise StoreError(f"layer {chain_id} is not unpacked") from None
+        except FileNotFoundError as e:
+            raise StoreError(f"layer {chain_id} is not unpacked") from e
         except (OSError, ValueError) as e:
-            raise StoreError(f"layer {chain_id}: unreadable {path}: {e}") from None
+            raise StoreError(f"layer {chain_id}: unreadable {path}: {e}") from e
         if not isinstance(data, dict):
             raise StoreError(f"layer {chain_id}: malformed {path}")
         return data
