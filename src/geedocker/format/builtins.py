@@ -20,8 +20,18 @@ def _and(*args: object) -> object:
     raise AssertionError("evaluated by the executor")
 
 
+def is_true(v: object) -> bool:
+    """Go's truth: false, 0, nil, and empty strings, slices and maps are false."""
+    if v is None or v is NO_VALUE:
+        return False
+    if isinstance(v, (bool, int, float)):
+        return bool(v)
+    if isinstance(v, (str, list, tuple, dict)):
+        return len(v) > 0
+    return True
+
+
 def _not(v: object) -> bool:
-    from geedocker.format.execute import is_true
     return not is_true(v)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from geedocker.format import builtins
+from geedocker.format.builtins import is_true
 from geedocker.format.gofmt import NO_VALUE, go_type, sorted_keys, sprint_value
 from geedocker.format.parse import (
     Action,
@@ -41,17 +42,6 @@ class _Break(Exception):
 
 class _Continue(Exception):
     pass
-
-
-def is_true(v: object) -> bool:
-    """Go's truth: false, 0, nil, and empty strings, slices and maps are false."""
-    if v is None or v is NO_VALUE:
-        return False
-    if isinstance(v, (bool, int, float)):
-        return bool(v)
-    if isinstance(v, (str, list, tuple, dict)):
-        return len(v) > 0
-    return True
 
 
 def _arity(fn: Callable[..., object]) -> tuple[int, bool] | None:
