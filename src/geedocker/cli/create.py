@@ -42,7 +42,8 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--cap-add", action="append", default=[], help="add Linux capabilities")
     a("--cap-drop", action="append", default=[], help="drop Linux capabilities")
     a("--privileged", action="store_true", help="give extended privileges to this container")
-    a("--security-opt", action="append", default=[], help="security options (no-new-privileges)")
+    a("--security-opt", action="append", default=[],
+      help="security options (no-new-privileges, seccomp=unconfined|PROFILE.json)")
     a("-l", "--label", action="append", default=[], help="set meta data on a container")
     a("--group-add", action="append", default=[], help="add additional groups to join")
     a("--ulimit", action="append", default=[], help="ulimit options (nofile=1024:2048)")
@@ -80,17 +81,9 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         for v in args.volumes_from:
             parse_volumes_from(v)
     memory, swap = spec.parse_memory(args.memory, args.memory_swap)
-    nnp = False
-    for opt in args.security_opt:
-        key, _, val = opt.replace("=", ":", 1).partition(":")
-        if key == "no-new-privileges":
-            if val not in ("", "true", "false"):
-                raise UsageError(f"invalid --security-opt {opt!r}")
-            nnp = val != "false"
-        elif opt in ("seccomp=unconfined", "seccomp:unconfined", "apparmor=unconfined", "label=disable"):
-            continue  # no seccomp/apparmor/selinux profile is applied anyway
-        else:
-            raise UsageError(f"unsupported --security-opt {opt!r}")
+    from geedocker.containers.seccomp import parse_security_opts
+
+    security_opt, nnp = parse_security_opts(args.security_opt)
     net = network_options_from_args(args)  # network flags (geedocker.cli.network_flags)
     if args.stop_signal:
         spec.parse_signal(args.stop_signal)
@@ -135,6 +128,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         cap_drop=tuple(args.cap_drop),
         privileged=args.privileged,
         no_new_privileges=nnp,
+        security_opt=security_opt,
         labels=tuple(sorted(labels)),
         group_add=tuple(args.group_add),
         ulimits=tuple(spec.parse_ulimit(u) for u in args.ulimit),

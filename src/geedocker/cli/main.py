@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return module.run(args)
     except GeeDockerError as e:
-        print(f"Error: {describe(e, gargs.debug)}", file=sys.stderr)
+        prefix = getattr(e, "prefix", "Error: ")  # template errors go without it, as docker's
+        print(f"{prefix}{describe(e, gargs.debug)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)

@@ -17,6 +17,7 @@ import signal as _signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from geedocker.containers import seccomp
 from geedocker.containers.users import ProcessUser
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions
@@ -160,6 +161,7 @@ class RunOptions:
     shm_size: int | None = None
     privileged: bool = False
     no_new_privileges: bool = False
+    security_opt: tuple[str, ...] = ()  # as docker's HostConfig.SecurityOpt (a profile file as its JSON)
     labels: tuple[tuple[str, str], ...] = field(default=())
     net: NetworkOptions = field(default_factory=NetworkOptions)  # -p, -P, --ip, --dns... (geedocker.network)
 
@@ -199,6 +201,7 @@ class RunOptions:
             "shm_size": self.shm_size,
             "privileged": self.privileged,
             "no_new_privileges": self.no_new_privileges,
+            "security_opt": list(self.security_opt),
             "labels": dict(self.labels),
             "net": self.net.to_json(),
         }
@@ -235,6 +238,7 @@ class RunOptions:
             shm_size=d.get("shm_size"),
             privileged=bool(d.get("privileged", False)),
             no_new_privileges=bool(d.get("no_new_privileges", False)),
+            security_opt=tuple(d.get("security_opt", ())),
             labels=tuple(sorted((d.get("labels") or {}).items())),
             net=NetworkOptions.from_json(d.get("net")),
         )
@@ -811,6 +815,9 @@ def build_spec(
     }
     if opts.sysctls:
         linux["sysctl"] = dict(opts.sysctls)
+    profile = seccomp.for_container(opts.security_opt, privileged=opts.privileged, capabilities=caps)
+    if profile is not None:
+        linux["seccomp"] = profile
     if not opts.privileged:
         linux["maskedPaths"] = list(MASKED_PATHS)
         linux["readonlyPaths"] = list(READONLY_PATHS)
