@@ -56,8 +56,9 @@ GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}
 
 # The container commands, quick and on a container's start path, keep the cyclic garbage collector off (the
 # launcher turns it off, see geedocker.entrypoint; a supervisor that stays up with its container turns it
-# on). The others, pulls and pushes with their HTTP clients among them, turn it back on.
-NO_CYCLE_COLLECTION = {"run", "create", "start", "exec", "ps", "stop", "kill", "rm", "wait", "restart", "container"}
+# on). The others, pushes with their HTTP clients among them, turn it back on; a pull does when it downloads.
+NO_CYCLE_COLLECTION = {"pull", "run", "create", "start", "exec", "ps", "stop", "kill", "rm", "wait", "restart",
+                       "container"}
 
 
 if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run time
@@ -122,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return module.run(args)
     except GeeDockerError as e:
-        print(f"Error: {describe(e, gargs.debug)}", file=sys.stderr)
+        prefix = getattr(e, "prefix", "Error: ")  # template errors go without it, as docker's
+        print(f"{prefix}{describe(e, gargs.debug)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)

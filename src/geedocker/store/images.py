@@ -78,6 +78,10 @@ class ImageStore:
         self.blobs = BlobStore(layout)
 
     # --- the index file -------------------------------------------------------------------------
+    def read_index(self) -> dict[str, Any]:
+        """``images.json`` as it is now (one read; written atomically, so never half): tags and image infos."""
+        return self._read()
+
     def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.layout.images_file.read_bytes())
