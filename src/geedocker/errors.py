@@ -28,6 +28,9 @@ error, 126 when the command cannot be invoked, 127 when it is not found)::
     |   +-- CommandNotExecutable (126)
     |   +-- CommandNotFound (127)
     +-- NetworkError               bridges, addresses, ports
+    +-- VolumeError (1)            volumes (a daemon-side error in docker: exit 1)
+        +-- VolumeNotFound
+        +-- VolumeInUse
 """
 
 from __future__ import annotations
@@ -44,6 +47,30 @@ class GeeDockerError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+def causes(e: BaseException) -> list[str]:
+    """The chain of exceptions behind ``e`` (``raise ... from`` or raised while handling), nearest first,
+    one line each as ``Type: message``; what ``-D`` prints below the error."""
+    out: list[str] = []
+    seen = {id(e)}
+    cur: BaseException | None = e
+    while cur is not None:
+        nxt = cur.__cause__ if cur.__cause__ is not None or cur.__suppress_context__ else cur.__context__
+        if nxt is None or id(nxt) in seen:
+            break
+        seen.add(id(nxt))
+        text = " ".join(str(nxt).split())  # one line, even for a multi-line message
+        out.append(f"{type(nxt).__name__}: {text}" if text else type(nxt).__name__)
+        cur = nxt
+    return out
+
+
+def describe(e: BaseException, debug: bool) -> str:
+    """``e``'s one-line message; with ``debug``, followed by its causes, one ``caused by:`` line each."""
+    if not debug:
+        return str(e)
+    return "\n".join([str(e), *(f"  caused by: {c}" for c in causes(e))])
 
 
 class UsageError(GeeDockerError):
@@ -144,3 +171,17 @@ class CommandNotFound(ContainerError):
 
 class NetworkError(GeeDockerError):
     """Bridges, veths, addresses, firewall rules or published ports."""
+
+
+class VolumeError(GeeDockerError):
+    """Creating, finding, mounting or removing a volume failed (docker's daemon-side errors: exit 1)."""
+
+    exit_code = 1
+
+
+class VolumeNotFound(VolumeError):
+    """No volume by that name."""
+
+
+class VolumeInUse(VolumeError):
+    """A volume that a container still uses."""

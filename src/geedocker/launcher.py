@@ -19,7 +19,6 @@ files (``scripts/install-deps.sh`` does it after its ``pip install``).
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import subprocess
@@ -133,13 +132,15 @@ def install(bindir: Path, python: str = sys.executable, names: tuple[str, ...] =
             os.replace(tmp, target)
         except OSError as e:
             tmp.unlink(missing_ok=True)
-            raise GeeDockerError(f"writing launcher {target}: {e.strerror}") from None
+            raise GeeDockerError(f"writing launcher {target}: {e.strerror}") from e
         written.append(target)
     return written
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m geedocker.launcher", description=__doc__.splitlines()[0])
+    from geedocker.argparsing import ArgumentParser
+
+    ap = ArgumentParser(prog="python -m geedocker.launcher", description=__doc__.splitlines()[0])
     ap.add_argument("--bindir", type=Path, default=Path(sysconfig.get_path("scripts")),
                     help="where to write them (default: this interpreter's scripts directory)")
     ap.add_argument("--python", default="",

@@ -85,7 +85,7 @@ def load_json(data: bytes, what: str) -> dict[str, Any]:
     try:
         return _obj(json.loads(data), what)
     except (ValueError, UnicodeDecodeError) as e:
-        raise ManifestError(f"{what}: invalid JSON: {e}") from None
+        raise ManifestError(f"{what}: invalid JSON: {e}") from e
 
 
 @value(order=True)
@@ -136,7 +136,7 @@ class Descriptor:
         try:
             digest = Digest.parse(str(d.get("digest", "")))
         except DigestError as e:
-            raise ManifestError(f"descriptor: {e}") from None
+            raise ManifestError(f"descriptor: {e}") from e
         size = d.get("size")
         if not isinstance(size, int) or size < 0:
             raise ManifestError(f"descriptor {digest}: invalid size {size!r}")
@@ -232,8 +232,8 @@ def detect_media_type(data: bytes, header: str | None) -> str:
     """Trust the manifest's own mediaType field first, then the Content-Type header, then its shape."""
     try:
         d = json.loads(data)
-    except ValueError:
-        raise ManifestError("manifest is not valid JSON") from None
+    except ValueError as e:
+        raise ManifestError("manifest is not valid JSON") from e
     if not isinstance(d, dict):
         raise ManifestError("manifest is not a JSON object")
     mt = d.get("mediaType")
@@ -261,6 +261,27 @@ class ContainerConfig:
     volumes: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     stop_signal: str = ""
+    # the other keys (Healthcheck, OnBuild, Shell, ArgsEscaped, ...) as (key, canonical JSON), kept as they were
+    extra: tuple[tuple[str, str], ...] = ()
+
+    _MODELED = frozenset({"User", "Env", "Entrypoint", "Cmd", "WorkingDir", "ExposedPorts", "Volumes", "Labels",
+                          "StopSignal"})
+
+    def get(self, key: str) -> Any:
+        """The value of an ``extra`` key (None when absent)."""
+        for k, v in self.extra:
+            if k == key:
+                return json.loads(v)
+        return None
+
+    def with_key(self, key: str, val: Any) -> ContainerConfig:
+        """A copy with ``extra`` key set (removed when ``val`` is None)."""
+        from geedocker.values import replace
+
+        rest = tuple((k, v) for k, v in self.extra if k != key)
+        if val is not None:
+            rest = tuple(sorted((*rest, (key, json.dumps(val, sort_keys=True)))))
+        return replace(self, extra=rest)
 
     @classmethod
     def from_json(cls, raw: Any) -> ContainerConfig:
@@ -279,6 +300,8 @@ class ContainerConfig:
             volumes=tuple(sorted(_obj(d.get("Volumes") or {}, "Volumes"))),
             labels=tuple(sorted((str(k), str(v)) for k, v in _obj(d.get("Labels") or {}, "Labels").items())),
             stop_signal=str(d.get("StopSignal") or ""),
+            extra=tuple(sorted((str(k), json.dumps(v, sort_keys=True)) for k, v in d.items()
+                               if k not in cls._MODELED and v is not None)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -301,6 +324,8 @@ class ContainerConfig:
             out["Labels"] = dict(self.labels)
         if self.stop_signal:
             out["StopSignal"] = self.stop_signal
+        for k, v in self.extra:
+            out[k] = json.loads(v)
         return out
 
 
@@ -323,7 +348,7 @@ class ImageConfig:
         try:
             diff_ids = tuple(Digest.parse(str(x)) for x in rootfs.get("diff_ids") or [])
         except DigestError as e:
-            raise ManifestError(f"image config: {e}") from None
+            raise ManifestError(f"image config: {e}") from e
         hist = d.get("history") or []
         return cls(
             architecture=str(d.get("architecture", "")),

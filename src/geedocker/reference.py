@@ -89,7 +89,7 @@ def parse(text: str, *, default_tag: bool = True) -> Reference:
         try:
             digest = Digest.parse(dig)
         except DigestError as e:
-            raise InvalidReference(f"invalid reference format: {original!r}: {e}") from None
+            raise InvalidReference(f"invalid reference format: {original!r}: {e}") from e
     tag: str | None = None
     last = text.rfind(":")
     if last > text.rfind("/"):

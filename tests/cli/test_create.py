@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from geedocker.argparsing import ArgumentParser
 from geedocker.cli import create
 from geedocker.cli.main import main
 from geedocker.containers.spec import MountSpec
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    p = argparse.ArgumentParser()
+    p = ArgumentParser(prog="geedocker run")
     create.add_container_flags(p)
     return p.parse_args(list(argv))
 
@@ -34,7 +35,7 @@ def test_flags_become_run_options(tmp_path: Path) -> None:
     assert (o.workdir, o.user, o.hostname, o.entrypoint) == ("/srv", "app:extra", "box", "/bin/sh")
     assert o.read_only
     assert o.mounts == (
-        MountSpec("bind", "/b", "/a", True),
+        MountSpec("bind", "/b", "/a", True, mode="ro"),
         MountSpec("tmpfs", "/t", "tmpfs", False, ()),
         MountSpec("tmpfs", "/run", "tmpfs", False, ()),
     )
@@ -59,14 +60,26 @@ def test_defaults() -> None:
         (["--cpus", "x"], "invalid --cpus"),
         (["--stop-signal", "NOPE"], "invalid signal"),
         (["--cap-add", "FLYING"], "unknown capability"),
-        (["-v", "relative:/x"], "named volumes"),
-        (["--mount", "type=volume,target=/x"], "not supported"),
+        (["-v", "a/b:/x"], "invalid characters for a local volume name"),
+        (["-v", "x:/y"], "volume name is too short"),
+        (["--mount", "type=volume,target=/x,volume-driver=nfs"], "not supported"),
+        (["--volumes-from", "c:rx"], "invalid --volumes-from"),
+        (["-v", "/a:/x", "-v", "v1:/x"], "Duplicate mount point"),
         (["--network", "mynet"], "network mynet not found"),
         (["--security-opt", "apparmor=foo"], "unsupported --security-opt"),
         (["--name", "bad name"], "Invalid container name"),
         (["-w", "relative"], "absolute path"),
         (["-e", "=x"], "invalid environment variable"),
         (["--pids-limit", "-5"], "invalid --pids-limit"),
+        (["-v", "/tmp:/"], "invalid volume specification: '/tmp:/': invalid mount config for type \"bind\": "
+                           "invalid specification: destination can't be '/'"),
+        (["-v", "/tmp://.:ro"], "destination can't be '/'"),
+        (["-v", "vol:/"], "invalid mount config for type \"volume\""),
+        (["-v", "/"], "destination can't be '/'"),
+        (["--mount", "type=bind,source=/tmp,target=/"],
+         "invalid mount config for type \"bind\": invalid specification: destination can't be '/'"),
+        (["--mount", "type=tmpfs,dst=//"], "invalid mount config for type \"tmpfs\""),
+        (["--tmpfs", "/"], "invalid specification: destination can't be '/'"),
     ],
 )
 def test_bad_values_exit_125(
@@ -83,7 +96,44 @@ def test_unknown_flag_exits_125(tmp_path: Path, capsys: pytest.CaptureFixture[st
     with pytest.raises(SystemExit) as e:
         main(["--root", str(tmp_path), "run", "--no-such-flag", "busybox"])
     assert e.value.code == 125
-    assert "unrecognized arguments" in capsys.readouterr().err
+    assert capsys.readouterr().err == "unknown flag: --no-such-flag\nSee 'geedocker run --help'.\n"
+
+
+@pytest.mark.parametrize("flag", ["--priv", "--pid=host", "--netw=host", "--cap=ALL", "--secur=seccomp=unconfined"])
+def test_abbreviated_flags_are_unknown_flags(flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--priv`` ran a privileged container through argparse's prefix matching, ``--pid=host`` set
+    ``--pids-limit``: both are unknown flags, and nothing is created."""
+    with pytest.raises(SystemExit) as e:
+        main(["--root", str(tmp_path / "root"), "run", flag, "busybox", "true"])
+    assert e.value.code == 125
+    assert capsys.readouterr().err.startswith(f"unknown flag: {flag.partition('=')[0]}\n")
+    assert not (tmp_path / "root").exists()
+
+
+def test_a_flag_after_the_image_belongs_to_the_command() -> None:
+    assert parse("busybox", "ls", "--priv").command == ["ls", "--priv"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["run", "--x", "busybox"], ["run", "-Z", "busybox"], ["--xx", "ps"], ["network", "create", "--xx", "a"],
+     ["ps", "--al"]],
+)
+def test_unknown_flag_messages_are_dockers(argv: list[str], tmp_path: Path) -> None:
+    """The docker 20.10 CLI's own words for the same command line, ``docker`` read as ``geedocker``."""
+    import subprocess
+    import sys
+
+    docker = Path("/usr/bin/docker")
+    if not docker.exists():
+        pytest.skip("no docker CLI")
+    theirs = subprocess.run([str(docker), *argv], capture_output=True, text=True, timeout=30,
+                            env={"DOCKER_HOST": "unix:///nonexistent", "HOME": str(tmp_path)})
+    ours = subprocess.run([sys.executable, "-m", "geedocker", "--root", str(tmp_path / "r"), *argv],
+                          capture_output=True, text=True, timeout=30)
+    assert (ours.returncode, theirs.returncode) == (125, 125)
+    want = theirs.stderr.split("\n\nUsage:", 1)[0].rstrip("\n").replace("docker", "geedocker")
+    assert ours.stderr.rstrip("\n") == want
 
 
 def test_rootfs_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -94,3 +144,15 @@ def test_rootfs_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_missing_image_with_pull_never(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--root", str(tmp_path / "r"), "run", "--pull", "never", "nosuchimage:1", "true"]) == 125
     assert "No such image" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["-v", "--mount"])
+def test_a_host_directory_on_the_containers_root_is_refused_and_left_untouched(
+        flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    x = tmp_path / "x"
+    x.mkdir()
+    value = f"{x}:/" if flag == "-v" else f"type=bind,source={x},target=/"
+    assert main(["--root", str(tmp_path / "root"), "run", flag, value, "--rootfs", str(tmp_path), "true"]) == 125
+    assert "destination can't be '/'" in capsys.readouterr().err
+    assert list(x.iterdir()) == []
+    assert not (tmp_path / "root" / "containers").exists() or not any((tmp_path / "root" / "containers").iterdir())

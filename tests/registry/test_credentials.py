@@ -14,10 +14,9 @@ from geedocker.registry.credentials import (
     CredentialsFileError,
     DockerConfigStore,
     config_key,
-    login,
-    logout,
     normalize_host,
 )
+from geedocker.registry.login import login, logout
 from tests.registry.fakes import FakeRegistry
 
 

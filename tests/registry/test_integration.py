@@ -13,7 +13,8 @@ from geedocker import oci
 from geedocker.digest import Digest, DigestingReader
 from geedocker.errors import AuthenticationError, NotFoundError, TransportError, VerificationError
 from geedocker.registry import RegistryClient, RegistryConfig, ResumingBlobReader
-from geedocker.registry.credentials import Credentials, DockerConfigStore, login
+from geedocker.registry.credentials import Credentials, DockerConfigStore
+from geedocker.registry.login import login
 from geedocker.registry.transport import ConnectionFailure, TLSFailure, Urllib3Transport
 from tests.support.faultproxy import Fault, FaultProxy
 from tests.support.layers import file, gzip_bytes, layer_tar

@@ -47,6 +47,20 @@ def test_systemd_cgroup_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert "not supported" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--xx", "list"], "unknown flag: --xx\nSee 'geedocker-runtime --help'.\n"),
+     (["delete", "--forc", "c1"], "unknown flag: --forc\nSee 'geedocker-runtime delete --help'.\n"),  # no prefixes
+     (["--deb", "list"], "unknown flag: --deb\nSee 'geedocker-runtime --help'.\n")],
+)
+def test_unknown_and_abbreviated_flags_exit_1(argv: list[str], message: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 1  # runc's status for a bad command line
+    assert capsys.readouterr().err == message
+
+
 def test_errors_go_to_the_json_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log = tmp_path / "log.json"
     assert main(["--root", str(tmp_path), "--log", str(log), "--log-format", "json", "state", "nope"]) == 1

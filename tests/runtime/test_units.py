@@ -168,11 +168,12 @@ def test_the_bounding_set_read_from_proc_is_the_one_prctl_reports() -> None:
 
 def test_this_processs_cgroups_and_mounts_are_read_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from geedocker.runtime import cgroups
+    from geedocker.runtime.cgroups import host
 
-    monkeypatch.setattr(cgroups, "_read_once", {})
+    monkeypatch.setattr(host, "_read_once", {})
     reads: list[str] = []
-    real = cgroups.read_text
-    monkeypatch.setattr(cgroups, "read_text", lambda p: reads.append(str(p)) or real(p))
+    real = host.read_text
+    monkeypatch.setattr(host, "read_text", lambda p: reads.append(str(p)) or real(p))
     first = cgroups.own_cgroups()
     assert cgroups.own_cgroups() == first
     cgroups.is_unified()

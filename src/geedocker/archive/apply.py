@@ -122,8 +122,8 @@ def _xattrs(member: tarfile.TarInfo) -> list[tuple[str, bytes]]:
             name = urllib.parse.unquote(key[len("LIBARCHIVE.xattr.") :])
             try:
                 out.append((name, base64.b64decode(text + "=" * (-len(text) % 4))))
-            except ValueError:
-                raise ArchiveError(f"entry {member.name!r}: bad base64 in xattr {name!r}") from None
+            except ValueError as e:
+                raise ArchiveError(f"entry {member.name!r}: bad base64 in xattr {name!r}") from e
     return out
 
 
@@ -182,7 +182,7 @@ class _Applier:
                 tarinfo=FastTarInfo,
             )
         except tarfile.ReadError as e:
-            raise ArchiveError(f"not a tar archive: {e}") from None
+            raise ArchiveError(f"not a tar archive: {e}") from e
         last = "(start of archive)"
         tf_any: Any = tf
         member: tarfile.TarInfo | None = tf_any.firstmember
@@ -203,16 +203,16 @@ class _Applier:
                 raise
             except OSError as e:
                 if e.errno == errno.ENOSPC:
-                    raise DiskFullError(f"no space left on device writing entry {member.name!r}") from None
-                raise ArchiveError(f"entry {member.name!r}: {e.strerror or e}") from None
+                    raise DiskFullError(f"no space left on device writing entry {member.name!r}") from e
+                raise ArchiveError(f"entry {member.name!r}: {e.strerror or e}") from e
             finally:
                 self.root.release()
             try:
                 member = self.next_member(tf)
             except (tarfile.ReadError, tarfile.HeaderError) as e:
-                raise ArchiveError(f"malformed tar after entry {last!r}: {e}") from None
+                raise ArchiveError(f"malformed tar after entry {last!r}: {e}") from e
             except UnicodeDecodeError as e:
-                raise ArchiveError(f"malformed tar header after entry {last!r}: {e}") from None
+                raise ArchiveError(f"malformed tar header after entry {last!r}: {e}") from e
         self.finish_dirs()
         self.check_end(last)
 
@@ -408,8 +408,8 @@ class _Applier:
             return  # a link to itself: nothing to do
         try:
             st = os.stat(tparts[-1], dir_fd=tfd, follow_symlinks=False)
-        except FileNotFoundError:
-            raise ArchiveError(f"entry {m.name!r}: hard link target {m.linkname!r} not found") from None
+        except FileNotFoundError as e:
+            raise ArchiveError(f"entry {m.name!r}: hard link target {m.linkname!r} not found") from e
         if stat.S_ISDIR(st.st_mode):
             raise UnsafeEntryError(f"entry {m.name!r}: hard link to a directory {m.linkname!r}")
         try:
@@ -462,7 +462,7 @@ class _Applier:
                 # the filesystem lacks xattrs, or we lack the privilege (a user namespace, not root)
                 log.debug("entry %s: xattr %s not set: %s", m.name, key, e.strerror)
                 return
-            raise ArchiveError(f"entry {m.name!r}: setting xattr {key!r}: {e.strerror}") from None
+            raise ArchiveError(f"entry {m.name!r}: setting xattr {key!r}: {e.strerror}") from e
 
     # -- whiteouts ----------------------------------------------------------------------------------
 
@@ -496,8 +496,8 @@ class _Applier:
             if key not in self.whiteouts:
                 log.debug("entry %s: %s is in this layer; a whiteout hides lower layers only", m.name, key)
             return
-        except PermissionError:
-            raise ArchiveError(f"entry {m.name!r}: overlay whiteouts are character devices and need root") from None
+        except PermissionError as e:
+            raise ArchiveError(f"entry {m.name!r}: overlay whiteouts are character devices and need root") from e
         self.whiteouts.add(key)
         if self.is_root:
             os.chown(target, 0, 0, dir_fd=pfd, follow_symlinks=False)
@@ -508,7 +508,7 @@ class _Applier:
         try:
             set_xattr_at(found[0], ".", OVERLAY_OPAQUE_XATTR, b"y")
         except OSError as e:
-            raise ArchiveError(f"entry {m.name!r}: setting {OVERLAY_OPAQUE_XATTR}: {e.strerror}") from None
+            raise ArchiveError(f"entry {m.name!r}: setting {OVERLAY_OPAQUE_XATTR}: {e.strerror}") from e
 
     def apply_whiteout(self, m: tarfile.TarInfo, dparts: Parts, target: str) -> None:
         found = self.root.walk(dparts, False, m.name)
@@ -590,7 +590,7 @@ def apply_layer(stream: BinaryIO, dest: Path, policy: WhiteoutPolicy, limits: Li
     try:
         root = Root(dest)
     except OSError as e:
-        raise ArchiveError(f"cannot open the destination directory {dest}: {e.strerror or e}") from None
+        raise ArchiveError(f"cannot open the destination directory {dest}: {e.strerror or e}") from e
     try:
         _, reader = open_decompressed(stream)
     except BaseException:
@@ -605,8 +605,8 @@ def apply_layer(stream: BinaryIO, dest: Path, policy: WhiteoutPolicy, limits: Li
                 applier.run()
             except OSError as e:
                 if e.errno == errno.ENOSPC:
-                    raise DiskFullError(f"no space left on device unpacking into {dest}") from None
-                raise ArchiveError(f"unpacking into {dest}: {e.strerror or e}") from None
+                    raise DiskFullError(f"no space left on device unpacking into {dest}") from e
+                raise ArchiveError(f"unpacking into {dest}: {e.strerror or e}") from e
         return ApplyResult(diff_id=src.digest(), size=src.count, entries=applier.entries)
     finally:
         src.close()

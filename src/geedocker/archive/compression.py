@@ -109,7 +109,7 @@ class _ErrorMapping:
         except ArchiveError:
             raise
         except _DECODER_ERRORS as e:
-            raise ArchiveError(f"corrupt {self._what} stream: {e}") from None
+            raise ArchiveError(f"corrupt {self._what} stream: {e}") from e
 
 
 def _gzip_reader(stream: Readable) -> Readable:

@@ -175,17 +175,17 @@ class Root:
                 if self.on_mkdir is not None:
                     self.on_mkdir(child)
                 fd = os.open(name, _DIR_FLAGS, dir_fd=cur_fd)
-            except NotADirectoryError:
+            except NotADirectoryError as e:
                 st = os.stat(name, dir_fd=cur_fd, follow_symlinks=False)
                 if not stat.S_ISLNK(st.st_mode):
                     if not create:
                         return None
                     raise ArchiveError(
                         f"entry {entry!r}: {'/'.join(child)!r} is not a directory"
-                    ) from None
+                    ) from e
                 hops += 1
                 if hops > MAX_SYMLINK_HOPS:
-                    raise UnsafeEntryError(f"entry {entry!r}: too many levels of symbolic links") from None
+                    raise UnsafeEntryError(f"entry {entry!r}: too many levels of symbolic links") from e
                 target = os.readlink(name, dir_fd=cur_fd)
                 if target.startswith("/"):
                     cur_fd, cur = self.fd, ()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from geedocker.cli.common import ago, layout_of, parse_time, table
-from geedocker.cli.progress import human_size
+from geedocker.cli.common import ago, human_size, layout_of, parse_time, table
 
 
 def register(p: argparse.ArgumentParser) -> None:

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             f = open(args.file, "rb")
         except OSError as e:
-            raise UsageError(f"cannot open {args.file}: {e.strerror}") from None
+            raise UsageError(f"cannot open {args.file}: {e.strerror}") from e
         with f:
             rec = import_rootfs(layout_of(args), f, args.name, changes=tuple(args.change), platform=plat,
                                 message=args.message)

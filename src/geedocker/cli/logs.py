@@ -29,8 +29,8 @@ def run(args: argparse.Namespace) -> int:
     if args.tail != "all":
         try:
             tail = int(args.tail)
-        except ValueError:
-            raise UsageError(f"invalid --tail {args.tail!r}: a number or \"all\"") from None
+        except ValueError as e:
+            raise UsageError(f"invalid --tail {args.tail!r}: a number or \"all\"") from e
         tail = None if tail < 0 else tail
     path = store.log_path(rec.id)
     size = path.stat().st_size if path.exists() else 0

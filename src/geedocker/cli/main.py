@@ -44,15 +44,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wait": ("geedocker.cli.wait", "Block until one or more containers stop, then print their exit codes"),
     "restart": ("geedocker.cli.restart", "Restart one or more containers"),
     "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
+    "commit": ("geedocker.cli.commit", "Create a new image from a container's changes"),
+    "diff": ("geedocker.cli.diff", "Inspect changes to files or directories on a container's filesystem"),
+    "export": ("geedocker.cli.export", "Export a container's filesystem as a tar archive"),
     "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
+    "volume": ("geedocker.cli.volume", "Manage volumes (create, ls, inspect, rm, prune)"),
+    "system": ("geedocker.cli.system", "Manage geedocker (service: serve the Docker Engine API)"),
 }
 
 GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}
 
 # The container commands, quick and on a container's start path, keep the cyclic garbage collector off (the
 # launcher turns it off, see geedocker.entrypoint; a supervisor that stays up with its container turns it
-# on). The others, pulls and pushes with their HTTP clients among them, turn it back on.
-NO_CYCLE_COLLECTION = {"run", "create", "start", "exec", "ps", "stop", "kill", "rm", "wait", "restart", "container"}
+# on). The others, pushes with their HTTP clients among them, turn it back on; a pull does when it downloads.
+NO_CYCLE_COLLECTION = {"pull", "run", "create", "start", "exec", "ps", "stop", "kill", "rm", "wait", "restart",
+                       "container"}
 
 
 if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run time
@@ -63,7 +69,7 @@ if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run ti
 
 
 def _global_parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="geedocker", description="A daemonless, Docker-compatible container engine")
+    p = _CommandParser(prog="geedocker", description="A daemonless, Docker-compatible container engine")
     p.add_argument("--root", help="store directory (default /var/lib/geedocker, or $GEEDOCKER_ROOT)")
     p.add_argument("--run-root", help="runtime state directory (default /run/geedocker, or $GEEDOCKER_RUN)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
@@ -117,14 +123,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_command(module: CommandModule, args: argparse.Namespace, debug: bool) -> int:
     """Run the command: an error becomes one line on stderr and docker's exit code, never a traceback."""
-    from geedocker.errors import GeeDockerError
+    from geedocker.errors import GeeDockerError, describe
 
     try:
         code = module.run(args)
         sys.stdout.flush()  # here, so that a full device or a closed pipe gets its error or its quiet end
         return code
     except GeeDockerError as e:
-        _report(f"Error: {e}", e, debug)
+        prefix = getattr(e, "prefix", "Error: ")  # template errors go without it, as docker's
+        print(f"{prefix}{describe(e, debug)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
@@ -189,9 +196,6 @@ def _end_quietly() -> int:
 
 
 class _CommandParser(ArgumentParser):
-    """argparse, but a bad flag exits 125 as docker does (argparse's default is 2)."""
+    """A bad or unknown flag exits 125 as docker's does (argparse's default is 2)."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        raise SystemExit(125)
+    usage_exit_code = 125

@@ -82,8 +82,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"Error response from daemon: {e}", file=sys.stderr)
                 code = 1
         return code
+    from geedocker.containers.store import ContainerStore
+
+    rec = ContainerStore(layout).resolve(args.container)
     if action == "connect":
-        endpoint.connect(layout, args.network, args.container, parse_ip(args.ip) if args.ip else "", args.alias)
+        endpoint.connect(layout, args.network, rec.id, rec.name, parse_ip(args.ip) if args.ip else "", args.alias)
         return 0
-    endpoint.disconnect(layout, args.network, args.container)
+    endpoint.disconnect(layout, args.network, rec.id, rec.name)
     return 0

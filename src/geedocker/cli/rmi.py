@@ -15,13 +15,14 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from geedocker.containers.store import ContainerStore
     from geedocker.images.local import remove_image
 
     layout = layout_of(args)
     rc = 0
     for name in args.images:
         try:
-            for line in remove_image(layout, name, force=args.force):
+            for line in remove_image(layout, name, in_use=ContainerStore(layout).image_ids(), force=args.force):
                 print(line)
         except GeeDockerError as e:
             print(f"Error: {e}", file=sys.stderr)

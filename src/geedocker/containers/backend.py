@@ -100,7 +100,7 @@ def set_subreaper() -> None:
     try:
         syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
     except OSError as e:
-        raise ContainerError(f"prctl(PR_SET_CHILD_SUBREAPER): {e.strerror}") from None
+        raise ContainerError(f"prctl(PR_SET_CHILD_SUBREAPER): {e.strerror}") from e
 
 
 def wait_pid(pid: int) -> int:

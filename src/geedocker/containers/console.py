@@ -24,8 +24,8 @@ class ConsoleSocket:
         self.sock.settimeout(timeout)
         try:
             conn, _ = self.sock.accept()
-        except TimeoutError:
-            raise ContainerError("the runtime did not send the container's terminal") from None
+        except TimeoutError as e:
+            raise ContainerError("the runtime did not send the container's terminal") from e
         with conn:
             conn.settimeout(timeout)
             fds = array.array("i")

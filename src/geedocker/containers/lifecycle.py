@@ -39,11 +39,16 @@ from geedocker.containers.supervisor import run_attached, start_detached
 from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.logger import get_logger
+from geedocker.network.options import NetworkRequest
 from geedocker.oci import ContainerConfig, canonical_json
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace, value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = get_logger(__name__)
 
@@ -100,7 +105,20 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             runtime=runtime,
         )
 
-    rec = store.create(make, opts.name)
+    made: list[str] = []  # volumes made for this container: they go if it is not made
+    if opts.volumes_from or source.config.volumes or any(m.type == "volume" for m in opts.mounts):
+        from geedocker.containers import volumes  # here: only containers with volumes need it
+
+        with volumes.locked(layout):  # no ``volume rm`` between naming the volumes and the record using them
+            mounts, made = volumes.resolve(layout, opts.mounts, source.config, opts.volumes_from)
+            opts = replace(opts, mounts=tuple(mounts))
+            try:
+                rec = store.create(make, opts.name)
+            except BaseException:
+                volumes.remove_volumes(layout, made, locked=True)
+                raise
+    else:
+        rec = store.create(make, opts.name)
     try:
         if starting:
             get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
@@ -113,6 +131,10 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
         with contextlib.suppress(GeeDockerError):
             network.release(layout, rec.id)  # network hook
         store.remove_dir(rec.id, rec.name)
+        if made:
+            from geedocker.containers import volumes
+
+            volumes.remove_volumes(layout, made)
         raise
     return rec
 
@@ -133,8 +155,13 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
     (cdir / "hostname").write_text(rec.hostname + "\n")
     extra = [_bind_file("/etc/hostname", cdir / "hostname")]
-    net = network.setup(store.layout, rec)  # network hook: netns, veth, address, ports, /etc/hosts, resolv.conf
+    net = network.setup(store.layout, network_request(store, rec))  # netns, veth, address, ports, /etc/hosts, ...
     extra += net.mounts  # their targets (/etc/hosts, ...) are made by the runtime, as runc makes them
+    if any(m.type == "volume" for m in opts.mounts):
+        from geedocker.containers import volumes  # here: only containers with volumes need it
+
+        opts = replace(opts, mounts=volumes.for_spec(store.layout, rec))  # volumes as binds of their _data
+        volumes.seed(store.layout, rec, root)  # new empty volumes get the image's content at their mount point
     init_path = find_init_binary() if opts.init else None
     if init_path:
         _ensure_file(root, INIT_DESTINATION)
@@ -154,6 +181,13 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     atomic_write(cdir / "config.json", canonical_json(net.apply(spec)), durable=False)  # remade by every create
 
 
+def network_request(store: ContainerStore, rec: ContainerRecord) -> NetworkRequest:
+    """What the network is asked for ``rec``; ``--network container:NAME`` resolved to that container's id."""
+    opts = rec.options.net
+    join_id = store.resolve(opts.container).id if opts.container else ""
+    return NetworkRequest(rec.id, rec.name, rec.hostname, opts, rec.image_config.exposed_ports, join_id)
+
+
 def _bind_file(dest: str, src: Path) -> dict[str, object]:
     return {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
 
@@ -167,8 +201,9 @@ def _ensure_file(root: Path, path: str) -> None:
         target.touch(0o644)
 
 
-def start(layout: Layout, ref: str, *, attach: bool = False) -> int:
-    """Start a created or exited container: attached (returns its exit status) or under a monitor (0)."""
+def start(layout: Layout, ref: str, *, attach: bool = False, on_started: Callable[[], None] | None = None) -> int:
+    """Start a created or exited container: attached (returns its exit status; ``on_started`` runs once it
+    runs) or under a monitor (0)."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
     if rec.state.status == Status.RUNNING:
@@ -177,7 +212,7 @@ def start(layout: Layout, ref: str, *, attach: bool = False) -> int:
         return 0
     get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))  # discarded if it fails
     if attach:
-        return run_attached(layout, rec)
+        return run_attached(layout, rec, on_started)
     start_detached(layout, rec)
     return 0
 
@@ -272,8 +307,9 @@ def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None =
     return rec
 
 
-def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
-    """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir."""
+def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = False) -> ContainerRecord:
+    """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir;
+    with ``volumes`` (``rm -v``) its anonymous volumes that no other container uses."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
     if rec.state.status == Status.RUNNING:
@@ -296,6 +332,10 @@ def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
     rootfs.unmount(store.rootfs(rec.id))
     network.release(layout, rec.id)  # network hook
     store.remove_dir(rec.id, rec.name)
+    if any(m.type == "volume" for m in rec.options.mounts):
+        from geedocker.containers import volumes as cvolumes  # here: only containers with volumes need it
+
+        cvolumes.after_exit(layout, rec, remove_anonymous=volumes)
     if errors:
         log.warning("removing container %s: %s", rec.id[:12], "; ".join(errors))
     return rec
@@ -312,8 +352,8 @@ def wait(layout: Layout, ref: str) -> int:
         except GeeDockerError:
             try:  # an auto-removed container leaves its exit code behind
                 return int(store.exit_file(rec.id).read_text().strip())
-            except (OSError, ValueError):
-                raise ContainerError(f"container {ref} was removed while waiting") from None
+            except (OSError, ValueError) as e:
+                raise ContainerError(f"container {ref} was removed while waiting") from e
         if cur.state.status == Status.EXITED or (cur.state.status == Status.CREATED and cur.state.error):
             return cur.state.exit_code
         time.sleep(delay)

@@ -32,7 +32,7 @@ def read_file_in_root(root: Path, path: str, limit: int = 4 * 1024 * 1024) -> by
     except OSError as e:
         if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
             return None
-        raise ContainerError(f"reading {path} in the container's root filesystem: {e.strerror}") from None
+        raise ContainerError(f"reading {path} in the container's root filesystem: {e.strerror}") from e
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         return None
@@ -57,7 +57,7 @@ def mkdir_in_root(root: Path, path: str, uid: int = 0, gid: int = 0) -> Path:
         except FileExistsError:
             pass
         except OSError as e:
-            raise ContainerError(f"creating {path} in the container's root filesystem: {e.strerror}") from None
+            raise ContainerError(f"creating {path} in the container's root filesystem: {e.strerror}") from e
         if os.geteuid() == 0:
             os.lchown(d, uid, gid)
     if not real.is_dir():

@@ -86,7 +86,7 @@ def _mount(source: str, target: Path, fstype: str, data: str, cwd: Path | None) 
             os.chdir(cwd)
         syscalls.mount(source, target, fstype, 0, data)
     except OSError as e:
-        raise ContainerError(f"mounting the container's root filesystem at {target}: {e.strerror or e}") from None
+        raise ContainerError(f"mounting the container's root filesystem at {target}: {e.strerror or e}") from e
     finally:
         if old is not None:
             os.fchdir(old)
@@ -101,4 +101,4 @@ def unmount(target: Path) -> None:
         syscalls.umount2(target, syscalls.MNT_DETACH)
     except OSError as e:
         if e.errno not in (errno.EINVAL, errno.ENOENT):
-            raise ContainerError(f"unmounting {target}: {e.strerror or e}") from None
+            raise ContainerError(f"unmounting {target}: {e.strerror or e}") from e

@@ -210,16 +210,20 @@ class ContainerStore:
         try:
             with open(path, "rb") as f:
                 data = f.read(MAX_RECORD_BYTES + 1)
-        except FileNotFoundError:
-            raise ContainerNotFound(f"No such container: {cid}") from None
+        except FileNotFoundError as e:
+            raise ContainerNotFound(f"No such container: {cid}") from e
         except OSError as e:
-            raise StoreError(f"reading {path}: {e.strerror}") from None
+            raise StoreError(f"reading {path}: {e.strerror}") from e
         if len(data) > MAX_RECORD_BYTES:
             raise StoreError(f"{path} is larger than {MAX_RECORD_BYTES} bytes")
         try:
             return ContainerRecord.from_json(json.loads(data))
         except (ValueError, KeyError, TypeError) as e:
-            raise StoreError(f"{path}: corrupt container record: {e}") from None
+            raise StoreError(f"{path}: corrupt container record: {e}") from e
+
+    def image_ids(self) -> frozenset[str]:
+        """Image IDs (config digests) that containers use, so ``rmi`` refuses them unless forced."""
+        return frozenset(rec.image_id for rec in self.list() if rec.image_id)
 
     def list(self) -> list[ContainerRecord]:
         out = []
@@ -326,8 +330,8 @@ class ContainerStore:
         """The container's lock: an flock on its directory."""
         try:
             fd = lock_dir(self.dir(cid))
-        except (FileNotFoundError, NotADirectoryError):
-            raise ContainerNotFound(f"No such container: {cid}") from None
+        except (FileNotFoundError, NotADirectoryError) as e:
+            raise ContainerNotFound(f"No such container: {cid}") from e
         try:
             yield
         finally:

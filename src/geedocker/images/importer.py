@@ -22,7 +22,7 @@ DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 
 def apply_change(cfg: ContainerConfig, change: str) -> ContainerConfig:
-    """Apply one Dockerfile-like ``--change`` (CMD, ENTRYPOINT, ENV, WORKDIR, USER, LABEL, EXPOSE, STOPSIGNAL)."""
+    """One Dockerfile-like ``--change``: CMD ENTRYPOINT ENV EXPOSE LABEL ONBUILD USER VOLUME WORKDIR STOPSIGNAL."""
     word, _, rest = change.strip().partition(" ")
     word, rest = word.upper(), rest.strip()
 
@@ -30,8 +30,8 @@ def apply_change(cfg: ContainerConfig, change: str) -> ContainerConfig:
         if rest.startswith("["):
             try:
                 v = json.loads(rest)
-            except ValueError:
-                raise UsageError(f"--change {change!r}: invalid JSON array") from None
+            except ValueError as e:
+                raise UsageError(f"--change {change!r}: invalid JSON array") from e
             if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
                 raise UsageError(f"--change {change!r}: expected a JSON array of strings")
             return tuple(v)
@@ -62,6 +62,12 @@ def apply_change(cfg: ContainerConfig, change: str) -> ContainerConfig:
             k, _, v = p.partition("=")
             labels[k] = v
         return replace(cfg, labels=tuple(sorted(labels.items())))
+    if word == "VOLUME":
+        vols = set(cfg.volumes)
+        vols.update(argv() if rest.startswith("[") else rest.split())
+        return replace(cfg, volumes=tuple(sorted(vols)))
+    if word == "ONBUILD":
+        return cfg.with_key("OnBuild", [*(cfg.get("OnBuild") or []), rest])
     if word == "EXPOSE":
         ports = set(cfg.exposed_ports)
         for p in rest.split():

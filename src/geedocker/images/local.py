@@ -6,7 +6,6 @@ Each ``geedocker`` image command is a thin wrapper over one function here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from geedocker import reference as refs
 from geedocker.errors import InvalidReference, StoreError
@@ -14,6 +13,10 @@ from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @value
@@ -113,15 +116,10 @@ def tag_image(layout: Layout, source: str, target: str) -> ImageRecord:
     return ImageStore(layout).tag(source, target)
 
 
-def remove_image(layout: Layout, name: str, *, force: bool = False) -> list[str]:
-    return ImageStore(layout).remove(name, force=force, in_use=images_in_use(layout))
-
-
-def images_in_use(layout: Layout) -> frozenset[str]:
-    """Image IDs (config digests) that containers use, so ``rmi`` refuses them unless forced."""
-    from geedocker.containers.store import ContainerStore
-
-    return frozenset(rec.image_id for rec in ContainerStore(layout).list() if rec.image_id)
+def remove_image(layout: Layout, name: str, *, in_use: frozenset[str], force: bool = False) -> list[str]:
+    """``rmi``: ``in_use`` are the image IDs that containers use (``ContainerStore.image_ids``), refused
+    unless forced; the caller asks the containers, which sit above images."""
+    return ImageStore(layout).remove(name, force=force, in_use=in_use)
 
 
 def unpack_image(layout: Layout, name: str, dest: Path) -> ImageRecord:

@@ -360,7 +360,7 @@ class Puller:
             ing.discard()
             raise VerificationError(
                 f"blob {ing.digest}: downloaded bytes do not match (got {got}, {ing.offset} bytes): {err}"
-            ) from None
+            ) from err
         ing.discard()
 
     # --- the whole pull ---------------------------------------------------------------------------

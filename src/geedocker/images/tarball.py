@@ -134,7 +134,9 @@ class _Archive:
 
     def __init__(self, path: Path) -> None:
         try:
-            self.tf = tarfile.open(path, mode="r:*")
+            from geedocker.archive.header import FastTarInfo  # its extended headers have a size cap
+
+            self.tf = tarfile.open(path, mode="r:*", tarinfo=FastTarInfo)
         except (tarfile.TarError, OSError) as e:
             raise ArchiveError(f"{path}: not an image archive: {e}") from e
         self.members: dict[str, tarfile.TarInfo] = {}
@@ -177,7 +179,7 @@ class _Archive:
         try:
             return json.loads(self.open(name).read())
         except ValueError as e:
-            raise ArchiveError(f"{self.path}: {name} is not valid JSON: {e}") from None
+            raise ArchiveError(f"{self.path}: {name} is not valid JSON: {e}") from e
 
     def close(self) -> None:
         self.tf.close()
@@ -192,7 +194,7 @@ def _import_blob(blobs: BlobStore, archive: _Archive, name: str, expected: Diges
         try:
             blobs.put_stream(src, expected, archive.size(name))
         except VerificationError as e:
-            raise VerificationError(f"{archive.path}: {name}: {e}") from None
+            raise VerificationError(f"{archive.path}: {name}: {e}") from e
         return expected
     # unknown digest: named by its own, hashed while it is written
     with blobs.writer() as out:

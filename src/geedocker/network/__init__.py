@@ -2,7 +2,7 @@
 
 The engine calls these (each imports its module lazily, so ``--network host`` stays light)::
 
-    prepared = network.setup(layout, rec)      # while writing the bundle: netns, veth, address, ports
+    prepared = network.setup(layout, request)  # while writing the bundle: netns, veth, address, ports
     spec = prepared.apply(spec)                # config.json joins the container's network namespace
     network.restore(layout, cid)               # on start: remake the namespace and veths if /run was lost
     network.release(layout, cid)               # on rm (also --rm): veths, leases, rules, netns
@@ -11,8 +11,9 @@ The engine calls these (each imports its module lazily, so ``--network host`` st
 
 Modules: options (flags), config (networks on disk), ipam (leases), etcfiles (hosts, resolv.conf),
 nft (geedocker's nftables table), netlink (bridges, veths, namespaces) over rtnl (rtnetlink requests),
-endpoint (setup/release/connect/disconnect), report (inspect/ps), inspect (network ls/inspect), cli (run
-flags).
+endpoint (setup/release/connect/disconnect), report (inspect/ps), inspect (network ls/inspect). The run
+flags are registered by ``geedocker.cli.network_flags``. ``request`` is an ``options.NetworkRequest``: the
+network package sits below the engine and never sees its container records.
 
 Choices (docker's behaviour unless said):
 
@@ -47,15 +48,15 @@ TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of e
 if TYPE_CHECKING:
     from typing import Any
 
-    from geedocker.containers.store import ContainerRecord
     from geedocker.network.endpoint import Prepared
+    from geedocker.network.options import NetworkRequest
     from geedocker.store.layout import Layout
 
 
-def setup(layout: Layout, rec: ContainerRecord) -> Prepared:
+def setup(layout: Layout, req: NetworkRequest) -> Prepared:
     from geedocker.network.endpoint import setup as _setup
 
-    return _setup(layout, rec)
+    return _setup(layout, req)
 
 
 def release(layout: Layout, cid: str) -> None:

@@ -155,7 +155,7 @@ class NetworkStore:
         try:
             return NetworkConfig.from_json(json.loads(data))
         except (ValueError, KeyError, TypeError) as e:
-            raise NetworkError(f"{self.path(name)}: corrupt network config: {e}") from None
+            raise NetworkError(f"{self.path(name)}: corrupt network config: {e}") from e
 
     def configs(self) -> list[NetworkConfig]:
         out = [c for c in (self._read(n) for n in self.names()) if c is not None]
@@ -252,8 +252,8 @@ class NetworkStore:
         if gateway:
             try:
                 gw = ipaddress.IPv4Address(gateway)
-            except ValueError:
-                raise UsageError(f"invalid gateway address {gateway!r}") from None
+            except ValueError as e:
+                raise UsageError(f"invalid gateway address {gateway!r}") from e
             if gw not in net or gw in (net.network_address, net.broadcast_address):
                 raise NetworkError(f"gateway {gw} is not a usable address of subnet {net}")
         else:
@@ -271,7 +271,7 @@ def parse_subnet(text: str) -> ipaddress.IPv4Network:
     try:
         net = ipaddress.ip_network(text, strict=True)
     except ValueError as e:
-        raise UsageError(f"invalid subnet {text!r}: {e}") from None
+        raise UsageError(f"invalid subnet {text!r}: {e}") from e
     if net.version != 4:
         raise UsageError(f"invalid subnet {text!r}: IPv6 is not supported")
     if net.prefixlen > 30:

@@ -36,7 +36,7 @@ from geedocker.logger import get_logger
 from geedocker.network import etcfiles
 from geedocker.network.config import DEFAULT_NETWORK, NetworkConfig, NetworkStore
 from geedocker.network.errors import PortInUse
-from geedocker.network.options import NetworkOptions, PortSpec, parse_exposed
+from geedocker.network.options import NetworkOptions, NetworkRequest, PortSpec, parse_exposed
 from geedocker.store.fsutil import atomic_write, file_lock
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     import ipaddress
     from typing import Any
 
-    from geedocker.containers.store import ContainerRecord
     from geedocker.network.ipam import Ipam
 
 log = get_logger(__name__)
@@ -162,7 +161,7 @@ def load_state(layout: Layout, cid: str) -> NetState | None:
     try:
         return NetState.from_json(json.loads(data[:MAX_STATE_BYTES]))
     except (ValueError, KeyError, TypeError) as e:
-        raise NetworkError(f"{state_path(layout, cid)}: corrupt network state: {e}") from None
+        raise NetworkError(f"{state_path(layout, cid)}: corrupt network state: {e}") from e
 
 
 def _save_state(layout: Layout, st: NetState) -> None:
@@ -304,10 +303,10 @@ def _try_bind(p: PortSpec) -> int:
         except OSError as e:
             where = f"{p.host_ip or '0.0.0.0'}:{p.host_port}"
             if e.errno == errno.EADDRINUSE:
-                raise PortInUse(f"Bind for {where} failed: port is already allocated (in use on the host)") from None
+                raise PortInUse(f"Bind for {where} failed: port is already allocated (in use on the host)") from e
             if e.errno == errno.EADDRNOTAVAIL:
-                raise NetworkError(f"Bind for {where} failed: {p.host_ip} is not an address of this host") from None
-            raise NetworkError(f"Bind for {where} failed: {e.strerror}") from None
+                raise NetworkError(f"Bind for {where} failed: {p.host_ip} is not an address of this host") from e
+            raise NetworkError(f"Bind for {where} failed: {e.strerror}") from e
         return int(s.getsockname()[1])
 
 
@@ -333,11 +332,12 @@ def resolve_ports(wanted: Sequence[PortSpec], taken: Sequence[PortSpec]) -> list
     return out
 
 
-def _wanted_ports(rec: ContainerRecord, opts: NetworkOptions) -> list[PortSpec]:
+def _wanted_ports(req: NetworkRequest) -> list[PortSpec]:
+    opts = req.options
     ports = list(dict.fromkeys(opts.ports))
     if opts.publish_all:
         given = {p.key for p in ports}
-        ports += [p for p in parse_exposed(rec.image_config.exposed_ports or ()) if p.key not in given]
+        ports += [p for p in parse_exposed(req.exposed_ports) if p.key not in given]
     return ports
 
 
@@ -377,13 +377,13 @@ def _bind(dest: str, src: str | Path) -> dict[str, Any]:
     return {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
 
 
-def setup(layout: Layout, rec: ContainerRecord) -> Prepared:
-    """Give the (just recorded) container ``rec`` its network; see the module's docstring.
+def setup(layout: Layout, req: NetworkRequest) -> Prepared:
+    """Give the (just recorded) container ``req.container_id`` its network; see the module's docstring.
 
     Nothing is left behind on failure. The engine calls ``release`` when it removes the container.
     """
-    opts = rec.options.net
-    cdir = layout.container_dir(rec.id)
+    opts = req.options
+    cdir = layout.container_dir(req.container_id)
     hosts_path = cdir / "hosts"
     resolv_path = cdir / "resolv.conf"
     host_resolv = _read_host_file("/etc/resolv.conf")
@@ -398,27 +398,24 @@ def setup(layout: Layout, rec: ContainerRecord) -> Prepared:
         if resolv:
             resolv_path.write_text(resolv)
             mounts.append(_bind("/etc/resolv.conf", resolv_path))
-        st = NetState(rec.id, rec.name, rec.hostname, "host", add_hosts=opts.add_hosts, hosts_path=str(hosts_path),
-                      resolv_path=str(resolv_path) if resolv else "")  # fmt: skip
+        st = NetState(req.container_id, req.name, req.hostname, "host", add_hosts=opts.add_hosts,
+                      hosts_path=str(hosts_path), resolv_path=str(resolv_path) if resolv else "")  # fmt: skip
         _save_state(layout, st)
         return Prepared(tuple(mounts), None, st)
     if opts.container:
-        return _setup_joined(layout, rec, opts)
+        return _setup_joined(layout, req, opts)
     with locked(layout):
         try:
-            return _setup_own(layout, rec, opts, hosts_path, resolv_path, host_resolv)
+            return _setup_own(layout, req, opts, hosts_path, resolv_path, host_resolv)
         except BaseException:
-            _release_locked(layout, rec.id, quiet=True)
+            _release_locked(layout, req.container_id, quiet=True)
             raise
 
 
-def _setup_joined(layout: Layout, rec: ContainerRecord, opts: NetworkOptions) -> Prepared:
-    from geedocker.containers.store import ContainerStore
-
-    target = ContainerStore(layout).resolve(opts.container)
-    if target.id == rec.id:
+def _setup_joined(layout: Layout, req: NetworkRequest, opts: NetworkOptions) -> Prepared:
+    if req.join_id == req.container_id:
         raise NetworkError("a container cannot join its own network namespace")
-    other = load_state(layout, target.id)
+    other = load_state(layout, req.join_id)
     if other is None:
         raise NetworkError(f"container {opts.container} has no network to join")
     mounts = []
@@ -426,14 +423,14 @@ def _setup_joined(layout: Layout, rec: ContainerRecord, opts: NetworkOptions) ->
         mounts.append(_bind("/etc/hosts", other.hosts_path))
     if other.resolv_path:
         mounts.append(_bind("/etc/resolv.conf", other.resolv_path))
-    joined = other.joined or target.id
-    st = NetState(rec.id, rec.name, rec.hostname, "container", netns=other.netns, joined=joined)
+    joined = other.joined or req.join_id
+    st = NetState(req.container_id, req.name, req.hostname, "container", netns=other.netns, joined=joined)
     _save_state(layout, st)
     return Prepared(tuple(mounts), other.netns if other.mode != "host" else None, st)
 
 
 def _setup_own(
-    layout: Layout, rec: ContainerRecord, opts: NetworkOptions, hosts_path: Path, resolv_path: Path, host_resolv: str
+    layout: Layout, req: NetworkRequest, opts: NetworkOptions, hosts_path: Path, resolv_path: Path, host_resolv: str
 ) -> Prepared:
     from geedocker.network import netlink
 
@@ -441,14 +438,15 @@ def _setup_own(
     cfg = store.get(opts.mode) if opts.mode != "none" else None
     if cfg is not None:  # what vanished containers hold matters to a network's leases, names and rules
         collect_garbage(layout, store)
-    ports = resolve_ports(_wanted_ports(rec, opts), _bound_ports(layout, rec.id)) if cfg else []
-    ns = netns_path(layout, rec.id)
-    st = NetState(rec.id, rec.name, rec.hostname, "bridge" if cfg else "none", netns=str(ns),
+    ports = resolve_ports(_wanted_ports(req), _bound_ports(layout, req.container_id)) if cfg else []
+    ns = netns_path(layout, req.container_id)
+    st = NetState(req.container_id, req.name, req.hostname, "bridge" if cfg else "none", netns=str(ns),
                   add_hosts=opts.add_hosts, hosts_path=str(hosts_path), resolv_path=str(resolv_path))  # fmt: skip
     _save_state(layout, st)  # first, so that a failure below is cleaned up by release
     netlink.create_netns(ns)
     if cfg is not None:
-        ep = _attach(layout, store, cfg, rec.id, rec.name, ns, "eth0", opts.ip, opts.aliases, default_route=True)
+        ep = _attach(layout, store, cfg, req.container_id, req.name, ns, "eth0", opts.ip, opts.aliases,
+                     default_route=True)
         st = replace(st, endpoints=(ep,), ports=tuple(ports))
         _save_state(layout, st)
     resolv = etcfiles.resolv_text(host_resolv, dns=opts.dns, search=opts.dns_search, options=opts.dns_options)
@@ -620,24 +618,22 @@ def _configs(store: NetworkStore) -> list[NetworkConfig]:
 # ---------------------------------------------------------------- connect / disconnect
 
 
-def connect(layout: Layout, network: str, container: str, ip: str = "", aliases: Sequence[str] = ()) -> Endpoint:
-    """``network connect``: another interface (eth1, ...) on ``network`` for a bridge-mode container."""
-    from geedocker.containers.store import ContainerStore
-
-    rec = ContainerStore(layout).resolve(container)
+def connect(layout: Layout, network: str, cid: str, name: str, ip: str = "", aliases: Sequence[str] = ()) -> Endpoint:
+    """``network connect``: another interface (eth1, ...) on ``network`` for bridge-mode container ``cid``
+    (named ``name``)."""
     with locked(layout):
         store = NetworkStore(layout)
         cfg = store.get(network)
-        st = load_state(layout, rec.id)
+        st = load_state(layout, cid)
         if st is None or st.mode not in ("bridge", "none") or not st.netns:
             mode = st.mode if st else "no network"
-            raise NetworkError(f"container {rec.name} cannot be connected to a network: its network mode is {mode}")
+            raise NetworkError(f"container {name} cannot be connected to a network: its network mode is {mode}")
         if any(e.network == cfg.name for e in st.endpoints):
-            raise NetworkError(f"endpoint with name {rec.name} already exists in network {cfg.name}")
+            raise NetworkError(f"endpoint with name {name} already exists in network {cfg.name}")
         used = {e.ifname for e in st.endpoints}
         ifname = next(f"eth{i}" for i in range(len(used) + 1) if f"eth{i}" not in used)
         first = not st.endpoints
-        ep = _attach(layout, store, cfg, rec.id, rec.name, Path(st.netns), ifname, ip, aliases, default_route=first)
+        ep = _attach(layout, store, cfg, cid, name, Path(st.netns), ifname, ip, aliases, default_route=first)
         try:
             st = replace(st, mode="bridge", endpoints=(*st.endpoints, ep))
             _save_state(layout, st)
@@ -663,17 +659,14 @@ def _detach(layout: Layout, store: NetworkStore, st: NetState, cfg: NetworkConfi
     return st
 
 
-def disconnect(layout: Layout, network: str, container: str) -> None:
-    """``network disconnect``: remove the container's interface on ``network``."""
-    from geedocker.containers.store import ContainerStore
-
-    rec = ContainerStore(layout).resolve(container)
+def disconnect(layout: Layout, network: str, cid: str, name: str) -> None:
+    """``network disconnect``: remove container ``cid``'s (named ``name``) interface on ``network``."""
     with locked(layout):
         store = NetworkStore(layout)
         cfg = store.get(network)
-        st = load_state(layout, rec.id)
+        st = load_state(layout, cid)
         if st is None or not any(e.network == cfg.name for e in st.endpoints):
-            raise NetworkError(f"container {rec.name} is not connected to network {cfg.name}")
+            raise NetworkError(f"container {name} is not connected to network {cfg.name}")
         st = _detach(layout, store, st, cfg)
         if st.hosts_path:
             with contextlib.suppress(OSError):

@@ -72,7 +72,7 @@ class Ipam:
                 leases[a] = Lease(a, str(v["owner"]), tuple(str(n) for n in v.get("names", ())))
             last = ipaddress.IPv4Address(d["last"]) if d.get("last") else None
         except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise NetworkError(f"{self.path}: corrupt lease file: {e}") from None
+            raise NetworkError(f"{self.path}: corrupt lease file: {e}") from e
         return _State(last, leases)
 
     def _save(self, st: _State) -> None:
@@ -91,8 +91,8 @@ class Ipam:
         """``--ip``: a usable address of this subnet (not network, broadcast or gateway)."""
         try:
             addr = ipaddress.IPv4Address(text)
-        except ValueError:
-            raise NetworkError(f"invalid IPv4 address {text!r}") from None
+        except ValueError as e:
+            raise NetworkError(f"invalid IPv4 address {text!r}") from e
         if addr not in self.subnet:
             raise NetworkError(f"address {addr} is not in the network's subnet {self.subnet}")
         if addr == self.gateway:

@@ -43,7 +43,7 @@ def write_sysctl(name: str, value: str) -> None:
             return
         path.write_text(value + "\n")
     except OSError as e:
-        raise NetworkError(f"setting {name}={value}: {e.strerror}") from None
+        raise NetworkError(f"setting {name}={value}: {e.strerror}") from e
 
 
 def bridge_sysctls(bridge: str) -> None:
@@ -126,8 +126,8 @@ def create_netns(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
-    except FileExistsError:
-        raise NetworkError(f"network namespace {path} already exists") from None
+    except FileExistsError as e:
+        raise NetworkError(f"network namespace {path} already exists") from e
     os.close(fd)
     own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -139,7 +139,7 @@ def create_netns(path: Path) -> None:
             syscalls.setns(own, syscalls.CLONE_NEWNET)
     except OSError as e:
         delete_netns(path)
-        raise NetworkError(f"creating network namespace {path}: {e.strerror or e}") from None
+        raise NetworkError(f"creating network namespace {path}: {e.strerror or e}") from e
     finally:
         os.close(own)
 
@@ -160,7 +160,7 @@ def delete_netns(path: Path) -> None:
         try:
             syscalls.umount2(str(path), syscalls.MNT_DETACH)
         except OSError as e:
-            raise NetworkError(f"unmounting network namespace {path}: {e.strerror}") from None
+            raise NetworkError(f"unmounting network namespace {path}: {e.strerror}") from e
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
 
@@ -184,7 +184,7 @@ def add_veth(
     try:
         fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as e:
-        raise NetworkError(f"opening network namespace {netns}: {e.strerror}") from None
+        raise NetworkError(f"opening network namespace {netns}: {e.strerror}") from e
     try:
         with rtnl.Rtnl() as nl:
             br = nl.link_index(bridge)
@@ -199,7 +199,7 @@ def add_veth(
                 nl.set_hairpin(index)  # a container may reach its own published port
             except NetworkError as e:
                 _quiet_delete(nl, host_name)
-                raise _within(f"attaching {host_name} to bridge {bridge}", e) from None
+                raise _within(f"attaching {host_name} to bridge {bridge}", e) from e
     finally:
         os.close(fd)
     try:
@@ -214,7 +214,7 @@ def add_veth(
                 ns.add_default_route(gateway, index)
     except NetworkError as e:
         delete_link(host_name)
-        raise _within(f"configuring {ifname} in {netns}", e) from None
+        raise _within(f"configuring {ifname} in {netns}", e) from e
 
 
 def _within(what: str, e: NetworkError) -> NetworkError:

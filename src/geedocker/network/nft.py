@@ -188,8 +188,8 @@ def _nft(text: str) -> tuple[int, str, str]:
 
     try:
         lib = ctypes.CDLL("libnftables.so.1")
-    except OSError:
-        raise NetworkError("libnftables is missing: install nftables") from None
+    except OSError as e:
+        raise NetworkError("libnftables is missing: install nftables") from e
     lib.nft_ctx_new.restype = ctypes.c_void_p
     lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
     for name in ("nft_ctx_free", "nft_ctx_buffer_output", "nft_ctx_buffer_error"):

@@ -108,6 +108,19 @@ class NetworkOptions:
         )
 
 
+@value
+class NetworkRequest:
+    """What the engine asks of the network for one container: who it is and what its flags said. The
+    network package sees this, never the engine's container record (it sits below the engine)."""
+
+    container_id: str
+    name: str
+    hostname: str
+    options: NetworkOptions
+    exposed_ports: tuple[str, ...] = ()  # the image's ExposedPorts, published by -P
+    join_id: str = ""  # ``--network container:NAME``: that container's id, resolved by the engine
+
+
 def _port(text: str, what: str, spec: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise UsageError(f"invalid {what} {text!r} in port specification {spec!r}")
@@ -148,8 +161,8 @@ def parse_publish(spec: str) -> list[PortSpec]:
     if host_ip:
         try:
             addr = ipaddress.ip_address(host_ip)
-        except ValueError:
-            raise UsageError(f"invalid host IP {host_ip!r} in port specification {spec!r}") from None
+        except ValueError as e:
+            raise UsageError(f"invalid host IP {host_ip!r} in port specification {spec!r}") from e
         if addr.version != 4:
             raise UsageError(f"IPv6 host addresses are not supported: {spec!r}")
         host_ip = "" if addr == ipaddress.IPv4Address("0.0.0.0") else str(addr)
@@ -195,8 +208,8 @@ def parse_add_host(text: str) -> tuple[str, str]:
         return name, ip
     try:
         return name, str(ipaddress.ip_address(ip))
-    except ValueError:
-        raise UsageError(f"invalid IP address {ip!r} in --add-host {text!r}") from None
+    except ValueError as e:
+        raise UsageError(f"invalid IP address {ip!r} in --add-host {text!r}") from e
 
 
 def parse_ip(text: str) -> str:
@@ -204,8 +217,8 @@ def parse_ip(text: str) -> str:
 
     try:
         addr = ipaddress.ip_address(text)
-    except ValueError:
-        raise UsageError(f"invalid IPv4 address: {text}") from None
+    except ValueError as e:
+        raise UsageError(f"invalid IPv4 address: {text}") from e
     if addr.version != 4:
         raise UsageError(f"invalid IPv4 address: {text} (IPv6 is not supported)")
     return str(addr)
@@ -216,8 +229,8 @@ def parse_dns(text: str) -> str:
 
     try:
         return str(ipaddress.ip_address(text))
-    except ValueError:
-        raise UsageError(f"{text} is not an ip address") from None
+    except ValueError as e:
+        raise UsageError(f"{text} is not an ip address") from e
 
 
 def validate_network_name(name: str) -> str:

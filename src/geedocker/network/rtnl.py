@@ -279,8 +279,8 @@ def _mac_bytes(mac: str | bytes) -> bytes:
         return mac
     try:
         return bytes.fromhex(mac.replace(":", ""))
-    except ValueError:
-        raise NetworkError(f"invalid MAC address {mac!r}") from None
+    except ValueError as e:
+        raise NetworkError(f"invalid MAC address {mac!r}") from e
 
 
 class Rtnl:
@@ -294,7 +294,7 @@ class Rtnl:
                 sock = _open(netns)
             except OSError as e:
                 where = f" in {os.fspath(netns)}" if netns is not None else ""
-                raise NetworkError(f"opening a netlink socket{where}: {e.strerror or e}") from None
+                raise NetworkError(f"opening a netlink socket{where}: {e.strerror or e}") from e
         self._sock = sock
         self._seq = 0
         self._names: dict[int, str] = {}
@@ -323,7 +323,7 @@ class Rtnl:
         try:
             self._sock.sendto(encode(msg_type, flags, self._seq, body), (0, 0))
         except OSError as e:
-            raise NetlinkError(what, e.errno) if e.errno else NetworkError(f"{what}: {e}") from None
+            raise NetlinkError(what, e.errno) if e.errno else NetworkError(f"{what}: {e}") from e
         return collect(self._datagrams(what), self._seq, what)
 
     def _datagrams(self, what: str) -> Iterator[bytes]:
@@ -331,10 +331,10 @@ class Rtnl:
         while True:
             try:
                 data, _ancillary, msg_flags, sender = self._sock.recvmsg(RECV_BUFFER)
-            except TimeoutError:
-                raise NetworkError(f"{what}: no answer from the kernel in {TIMEOUT:g} s") from None
+            except TimeoutError as e:
+                raise NetworkError(f"{what}: no answer from the kernel in {TIMEOUT:g} s") from e
             except OSError as e:
-                raise NetlinkError(what, e.errno) if e.errno else NetworkError(f"{what}: {e}") from None
+                raise NetlinkError(what, e.errno) if e.errno else NetworkError(f"{what}: {e}") from e
             if msg_flags & socket.MSG_TRUNC:
                 raise NetworkError(f"{what}: a netlink datagram over {RECV_BUFFER} bytes")
             if sender[0] == 0:  # port 0: the kernel

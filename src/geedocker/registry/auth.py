@@ -15,7 +15,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from urllib.parse import urlencode, urlsplit
 
 from geedocker.errors import AuthenticationError, RegistryError
 from geedocker.logger import get_logger
@@ -163,8 +162,8 @@ def parse_token_response(data: bytes, now: float, scopes: tuple[Scope, ...], rea
     """``{"token": ...}`` or ``{"access_token": ...}`` with an optional ``expires_in`` (default 60 s)."""
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
-        raise AuthenticationError(f"token server {realm} sent a response that is not JSON") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise AuthenticationError(f"token server {realm} sent a response that is not JSON") from e
     if not isinstance(doc, dict):
         raise AuthenticationError(f"token server {realm} sent a response that is not a JSON object")
     value = doc.get("token") or doc.get("access_token")
@@ -263,6 +262,8 @@ class Authenticator:
         return before != ch  # basic credentials refused: only retry if the challenge changed
 
     def _request_token(self, ch: Challenge, scopes: tuple[Scope, ...]) -> Token:
+        from urllib.parse import urlencode, urlsplit  # only for tokens: a cached pull from an open registry needs none
+
         realm = ch.get("realm")
         if not realm:
             raise AuthenticationError(f"{self.host}: bearer challenge without a realm")

@@ -368,7 +368,7 @@ class RegistryClient:
         try:
             data = resp.read_capped(oci.MAX_MANIFEST_BYTES, what)
         except RegistryError as e:
-            raise ManifestError(f"{e}: manifests may be at most {oci.MAX_MANIFEST_BYTES} bytes") from None
+            raise ManifestError(f"{e}: manifests may be at most {oci.MAX_MANIFEST_BYTES} bytes") from e
         finally:
             resp.close()
         digest = Digest.of(data, want.algorithm if want else "sha256")
@@ -567,8 +567,8 @@ class RegistryClient:
                 resp.close()
             try:
                 doc = json.loads(data)
-            except (ValueError, UnicodeDecodeError):
-                raise RegistryError(f"{what}: the registry sent invalid JSON") from None
+            except (ValueError, UnicodeDecodeError) as e:
+                raise RegistryError(f"{what}: the registry sent invalid JSON") from e
             page = doc.get("tags") if isinstance(doc, dict) else None
             if page is not None:
                 if not isinstance(page, list):

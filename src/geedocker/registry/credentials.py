@@ -12,18 +12,13 @@ import base64
 import binascii
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from geedocker.errors import GeeDockerError
 from geedocker.logger import get_logger
-from geedocker.values import replace, value
-
-if TYPE_CHECKING:
-    from geedocker.registry.config import RegistryConfig
-    from geedocker.registry.transport import Transport
+from geedocker.values import value
 
 log = get_logger(__name__)
 
@@ -83,7 +78,7 @@ def _decode_auth(key: str, entry: Any, path: Path) -> Credentials | None:
         try:
             user, sep, password = base64.b64decode(auth, validate=False).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as e:
-            raise CredentialsFileError(f"{path}: entry {key!r} has an invalid auth value: {e}") from None
+            raise CredentialsFileError(f"{path}: entry {key!r} has an invalid auth value: {e}") from e
         if not sep:
             raise CredentialsFileError(f"{path}: entry {key!r}: auth is not base64 of user:password")
         return Credentials(user, password)
@@ -110,7 +105,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     try:
         doc = json.loads(data)
     except ValueError as e:
-        raise CredentialsFileError(f"{path}: invalid JSON: {e}") from None
+        raise CredentialsFileError(f"{path}: invalid JSON: {e}") from e
     if not isinstance(doc, dict):
         raise CredentialsFileError(f"{path}: expected a JSON object")
     return doc
@@ -188,6 +183,8 @@ class DockerConfigStore:
 
     def _write(self, doc: dict[str, Any], path: Path | None = None) -> None:
         path = path or self.write_path
+        import tempfile  # only to write: a pull reads the file
+
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".auth-", dir=path.parent)
         try:
@@ -203,31 +200,3 @@ class DockerConfigStore:
             except FileNotFoundError:
                 pass
             raise
-
-
-def login(
-    host: str,
-    username: str,
-    password: str,
-    *,
-    config: RegistryConfig | None = None,
-    transport: Transport | None = None,
-    store: DockerConfigStore | None = None,
-) -> Path:
-    """Check the credentials against ``host`` (a ping that must authenticate), then save them."""
-    from geedocker.registry.client import RegistryClient
-    from geedocker.registry.config import RegistryConfig
-
-    creds = Credentials(username, password)
-    cfg = replace(config or RegistryConfig(), credentials=StaticCredentials({host: creds}))
-    client = RegistryClient(host, config=cfg, transport=transport)
-    try:
-        client.ping()
-    finally:
-        if transport is None:
-            client.close()
-    return (store or DockerConfigStore.from_env()).save(host, creds)
-
-
-def logout(host: str, store: DockerConfigStore | None = None) -> bool:
-    return (store or DockerConfigStore.from_env()).remove(host)

@@ -48,8 +48,8 @@ def number(name: str) -> int:
         key = "CAP_" + key
     try:
         return NUMBERS[key]
-    except KeyError:
-        raise CapabilityError(f"unknown capability {name!r}") from None
+    except KeyError as e:
+        raise CapabilityError(f"unknown capability {name!r}") from e
 
 
 def mask(names: tuple[str, ...] | list[str]) -> int:
@@ -72,7 +72,7 @@ def drop_bounding(bounding: int) -> None:
             except OSError as e:
                 if e.errno != errno.EINVAL:
                     raise CapabilityError(f"dropping {NAMES[cap] if cap < len(NAMES) else cap} "
-                                          f"from the bounding set: {e.strerror}") from None
+                                          f"from the bounding set: {e.strerror}") from e
 
 
 def bounding_now() -> int:
@@ -105,7 +105,7 @@ def apply(effective: int, permitted: int, inheritable: int, ambient: int) -> Non
     try:
         syscalls.capset(effective & known, permitted & known, inheritable & known)
     except OSError as e:
-        raise CapabilityError(f"setting capabilities (effective {names(effective)}): {e.strerror}") from None
+        raise CapabilityError(f"setting capabilities (effective {names(effective)}): {e.strerror}") from e
     syscalls.prctl(syscalls.PR_CAP_AMBIENT, syscalls.PR_CAP_AMBIENT_CLEAR_ALL)
     for cap in range(last_cap() + 1):
         if ambient >> cap & 1:
@@ -113,4 +113,4 @@ def apply(effective: int, permitted: int, inheritable: int, ambient: int) -> Non
                 syscalls.prctl(syscalls.PR_CAP_AMBIENT, syscalls.PR_CAP_AMBIENT_RAISE, cap)
             except OSError as e:
                 raise CapabilityError(f"raising ambient {NAMES[cap]} (it must be permitted and inheritable): "
-                                      f"{e.strerror}") from None
+                                      f"{e.strerror}") from e

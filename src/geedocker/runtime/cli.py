@@ -60,8 +60,14 @@ class _Logger:
         print(f"geedocker-runtime: {msg}", file=sys.stderr)
 
 
+class _RuntimeParser(ArgumentParser):
+    """A bad or unknown flag exits 1, as runc's does."""
+
+    usage_exit_code = 1
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = ArgumentParser(prog="geedocker-runtime", description="An OCI runtime (runc-compatible CLI)")
+    p = _RuntimeParser(prog="geedocker-runtime", description="An OCI runtime (runc-compatible CLI)")
     p.add_argument("--root", default=os.environ.get("GEEDOCKER_RUNTIME_ROOT", DEFAULT_ROOT),
                    help=f"state directory (default {DEFAULT_ROOT})")
     p.add_argument("--log", help="append errors to this file")
@@ -152,12 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.systemd_cgroup:
         log.error("--systemd-cgroup is not supported: geedocker-runtime manages cgroupfs directly")
         return 1
-    from geedocker.errors import GeeDockerError
+    from geedocker.errors import GeeDockerError, describe
 
     try:
         return _dispatch(args)
     except GeeDockerError as e:
-        log.error(str(e))
+        log.error(describe(e, args.debug))
         return 1
     except OSError as e:
         log.error(str(e))
@@ -286,7 +292,7 @@ def _usage(msg: str) -> Exception:
 def _exec(rt: Any, root: Path, args: argparse.Namespace) -> int:
     if args.command[:1] and args.command[0].startswith("-") and args.command[0] != "--":
         # Options after the id (``exec ID --process F``): parse them off the front.
-        extra = ArgumentParser(add_help=False)
+        extra = ArgumentParser(add_help=False, strict=False)
         _exec_options(extra)
         args.command = extra.parse_known_args(args.command, namespace=args)[1]
     if args.preserve_fds:

@@ -26,7 +26,7 @@ def connect(path: str) -> socket.socket:
         s.connect(path)
     except OSError as e:
         s.close()
-        raise ConsoleError(f"connecting to console socket {path}: {e.strerror}") from None
+        raise ConsoleError(f"connecting to console socket {path}: {e.strerror}") from e
     s.set_inheritable(False)
     return s
 
@@ -36,7 +36,7 @@ def open_pty(size: tuple[int, int] | None) -> tuple[int, int]:
     try:
         master, slave = os.openpty()
     except OSError as e:
-        raise ConsoleError(f"allocating a pty in the container: {e.strerror}") from None
+        raise ConsoleError(f"allocating a pty in the container: {e.strerror}") from e
     os.set_inheritable(master, False)
     if size is not None:
         rows, cols = size
@@ -48,7 +48,7 @@ def send_master(sock: socket.socket, master: int) -> None:
     try:
         socket.send_fds(sock, [b"/dev/ptmx"], [master])
     except OSError as e:
-        raise ConsoleError(f"sending the pty master to the console socket: {e.strerror}") from None
+        raise ConsoleError(f"sending the pty master to the console socket: {e.strerror}") from e
 
 
 def recv_master(sock: socket.socket) -> int:
@@ -78,4 +78,4 @@ def mount_dev_console(slave: int) -> None:
             os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
         syscalls.mount(path, "/dev/console", None, syscalls.MS_BIND)
     except OSError as e:
-        raise ConsoleError(f"binding {path} onto /dev/console: {e.strerror or e}") from None
+        raise ConsoleError(f"binding {path} onto /dev/console: {e.strerror or e}") from e

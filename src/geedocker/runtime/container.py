@@ -343,8 +343,8 @@ def start(root: Path | str, cid: str) -> None:
             fd = os.open(cdir.fifo, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as e:
             if e.errno in (errno.ENXIO, errno.ENOENT):
-                raise ContainerStateError(f"cannot start container {cid}: its init is not waiting") from None
-            raise ContainerError(f"starting container {cid}: {e.strerror}") from None
+                raise ContainerStateError(f"cannot start container {cid}: its init is not waiting") from e
+            raise ContainerError(f"starting container {cid}: {e.strerror}") from e
         try:
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
             os.write(fd, payload)
@@ -503,11 +503,11 @@ def _load_process(process: dict[str, Any] | Path | str) -> Process:
         with open(path, "rb") as f:
             raw = f.read(MAX_PROCESS_JSON + 1)
     except OSError as e:
-        raise ContainerError(f"reading process file {path}: {e.strerror}") from None
+        raise ContainerError(f"reading process file {path}: {e.strerror}") from e
     try:
         obj = json.loads(raw)
     except ValueError as e:
-        raise SpecError(f"{path}: not valid JSON: {e}") from None
+        raise SpecError(f"{path}: not valid JSON: {e}") from e
     return Process.from_json(obj)
 
 
@@ -539,7 +539,7 @@ def exec_(
 
             seccomp.preload()
     except SpecError as e:
-        raise ContainerError(f"container {cid}: re-reading its bundle for exec: {e}") from None
+        raise ContainerError(f"container {cid}: re-reading its bundle for exec: {e}") from e
     cfg = ExecConfig(
         process=proc,
         target_pid=saved.pid,

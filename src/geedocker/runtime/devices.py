@@ -78,7 +78,7 @@ def create(rootfs: str, node: Node, *, bind: bool) -> None:
         os.chmod(target, node.mode & 0o7777, follow_symlinks=False)
         os.chown(target, node.uid, node.gid, follow_symlinks=False)
     except OSError as e:
-        raise DeviceError(f"creating device {node.path} ({node.type} {node.major}:{node.minor}): {e}") from None
+        raise DeviceError(f"creating device {node.path} ({node.type} {node.major}:{node.minor}): {e}") from e
 
 
 def symlinks(rootfs: str) -> None:

@@ -34,10 +34,10 @@ def run_hook(hook: Hook, state: dict[str, Any], phase: str) -> None:
     try:
         res = subprocess.run(argv, executable=hook.path, input=json.dumps(state).encode(), env=env,
                              capture_output=True, timeout=timeout, close_fds=True)
-    except subprocess.TimeoutExpired:
-        raise HookError(f"{phase} hook {hook.path} timed out after {timeout:.0f}s") from None
+    except subprocess.TimeoutExpired as e:
+        raise HookError(f"{phase} hook {hook.path} timed out after {timeout:.0f}s") from e
     except OSError as e:
-        raise HookError(f"{phase} hook {hook.path}: {e.strerror or e}") from None
+        raise HookError(f"{phase} hook {hook.path}: {e.strerror or e}") from e
     if res.returncode != 0:
         err = res.stderr[-2000:].decode(errors="replace").strip()
         raise HookError(f"{phase} hook {hook.path} exited with status {res.returncode}" + (f": {err}" if err else ""))

@@ -311,7 +311,7 @@ def _set_hostname(name: str) -> None:
         _socket.sethostname(name)
     except OSError as e:  # a name over 64 bytes: EINVAL, which alone would read "Invalid argument"
         hint = f" (a host name has at most 64 bytes, this one {len(name.encode())})" if len(name.encode()) > 64 else ""
-        raise ContainerError(f"sethostname {name!r}: {(e.strerror or str(e)).lower()}{hint}") from None
+        raise ContainerError(f"sethostname {name!r}: {(e.strerror or str(e)).lower()}{hint}") from e
 
 
 def _sysctl(spec: Spec) -> None:
@@ -321,7 +321,7 @@ def _sysctl(spec: Spec) -> None:
             with open(path, "w") as f:
                 f.write(setting)
         except OSError as e:
-            raise ContainerError(f"setting sysctl {key}={setting}: {e.strerror}") from None
+            raise ContainerError(f"setting sysctl {key}={setting}: {e.strerror}") from e
 
 
 def _prepare_process(
@@ -431,7 +431,7 @@ def exec_chain(cfg: ExecConfig, sock: _socket.socket) -> NoReturn:
                 fds[t] = os.open(f"/proc/{cfg.target_pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC)
             except OSError as e:
                 raise ContainerError(f"opening the {t} namespace of process {cfg.target_pid}: {e.strerror}") \
-                    from None
+                    from e
         namespaces.join(fds)
         if "user" in cfg.namespace_types:
             os.setresgid(0, 0, 0)

@@ -53,7 +53,7 @@ def open_paths(linux: Linux) -> dict[str, int]:
             except OSError as e:
                 for fd in fds.values():
                     os.close(fd)
-                raise NamespaceError(f"opening {ns.type} namespace {ns.path}: {e.strerror}") from None
+                raise NamespaceError(f"opening {ns.type} namespace {ns.path}: {e.strerror}") from e
     return fds
 
 
@@ -65,7 +65,7 @@ def join(fds: dict[str, int], types: Iterable[str] | None = None) -> None:
             try:
                 syscalls.setns(fds[t], FLAGS[t])
             except OSError as e:
-                raise NamespaceError(f"joining the {t} namespace: {e.strerror}") from None
+                raise NamespaceError(f"joining the {t} namespace: {e.strerror}") from e
             os.close(fds.pop(t))
 
 
@@ -86,7 +86,7 @@ def unshare(flags: int) -> None:
         syscalls.unshare(flags)
     except OSError as e:
         names = [t for t, f in FLAGS.items() if flags & f]
-        raise NamespaceError(f"creating namespaces {', '.join(names)}: {e.strerror}") from None
+        raise NamespaceError(f"creating namespaces {', '.join(names)}: {e.strerror}") from e
 
 
 def format_map(mappings: Iterable[IDMapping]) -> str:
@@ -102,7 +102,7 @@ def write_id_maps(pid: int, uid_mappings: tuple[IDMapping, ...], gid_mappings: t
             with open(f"/proc/{pid}/{name}", "w") as f:
                 f.write(format_map(maps))
         except OSError as e:
-            raise NamespaceError(f"writing {name} of process {pid}: {e.strerror}") from None
+            raise NamespaceError(f"writing {name} of process {pid}: {e.strerror}") from e
 
 
 def ns_paths(pid: int, types: Iterable[str]) -> dict[str, str]:

@@ -38,7 +38,7 @@ def set_rlimits(p: Process) -> None:
                 return "unlimited" if v == resource.RLIM_INFINITY else str(v)
 
             why = e.strerror.lower() if isinstance(e, OSError) and e.strerror else str(e)
-            raise ProcessSetupError(f"setting {r.type} to soft {show(soft)} hard {show(hard)}: {why}") from None
+            raise ProcessSetupError(f"setting {r.type} to soft {show(soft)} hard {show(hard)}: {why}") from e
 
 
 def set_oom_score_adj(p: Process) -> None:
@@ -48,7 +48,7 @@ def set_oom_score_adj(p: Process) -> None:
         with open("/proc/self/oom_score_adj", "w") as f:
             f.write(str(p.oom_score_adj))
     except OSError as e:
-        raise ProcessSetupError(f"setting oomScoreAdj {p.oom_score_adj}: {e.strerror}") from None
+        raise ProcessSetupError(f"setting oomScoreAdj {p.oom_score_adj}: {e.strerror}") from e
 
 
 def limit_bounding_set(p: Process) -> int:
@@ -60,7 +60,7 @@ def limit_bounding_set(p: Process) -> int:
         try:
             capabilities.drop_bounding(capabilities.mask(p.capabilities.bounding) & available)
         except ContainerError as e:
-            raise ProcessSetupError(str(e)) from None
+            raise ProcessSetupError(str(e)) from e
     return available
 
 
@@ -88,12 +88,12 @@ def set_user_and_capabilities(p: Process, *, setgroups_allowed: bool = True, ava
         syscalls.prctl(syscalls.PR_SET_KEEPCAPS, 0)
     except OSError as e:
         raise ProcessSetupError(f"switching to uid {u.uid} gid {u.gid} groups {list(u.additional_gids)}: "
-                                f"{e.strerror}") from None
+                                f"{e.strerror}") from e
     if caps is not None:
         try:
             capabilities.apply(effective, permitted, inheritable, ambient)
         except ContainerError as e:
-            raise ProcessSetupError(str(e)) from None
+            raise ProcessSetupError(str(e)) from e
     if u.umask is not None:
         os.umask(u.umask)
     else:
@@ -110,12 +110,12 @@ def change_dir(cwd: str) -> None:
     try:
         os.chdir(cwd)
     except OSError as e:
-        raise ProcessSetupError(f"changing to the working directory {cwd}: {e.strerror}") from None
+        raise ProcessSetupError(f"changing to the working directory {cwd}: {e.strerror}") from e
     try:
         os.getcwd()
-    except OSError:
+    except OSError as e:
         # getcwd fails with ENOENT when the cwd is not reachable from our root: a leaked host directory.
-        raise ProcessSetupError(f"working directory {cwd} is outside the container") from None
+        raise ProcessSetupError(f"working directory {cwd} is outside the container") from e
 
 
 def find_executable(name: str, env: dict[str, str]) -> str:
@@ -143,10 +143,10 @@ def find_executable(name: str, env: dict[str, str]) -> str:
 def _check_executable(name: str, path: str) -> None:
     try:
         st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise CommandNotFound(f'exec: "{name}": stat {path}: no such file or directory') from None
-    except PermissionError:
-        raise CommandNotExecutable(f'exec: "{name}": stat {path}: permission denied') from None
+    except (FileNotFoundError, NotADirectoryError) as e:
+        raise CommandNotFound(f'exec: "{name}": stat {path}: no such file or directory') from e
+    except PermissionError as e:
+        raise CommandNotExecutable(f'exec: "{name}": stat {path}: permission denied') from e
     if stat.S_ISDIR(st.st_mode):
         raise CommandNotExecutable(f'exec: "{name}": {path} is a directory')
     if not os.access(path, os.X_OK):

@@ -192,7 +192,7 @@ def mount_one(rootfs: str, bundle: str, m: Mount, *, cgroup_sources: Sequence[tu
                 os.close(fd)
     except OSError as e:
         raise MountError(f"mounting {m.source or fstype} on {m.destination} (type {fstype or 'none'}): "
-                         f"{e.strerror or e}") from None
+                         f"{e.strerror or e}") from e
 
 
 def _mount_cgroups(rootfs: str, m: Mount, plan: MountPlan, sources: Sequence[tuple[str, str]]) -> None:
@@ -276,7 +276,7 @@ def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
         hint = ""
         if in_userns and e.errno == errno.EACCES:
             hint = " (with a user namespace, the rootfs and every parent dir must be searchable by the mapped root)"
-        raise MountError(f"preparing the root filesystem {rootfs}: {e.strerror or e}{hint}") from None
+        raise MountError(f"preparing the root filesystem {rootfs}: {e.strerror or e}{hint}") from e
     for m in spec.mounts:
         mount_one(rootfs, bundle, m, cgroup_sources=cgroup_sources)
     devices.populate(rootfs, spec.linux.devices, bind=in_userns)
@@ -292,7 +292,7 @@ def pivot(rootfs: str) -> None:
         S.umount2(".", S.MNT_DETACH)
         os.chdir("/")
     except OSError as e:
-        raise MountError(f"pivot_root into {rootfs}: {e.strerror or e}") from None
+        raise MountError(f"pivot_root into {rootfs}: {e.strerror or e}") from e
 
 
 def _open_inside(path: str, doing: str) -> int | None:
@@ -302,7 +302,7 @@ def _open_inside(path: str, doing: str) -> int | None:
     except FileNotFoundError:
         return None
     except OSError as e:
-        raise MountError(f"{doing} {path}: {e.strerror}") from None
+        raise MountError(f"{doing} {path}: {e.strerror}") from e
 
 
 def mask(path: str) -> None:
@@ -317,7 +317,7 @@ def mask(path: str) -> None:
         else:
             S.mount("/dev/null", t, None, S.MS_BIND)
     except OSError as e:
-        raise MountError(f"masking {path}: {e.strerror or e}") from None
+        raise MountError(f"masking {path}: {e.strerror or e}") from e
     finally:
         os.close(fd)
 
@@ -332,7 +332,7 @@ def readonly(path: str) -> None:
         S.mount(t, t, None, S.MS_BIND | S.MS_REC)
     except OSError as e:
         os.close(fd)
-        raise MountError(f"making {path} read-only: {e.strerror or e}") from None
+        raise MountError(f"making {path} read-only: {e.strerror or e}") from e
     os.close(fd)
     fd = _open_inside(path, "making read-only")  # the bind mount now stands there: remount that
     if fd is None:
@@ -340,7 +340,7 @@ def readonly(path: str) -> None:
     try:
         remount_bind(paths.fd_path(fd), S.MS_RDONLY)
     except OSError as e:
-        raise MountError(f"making {path} read-only: {e.strerror or e}") from None
+        raise MountError(f"making {path} read-only: {e.strerror or e}") from e
     finally:
         os.close(fd)
 
@@ -355,10 +355,10 @@ def finish(spec: Spec) -> None:
         try:
             remount_bind("/", S.MS_RDONLY)
         except OSError as e:
-            raise MountError(f"making the root filesystem read-only: {e.strerror or e}") from None
+            raise MountError(f"making the root filesystem read-only: {e.strerror or e}") from e
     if spec.linux.rootfs_propagation:
         try:
             S.mount(None, "/", None, PROPAGATION[spec.linux.rootfs_propagation])
         except OSError as e:
             if e.errno != errno.EINVAL:
-                raise MountError(f"setting rootfs propagation {spec.linux.rootfs_propagation}: {e.strerror}") from None
+                raise MountError(f"setting rootfs propagation {spec.linux.rootfs_propagation}: {e.strerror}") from e

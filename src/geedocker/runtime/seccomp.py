@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any
 
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: every container has a profile, and typing costs ms to import
+if TYPE_CHECKING:
+    from typing import Any
 
 log = get_logger(__name__)
 
@@ -150,9 +153,9 @@ def _libseccomp() -> Any:
         name = ctypes.util.find_library("seccomp") or "libseccomp.so.2"
         try:
             lib = ctypes.CDLL(name, use_errno=True)
-        except OSError:
+        except OSError as e:
             raise SeccompError("linux.seccomp needs libseccomp (Debian package libseccomp2), which is not "
-                               "installed") from None
+                               "installed") from e
         lib.seccomp_init.restype = ctypes.c_void_p
         lib.seccomp_init.argtypes = [ctypes.c_uint32]
         lib.seccomp_release.argtypes = [ctypes.c_void_p]

@@ -26,8 +26,8 @@ def parse(sig: int | str) -> int:
             else:
                 try:
                     n = int(signal.Signals[name])
-                except KeyError:
-                    raise UsageError(f"unknown signal {sig!r}") from None
+                except KeyError as e:
+                    raise UsageError(f"unknown signal {sig!r}") from e
     if not 1 <= n <= signal.SIGRTMAX:
         raise UsageError(f"signal {sig!r} out of range")
     return n

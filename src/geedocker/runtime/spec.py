@@ -392,7 +392,7 @@ class Linux:
                 try:
                     seccomp = Seccomp.from_json(o["seccomp"])
                 except ContainerError as e:
-                    raise SpecError(str(e)) from None
+                    raise SpecError(str(e)) from e
         for key, what in (("intelRdt", "Intel RDT"), ("personality", "personality"), ("timeOffsets", "time offsets"),
                           ("memoryPolicy", "memory policy"), ("netDevices", "netDevices")):
             _refuse(o, key, "linux", what)
@@ -433,6 +433,7 @@ class Linux:
         for k, v in sysctl.items():
             if not isinstance(v, str) or not k or "/" in k or ".." in k:
                 raise _fail(f"linux.sysctl.{k}", "bad key or value")
+            _check_sysctl_namespaced(k, {n.type: n for n in nss})
         prop = _str(o.get("rootfsPropagation"), "linux.rootfsPropagation")
         if prop not in ("", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"):
             raise _fail("linux.rootfsPropagation", f"unknown propagation {prop!r}")
@@ -449,6 +450,39 @@ class Linux:
             rootfs_propagation=prop,
             seccomp=seccomp,
         )
+
+
+# runc's rule: a sysctl may be set only where the container has its own copy of it
+IPC_SYSCTLS = frozenset({"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+                         "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"})
+
+
+def _check_sysctl_namespaced(key: str, nss: dict[str, Namespace]) -> None:
+    where = f"linux.sysctl.{key}"
+    if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+        if "ipc" not in nss:
+            raise _fail(where, "not allowed in the host's IPC namespace (linux.namespaces has no ipc)")
+        return
+    if key.startswith("net."):
+        net = nss.get("network")
+        if net is None:
+            raise _fail(where, "not allowed in the host's network namespace (linux.namespaces has no network)")
+        if net.path and _same_file(net.path, "/proc/self/ns/net"):
+            raise _fail(where, f"not allowed in the host's network namespace ({net.path} is the host's)")
+        return
+    if key in ("kernel.domainname", "kernel.hostname"):
+        if "uts" not in nss:
+            raise _fail(where, "not allowed in the host's UTS namespace (linux.namespaces has no uts)")
+        return
+    raise _fail(where, "not in a separate kernel namespace: it would change the host")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False  # a path that does not open fails where the namespace is joined, with its own error
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 @value
@@ -510,16 +544,16 @@ def load(bundle: Path) -> tuple[Spec, dict[str, Any]]:
     try:
         with open(path, "rb") as f:
             raw = f.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file (is {bundle} an OCI bundle?)") from None
+    except FileNotFoundError as e:
+        raise SpecError(f"{path}: no such file (is {bundle} an OCI bundle?)") from e
     except OSError as e:
-        raise SpecError(f"reading {path}: {e.strerror}") from None
+        raise SpecError(f"reading {path}: {e.strerror}") from e
     if len(raw) > MAX_CONFIG_BYTES:
         raise SpecError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes")
     try:
         obj = json.loads(raw)
     except ValueError as e:
-        raise SpecError(f"{path}: not valid JSON: {e}") from None
+        raise SpecError(f"{path}: not valid JSON: {e}") from e
     spec = Spec.from_json(obj)
     if spec.process is None:
         raise _fail("process", "required to create a container")

@@ -120,7 +120,7 @@ class Saved:
                 namespaces={str(k): str(v) for k, v in dict(o.get("namespaces") or {}).items()},
             )
         except (KeyError, TypeError, ValueError) as e:
-            raise ContainerError(f"state of container {o.get('id')!r} is malformed: {e}") from None
+            raise ContainerError(f"state of container {o.get('id')!r} is malformed: {e}") from e
 
 
 def proc_start_time(pid: int) -> int | None:
@@ -183,10 +183,10 @@ class ContainerDir:
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             self.path.mkdir(mode=0o700)
-        except FileExistsError:
+        except FileExistsError as e:
             from geedocker.errors import NameConflictError
 
-            raise NameConflictError(f"container {self.id} already exists in {self.root}") from None
+            raise NameConflictError(f"container {self.id} already exists in {self.root}") from e
 
     def save(self, saved: Saved) -> None:
         # No fsync (as runc): the state describes processes that do not outlive the machine and lives under a
@@ -197,15 +197,15 @@ class ContainerDir:
         try:
             with open(self.state_file, "rb") as f:
                 raw = f.read(MAX_STATE_BYTES)
-        except FileNotFoundError:
+        except FileNotFoundError as e:
             if self.exists():
                 raise ContainerError(f"container {self.id} has no saved state (still being created, "
-                                     "or its creation failed)") from None
-            raise ContainerNotFound(f"container {self.id} does not exist") from None
+                                     "or its creation failed)") from e
+            raise ContainerNotFound(f"container {self.id} does not exist") from e
         try:
             return Saved.from_json(json.loads(raw))
         except ValueError as e:
-            raise ContainerError(f"state of container {self.id} is not valid JSON: {e}") from None
+            raise ContainerError(f"state of container {self.id} is not valid JSON: {e}") from e
 
     def exit_code(self) -> int | None:
         try:

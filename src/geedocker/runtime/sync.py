@@ -44,8 +44,8 @@ def recv(sock: _socket.socket, timeout: float | None = None, what: str = "the co
         raise SyncError(f"{what} exited during setup")
     try:
         msg = json.loads(data)
-    except ValueError:
-        raise SyncError(f"{what} sent a malformed message") from None
+    except ValueError as e:
+        raise SyncError(f"{what} sent a malformed message") from e
     if not isinstance(msg, dict):
         raise SyncError(f"{what} sent a malformed message")
     if msg.get("type") == "error":

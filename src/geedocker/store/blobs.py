@@ -42,14 +42,22 @@ class BlobStore:
     def has(self, digest: Digest) -> bool:
         return self.path(digest).is_file()
 
+    def has_size(self, digest: Digest, size: int) -> bool:
+        """The blob is there with the size its descriptor records (one stat): what a cached pull trusts without
+        reading it again (a committed blob was verified when it came in and is read-only since)."""
+        try:
+            return self.path(digest).stat().st_size == size
+        except OSError:
+            return False
+
     def size(self, digest: Digest) -> int:
         return self.path(digest).stat().st_size
 
     def open(self, digest: Digest) -> BinaryIO:
         try:
             return open(self.path(digest), "rb")
-        except FileNotFoundError:
-            raise StoreError(f"blob {digest} is not in the store") from None
+        except FileNotFoundError as e:
+            raise StoreError(f"blob {digest} is not in the store") from e
 
     def read_bytes(self, digest: Digest, max_size: int = 64 << 20) -> bytes:
         p = self.path(digest)
@@ -57,8 +65,8 @@ class BlobStore:
             if p.stat().st_size > max_size:
                 raise StoreError(f"blob {digest} is larger than {max_size} bytes")
             return p.read_bytes()
-        except FileNotFoundError:
-            raise StoreError(f"blob {digest} is not in the store") from None
+        except FileNotFoundError as e:
+            raise StoreError(f"blob {digest} is not in the store") from e
 
     def put_bytes(self, data: bytes, expected: Digest | None = None) -> Digest:
         """Store ``data``; verify it against ``expected`` if given. Idempotent."""
@@ -78,7 +86,7 @@ class BlobStore:
                 os.fsync(f.fileno())
             self._commit_file(Path(tmp), dest)
         except OSError as e:
-            raise _oserror(e, f"blob {got}") from None
+            raise _oserror(e, f"blob {got}") from e
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -107,7 +115,7 @@ class BlobStore:
             if not self.has(w.digest):
                 self._commit_file(Path(tmp), self.path(w.digest))
         except OSError as e:
-            raise _oserror(e, "a blob") from None
+            raise _oserror(e, "a blob") from e
         finally:
             w.f.close()
             with contextlib.suppress(FileNotFoundError):
@@ -208,7 +216,7 @@ class Ingest:
             self.dir.mkdir(parents=True, exist_ok=True)
             f = open(self.data, "a+b")
         except OSError as e:
-            raise _oserror(e, f"ingest of {self.digest}") from None
+            raise _oserror(e, f"ingest of {self.digest}") from e
         f.seek(0)
         self._hash = self.digest.hasher()
         n = 0
@@ -246,7 +254,7 @@ class Ingest:
         except OSError as e:
             err = _oserror(e, f"blob {self.digest}")
             self.discard()
-            raise err from None
+            raise err from e
         self._hash.update(chunk)
         self.offset += len(chunk)
 
@@ -282,7 +290,7 @@ class Ingest:
         except OSError as e:
             err = _oserror(e, f"blob {self.digest}")
             self.discard()
-            raise err from None
+            raise err from e
         remove_tree(self.dir)
         return self.digest
 

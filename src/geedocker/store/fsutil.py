@@ -82,8 +82,8 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if e.errno == errno.ENOSPC:
-            raise DiskFullError(f"no space left on device writing {path}") from None
-        raise StoreError(f"writing {path}: {e.strerror}") from None
+            raise DiskFullError(f"no space left on device writing {path}") from e
+        raise StoreError(f"writing {path}: {e.strerror}") from e
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -83,13 +83,17 @@ class ImageStore:
         self.blobs = BlobStore(layout)
 
     # --- the index file -------------------------------------------------------------------------
+    def read_index(self) -> dict[str, Any]:
+        """``images.json`` as it is now (one read; written atomically, so never half): tags and image infos."""
+        return self._read()
+
     def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.layout.images_file.read_bytes())
         except FileNotFoundError:
             return {"version": 1, "tags": {}, "images": {}}
         except ValueError as e:
-            raise StoreError(f"{self.layout.images_file} is corrupt: {e}") from None
+            raise StoreError(f"{self.layout.images_file} is corrupt: {e}") from e
         except OSError as e:
             raise StoreError(f"reading {self.layout.images_file}: {e.strerror}") from e
         if not isinstance(data, dict):
@@ -171,9 +175,9 @@ class ImageStore:
                 raise ImageNotFound(f"image ID {name!r} is ambiguous: it matches {len(hits)} images")
         try:
             r = refs.parse(name)
-        except InvalidReference:
+        except InvalidReference as e:
             if refs.looks_like_id(name):
-                raise ImageNotFound(f"No such image: {name}") from None
+                raise ImageNotFound(f"No such image: {name}") from e
             raise
         if r.digest is not None:
             for m, info in data["images"].items():

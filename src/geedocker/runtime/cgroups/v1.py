@@ -7,12 +7,8 @@ import os
 from pathlib import Path
 
 from geedocker.logger import get_logger
-from geedocker.runtime.cgroups import (
-    CGROUP_ROOT,
-    SELF_MOUNTINFO,
-    CgroupError,
-    container_path,
-    host_text,
+from geedocker.runtime.cgroups.base import CGROUP_ROOT, Cgroup, CgroupError
+from geedocker.runtime.cgroups.files import (
     make_dir,
     parse_pids,
     read_text,
@@ -20,27 +16,11 @@ from geedocker.runtime.cgroups import (
     remove_own_parent,
     write_text,
 )
+from geedocker.runtime.cgroups.host import CONTROLLERS, v1_mounts
+from geedocker.runtime.cgroups.paths import container_path
 from geedocker.runtime.spec import DeviceRule, Resources
 
 log = get_logger(__name__)
-
-CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "pids", "devices", "freezer", "blkio", "name=systemd")
-
-
-def v1_mounts(mountinfo: str = SELF_MOUNTINFO) -> dict[str, Path]:
-    """Controller (``memory``, ``name=systemd``) -> mount point of its v1 hierarchy."""
-    out: dict[str, Path] = {}
-    for line in host_text(mountinfo).splitlines():
-        left, _, right = line.partition(" - ")
-        fields = left.split()
-        rf = right.split()
-        if len(fields) < 5 or len(rf) < 3 or rf[0] != "cgroup":
-            continue
-        for opt in rf[2].split(","):
-            if opt in CONTROLLERS or opt.startswith("name="):
-                out.setdefault(opt, Path(fields[4]))
-    return out
-
 
 def device_rule(rule: DeviceRule) -> str:
     major = "*" if rule.major is None or rule.major < 0 else str(rule.major)
@@ -50,7 +30,7 @@ def device_rule(rule: DeviceRule) -> str:
     return f"{rule.type} {major}:{minor} {rule.access}"
 
 
-class V1:
+class V1(Cgroup):
     version = 1
 
     def __init__(self, dirs: dict[str, Path]) -> None:
@@ -160,7 +140,7 @@ class V1:
                             fds[name] = os.open(d / name, os.O_WRONLY | os.O_CLOEXEC)
                         os.write(fds[name], text.encode())
                     except OSError as e:
-                        raise CgroupError(f"writing {text!r} to {d / name}: {e.strerror}") from None
+                        raise CgroupError(f"writing {text!r} to {d / name}: {e.strerror}") from e
             finally:
                 for fd in fds.values():
                     os.close(fd)

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 from geedocker.logger import get_logger
-from geedocker.runtime.cgroups import (
-    CgroupError,
+from geedocker.runtime.cgroups.base import Cgroup, CgroupError
+from geedocker.runtime.cgroups.files import (
     make_dir,
     parse_pids,
     read_text,
@@ -33,7 +33,7 @@ def shares_to_weight(shares: int) -> int:
     return 1 + ((shares - 2) * 9999) // 262142
 
 
-class V2:
+class V2(Cgroup):
     version = 2
 
     def __init__(self, mount: Path, path: str) -> None:

@@ -1,0 +1,25 @@
+"""``geedocker commit [-a AUTHOR] [-c CHANGE]... [-m MESSAGE] [-p] CONTAINER [REPOSITORY[:TAG]]``"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("name", nargs="?", metavar="REPOSITORY[:TAG]")
+    p.add_argument("-a", "--author", default="", help='author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')
+    p.add_argument("-c", "--change", action="append", default=[], help="apply a Dockerfile instruction to the image")
+    p.add_argument("-m", "--message", default="", help="commit message")
+    # the upper dir is read as it is; a running container is not frozen (docker's --pause=false)
+    p.add_argument("-p", "--pause", nargs="?", const="true", default="true", help="accepted; see the README")
+
+
+def run(args: argparse.Namespace) -> int:
+    from geedocker.cli.common import layout_of
+    from geedocker.containers.commit import commit
+
+    rec = commit(layout_of(args), args.container, args.name, changes=tuple(args.change), message=args.message,
+                 author=args.author)
+    print(str(rec.id))
+    return 0
