@@ -10,7 +10,13 @@ from geedocker.store.layout import Layout
 
 
 def layout_of(args: argparse.Namespace) -> Layout:
-    return Layout.from_env(getattr(args, "root", None), getattr(args, "run_root", None))
+    layout = Layout.from_env(getattr(args, "root", None), getattr(args, "run_root", None))
+    for flag, path in (("--root", layout.root), ("--run-root", layout.run)):
+        if not path.is_dir() and path.exists():  # one stat when all is well
+            from geedocker.errors import UsageError
+
+            raise UsageError(f"{flag} {path}: not a directory")
+    return layout
 
 
 def each_container(refs: list[str], act: Callable[[str], str]) -> int:
@@ -30,10 +36,9 @@ def each_container(refs: list[str], act: Callable[[str], str]) -> int:
 
 def parse_time(text: str) -> float | None:
     """An RFC 3339 timestamp (as in image configs) -> epoch seconds, or None."""
-    from geedocker.timefmt import parse_rfc3339
+    from geedocker.timefmt import rfc3339_epoch
 
-    t = parse_rfc3339(text)
-    return None if t is None else t.timestamp()
+    return rfc3339_epoch(text)
 
 
 def ago(epoch: float | None) -> str:
@@ -44,6 +49,14 @@ def ago(epoch: float | None) -> str:
     if epoch is None:
         return "N/A"
     return human_duration(time.time() - epoch) + " ago"
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
+        n /= 1000
+    return f"{n}B"
 
 
 def table(rows: list[list[str]]) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from geedocker.cli.common import ago, layout_of, parse_time
-from geedocker.cli.progress import human_size
+from geedocker.cli.common import ago, human_size, layout_of, parse_time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -56,10 +55,10 @@ class ImageContext:
         return ago(parse_time(self.row.created))
 
     def CreatedAt(self) -> str:
-        from geedocker.timefmt import parse_rfc3339
+        from geedocker.timefmt import rfc3339_epoch, utc_text
 
-        t = parse_rfc3339(self.row.created)
-        return t.strftime("%Y-%m-%d %H:%M:%S +0000 UTC") if t else ""
+        t = rfc3339_epoch(self.row.created)
+        return utc_text(t) if t is not None else ""
 
     def Size(self) -> str:
         return human_size(self.row.size)

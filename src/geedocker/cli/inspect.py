@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from geedocker.cli.common import inspect_text, layout_of
 from geedocker.errors import GeeDockerError
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(p: argparse.ArgumentParser) -> None:

@@ -6,10 +6,8 @@ import contextlib
 import json
 import os
 import signal
-from typing import Any
 
 from geedocker.containers.backend import get_backend, set_subreaper, wait_pid
-from geedocker.containers.console import ConsoleSocket
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.spec import merge_env
 from geedocker.containers.store import ContainerStore, Status
@@ -17,6 +15,10 @@ from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerStateError, UsageError
 from geedocker.store.layout import Layout
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @value
@@ -80,6 +82,8 @@ def exec_in(layout: Layout, ref: str, eo: ExecOptions) -> int:
             return 0 if pid > 0 else 125
         if not eo.tty:
             return backend.exec_(cid, proc, stdin=stdin, stdout=1, stderr=2, console_socket=None)
+        from geedocker.containers.console import ConsoleSocket  # socket: only an exec with a terminal
+
         set_subreaper()
         with contextlib.suppress(OSError):  # the pty is made at our size: the command may ask for it at once
             size = os.get_terminal_size(0)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from geedocker import network
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.spec import RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.store.layout import Layout
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 from geedocker.containers.store import ContainerRecord, Status
-from geedocker.timefmt import human_duration, parse_rfc3339
+from geedocker.timefmt import human_duration, rfc3339_epoch, utc_text
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 HEADER = ("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")
 
 
 def _since(text: str, now: float) -> float | None:
-    t = parse_rfc3339(text)
-    return None if t is None else max(0.0, now - t.timestamp())
+    t = rfc3339_epoch(text)
+    return None if t is None else max(0.0, now - t)
 
 
 def status_text(rec: ContainerRecord, now: float) -> str:
@@ -165,7 +168,7 @@ def _networks(rec: ContainerRecord) -> str:
 
 def row(rec: ContainerRecord, now: float, trunc: bool = True, ports: str = "", size: str = "0B") -> PsRow:
     created = _since(rec.created, now)
-    t = parse_rfc3339(rec.created)
+    t = rfc3339_epoch(rec.created)
     labels = tuple(sorted(rec.options.labels))
     mounts, volumes = _mounts(rec, trunc)
     return PsRow(
@@ -177,7 +180,7 @@ def row(rec: ContainerRecord, now: float, trunc: bool = True, ports: str = "", s
         ports=ports,
         names=rec.name,
         state=rec.state.status.value,
-        created_at=t.strftime("%Y-%m-%d %H:%M:%S +0000 UTC") if t else "",
+        created_at=utc_text(t) if t is not None else "",
         labels=",".join(f"{k}={v}" for k, v in labels),
         label_map=labels,
         mounts=mounts,

@@ -283,7 +283,11 @@ def parse_cpus(text: str | None) -> int | None:
         value = float(text)
     except ValueError as e:
         raise UsageError(f"invalid --cpus {text!r}: expected a number such as 1.5") from e
+    if value != value or value in (float("inf"), float("-inf")):  # nan, inf: docker refuses them as "not rational"
+        raise UsageError(f'invalid argument "{text}" for "--cpus" flag: failed to parse {text} as a rational number')
     ncpu = os.cpu_count() or 1
+    if value > ncpu:  # before the product, which would overflow for 1e308
+        raise UsageError(f"range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available")
     nano = int(round(value * 1e9))
     if nano == 0:
         return None
@@ -327,12 +331,17 @@ def parse_env_list(items: Iterable[str], environ: Mapping[str, str] | None = Non
 
 def parse_env_file(path: str, environ: Mapping[str, str] | None = None, limit: int = 1024 * 1024) -> list[str]:
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read(limit + 1)
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
         raise UsageError(f"open {path}: {e.strerror}") from e
-    if len(text) > limit:
+    if len(data) > limit:
         raise UsageError(f"env file {path} is larger than {limit} bytes")
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as e:  # docker: "invalid env file (PATH): invalid utf8 bytes at line N"
+        lineno = data.count(b"\n", 0, e.start) + 1
+        raise UsageError(f"invalid env file ({path}): invalid utf8 bytes at line {lineno}") from e
     lines = []
     for raw in text.splitlines():
         line = raw.lstrip()
@@ -348,6 +357,8 @@ def parse_volume(spec: str) -> MountSpec:
     """``-v /host:/ctr[:opts]`` (a bind), ``-v NAME:/ctr[:opts]`` (a named volume), ``-v /ctr`` (anonymous)."""
     parts = spec.split(":")
     if len(parts) == 1 and spec.startswith("/"):
+        if _is_root(spec):
+            raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('volume')}")
         return MountSpec("volume", os.path.normpath(spec))
     if len(parts) < 2 or len(parts) > 3 or not parts[0] or not parts[1]:
         raise UsageError(f"invalid volume specification: '{spec}'")
@@ -373,10 +384,22 @@ def parse_volume(spec: str) -> MountSpec:
             else:
                 raise UsageError(f"invalid mode: {o}")
     mode = parts[2] if len(parts) == 3 else ""
+    if _is_root(dst):
+        raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('bind' if bind else 'volume')}")
     if bind:
         return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts), mode=mode)
     _check_volume_name(src)
     return MountSpec("volume", os.path.normpath(dst), src, ro, (), mode=mode or "z", nocopy=nocopy)
+
+
+def _is_root(target: str) -> bool:
+    """``/``, ``//``, ``/.``, ``/..``: a mount there would cover the container's whole root filesystem (and a
+    bind of a host directory there would receive the container's files)."""
+    return os.path.normpath("/" + target.lstrip("/")) == "/"
+
+
+def _root_destination(typ: str) -> str:
+    return f'invalid mount config for type "{typ}": invalid specification: destination can\'t be \'/\''
 
 
 def _check_volume_name(name: str) -> None:
@@ -425,6 +448,8 @@ def parse_mount(spec: str) -> MountSpec:
     ro = ro_text is not None and ro_text.lower() in ("true", "1", "")
     if not target or not target.startswith("/"):
         raise UsageError(f"invalid --mount {spec!r}: an absolute target is required")
+    if _is_root(target):
+        raise UsageError(_root_destination(typ))
     if typ != "volume" and (volume_opts or volume_labels):
         raise UsageError(f"invalid --mount {spec!r}: volume-opt and volume-label are for type=volume")
     if typ == "bind":
@@ -468,6 +493,8 @@ def parse_tmpfs(spec: str) -> MountSpec:
     target, _, opts = spec.partition(":")
     if not target.startswith("/"):
         raise UsageError(f"invalid --tmpfs {spec!r}: the path must be absolute")
+    if _is_root(target):
+        raise UsageError("invalid specification: destination can't be '/'")
     options = tuple(o for o in opts.split(",") if o)
     for o in options:
         if not re.fullmatch(r"[a-z_]+(=[A-Za-z0-9.,:_-]+)?", o):

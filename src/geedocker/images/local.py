@@ -6,7 +6,6 @@ Each ``geedocker`` image command is a thin wrapper over one function here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from geedocker import reference as refs
 from geedocker.errors import InvalidReference, StoreError
@@ -14,6 +13,10 @@ from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @value
