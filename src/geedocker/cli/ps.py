@@ -21,7 +21,7 @@ def _size(layout: object, rec: object) -> str:
     """docker's SIZE: the container's writable layer (what it wrote), in docker's units."""
     import os
 
-    from geedocker.cli.progress import human_size
+    from geedocker.cli.common import human_size
     from geedocker.containers.store import ContainerRecord, ContainerStore
     from geedocker.store.layout import Layout
 
