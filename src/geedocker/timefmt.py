@@ -105,3 +105,38 @@ def human_duration(seconds: float) -> str:
     if h < 24 * 365 * 2:
         return f"{h // 24 // 30} months"
     return f"{h // 24 // 365} years"
+
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_go_duration(text: str) -> float | None:
+    """Go's time.ParseDuration ("10m", "1h30m", "1.5s") -> seconds, or None when it is not one."""
+    import re
+
+    if not text or not re.fullmatch(r"[-+]?(?:[0-9]*\.?[0-9]+(?:ns|us|µs|ms|s|m|h))+", text):
+        return None
+    sign = -1.0 if text.startswith("-") else 1.0
+    return sign * sum(float(n) * _DURATION_UNITS[u] for n, u in re.findall(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)",
+                                                                            text))
+
+
+def parse_timestamp(text: str, now: float | None = None) -> float:
+    """docker's --since/--until/until= values (its GetTimestamp): a duration before now ("10m"), Unix time
+    ("1700000000" or with a fraction), or an RFC 3339 date or date-time (UTC unless it has an offset).
+    A bad value raises ValueError."""
+    import re
+    from datetime import UTC, datetime
+
+    now = time.time() if now is None else now
+    d = parse_go_duration(text)
+    if d is not None:
+        return now - d
+    if re.fullmatch(r"[0-9]+(?:\.[0-9]{1,9})?", text):
+        return float(text)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+    parsed = parse_rfc3339(text)
+    if parsed is None or not re.match(r"\d{4}-\d{2}-\d{2}T", text):
+        raise ValueError(f"failed to parse value as time or duration: \"{text}\"")
+    return parsed.timestamp()

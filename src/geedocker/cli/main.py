@@ -118,17 +118,81 @@ def main(argv: list[str] | None = None) -> int:
     args = cparser.parse_args(argv[idx + 1 :])
     args.root = gargs.root
     args.run_root = gargs.run_root
+    return _run_command(module, args, gargs.debug)
+
+
+def _run_command(module: CommandModule, args: argparse.Namespace, debug: bool) -> int:
+    """Run the command: an error becomes one line on stderr and docker's exit code, never a traceback."""
     from geedocker.errors import GeeDockerError, describe
 
     try:
-        return module.run(args)
+        code = module.run(args)
+        sys.stdout.flush()  # here, so that a full device or a closed pipe gets its error or its quiet end
+        return code
     except GeeDockerError as e:
         prefix = getattr(e, "prefix", "Error: ")  # template errors go without it, as docker's
-        print(f"{prefix}{describe(e, gargs.debug)}", file=sys.stderr)
+        print(f"{prefix}{describe(e, debug)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:
+        if _stdout_gone():
+            return _end_quietly()
+        if e.filename is None and e.errno in _WRITE_ERRNOS:
+            # A write without a file name: the standard output (a full device, say); files that the engine writes
+            # name themselves in their errors. docker: "write /dev/stdout: no space left on device", status 1.
+            _report(f"Error: write: {_strerror(e)}", e, debug)
+            return 1
+        _report(f"Error: {_strerror(e)}" + (f": {e.filename}" if e.filename else ""), e, debug)
+        return 125
+    except Exception as e:  # a safety net: every cause found is fixed where it arises
+        _report(f"Error: unexpected {type(e).__name__}: {e}", e, debug)
+        return 125
+
+
+# errno values of a failed write: ENOSPC, EDQUOT, EFBIG, EIO
+_WRITE_ERRNOS = {28, 122, 27, 5}
+
+
+def _strerror(e: OSError) -> str:
+    return e.strerror.lower() if e.strerror else str(e)
+
+
+def _report(line: str, e: BaseException, debug: bool) -> None:
+    """One line; with -D, the chain of causes that led to it too."""
+    if debug:
+        import traceback  # only when debugging: it imports linecache and tokenize
+
+        traceback.print_exception(e, file=sys.stderr)
+    print(line, file=sys.stderr)
+
+
+def _stdout_gone() -> bool:
+    """Whether the reader of our standard output went away (``geedocker save | head``): its pipe reports an
+    error to poll."""
+    import select
+
+    try:
+        p = select.poll()
+        p.register(1, select.POLLOUT)
+        return any(ev & select.POLLERR for _, ev in p.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def _end_quietly() -> int:
+    """End as docker does when its reader goes: quietly, with the status of SIGPIPE (128+13). Whatever is left
+    in the buffer goes to /dev/null, so the final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+    return 141
 
 
 class _CommandParser(ArgumentParser):

@@ -283,7 +283,11 @@ def parse_cpus(text: str | None) -> int | None:
         value = float(text)
     except ValueError as e:
         raise UsageError(f"invalid --cpus {text!r}: expected a number such as 1.5") from e
+    if value != value or value in (float("inf"), float("-inf")):  # nan, inf: docker refuses them as "not rational"
+        raise UsageError(f'invalid argument "{text}" for "--cpus" flag: failed to parse {text} as a rational number')
     ncpu = os.cpu_count() or 1
+    if value > ncpu:  # before the product, which would overflow for 1e308
+        raise UsageError(f"range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available")
     nano = int(round(value * 1e9))
     if nano == 0:
         return None
@@ -327,12 +331,17 @@ def parse_env_list(items: Iterable[str], environ: Mapping[str, str] | None = Non
 
 def parse_env_file(path: str, environ: Mapping[str, str] | None = None, limit: int = 1024 * 1024) -> list[str]:
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read(limit + 1)
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
         raise UsageError(f"open {path}: {e.strerror}") from e
-    if len(text) > limit:
+    if len(data) > limit:
         raise UsageError(f"env file {path} is larger than {limit} bytes")
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as e:  # docker: "invalid env file (PATH): invalid utf8 bytes at line N"
+        lineno = data.count(b"\n", 0, e.start) + 1
+        raise UsageError(f"invalid env file ({path}): invalid utf8 bytes at line {lineno}") from e
     lines = []
     for raw in text.splitlines():
         line = raw.lstrip()

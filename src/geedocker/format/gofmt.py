@@ -274,9 +274,14 @@ def sprintf(fmt: str, args: list[object]) -> str:
 
 
 def go_json(v: object) -> str:
-    """encoding/json without HTML escaping, as docker's json function: objects give their JSON through to_json()."""
-    return json.dumps(_jsonable(v), ensure_ascii=False, separators=(",", ":")).replace(
+    """encoding/json without HTML escaping, as docker's json function. Objects give their JSON through to_json();
+    docker's list contexts marshal themselves with json.Marshal, which does escape <, > and & (so its
+    ``--format json`` shows ``"\\u003cnone\\u003e"``): theirs are escaped too."""
+    text = json.dumps(_jsonable(v), ensure_ascii=False, separators=(",", ":")).replace(
         "\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    if callable(getattr(v, "to_json", None)):
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return text
 
 
 def _jsonable(v: object) -> object:

@@ -66,6 +66,11 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def _json_kind(v: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(v), "a number")
+
+
 def normalize_name(name: str) -> str:
     """``busybox`` -> ``docker.io/library/busybox:latest``; ``x@sha256:..`` kept with its digest."""
     r = refs.parse(name)
@@ -108,9 +113,16 @@ class ImageStore:
             return {"version": 1, "tags": {}, "images": {}}
         except ValueError as e:
             raise StoreError(f"{self.layout.images_file} is corrupt: {e}") from e
-        data.setdefault("tags", {})
-        data.setdefault("images", {})
-        return data  # type: ignore[no-any-return]
+        except OSError as e:
+            raise StoreError(f"reading {self.layout.images_file}: {e.strerror}") from e
+        if not isinstance(data, dict):
+            raise StoreError(f"{self.layout.images_file} is corrupt: expected a JSON object, found {_json_kind(data)}")
+        for key in ("tags", "images"):
+            data.setdefault(key, {})
+            if not isinstance(data[key], dict):
+                raise StoreError(f"{self.layout.images_file} is corrupt: {key!r} is {_json_kind(data[key])}, "
+                                 "not an object")
+        return data
 
     @contextmanager
     def _edit(self) -> Iterator[dict[str, Any]]:
