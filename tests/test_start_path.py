@@ -109,3 +109,14 @@ def test_everyday_commands_import_only_what_they_use(argv: list[str], tmp_path: 
         assert out.stdout.strip() == f"docker.io/start/path@{digest}"
     if argv[0] == "logs":
         assert out.stdout == "one\ntwo\n"
+
+
+def test_the_runtime_package_alone_loads_no_operations() -> None:
+    """``geedocker.runtime.paths`` and ``.state`` (what ps, inspect and logs read) come without the operations,
+    and ``runtime.state`` stays the function although ``runtime.state`` is also a submodule."""
+    code = (f"import sys; sys.path.insert(0, {SRC!r})\n"
+            "import geedocker.runtime.paths, geedocker.runtime.state, geedocker.runtime as rt\n"
+            "print('geedocker.runtime.container' in sys.modules, callable(rt.state), callable(rt.create),"
+            " all(callable(getattr(rt, n)) for n in rt.__all__))")
+    out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
+    assert out.stdout.split() == ["False", "True", "True", "True"], out.stderr
