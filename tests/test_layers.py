@@ -23,7 +23,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 FRONT = {"cli", "__main__"}
 ENGINE = {"images", "containers", "network", "volumes", "build", "api"}
 RUNTIME = {"runtime"}
-LOWER = {"store", "registry", "archive"}
+LOWER = {"store", "registry", "archive", "format"}
 BASE = {"__init__", "argparsing", "digest", "entrypoint", "errors", "launcher", "logger", "oci", "reference",
         "timefmt", "values"}
 LAYERS = [BASE, LOWER, RUNTIME, ENGINE, FRONT]  # lowest first

@@ -28,6 +28,9 @@ error, 126 when the command cannot be invoked, 127 when it is not found)::
     |   +-- CommandNotExecutable (126)
     |   +-- CommandNotFound (127)
     +-- NetworkError               bridges, addresses, ports
+    +-- VolumeError (1)            volumes (a daemon-side error in docker: exit 1)
+        +-- VolumeNotFound
+        +-- VolumeInUse
 """
 
 from __future__ import annotations
@@ -168,3 +171,17 @@ class CommandNotFound(ContainerError):
 
 class NetworkError(GeeDockerError):
     """Bridges, veths, addresses, firewall rules or published ports."""
+
+
+class VolumeError(GeeDockerError):
+    """Creating, finding, mounting or removing a volume failed (docker's daemon-side errors: exit 1)."""
+
+    exit_code = 1
+
+
+class VolumeNotFound(VolumeError):
+    """No volume by that name."""
+
+
+class VolumeInUse(VolumeError):
+    """A volume that a container still uses."""

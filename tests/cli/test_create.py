@@ -35,7 +35,7 @@ def test_flags_become_run_options(tmp_path: Path) -> None:
     assert (o.workdir, o.user, o.hostname, o.entrypoint) == ("/srv", "app:extra", "box", "/bin/sh")
     assert o.read_only
     assert o.mounts == (
-        MountSpec("bind", "/b", "/a", True),
+        MountSpec("bind", "/b", "/a", True, mode="ro"),
         MountSpec("tmpfs", "/t", "tmpfs", False, ()),
         MountSpec("tmpfs", "/run", "tmpfs", False, ()),
     )
@@ -60,14 +60,26 @@ def test_defaults() -> None:
         (["--cpus", "x"], "invalid --cpus"),
         (["--stop-signal", "NOPE"], "invalid signal"),
         (["--cap-add", "FLYING"], "unknown capability"),
-        (["-v", "relative:/x"], "named volumes"),
-        (["--mount", "type=volume,target=/x"], "not supported"),
+        (["-v", "a/b:/x"], "invalid characters for a local volume name"),
+        (["-v", "x:/y"], "volume name is too short"),
+        (["--mount", "type=volume,target=/x,volume-driver=nfs"], "not supported"),
+        (["--volumes-from", "c:rx"], "invalid --volumes-from"),
+        (["-v", "/a:/x", "-v", "v1:/x"], "Duplicate mount point"),
         (["--network", "mynet"], "network mynet not found"),
         (["--security-opt", "apparmor=foo"], "unsupported --security-opt"),
         (["--name", "bad name"], "Invalid container name"),
         (["-w", "relative"], "absolute path"),
         (["-e", "=x"], "invalid environment variable"),
         (["--pids-limit", "-5"], "invalid --pids-limit"),
+        (["-v", "/tmp:/"], "invalid volume specification: '/tmp:/': invalid mount config for type \"bind\": "
+                           "invalid specification: destination can't be '/'"),
+        (["-v", "/tmp://.:ro"], "destination can't be '/'"),
+        (["-v", "vol:/"], "invalid mount config for type \"volume\""),
+        (["-v", "/"], "destination can't be '/'"),
+        (["--mount", "type=bind,source=/tmp,target=/"],
+         "invalid mount config for type \"bind\": invalid specification: destination can't be '/'"),
+        (["--mount", "type=tmpfs,dst=//"], "invalid mount config for type \"tmpfs\""),
+        (["--tmpfs", "/"], "invalid specification: destination can't be '/'"),
     ],
 )
 def test_bad_values_exit_125(
@@ -132,3 +144,15 @@ def test_rootfs_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_missing_image_with_pull_never(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--root", str(tmp_path / "r"), "run", "--pull", "never", "nosuchimage:1", "true"]) == 125
     assert "No such image" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["-v", "--mount"])
+def test_a_host_directory_on_the_containers_root_is_refused_and_left_untouched(
+        flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    x = tmp_path / "x"
+    x.mkdir()
+    value = f"{x}:/" if flag == "-v" else f"type=bind,source={x},target=/"
+    assert main(["--root", str(tmp_path / "root"), "run", flag, value, "--rootfs", str(tmp_path), "true"]) == 125
+    assert "destination can't be '/'" in capsys.readouterr().err
+    assert list(x.iterdir()) == []
+    assert not (tmp_path / "root" / "containers").exists() or not any((tmp_path / "root" / "containers").iterdir())

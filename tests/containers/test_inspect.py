@@ -16,7 +16,8 @@ def test_inspect_fields(layout: Layout) -> None:
     store = ContainerStore(layout)
     opts = RunOptions(
         name="web", command=("echo", "hi"), rm=True, read_only=True, memory=64 << 20, memory_swap=128 << 20,
-        mounts=(MountSpec("bind", "/in", "/out", True),), labels=(("k", "v"),), tty=True, cap_add=("NET_ADMIN",),
+        mounts=(MountSpec("bind", "/in", "/out", True, mode="ro"),),
+        labels=(("k", "v"),), tty=True, cap_add=("NET_ADMIN",),
     )  # fmt: skip
     cfg = ContainerConfig(entrypoint=("/ep",), cmd=("default",), working_dir="/srv", user="app")
 

@@ -221,12 +221,16 @@ def test_stop_signal_from_flag_or_image() -> None:
 
 def test_parse_volume() -> None:
     assert spec.parse_volume("/a:/b") == MountSpec("bind", "/b", "/a", False)
-    assert spec.parse_volume("/a/:/b/:ro") == MountSpec("bind", "/b", "/a", True)
+    assert spec.parse_volume("/a/:/b/:ro") == MountSpec("bind", "/b", "/a", True, mode="ro")
+    assert spec.parse_volume("named:/b/") == MountSpec("volume", "/b", "named", mode="z")
+    assert spec.parse_volume("named:/b:ro,nocopy") == MountSpec("volume", "/b", "named", True, mode="ro,nocopy",
+                                                                nocopy=True)  # fmt: skip
+    assert spec.parse_volume("/data/") == MountSpec("volume", "/data")  # anonymous: named at create
     for bad, msg in [
-        ("named:/b", "named volumes"),
         ("/a:rel", "absolute"),
         ("/a:/b:xx", "invalid mode"),
-        ("/data", "anonymous"),
+        ("/a:/b:nocopy", "invalid mode"),  # nocopy is for volumes
+        ("named:/b:rshared", "invalid mode"),  # propagation is for binds
         ("a:b:c:d", "invalid volume"),
     ]:
         with pytest.raises(UsageError, match=msg):
@@ -238,8 +242,14 @@ def test_parse_mount_and_tmpfs() -> None:
     assert spec.parse_mount("type=bind,src=/s,dst=/t") == MountSpec("bind", "/t", "/s", False)
     m = spec.parse_mount("type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1777")
     assert m.type == "tmpfs" and m.options == (f"size={1 << 20}", "mode=1777")
-    with pytest.raises(UsageError, match="not supported"):
-        spec.parse_mount("type=volume,target=/t")
+    assert spec.parse_mount("type=volume,target=/t") == MountSpec("volume", "/t", "", mode="z")
+    m = spec.parse_mount('type=volume,src=v1,target=/t,readonly,volume-nocopy,"volume-opt=o=size=1m,uid=5",'
+                         "volume-opt=type=tmpfs,volume-label=a=b")  # fmt: skip
+    assert (m.source, m.readonly, m.nocopy) == ("v1", True, True)
+    assert m.volume_options == (("o", "size=1m,uid=5"), ("type", "tmpfs")) and m.volume_labels == (("a", "b"),)
+    assert spec.MountSpec.from_json(m.to_json()) == m
+    with pytest.raises(UsageError, match="type=volume"):
+        spec.parse_mount("type=bind,source=/s,target=/t,volume-opt=a=b")
     with pytest.raises(UsageError, match="target"):
         spec.parse_mount("type=bind,source=/s")
     with pytest.raises(UsageError, match="unknown field"):

@@ -31,14 +31,14 @@ def register(p: argparse.ArgumentParser) -> None:
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     insp = sub.add_parser("inspect", help="display detailed information on one or more containers")
     insp.add_argument("containers", nargs="+", metavar="CONTAINER")
+    insp.add_argument("-f", "--format", default="", help='a Go template, or "json"')
+    insp.add_argument("-s", "--size", action="store_true", help="display total file sizes")
     for name, module in SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=f"see 'geedocker {module.rsplit('.', 1)[1]} --help'")
         importlib.import_module(module).register(sp)
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     from geedocker.cli.common import layout_of
 
     if args.action in SUBCOMMANDS:
@@ -61,7 +61,17 @@ def run(args: argparse.Namespace) -> int:
             print()
         print("Total reclaimed space: 0B")
         return 0
+    from geedocker.cli.common import inspect_text
     from geedocker.containers.inspect import inspect_container
+    from geedocker.errors import GeeDockerError
 
-    print(json.dumps([inspect_container(layout, c) for c in args.containers], indent=4))
-    return 0
+    found: list[object] = []
+    code = 0
+    for c in args.containers:
+        try:
+            found.append(inspect_container(layout, c))
+        except GeeDockerError as e:  # docker prints the others, then the error, and exits 1
+            print(f"Error: {e}", file=sys.stderr)
+            code = 1
+    sys.stdout.write(inspect_text(found, "" if args.format == "json" else args.format))
+    return code

@@ -26,8 +26,9 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("-h", "--hostname", default="", help="container host name")
     a("--entrypoint", default=None, help="overwrite the default ENTRYPOINT of the image")
     a("--read-only", action="store_true", help="mount the container's root filesystem as read only")
-    a("-v", "--volume", action="append", default=[], help="bind mount a volume (/host:/ctr[:ro])")
-    a("--mount", action="append", default=[], help="attach a filesystem mount (type=bind|tmpfs,...)")
+    a("-v", "--volume", action="append", default=[], help="bind mount a volume (/host:/ctr, NAME:/ctr, /ctr[:ro])")
+    a("--mount", action="append", default=[], help="attach a filesystem mount (type=bind|volume|tmpfs,...)")
+    a("--volumes-from", action="append", default=[], help="mount volumes from the specified container(s)")
     a("--tmpfs", action="append", default=[], help="mount a tmpfs directory (/path[:options])")
     a("-m", "--memory", default=None, help="memory limit")
     a("--memory-swap", default=None, help="swap limit equal to memory plus swap: -1 for unlimited")
@@ -41,7 +42,8 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--cap-add", action="append", default=[], help="add Linux capabilities")
     a("--cap-drop", action="append", default=[], help="drop Linux capabilities")
     a("--privileged", action="store_true", help="give extended privileges to this container")
-    a("--security-opt", action="append", default=[], help="security options (no-new-privileges)")
+    a("--security-opt", action="append", default=[],
+      help="security options (no-new-privileges, seccomp=unconfined|PROFILE.json)")
     a("-l", "--label", action="append", default=[], help="set meta data on a container")
     a("--group-add", action="append", default=[], help="add additional groups to join")
     a("--ulimit", action="append", default=[], help="ulimit options (nofile=1024:2048)")
@@ -72,18 +74,16 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
     mounts = [spec.parse_volume(v) for v in args.volume]
     mounts += [spec.parse_mount(m) for m in args.mount]
     mounts += [spec.parse_tmpfs(t) for t in args.tmpfs]
+    spec.check_mount_points(mounts)
+    if args.volumes_from:
+        from geedocker.containers.volumes import parse_volumes_from
+
+        for v in args.volumes_from:
+            parse_volumes_from(v)
     memory, swap = spec.parse_memory(args.memory, args.memory_swap)
-    nnp = False
-    for opt in args.security_opt:
-        key, _, val = opt.replace("=", ":", 1).partition(":")
-        if key == "no-new-privileges":
-            if val not in ("", "true", "false"):
-                raise UsageError(f"invalid --security-opt {opt!r}")
-            nnp = val != "false"
-        elif opt in ("seccomp=unconfined", "seccomp:unconfined", "apparmor=unconfined", "label=disable"):
-            continue  # no seccomp/apparmor/selinux profile is applied anyway
-        else:
-            raise UsageError(f"unsupported --security-opt {opt!r}")
+    from geedocker.containers.seccomp import parse_security_opts
+
+    security_opt, nnp = parse_security_opts(args.security_opt)
     net = network_options_from_args(args)  # network flags (geedocker.cli.network_flags)
     if args.stop_signal:
         spec.parse_signal(args.stop_signal)
@@ -111,6 +111,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         hostname=args.hostname,
         read_only=args.read_only,
         mounts=tuple(mounts),
+        volumes_from=tuple(args.volumes_from),
         memory=memory,
         memory_swap=swap,
         nano_cpus=spec.parse_cpus(args.cpus),
@@ -127,6 +128,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         cap_drop=tuple(args.cap_drop),
         privileged=args.privileged,
         no_new_privileges=nnp,
+        security_opt=security_opt,
         labels=tuple(sorted(labels)),
         group_add=tuple(args.group_add),
         ulimits=tuple(spec.parse_ulimit(u) for u in args.ulimit),

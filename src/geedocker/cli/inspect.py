@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from typing import Any
 
-from geedocker.cli.common import layout_of
+from geedocker.cli.common import inspect_text, layout_of
 from geedocker.errors import GeeDockerError
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="+", metavar="NAME")
     p.add_argument("--type", choices=["image", "container"], help="only look for this kind of object")
+    p.add_argument("-f", "--format", default="", help='a Go template, or "json"')
+    p.add_argument("-s", "--size", action="store_true", help="display total file sizes if the type is container")
 
 
 def _container(layout: Any, name: str) -> dict[str, Any] | None:
@@ -50,5 +54,5 @@ def run(args: argparse.Namespace) -> int:
             rc = 1
             continue
         out.append(found)
-    print(json.dumps(out, indent=4))
+    sys.stdout.write(inspect_text(list(out), "" if args.format == "json" else args.format))
     return rc

@@ -7,7 +7,7 @@ import argparse
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--force", action="store_true", help="force the removal of a running container (SIGKILL)")
-    p.add_argument("-v", "--volumes", action="store_true", help="accepted for compatibility (no volumes to remove)")
+    p.add_argument("-v", "--volumes", action="store_true", help="remove the container's anonymous volumes")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 
@@ -18,7 +18,7 @@ def run(args: argparse.Namespace) -> int:
     layout = layout_of(args)
 
     def remove(ref: str) -> str:
-        lifecycle.remove(layout, ref, force=args.force)
+        lifecycle.remove(layout, ref, force=args.force, volumes=args.volumes)
         return ref
 
     return each_container(args.containers, remove)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from geedocker import network
 from geedocker.containers.lifecycle import refresh
-from geedocker.containers.store import ContainerStore, Status
+from geedocker.containers.spec import RunOptions
+from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.store.layout import Layout
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -61,7 +65,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
             "CapDrop": list(opts.cap_drop) or None,
             "Privileged": opts.privileged,
             "ReadonlyRootfs": opts.read_only,
-            "SecurityOpt": ["no-new-privileges"] if opts.no_new_privileges else None,
+            "SecurityOpt": _security_opt(opts),
             "Tmpfs": {m.target: ",".join(m.options) for m in opts.mounts if m.type == "tmpfs"} or None,
             "Memory": opts.memory or 0,
             "MemorySwap": opts.memory_swap or 0,
@@ -78,17 +82,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
                 "MergedDir": str(store.rootfs(rec.id)),
             },
         },
-        "Mounts": [
-            {
-                "Type": m.type,
-                "Source": m.source,
-                "Destination": m.target,
-                "Mode": "ro" if m.readonly else "",
-                "RW": not m.readonly,
-                "Propagation": "rprivate" if m.type == "bind" else "",
-            }
-            for m in opts.mounts
-        ],
+        "Mounts": _mounts(layout, rec),
         "Config": {
             "Hostname": rec.hostname,
             "User": opts.user or cfg.user,
@@ -122,3 +116,20 @@ def _entrypoint(flag: str | None, image_ep: tuple[str, ...] | None) -> list[str]
     if flag is not None:
         return [flag] if flag else None
     return list(image_ep) if image_ep else None
+
+
+def _security_opt(opts: RunOptions) -> list[str] | None:
+    """docker's HostConfig.SecurityOpt: the options as given (a seccomp profile file as its JSON), and
+    ``label=disable`` added for a privileged container, as docker's daemon adds it."""
+    out = list(opts.security_opt)
+    if not out and opts.no_new_privileges:  # a record written before security_opt was kept
+        out = ["no-new-privileges"]
+    if opts.privileged and "label=disable" not in out:
+        out.append("label=disable")
+    return out or None
+
+
+def _mounts(layout: Layout, rec: ContainerRecord) -> list[dict[str, Any]]:
+    from geedocker.containers.volumes import mounts_json  # here: it loads the volume store
+
+    return mounts_json(rec, layout)

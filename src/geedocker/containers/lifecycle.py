@@ -46,6 +46,10 @@ from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace, value
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 log = get_logger(__name__)
 
 @value
@@ -64,6 +68,19 @@ def _check_mounts(opts: RunOptions) -> None:
             raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
 
 
+def _record_on_layers(layout: Layout, store: ContainerStore, source: RootfsSource,
+                      make: Callable[[str, str], ContainerRecord], name: str) -> ContainerRecord:
+    """The container's record, written while its layers are known to be there: ``rmi`` cannot delete them
+    between the check and the record (``users_lock``; ``rmi`` reads the records under it)."""
+    from geedocker.store.images import users_lock
+
+    with users_lock(layout, shared=True):
+        for p in source.lower_dirs:
+            if not p.is_dir():
+                raise ContainerError(f"image layer directory {p} is missing (the image was removed?)")
+        return store.create(make, name)
+
+
 def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: bool = False) -> ContainerRecord:
     """Make a container (status ``created``): record, overlay dirs, config.json. Nothing runs yet.
 
@@ -78,9 +95,6 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     resolve_workdir(source.config, opts)
     stop_signal = resolve_stop_signal(source.config, opts)
     _check_mounts(opts)
-    for p in source.lower_dirs:
-        if not p.is_dir():
-            raise ContainerError(f"image layer directory {p} is missing")
     store = ContainerStore(layout)
     runtime = backend_name()
 
@@ -101,7 +115,20 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             runtime=runtime,
         )
 
-    rec = store.create(make, opts.name)
+    made: list[str] = []  # volumes made for this container: they go if it is not made
+    if opts.volumes_from or source.config.volumes or any(m.type == "volume" for m in opts.mounts):
+        from geedocker.containers import volumes  # here: only containers with volumes need it
+
+        with volumes.locked(layout):  # no ``volume rm`` between naming the volumes and the record using them
+            mounts, made = volumes.resolve(layout, opts.mounts, source.config, opts.volumes_from)
+            opts = replace(opts, mounts=tuple(mounts))
+            try:
+                rec = _record_on_layers(layout, store, source, make, opts.name)
+            except BaseException:
+                volumes.remove_volumes(layout, made, locked=True)
+                raise
+    else:
+        rec = _record_on_layers(layout, store, source, make, opts.name)
     try:
         if starting:
             get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
@@ -114,6 +141,10 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
         with contextlib.suppress(GeeDockerError):
             network.release(layout, rec.id)  # network hook
         store.remove_dir(rec.id, rec.name)
+        if made:
+            from geedocker.containers import volumes
+
+            volumes.remove_volumes(layout, made)
         raise
     return rec
 
@@ -136,6 +167,11 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     extra = [_bind_file("/etc/hostname", cdir / "hostname")]
     net = network.setup(store.layout, network_request(store, rec))  # netns, veth, address, ports, /etc/hosts, ...
     extra += net.mounts  # their targets (/etc/hosts, ...) are made by the runtime, as runc makes them
+    if any(m.type == "volume" for m in opts.mounts):
+        from geedocker.containers import volumes  # here: only containers with volumes need it
+
+        opts = replace(opts, mounts=volumes.for_spec(store.layout, rec))  # volumes as binds of their _data
+        volumes.seed(store.layout, rec, root)  # new empty volumes get the image's content at their mount point
     init_path = find_init_binary() if opts.init else None
     if init_path:
         _ensure_file(root, INIT_DESTINATION)
@@ -175,8 +211,9 @@ def _ensure_file(root: Path, path: str) -> None:
         target.touch(0o644)
 
 
-def start(layout: Layout, ref: str, *, attach: bool = False) -> int:
-    """Start a created or exited container: attached (returns its exit status) or under a monitor (0)."""
+def start(layout: Layout, ref: str, *, attach: bool = False, on_started: Callable[[], None] | None = None) -> int:
+    """Start a created or exited container: attached (returns its exit status; ``on_started`` runs once it
+    runs) or under a monitor (0)."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
     if rec.state.status == Status.RUNNING:
@@ -185,7 +222,7 @@ def start(layout: Layout, ref: str, *, attach: bool = False) -> int:
         return 0
     get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))  # discarded if it fails
     if attach:
-        return run_attached(layout, rec)
+        return run_attached(layout, rec, on_started)
     start_detached(layout, rec)
     return 0
 
@@ -280,8 +317,9 @@ def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None =
     return rec
 
 
-def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
-    """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir."""
+def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = False) -> ContainerRecord:
+    """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir;
+    with ``volumes`` (``rm -v``) its anonymous volumes that no other container uses."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
     if rec.state.status == Status.RUNNING:
@@ -304,6 +342,10 @@ def remove(layout: Layout, ref: str, *, force: bool = False) -> ContainerRecord:
     rootfs.unmount(store.rootfs(rec.id))
     network.release(layout, rec.id)  # network hook
     store.remove_dir(rec.id, rec.name)
+    if any(m.type == "volume" for m in rec.options.mounts):
+        from geedocker.containers import volumes as cvolumes  # here: only containers with volumes need it
+
+        cvolumes.after_exit(layout, rec, remove_anonymous=volumes)
     if errors:
         log.warning("removing container %s: %s", rec.id[:12], "; ".join(errors))
     return rec

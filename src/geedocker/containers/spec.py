@@ -17,6 +17,7 @@ import signal as _signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from geedocker.containers import seccomp
 from geedocker.containers.users import ProcessUser
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions
@@ -80,22 +81,37 @@ _ENV_KEY_RE = re.compile(r"^[^=\s]+$")
 
 @value
 class MountSpec:
-    """A mount asked for with -v, --mount or --tmpfs."""
+    """A mount asked for with -v, --mount, --tmpfs, --volumes-from or an image's VOLUME.
 
-    type: str  # "bind" or "tmpfs"
+    For ``type == "volume"`` the source is the volume's name ("" for a new anonymous one, named at create)."""
+
+    type: str  # "bind", "tmpfs" or "volume"
     target: str
     source: str = ""
     readonly: bool = False
     options: tuple[str, ...] = ()
+    mode: str = ""  # docker's Mode in inspect's Mounts ("z", "ro", ...)
+    nocopy: bool = False  # volume: do not seed a new volume with the image's content
+    volume_options: tuple[tuple[str, str], ...] = ()  # volume: --mount volume-opt=K=V (driver options)
+    volume_labels: tuple[tuple[str, str], ...] = ()  # volume: --mount volume-label=K=V
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "Type": self.type,
             "Source": self.source,
             "Destination": self.target,
             "RW": not self.readonly,
             "Options": list(self.options),
         }
+        if self.mode:
+            d["Mode"] = self.mode
+        if self.nocopy:
+            d["NoCopy"] = True
+        if self.volume_options:
+            d["VolumeOptions"] = dict(self.volume_options)
+        if self.volume_labels:
+            d["VolumeLabels"] = dict(self.volume_labels)
+        return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> MountSpec:
@@ -105,6 +121,10 @@ class MountSpec:
             source=str(d.get("Source", "")),
             readonly=not d.get("RW", True),
             options=tuple(str(x) for x in d.get("Options", ())),
+            mode=str(d.get("Mode", "")),
+            nocopy=bool(d.get("NoCopy", False)),
+            volume_options=tuple(sorted((d.get("VolumeOptions") or {}).items())),
+            volume_labels=tuple(sorted((d.get("VolumeLabels") or {}).items())),
         )
 
 
@@ -121,6 +141,7 @@ class RunOptions:
     hostname: str = ""
     read_only: bool = False
     mounts: tuple[MountSpec, ...] = ()
+    volumes_from: tuple[str, ...] = ()  # --volumes-from CONTAINER[:ro|rw] (their mounts are in ``mounts`` once made)
     memory: int | None = None  # bytes
     memory_swap: int | None = None  # bytes, memory + swap; -1 unlimited
     nano_cpus: int | None = None
@@ -140,6 +161,7 @@ class RunOptions:
     shm_size: int | None = None
     privileged: bool = False
     no_new_privileges: bool = False
+    security_opt: tuple[str, ...] = ()  # as docker's HostConfig.SecurityOpt (a profile file as its JSON)
     labels: tuple[tuple[str, str], ...] = field(default=())
     net: NetworkOptions = field(default_factory=NetworkOptions)  # -p, -P, --ip, --dns... (geedocker.network)
 
@@ -159,6 +181,7 @@ class RunOptions:
             "hostname": self.hostname,
             "read_only": self.read_only,
             "mounts": [m.to_json() for m in self.mounts],
+            "volumes_from": list(self.volumes_from),
             "memory": self.memory,
             "memory_swap": self.memory_swap,
             "nano_cpus": self.nano_cpus,
@@ -178,6 +201,7 @@ class RunOptions:
             "shm_size": self.shm_size,
             "privileged": self.privileged,
             "no_new_privileges": self.no_new_privileges,
+            "security_opt": list(self.security_opt),
             "labels": dict(self.labels),
             "net": self.net.to_json(),
         }
@@ -194,6 +218,7 @@ class RunOptions:
             hostname=str(d.get("hostname", "")),
             read_only=bool(d.get("read_only", False)),
             mounts=tuple(MountSpec.from_json(m) for m in d.get("mounts", ())),
+            volumes_from=tuple(d.get("volumes_from", ())),
             memory=d.get("memory"),
             memory_swap=d.get("memory_swap"),
             nano_cpus=d.get("nano_cpus"),
@@ -213,6 +238,7 @@ class RunOptions:
             shm_size=d.get("shm_size"),
             privileged=bool(d.get("privileged", False)),
             no_new_privileges=bool(d.get("no_new_privileges", False)),
+            security_opt=tuple(d.get("security_opt", ())),
             labels=tuple(sorted((d.get("labels") or {}).items())),
             net=NetworkOptions.from_json(d.get("net")),
         )
@@ -257,7 +283,11 @@ def parse_cpus(text: str | None) -> int | None:
         value = float(text)
     except ValueError as e:
         raise UsageError(f"invalid --cpus {text!r}: expected a number such as 1.5") from e
+    if value != value or value in (float("inf"), float("-inf")):  # nan, inf: docker refuses them as "not rational"
+        raise UsageError(f'invalid argument "{text}" for "--cpus" flag: failed to parse {text} as a rational number')
     ncpu = os.cpu_count() or 1
+    if value > ncpu:  # before the product, which would overflow for 1e308
+        raise UsageError(f"range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available")
     nano = int(round(value * 1e9))
     if nano == 0:
         return None
@@ -301,12 +331,17 @@ def parse_env_list(items: Iterable[str], environ: Mapping[str, str] | None = Non
 
 def parse_env_file(path: str, environ: Mapping[str, str] | None = None, limit: int = 1024 * 1024) -> list[str]:
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read(limit + 1)
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
         raise UsageError(f"open {path}: {e.strerror}") from e
-    if len(text) > limit:
+    if len(data) > limit:
         raise UsageError(f"env file {path} is larger than {limit} bytes")
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as e:  # docker: "invalid env file (PATH): invalid utf8 bytes at line N"
+        lineno = data.count(b"\n", 0, e.start) + 1
+        raise UsageError(f"invalid env file ({path}): invalid utf8 bytes at line {lineno}") from e
     lines = []
     for raw in text.splitlines():
         line = raw.lstrip()
@@ -319,18 +354,20 @@ def parse_env_file(path: str, environ: Mapping[str, str] | None = None, limit: i
 
 
 def parse_volume(spec: str) -> MountSpec:
-    """``-v /host:/ctr[:ro|rw]`` (only host paths: named and anonymous volumes are not supported)."""
+    """``-v /host:/ctr[:opts]`` (a bind), ``-v NAME:/ctr[:opts]`` (a named volume), ``-v /ctr`` (anonymous)."""
     parts = spec.split(":")
+    if len(parts) == 1 and spec.startswith("/"):
+        if _is_root(spec):
+            raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('volume')}")
+        return MountSpec("volume", os.path.normpath(spec))
     if len(parts) < 2 or len(parts) > 3 or not parts[0] or not parts[1]:
-        if len(parts) == 1 and spec.startswith("/"):
-            raise UsageError(f"anonymous volumes are not supported: {spec!r} (give -v /host/dir:{spec})")
-        raise UsageError(f"invalid volume specification {spec!r}: expected /host/path:/container/path[:ro]")
+        raise UsageError(f"invalid volume specification: '{spec}'")
     src, dst = parts[0], parts[1]
-    if not src.startswith("/"):
-        raise UsageError(f"named volumes are not supported: {src!r} (give an absolute host path)")
     if not dst.startswith("/"):
-        raise UsageError(f"invalid volume specification {spec!r}: the container path must be absolute")
+        raise UsageError(f"invalid volume specification: '{spec}': the container path must be absolute")
+    bind = src.startswith("/")
     ro = False
+    nocopy = False
     opts: list[str] = []
     if len(parts) == 3:
         for o in parts[2].split(","):
@@ -338,21 +375,70 @@ def parse_volume(spec: str) -> MountSpec:
                 ro = True
             elif o == "rw":
                 ro = False
-            elif o in ("z", "Z", "rprivate", "private", "rshared", "shared", "rslave", "slave", "nocopy"):
-                if o not in ("z", "Z", "nocopy"):
-                    opts.append(o)
+            elif o == "nocopy" and not bind:
+                nocopy = True
+            elif o in ("z", "Z"):
+                continue
+            elif bind and o in ("rprivate", "private", "rshared", "shared", "rslave", "slave"):
+                opts.append(o)
             else:
-                raise UsageError(f"invalid mode {o!r} in volume specification {spec!r}")
-    return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts))
+                raise UsageError(f"invalid mode: {o}")
+    mode = parts[2] if len(parts) == 3 else ""
+    if _is_root(dst):
+        raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('bind' if bind else 'volume')}")
+    if bind:
+        return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts), mode=mode)
+    _check_volume_name(src)
+    return MountSpec("volume", os.path.normpath(dst), src, ro, (), mode=mode or "z", nocopy=nocopy)
+
+
+def _is_root(target: str) -> bool:
+    """``/``, ``//``, ``/.``, ``/..``: a mount there would cover the container's whole root filesystem (and a
+    bind of a host directory there would receive the container's files)."""
+    return os.path.normpath("/" + target.lstrip("/")) == "/"
+
+
+def _root_destination(typ: str) -> str:
+    return f'invalid mount config for type "{typ}": invalid specification: destination can\'t be \'/\''
+
+
+def _check_volume_name(name: str) -> None:
+    from geedocker.errors import VolumeError
+    from geedocker.volumes.store import validate_name  # here: only a named volume needs it
+
+    try:
+        validate_name(name)
+    except VolumeError as e:
+        raise UsageError(str(e)) from e
+
+
+def check_mount_points(mounts: Iterable[MountSpec]) -> None:
+    """One mount per destination (docker: 'Duplicate mount point')."""
+    seen: set[str] = set()
+    for m in mounts:
+        if m.target in seen:
+            raise UsageError(f"Duplicate mount point: {m.target}")
+        seen.add(m.target)
 
 
 def parse_mount(spec: str) -> MountSpec:
-    """``--mount type=bind,source=/a,target=/b,readonly`` or ``type=tmpfs,target=/t,tmpfs-size=64m``."""
+    """``--mount type=bind,source=/a,target=/b,readonly``, ``type=tmpfs,target=/t,tmpfs-size=64m`` or
+    ``type=volume[,source=NAME],target=/v[,volume-nocopy][,volume-opt=K=V]...`` (fields as CSV, as docker)."""
+    import csv  # docker reads --mount as one CSV record ("volume-opt=o=a,b" quoted)
+
     fields: dict[str, str] = {}
-    for part in spec.split(","):
+    volume_opts: list[tuple[str, str]] = []
+    volume_labels: list[tuple[str, str]] = []
+    for part in next(csv.reader([spec])):
         k, eq, v = part.partition("=")
         k = k.strip().lower()
         if not k:
+            continue
+        if k in ("volume-opt", "volume-label"):
+            vk, veq, vv = v.partition("=")
+            if not vk or not veq:
+                raise UsageError(f"invalid --mount {spec!r}: {k} needs KEY=VALUE")
+            (volume_opts if k == "volume-opt" else volume_labels).append((vk, vv))
             continue
         fields[k] = v if eq else "true"
     typ = fields.pop("type", "volume")
@@ -362,6 +448,10 @@ def parse_mount(spec: str) -> MountSpec:
     ro = ro_text is not None and ro_text.lower() in ("true", "1", "")
     if not target or not target.startswith("/"):
         raise UsageError(f"invalid --mount {spec!r}: an absolute target is required")
+    if _is_root(target):
+        raise UsageError(_root_destination(typ))
+    if typ != "volume" and (volume_opts or volume_labels):
+        raise UsageError(f"invalid --mount {spec!r}: volume-opt and volume-label are for type=volume")
     if typ == "bind":
         if not source.startswith("/"):
             raise UsageError(f"invalid --mount {spec!r}: a bind mount needs an absolute source")
@@ -381,7 +471,21 @@ def parse_mount(spec: str) -> MountSpec:
         if fields or source:
             raise UsageError(f"invalid --mount {spec!r}: unexpected field(s) for tmpfs")
         return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", ro, tuple(opts))
-    raise UsageError(f"mount type {typ!r} is not supported (bind and tmpfs are)")
+    if typ == "volume":
+        nocopy_text = fields.pop("volume-nocopy", None)
+        nocopy = nocopy_text is not None and nocopy_text.lower() in ("true", "1", "")
+        driver = fields.pop("volume-driver", "local")
+        if driver != "local":
+            raise UsageError(f"invalid --mount {spec!r}: volume driver {driver!r} is not supported (local is)")
+        if fields:
+            raise UsageError(f"invalid --mount {spec!r}: unknown field(s) {', '.join(sorted(fields))}")
+        if source:
+            _check_volume_name(source)
+        return MountSpec(
+            "volume", os.path.normpath(target), source, ro, (), mode="z", nocopy=nocopy,
+            volume_options=tuple(sorted(volume_opts)), volume_labels=tuple(sorted(volume_labels)),
+        )  # fmt: skip
+    raise UsageError(f"mount type {typ!r} is not supported (bind, volume and tmpfs are)")
 
 
 def parse_tmpfs(spec: str) -> MountSpec:
@@ -389,6 +493,8 @@ def parse_tmpfs(spec: str) -> MountSpec:
     target, _, opts = spec.partition(":")
     if not target.startswith("/"):
         raise UsageError(f"invalid --tmpfs {spec!r}: the path must be absolute")
+    if _is_root(target):
+        raise UsageError("invalid specification: destination can't be '/'")
     options = tuple(o for o in opts.split(",") if o)
     for o in options:
         if not re.fullmatch(r"[a-z_]+(=[A-Za-z0-9.,:_-]+)?", o):
@@ -736,6 +842,9 @@ def build_spec(
     }
     if opts.sysctls:
         linux["sysctl"] = dict(opts.sysctls)
+    profile = seccomp.for_container(opts.security_opt, privileged=opts.privileged, capabilities=caps)
+    if profile is not None:
+        linux["seccomp"] = profile
     if not opts.privileged:
         linux["maskedPaths"] = list(MASKED_PATHS)
         linux["readonlyPaths"] = list(READONLY_PATHS)

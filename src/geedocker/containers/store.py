@@ -31,9 +31,14 @@ from geedocker.values import field, replace, value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from geedocker.store.images import ImageUsers
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
     from typing import Any
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024
+NAME_FILE_MAX = 200  # longer names are kept in the index under their hash
 NAMES_DIR = ".names"  # below the containers dir: one file per container name, holding the container's id
 
 
@@ -224,6 +229,22 @@ class ContainerStore:
         """Image IDs (config digests) that containers use, so ``rmi`` refuses them unless forced."""
         return frozenset(rec.image_id for rec in self.list() if rec.image_id)
 
+    def image_users(self) -> ImageUsers:
+        """What ``rmi`` must not take from under a container: its image (refused while it runs) and its
+        layer directories."""
+        from geedocker.store.images import ImageUsers
+
+        running: list[tuple[str, str]] = []
+        every: list[tuple[str, str]] = []
+        dirs: set[str] = set()
+        for rec in self.list():
+            dirs.update(rec.lower_dirs)
+            if rec.image_id:
+                every.append((rec.image_id, rec.id))
+                if rec.state.status == Status.RUNNING and is_alive(rec.state.pid, rec.state.pid_start):
+                    running.append((rec.image_id, rec.id))
+        return ImageUsers(tuple(running), tuple(every), tuple(sorted(dirs)))
+
     def list(self) -> list[ContainerRecord]:
         out = []
         for cid in self.ids():
@@ -275,6 +296,12 @@ class ContainerStore:
 
     # the name index: .names/<name> -> the id of the container that has it
     def _name_file(self, name: str) -> Path:
+        if len(name.encode()) > NAME_FILE_MAX:
+            # docker takes names of any length; a file name has at most 255 bytes. A long name is kept under its
+            # hash ('=' never starts a container name, so the two kinds never meet).
+            import hashlib  # long names only: OpenSSL's import costs ms of every start
+
+            name = "=" + hashlib.sha256(name.encode()).hexdigest()
         return self.layout.containers / NAMES_DIR / name
 
     def _name_owner(self, name: str) -> str:
@@ -315,7 +342,7 @@ class ContainerStore:
         tmp.mkdir(mode=0o700)
         for rec in self.list():
             if rec.name and "/" not in rec.name and not rec.name.startswith("."):
-                (tmp / rec.name).write_text(rec.id)
+                (tmp / self._name_file(rec.name).name).write_text(rec.id)
         os.rename(tmp, names)
 
     @contextlib.contextmanager

@@ -39,6 +39,7 @@ from geedocker.values import replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from geedocker.containers.backend import Backend
@@ -80,6 +81,10 @@ class Supervisor:
                 lowers = [Path(p) for p in self.rec.lower_dirs]
                 rootfs.mount_overlay(self.store.dir(cid), lowers, self.store.rootfs(cid), volatile=self.rec.options.rm)
             self.backend.delete(cid, force=True)  # leftovers of an earlier run of this container
+            if any(m.type == "volume" for m in opts.mounts):
+                from geedocker.containers import volumes  # here: only containers with volumes need it
+
+                volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
             network.restore(self.layout, cid)  # network hook: remake a namespace lost with /run (reboot)
             self.log = JsonLogWriter(self.store.log_path(cid))
             stdin: int | None
@@ -298,6 +303,14 @@ class Supervisor:
                 errors.append(str(e))
                 with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
                     self._record_exit(code)
+        if any(m.type == "volume" for m in self.rec.options.mounts):
+            from geedocker.containers import volumes  # here: only containers with volumes need it
+
+            try:  # --rm takes the container's anonymous volumes along, as docker's
+                gone = self.rec.options.rm and not self.store.dir(cid).exists()
+                volumes.after_exit(self.layout, self.rec, remove_anonymous=gone)
+            except GeeDockerError as e:
+                errors.append(str(e))
         if errors:
             log.warning("cleaning up container %s: %s", cid[:12], "; ".join(errors))
 
@@ -333,11 +346,14 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def run_attached(layout: Layout, rec: ContainerRecord) -> int:
-    """Start ``rec`` wired to our stdio; its exit status."""
+def run_attached(layout: Layout, rec: ContainerRecord, on_started: Callable[[], None] | None = None) -> int:
+    """Start ``rec`` wired to our stdio; its exit status. ``on_started`` runs once it runs (the API's
+    attached start answers its client then)."""
     sup = Supervisor(layout, rec, attach=True)
     sup.install_signal_forwarding()
     sup.launch()
+    if on_started is not None:
+        on_started()
     try:
         sup.pump()
         code = sup.wait()

@@ -36,6 +36,7 @@ from geedocker.values import replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    import _socket
     import socket
     from typing import Any
 
@@ -228,8 +229,9 @@ def create(
         except (cgroups.CgroupError, OSError):
             if pid_alive(init_pid, 0):
                 raise
-            # it died meanwhile, in its mounts: what it said before dying is the error to report
-            sync.expect(parent_sock, "mounted", 1.0)
+            # it died meanwhile (in its mounts, or after them: a bad host name): what it said before dying is the
+            # error to report
+            _raise_reported(parent_sock)
             raise
         if not monitor:
             _reap(first)  # B exits once it has reported the init's pid
@@ -305,6 +307,17 @@ def _console(p: Process, console_socket: Path | str | None) -> socket.socket | N
     if console_socket is None:
         raise ContainerError("process.terminal is true but no console socket was given")
     return console.connect(os.fspath(Path(console_socket).absolute()))
+
+
+def _raise_reported(sock: _socket.socket) -> None:
+    """Raise the error that an init which died during setup sent before it died; return if it sent none."""
+    from geedocker.runtime import sync  # as create() imports it
+
+    for _ in range(8):  # its progress messages, then its error or EOF
+        try:
+            sync.recv(sock, 1.0)
+        except sync.SyncError:
+            return
 
 
 def _write_pid_file(path: Path, pid: int) -> None:

@@ -275,7 +275,7 @@ def _container_init(cfg: InitConfig, sock: _socket.socket) -> NoReturn:
                 hooks.run_all(spec.hooks.create_container, msg.get("state") or {}, "createContainer")
         rootfs.pivot(cfg.rootfs)
         if spec.hostname:
-            _socket.sethostname(spec.hostname)
+            _set_hostname(spec.hostname)
         if spec.domainname:
             syscalls.setdomainname(spec.domainname)
         _sysctl(spec)
@@ -304,6 +304,14 @@ def _console_socket(fd: int) -> socket.socket:
     import socket  # a terminal's only
 
     return socket.socket(fileno=fd)
+
+
+def _set_hostname(name: str) -> None:
+    try:
+        _socket.sethostname(name)
+    except OSError as e:  # a name over 64 bytes: EINVAL, which alone would read "Invalid argument"
+        hint = f" (a host name has at most 64 bytes, this one {len(name.encode())})" if len(name.encode()) > 64 else ""
+        raise ContainerError(f"sethostname {name!r}: {(e.strerror or str(e)).lower()}{hint}") from e
 
 
 def _sysctl(spec: Spec) -> None:

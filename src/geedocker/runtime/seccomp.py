@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any
 
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: every container has a profile, and typing costs ms to import
+if TYPE_CHECKING:
+    from typing import Any
 
 log = get_logger(__name__)
 

@@ -433,6 +433,7 @@ class Linux:
         for k, v in sysctl.items():
             if not isinstance(v, str) or not k or "/" in k or ".." in k:
                 raise _fail(f"linux.sysctl.{k}", "bad key or value")
+            _check_sysctl_namespaced(k, {n.type: n for n in nss})
         prop = _str(o.get("rootfsPropagation"), "linux.rootfsPropagation")
         if prop not in ("", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"):
             raise _fail("linux.rootfsPropagation", f"unknown propagation {prop!r}")
@@ -449,6 +450,39 @@ class Linux:
             rootfs_propagation=prop,
             seccomp=seccomp,
         )
+
+
+# runc's rule: a sysctl may be set only where the container has its own copy of it
+IPC_SYSCTLS = frozenset({"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+                         "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"})
+
+
+def _check_sysctl_namespaced(key: str, nss: dict[str, Namespace]) -> None:
+    where = f"linux.sysctl.{key}"
+    if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+        if "ipc" not in nss:
+            raise _fail(where, "not allowed in the host's IPC namespace (linux.namespaces has no ipc)")
+        return
+    if key.startswith("net."):
+        net = nss.get("network")
+        if net is None:
+            raise _fail(where, "not allowed in the host's network namespace (linux.namespaces has no network)")
+        if net.path and _same_file(net.path, "/proc/self/ns/net"):
+            raise _fail(where, f"not allowed in the host's network namespace ({net.path} is the host's)")
+        return
+    if key in ("kernel.domainname", "kernel.hostname"):
+        if "uts" not in nss:
+            raise _fail(where, "not allowed in the host's UTS namespace (linux.namespaces has no uts)")
+        return
+    raise _fail(where, "not in a separate kernel namespace: it would change the host")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False  # a path that does not open fails where the namespace is joined, with its own error
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 @value

@@ -1,0 +1,72 @@
+"""``/volumes/...``: thin handlers over ``geedocker.containers.volumes`` and ``geedocker.volumes``."""
+
+from __future__ import annotations
+
+from geedocker.api.errors import ApiError
+from geedocker.api.server import Request, Response, json_response, no_content
+
+
+def _filter_pairs(req: Request) -> list[tuple[str, str]]:
+    raw = req.json_arg("filters") or {}
+    if not isinstance(raw, dict):
+        raise ApiError(400, "filters: a JSON object was expected")
+    pairs: list[tuple[str, str]] = []
+    for k, v in raw.items():
+        values = [str(x) for x in v] if isinstance(v, list) else [str(x) for x, on in dict(v).items() if on]
+        pairs += [(str(k), x) for x in values]
+    return pairs
+
+
+def list_(req: Request) -> Response:
+    from geedocker.containers import volumes
+
+    vols = volumes.list_volumes(req.layout, _filter_pairs(req))
+    return json_response({"Volumes": [volumes.inspect_volume(req.layout, v) for v in vols], "Warnings": None})
+
+
+def create(req: Request) -> Response:
+    from geedocker.containers import volumes
+    from geedocker.volumes.store import VolumeStore
+
+    body = req.json(required=False) or {}
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object")
+    driver = str(body.get("Driver") or "local")
+    if driver != "local":
+        raise ApiError(404, f'error looking up volume plugin {driver}: plugin "{driver}" not found')
+    labels = {str(k): str(v) for k, v in (body.get("Labels") or {}).items()}
+    opts = {str(k): str(v) for k, v in (body.get("DriverOpts") or {}).items()}
+    vol, _ = VolumeStore(req.layout).create(str(body.get("Name") or ""), labels, opts)
+    return json_response(volumes.inspect_volume(req.layout, vol), 201)
+
+
+def inspect(req: Request) -> Response:
+    from geedocker.containers import volumes
+    from geedocker.volumes.store import VolumeStore
+
+    return json_response(volumes.inspect_volume(req.layout, VolumeStore(req.layout).get(req.params["name"])))
+
+
+def remove(req: Request) -> Response:
+    from geedocker.containers import volumes
+
+    volumes.remove_volume(req.layout, req.params["name"], force=req.flag("force"))
+    return no_content()
+
+
+def prune(req: Request) -> Response:
+    from geedocker.containers import volumes
+
+    labels: list[str] = []
+    all_ = True  # API 1.41 (docker 20.10) prunes every unused volume; anonymous-only came with 1.42
+    for k, v in _filter_pairs(req):
+        if k == "label":
+            labels.append(v)
+        elif k == "label!":
+            labels.append("!" + v)
+        elif k == "all":
+            all_ = v.lower() in ("true", "1")
+        else:
+            raise ApiError(400, f"invalid filter '{k}'")
+    removed = volumes.prune(req.layout, all_=all_, labels=labels)
+    return json_response({"VolumesDeleted": removed or None, "SpaceReclaimed": 0})

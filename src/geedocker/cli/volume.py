@@ -1,0 +1,180 @@
+"""``geedocker volume create|ls|inspect|rm|prune``"""
+
+from __future__ import annotations
+
+import argparse
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from geedocker.store.layout import Layout
+    from geedocker.volumes.store import Volume
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
+    c = sub.add_parser("create", help="create a volume")
+    c.add_argument("-d", "--driver", default="local", help="specify volume driver name (local)")
+    c.add_argument("--label", action="append", default=[], help="set metadata for a volume")
+    c.add_argument("-o", "--opt", action="append", default=[], help="set driver specific options (type, device, o)")
+    c.add_argument("--name", default="", help="specify volume name")
+    c.add_argument("name_arg", nargs="?", default="", metavar="VOLUME")
+    ls = sub.add_parser("ls", aliases=["list"], help="list volumes")
+    ls.add_argument("-q", "--quiet", action="store_true", help="only display volume names")
+    ls.add_argument("-f", "--filter", action="append", default=[], help="provide filter values (e.g. 'dangling=true')")
+    ls.add_argument("--format", default="", help="format output using a Go template, or json")
+    i = sub.add_parser("inspect", help="display detailed information on one or more volumes")
+    i.add_argument("-f", "--format", default="", help="format output using a Go template, or json")
+    i.add_argument("volumes", nargs="+", metavar="VOLUME")
+    r = sub.add_parser("rm", aliases=["remove"], help="remove one or more volumes")
+    r.add_argument("-f", "--force", action="store_true", help="do not error out when a volume does not exist")
+    r.add_argument("volumes", nargs="+", metavar="VOLUME")
+    pr = sub.add_parser("prune", help="remove unused local volumes")
+    pr.add_argument("-a", "--all", action="store_true", help="remove all unused volumes, not just anonymous ones")
+    pr.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    pr.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'label=<label>')")
+
+
+def _pairs(items: list[str], flag: str) -> list[tuple[str, str]]:
+    from geedocker.errors import UsageError
+
+    out = []
+    for item in items:
+        k, eq, v = item.partition("=")
+        if not k or (flag == "--filter" and not eq):
+            raise UsageError(f'invalid argument {item!r} for "{flag}" flag: bad format (expected name=value)')
+        out.append((k.strip(), v))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from geedocker.cli.common import layout_of
+    from geedocker.containers import volumes
+    from geedocker.errors import GeeDockerError, UsageError
+    from geedocker.volumes.store import VolumeStore
+
+    layout = layout_of(args)
+    vstore = VolumeStore(layout)
+    action = {"list": "ls", "remove": "rm"}.get(args.action, args.action)
+    if action == "create":
+        if args.driver != "local":
+            raise UsageError(f'create: error looking up volume plugin {args.driver}: plugin "{args.driver}" not found')
+        if args.name and args.name_arg and args.name != args.name_arg:
+            raise UsageError("conflicting options: either specify --name or provide positional arg, not both")
+        labels = dict(_pairs(args.label, "--label"))
+        opts = dict(_pairs(args.opt, "--opt"))
+        vol, _ = vstore.create(args.name or args.name_arg, labels, opts)
+        print(vol.name)
+        return 0
+    if action == "ls":
+        vols = volumes.list_volumes(layout, _pairs(args.filter, "--filter"))
+        if args.quiet:
+            for v in vols:
+                print(v.name)
+            return 0
+        rows = [_row(layout, v) for v in vols]
+        if args.format:
+            for r in rows:
+                print(_format(args.format, r))
+            return 0
+        width = max(10, *(len(r["Driver"]) + 3 for r in rows))  # docker's tabwriter: min width 10, padding 3
+        for driver_, name in [("DRIVER", "VOLUME NAME"), *((r["Driver"], r["Name"]) for r in rows)]:
+            print(driver_.ljust(width) + name)
+        return 0
+    if action == "inspect":
+        out = []
+        code = 0
+        for name in args.volumes:
+            try:
+                out.append(volumes.inspect_volume(layout, vstore.get(name)))
+            except GeeDockerError as e:
+                print(f"Error: {e}", file=sys.stderr)
+                code = 1
+        if args.format:
+            for d in out:
+                print(_format(args.format, d))
+        else:
+            print(json.dumps(out, indent=4))
+        return code
+    if action == "rm":
+        code = 0
+        for name in args.volumes:
+            try:
+                volumes.remove_volume(layout, name, force=args.force)
+                print(name)
+            except GeeDockerError as e:
+                print(f"Error response from daemon: {e}", file=sys.stderr)
+                code = 1
+        return code
+    # prune
+    wanted: list[str] = []
+    for key, val in _pairs(args.filter, "--filter"):
+        if key == "label":
+            wanted.append(val)
+        elif key == "label!":
+            wanted.append("!" + val)
+        elif key == "all":
+            args.all = args.all or val.lower() in ("true", "1")
+        else:
+            raise UsageError(f"invalid filter '{key}'")
+    if not args.force:
+        what = "local volumes" if args.all else "anonymous local volumes"
+        print(f"WARNING! This will remove {what} not used by at least one container.")
+        print("Are you sure you want to continue? [y/N] ", end="", flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    removed = volumes.prune(layout, all_=args.all, labels=wanted)
+    if removed:
+        print("Deleted Volumes:")
+        for n in removed:
+            print(n)
+        print()
+    print("Total reclaimed space: 0B")
+    return 0
+
+
+def _row(layout: Layout, vol: Volume) -> dict[str, str]:
+    """``volume ls``'s fields for --format (docker's names: .Name, .Driver, .Labels, .Mountpoint, ...)."""
+    from geedocker.volumes.store import VolumeStore
+
+    return {
+        "Driver": vol.driver,
+        "Labels": ",".join(f"{k}={v}" for k, v in vol.labels or ()),
+        "Links": "N/A",
+        "Mountpoint": str(VolumeStore(layout).data(vol.name)),
+        "Name": vol.name,
+        "Scope": "local",
+        "Size": "N/A",
+    }
+
+
+def _format(template: str, data: object) -> str:
+    """``--format``: ``json``, or a Go template (geedocker.format when it is there; until then {{.Field}} and
+    {{json .}} only)."""
+    import json
+    import re
+
+    if template in ("json", "{{json .}}"):
+        return json.dumps(data, separators=(",", ":"))
+
+    def field(m: re.Match[str]) -> str:
+        expr = m.group(1).strip()
+        if expr.startswith("json "):
+            return json.dumps(_lookup(data, expr[5:].strip()), separators=(",", ":"))
+        v = _lookup(data, expr)
+        return "" if v is None else (v if isinstance(v, str) else json.dumps(v))
+
+    return re.sub(r"\{\{(.*?)\}\}", field, template.replace("\\t", "\t").replace("\\n", "\n"))
+
+
+def _lookup(data: object, path: str) -> object:
+    from geedocker.errors import UsageError
+
+    cur = data
+    for key in filter(None, path.lstrip(".").split(".")) if path != "." else []:
+        if not isinstance(cur, dict) or key not in cur:
+            raise UsageError(f"template: can't evaluate field {key}")
+        cur = cur[key]
+    return cur
