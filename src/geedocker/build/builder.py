@@ -18,21 +18,16 @@ from geedocker.build import config as cfgs
 from geedocker.build.cache import BuildCache
 from geedocker.build.dockerfile import DockerfileError, Instruction, parse
 from geedocker.build.dockerignore import Ignore
+from geedocker.build.errors import BuildError
 from geedocker.build.shellwords import expand
 from geedocker.build.stages import PROXY_ARGS, Stage, find_stage, needed, platform_args, split_arg, split_stages
 from geedocker.build.workspace import Workspace
-from geedocker.errors import GeeDockerError, ImageNotFound, UsageError
+from geedocker.errors import ImageNotFound, UsageError
 from geedocker.images.compose import Base, now, write_image
 from geedocker.oci import ContainerConfig, Platform, chain_ids
 from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
-
-
-class BuildError(GeeDockerError):
-    """A build step failed (a RUN's exit code, a missing source...)."""
-
-    exit_code = 1
 
 
 @value

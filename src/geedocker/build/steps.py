@@ -359,10 +359,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
 
 
 def _step_failed(message: str, code: int) -> GeeDockerError:
-    from geedocker.build.builder import BuildError
+    from geedocker.build.errors import BuildError
 
-    e = BuildError(message)
-    e.exit_code = 1
-    e.run_code = code  # type: ignore[attr-defined]
-    return e
+    return BuildError(message)
 
