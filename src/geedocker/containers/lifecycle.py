@@ -68,6 +68,19 @@ def _check_mounts(opts: RunOptions) -> None:
             raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
 
 
+def _record_on_layers(layout: Layout, store: ContainerStore, source: RootfsSource,
+                      make: Callable[[str, str], ContainerRecord], name: str) -> ContainerRecord:
+    """The container's record, written while its layers are known to be there: ``rmi`` cannot delete them
+    between the check and the record (``users_lock``; ``rmi`` reads the records under it)."""
+    from geedocker.store.images import users_lock
+
+    with users_lock(layout, shared=True):
+        for p in source.lower_dirs:
+            if not p.is_dir():
+                raise ContainerError(f"image layer directory {p} is missing (the image was removed?)")
+        return store.create(make, name)
+
+
 def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: bool = False) -> ContainerRecord:
     """Make a container (status ``created``): record, overlay dirs, config.json. Nothing runs yet.
 
@@ -82,9 +95,6 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     resolve_workdir(source.config, opts)
     stop_signal = resolve_stop_signal(source.config, opts)
     _check_mounts(opts)
-    for p in source.lower_dirs:
-        if not p.is_dir():
-            raise ContainerError(f"image layer directory {p} is missing")
     store = ContainerStore(layout)
     runtime = backend_name()
 
@@ -113,12 +123,12 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             mounts, made = volumes.resolve(layout, opts.mounts, source.config, opts.volumes_from)
             opts = replace(opts, mounts=tuple(mounts))
             try:
-                rec = store.create(make, opts.name)
+                rec = _record_on_layers(layout, store, source, make, opts.name)
             except BaseException:
                 volumes.remove_volumes(layout, made, locked=True)
                 raise
     else:
-        rec = store.create(make, opts.name)
+        rec = _record_on_layers(layout, store, source, make, opts.name)
     try:
         if starting:
             get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))

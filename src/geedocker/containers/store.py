@@ -31,6 +31,10 @@ from geedocker.values import field, replace, value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from geedocker.store.images import ImageUsers
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
     from typing import Any
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024
@@ -224,6 +228,22 @@ class ContainerStore:
     def image_ids(self) -> frozenset[str]:
         """Image IDs (config digests) that containers use, so ``rmi`` refuses them unless forced."""
         return frozenset(rec.image_id for rec in self.list() if rec.image_id)
+
+    def image_users(self) -> ImageUsers:
+        """What ``rmi`` must not take from under a container: its image (refused while it runs) and its
+        layer directories."""
+        from geedocker.store.images import ImageUsers
+
+        running: list[tuple[str, str]] = []
+        every: list[tuple[str, str]] = []
+        dirs: set[str] = set()
+        for rec in self.list():
+            dirs.update(rec.lower_dirs)
+            if rec.image_id:
+                every.append((rec.image_id, rec.id))
+                if rec.state.status == Status.RUNNING and is_alive(rec.state.pid, rec.state.pid_start):
+                    running.append((rec.image_id, rec.id))
+        return ImageUsers(tuple(running), tuple(every), tuple(sorted(dirs)))
 
     def list(self) -> list[ContainerRecord]:
         out = []

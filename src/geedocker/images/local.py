@@ -5,11 +5,12 @@ Each ``geedocker`` image command is a thin wrapper over one function here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from geedocker import reference as refs
 from geedocker.errors import InvalidReference, StoreError
-from geedocker.store.images import ImageRecord, ImageStore
+from geedocker.store.images import ImageRecord, ImageStore, ImageUsers, users_lock
 from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
 from geedocker.values import value
@@ -116,10 +117,12 @@ def tag_image(layout: Layout, source: str, target: str) -> ImageRecord:
     return ImageStore(layout).tag(source, target)
 
 
-def remove_image(layout: Layout, name: str, *, in_use: frozenset[str], force: bool = False) -> list[str]:
-    """``rmi``: ``in_use`` are the image IDs that containers use (``ContainerStore.image_ids``), refused
-    unless forced; the caller asks the containers, which sit above images."""
-    return ImageStore(layout).remove(name, force=force, in_use=in_use)
+def remove_image(layout: Layout, name: str, *, users: Callable[[], ImageUsers], force: bool = False) -> list[str]:
+    """``rmi``: ``users`` says what containers use (``ContainerStore.image_users``; the caller asks the
+    containers, which sit above images). It is asked under ``users_lock``, which creating a container holds
+    from checking its layers to writing its record, so no container is made on layers this removes."""
+    with users_lock(layout):
+        return ImageStore(layout).remove(name, force=force, users=users())
 
 
 def unpack_image(layout: Layout, name: str, dest: Path) -> ImageRecord:
