@@ -34,8 +34,6 @@ def _container(layout: Any, name: str) -> dict[str, Any] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.images.local import inspect_image
-
     layout = layout_of(args)
 
     def get(name: str) -> object:
@@ -43,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
         if args.type in (None, "container"):
             found = _container(layout, name)
         if found is None and args.type in (None, "image"):
+            from geedocker.images.local import inspect_image  # only for an image: a container's needs none of it
+
             try:
                 found = inspect_image(layout, name)
             except GeeDockerError:

@@ -130,6 +130,8 @@ def _security_opt(opts: RunOptions) -> list[str] | None:
 
 
 def _mounts(layout: Layout, rec: ContainerRecord) -> list[dict[str, Any]]:
+    if not rec.options.mounts:
+        return []  # without loading the volume code (and the runtime's mount code it imports)
     from geedocker.containers.volumes import mounts_json  # here: it loads the volume store
 
     return mounts_json(rec, layout)
