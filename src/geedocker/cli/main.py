@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wait": ("geedocker.cli.wait", "Block until one or more containers stop, then print their exit codes"),
     "restart": ("geedocker.cli.restart", "Restart one or more containers"),
     "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
+    "image": ("geedocker.cli.image", "Manage images (ls, rm, tag, inspect, history, prune, pull, push, ...)"),
+    "history": ("geedocker.cli.history", "Show the history of an image"),
     "build": ("geedocker.cli.build", "Build an image from a Dockerfile"),
     "builder": ("geedocker.cli.builder", "Manage builds (prune)"),
     "commit": ("geedocker.cli.commit", "Create a new image from a container's changes"),
