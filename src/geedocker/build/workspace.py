@@ -14,7 +14,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from geedocker.archive.root import rmtree
+from geedocker.trees import rmtree
 from geedocker.containers import rootfs
 from geedocker.errors import GeeDockerError
 from geedocker.runtime import syscalls
