@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from geedocker.errors import ArchiveError, UnsafeEntryError
+from geedocker.trees import rmtree as rmtree  # its old home: callers may still import it from here
 from geedocker.trees import rmtree_at, unlink_at
 
 MAX_SYMLINK_HOPS = 40
