@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 SUBCOMMANDS: dict[str, str] = {
@@ -23,7 +22,9 @@ SUBCOMMANDS: dict[str, str] = {
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
+    from geedocker.cli.common import register_group
+
+    sub = register_group(p, SUBCOMMANDS)
     insp = sub.add_parser("inspect", help="display detailed information on one or more images")
     insp.add_argument("images", nargs="+", metavar="IMAGE")
     insp.add_argument("-f", "--format", default="", help='a Go template, or "json"')
@@ -31,9 +32,6 @@ def register(p: argparse.ArgumentParser) -> None:
     prune.add_argument("-a", "--all", action="store_true", help="remove all unused images, not just dangling ones")
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     prune.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'until=24h')")
-    for name, module in SUBCOMMANDS.items():
-        sp = sub.add_parser(name, help=f"see 'geedocker {module.rsplit('.', 1)[1].rstrip('_')} --help'")
-        importlib.import_module(module).register(sp)
 
 
 def _prune(args: argparse.Namespace) -> int:
@@ -84,8 +82,10 @@ def _prune(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.action in SUBCOMMANDS:
-        code: int = importlib.import_module(SUBCOMMANDS[args.action]).run(args)
+    from geedocker.cli.common import run_group
+
+    code = run_group(args, SUBCOMMANDS)
+    if code is not None:
         return code
     if args.action == "prune":
         return _prune(args)
