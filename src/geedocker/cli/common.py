@@ -103,7 +103,8 @@ def run_inspect(refs: list[str], get: Callable[[str], object], fmt: str = "") ->
     return 0
 
 
-def register_group(p: argparse.ArgumentParser, subcommands: dict[str, str]) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+def register_group(p: argparse.ArgumentParser,
+                   subcommands: dict[str, str]) -> argparse._SubParsersAction[argparse.ArgumentParser]:
     """A management command (``container``, ``image``): each subcommand takes the arguments of the top-level
     command module it names. The subparsers, for the group's own subcommands."""
     import importlib
