@@ -96,7 +96,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
             "Image": rec.image,
             "WorkingDir": opts.workdir or cfg.working_dir,
             "Entrypoint": _entrypoint(opts.entrypoint, cfg.entrypoint),
-            "Labels": dict(opts.labels),
+            "Labels": rec.labels,
             "StopSignal": str(rec.stop_signal),
             "StopTimeout": rec.stop_timeout,
         },
