@@ -154,3 +154,13 @@ def test_destroy_removes_geedockers_own_parent_once_empty(tree: Path) -> None:
     mine.create()
     mine.destroy()
     assert (tree / "mine").is_dir() and not (tree / "mine/c").exists()
+
+
+@pytest.mark.parametrize(("resources", "field"), [(Resources(memory_swappiness=10), "memory.swappiness"),
+                                                  (Resources(disable_oom_killer=True), "memory.disableOOMKiller")])
+def test_v1_only_memory_settings_are_refused_clearly(tree: Path, resources: Resources, field: str) -> None:
+    cg = V2(tree, "/c1")
+    cg.create()
+    make_dir_like_kernel(cg)
+    with pytest.raises(CgroupError, match=f"linux.resources.{field}: cgroup v2"):
+        cg.apply(resources)
