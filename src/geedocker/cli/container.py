@@ -61,17 +61,14 @@ def run(args: argparse.Namespace) -> int:
             print()
         print("Total reclaimed space: 0B")
         return 0
-    from geedocker.cli.common import inspect_text
+    from geedocker.cli.common import run_inspect
     from geedocker.containers.inspect import inspect_container
-    from geedocker.errors import GeeDockerError
+    from geedocker.errors import ContainerNotFound, DaemonError
 
-    found: list[object] = []
-    code = 0
-    for c in args.containers:
+    def get(ref: str) -> object:
         try:
-            found.append(inspect_container(layout, c))
-        except GeeDockerError as e:  # docker prints the others, then the error, and exits 1
-            print(f"Error: {e}", file=sys.stderr)
-            code = 1
-    sys.stdout.write(inspect_text(found, "" if args.format == "json" else args.format))
-    return code
+            return inspect_container(layout, ref)
+        except ContainerNotFound as e:
+            raise DaemonError(f"No such container: {ref}") from e
+
+    return run_inspect(args.containers, get, args.format)

@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wait": ("geedocker.cli.wait", "Block until one or more containers stop, then print their exit codes"),
     "restart": ("geedocker.cli.restart", "Restart one or more containers"),
     "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
+    "build": ("geedocker.cli.build", "Build an image from a Dockerfile"),
+    "builder": ("geedocker.cli.builder", "Manage builds (prune)"),
     "commit": ("geedocker.cli.commit", "Create a new image from a container's changes"),
     "diff": ("geedocker.cli.diff", "Inspect changes to files or directories on a container's filesystem"),
     "export": ("geedocker.cli.export", "Export a container's filesystem as a tar archive"),

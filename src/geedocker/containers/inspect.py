@@ -96,7 +96,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
             "Image": rec.image,
             "WorkingDir": opts.workdir or cfg.working_dir,
             "Entrypoint": _entrypoint(opts.entrypoint, cfg.entrypoint),
-            "Labels": dict(opts.labels),
+            "Labels": rec.labels,
             "StopSignal": str(rec.stop_signal),
             "StopTimeout": rec.stop_timeout,
         },
@@ -130,6 +130,8 @@ def _security_opt(opts: RunOptions) -> list[str] | None:
 
 
 def _mounts(layout: Layout, rec: ContainerRecord) -> list[dict[str, Any]]:
+    if not rec.options.mounts:
+        return []  # without loading the volume code (and the runtime's mount code it imports)
     from geedocker.containers.volumes import mounts_json  # here: it loads the volume store
 
     return mounts_json(rec, layout)

@@ -42,7 +42,7 @@ def command_text(rec: ContainerRecord, trunc: bool = True) -> str:
     """docker's COMMAND: the command line, cut to 20 characters with an ellipsis, Go-quoted (strconv.Quote)."""
     from geedocker.format.gofmt import go_quote
 
-    cmd = " ".join(rec.args)
+    cmd = " ".join(rec.args[:1] + tuple(f"'{a}'" if " " in a else a for a in rec.args[1:]))  # as moby's list
     return go_quote(truncate_ellipsis(cmd, 20) if trunc else cmd)
 
 
@@ -129,6 +129,9 @@ class PsRow:
     def Networks(self) -> str:
         return self.networks
 
+    def Platform(self) -> None:
+        return None  # docker's API 1.41 (which geedocker speaks) has no image platform in a list
+
     def to_json(self) -> dict[str, Any]:
         return {
             "Command": self.command,
@@ -140,6 +143,7 @@ class PsRow:
             "Mounts": self.mounts,
             "Names": self.names,
             "Networks": self.networks,
+            "Platform": None,
             "Ports": self.ports,
             "RunningFor": self.created,
             "Size": self.size,
@@ -168,7 +172,7 @@ def _networks(rec: ContainerRecord) -> str:
 def row(rec: ContainerRecord, now: float, trunc: bool = True, ports: str = "", size: str = "0B") -> PsRow:
     created = _since(rec.created, now)
     t = rfc3339_epoch(rec.created)
-    labels = tuple(sorted(rec.options.labels))
+    labels = tuple(rec.labels.items())
     mounts, volumes = _mounts(rec, trunc)
     return PsRow(
         id=rec.short_id if trunc else rec.id,

@@ -137,6 +137,13 @@ class ContainerRecord:
     def short_id(self) -> str:
         return self.id[:12]
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """The container's labels as docker has them: the image's, overridden by --label; sorted by key."""
+        merged = dict(self.image_config.labels)
+        merged.update(self.options.labels)
+        return dict(sorted(merged.items()))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
