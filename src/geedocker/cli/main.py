@@ -50,6 +50,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("geedocker.cli.diff", "Inspect changes to files or directories on a container's filesystem"),
     "export": ("geedocker.cli.export", "Export a container's filesystem as a tar archive"),
     "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
+    "cp": ("geedocker.cli.cp", "Copy files/folders between a container and the local filesystem"),
     "volume": ("geedocker.cli.volume", "Manage volumes (create, ls, inspect, rm, prune)"),
     "system": ("geedocker.cli.system", "Manage geedocker (service: serve the Docker Engine API)"),
 }

@@ -25,6 +25,7 @@ from geedocker.containers.names import random_name
 from geedocker.containers.spec import RunOptions
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
+from geedocker.procs import pid_alive
 from geedocker.store.fsutil import atomic_write, file_lock, lock_dir, remove_tree
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
@@ -50,27 +51,9 @@ class Status(StrEnum):
     DEAD = "dead"
 
 
-def process_start_time(pid: int) -> int:
-    """The start time of ``pid`` in clock ticks since boot (field 22 of /proc/<pid>/stat), 0 if gone."""
-    if pid <= 0:
-        return 0
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read(4096)
-    except OSError:
-        return 0
-    rest = data[data.rfind(b")") + 2 :].split()
-    try:
-        if rest[0] == b"Z":  # a zombie is as good as dead
-            return 0
-        return int(rest[19])
-    except (IndexError, ValueError):
-        return 0
-
-
 def is_alive(pid: int, start_time: int) -> bool:
     """True if ``pid`` runs and is the process that started at ``start_time`` (not a reused pid)."""
-    return pid > 0 and start_time > 0 and process_start_time(pid) == start_time
+    return start_time > 0 and pid_alive(pid, start_time)
 
 
 @value

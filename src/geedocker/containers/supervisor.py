@@ -28,11 +28,11 @@ from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
     Status,
-    process_start_time,
 )
 from geedocker.entrypoint import collect_cycles
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError
 from geedocker.logger import get_logger
+from geedocker.procs import start_time as process_start_time
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace
@@ -286,7 +286,9 @@ class Supervisor:
                 self.store.exit_file(cid).write_text(f"{code}\n")
         else:
             with contextlib.suppress(ContainerNotFound):  # removed under us (rm -f)
-                self._record_exit(code, oom=code == 137 and self.rec.options.memory is not None and oom_killed(cid))
+                oom = code == 137 and self.rec.options.memory is not None \
+                    and self.backend.oom_killed(cid, engine_cgroups_path(cid))
+                self._record_exit(code, oom=oom)
         errors: list[str] = []
         try:
             self.backend.delete(cid, force=True)
@@ -317,23 +319,6 @@ class Supervisor:
     def _record_exit(self, code: int, oom: bool = False) -> None:
         self.store.update_state(self.rec.id, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0,
                                 pid_start=0, monitor_pid=0, monitor_start=0, oom_killed=oom)
-
-
-def oom_killed(cid: str, base: Path = Path("/sys/fs/cgroup")) -> bool:
-    """True if the kernel's OOM killer killed a process in the container's memory cgroup (read before the
-    runtime deletes it): ``oom_kill`` in memory.oom_control (v1) or memory.events (v2)."""
-    rel = f"geedocker/{cid}"
-    for f in (base / "memory" / rel / "memory.oom_control", base / rel / "memory.events",
-              base / "unified" / rel / "memory.events"):  # fmt: skip
-        try:
-            text = f.read_text()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill" and value.strip().isdigit():
-                return int(value) > 0
-    return False
 
 
 def _write_all(fd: int, data: bytes) -> None:

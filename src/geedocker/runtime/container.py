@@ -17,6 +17,7 @@ from pathlib import Path
 
 from geedocker.errors import ContainerError, ContainerStateError
 from geedocker.logger import get_logger
+from geedocker.procs import pid_alive
 from geedocker.runtime import cgroups, namespaces, signals
 from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
 from geedocker.runtime.state import (
@@ -24,12 +25,11 @@ from geedocker.runtime.state import (
     Saved,
     State,
     check_id,
-    pid_alive,
     proc_start_time,
     status_of,
     to_state,
 )
-from geedocker.runtime.status import Status
+from geedocker.runtime.status import Status, exit_status
 from geedocker.store.fsutil import dir_lock
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace
@@ -455,8 +455,7 @@ def _reap_own_child(pid: int) -> int | None:
             return None
         except InterruptedError:
             continue
-        code = os.waitstatus_to_exitcode(status)
-        return 128 - code if code < 0 else code
+        return exit_status(status)
 
 
 def _record_exit(cdir: ContainerDir, code: int) -> None:
@@ -581,8 +580,7 @@ def exec_(
             return pid
         _, status = os.waitpid(b, 0)
         b = 0
-        code = os.waitstatus_to_exitcode(status)
-        return 128 - code if code < 0 else code
+        return exit_status(status)
     except BaseException:
         if b:
             with contextlib.suppress(ProcessLookupError):

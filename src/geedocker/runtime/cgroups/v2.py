@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from geedocker.logger import get_logger
-from geedocker.runtime.cgroups.base import Cgroup, CgroupError
+from geedocker.runtime.cgroups.base import Cgroup, CgroupError, oom_kill_count
 from geedocker.runtime.cgroups.files import (
     make_dir,
     parse_pids,
@@ -42,6 +42,12 @@ class V2(Cgroup):
         self.mount = mount
         self.path = path
         self.dir = mount / path.lstrip("/")
+
+    def oom_killed(self) -> bool:
+        try:
+            return oom_kill_count(read_text(self.dir / "memory.events")) > 0
+        except OSError:
+            return False
 
     def to_json(self) -> dict[str, object]:
         return {"version": 2, "mount": os.fspath(self.mount), "path": self.path}
