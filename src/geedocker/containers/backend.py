@@ -31,6 +31,7 @@ from geedocker.values import value
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
     import subprocess
+    from collections.abc import Callable
     from typing import Any
 
 log = get_logger(__name__)
@@ -373,9 +374,23 @@ def backend_name() -> str:
     return os.environ.get("GEEDOCKER_OCI_RUNTIME", "") or "geedocker"
 
 
+# Further backends by name (a test's FakeBackend): name -> factory of the layout.
+_registered: dict[str, Callable[[Layout], Backend]] = {}
+
+
+def register_backend(name: str, factory: Callable[[Layout], Backend] | None) -> None:
+    """Make ``get_backend`` answer ``name`` with ``factory(layout)`` (None: forget it)."""
+    if factory is None:
+        _registered.pop(name, None)
+    else:
+        _registered[name] = factory
+
+
 def get_backend(layout: Layout, name: str | None = None) -> Backend:
     """The runtime named ``name`` (as recorded for a container) or the configured default."""
     name = name or backend_name()
+    if name in _registered:
+        return _registered[name](layout)
     if name == "geedocker":
         return GeeRuntimeBackend(layout.runtime_root)
     return OciCliBackend(name, layout.run / name)

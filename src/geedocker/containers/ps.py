@@ -64,6 +64,7 @@ class PsRow:
     """A ps line; its capitalised methods are docker's ContainerContext, which ps --format templates see."""
 
     go_type = "*formatter.ContainerContext"
+    marshals_with_escaping = True  # docker marshals its list rows with json.Marshal
 
     id: str
     image: str
