@@ -70,16 +70,6 @@ def unpause(layout: Layout, ref: str) -> ContainerRecord:
     return rec
 
 
-def thaw_if_paused(layout: Layout, rec: ContainerRecord) -> None:
-    """A signal to a frozen container waits for the thaw: ``stop``/``kill`` thaw it after signalling, as docker."""
-    if not is_paused(layout, rec):
-        return
-    with contextlib.suppress(GeeDockerError):
-        cgroup_of(rec).thaw()
-    with contextlib.suppress(OSError):
-        os.unlink(_marker(layout, rec.id))
-
-
 def pids(layout: Layout, ref: str) -> tuple[ContainerRecord, list[int]]:
     rec = _running(layout, ref)
     return rec, sorted(cgroup_of(rec).pids())

@@ -303,10 +303,14 @@ def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord
 
 def _thaw_if_paused(layout: Layout, rec: ContainerRecord) -> None:
     """A signal to a paused container waits for the thaw: ``kill`` and ``stop`` thaw it after signalling (docker)."""
-    if ContainerStore(layout).is_paused(rec):
-        from geedocker.containers.control import thaw_if_paused  # here: only paused containers need it
+    store = ContainerStore(layout)
+    if store.is_paused(rec):
+        from geedocker.runtime.cgroups import for_container  # here: only paused containers need it
 
-        thaw_if_paused(layout, rec)
+        with contextlib.suppress(GeeDockerError):
+            for_container(engine_cgroups_path(rec.id), rec.id).thaw()
+        with contextlib.suppress(OSError):
+            os.unlink(store.paused_marker(rec.id))
 
 
 def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None = None) -> ContainerRecord:
