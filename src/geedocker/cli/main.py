@@ -46,6 +46,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
     "image": ("geedocker.cli.image", "Manage images (ls, rm, tag, inspect, history, prune, pull, push, ...)"),
     "history": ("geedocker.cli.history", "Show the history of an image"),
+    "version": ("geedocker.cli.version", "Show the geedocker version information"),
+    "info": ("geedocker.cli.info", "Display system-wide information"),
     "build": ("geedocker.cli.build", "Build an image from a Dockerfile"),
     "builder": ("geedocker.cli.builder", "Manage builds (prune)"),
     "commit": ("geedocker.cli.commit", "Create a new image from a container's changes"),
@@ -79,7 +81,7 @@ def _global_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-root", help="runtime state directory (default /run/geedocker, or $GEEDOCKER_RUN)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.add_argument("-D", "--debug", action="store_true", help="debug logging")
-    p.add_argument("--version", action="version", version="geedocker 0.1.0")
+    p.add_argument("--version", action="version", version="geedocker version 0.1.0, build geedocker-0.1.0")
     return p
 
 
