@@ -201,7 +201,9 @@ def prepare(profile: Seccomp, cache_dir: str | os.PathLike[str] | None = None) -
         return
     import zlib  # a checksum for the file name only: the stored key is compared in full
 
-    path = None if cache_dir is None else os.path.join(os.fspath(cache_dir), f"{zlib.crc32(key.encode()):08x}.bpf")
+    # a file, not a directory: the runtime's state directory holds one directory per container
+    name = f".seccomp-{zlib.crc32(key.encode()):08x}.bpf"
+    path = None if cache_dir is None else os.path.join(os.fspath(cache_dir), name)
     program = _read_cached(path, key) if path else None
     if program is None:
         program = _export(profile)
