@@ -68,3 +68,35 @@ def test_pause_top_update_rename_stop(engine: Engine) -> None:
     assert time.monotonic() - t0 < 8
     st = state(engine, "thawed")
     assert st["Status"] == "exited" and st["Paused"] is False
+
+
+def test_stats_no_stream(engine: Engine) -> None:
+    r = engine.run(
+        "sh", "-c", "while true; do :; done", flags=("-d", "--network", "none", "--name", "busy", "-m", "64m")
+    )
+    assert r.returncode == 0, r.stderr
+    out = engine.cli("stats", "--no-stream").stdout.splitlines()
+    assert out[0].split()[:4] == ["CONTAINER", "ID", "NAME", "CPU"] and "MEM USAGE / LIMIT" in out[0]
+    fields = engine.cli("stats", "--no-stream", "--format", "{{.Name}}|{{.CPUPerc}}|{{.MemUsage}}|{{.PIDs}}", "busy")
+    name, cpu, mem, pids = fields.stdout.strip().split("|")
+    assert name == "busy" and float(cpu.rstrip("%")) > 20 and mem.endswith(" / 64MiB") and pids == "1"
+    assert engine.cli("pause", "busy").returncode == 0
+    cpu = engine.cli("stats", "--no-stream", "--format", "{{.CPUPerc}}", "busy").stdout.strip()
+    assert float(cpu.rstrip("%")) < 5  # frozen: no CPU time
+
+
+def test_wait_conditions(engine: Engine) -> None:
+    assert engine.run("sh", "-c", "exit 3", flags=("--network", "none", "--name", "done")).returncode == 3
+    assert engine.cli("wait", "done").stdout == "3\n"  # not-running: at once
+    waiter = engine.popen("wait", "--condition", "next-exit", "done")
+    time.sleep(0.5)
+    assert waiter.poll() is None  # it waits for the next run's exit
+    assert engine.cli("start", "done").returncode == 0
+    assert waiter.communicate(timeout=30)[0] == "3\n"
+    remover = engine.popen("wait", "--condition", "removed", "done")
+    time.sleep(0.5)
+    assert remover.poll() is None
+    assert engine.cli("rm", "done").returncode == 0
+    assert remover.communicate(timeout=30)[0] == "3\n"
+    r = engine.cli("wait", "--condition", "sometime", "x")
+    assert r.returncode != 0 and "invalid condition" in r.stderr
