@@ -33,6 +33,7 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("-m", "--memory", default=None, help="memory limit")
     a("--memory-swap", default=None, help="swap limit equal to memory plus swap: -1 for unlimited")
     a("--cpus", default=None, help="number of CPUs")
+    a("-c", "--cpu-shares", type=int, default=None, help="CPU shares (relative weight)")
     a("--pids-limit", type=int, default=None, help="tune container pids limit (-1 for unlimited)")
     a("--init", action="store_true", help="run an init (tini, catatonit) as pid 1: forwards signals, reaps")
     a("--stop-signal", default="", help="signal to stop the container")
@@ -115,6 +116,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         memory=memory,
         memory_swap=swap,
         nano_cpus=spec.parse_cpus(args.cpus),
+        cpu_shares=args.cpu_shares or None,
         pids_limit=args.pids_limit,
         init=args.init,
         stop_signal=args.stop_signal,

@@ -78,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
     from geedocker import network
 
     size = args.size or ".Size" in fmt
+    store = ContainerStore(layout)
     rows = [ps.row(r, now, trunc=not args.no_trunc, ports=network.ports_text(layout, r.id),
-                   size=_size(layout, r) if size else "0B") for r in records]
+                   size=_size(layout, r) if size else "0B", paused=store.is_paused(r)) for r in records]
     if fmt and fmt != "table":
         sys.stdout.write(ps.format_template(rows, fmt))
         return 0

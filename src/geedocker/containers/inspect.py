@@ -29,7 +29,8 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
     except (OSError, ValueError):
         spec = {}
     process = spec.get("process") or {}
-    status = st.status.value
+    paused = store.is_paused(rec)
+    status = "paused" if paused else st.status.value
     return {
         "Id": rec.id,
         "Created": rec.created,
@@ -38,7 +39,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
         "State": {
             "Status": status,
             "Running": st.status == Status.RUNNING,
-            "Paused": False,
+            "Paused": paused,
             "Restarting": False,
             "OOMKilled": st.oom_killed,
             "Dead": st.status == Status.DEAD,

@@ -297,7 +297,20 @@ def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord
     if rec.state.status != Status.RUNNING:
         raise ContainerStateError(f"Cannot kill container: {ref}: container {rec.id} is not running")
     get_backend(layout, rec.runtime or None).kill(rec.id, sig)
+    _thaw_if_paused(layout, rec)
     return rec
+
+
+def _thaw_if_paused(layout: Layout, rec: ContainerRecord) -> None:
+    """A signal to a paused container waits for the thaw: ``kill`` and ``stop`` thaw it after signalling (docker)."""
+    store = ContainerStore(layout)
+    if store.is_paused(rec):
+        from geedocker.runtime.cgroups import for_container  # here: only paused containers need it
+
+        with contextlib.suppress(GeeDockerError):
+            for_container(engine_cgroups_path(rec.id), rec.id).thaw()
+        with contextlib.suppress(OSError):
+            os.unlink(store.paused_marker(rec.id))
 
 
 def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None = None) -> ContainerRecord:
@@ -309,6 +322,7 @@ def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None =
     backend = get_backend(layout, rec.runtime or None)
     t = rec.stop_timeout if timeout is None else timeout
     backend.kill(rec.id, sig or rec.stop_signal)
+    _thaw_if_paused(layout, rec)
     if not _wait_not_running(layout, rec, t if t >= 0 else None):  # a negative timeout waits for ever
         backend.kill(rec.id, signal.SIGKILL, all_=False)
         if not _wait_not_running(layout, rec, 30):
@@ -330,6 +344,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
             )
         with contextlib.suppress(GeeDockerError):
             get_backend(layout, rec.runtime or None).kill(rec.id, signal.SIGKILL)
+        _thaw_if_paused(layout, rec)
         _wait_not_running(layout, rec, 30)
         _wait_monitor_gone(rec, 10)
     with contextlib.suppress(GeeDockerError):

@@ -116,6 +116,7 @@ class RunOptions:
     memory: int | None = None  # bytes
     memory_swap: int | None = None  # bytes, memory + swap; -1 unlimited
     nano_cpus: int | None = None
+    cpu_shares: int | None = None
     pids_limit: int | None = None
     init: bool = False
     stop_signal: str = ""
@@ -156,6 +157,7 @@ class RunOptions:
             "memory": self.memory,
             "memory_swap": self.memory_swap,
             "nano_cpus": self.nano_cpus,
+            "cpu_shares": self.cpu_shares,
             "pids_limit": self.pids_limit,
             "init": self.init,
             "stop_signal": self.stop_signal,
@@ -193,6 +195,7 @@ class RunOptions:
             memory=d.get("memory"),
             memory_swap=d.get("memory_swap"),
             nano_cpus=d.get("nano_cpus"),
+            cpu_shares=d.get("cpu_shares"),
             pids_limit=d.get("pids_limit"),
             init=bool(d.get("init", False)),
             stop_signal=str(d.get("stop_signal", "")),
@@ -707,6 +710,8 @@ def _resources(opts: RunOptions) -> dict[str, Any]:
     if opts.nano_cpus is not None:
         period = 100_000
         res["cpu"] = {"quota": opts.nano_cpus * period // 1_000_000_000, "period": period}
+    if opts.cpu_shares:
+        res.setdefault("cpu", {})["shares"] = opts.cpu_shares
     if opts.pids_limit is not None and opts.pids_limit > 0:
         res["pids"] = {"limit": opts.pids_limit}
     return res

@@ -383,6 +383,20 @@ class ContainerStore:
                 raise ContainerError(f"multiple IDs found with provided prefix: {ref}")
         raise ContainerNotFound(f"No such container: {ref}")
 
+    def paused_marker(self, cid: str) -> Path:
+        """Left by ``pause`` (``geedocker.containers.control``): the pid and start time of the frozen process."""
+        return self.layout.run / "paused" / cid
+
+    def is_paused(self, rec: ContainerRecord) -> bool:
+        """Paused: running, and the marker names the process that runs (not one killed while frozen)."""
+        if rec.state.status != Status.RUNNING:
+            return False
+        try:
+            with open(self.paused_marker(rec.id)) as f:
+                return f.read() == f"{rec.state.pid}:{rec.state.pid_start}"
+        except OSError:
+            return False
+
     def exit_file(self, cid: str) -> Path:
         """Where an auto-removed (``--rm``) container leaves its exit code for ``wait`` (under $RUN)."""
         return self.layout.run / "exited" / cid

@@ -1,0 +1,70 @@
+"""pause/unpause (the freezer), top, update on the live cgroup, rename, exec/stop on a paused container."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from geedocker.containers.control import cgroup_of
+from geedocker.containers.store import ContainerStore
+from tests.containers.conftest import Engine
+
+pytestmark = pytest.mark.root
+
+LOOP = "while true; do sleep 0.1; done"
+
+
+def state(engine: Engine, name: str) -> dict[str, object]:
+    return json.loads(engine.cli("container", "inspect", name).stdout)[0]["State"]  # type: ignore[no-any-return]
+
+
+def test_pause_top_update_rename_stop(engine: Engine) -> None:
+    r = engine.run("sh", "-c", LOOP, flags=("-d", "--network", "none", "--name", "frozen"))
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    assert engine.cli("pause", "frozen").stdout == "frozen\n"
+    rec = ContainerStore(engine.layout).load(cid)
+    assert cgroup_of(rec).frozen()
+    st = state(engine, "frozen")
+    assert (st["Status"], st["Running"], st["Paused"]) == ("paused", True, True)
+    assert engine.cli("ps", "--format", "{{.State}} {{.Status}}").stdout.startswith("paused Up ")
+    assert "(Paused)" in engine.cli("ps").stdout
+    r = engine.cli("pause", "frozen")
+    assert r.returncode == 1 and "is already paused" in r.stderr
+    r = engine.cli("exec", "frozen", "true")
+    assert r.returncode == 1 and "is paused, unpause the container before exec" in r.stderr
+    top = engine.cli("top", "frozen").stdout.splitlines()
+    assert top[0].split()[:3] == ["UID", "PID", "PPID"] and any(str(rec.state.pid) == ln.split()[1] for ln in top[1:])
+    top = engine.cli("top", "frozen", "-o", "pid,comm").stdout.splitlines()
+    assert top[0].split() == ["PID", "COMMAND"] and [str(rec.state.pid), "sh"] in [ln.split() for ln in top[1:]]
+    assert engine.cli("unpause", "frozen").returncode == 0
+    assert not cgroup_of(rec).frozen() and state(engine, "frozen")["Status"] == "running"
+    r = engine.cli("unpause", "frozen")
+    assert r.returncode == 1 and "is not paused" in r.stderr
+    assert engine.cli("exec", "frozen", "true").returncode == 0
+    # update: the live cgroup and the record
+    assert engine.cli("update", "-m", "64m", "--pids-limit", "40", "--cpus", "0.5", "frozen").returncode == 0
+    cg = cgroup_of(rec)
+    if cg.version == 1:
+        dirs = cg.dirs  # type: ignore[attr-defined]
+        assert Path(dirs["memory"], "memory.limit_in_bytes").read_text().strip() == str(64 << 20)
+        assert Path(dirs["pids"], "pids.max").read_text().strip() == "40"
+        assert Path(dirs["cpu"], "cpu.cfs_quota_us").read_text().strip() == "50000"
+    host = json.loads(engine.cli("container", "inspect", "frozen").stdout)[0]["HostConfig"]
+    assert host["Memory"] == 64 << 20
+    # rename
+    assert engine.cli("rename", "frozen", "thawed").returncode == 0
+    assert engine.cli("ps", "--format", "{{.Names}}").stdout == "thawed\n"
+    engine.run("true", flags=("--network", "none", "--name", "other"))
+    r = engine.cli("rename", "thawed", "other")
+    assert r.returncode != 0 and "already in use" in r.stderr
+    # stop of a paused container: signalled, thawed, stopped
+    assert engine.cli("pause", "thawed").returncode == 0
+    t0 = time.monotonic()
+    assert engine.cli("stop", "-t", "1", "thawed").returncode == 0
+    assert time.monotonic() - t0 < 8
+    st = state(engine, "thawed")
+    assert st["Status"] == "exited" and st["Paused"] is False
