@@ -100,3 +100,22 @@ def test_wait_conditions(engine: Engine) -> None:
     assert remover.communicate(timeout=30)[0] == "3\n"
     r = engine.cli("wait", "--condition", "sometime", "x")
     assert r.returncode != 0 and "invalid condition" in r.stderr
+
+
+def test_events_of_a_container_life(engine: Engine) -> None:
+    follower = engine.popen("events", "--filter", "container=evt", "--format", "{{.Action}}")
+    time.sleep(1.0)
+    assert engine.run("sh", "-c", "exit 2", flags=("--network", "none", "--name", "evt", "-l", "k=v")).returncode == 2
+    assert engine.cli("rename", "evt", "evt2").returncode == 0
+    assert engine.cli("rm", "evt2").returncode == 0
+    time.sleep(0.5)
+    follower.terminate()
+    out = follower.communicate(timeout=10)[0].split()
+    assert out[:3] == ["create", "start", "die"], out  # the rename takes the name: later ones are evt2's
+    lines = engine.cli("events", "--since", "1m", "--until", "0s", "--filter", "type=container").stdout.splitlines()
+    actions = [ln.split()[2] for ln in lines]
+    assert actions == ["create", "start", "die", "rename", "destroy"]
+    assert "exitCode=2" in lines[2] and "k=v" in lines[2] and "name=evt" in lines[2] and "oldName=/evt" in lines[3]
+    js = engine.cli("events", "--since", "1m", "--until", "0s", "--format", "json", "--filter", "event=die")
+    ev = json.loads(js.stdout)
+    assert ev["Type"] == "container" and ev["Actor"]["Attributes"]["exitCode"] == "2" and ev["status"] == "die"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.spec import RunOptions, engine_cgroups_path
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+from geedocker.containers.store import ContainerRecord, ContainerStore, Status, event
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.runtime.cgroups import Cgroup, for_container
 from geedocker.store.layout import Layout
@@ -57,6 +57,7 @@ def pause(layout: Layout, ref: str) -> ContainerRecord:
 
     mark = f"{rec.state.pid}:{rec.state.pid_start}".encode()
     atomic_write(ContainerStore(layout).paused_marker(rec.id), mark, durable=False)
+    event(layout, rec, "pause")
     return rec
 
 
@@ -67,6 +68,7 @@ def unpause(layout: Layout, ref: str) -> ContainerRecord:
     cgroup_of(rec).thaw()
     with contextlib.suppress(OSError):
         os.unlink(_marker(layout, rec.id))
+    event(layout, rec, "unpause")
     return rec
 
 
@@ -129,6 +131,7 @@ def rename(layout: Layout, ref: str, new: str) -> None:
             store._release_name(new, rec.id)
             raise
         store._release_name(rec.name, rec.id)
+    event(layout, replace(rec, name=new), "rename", oldName="/" + rec.name)
 
 
 def update(layout: Layout, refs: list[str], changes: RunOptions, given: set[str]) -> list[str]:

@@ -33,6 +33,7 @@ from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
     Status,
+    event,
     is_alive,
 )
 from geedocker.containers.supervisor import run_attached, start_detached
@@ -146,6 +147,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
 
             volumes.remove_volumes(layout, made)
         raise
+    event(layout, rec, "create")
     return rec
 
 
@@ -297,6 +299,7 @@ def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord
     if rec.state.status != Status.RUNNING:
         raise ContainerStateError(f"Cannot kill container: {ref}: container {rec.id} is not running")
     get_backend(layout, rec.runtime or None).kill(rec.id, sig)
+    event(layout, rec, "kill", signal=str(int(sig)))
     _thaw_if_paused(layout, rec)
     return rec
 
@@ -328,6 +331,7 @@ def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None =
         if not _wait_not_running(layout, rec, 30):
             raise ContainerError(f"container {rec.name} did not stop after SIGKILL")
     _wait_monitor_gone(rec, 10)
+    event(layout, rec, "stop")
     return rec
 
 
@@ -357,6 +361,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
     rootfs.unmount(store.rootfs(rec.id))
     network.release(layout, rec.id)  # network hook
     store.remove_dir(rec.id, rec.name)
+    event(layout, rec, "destroy")
     if any(m.type == "volume" for m in rec.options.mounts):
         from geedocker.containers import volumes as cvolumes  # here: only containers with volumes need it
 

@@ -165,6 +165,15 @@ class ContainerRecord:
         )
 
 
+def event(layout: Layout, rec: ContainerRecord, action: str, **extra: str) -> None:
+    """A container event in the journal (``geedocker.store.events``), with docker's attributes: the image, the
+    name, the container's labels and ``extra`` (exitCode, signal...)."""
+    from geedocker.store import events
+
+    attrs = {**dict(rec.options.labels), "image": rec.image or rec.image_id, "name": rec.name, **extra}
+    events.emit(layout, "container", action, rec.id, attrs)
+
+
 def new_container_id() -> str:
     return os.urandom(32).hex()  # as secrets.token_hex(32), without importing secrets (hmac, OpenSSL)
 

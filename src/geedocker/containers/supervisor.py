@@ -28,6 +28,7 @@ from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
     Status,
+    event,
 )
 from geedocker.entrypoint import collect_cycles
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError
@@ -143,6 +144,7 @@ class Supervisor:
                     ),
                 ),
             )
+            event(self.layout, self.rec, "start")
         except BaseException as e:
             for fd in to_close:
                 with contextlib.suppress(OSError):
@@ -276,6 +278,7 @@ class Supervisor:
         """Record the exit, tidy up, honour --rm."""
         cid = self.rec.id
         self._close_streams()
+        event(self.layout, self.rec, "die", exitCode=str(code))
         if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
             try:
                 network.release(self.layout, cid)  # network hook
@@ -301,6 +304,7 @@ class Supervisor:
         if self.rec.options.rm:
             try:
                 self.store.remove_dir(cid, self.rec.name)
+                event(self.layout, self.rec, "destroy")
             except GeeDockerError as e:
                 errors.append(str(e))
                 with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
