@@ -34,6 +34,7 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--memory-swap", default=None, help="swap limit equal to memory plus swap: -1 for unlimited")
     a("--cpus", default=None, help="number of CPUs")
     a("-c", "--cpu-shares", type=int, default=None, help="CPU shares (relative weight)")
+    a("--restart", default="", help="restart policy: no, always, unless-stopped, on-failure[:max-retries]")
     a("--pids-limit", type=int, default=None, help="tune container pids limit (-1 for unlimited)")
     a("--init", action="store_true", help="run an init (tini, catatonit) as pid 1: forwards signals, reaps")
     a("--stop-signal", default="", help="signal to stop the container")
@@ -117,6 +118,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         memory_swap=swap,
         nano_cpus=spec.parse_cpus(args.cpus),
         cpu_shares=args.cpu_shares or None,
+        restart=_restart_policy(args.restart, rm),
         pids_limit=args.pids_limit,
         init=args.init,
         stop_signal=args.stop_signal,
@@ -137,6 +139,16 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         sysctls=tuple(sorted(spec.parse_sysctl(x) for x in args.sysctl)),
         shm_size=spec.parse_bytes(args.shm_size, "--shm-size") if args.shm_size else None,
     )
+
+
+def _restart_policy(text: str, rm: bool) -> str:
+    from geedocker.containers import restart
+    from geedocker.errors import UsageError
+
+    policy = restart.parse(text)
+    if policy and rm:
+        raise UsageError("Conflicting options: --restart and --rm")
+    return policy
 
 
 def source_from_args(args: argparse.Namespace) -> RootfsSource:

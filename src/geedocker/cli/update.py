@@ -11,7 +11,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus", default=None, help="number of CPUs")
     p.add_argument("-c", "--cpu-shares", type=int, default=None, help="CPU shares (relative weight)")
     p.add_argument("--pids-limit", type=int, default=None, help="tune container pids limit (-1 for unlimited)")
-    p.add_argument("--restart", default=None, help="restart policy (not supported yet)")
+    p.add_argument("--restart", default=None, help="restart policy: no, always, unless-stopped, on-failure[:N]")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 
@@ -20,9 +20,13 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.containers import control, spec
     from geedocker.errors import UsageError
 
-    if args.restart is not None:
-        raise UsageError("--restart: restart policies are not supported yet")
     given: set[str] = set()
+    restart = ""
+    if args.restart is not None:
+        from geedocker.containers.restart import parse
+
+        restart = parse(args.restart)
+        given.add("restart")
     memory = swap = None
     if args.memory is not None:
         memory = spec.parse_bytes(args.memory, "--memory")
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     if not given:
         raise UsageError("you must provide one or more flags when using this command")
     changes = spec.RunOptions(memory=memory, memory_swap=swap, nano_cpus=nano, cpu_shares=args.cpu_shares,
-                              pids_limit=args.pids_limit)  # fmt: skip
+                              pids_limit=args.pids_limit, restart=restart)  # fmt: skip
     layout = layout_of(args)
 
     def act(ref: str) -> str:

@@ -151,7 +151,9 @@ def update(layout: Layout, refs: list[str], changes: RunOptions, given: set[str]
             new = replace(new, memory_swap=2 * new.memory if doubled else opts.memory_swap)
         if new.memory is not None and new.memory_swap not in (None, -1) and new.memory_swap < new.memory:
             raise UsageError("Minimum memoryswap limit should be larger than memory limit, see usage")
-        if rec.state.status == Status.RUNNING:
+        if rec.options.rm and new.restart:
+            raise UsageError("Cannot update container: --restart is not allowed with --rm (AutoRemove)")
+        if rec.state.status == Status.RUNNING and given - {"restart"}:
             res = Resources(
                 memory_limit=new.memory if "memory" in given else None,
                 memory_swap=new.memory_swap if {"memory", "memory_swap"} & given else None,
@@ -166,7 +168,8 @@ def update(layout: Layout, refs: list[str], changes: RunOptions, given: set[str]
                 cgroup_of(rec).apply(res)
             except GeeDockerError as e:
                 raise DaemonError(f"Cannot update container {rec.id}: {e}") from e
-        kept = {k: getattr(new, k) for k in ("memory", "memory_swap", "nano_cpus", "cpu_shares", "pids_limit")}
+        fields = ("memory", "memory_swap", "nano_cpus", "cpu_shares", "pids_limit", "restart")
+        kept = {k: getattr(new, k) for k in fields}
         store.update(rec.id, _with_limits(kept))
         done.append(ref)
     return done

@@ -213,11 +213,21 @@ def _ensure_file(root: Path, path: str) -> None:
         target.touch(0o644)
 
 
-def start(layout: Layout, ref: str, *, attach: bool = False, on_started: Callable[[], None] | None = None) -> int:
+def start(
+    layout: Layout,
+    ref: str,
+    *,
+    attach: bool = False,
+    on_started: Callable[[], None] | None = None,
+    keep_manual_stop: bool = False,
+) -> int:
     """Start a created or exited container: attached (returns its exit status; ``on_started`` runs once it
-    runs) or under a monitor (0)."""
+    runs) or under a monitor (0). A container stopped by hand is no longer so (its restart policy applies
+    again), unless ``keep_manual_stop`` (``system boot``)."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
+    if rec.state.manually_stopped and not keep_manual_stop:
+        rec = store.update_state(rec.id, manually_stopped=False)
     if rec.state.status == Status.RUNNING:
         if attach:
             raise ContainerStateError(f"container {rec.name} is already running")
@@ -293,9 +303,16 @@ def _wait_monitor_gone(rec: ContainerRecord, timeout: float) -> None:
         time.sleep(0.01)
 
 
+def _stopped_by_hand(store: ContainerStore, rec: ContainerRecord) -> ContainerRecord:
+    """``stop``/``kill``: the restart policy leaves the container down (a back-off in progress included)."""
+    if rec.options.restart and not rec.state.manually_stopped:
+        return store.update_state(rec.id, manually_stopped=True)
+    return rec
+
+
 def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord:
     store = ContainerStore(layout)
-    rec = refresh(layout, store.resolve(ref))
+    rec = _stopped_by_hand(store, refresh(layout, store.resolve(ref)))
     if rec.state.status != Status.RUNNING:
         raise ContainerStateError(f"Cannot kill container: {ref}: container {rec.id} is not running")
     get_backend(layout, rec.runtime or None).kill(rec.id, sig)
@@ -319,7 +336,7 @@ def _thaw_if_paused(layout: Layout, rec: ContainerRecord) -> None:
 def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None = None) -> ContainerRecord:
     """The stop signal, then SIGKILL after ``timeout`` seconds (the container's stop timeout by default)."""
     store = ContainerStore(layout)
-    rec = refresh(layout, store.resolve(ref))
+    rec = _stopped_by_hand(store, refresh(layout, store.resolve(ref)))
     if rec.state.status != Status.RUNNING:
         return rec
     backend = get_backend(layout, rec.runtime or None)

@@ -23,6 +23,9 @@ def status_text(rec: ContainerRecord, now: float, paused: bool = False) -> str:
     if st.status == Status.RUNNING:
         up = _since(st.started_at, now)
         return f"Up {human_duration(up or 0)}" + (" (Paused)" if paused else "")
+    if st.status == Status.EXITED and st.restarting:
+        ago = _since(st.finished_at, now)
+        return f"Restarting ({st.exit_code}) {human_duration(ago or 0)} ago"
     if st.status == Status.EXITED:
         ago = _since(st.finished_at, now)
         return f"Exited ({st.exit_code}) {human_duration(ago or 0)} ago"
@@ -185,7 +188,7 @@ def row(
         status=status_text(rec, now, paused),
         ports=ports,
         names=rec.name,
-        state="paused" if paused else rec.state.status.value,
+        state="paused" if paused else "restarting" if rec.state.restarting else rec.state.status.value,
         created_at=utc_text(t) if t is not None else "",
         labels=",".join(f"{k}={v}" for k, v in labels),
         label_map=labels,

@@ -118,6 +118,7 @@ class RunOptions:
     nano_cpus: int | None = None
     cpu_shares: int | None = None
     pids_limit: int | None = None
+    restart: str = ""  # --restart: no, always, unless-stopped, on-failure[:N] (see geedocker.containers.restart)
     init: bool = False
     stop_signal: str = ""
     stop_timeout: int | None = None
@@ -158,6 +159,7 @@ class RunOptions:
             "memory_swap": self.memory_swap,
             "nano_cpus": self.nano_cpus,
             "cpu_shares": self.cpu_shares,
+            "restart": self.restart,
             "pids_limit": self.pids_limit,
             "init": self.init,
             "stop_signal": self.stop_signal,
@@ -196,6 +198,7 @@ class RunOptions:
             memory_swap=d.get("memory_swap"),
             nano_cpus=d.get("nano_cpus"),
             cpu_shares=d.get("cpu_shares"),
+            restart=str(d.get("restart", "")),
             pids_limit=d.get("pids_limit"),
             init=bool(d.get("init", False)),
             stop_signal=str(d.get("stop_signal", "")),

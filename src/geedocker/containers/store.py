@@ -68,6 +68,9 @@ class ContainerState:
     finished_at: str = ""
     error: str = ""
     oom_killed: bool = False
+    restart_count: int = 0
+    restarting: bool = False  # the monitor waits out a restart policy's back-off
+    manually_stopped: bool = False  # stop/kill: the restart policy leaves it (``unless-stopped`` too after boot)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,9 @@ class ContainerState:
             "finished_at": self.finished_at,
             "error": self.error,
             "oom_killed": self.oom_killed,
+            "restart_count": self.restart_count,
+            "restarting": self.restarting,
+            "manually_stopped": self.manually_stopped,
         }
 
     @classmethod
@@ -96,6 +102,9 @@ class ContainerState:
             finished_at=str(d.get("finished_at", "")),
             error=str(d.get("error", "")),
             oom_killed=bool(d.get("oom_killed", False)),
+            restart_count=int(d.get("restart_count", 0)),
+            restarting=bool(d.get("restarting", False)),
+            manually_stopped=bool(d.get("manually_stopped", False)),
         )
 
 
