@@ -48,6 +48,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
             "Error": st.error,
             "StartedAt": st.started_at or _ZERO_TIME,
             "FinishedAt": st.finished_at or _ZERO_TIME,
+            **_health(layout, rec),
         },
         "Image": rec.image_id,
         "ResolvConfPath": str(store.dir(rec.id) / "resolv.conf"),
@@ -138,3 +139,13 @@ def _mounts(layout: Layout, rec: ContainerRecord) -> list[dict[str, Any]]:
     from geedocker.containers.volumes import mounts_json  # here: it loads the volume store
 
     return mounts_json(rec, layout)
+
+
+def _health(layout: Layout, rec: ContainerRecord) -> dict[str, Any]:
+    if not rec.image_config.get("Healthcheck"):
+        return {}
+    from geedocker.containers import health  # here: only containers with a healthcheck need it
+
+    if health.config(rec) is None:
+        return {}
+    return {"Health": health.load(layout, rec.id) or {"Status": "starting", "FailingStreak": 0, "Log": []}}

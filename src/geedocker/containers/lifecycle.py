@@ -108,7 +108,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             created=now_rfc3339(),
             args=tuple(args),
             options=replace(opts, name=name),
-            image_config=source.config,
+            image_config=_with_health(source.config, opts.health),
             lower_dirs=tuple(str(p) for p in source.lower_dirs),
             hostname=opts.hostname or (os.uname().nodename if opts.network == "host" else cid[:12]),
             stop_signal=stop_signal,
@@ -149,6 +149,17 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
         raise
     event(layout, rec, "create")
     return rec
+
+
+def _with_health(cfg: ContainerConfig, flags: str) -> ContainerConfig:
+    """The image's HEALTHCHECK with the ``--health-*`` flags over it."""
+    if not flags:
+        return cfg
+    import json
+
+    from geedocker.containers.health import merge
+
+    return cfg.with_key("Healthcheck", merge(cfg.get("Healthcheck"), json.loads(flags)))
 
 
 def _discard_prepared(layout: Layout, rec: ContainerRecord) -> None:

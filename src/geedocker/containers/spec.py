@@ -118,6 +118,7 @@ class RunOptions:
     nano_cpus: int | None = None
     cpu_shares: int | None = None
     pids_limit: int | None = None
+    health: str = ""  # --health-* / --no-healthcheck: a JSON Healthcheck that overrides the image's
     restart: str = ""  # --restart: no, always, unless-stopped, on-failure[:N] (see geedocker.containers.restart)
     init: bool = False
     stop_signal: str = ""
@@ -160,6 +161,7 @@ class RunOptions:
             "nano_cpus": self.nano_cpus,
             "cpu_shares": self.cpu_shares,
             "restart": self.restart,
+            "health": self.health,
             "pids_limit": self.pids_limit,
             "init": self.init,
             "stop_signal": self.stop_signal,
@@ -199,6 +201,7 @@ class RunOptions:
             nano_cpus=d.get("nano_cpus"),
             cpu_shares=d.get("cpu_shares"),
             restart=str(d.get("restart", "")),
+            health=str(d.get("health", "")),
             pids_limit=d.get("pids_limit"),
             init=bool(d.get("init", False)),
             stop_signal=str(d.get("stop_signal", "")),

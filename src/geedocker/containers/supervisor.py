@@ -408,10 +408,17 @@ def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # prag
     while True:
         code = 255
         started = time.monotonic()
+        probes = None
+        if sup.rec.image_config.get("Healthcheck"):
+            from geedocker.containers import health  # here: only containers with a healthcheck need it
+
+            probes = health.start_thread(layout, sup.rec)
         try:
             sup.pump()
             code = sup.wait()
         finally:
+            if probes is not None:
+                probes.set()
             sup.finish(code)
         sup = _restarted(layout, rec, code, time.monotonic() - started)  # type: ignore[assignment]
         if sup is None:
