@@ -63,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f'create: error looking up volume plugin {args.driver}: plugin "{args.driver}" not found')
         if args.name and args.name_arg and args.name != args.name_arg:
             raise UsageError("conflicting options: either specify --name or provide positional arg, not both")
-        labels = dict(_pairs(args.label, "--label"))
-        opts = dict(_pairs(args.opt, "--opt"))
+        # docker's CLI 28 sends no maps when no --label/-o is given: inspect shows null, as for implicit volumes
+        labels = dict(_pairs(args.label, "--label")) or None
+        opts = dict(_pairs(args.opt, "--opt")) or None
         vol, _ = vstore.create(args.name or args.name_arg, labels, opts)
         print(vol.name)
         return 0
