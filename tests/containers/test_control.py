@@ -119,3 +119,20 @@ def test_events_of_a_container_life(engine: Engine) -> None:
     js = engine.cli("events", "--since", "1m", "--until", "0s", "--format", "json", "--filter", "event=die")
     ev = json.loads(js.stdout)
     assert ev["Type"] == "container" and ev["Actor"]["Attributes"]["exitCode"] == "2" and ev["status"] == "die"
+
+
+def test_attach_streams_output_proxies_signals_and_returns_the_exit_code(engine: Engine) -> None:
+    script = 'trap "echo got-term; exit 7" TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done'
+    assert engine.run("sh", "-c", script, flags=("-d", "--network", "none", "--name", "att")).returncode == 0
+    p = engine.popen("attach", "att")
+    time.sleep(1.0)
+    p.send_signal(15)  # --sig-proxy: the container gets it
+    out, _ = p.communicate(timeout=20)
+    assert p.returncode == 7 and out.rstrip().endswith("got-term") and "tick " in out
+    assert (
+        engine.run("sh", "-c", "sleep 10", flags=("-d", "-i", "--network", "none", "--name", "inter")).returncode == 0
+    )
+    r = engine.cli("attach", "inter")
+    assert r.returncode == 125 and "--no-stdin" in r.stderr
+    r = engine.cli("attach", "att")
+    assert r.returncode == 1 and "You cannot attach to a stopped container" in r.stderr

@@ -56,6 +56,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
     "pause": ("geedocker.cli.pause", "Pause all processes within one or more containers"),
     "unpause": ("geedocker.cli.unpause", "Unpause all processes within one or more containers"),
+    "attach": ("geedocker.cli.attach", "Attach local standard output and error streams to a running container"),
     "events": ("geedocker.cli.events", "Get real time events from the server"),
     "stats": ("geedocker.cli.stats", "Display a live stream of container(s) resource usage statistics"),
     "top": ("geedocker.cli.top", "Display the running processes of a container"),
