@@ -156,6 +156,16 @@ def test_destroy_removes_geedockers_own_parent_once_empty(tree: Path) -> None:
     assert (tree / "mine").is_dir() and not (tree / "mine/c").exists()
 
 
+@pytest.mark.parametrize(("resources", "field"), [(Resources(memory_swappiness=10), "memory.swappiness"),
+                                                  (Resources(disable_oom_killer=True), "memory.disableOOMKiller")])
+def test_v1_only_memory_settings_are_refused_clearly(tree: Path, resources: Resources, field: str) -> None:
+    cg = V2(tree, "/c1")
+    cg.create()
+    make_dir_like_kernel(cg)
+    with pytest.raises(CgroupError, match=f"linux.resources.{field}: cgroup v2"):
+        cg.apply(resources)
+
+
 def test_oom_killed_reads_the_oom_kill_count_of_either_driver(tree: Path, tmp_path: Path) -> None:
     from geedocker.runtime.cgroups.v1 import V1
 

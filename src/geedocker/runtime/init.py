@@ -273,7 +273,7 @@ def _container_init(cfg: InitConfig, sock: _socket.socket) -> NoReturn:
                 from geedocker.runtime import hooks
 
                 hooks.run_all(spec.hooks.create_container, msg.get("state") or {}, "createContainer")
-        rootfs.pivot(cfg.rootfs)
+        rootfs.enter(spec, cfg.rootfs)
         if spec.hostname:
             _set_hostname(spec.hostname)
         if spec.domainname:
@@ -433,6 +433,9 @@ def exec_chain(cfg: ExecConfig, sock: _socket.socket) -> NoReturn:
                 raise ContainerError(f"opening the {t} namespace of process {cfg.target_pid}: {e.strerror}") \
                     from e
         namespaces.join(fds)
+        if "mount" not in cfg.namespace_types:  # a container in our mount namespace: its init's chroot
+            os.chroot(f"/proc/{cfg.target_pid}/root")
+            os.chdir("/")
         if "user" in cfg.namespace_types:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)

@@ -111,6 +111,12 @@ class V1(Cgroup):
                     raise
                 write_text(d / "memory.memsw.limit_in_bytes", swap)
                 write_text(d / "memory.limit_in_bytes", limit)
+        if r.memory_swappiness is not None:
+            d = self._dir("memory", "linux.resources.memory.swappiness")
+            write_text(d / "memory.swappiness", str(r.memory_swappiness))
+        if r.disable_oom_killer:
+            d = self._dir("memory", "linux.resources.memory.disableOOMKiller")
+            write_text(d / "memory.oom_control", "1")
         if r.cpu_shares is not None or r.cpu_quota is not None or r.cpu_period is not None:
             d = self._dir("cpu", "linux.resources.cpu")
             if r.cpu_shares:

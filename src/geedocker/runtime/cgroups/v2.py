@@ -90,6 +90,12 @@ class V2(Cgroup):
 
     def apply(self, r: Resources) -> None:
         d = self.dir
+        if r.memory_swappiness is not None:
+            raise CgroupError("linux.resources.memory.swappiness: cgroup v2 has no per-group swappiness "
+                              "(leave it unset or -1)")
+        if r.disable_oom_killer:
+            raise CgroupError("linux.resources.memory.disableOOMKiller: cgroup v2 cannot turn the OOM killer off "
+                              "for a group")
         if r.memory_limit is not None or r.memory_swap is not None or r.memory_reservation is not None:
             self._need("memory", "linux.resources.memory")
             if r.memory_reservation is not None:
