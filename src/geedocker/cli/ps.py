@@ -78,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
     from geedocker import network
 
     size = args.size or ".Size" in fmt
-    rows = [ps.row(r, now, trunc=not args.no_trunc, ports=network.ports_text(layout, r.id),
+    # as docker, a stopped container shows no ports (and so costs no read of its network state)
+    rows = [ps.row(r, now, trunc=not args.no_trunc,
+                   ports=network.ports_text(layout, r.id) if r.state.status.value == "running" else "",
                    size=_size(layout, r) if size else "0B") for r in records]
     if fmt and fmt != "table":
         sys.stdout.write(ps.format_template(rows, fmt))
