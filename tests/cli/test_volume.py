@@ -38,7 +38,7 @@ def test_volume_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert set(web) == {"CreatedAt", "Driver", "Labels", "Mountpoint", "Name", "Options", "Scope"}
     assert web["Labels"] == {"a": "b"} and web["Options"] == {"device": "tmpfs", "type": "tmpfs"}
     assert web["Mountpoint"] == str(tmp_path / "root" / "volumes" / "web" / "_data")
-    assert dbv["Labels"] == {} and dbv["Options"] == {}  # made by the CLI: empty maps, as docker's
+    assert dbv["Labels"] is None and dbv["Options"] is None  # as docker's CLI 28 makes them
     assert gd(tmp_path, capsys, "volume", "inspect", "-f", "{{.Name}} {{.Driver}}", "dbq")[1] == "dbq local\n"
     code, out, err = gd(tmp_path, capsys, "volume", "inspect", "nope")
     assert code == 1 and "No such volume: nope" in err

@@ -117,8 +117,10 @@ def test_hostile_symlinks_stay_in_the_container(engine: Engine, host: Path, tmp_
         assert not (host / f"got-{link}").exists()
     assert engine.cli("cp", "evil:/rootlink/marker", str(host / "m")).returncode == 0
     assert (host / "m").read_text() == "inside\n"  # '/' is the container's root
-    r = engine.cli("cp", "evil:/climb", str(host / "link"))  # without -L: the link itself
-    assert r.returncode == 0 and os.readlink(host / "link").endswith("host-secret")
+    r = engine.cli("cp", "evil:/climb", str(host / "link"))  # without -L: the link itself, which points out
+    assert r.returncode == 1 and "invalid symlink" in r.stderr and not (host / "link").exists()  # docker refuses
+    assert engine.cli("cp", "evil:/abs", str(host / "abs")).returncode == 0  # an absolute link stays as it is
+    assert os.readlink(host / "abs") == str(secret)
     # writing through links: the copy lands inside the container, never on the host
     assert engine.cli("cp", str(host / "file"), f"evil:/d/up/{secret.name}").returncode == 0
     assert secret.read_text() == "host only\n"

@@ -161,3 +161,16 @@ def test_inspect_format_and_missing_objects(pair: Pair) -> None:
     assert (g.returncode, g.stdout) == (d.returncode, d.stdout)
     d, g = pair.both("inspect", "-f", "{{.Nope}}", "c1")
     assert (g.returncode, g.stderr.strip()) == (d.returncode, d.stderr.strip())
+
+
+def test_image_group_and_history(pair: Pair) -> None:
+    pair.same("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+    pair.same("image", "inspect", "-f", "{{.Os}} {{.Config.Cmd}} {{index .Config.Labels \"tier\"}}", pair.image)
+    pair.same("history", "--format", "{{.CreatedBy}}|{{.Comment}}", pair.image)
+    pair.same("image", "history", "--no-trunc", "--format", "{{.CreatedBy}}", pair.image)
+    d, g = pair.both("history", "-q", pair.image)
+    assert len(g.stdout.splitlines()) == len(d.stdout.splitlines()) and g.returncode == d.returncode == 0
+    d, g = pair.both("history", "--format", "table {{.ID}}\t{{.CreatedBy}}", pair.image)
+    assert g.stdout.splitlines()[0] == d.stdout.splitlines()[0]
+    d, g = pair.both("image", "inspect", "nosuch")
+    assert (g.returncode, g.stdout, g.stderr) == (d.returncode, d.stdout, d.stderr)

@@ -101,3 +101,26 @@ def run_inspect(refs: list[str], get: Callable[[str], object], fmt: str = "") ->
         print("\n".join(errors), file=sys.stderr)
         return 1
     return 0
+
+
+def register_group(p: argparse.ArgumentParser,
+                   subcommands: dict[str, str]) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """A management command (``container``, ``image``): each subcommand takes the arguments of the top-level
+    command module it names. The subparsers, for the group's own subcommands."""
+    import importlib
+
+    sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
+    for name, module in subcommands.items():
+        sp = sub.add_parser(name, help=f"see 'geedocker {module.rsplit('.', 1)[1].rstrip('_')} --help'")
+        importlib.import_module(module).register(sp)
+    return sub
+
+
+def run_group(args: argparse.Namespace, subcommands: dict[str, str]) -> int | None:
+    """The subcommand's exit status when it is a top-level command's module, else None."""
+    if args.action not in subcommands:
+        return None
+    import importlib
+
+    code: int = importlib.import_module(subcommands[args.action]).run(args)
+    return code

@@ -34,6 +34,7 @@ class ImageContext:
     """An images line as docker's templates see it (its ImageContext)."""
 
     go_type = "*formatter.ImageContext"
+    marshals_with_escaping = True  # docker marshals its list rows with json.Marshal
 
     def __init__(self, row: ImageRow, trunc: bool) -> None:
         self.row = row

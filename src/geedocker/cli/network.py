@@ -101,6 +101,7 @@ class NetworkContext:
     """A `network ls` line as docker's templates see it."""
 
     go_type = "*network.networkContext"
+    marshals_with_escaping = True  # docker marshals its list rows with json.Marshal
 
     def __init__(self, row: tuple[str, str, str, str], labels: dict[str, str], created: str, trunc: bool) -> None:
         self.row, self.labels, self.created, self.trunc = row, labels, created, trunc

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from geedocker.containers.store import ContainerRecord
+    from geedocker.store.layout import Layout
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("-a", "--all", action="store_true", help="show all containers (default shows just running)")
@@ -78,12 +83,25 @@ def run(args: argparse.Namespace) -> int:
     from geedocker import network
 
     size = args.size or ".Size" in fmt
+    store = ContainerStore(layout)
     # as docker, a stopped container shows no ports (and so costs no read of its network state)
     rows = [ps.row(r, now, trunc=not args.no_trunc,
-                   ports=network.ports_text(layout, r.id) if r.state.status.value == "running" else "",
-                   size=_size(layout, r) if size else "0B") for r in records]
+                   ports=network.ports_text(layout, r.id) if r.state.status.value in ("running", "paused") else "",
+                   size=_size(layout, r) if size else "0B", paused=store.is_paused(r),
+                   health=_health(layout, r)) for r in records]
     if fmt and fmt != "table":
         sys.stdout.write(ps.format_template(rows, fmt))
         return 0
     print(ps.format_table(rows, size=args.size))
     return 0
+
+
+def _health(layout: Layout, rec: ContainerRecord) -> str:
+    """The healthcheck's status of a running container that has one ("" otherwise)."""
+    if not rec.image_config.get("Healthcheck"):
+        return ""
+    from geedocker.containers import health
+
+    if health.config(rec) is None:
+        return ""
+    return str((health.load(layout, rec.id) or {}).get("Status", "starting"))

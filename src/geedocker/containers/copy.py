@@ -82,10 +82,19 @@ def _fd_path(dir_fd: int, name: str) -> str:
     return f"/proc/self/fd/{dir_fd}" + ("" if name == "." else f"/{name}")
 
 
-def _pack(tw: TarWriter, dir_fd: int, name: str, arcname: str, contents_only: bool) -> None:
-    """Add ``name`` in ``dir_fd`` (``"."``: the directory itself) as ``arcname``, a directory recursively."""
+def _pack(tw: TarWriter, dir_fd: int, name: str, arcname: str, contents_only: bool, into: str = "") -> None:
+    """Add ``name`` in ``dir_fd`` (``"."``: the directory itself) as ``arcname``, a directory recursively.
+
+    ``into``: where the tar is extracted; as docker's untar, a relative symlink that would point out of it is
+    refused (``invalid symlink``)."""
     path = _fd_path(dir_fd, name)
     st = os.lstat(path)
+    if into and stat.S_ISLNK(st.st_mode):
+        target = os.readlink(path)
+        if not target.startswith("/") and os.path.normpath(os.path.join(os.path.dirname(arcname), target)).startswith(
+            ".."
+        ):
+            raise CopyError(f'invalid symlink "{os.path.join(into, arcname)}" -> "{target}"')
     if not contents_only:
         tw.add(arcname, path, st)
     if not stat.S_ISDIR(st.st_mode):
@@ -93,7 +102,7 @@ def _pack(tw: TarWriter, dir_fd: int, name: str, arcname: str, contents_only: bo
     fd = os.open(path, _DIR)
     try:
         for child in sorted(os.listdir(fd)):
-            _pack(tw, fd, child, child if contents_only else f"{arcname}/{child}", False)
+            _pack(tw, fd, child, child if contents_only else f"{arcname}/{child}", False, into)
     finally:
         os.close(fd)
 
@@ -189,12 +198,18 @@ def _unpack(stream: BinaryIO, dest_dir: str | Path) -> None:
 
 
 def _write_tar(
-    out: BinaryIO, dir_fd: int, name: str, arcname: str, contents: bool, owner: tuple[int, int] | None
+    out: BinaryIO,
+    dir_fd: int,
+    name: str,
+    arcname: str,
+    contents: bool,
+    owner: tuple[int, int] | None,
+    into: str = "",
 ) -> None:
     with tar_stream(out) as tw:
         if owner is not None:
             tw = _Owned(tw.tf, *owner)
-        _pack(tw, dir_fd, name, arcname, contents)
+        _pack(tw, dir_fd, name, arcname, contents, into)
 
 
 # ------------------------------------------------------------------ the two directions (in the child)
@@ -223,7 +238,7 @@ def _from_container(root: Path, ref: str, src: str, dest: str, follow: bool, arc
         if not os.path.isdir(into):
             raise CopyError(f"no such directory: {into}")
         owner = None if archive else (os.geteuid(), os.getegid())
-        _through_pipe(lambda out: _write_tar(out, dfd, name, arcname, only, owner), lambda f: _unpack(f, into))
+        _through_pipe(lambda out: _write_tar(out, dfd, name, arcname, only, owner, into), lambda f: _unpack(f, into))
 
 
 def _to_container(root: Path, ref: str, src: str, dest: str, follow: bool, archive: bool) -> None:
@@ -258,7 +273,7 @@ def _to_container(root: Path, ref: str, src: str, dest: str, follow: bool, archi
             sfd, sname = (pfd, name) if name != "." else (os.open("/", os.O_PATH | os.O_CLOEXEC), ".")
             owner = None if archive else (0, 0)
             _through_pipe(
-                lambda out: _write_tar(out, sfd, sname, arcname, only, owner), lambda f: _unpack(f, into_path)
+                lambda out: _write_tar(out, sfd, sname, arcname, only, owner, into), lambda f: _unpack(f, into_path)
             )
         finally:
             os.close(pfd)

@@ -18,11 +18,15 @@ def _since(text: str, now: float) -> float | None:
     return None if t is None else max(0.0, now - t)
 
 
-def status_text(rec: ContainerRecord, now: float) -> str:
+def status_text(rec: ContainerRecord, now: float, paused: bool = False, health: str = "") -> str:
     st = rec.state
     if st.status == Status.RUNNING:
         up = _since(st.started_at, now)
-        return f"Up {human_duration(up or 0)}"
+        shown = {"starting": " (health: starting)", "healthy": " (healthy)", "unhealthy": " (unhealthy)"}
+        return f"Up {human_duration(up or 0)}" + (" (Paused)" if paused else shown.get(health, ""))
+    if st.status == Status.EXITED and st.restarting:
+        ago = _since(st.finished_at, now)
+        return f"Restarting ({st.exit_code}) {human_duration(ago or 0)} ago"
     if st.status == Status.EXITED:
         ago = _since(st.finished_at, now)
         return f"Exited ({st.exit_code}) {human_duration(ago or 0)} ago"
@@ -64,6 +68,7 @@ class PsRow:
     """A ps line; its capitalised methods are docker's ContainerContext, which ps --format templates see."""
 
     go_type = "*formatter.ContainerContext"
+    marshals_with_escaping = True  # docker marshals its list rows with json.Marshal
 
     id: str
     image: str
@@ -169,7 +174,15 @@ def _networks(rec: ContainerRecord) -> str:
     return "" if mode.startswith("container:") else mode
 
 
-def row(rec: ContainerRecord, now: float, trunc: bool = True, ports: str = "", size: str = "0B") -> PsRow:
+def row(
+    rec: ContainerRecord,
+    now: float,
+    trunc: bool = True,
+    ports: str = "",
+    size: str = "0B",
+    paused: bool = False,
+    health: str = "",
+) -> PsRow:
     created = _since(rec.created, now)
     t = rfc3339_epoch(rec.created)
     labels = tuple(rec.labels.items())
@@ -179,10 +192,10 @@ def row(rec: ContainerRecord, now: float, trunc: bool = True, ports: str = "", s
         image=image_text(rec),
         command=command_text(rec, trunc),
         created=f"{human_duration(created or 0)} ago",
-        status=status_text(rec, now),
+        status=status_text(rec, now, paused, health),
         ports=ports,
         names=rec.name,
-        state=rec.state.status.value,
+        state="paused" if paused else "restarting" if rec.state.restarting else rec.state.status.value,
         created_at=utc_text(t) if t is not None else "",
         labels=",".join(f"{k}={v}" for k, v in labels),
         label_map=labels,

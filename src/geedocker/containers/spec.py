@@ -116,7 +116,10 @@ class RunOptions:
     memory: int | None = None  # bytes
     memory_swap: int | None = None  # bytes, memory + swap; -1 unlimited
     nano_cpus: int | None = None
+    cpu_shares: int | None = None
     pids_limit: int | None = None
+    health: str = ""  # --health-* / --no-healthcheck: a JSON Healthcheck that overrides the image's
+    restart: str = ""  # --restart: no, always, unless-stopped, on-failure[:N] (see geedocker.containers.restart)
     init: bool = False
     stop_signal: str = ""
     stop_timeout: int | None = None
@@ -156,6 +159,9 @@ class RunOptions:
             "memory": self.memory,
             "memory_swap": self.memory_swap,
             "nano_cpus": self.nano_cpus,
+            "cpu_shares": self.cpu_shares,
+            "restart": self.restart,
+            "health": self.health,
             "pids_limit": self.pids_limit,
             "init": self.init,
             "stop_signal": self.stop_signal,
@@ -193,6 +199,9 @@ class RunOptions:
             memory=d.get("memory"),
             memory_swap=d.get("memory_swap"),
             nano_cpus=d.get("nano_cpus"),
+            cpu_shares=d.get("cpu_shares"),
+            restart=str(d.get("restart", "")),
+            health=str(d.get("health", "")),
             pids_limit=d.get("pids_limit"),
             init=bool(d.get("init", False)),
             stop_signal=str(d.get("stop_signal", "")),
@@ -707,6 +716,8 @@ def _resources(opts: RunOptions) -> dict[str, Any]:
     if opts.nano_cpus is not None:
         period = 100_000
         res["cpu"] = {"quota": opts.nano_cpus * period // 1_000_000_000, "period": period}
+    if opts.cpu_shares:
+        res.setdefault("cpu", {})["shares"] = opts.cpu_shares
     if opts.pids_limit is not None and opts.pids_limit > 0:
         res["pids"] = {"limit": opts.pids_limit}
     return res

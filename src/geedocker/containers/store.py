@@ -68,6 +68,9 @@ class ContainerState:
     finished_at: str = ""
     error: str = ""
     oom_killed: bool = False
+    restart_count: int = 0
+    restarting: bool = False  # the monitor waits out a restart policy's back-off
+    manually_stopped: bool = False  # stop/kill: the restart policy leaves it (``unless-stopped`` too after boot)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +84,9 @@ class ContainerState:
             "finished_at": self.finished_at,
             "error": self.error,
             "oom_killed": self.oom_killed,
+            "restart_count": self.restart_count,
+            "restarting": self.restarting,
+            "manually_stopped": self.manually_stopped,
         }
 
     @classmethod
@@ -96,6 +102,9 @@ class ContainerState:
             finished_at=str(d.get("finished_at", "")),
             error=str(d.get("error", "")),
             oom_killed=bool(d.get("oom_killed", False)),
+            restart_count=int(d.get("restart_count", 0)),
+            restarting=bool(d.get("restarting", False)),
+            manually_stopped=bool(d.get("manually_stopped", False)),
         )
 
 
@@ -163,6 +172,15 @@ class ContainerRecord:
             runtime=str(d.get("runtime", "")),
             state=ContainerState.from_json(d.get("state") or {}),
         )
+
+
+def event(layout: Layout, rec: ContainerRecord, action: str, **extra: str) -> None:
+    """A container event in the journal (``geedocker.store.events``), with docker's attributes: the image, the
+    name, the container's labels and ``extra`` (exitCode, signal...)."""
+    from geedocker.store import events
+
+    attrs = {**dict(rec.options.labels), "image": rec.image or rec.image_id, "name": rec.name, **extra}
+    events.emit(layout, "container", action, rec.id, attrs)
 
 
 def new_container_id() -> str:
@@ -382,6 +400,20 @@ class ContainerStore:
             if len(matches) > 1:
                 raise ContainerError(f"multiple IDs found with provided prefix: {ref}")
         raise ContainerNotFound(f"No such container: {ref}")
+
+    def paused_marker(self, cid: str) -> Path:
+        """Left by ``pause`` (``geedocker.containers.control``): the pid and start time of the frozen process."""
+        return self.layout.run / "paused" / cid
+
+    def is_paused(self, rec: ContainerRecord) -> bool:
+        """Paused: running, and the marker names the process that runs (not one killed while frozen)."""
+        if rec.state.status != Status.RUNNING:
+            return False
+        try:
+            with open(self.paused_marker(rec.id)) as f:
+                return f.read() == f"{rec.state.pid}:{rec.state.pid_start}"
+        except OSError:
+            return False
 
     def exit_file(self, cid: str) -> Path:
         """Where an auto-removed (``--rm``) container leaves its exit code for ``wait`` (under $RUN)."""

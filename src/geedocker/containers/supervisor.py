@@ -16,6 +16,7 @@ import json
 import os
 import select
 import signal
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -28,6 +29,7 @@ from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
     Status,
+    event,
 )
 from geedocker.entrypoint import collect_cycles
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError
@@ -143,6 +145,7 @@ class Supervisor:
                     ),
                 ),
             )
+            event(self.layout, self.rec, "start")
         except BaseException as e:
             for fd in to_close:
                 with contextlib.suppress(OSError):
@@ -276,6 +279,7 @@ class Supervisor:
         """Record the exit, tidy up, honour --rm."""
         cid = self.rec.id
         self._close_streams()
+        event(self.layout, self.rec, "die", exitCode=str(code))
         if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
             try:
                 network.release(self.layout, cid)  # network hook
@@ -301,6 +305,7 @@ class Supervisor:
         if self.rec.options.rm:
             try:
                 self.store.remove_dir(cid, self.rec.name)
+                event(self.layout, self.rec, "destroy")
             except GeeDockerError as e:
                 errors.append(str(e))
                 with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
@@ -400,9 +405,58 @@ def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # prag
         return
     os.write(w, b'{"ok": true}')
     os.close(w)
-    code = 255
+    while True:
+        code = 255
+        started = time.monotonic()
+        probes = None
+        if sup.rec.image_config.get("Healthcheck"):
+            from geedocker.containers import health  # here: only containers with a healthcheck need it
+
+            probes = health.start_thread(layout, sup.rec)
+        try:
+            sup.pump()
+            code = sup.wait()
+        finally:
+            if probes is not None:
+                probes.set()
+            sup.finish(code)
+        sup = _restarted(layout, rec, code, time.monotonic() - started)  # type: ignore[assignment]
+        if sup is None:
+            return
+
+
+_delay = 0.0
+
+
+def _restarted(layout: Layout, rec: ContainerRecord, code: int, ran_for: float) -> Supervisor | None:
+    """The container's restart policy after an exit: wait out the back-off and launch it again (a new
+    Supervisor), or None when it stays down (no policy, stopped by hand, removed, or its launch failed)."""
+    global _delay
+    if not rec.options.restart or rec.options.rm:
+        return None
+    from geedocker.containers import restart
+
+    store = ContainerStore(layout)
     try:
-        sup.pump()
-        code = sup.wait()
-    finally:
-        sup.finish(code)
+        cur = store.load(rec.id)
+    except GeeDockerError:
+        return None  # removed
+    if not restart.should_restart(cur.options.restart, code, cur.state.restart_count, cur.state.manually_stopped):
+        return None
+    _delay = restart.next_delay(_delay, ran_for)
+    store.update_state(rec.id, restarting=True)
+    time.sleep(_delay)
+    try:
+        cur = store.load(rec.id)
+        if cur.state.manually_stopped or cur.state.status == Status.RUNNING:
+            store.update_state(rec.id, restarting=False)
+            return None
+        cur = store.update_state(rec.id, restarting=False, restart_count=cur.state.restart_count + 1)
+        get_backend(layout, cur.runtime or None).prepare(cur.id, engine_cgroups_path(cur.id))
+        sup = Supervisor(layout, cur, attach=False)
+        sup.launch()
+    except GeeDockerError as e:
+        log.warning("restarting container %s: %s", rec.id[:12], e)
+        return None
+    event(layout, cur, "restart")
+    return sup

@@ -153,7 +153,7 @@ def create(
     if spec.linux.seccomp is not None:
         from geedocker.runtime import seccomp
 
-        seccomp.preload()
+        seccomp.prepare(spec.linux.seccomp, Path(root).absolute())
     rootfs_path = os.path.realpath(spec.rootfs(bundle_path))
     if not os.path.isdir(rootfs_path):
         raise ContainerError(f"root filesystem {rootfs_path} of bundle {bundle_path} is not a directory")
@@ -543,7 +543,7 @@ def exec_(
         if profile is not None:
             from geedocker.runtime import seccomp
 
-            seccomp.preload()
+            seccomp.prepare(profile, Path(root).absolute())
     except SpecError as e:
         raise ContainerError(f"container {cid}: re-reading its bundle for exec: {e}") from e
     cfg = ExecConfig(
