@@ -105,6 +105,8 @@ def test_refused(site: Path, case: tuple[str, list[list[Entry] | bytes], type[Ex
                  policy: WhiteoutPolicy) -> None:
     if policy is WhiteoutPolicy.OVERLAY and os.geteuid() != 0:
         pytest.skip("overlay whiteouts need root")
+    if policy is WhiteoutPolicy.NONE and "whiteout" in case[0]:
+        pytest.skip("a plain archive (cp) has no whiteouts: '.wh.' names are ordinary files")
     _, layers, error, needle = case
     blobs = [layer if isinstance(layer, bytes) else _fix(site, layer) for layer in layers]
     before = outside(site)

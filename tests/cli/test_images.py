@@ -51,7 +51,7 @@ def test_filters(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert images(root, capsys, "--filter", "reference=*/one:1", *fmt)[1] == "test/one\n"
     assert images(root, capsys, "--filter", "dangling=true", *fmt)[1] == ""
     code, out, err = images(root, capsys, "--filter", "color=red")
-    assert (code, out) == (1, "") and "invalid filter 'color'" in err
+    assert (code, out) == (1, "") and "Error response from daemon: Invalid filter 'color'" in err
 
 
 def test_template_error_exits_1_with_docker_message(root: Path, capsys: pytest.CaptureFixture[str]) -> None:

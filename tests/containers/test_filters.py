@@ -75,10 +75,11 @@ def test_exited_before_since_ports_volume_network(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("spec,msg", [
-    ("nope=1", "invalid filter 'nope'"),
-    ("status=sleeping", "invalid filter 'status=sleeping'"),
+    ("nope=1", "Invalid filter 'nope'"),
+    ("status=sleeping", "Invalid filter 'status=sleeping'"),
     ("health=great", "Unrecognised filter value for health: great"),
-    ("exited=x", "invalid filter 'exited=x'"),
+    ("exited=x", 'strconv.Atoi: parsing "x": invalid syntax'),
+    ("is-task=x", "Invalid filter 'is-task=\\[x\\]'"),
 ])
 def test_bad_filters_are_daemon_errors_exit_1(tmp_path: Path, spec: str, msg: str) -> None:
     with pytest.raises(FilterError, match=msg) as e:

@@ -108,7 +108,7 @@ def test_struct_fields_and_methods() -> None:
      'template: :1:2: executing "" at <.Foo>: can\'t evaluate field Foo in type *formatter.ContainerContext'),
     ("{{.Foo}}", {"a": 1}, "error", 'template: :1:2: executing "" at <.Foo>: map has no entry for key "Foo"'),
     ("x\n {{.A.B}}", {"A": None}, "default",
-     'template: :2:3: executing "" at <.A.B>: nil pointer evaluating interface {}.B'),
+     'template: :2:5: executing "" at <.A.B>: nil pointer evaluating interface {}.B'),
     ("{{.ID 1}}", Row(), "default",
      'template: :1:2: executing "" at <.ID>: ID has arguments but cannot be invoked as function'),
     ("{{.Names 1}}", Row(), "default",

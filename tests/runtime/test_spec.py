@@ -176,3 +176,20 @@ def test_namespaced_sysctls_are_accepted() -> None:
     cfg["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234", "kernel.msgmax": "10",
                               "fs.mqueue.queues_max": "5", "kernel.domainname": "example", "kernel.hostname": "h"}
     assert dict(parse(cfg).linux.sysctl)["kernel.shmmni"] == "1234"
+
+
+def test_kernel_memory_limits_are_accepted_and_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    cfg = base_config()
+    cfg["linux"]["resources"] = {"memory": {"limit": 100, "kernel": 50, "kernelTCP": 10, "swappiness": -1}}
+    with caplog.at_level("WARNING"):
+        r = parse(cfg).linux.resources
+    assert (r.memory_limit, r.memory_swappiness, r.disable_oom_killer) == (100, None, False)
+    assert "linux.resources.memory.kernel is ignored" in caplog.text
+    assert "linux.resources.memory.kernelTCP is ignored" in caplog.text
+
+
+def test_swappiness_out_of_range_names_the_field() -> None:
+    cfg = base_config()
+    cfg["linux"]["resources"] = {"memory": {"swappiness": 101}}
+    with pytest.raises(SpecError, match=r"linux\.resources\.memory\.swappiness: 101 is out of range \(0-100\)"):
+        parse(cfg)

@@ -112,3 +112,33 @@ def test_remove_image_asks_the_containers_under_the_lock_creation_takes(layout: 
 
     assert remove_image(layout, "app:1", users=users)[-1].startswith("Deleted: ")
     assert held == [True]
+
+
+def test_images_are_listed_from_images_json_alone(layout: Layout) -> None:
+    """``summaries`` (what ``images`` shows) needs no blob: the creation time and unpacked size are recorded."""
+    import json
+
+    from geedocker.images.local import image_size, list_images
+    from geedocker.store.blobs import BlobStore
+
+    rec = import_rootfs(layout, io.BytesIO(layer_tar([file("a", "x" * 5000)])), "sum/a:1")
+    store = ImageStore(layout)
+    expected = image_size(layout, rec)
+    assert expected > 5000  # the unpacked tar stream, not the compressed blob
+    doc = json.loads(layout.images_file.read_bytes())
+    info = doc["images"][str(rec.manifest_digest)]
+    assert info["created"] == rec.config.created and info["unpacked_size"] == expected
+    blobs = BlobStore(layout)
+    saved = {d: blobs.path(d).read_bytes() for d in (rec.manifest_digest, rec.config_digest)}
+    for d in saved:
+        blobs.path(d).unlink()
+    [row] = list_images(layout)
+    assert (row.repository, row.tag, row.id, row.created, row.size) == (
+        "sum/a", "1", str(rec.id), rec.config.created, expected)
+    # a record written before these fields (or with a layer not unpacked) reads its blobs, with the same answer
+    for d, data in saved.items():
+        blobs.path(d).write_bytes(data)
+    del info["created"], info["unpacked_size"]
+    layout.images_file.write_text(json.dumps(doc))
+    [again] = store.summaries()
+    assert (again.created, again.size, again.tags) == (rec.config.created, expected, ("docker.io/sum/a:1",))

@@ -14,11 +14,11 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from geedocker.archive.root import rmtree
 from geedocker.containers import rootfs
 from geedocker.errors import GeeDockerError
 from geedocker.runtime import syscalls
 from geedocker.store.layout import Layout
+from geedocker.trees import rmtree
 
 
 class Workspace:

@@ -66,15 +66,61 @@ def table(rows: list[list[str]]) -> str:
     return align("\n".join("\t".join(r) for r in rows)) if rows else ""
 
 
-def inspect_text(objects: list[object], fmt: str = "") -> str:
-    """``inspect`` output as docker's: a JSON array indented by 4 (with Go's escaping of <, > and &), or with
-    -f/--format each object's template text on a line (a missing key is an error, as docker's raw fallback)."""
-    if not fmt:
+def run_inspect(refs: list[str], get: Callable[[str], object], fmt: str = "") -> int:
+    """``inspect`` as docker's CLI: each object found goes into a JSON array indented by 4 (Go's escaping of <, >
+    and &), or with -f/--format through the template, one line each (a missing key is an error, as docker's raw
+    fallback). What is missing or fails is reported after the output; then the exit status is 1. A template
+    that does not parse exits 64 before anything is looked up (docker's StatusError)."""
+    from geedocker.errors import GeeDockerError
+
+    tmpl = None
+    if fmt and fmt != "json":
+        from geedocker.format import docker
+
+        tmpl = docker.parse(docker.template_text(fmt), missingkey="error")
+    found: list[object] = []
+    texts: list[str] = []
+    errors: list[str] = []
+    for ref in refs:
+        try:
+            obj = get(ref)
+            if tmpl is not None:
+                texts.append(docker.execute(tmpl, obj) + "\n")
+            found.append(obj)
+        except GeeDockerError as e:
+            errors.append(f"{getattr(e, 'prefix', '')}{e}")
+    if tmpl is not None:
+        sys.stdout.write("".join(texts) or "\n")
+    else:
         import json
 
-        text = json.dumps(objects, indent=4, ensure_ascii=False)
-        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n"
-    from geedocker.format import docker
+        text = json.dumps(found, indent=4, ensure_ascii=False)
+        sys.stdout.write(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n")
+    sys.stdout.flush()
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
+        return 1
+    return 0
 
-    tmpl = docker.parse(docker.template_text(fmt), missingkey="error")
-    return "".join(docker.execute(tmpl, o) + "\n" for o in objects) or "\n"
+
+def register_group(p: argparse.ArgumentParser,
+                   subcommands: dict[str, str]) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """A management command (``container``, ``image``): each subcommand takes the arguments of the top-level
+    command module it names. The subparsers, for the group's own subcommands."""
+    import importlib
+
+    sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
+    for name, module in subcommands.items():
+        sp = sub.add_parser(name, help=f"see 'geedocker {module.rsplit('.', 1)[1].rstrip('_')} --help'")
+        importlib.import_module(module).register(sp)
+    return sub
+
+
+def run_group(args: argparse.Namespace, subcommands: dict[str, str]) -> int | None:
+    """The subcommand's exit status when it is a top-level command's module, else None."""
+    if args.action not in subcommands:
+        return None
+    import importlib
+
+    code: int = importlib.import_module(subcommands[args.action]).run(args)
+    return code

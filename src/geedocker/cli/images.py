@@ -34,6 +34,7 @@ class ImageContext:
     """An images line as docker's templates see it (its ImageContext)."""
 
     go_type = "*formatter.ImageContext"
+    marshals_with_escaping = True  # docker marshals its list rows with json.Marshal
 
     def __init__(self, row: ImageRow, trunc: bool) -> None:
         self.row = row
@@ -106,14 +107,14 @@ def filter_rows(layout: Layout, rows: list[ImageRow], specs: list[str]) -> list[
     check_keys(f, FILTERS)
     for d in f.get("dangling", []):
         if d.lower() not in ("true", "false", "1", "0"):
-            raise FilterError(f"Invalid filter 'dangling={d}'")
+            raise FilterError(f"Invalid filter 'dangling=[{d}]'")
 
     def created_of(ref: str) -> str:
         for r in list_images(layout):
             if ref in (r.id, r.short_id, f"{r.repository}:{r.tag}", r.repository) or r.id.removeprefix(
                     "sha256:").startswith(ref):
                 return r.created
-        raise FilterError(f"No such image: {ref}")
+        raise FilterError(f"No such image: {ref if ':' in ref or '@' in ref else ref + ':latest'}")
 
     before = [created_of(v) for v in f.get("before", [])]
     since = [created_of(v) for v in f.get("since", [])]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from geedocker.cli.common import inspect_text, layout_of
+from geedocker.cli.common import layout_of, run_inspect
 from geedocker.errors import GeeDockerError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
@@ -35,24 +34,21 @@ def _container(layout: Any, name: str) -> dict[str, Any] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.images.local import inspect_image
-
     layout = layout_of(args)
-    out: list[dict[str, Any]] = []
-    rc = 0
-    for name in args.names:
+
+    def get(name: str) -> object:
         found = None
         if args.type in (None, "container"):
             found = _container(layout, name)
         if found is None and args.type in (None, "image"):
+            from geedocker.images.local import inspect_image  # only for an image: a container's needs none of it
+
             try:
                 found = inspect_image(layout, name)
             except GeeDockerError:
                 found = None
         if found is None:
-            print(f"Error: No such object: {name}", file=sys.stderr)
-            rc = 1
-            continue
-        out.append(found)
-    sys.stdout.write(inspect_text(list(out), "" if args.format == "json" else args.format))
-    return rc
+            raise GeeDockerError(f"Error: No such object: {name}")
+        return found
+
+    return run_inspect(args.names, get, args.format)

@@ -44,12 +44,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wait": ("geedocker.cli.wait", "Block until one or more containers stop, then print their exit codes"),
     "restart": ("geedocker.cli.restart", "Restart one or more containers"),
     "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
+    "image": ("geedocker.cli.image", "Manage images (ls, rm, tag, inspect, history, prune, pull, push, ...)"),
+    "history": ("geedocker.cli.history", "Show the history of an image"),
+    "version": ("geedocker.cli.version", "Show the geedocker version information"),
+    "info": ("geedocker.cli.info", "Display system-wide information"),
     "build": ("geedocker.cli.build", "Build an image from a Dockerfile"),
     "builder": ("geedocker.cli.builder", "Manage builds (prune)"),
     "commit": ("geedocker.cli.commit", "Create a new image from a container's changes"),
     "diff": ("geedocker.cli.diff", "Inspect changes to files or directories on a container's filesystem"),
     "export": ("geedocker.cli.export", "Export a container's filesystem as a tar archive"),
     "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
+    "pause": ("geedocker.cli.pause", "Pause all processes within one or more containers"),
+    "unpause": ("geedocker.cli.unpause", "Unpause all processes within one or more containers"),
+    "attach": ("geedocker.cli.attach", "Attach local standard output and error streams to a running container"),
+    "events": ("geedocker.cli.events", "Get real time events from the server"),
+    "stats": ("geedocker.cli.stats", "Display a live stream of container(s) resource usage statistics"),
+    "top": ("geedocker.cli.top", "Display the running processes of a container"),
+    "port": ("geedocker.cli.port", "List port mappings or a specific mapping for the container"),
+    "rename": ("geedocker.cli.rename", "Rename a container"),
+    "update": ("geedocker.cli.update", "Update configuration of one or more containers"),
+    "cp": ("geedocker.cli.cp", "Copy files/folders between a container and the local filesystem"),
     "volume": ("geedocker.cli.volume", "Manage volumes (create, ls, inspect, rm, prune)"),
     "system": ("geedocker.cli.system", "Manage geedocker (service: serve the Docker Engine API)"),
 }
@@ -76,7 +90,7 @@ def _global_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-root", help="runtime state directory (default /run/geedocker, or $GEEDOCKER_RUN)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.add_argument("-D", "--debug", action="store_true", help="debug logging")
-    p.add_argument("--version", action="version", version="geedocker 0.1.0")
+    p.add_argument("--version", action="version", version="geedocker version 0.1.0, build geedocker-0.1.0")
     return p
 
 

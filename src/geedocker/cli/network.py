@@ -41,7 +41,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import layout_of
-    from geedocker.errors import GeeDockerError, UsageError
+    from geedocker.errors import DaemonError, GeeDockerError, UsageError
     from geedocker.network import endpoint, inspect
     from geedocker.network.options import parse_ip
 
@@ -61,18 +61,15 @@ def run(args: argparse.Namespace) -> int:
     if action == "ls":
         return _ls(layout, args)
     if action == "inspect":
-        out = []
-        code = 0
-        for ref in args.networks:
-            try:
-                out.append(inspect.inspect_network(layout, ref))
-            except GeeDockerError as e:
-                print(f"Error: {e}", file=sys.stderr)
-                code = 1
-        from geedocker.cli.common import inspect_text
+        from geedocker.cli.common import run_inspect
 
-        sys.stdout.write(inspect_text(list(out), "" if args.format == "json" else args.format))
-        return code
+        def get(ref: str) -> object:
+            try:
+                return inspect.inspect_network(layout, ref)
+            except GeeDockerError as e:
+                raise DaemonError(f"network {ref} not found") from e
+
+        return run_inspect(args.networks, get, args.format)
     if action == "rm":
         code = 0
         for ref in args.networks:
@@ -103,7 +100,8 @@ NETWORK_FILTERS = {"driver", "id", "label", "name", "scope", "type", "dangling"}
 class NetworkContext:
     """A `network ls` line as docker's templates see it."""
 
-    go_type = "*formatter.NetworkContext"
+    go_type = "*network.networkContext"
+    marshals_with_escaping = True  # docker marshals its list rows with json.Marshal
 
     def __init__(self, row: tuple[str, str, str, str], labels: dict[str, str], created: str, trunc: bool) -> None:
         self.row, self.labels, self.created, self.trunc = row, labels, created, trunc

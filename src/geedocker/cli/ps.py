@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from geedocker.containers.store import ContainerRecord
+    from geedocker.store.layout import Layout
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("-a", "--all", action="store_true", help="show all containers (default shows just running)")
@@ -17,27 +22,34 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("-s", "--size", action="store_true", help="display total file sizes")
 
 
-def _size(layout: object, rec: object) -> str:
-    """docker's SIZE: the container's writable layer (what it wrote), in docker's units."""
+def _content_size(top: str) -> int:
+    """The bytes of the regular files under top, a hard-linked file once (docker's directory size)."""
     import os
 
+    total = 0
+    seen: set[int] = set()
+    for d, _dirs, files in os.walk(top):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(d, name))
+            except OSError:
+                continue
+            if st.st_ino not in seen and (st.st_mode & 0o170000) == 0o100000:
+                seen.add(st.st_ino)
+                total += st.st_size
+    return total
+
+
+def _size(layout: object, rec: object) -> str:
+    """docker's SIZE: the container's writable layer, and "virtual" with the image's layers, in docker's units."""
     from geedocker.cli.common import human_size
     from geedocker.containers.store import ContainerRecord, ContainerStore
     from geedocker.store.layout import Layout
 
     assert isinstance(layout, Layout) and isinstance(rec, ContainerRecord)
-    total = 0
-    seen: set[int] = set()
-    for top, _dirs, files in os.walk(ContainerStore(layout).dir(rec.id) / "upper"):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(top, name))
-            except OSError:
-                continue
-            if st.st_ino not in seen:  # a hard-linked file counts once
-                seen.add(st.st_ino)
-                total += st.st_size
-    return human_size(total)
+    rw = _content_size(str(ContainerStore(layout).dir(rec.id) / "upper"))
+    virtual = rw + sum(_content_size(d) for d in rec.lower_dirs)
+    return f"{human_size(rw)} (virtual {human_size(virtual)})" if virtual else human_size(rw)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.containers.lifecycle import refresh
     from geedocker.containers.store import ContainerStore
 
+    if args.format:  # docker 28 checks the template on an empty row first, with or without containers
+        from geedocker.format import docker
+
+        docker.check(args.format, ps.PsRow("", "", "", "", "", "", "", "", "", ""))
     layout = layout_of(args)
     records = [refresh(layout, r) for r in ContainerStore(layout).list()]
     records.sort(key=lambda r: r.created, reverse=True)
@@ -67,10 +83,23 @@ def run(args: argparse.Namespace) -> int:
     from geedocker import network
 
     size = args.size or ".Size" in fmt
+    store = ContainerStore(layout)
     rows = [ps.row(r, now, trunc=not args.no_trunc, ports=network.ports_text(layout, r.id),
-                   size=_size(layout, r) if size else "0B") for r in records]
+                   size=_size(layout, r) if size else "0B", paused=store.is_paused(r),
+                   health=_health(layout, r)) for r in records]
     if fmt and fmt != "table":
         sys.stdout.write(ps.format_template(rows, fmt))
         return 0
     print(ps.format_table(rows, size=args.size))
     return 0
+
+
+def _health(layout: Layout, rec: ContainerRecord) -> str:
+    """The healthcheck's status of a running container that has one ("" otherwise)."""
+    if not rec.image_config.get("Healthcheck"):
+        return ""
+    from geedocker.containers import health
+
+    if health.config(rec) is None:
+        return ""
+    return str((health.load(layout, rec.id) or {}).get("Status", "starting"))

@@ -41,6 +41,10 @@ def exec_process(layout: Layout, ref: str, eo: ExecOptions) -> tuple[str, dict[s
     rec = refresh(layout, store.resolve(ref))
     if rec.state.status != Status.RUNNING:
         raise ContainerStateError(f"container {rec.id} is not running")
+    if store.is_paused(rec):
+        from geedocker.containers.control import DaemonError  # here: only a paused container needs it
+
+        raise DaemonError(f"Container {rec.id} is paused, unpause the container before exec")
     spec = json.loads((store.bundle(rec.id) / "config.json").read_bytes())
     base: dict[str, Any] = dict(spec["process"])
     proc: dict[str, Any] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
-from geedocker.errors import GeeDockerError, UsageError
+from geedocker.errors import DaemonError, GeeDockerError, UsageError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,11 +21,8 @@ KEYS = {"ancestor", "before", "exited", "expose", "health", "id", "label", "name
 STATES = {"created", "restarting", "running", "removing", "paused", "exited", "dead"}
 
 
-class FilterError(GeeDockerError):
+class FilterError(DaemonError):
     """A filter the daemon refuses: docker's "Error response from daemon: ..." (exit 1)."""
-
-    exit_code = 1
-    prefix = "Error response from daemon: "
 
 
 def parse_filters(specs: list[str]) -> dict[str, list[str]]:
@@ -42,7 +39,7 @@ def parse_filters(specs: list[str]) -> dict[str, list[str]]:
 def check_keys(filters: dict[str, list[str]], accepted: set[str]) -> None:
     for key in filters:
         if key not in accepted:
-            raise FilterError(f"invalid filter '{key}'")
+            raise FilterError(f"Invalid filter '{key}'")
 
 
 def search_patterns(patterns: list[str], text: str) -> bool:
@@ -66,7 +63,7 @@ def match_labels(wanted: list[str], labels: dict[str, str]) -> bool:
     return True
 
 
-def _ports(values: list[str]) -> list[tuple[int, int, str]]:
+def _ports(key: str, values: list[str]) -> list[tuple[int, int, str]]:
     out = []
     for v in values:
         spec, _, proto = v.partition("/")
@@ -74,7 +71,8 @@ def _ports(values: list[str]) -> list[tuple[int, int, str]]:
         try:
             out.append((int(lo), int(hi or lo), proto or "tcp"))
         except ValueError as e:
-            raise FilterError(f"invalid port filter: {v}") from e
+            raise FilterError(f"error while looking up for {key} {v}: strconv.ParseUint: parsing "
+                              f"{spec!r}: invalid syntax".replace("'", '"')) from e
     return out
 
 
@@ -89,25 +87,31 @@ def filter_records(layout: Layout, records: list[ContainerRecord], specs: list[s
     check_keys(f, KEYS)
     for s in f.get("status", []):
         if s not in STATES:
-            raise FilterError(f"invalid filter 'status={s}'")
+            raise FilterError(f"Invalid filter 'status={s}'")
         all_ = True
     for h in f.get("health", []):
         if h not in ("starting", "healthy", "unhealthy", "none"):
             raise FilterError(f"Unrecognised filter value for health: {h}")
     for t in f.get("is-task", []):
         if t not in ("true", "false"):
-            raise FilterError(f"Invalid filter 'is-task={t}'")
+            raise FilterError(f"Invalid filter 'is-task=[{t}]'")
     exited: list[int] = []
     for e in f.get("exited", []):
         try:
             exited.append(int(e))
         except ValueError as err:
-            raise FilterError(f"invalid filter 'exited={e}'") from err
+            raise FilterError(f'strconv.Atoi: parsing "{e}": invalid syntax') from err
     store = ContainerStore(layout)
-    before = [store.resolve(v).created for v in f.get("before", [])]
-    since = [store.resolve(v).created for v in f.get("since", [])]
-    publish = _ports(f.get("publish", []))
-    expose = _ports(f.get("expose", []))
+    def created(ref: str) -> str:
+        try:
+            return store.resolve(ref).created
+        except GeeDockerError as e:
+            raise FilterError(f"no such container {ref}") from e
+
+    before = [created(v) for v in f.get("before", [])]
+    since = [created(v) for v in f.get("since", [])]
+    publish = _ports("publish", f.get("publish", []))
+    expose = _ports("expose", f.get("expose", []))
     out = []
     for r in records:
         status = r.state.status
@@ -119,7 +123,7 @@ def filter_records(layout: Layout, records: list[ContainerRecord], specs: list[s
             continue
         if "name" in f and not search_patterns(f["name"], "/" + r.name):
             continue
-        if "label" in f and not match_labels(f["label"], dict(r.options.labels)):
+        if "label" in f and not match_labels(f["label"], r.labels):
             continue
         if exited and not (status != Status.RUNNING and r.state.started_at and r.state.exit_code in exited):
             continue

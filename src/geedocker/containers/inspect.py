@@ -29,7 +29,8 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
     except (OSError, ValueError):
         spec = {}
     process = spec.get("process") or {}
-    status = st.status.value
+    paused = store.is_paused(rec)
+    status = "paused" if paused else st.status.value
     return {
         "Id": rec.id,
         "Created": rec.created,
@@ -38,8 +39,8 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
         "State": {
             "Status": status,
             "Running": st.status == Status.RUNNING,
-            "Paused": False,
-            "Restarting": False,
+            "Paused": paused,
+            "Restarting": st.restarting,
             "OOMKilled": st.oom_killed,
             "Dead": st.status == Status.DEAD,
             "Pid": st.pid if st.status == Status.RUNNING else 0,
@@ -47,6 +48,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
             "Error": st.error,
             "StartedAt": st.started_at or _ZERO_TIME,
             "FinishedAt": st.finished_at or _ZERO_TIME,
+            **_health(layout, rec),
         },
         "Image": rec.image_id,
         "ResolvConfPath": str(store.dir(rec.id) / "resolv.conf"),
@@ -54,12 +56,14 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
         "HostsPath": str(store.dir(rec.id) / "hosts"),
         "LogPath": str(store.log_path(rec.id)),
         "Name": "/" + rec.name,
-        "RestartCount": 0,
+        "RestartCount": st.restart_count,
         "Driver": "overlay",
         "Platform": "linux",
         "HostConfig": {
             "Binds": [f"{m.source}:{m.target}{':ro' if m.readonly else ''}" for m in opts.mounts if m.type == "bind"],
             "NetworkMode": opts.network,
+            "RestartPolicy": {"Name": (opts.restart.partition(":")[0] or "no"),
+                              "MaximumRetryCount": int(opts.restart.partition(":")[2] or 0)},
             "AutoRemove": opts.rm,
             "CapAdd": list(opts.cap_add) or None,
             "CapDrop": list(opts.cap_drop) or None,
@@ -96,7 +100,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
             "Image": rec.image,
             "WorkingDir": opts.workdir or cfg.working_dir,
             "Entrypoint": _entrypoint(opts.entrypoint, cfg.entrypoint),
-            "Labels": dict(opts.labels),
+            "Labels": rec.labels,
             "StopSignal": str(rec.stop_signal),
             "StopTimeout": rec.stop_timeout,
         },
@@ -130,6 +134,18 @@ def _security_opt(opts: RunOptions) -> list[str] | None:
 
 
 def _mounts(layout: Layout, rec: ContainerRecord) -> list[dict[str, Any]]:
+    if not rec.options.mounts:
+        return []  # without loading the volume code (and the runtime's mount code it imports)
     from geedocker.containers.volumes import mounts_json  # here: it loads the volume store
 
     return mounts_json(rec, layout)
+
+
+def _health(layout: Layout, rec: ContainerRecord) -> dict[str, Any]:
+    if not rec.image_config.get("Healthcheck"):
+        return {}
+    from geedocker.containers import health  # here: only containers with a healthcheck need it
+
+    if health.config(rec) is None:
+        return {}
+    return {"Health": health.load(layout, rec.id) or {"Status": "starting", "FailingStreak": 0, "Log": []}}

@@ -18,11 +18,15 @@ def _since(text: str, now: float) -> float | None:
     return None if t is None else max(0.0, now - t)
 
 
-def status_text(rec: ContainerRecord, now: float) -> str:
+def status_text(rec: ContainerRecord, now: float, paused: bool = False, health: str = "") -> str:
     st = rec.state
     if st.status == Status.RUNNING:
         up = _since(st.started_at, now)
-        return f"Up {human_duration(up or 0)}"
+        shown = {"starting": " (health: starting)", "healthy": " (healthy)", "unhealthy": " (unhealthy)"}
+        return f"Up {human_duration(up or 0)}" + (" (Paused)" if paused else shown.get(health, ""))
+    if st.status == Status.EXITED and st.restarting:
+        ago = _since(st.finished_at, now)
+        return f"Restarting ({st.exit_code}) {human_duration(ago or 0)} ago"
     if st.status == Status.EXITED:
         ago = _since(st.finished_at, now)
         return f"Exited ({st.exit_code}) {human_duration(ago or 0)} ago"
@@ -42,7 +46,7 @@ def command_text(rec: ContainerRecord, trunc: bool = True) -> str:
     """docker's COMMAND: the command line, cut to 20 characters with an ellipsis, Go-quoted (strconv.Quote)."""
     from geedocker.format.gofmt import go_quote
 
-    cmd = " ".join(rec.args)
+    cmd = " ".join(rec.args[:1] + tuple(f"'{a}'" if " " in a else a for a in rec.args[1:]))  # as moby's list
     return go_quote(truncate_ellipsis(cmd, 20) if trunc else cmd)
 
 
@@ -64,6 +68,7 @@ class PsRow:
     """A ps line; its capitalised methods are docker's ContainerContext, which ps --format templates see."""
 
     go_type = "*formatter.ContainerContext"
+    marshals_with_escaping = True  # docker marshals its list rows with json.Marshal
 
     id: str
     image: str
@@ -129,6 +134,9 @@ class PsRow:
     def Networks(self) -> str:
         return self.networks
 
+    def Platform(self) -> None:
+        return None  # docker's API 1.41 (which geedocker speaks) has no image platform in a list
+
     def to_json(self) -> dict[str, Any]:
         return {
             "Command": self.command,
@@ -140,6 +148,7 @@ class PsRow:
             "Mounts": self.mounts,
             "Names": self.names,
             "Networks": self.networks,
+            "Platform": None,
             "Ports": self.ports,
             "RunningFor": self.created,
             "Size": self.size,
@@ -165,20 +174,28 @@ def _networks(rec: ContainerRecord) -> str:
     return "" if mode.startswith("container:") else mode
 
 
-def row(rec: ContainerRecord, now: float, trunc: bool = True, ports: str = "", size: str = "0B") -> PsRow:
+def row(
+    rec: ContainerRecord,
+    now: float,
+    trunc: bool = True,
+    ports: str = "",
+    size: str = "0B",
+    paused: bool = False,
+    health: str = "",
+) -> PsRow:
     created = _since(rec.created, now)
     t = rfc3339_epoch(rec.created)
-    labels = tuple(sorted(rec.options.labels))
+    labels = tuple(rec.labels.items())
     mounts, volumes = _mounts(rec, trunc)
     return PsRow(
         id=rec.short_id if trunc else rec.id,
         image=image_text(rec),
         command=command_text(rec, trunc),
         created=f"{human_duration(created or 0)} ago",
-        status=status_text(rec, now),
+        status=status_text(rec, now, paused, health),
         ports=ports,
         names=rec.name,
-        state=rec.state.status.value,
+        state="paused" if paused else "restarting" if rec.state.restarting else rec.state.status.value,
         created_at=utc_text(t) if t is not None else "",
         labels=",".join(f"{k}={v}" for k, v in labels),
         label_map=labels,

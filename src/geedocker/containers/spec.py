@@ -22,6 +22,11 @@ from geedocker.containers.users import ProcessUser
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig, ImageConfig
+from geedocker.runtime.capabilities import DEFAULT_CAPABILITIES, last_cap
+from geedocker.runtime.capabilities import NAMES as ALL_CAPABILITIES
+from geedocker.runtime.cgroups.base import OWN_PARENT
+from geedocker.runtime.cgroups.devices import DEFAULT_ALLOWED_DEVICES
+from geedocker.runtime.spec import RLIMITS
 from geedocker.values import field, value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
@@ -35,45 +40,11 @@ MIN_MEMORY = 6 * 1024 * 1024
 INIT_DESTINATION = "/sbin/docker-init"
 INIT_CANDIDATES = ("docker-init", "tini-static", "tini", "catatonit", "/usr/libexec/podman/catatonit")
 
-# Capability numbers follow linux/capability.h.
-ALL_CAPABILITIES: tuple[str, ...] = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
-    "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
-    "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-)  # fmt: skip
-
-DEFAULT_CAPABILITIES: tuple[str, ...] = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-)  # fmt: skip
-
 MASKED_PATHS: tuple[str, ...] = (
     "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
     "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
 )  # fmt: skip
 READONLY_PATHS: tuple[str, ...] = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
-
-# Devices every container may use (docker's defaults), as device-cgroup rules.
-_DEFAULT_DEVICE_RULES: tuple[tuple[str, int | None, int | None, str], ...] = (
-    ("c", None, None, "m"),
-    ("b", None, None, "m"),
-    ("c", 1, 3, "rwm"),  # null
-    ("c", 1, 5, "rwm"),  # zero
-    ("c", 1, 7, "rwm"),  # full
-    ("c", 1, 8, "rwm"),  # random
-    ("c", 1, 9, "rwm"),  # urandom
-    ("c", 5, 0, "rwm"),  # tty
-    ("c", 5, 1, "rwm"),  # console
-    ("c", 5, 2, "rwm"),  # ptmx
-    ("c", 136, None, "rwm"),  # pts
-    ("c", 10, 200, "rwm"),  # tun
-)
 
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _ENV_KEY_RE = re.compile(r"^[^=\s]+$")
@@ -145,7 +116,10 @@ class RunOptions:
     memory: int | None = None  # bytes
     memory_swap: int | None = None  # bytes, memory + swap; -1 unlimited
     nano_cpus: int | None = None
+    cpu_shares: int | None = None
     pids_limit: int | None = None
+    health: str = ""  # --health-* / --no-healthcheck: a JSON Healthcheck that overrides the image's
+    restart: str = ""  # --restart: no, always, unless-stopped, on-failure[:N] (see geedocker.containers.restart)
     init: bool = False
     stop_signal: str = ""
     stop_timeout: int | None = None
@@ -185,6 +159,9 @@ class RunOptions:
             "memory": self.memory,
             "memory_swap": self.memory_swap,
             "nano_cpus": self.nano_cpus,
+            "cpu_shares": self.cpu_shares,
+            "restart": self.restart,
+            "health": self.health,
             "pids_limit": self.pids_limit,
             "init": self.init,
             "stop_signal": self.stop_signal,
@@ -222,6 +199,9 @@ class RunOptions:
             memory=d.get("memory"),
             memory_swap=d.get("memory_swap"),
             nano_cpus=d.get("nano_cpus"),
+            cpu_shares=d.get("cpu_shares"),
+            restart=str(d.get("restart", "")),
+            health=str(d.get("health", "")),
             pids_limit=d.get("pids_limit"),
             init=bool(d.get("init", False)),
             stop_signal=str(d.get("stop_signal", "")),
@@ -516,12 +496,7 @@ def find_init_binary(environ: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
-ULIMITS = {
-    "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU", "data": "RLIMIT_DATA", "fsize": "RLIMIT_FSIZE",
-    "locks": "RLIMIT_LOCKS", "memlock": "RLIMIT_MEMLOCK", "msgqueue": "RLIMIT_MSGQUEUE", "nice": "RLIMIT_NICE",
-    "nofile": "RLIMIT_NOFILE", "nproc": "RLIMIT_NPROC", "rss": "RLIMIT_RSS", "rtprio": "RLIMIT_RTPRIO",
-    "rttime": "RLIMIT_RTTIME", "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
-}  # fmt: skip
+ULIMITS = {n.removeprefix("RLIMIT_").lower(): n for n in RLIMITS}  # docker's names: nofile -> RLIMIT_NOFILE
 
 
 def parse_ulimit(text: str) -> tuple[str, int, int]:
@@ -577,11 +552,7 @@ def normalize_capability(name: str) -> str:
 
 def host_capabilities() -> tuple[str, ...]:
     """Every capability the running kernel knows."""
-    try:
-        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-    except (OSError, ValueError):
-        last = len(ALL_CAPABILITIES) - 1
-    return ALL_CAPABILITIES[: last + 1]
+    return ALL_CAPABILITIES[: last_cap() + 1]
 
 
 def capabilities(opts: RunOptions, known: tuple[str, ...] | None = None) -> list[str]:
@@ -727,12 +698,12 @@ def _resources(opts: RunOptions) -> dict[str, Any]:
     res: dict[str, Any] = {}
     if not opts.privileged:
         devices: list[dict[str, Any]] = [{"allow": False, "access": "rwm"}]
-        for typ, major, minor, access in _DEFAULT_DEVICE_RULES:
-            rule: dict[str, Any] = {"allow": True, "type": typ, "access": access}
-            if major is not None:
-                rule["major"] = major
-            if minor is not None:
-                rule["minor"] = minor
+        for r in DEFAULT_ALLOWED_DEVICES:  # the runtime's list: what every container may use
+            rule: dict[str, Any] = {"allow": True, "type": r.type, "access": r.access}
+            if r.major is not None:
+                rule["major"] = r.major
+            if r.minor is not None:
+                rule["minor"] = r.minor
             devices.append(rule)
         res["devices"] = devices
     else:
@@ -745,6 +716,8 @@ def _resources(opts: RunOptions) -> dict[str, Any]:
     if opts.nano_cpus is not None:
         period = 100_000
         res["cpu"] = {"quota": opts.nano_cpus * period // 1_000_000_000, "period": period}
+    if opts.cpu_shares:
+        res.setdefault("cpu", {})["shares"] = opts.cpu_shares
     if opts.pids_limit is not None and opts.pids_limit > 0:
         res["pids"] = {"limit": opts.pids_limit}
     return res
@@ -752,7 +725,7 @@ def _resources(opts: RunOptions) -> dict[str, Any]:
 
 def engine_cgroups_path(cid: str) -> str:
     """The cgroup of an engine's container, as its config.json gives it to the runtime."""
-    return f"/geedocker/{cid}"
+    return f"/{OWN_PARENT}/{cid}"
 
 
 def host_devices(dev: Path = Path("/dev")) -> list[dict[str, Any]]:

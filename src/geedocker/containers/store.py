@@ -25,6 +25,7 @@ from geedocker.containers.names import random_name
 from geedocker.containers.spec import RunOptions
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
+from geedocker.procs import pid_alive
 from geedocker.store.fsutil import atomic_write, file_lock, lock_dir, remove_tree
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
@@ -50,27 +51,9 @@ class Status(StrEnum):
     DEAD = "dead"
 
 
-def process_start_time(pid: int) -> int:
-    """The start time of ``pid`` in clock ticks since boot (field 22 of /proc/<pid>/stat), 0 if gone."""
-    if pid <= 0:
-        return 0
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read(4096)
-    except OSError:
-        return 0
-    rest = data[data.rfind(b")") + 2 :].split()
-    try:
-        if rest[0] == b"Z":  # a zombie is as good as dead
-            return 0
-        return int(rest[19])
-    except (IndexError, ValueError):
-        return 0
-
-
 def is_alive(pid: int, start_time: int) -> bool:
     """True if ``pid`` runs and is the process that started at ``start_time`` (not a reused pid)."""
-    return pid > 0 and start_time > 0 and process_start_time(pid) == start_time
+    return start_time > 0 and pid_alive(pid, start_time)
 
 
 @value
@@ -85,6 +68,9 @@ class ContainerState:
     finished_at: str = ""
     error: str = ""
     oom_killed: bool = False
+    restart_count: int = 0
+    restarting: bool = False  # the monitor waits out a restart policy's back-off
+    manually_stopped: bool = False  # stop/kill: the restart policy leaves it (``unless-stopped`` too after boot)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -98,6 +84,9 @@ class ContainerState:
             "finished_at": self.finished_at,
             "error": self.error,
             "oom_killed": self.oom_killed,
+            "restart_count": self.restart_count,
+            "restarting": self.restarting,
+            "manually_stopped": self.manually_stopped,
         }
 
     @classmethod
@@ -113,6 +102,9 @@ class ContainerState:
             finished_at=str(d.get("finished_at", "")),
             error=str(d.get("error", "")),
             oom_killed=bool(d.get("oom_killed", False)),
+            restart_count=int(d.get("restart_count", 0)),
+            restarting=bool(d.get("restarting", False)),
+            manually_stopped=bool(d.get("manually_stopped", False)),
         )
 
 
@@ -136,6 +128,13 @@ class ContainerRecord:
     @property
     def short_id(self) -> str:
         return self.id[:12]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The container's labels as docker has them: the image's, overridden by --label; sorted by key."""
+        merged = dict(self.image_config.labels)
+        merged.update(self.options.labels)
+        return dict(sorted(merged.items()))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -173,6 +172,15 @@ class ContainerRecord:
             runtime=str(d.get("runtime", "")),
             state=ContainerState.from_json(d.get("state") or {}),
         )
+
+
+def event(layout: Layout, rec: ContainerRecord, action: str, **extra: str) -> None:
+    """A container event in the journal (``geedocker.store.events``), with docker's attributes: the image, the
+    name, the container's labels and ``extra`` (exitCode, signal...)."""
+    from geedocker.store import events
+
+    attrs = {**dict(rec.options.labels), "image": rec.image or rec.image_id, "name": rec.name, **extra}
+    events.emit(layout, "container", action, rec.id, attrs)
 
 
 def new_container_id() -> str:
@@ -392,6 +400,20 @@ class ContainerStore:
             if len(matches) > 1:
                 raise ContainerError(f"multiple IDs found with provided prefix: {ref}")
         raise ContainerNotFound(f"No such container: {ref}")
+
+    def paused_marker(self, cid: str) -> Path:
+        """Left by ``pause`` (``geedocker.containers.control``): the pid and start time of the frozen process."""
+        return self.layout.run / "paused" / cid
+
+    def is_paused(self, rec: ContainerRecord) -> bool:
+        """Paused: running, and the marker names the process that runs (not one killed while frozen)."""
+        if rec.state.status != Status.RUNNING:
+            return False
+        try:
+            with open(self.paused_marker(rec.id)) as f:
+                return f.read() == f"{rec.state.pid}:{rec.state.pid_start}"
+        except OSError:
+            return False
 
     def exit_file(self, cid: str) -> Path:
         """Where an auto-removed (``--rm``) container leaves its exit code for ``wait`` (under $RUN)."""

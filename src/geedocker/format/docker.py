@@ -110,12 +110,30 @@ def template_text(fmt: str) -> str:
     return fmt.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
 
 
+class TemplateParseError(FormatError):
+    """A template that does not parse, where docker's CLI exits 64 (inspect)."""
+
+    exit_code = 64
+
+
 def parse(fmt: str, missingkey: str = "default") -> Template:
     """A docker template (the text, not a --format value); its errors are docker's "template parsing error"."""
     try:
         return Template(fmt, FUNCS, missingkey=missingkey)
     except TemplateError as e:
-        raise FormatError(f"template parsing error: {e}") from e
+        raise TemplateParseError(f"template parsing error: {e}") from e
+
+
+def check(fmt: str, sample: object) -> None:
+    """docker 28's ps check of a --format value before listing: parsed as it is and run on an empty row."""
+    try:
+        tmpl = Template(fmt, FUNCS)
+    except TemplateError as e:
+        raise FormatError(f"failed to parse template: {e}") from e
+    try:
+        tmpl.execute(sample)
+    except TemplateError as e:
+        raise FormatError(f"failed to execute template: {e}") from e
 
 
 def execute(tmpl: Template, data: object) -> str:
@@ -127,7 +145,10 @@ def execute(tmpl: Template, data: object) -> str:
 
 def render(fmt: str, rows: Iterable[object], headers: Mapping[str, str] | None = None) -> str:
     """A list command's output for a --format value: each row's line, under a header and aligned for `table`."""
-    tmpl = parse(template_text(fmt))
+    try:
+        tmpl = parse(template_text(fmt))
+    except TemplateParseError as e:  # for lists, docker's CLI exits 1 here
+        raise FormatError(str(e)) from e
     body = "".join(execute(tmpl, row) + "\n" for row in rows)
     if not is_table(fmt):
         return body

@@ -279,7 +279,7 @@ def go_json(v: object) -> str:
     ``--format json`` shows ``"\\u003cnone\\u003e"``): theirs are escaped too."""
     text = json.dumps(_jsonable(v), ensure_ascii=False, separators=(",", ":")).replace(
         "\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    if callable(getattr(v, "to_json", None)):
+    if getattr(v, "marshals_with_escaping", False):
         text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return text
 

@@ -518,17 +518,18 @@ class Parser:
     def operand(self) -> Node:
         node = self.term()
         if self.peek(skip_space=False).kind == "field":
+            pos = self.peek(skip_space=False).pos  # Go places a chain at its second part (errors say so)
             fields: list[str] = []
             while self.peek(skip_space=False).kind == "field":
                 fields.append(self.next(skip_space=False).text[1:])
             if isinstance(node, Field):
-                node = Field(node.pos, node.idents + tuple(fields))
+                node = Field(pos, node.idents + tuple(fields))
             elif isinstance(node, Variable):
-                node = Variable(node.pos, node.idents + tuple(fields))
+                node = Variable(pos, node.idents + tuple(fields))
             elif isinstance(node, (Constant, Nil, Dot)):
                 raise self.error(f"unexpected . after term \"{node_text(node)}\"")
             else:
-                node = Chain(node.pos, node, tuple(fields))
+                node = Chain(pos, node, tuple(fields))
         return node
 
     def term(self) -> Node:

@@ -9,9 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from geedocker import reference as refs
-from geedocker.errors import InvalidReference, StoreError
+from geedocker.errors import InvalidReference
 from geedocker.store.images import ImageRecord, ImageStore, ImageUsers, users_lock
-from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
 from geedocker.values import value
 
@@ -48,14 +47,7 @@ class ImageRow:
 
 def image_size(layout: Layout, record: ImageRecord) -> int:
     """Unpacked size of the image's layers where known, else the compressed size."""
-    layers = LayerStore(layout)
-    total = 0
-    for chain, desc in zip(record.chain_ids, record.manifest.layers, strict=False):
-        try:
-            total += layers.size(chain)
-        except StoreError:  # a layer without metadata counts its compressed size
-            total += desc.size
-    return total
+    return ImageStore(layout).layers_size(record)[0]
 
 
 def list_images(layout: Layout, repository: str | None = None) -> list[ImageRow]:
@@ -69,8 +61,8 @@ def list_images(layout: Layout, repository: str | None = None) -> list[ImageRow]
         if r is not None:
             want_repo, want_tag = r.repository, r.tag
     rows: list[ImageRow] = []
-    for rec in store.records():
-        size = image_size(layout, rec)
+    for rec in store.summaries():  # images.json alone (ImageStore.summaries)
+        size = rec.size
         names: list[tuple[str, str]] = []
         for t in rec.tags:
             r = refs.parse(t)
@@ -88,7 +80,7 @@ def list_images(layout: Layout, repository: str | None = None) -> list[ImageRow]
                 continue
             if want_tag and tag != want_tag:
                 continue
-            rows.append(ImageRow(repo, tag, digests.get(full, ""), str(rec.id), rec.config.created, size))
+            rows.append(ImageRow(repo, tag, digests.get(full, ""), str(rec.id), rec.created, size))
     rows.sort(key=lambda r: (r.created, r.repository, r.tag), reverse=True)
     return rows
 

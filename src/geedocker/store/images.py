@@ -5,7 +5,8 @@
     {"version": 1,
      "tags":   {"docker.io/library/busybox:latest": "sha256:<manifest>"},
      "images": {"sha256:<manifest>": {"config": "sha256:<config>", "repo_digests": [...],
-                                      "created": "...", "added": "...", "size": 1234}}}
+                                      "created": "...", "added": "...", "size": 1234,
+                                      "unpacked_size": 5678}}}
 
 The manifest and config bytes themselves live in the blob store. The image ID shown to users is the
 config digest (its first 12 hex characters).
@@ -60,6 +61,22 @@ class ImageRecord:
     @property
     def layer_digests(self) -> list[Digest]:
         return [layer.digest for layer in self.manifest.layers]
+
+
+@value
+class ImageSummary:
+    """An image as ``images`` lists it."""
+
+    manifest_digest: Digest
+    config_digest: Digest
+    tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    created: str
+    size: int  # unpacked where known, else compressed (``ImageStore.layers_size``)
+
+    @property
+    def id(self) -> Digest:
+        return self.config_digest
 
 
 def _now() -> str:
@@ -176,7 +193,45 @@ class ImageStore:
                 info["repo_digests"].append(repo_digest)
             if name:
                 data["tags"][name] = key
-            return self._record(data, key)
+            rec = self._record(data, key)
+            # what ``images`` shows, so that listing reads this file alone (see ``summaries``)
+            info["created"] = rec.config.created
+            size, unpacked = self.layers_size(rec)
+            if unpacked:
+                info["unpacked_size"] = size
+            else:
+                info.pop("unpacked_size", None)
+            return rec
+
+    def layers_size(self, rec: ImageRecord) -> tuple[int, bool]:
+        """The image's size: its layers unpacked where they are, else compressed; and whether all of them were."""
+        from geedocker.store.layers import LayerStore
+
+        layers = LayerStore(self.layout)
+        total, unpacked = 0, True
+        for chain, desc in zip(rec.chain_ids, rec.manifest.layers, strict=False):
+            try:
+                total += layers.size(chain)
+            except StoreError:  # a layer without metadata counts its compressed size
+                total += desc.size
+                unpacked = False
+        return total, unpacked
+
+    def summaries(self) -> list[ImageSummary]:
+        """What ``images`` lists, from ``images.json`` alone (one read) for images recorded with their creation
+        time and unpacked size; older records (and images with a layer not unpacked) read their blobs."""
+        data = self._read()
+        out = []
+        for m in sorted(data["images"]):
+            info = data["images"][m]
+            tags = tuple(sorted(t for t, d in data["tags"].items() if d == m))
+            created, size = info.get("created"), info.get("unpacked_size")
+            if not isinstance(created, str) or not isinstance(size, int):
+                rec = self._record(data, m)
+                created, size = rec.config.created, self.layers_size(rec)[0]
+            out.append(ImageSummary(Digest.parse(m), Digest.parse(info["config"]), tags,
+                                    tuple(info.get("repo_digests", [])), created, size))
+        return out
 
     def records(self) -> list[ImageRecord]:
         data = self._read()

@@ -16,6 +16,7 @@ from pathlib import Path
 from geedocker.digest import Digest
 from geedocker.errors import StoreError, VerificationError
 from geedocker.logger import get_logger
+from geedocker.procs import pid_alive
 from geedocker.store.fsutil import atomic_write, file_lock, fsync_dir
 from geedocker.store.layout import Layout
 
@@ -68,7 +69,7 @@ class LayerStore:
             return self.diff_path(chain_id)
         import secrets
 
-        from geedocker.archive.root import rmtree
+        from geedocker.trees import rmtree
 
         self.layout.layers.mkdir(parents=True, exist_ok=True)
         with file_lock(self._lock(chain_id)):
@@ -125,7 +126,7 @@ class LayerStore:
             if hexpart != chain_id.hex and _alive(pid):
                 continue
             log.info("removing leftover temp layer dir %s", name)
-            from geedocker.archive.root import rmtree
+            from geedocker.trees import rmtree
 
             rmtree(self.layout.layers / name)
 
@@ -174,7 +175,7 @@ class LayerStore:
         """Delete the unpacked layer (whatever modes its files have); False if it was not there."""
         import secrets
 
-        from geedocker.archive.root import rmtree
+        from geedocker.trees import rmtree
 
         final = self.layout.layer_dir(chain_id)
         with file_lock(self._lock(chain_id)):
@@ -188,12 +189,4 @@ class LayerStore:
 
 
 def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except ValueError:
-        return False
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid.isdigit() and pid_alive(int(pid))
