@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEBS=(docker-registry busybox-static podman skopeo umoci runc crun containerd nftables uidmap iproute2
-      apache2-utils openssl time catatonit libseccomp2 docker.io docker-compose)
+      apache2-utils openssl time catatonit libseccomp2 docker.io docker-compose golang-github-containers-common
+      gcc libc6-dev)
 missing=()
 for p in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -103,3 +103,24 @@ def test_import_pathlib_leaves_urllib_parse_out_until_as_uri_needs_it() -> None:
              "print(urllib.parse.urlsplit('http://host/x').netloc)\n")
     assert r.returncode == 0, r.stderr
     assert r.stdout == "False False\nfile:///a%20b/c\nhost\n"
+
+
+@pytest.mark.parametrize("script", ["geedocker", "geedocker-runtime"])
+def test_the_console_scripts_go_through_launch(script: str, tmp_path: Path) -> None:
+    """pip's wrapper for the entry point in pyproject.toml: it runs the command as the launchers do (the collector
+    off, no teardown) and exits with its status."""
+    import tomllib
+
+    meta = tomllib.loads((Path(SRC).parent / "pyproject.toml").read_text())
+    module, _, func = meta["project"]["scripts"][script].partition(":")
+    assert module == "geedocker.entrypoint"
+    wrapper = (f"import re, sys; sys.path.insert(0, {SRC!r})\n"
+               "import atexit, gc; atexit.register(lambda: print('gc', gc.isenabled()))\n"
+               f"from {module} import {func}\n"
+               f"sys.exit({func}())\n")  # as pip writes it
+    argv = ["--root", str(tmp_path), "--run-root", str(tmp_path / "run"), "ps", "-a"] if script == "geedocker" \
+        else ["--root", str(tmp_path), "list"]
+    r = subprocess.run([sys.executable, "-c", wrapper, *argv], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0].split()[:2] == (["CONTAINER", "ID"] if script == "geedocker" else ["ID", "PID"])
+    assert r.stdout.splitlines()[-1] == "gc False"

@@ -50,7 +50,7 @@ def test_install_writes_working_launchers_that_skip_site(tmp_path: Path) -> None
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     out = subprocess.run([str(tmp_path / "geedocker"), "--version"], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "geedocker 0.1.0"
+    assert out.stdout.strip() == "geedocker version 0.1.0, build geedocker-0.1.0"
     out = subprocess.run([str(tmp_path / "geedocker-runtime"), "--version"], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert "geedocker-runtime version" in out.stdout
@@ -116,7 +116,7 @@ def test_launchers_on_the_distributions_python_run_both_commands(tmp_path: Path)
     launcher.install(tmp_path, python=python)
     assert (tmp_path / "geedocker").read_text().startswith(f"#!{python} -S\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    for name, want in (("geedocker", "geedocker 0.1.0"), ("geedocker-runtime", "geedocker-runtime version")):
+    for name, want in (("geedocker", "geedocker version 0.1.0"), ("geedocker-runtime", "geedocker-runtime version")):
         out = subprocess.run([str(tmp_path / name), "--version"], capture_output=True, text=True, env=env)
         assert out.returncode == 0, out.stderr
         assert want in out.stdout

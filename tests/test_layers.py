@@ -23,9 +23,9 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 FRONT = {"cli", "__main__"}
 ENGINE = {"images", "containers", "network", "volumes", "build", "api"}
 RUNTIME = {"runtime"}
-LOWER = {"store", "registry", "archive"}
-BASE = {"__init__", "argparsing", "digest", "entrypoint", "errors", "launcher", "logger", "oci", "reference",
-        "timefmt", "values"}
+LOWER = {"store", "registry", "archive", "format"}
+BASE = {"__init__", "argparsing", "digest", "entrypoint", "errors", "launcher", "logger", "oci", "procs", "reference",
+        "timefmt", "trees", "values"}
 LAYERS = [BASE, LOWER, RUNTIME, ENGINE, FRONT]  # lowest first
 # Allowed imports between packages of the same layer (importer, imported).
 PEERS = {

@@ -1,4 +1,10 @@
-from geedocker.timefmt import human_duration, now_rfc3339, parse_rfc3339
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from geedocker.timefmt import human_duration, now_rfc3339, parse_rfc3339, rfc3339_epoch, utc_text
 
 
 def test_parse_go_nanoseconds_and_zones() -> None:
@@ -28,3 +34,25 @@ def test_now_rfc3339_is_utc_with_microseconds_and_parses_back() -> None:
     parsed = parse_rfc3339(text)
     assert parsed is not None
     assert before - 1e-6 <= parsed.timestamp() <= after + 1e-6
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 30), timezones=st.sampled_from(
+    [UTC, timezone(timedelta(hours=5, minutes=30)), timezone(timedelta(hours=-8))])),
+    st.sampled_from(["", ".5", ".123456", ".123456789"]))
+def test_epoch_parser_agrees_with_datetime(when: datetime, fraction: str) -> None:
+    text = when.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    text = text[:19] + fraction + text[19:]
+    expected = parse_rfc3339(text)
+    assert expected is not None
+    got = rfc3339_epoch(text)
+    assert got is not None and abs(got - expected.timestamp()) < 1e-4  # datetime keeps microseconds; floats
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "2024-13-01T00:00:00Z", "2024-01-01T00:00:00+0100",
+                                  "2024-01-01T00:00:00.Z", "2024-01-01 00:00"])
+def test_epoch_parser_refuses_what_is_not_rfc3339(text: str) -> None:
+    assert rfc3339_epoch(text) is None
+
+
+def test_utc_text() -> None:
+    assert utc_text(0) == "1970-01-01 00:00:00 +0000 UTC"

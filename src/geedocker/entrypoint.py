@@ -34,6 +34,17 @@ def launch(module: str) -> NoReturn:
     run_main(__import__(module, fromlist=["main"]).main)
 
 
+def geedocker() -> NoReturn:
+    """The ``geedocker`` console script's entry point (pip, pipx): ``launch`` as the launchers do. What it cannot
+    skip is ``site`` and the ``.pth`` files, which the interpreter ran before this (see the README's Usage)."""
+    launch("geedocker.cli.main")
+
+
+def geedocker_runtime() -> NoReturn:
+    """The ``geedocker-runtime`` console script's entry point (see ``geedocker``)."""
+    launch("geedocker.runtime.cli")
+
+
 def import_pathlib() -> None:
     """Import pathlib without urllib.parse, which it imports for ``Path.as_uri`` alone and which brings
     ipaddress and six namedtuples along: ~3 ms of every command (Python 3.13 defers that import too).

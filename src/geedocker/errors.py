@@ -73,6 +73,14 @@ def describe(e: BaseException, debug: bool) -> str:
     return "\n".join([str(e), *(f"  caused by: {c}" for c in causes(e))])
 
 
+class DaemonError(GeeDockerError):
+    """What docker's daemon refuses (an unknown filter, a missing network): docker's CLI prints it after
+    "Error response from daemon: " and exits 1."""
+
+    exit_code = 1
+    prefix = "Error response from daemon: "
+
+
 class UsageError(GeeDockerError):
     """A bad flag, argument or option value."""
 

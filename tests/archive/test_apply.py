@@ -554,6 +554,6 @@ def test_very_deep_paths_do_not_exhaust_file_descriptors(tmp_path: Path) -> None
     finally:
         os.close(fd)
         # pytest's own cleanup of old temp dirs recurses per level: do not leave 2000 levels behind
-        from geedocker.archive.root import rmtree
+        from geedocker.trees import rmtree
 
         rmtree(tmp_path / "d")

@@ -105,6 +105,8 @@ def test_refused(site: Path, case: tuple[str, list[list[Entry] | bytes], type[Ex
                  policy: WhiteoutPolicy) -> None:
     if policy is WhiteoutPolicy.OVERLAY and os.geteuid() != 0:
         pytest.skip("overlay whiteouts need root")
+    if policy is WhiteoutPolicy.NONE and "whiteout" in case[0]:
+        pytest.skip("a plain archive (cp) has no whiteouts: '.wh.' names are ordinary files")
     _, layers, error, needle = case
     blobs = [layer if isinstance(layer, bytes) else _fix(site, layer) for layer in layers]
     before = outside(site)
@@ -209,3 +211,53 @@ def test_stream_level_attacks(site: Path) -> None:
     with pytest.raises(LimitExceededError, match="limit"):
         run_case(site, [gzip_bytes(layer_tar([file("zeros", b"\0" * (4 << 20))]))], limits=Limits(max_bytes=1 << 20))
     assert outside(site) == before
+
+
+class _Endless(io.RawIOBase):
+    """``head`` and then zeros up to ``size`` bytes, made as they are read (a multi-GiB layer in no memory)."""
+
+    def __init__(self, head: bytes, size: int) -> None:
+        self.head, self.size, self.pos = head, size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray) -> int:  # type: ignore[override]
+        n = min(len(b), self.size - self.pos)
+        chunk = self.head[self.pos:self.pos + n]
+        b[:len(chunk)] = chunk
+        b[len(chunk):n] = bytes(n - len(chunk))
+        self.pos += n
+        return n
+
+
+@pytest.mark.parametrize("kind", [tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME,
+                                  tarfile.GNUTYPE_LONGLINK])
+@pytest.mark.parametrize("first", [True, False], ids=["first", "after-a-file"])
+def test_a_huge_extended_header_is_refused_before_it_is_read(kind: bytes, first: bool, site: Path) -> None:
+    """A PAX header or GNU long name that claims 4 GiB: refused from its size, with peak memory small."""
+    import tracemalloc
+
+    big = tarfile.TarInfo("././@LongLink" if kind in (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+                          else "././@PaxHeader")
+    big.type = kind
+    big.size = 4 << 30
+    head = (b"" if first else layer_tar([file("a", "x")])[:1024]) + big.tobuf(tarfile.GNU_FORMAT)
+    tracemalloc.start()
+    try:
+        with pytest.raises(LimitExceededError, match=r"of 4294967296 bytes .* larger than the 1048576-byte limit"):
+            apply_layer(io.BufferedReader(_Endless(head, len(head) + (4 << 30))), site / "dest",  # type: ignore[arg-type]
+                        WhiteoutPolicy.APPLY)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+
+
+def test_an_ordinary_long_name_and_pax_records_still_pass(site: Path) -> None:
+    name = "d/" + "/".join(["n" * 100] * 3)
+    apply_layer(io.BytesIO(layer_tar([file(name, "x")], fmt=tarfile.GNU_FORMAT)), site / "dest",
+                WhiteoutPolicy.APPLY)
+    apply_layer(io.BytesIO(layer_tar([file(name + "p", "y")], fmt=tarfile.PAX_FORMAT)), site / "dest",
+                WhiteoutPolicy.APPLY)
+    assert (site / "dest" / name).read_text() == "x" and (site / "dest" / (name + "p")).read_text() == "y"

@@ -71,6 +71,15 @@ def test_defaults() -> None:
         (["-w", "relative"], "absolute path"),
         (["-e", "=x"], "invalid environment variable"),
         (["--pids-limit", "-5"], "invalid --pids-limit"),
+        (["-v", "/tmp:/"], "invalid volume specification: '/tmp:/': invalid mount config for type \"bind\": "
+                           "invalid specification: destination can't be '/'"),
+        (["-v", "/tmp://.:ro"], "destination can't be '/'"),
+        (["-v", "vol:/"], "invalid mount config for type \"volume\""),
+        (["-v", "/"], "destination can't be '/'"),
+        (["--mount", "type=bind,source=/tmp,target=/"],
+         "invalid mount config for type \"bind\": invalid specification: destination can't be '/'"),
+        (["--mount", "type=tmpfs,dst=//"], "invalid mount config for type \"tmpfs\""),
+        (["--tmpfs", "/"], "invalid specification: destination can't be '/'"),
     ],
 )
 def test_bad_values_exit_125(
@@ -135,3 +144,15 @@ def test_rootfs_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_missing_image_with_pull_never(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--root", str(tmp_path / "r"), "run", "--pull", "never", "nosuchimage:1", "true"]) == 125
     assert "No such image" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["-v", "--mount"])
+def test_a_host_directory_on_the_containers_root_is_refused_and_left_untouched(
+        flag: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    x = tmp_path / "x"
+    x.mkdir()
+    value = f"{x}:/" if flag == "-v" else f"type=bind,source={x},target=/"
+    assert main(["--root", str(tmp_path / "root"), "run", flag, value, "--rootfs", str(tmp_path), "true"]) == 125
+    assert "destination can't be '/'" in capsys.readouterr().err
+    assert list(x.iterdir()) == []
+    assert not (tmp_path / "root" / "containers").exists() or not any((tmp_path / "root" / "containers").iterdir())

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.containers.store import ContainerStore, is_alive, process_start_time
+from geedocker.containers.store import ContainerStore, is_alive
+from geedocker.procs import start_time as process_start_time
 from tests.containers.conftest import Engine, cgroups_named, mounts_under
 
 pytestmark = pytest.mark.root

@@ -62,3 +62,40 @@ def test_exec_into_a_stopped_container_fails(engine: Engine) -> None:
     assert r.returncode == 125 and "is not running" in r.stderr
     r = engine.cli("exec", "nosuch", "true")
     assert r.returncode == 125 and "No such container: nosuch" in r.stderr
+
+
+@pytest.mark.parametrize("interactive", [True, False], ids=["-i", "no -i"])
+def test_a_process_left_by_exec_cannot_use_the_callers_terminal(engine: Engine, running: str,
+                                                                interactive: bool) -> None:
+    """Without -t the command gets pipes that geedocker relays: after exec returns, a process it left in the
+    container can neither read what is typed on the caller's terminal nor write to it."""
+    import os
+    import select
+    import time
+
+    master, slave = os.openpty()
+    try:
+        script = "(sleep 1; cat > /tmp/stolen) & (sleep 1.5; echo LATE-WRITE) & echo started"
+        p = engine.popen("exec", *(["-i"] if interactive else []), "box", "sh", "-c", script,
+                         stdin=slave, stdout=slave, stderr=slave)
+        assert p.wait(timeout=20) == 0  # returns when sh exits, not when its leftovers do
+        time.sleep(0.3)
+        os.write(master, b"typed-secret\n")
+        time.sleep(2.5)
+        seen = b""
+        while select.select([master], [], [], 0)[0]:
+            seen += os.read(master, 65536)
+        assert b"started" in seen
+        assert b"LATE-WRITE" not in seen
+        stolen = engine.cli("exec", "box", "cat", "/tmp/stolen")
+        assert "typed-secret" not in stolen.stdout
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_exec_output_and_input_go_through_the_relay(engine: Engine, running: str) -> None:
+    r = engine.cli("exec", "-i", "box", "sh", "-c", "tr a-z A-Z; echo err >&2; exit 4", input="piped text\n")
+    assert (r.returncode, r.stdout, r.stderr) == (4, "PIPED TEXT\n", "err\n")
+    big = engine.cli("exec", "box", "sh", "-c", "yes 0123456789 | head -c 3000000")
+    assert big.returncode == 0 and len(big.stdout) == 3000000

@@ -51,7 +51,8 @@ def test_table() -> None:
     for col in ps.HEADER:
         assert col in out[0]
     assert out[1].startswith("0123456789ab   busybox   ")
-    assert '"sh -c echo hello wo…"' in out[1]
+    assert '"sh -c \'echo hello w…"' in out[1]  # moby quotes an argument with spaces
+    assert out[0].index("COMMAND") == out[1].index('"sh -c')
     assert out[1].endswith("web")
     # columns line up with the header
     assert out[1].index("busybox") == out[0].index("IMAGE")
@@ -61,11 +62,13 @@ def test_table() -> None:
 def test_no_trunc_and_formats() -> None:
     r = ps.row(rec(ContainerState(Status.EXITED, exit_code=1, finished_at=_ts(0))), T0 + 2, trunc=False)
     assert r.id == "0123456789ab" + "f" * 52
-    assert r.command == '"sh -c echo hello world; sleep 1"'
+    assert r.command == '"sh -c \'echo hello world; sleep 1\'"'
     d = json.loads(ps.format_template([r], "json"))
     assert d["Names"] == "web" and d["State"] == "exited" and d["Status"] == "Exited (1) 2 seconds ago"
     assert d["Labels"] == "a=b"
-    assert ps.format_template([r], "{{.Names}}\\t{{.State}}") == "web\texited"
+    assert ps.format_template([r], "{{.Names}}\\t{{.State}}") == "web\texited\n"
+    assert ps.format_template([r], '{{.Label "a"}}|{{.Label "x"}}|{{.Labels}}|{{.Networks}}') == "b||a=b|bridge\n"
+    assert ps.format_template([r], "table {{.Names}}\t{{.State}}") == "NAMES     STATE\nweb       exited\n"
     assert json.loads(ps.format_template([r], "{{json .}}"))["ID"] == r.id
 
 

@@ -15,10 +15,10 @@ from geedocker.containers.store import (
     ContainerStore,
     Status,
     is_alive,
-    process_start_time,
 )
 from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError
 from geedocker.oci import ContainerConfig
+from geedocker.procs import start_time as process_start_time
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339, parse_rfc3339
 

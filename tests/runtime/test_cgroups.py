@@ -53,6 +53,16 @@ def test_limits_are_written(runtime: Runtime) -> None:
         assert str(pid) in (d[ctrl] / "cgroup.procs").read_text().split()
 
 
+def test_swappiness_and_the_oom_killer_switch_are_written(runtime: Runtime) -> None:
+    cfg = base_config(["sleep", "60"])
+    cfg["linux"]["resources"] = {"memory": {"limit": 64 * MIB, "swappiness": 7, "disableOOMKiller": True,
+                                            "kernel": 32 * MIB, "kernelTCP": MIB}}  # the last two ignored
+    cid = runtime.create(cfg)
+    d = cgroup_dirs(runtime, cid)
+    assert (d["memory"] / "memory.swappiness").read_text().strip() == "7"
+    assert "oom_kill_disable 1" in (d["memory"] / "memory.oom_control").read_text()
+
+
 @pytest.fixture
 def test_parent_cgroups() -> Iterator[None]:
     """Remove the (then empty) ``geedocker-test`` parent cgroups this test makes."""

@@ -154,3 +154,33 @@ def test_destroy_removes_geedockers_own_parent_once_empty(tree: Path) -> None:
     mine.create()
     mine.destroy()
     assert (tree / "mine").is_dir() and not (tree / "mine/c").exists()
+
+
+@pytest.mark.parametrize(("resources", "field"), [(Resources(memory_swappiness=10), "memory.swappiness"),
+                                                  (Resources(disable_oom_killer=True), "memory.disableOOMKiller")])
+def test_v1_only_memory_settings_are_refused_clearly(tree: Path, resources: Resources, field: str) -> None:
+    cg = V2(tree, "/c1")
+    cg.create()
+    make_dir_like_kernel(cg)
+    with pytest.raises(CgroupError, match=f"linux.resources.{field}: cgroup v2"):
+        cg.apply(resources)
+
+
+def test_oom_killed_reads_the_oom_kill_count_of_either_driver(tree: Path, tmp_path: Path) -> None:
+    from geedocker.runtime.cgroups.v1 import V1
+
+    cg = V2(tree, "/geedocker/oom")
+    cg.dir.mkdir(parents=True)
+    assert not cg.oom_killed()  # no memory.events: nothing known, not killed
+    (cg.dir / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n")
+    assert not cg.oom_killed()
+    (cg.dir / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n")
+    assert cg.oom_killed()
+    mem = tmp_path / "v1memory"
+    mem.mkdir()
+    v1 = V1({"memory": mem})
+    (mem / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")
+    assert v1.oom_killed()
+    (mem / "memory.oom_control").write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+    assert not v1.oom_killed()
+    assert not V1({}).oom_killed()  # no memory controller

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from geedocker import runtime as rt
+from geedocker.errors import ContainerError
 from geedocker.runtime import cgroups
 from tests.runtime.conftest import Runtime
 from tests.support.bundle import base_config, make_bundle
@@ -123,3 +124,54 @@ def test_time_namespace(runtime: Runtime) -> None:
     cfg = base_config(["readlink", "/proc/self/ns/time"])
     cfg["linux"]["namespaces"].append({"type": "time"})
     assert runtime.run(cfg).out.strip() != os.readlink("/proc/self/ns/time")
+
+
+def _mounts_under(path: Path) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [line.split()[4] for line in f if line.split()[4].startswith(str(path))]
+
+
+def test_every_namespace_absent_from_the_config_is_inherited(runtime: Runtime) -> None:
+    """The spec: a type not in linux.namespaces is the runtime's own, the mount namespace too (the root is then
+    entered with chroot, and what the container mounted in ours is unmounted when it is deleted)."""
+    names = ("pid", "net", "ipc", "uts", "mnt", "cgroup")
+    cfg = base_config(["sh", "-c", "for n in " + " ".join(names) + "; do readlink /proc/self/ns/$n; done; ls /"])
+    cfg["linux"]["namespaces"] = []
+    del cfg["linux"]["maskedPaths"], cfg["linux"]["readonlyPaths"], cfg["hostname"]
+    bundle = runtime.bundle(cfg)
+    r = runtime.run(cfg, bundle=bundle)
+    assert r.code == 0, r.err
+    lines = r.out.split()
+    assert lines[:len(names)] == [os.readlink(f"/proc/self/ns/{n}") for n in names]
+    assert "bin" in lines[len(names):]  # the container's root, not the host's
+    assert _mounts_under(bundle) == []  # run deletes the container: its mounts in our namespace went with it
+
+
+def test_masked_paths_without_a_mount_namespace_are_refused(runtime: Runtime) -> None:
+    cfg = base_config(["true"])
+    cfg["linux"]["namespaces"] = [{"type": "pid"}]
+    del cfg["hostname"]
+    with pytest.raises(ContainerError, match="maskedPaths/readonlyPaths need a mount namespace"):
+        runtime.run(cfg)
+
+
+def test_a_mount_namespace_given_by_path_is_joined(runtime: Runtime) -> None:
+    import subprocess
+    import time
+
+    holder = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sleep", "60"])
+    try:
+        mnt = f"/proc/{holder.pid}/ns/mnt"
+        deadline = time.monotonic() + 5
+        while os.readlink(mnt) == os.readlink("/proc/self/ns/mnt"):  # until unshare has made it
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        cfg = base_config(["readlink", "/proc/self/ns/mnt"])
+        cfg["linux"]["namespaces"] = [{"type": "pid"}, {"type": "mount", "path": mnt}]
+        del cfg["hostname"]
+        r = runtime.run(cfg)
+        assert r.code == 0, r.err
+        assert r.out.strip() == os.readlink(mnt)
+    finally:
+        holder.kill()
+        holder.wait()

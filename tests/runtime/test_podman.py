@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from geedocker import launcher
+from tests.support.probe import build_probe, parse
 
 pytestmark = [
     pytest.mark.root,
@@ -95,3 +96,19 @@ def test_podman_run_tty(podman: Podman) -> None:
     r = podman("run", "--rm", "-t", *ULIMITS, IMAGE, "sh", "-c", "tty; test -c /dev/console && echo console")
     assert r.returncode == 0, r.stderr
     assert r.stdout.replace("\r", "").split("\n")[:2] == ["/dev/pts/0", "console"]
+
+
+def test_podman_profiles_are_honoured(podman: Podman, tmp_path: Path) -> None:
+    """podman's own default profile and its unconfined mode, through geedocker-runtime: the filter is loaded
+    and a denied call fails as the profile says (bpf without CAP_SYS_ADMIN: EPERM; the kernel's own answer to
+    the probe's bad command is EINVAL)."""
+    probe = build_probe(tmp_path)
+    flags = ["--rm", "-v", f"{probe}:/probe:ro", *ULIMITS]
+    r = podman("run", *flags, IMAGE, "/probe", "bpf", "getpid")
+    assert r.returncode == 0, r.stderr
+    assert parse(r.stdout) == {"bpf": 1, "getpid": 0}
+    r = podman("run", *flags, "--security-opt", "seccomp=unconfined", IMAGE, "/probe", "bpf", "getpid")
+    assert r.returncode == 0, r.stderr
+    assert parse(r.stdout) == {"bpf": 22, "getpid": 0}
+    r = podman("run", "--rm", *ULIMITS, IMAGE, "grep", "^Seccomp:", "/proc/self/status")
+    assert r.stdout.split() == ["Seccomp:", "2"]

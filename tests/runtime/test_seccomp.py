@@ -97,3 +97,26 @@ def test_exec_gets_the_container_filter(runtime: Runtime) -> None:
                         stdout=f.fileno(), stderr=f.fileno())
     assert code == 1
     assert "Operation not permitted" in out.read_text()
+
+
+def test_the_compiled_program_is_cached_and_a_cache_that_does_not_match_is_ignored(runtime: Runtime,
+                                                                                  tmp_path: Path) -> None:
+    profile = seccomp.Seccomp.from_json(DENY_MKDIR)
+    cache = tmp_path / "cache"
+    seccomp._programs.clear()
+    seccomp.prepare(profile, cache)
+    (entry,) = cache.iterdir()
+    key, _, program = entry.read_bytes().partition(b"\0")
+    assert key.decode() == seccomp._key(profile) and program == seccomp._export(profile)
+    seccomp._programs.clear()
+    entry.write_bytes(key + b"x\0" + program)  # another profile's entry under the same name
+    seccomp.prepare(profile, cache)
+    assert entry.read_bytes() == key + b"\0" + program  # compiled again and rewritten
+    seccomp._programs.clear()
+    # a run through the runtime uses (and leaves) its cache; the filter works as compiled
+    r = runtime.run(with_profile(["sh", "-c", "mkdir /x 2>&1; echo rc=$?"], DENY_MKDIR))
+    assert "rc=1" in r.out and "Operation not permitted" in r.out
+    assert list(runtime.root.glob(".seccomp-*.bpf"))
+    seccomp._programs.clear()
+    r = runtime.run(with_profile(["sh", "-c", "mkdir /x 2>&1; echo rc=$?"], DENY_MKDIR))
+    assert "rc=1" in r.out and "Operation not permitted" in r.out

@@ -139,3 +139,57 @@ def test_load_errors(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(SpecError, match="process"):
         load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("sysctl", "drop", "path", "message"),
+    [
+        ("kernel.core_pattern", None, None, "not in a separate kernel namespace"),
+        ("vm.overcommit_memory", None, None, "not in a separate kernel namespace"),
+        ("kernel.shmmax", "ipc", None, "host's IPC namespace"),
+        ("fs.mqueue.msg_max", "ipc", None, "host's IPC namespace"),
+        ("net.ipv4.ip_forward", "network", None, "host's network namespace"),
+        ("net.ipv4.ip_forward", None, "/proc/self/ns/net", "/proc/self/ns/net is the host's"),
+        ("kernel.domainname", "uts", None, "host's UTS namespace"),
+    ],
+)
+def test_sysctls_outside_the_containers_namespaces_are_refused(sysctl: str, drop: str | None, path: str | None,
+                                                                message: str) -> None:
+    """runc's rule: IPC sysctls need a private IPC namespace, net.* a network namespace that is not the host's,
+    kernel.domainname/hostname a UTS namespace; any other sysctl would change the host."""
+    cfg = base_config()
+    cfg["linux"]["sysctl"] = {sysctl: "1"}
+    cfg["hostname"] = ""
+    if drop:
+        cfg["linux"]["namespaces"].remove({"type": drop})
+    if path:
+        for n in cfg["linux"]["namespaces"]:
+            if n["type"] == "network":
+                n["path"] = path
+    with pytest.raises(SpecError) as e:
+        parse(cfg)
+    assert f"linux.sysctl.{sysctl}" in str(e.value) and message in str(e.value)
+
+
+def test_namespaced_sysctls_are_accepted() -> None:
+    cfg = base_config()
+    cfg["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234", "kernel.msgmax": "10",
+                              "fs.mqueue.queues_max": "5", "kernel.domainname": "example", "kernel.hostname": "h"}
+    assert dict(parse(cfg).linux.sysctl)["kernel.shmmni"] == "1234"
+
+
+def test_kernel_memory_limits_are_accepted_and_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    cfg = base_config()
+    cfg["linux"]["resources"] = {"memory": {"limit": 100, "kernel": 50, "kernelTCP": 10, "swappiness": -1}}
+    with caplog.at_level("WARNING"):
+        r = parse(cfg).linux.resources
+    assert (r.memory_limit, r.memory_swappiness, r.disable_oom_killer) == (100, None, False)
+    assert "linux.resources.memory.kernel is ignored" in caplog.text
+    assert "linux.resources.memory.kernelTCP is ignored" in caplog.text
+
+
+def test_swappiness_out_of_range_names_the_field() -> None:
+    cfg = base_config()
+    cfg["linux"]["resources"] = {"memory": {"swappiness": 101}}
+    with pytest.raises(SpecError, match=r"linux\.resources\.memory\.swappiness: 101 is out of range \(0-100\)"):
+        parse(cfg)

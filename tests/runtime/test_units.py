@@ -184,3 +184,21 @@ def test_this_processs_cgroups_and_mounts_are_read_once(monkeypatch: pytest.Monk
     other.write_text("1:pids:/b\n")
     assert cgroups.own_cgroups(str(other)) == {"pids": "/b"}  # any other file: read each time
     assert reads == [cgroups.SELF_CGROUP, cgroups.SELF_MOUNTINFO, str(other), str(other)]
+
+
+def test_a_send_to_a_side_that_failed_raises_its_error_not_a_broken_pipe() -> None:
+    from geedocker.errors import CommandNotFound
+    from geedocker.runtime import sync
+
+    parent, child = sync.pair()
+    child.send(b'{"type": "mounted"}')
+    sync.send(child, "error", kind="not_found", message="exec: nosuch: not found")
+    child.close()
+    with pytest.raises(CommandNotFound, match="exec: nosuch: not found"):
+        sync.send(parent, "ok")
+    parent.close()
+    parent, child = sync.pair()
+    child.close()
+    with pytest.raises(sync.SyncError, match="exited before 'ok' could be sent"):
+        sync.send(parent, "ok")
+    parent.close()

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.archive.root import rmtree
 from geedocker.digest import Digest
 from geedocker.errors import ArchiveError, VerificationError
 from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
+from geedocker.trees import rmtree
 from tests.support.layers import directory, file, gzip_bytes, layer_tar, symlink, whiteout
 
 TAR = layer_tar([directory("etc"), file("etc/hosts", "127.0.0.1 localhost\n"), symlink("etc/link", "hosts"),

@@ -396,7 +396,7 @@ def start_registry(kind: str, tls: TLSMaterial) -> TestRegistry:
     try:
         cfg: dict[str, Any] = {
             "version": 0.1,
-            "log": {"level": "info", "accesslog": {"disabled": True}, "formatter": "text"},
+            "log": {"level": "info", "accesslog": {"disabled": False}, "formatter": "text"},
             "storage": {"filesystem": {"rootdirectory": str(root / "data")}, "delete": {"enabled": True},
                         "maintenance": {"uploadpurging": {"enabled": False}}},
             "http": {"addr": host, "secret": uuid.uuid4().hex, "headers": {"X-Content-Type-Options": ["nosniff"]}},

@@ -202,13 +202,9 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
     pids = _int(host.get("PidsLimit"), "PidsLimit")
     if pids is not None and pids <= 0:
         pids = None if pids == 0 else -1
-    nnp = False
-    for opt in _strs(host.get("SecurityOpt"), "SecurityOpt"):
-        key, _, val = opt.replace("=", ":", 1).partition(":")
-        if key == "no-new-privileges":
-            nnp = val != "false"
-        elif opt not in ("seccomp=unconfined", "seccomp:unconfined", "apparmor=unconfined", "label=disable"):
-            raise ApiError(400, f"security option {opt!r} is not supported by geedocker")
+    from geedocker.containers.seccomp import parse_security_opts
+
+    security_opt, nnp = parse_security_opts(_strs(host.get("SecurityOpt"), "SecurityOpt"), inline=True)
     ulimits = []
     for u in host.get("Ulimits") or []:
         u = _dict(u, "Ulimits[]")
@@ -249,6 +245,7 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
         cap_drop=tuple(_strs(host.get("CapDrop"), "CapDrop")),
         privileged=bool(host.get("Privileged")),
         no_new_privileges=nnp,
+        security_opt=security_opt,
         labels=tuple(sorted((str(k), str(v)) for k, v in _dict(body.get("Labels"), "Labels").items())),
         group_add=tuple(_strs(host.get("GroupAdd"), "GroupAdd")),
         ulimits=tuple(ulimits),

@@ -262,8 +262,8 @@ def remove(req: Request) -> Response:
     from geedocker.images.local import remove_image
 
     out = []
-    in_use = ContainerStore(req.layout).image_ids()
-    for line in remove_image(req.layout, req.params["name"], in_use=in_use, force=req.flag("force")):
+    users = ContainerStore(req.layout).image_users
+    for line in remove_image(req.layout, req.params["name"], users=users, force=req.flag("force")):
         key, _, val = line.partition(": ")
         out.append({"Untagged" if key == "Untagged" else "Deleted": val})
     return json_response(out)
@@ -283,7 +283,7 @@ def prune(req: Request) -> Response:
                 continue
             for name in d["RepoTags"] or [image_id]:
                 try:
-                    for line in remove_image(req.layout, name, in_use=used):
+                    for line in remove_image(req.layout, name, users=ContainerStore(req.layout).image_users):
                         key, _, val = line.partition(": ")
                         deleted.append({"Untagged" if key == "Untagged" else "Deleted": val})
                 except GeeDockerError:

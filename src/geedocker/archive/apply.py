@@ -75,6 +75,7 @@ class WhiteoutPolicy(enum.Enum):
 
     OVERLAY = "overlay"  # an overlayfs lower dir: 0:0 char devices and the opaque xattr
     APPLY = "apply"  # flatten onto the tree below: delete what the whiteouts hide
+    NONE = "none"  # a plain archive (``cp``): ``.wh.`` names are ordinary files
 
 
 @value
@@ -256,10 +257,11 @@ class _Applier:
     def apply(self, m: tarfile.TarInfo) -> None:
         entry = m.name
         parts = clean_parts(entry, entry)
-        if _AUFS_META in entry and any(p.startswith(_AUFS_META) for p in parts[:-1]):
+        plain = self.policy is WhiteoutPolicy.NONE
+        if not plain and _AUFS_META in entry and any(p.startswith(_AUFS_META) for p in parts[:-1]):
             log.debug("ignoring AUFS metadata entry %s", entry)
             return
-        if parts and parts[-1].startswith(WHITEOUT_PREFIX):
+        if not plain and parts and parts[-1].startswith(WHITEOUT_PREFIX):
             self.whiteout(m, parts)
             return
         if not parts:

@@ -4,18 +4,24 @@
 subclass decodes the common case (ustar/GNU/PAX headers with octal numbers and an unsigned checksum)
 with one ``struct`` unpack and falls back to ``tarfile``'s own decoder for everything else (base-256
 numbers, signed checksums, old GNU sparse headers, malformed or end-of-archive blocks), which then
-raises or decodes as usual. PAX and GNU long-name handling stay tarfile's.
+raises or decodes as usual. PAX and GNU long-name handling stay tarfile's, but the size of an extended
+header (PAX records, a GNU long name or link) is checked before tarfile reads it into memory: a layer
+that claims a multi-GiB header is refused at once (``MAX_EXTENDED_HEADER``, Go's archive/tar's limit).
 """
 
 from __future__ import annotations
 
 import struct
 import tarfile
-from typing import Self
+from typing import Any, Self
 
 _HEADER = struct.Struct("100s8s8s8s12s12s8sc100s8x32x32x8s8s155s12x")
 _DEVICES = (tarfile.CHRTYPE, tarfile.BLKTYPE)
 _OCTAL = (8, 8, 8, 8, 8)
+_EXTENDED = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE, tarfile.GNUTYPE_LONGNAME,
+             tarfile.GNUTYPE_LONGLINK)
+_GNU_LONG = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+MAX_EXTENDED_HEADER = 1 << 20  # bytes; real ones hold a path or a few xattrs
 
 
 def _nts(field: bytes, encoding: str, errors: str) -> str:
@@ -30,6 +36,15 @@ def _oct(field: bytes) -> int:
 
 
 class FastTarInfo(tarfile.TarInfo):
+    def _proc_member(self, tarfile: tarfile.TarFile) -> Any:
+        if self.type in _EXTENDED and self.size > MAX_EXTENDED_HEADER:
+            from geedocker.errors import LimitExceededError
+
+            kind = "PAX extended header" if self.type not in _GNU_LONG else "GNU long name or link record"
+            raise LimitExceededError(f"tar {kind} of {self.size} bytes at byte {self.offset} is larger than the "
+                               f"{MAX_EXTENDED_HEADER}-byte limit")
+        return super()._proc_member(tarfile)  # type: ignore[misc]
+
     @classmethod
     def frombuf(cls, buf: bytes | bytearray, encoding: str, errors: str) -> Self:
         if len(buf) != tarfile.BLOCKSIZE:

@@ -14,14 +14,14 @@ same layer is always seen.
 from __future__ import annotations
 
 import collections
-import errno
 import os
 import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import cast
 
 from geedocker.errors import ArchiveError, UnsafeEntryError
+from geedocker.trees import rmtree as rmtree  # its old home: callers may still import it from here
+from geedocker.trees import rmtree_at, unlink_at
 
 MAX_SYMLINK_HOPS = 40
 MAX_NAME_BYTES = 255
@@ -29,7 +29,6 @@ MAX_PATH_BYTES = 4096
 _CACHE_SIZE = 256
 
 _DIR_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_LIST_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 Parts = tuple[str, ...]
 
@@ -146,7 +145,8 @@ class Root:
             self._pinned.add(hit)
             return hit, key
         pending = collections.deque(key)
-        cur_fd, cur = self.fd, cast(Parts, ())
+        cur_fd: int = self.fd
+        cur: Parts = ()
         hops = 0
         while pending:
             name = pending.popleft()
@@ -210,94 +210,5 @@ class Root:
         else:
             if stat.S_ISLNK(st.st_mode):
                 self.invalidate()
-            _unlink_at(dir_fd, name)
+            unlink_at(dir_fd, name)
         return True
-
-
-def _make_writable(dir_fd: int) -> None:
-    """Give the owner rwx on an open directory (to delete in dirs left read-only by a layer)."""
-    if dir_fd == -1:
-        return
-    try:
-        os.chmod(".", stat.S_IRWXU | stat.S_IMODE(os.stat(".", dir_fd=dir_fd).st_mode), dir_fd=dir_fd)
-    except OSError:
-        pass
-
-
-def _unlink_at(dir_fd: int, name: str) -> None:
-    try:
-        os.unlink(name, dir_fd=dir_fd)
-    except PermissionError:
-        _make_writable(dir_fd)
-        os.unlink(name, dir_fd=dir_fd)
-
-
-def _rmdir_at(dir_fd: int, name: str) -> None:
-    try:
-        os.rmdir(name, dir_fd=dir_fd)
-    except PermissionError:
-        _make_writable(dir_fd)
-        os.rmdir(name, dir_fd=dir_fd)
-
-
-def _open_list(dir_fd: int, name: str) -> int:
-    try:
-        return os.open(name, _LIST_FLAGS, dir_fd=dir_fd)
-    except PermissionError:
-        # a directory with mode 0 or without r/x: give ourselves access (we own it, or we are root)
-        os.chmod(name, stat.S_IRWXU, dir_fd=dir_fd)
-        return os.open(name, _LIST_FLAGS, dir_fd=dir_fd)
-
-
-def rmtree_at(dir_fd: int, name: str) -> None:
-    """Delete the directory ``name`` in ``dir_fd`` and everything below, never following a symlink.
-
-    Iterative (a hostile layer can nest thousands of levels); read-only or mode-0 directories are
-    made writable on the way.
-    """
-    top = _open_list(dir_fd, name)
-    # frames: (fd of the directory, its names left to visit, fd of its parent, its name)
-    stack: list[tuple[int, list[str], int, str]] = [(top, os.listdir(top), dir_fd, name)]
-    try:
-        while stack:
-            fd, names, parent_fd, own = stack[-1]
-            if not names:
-                stack.pop()
-                os.close(fd)
-                _rmdir_at(parent_fd, own)
-                continue
-            n = names.pop()
-            try:
-                st = os.stat(n, dir_fd=fd, follow_symlinks=False)
-            except FileNotFoundError:
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                child = _open_list(fd, n)
-                stack.append((child, os.listdir(child), fd, n))
-            else:
-                _unlink_at(fd, n)
-    finally:
-        for fd, _, _, _ in stack:
-            os.close(fd)
-
-
-def rmtree(path: Path) -> None:
-    """Delete ``path`` (a directory tree, a file or a symlink) robustly; nothing if it is missing."""
-    try:
-        parent = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return
-    try:
-        st = os.stat(path.name, dir_fd=parent, follow_symlinks=False)
-        if stat.S_ISDIR(st.st_mode):
-            rmtree_at(parent, path.name)
-        else:
-            _unlink_at(parent, path.name)
-    except FileNotFoundError:
-        return
-    except OSError as e:
-        if e.errno == errno.ENOENT:  # pragma: no cover
-            return
-        raise
-    finally:
-        os.close(parent)

@@ -10,7 +10,13 @@ from geedocker.store.layout import Layout
 
 
 def layout_of(args: argparse.Namespace) -> Layout:
-    return Layout.from_env(getattr(args, "root", None), getattr(args, "run_root", None))
+    layout = Layout.from_env(getattr(args, "root", None), getattr(args, "run_root", None))
+    for flag, path in (("--root", layout.root), ("--run-root", layout.run)):
+        if not path.is_dir() and path.exists():  # one stat when all is well
+            from geedocker.errors import UsageError
+
+            raise UsageError(f"{flag} {path}: not a directory")
+    return layout
 
 
 def each_container(refs: list[str], act: Callable[[str], str]) -> int:
@@ -30,10 +36,9 @@ def each_container(refs: list[str], act: Callable[[str], str]) -> int:
 
 def parse_time(text: str) -> float | None:
     """An RFC 3339 timestamp (as in image configs) -> epoch seconds, or None."""
-    from geedocker.timefmt import parse_rfc3339
+    from geedocker.timefmt import rfc3339_epoch
 
-    t = parse_rfc3339(text)
-    return None if t is None else t.timestamp()
+    return rfc3339_epoch(text)
 
 
 def ago(epoch: float | None) -> str:
@@ -46,13 +51,76 @@ def ago(epoch: float | None) -> str:
     return human_duration(time.time() - epoch) + " ago"
 
 
+def human_size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
+        n /= 1000
+    return f"{n}B"
+
+
 def table(rows: list[list[str]]) -> str:
-    """Left-aligned columns separated by at least three spaces, like docker's tabwriter output."""
-    if not rows:
-        return ""
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for r in rows:
-        cells = [c.ljust(widths[i]) for i, c in enumerate(r[:-1])] + [r[-1]]
-        lines.append("   ".join(cells).rstrip())
-    return "\n".join(lines)
+    """Columns laid out as docker's tabwriter does (minwidth 10, padding 3; the last column unpadded)."""
+    from geedocker.format.tabwriter import align
+
+    return align("\n".join("\t".join(r) for r in rows)) if rows else ""
+
+
+def run_inspect(refs: list[str], get: Callable[[str], object], fmt: str = "") -> int:
+    """``inspect`` as docker's CLI: each object found goes into a JSON array indented by 4 (Go's escaping of <, >
+    and &), or with -f/--format through the template, one line each (a missing key is an error, as docker's raw
+    fallback). What is missing or fails is reported after the output; then the exit status is 1. A template
+    that does not parse exits 64 before anything is looked up (docker's StatusError)."""
+    from geedocker.errors import GeeDockerError
+
+    tmpl = None
+    if fmt and fmt != "json":
+        from geedocker.format import docker
+
+        tmpl = docker.parse(docker.template_text(fmt), missingkey="error")
+    found: list[object] = []
+    texts: list[str] = []
+    errors: list[str] = []
+    for ref in refs:
+        try:
+            obj = get(ref)
+            if tmpl is not None:
+                texts.append(docker.execute(tmpl, obj) + "\n")
+            found.append(obj)
+        except GeeDockerError as e:
+            errors.append(f"{getattr(e, 'prefix', '')}{e}")
+    if tmpl is not None:
+        sys.stdout.write("".join(texts) or "\n")
+    else:
+        import json
+
+        text = json.dumps(found, indent=4, ensure_ascii=False)
+        sys.stdout.write(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") + "\n")
+    sys.stdout.flush()
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
+        return 1
+    return 0
+
+
+def register_group(p: argparse.ArgumentParser,
+                   subcommands: dict[str, str]) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """A management command (``container``, ``image``): each subcommand takes the arguments of the top-level
+    command module it names. The subparsers, for the group's own subcommands."""
+    import importlib
+
+    sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
+    for name, module in subcommands.items():
+        sp = sub.add_parser(name, help=f"see 'geedocker {module.rsplit('.', 1)[1].rstrip('_')} --help'")
+        importlib.import_module(module).register(sp)
+    return sub
+
+
+def run_group(args: argparse.Namespace, subcommands: dict[str, str]) -> int | None:
+    """The subcommand's exit status when it is a top-level command's module, else None."""
+    if args.action not in subcommands:
+        return None
+    import importlib
+
+    code: int = importlib.import_module(subcommands[args.action]).run(args)
+    return code

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
 # subcommand -> module (the top-level command of the same meaning)
@@ -22,27 +21,29 @@ SUBCOMMANDS: dict[str, str] = {
     "logs": "geedocker.cli.logs",
     "exec": "geedocker.cli.exec",
     "wait": "geedocker.cli.wait",
+    "commit": "geedocker.cli.commit",
+    "diff": "geedocker.cli.diff",
+    "export": "geedocker.cli.export",
 }
 
 
 def register(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
+    from geedocker.cli.common import register_group
+
+    sub = register_group(p, SUBCOMMANDS)
     prune = sub.add_parser("prune", help="remove all stopped containers")
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     insp = sub.add_parser("inspect", help="display detailed information on one or more containers")
     insp.add_argument("containers", nargs="+", metavar="CONTAINER")
-    for name, module in SUBCOMMANDS.items():
-        sp = sub.add_parser(name, help=f"see 'geedocker {module.rsplit('.', 1)[1]} --help'")
-        importlib.import_module(module).register(sp)
+    insp.add_argument("-f", "--format", default="", help='a Go template, or "json"')
+    insp.add_argument("-s", "--size", action="store_true", help="display total file sizes")
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
+    from geedocker.cli.common import layout_of, run_group
 
-    from geedocker.cli.common import layout_of
-
-    if args.action in SUBCOMMANDS:
-        code: int = importlib.import_module(SUBCOMMANDS[args.action]).run(args)
+    code = run_group(args, SUBCOMMANDS)
+    if code is not None:
         return code
     layout = layout_of(args)
     if args.action == "prune":
@@ -61,7 +62,14 @@ def run(args: argparse.Namespace) -> int:
             print()
         print("Total reclaimed space: 0B")
         return 0
+    from geedocker.cli.common import run_inspect
     from geedocker.containers.inspect import inspect_container
+    from geedocker.errors import ContainerNotFound, DaemonError
 
-    print(json.dumps([inspect_container(layout, c) for c in args.containers], indent=4))
-    return 0
+    def get(ref: str) -> object:
+        try:
+            return inspect_container(layout, ref)
+        except ContainerNotFound as e:
+            raise DaemonError(f"No such container: {ref}") from e
+
+    return run_inspect(args.containers, get, args.format)

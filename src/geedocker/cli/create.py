@@ -33,6 +33,14 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("-m", "--memory", default=None, help="memory limit")
     a("--memory-swap", default=None, help="swap limit equal to memory plus swap: -1 for unlimited")
     a("--cpus", default=None, help="number of CPUs")
+    a("-c", "--cpu-shares", type=int, default=None, help="CPU shares (relative weight)")
+    a("--health-cmd", default=None, help="command to run to check health")
+    a("--health-interval", default=None, help="time between running the check (ms|s|m|h)")
+    a("--health-timeout", default=None, help="maximum time to allow one check to run (ms|s|m|h)")
+    a("--health-retries", type=int, default=None, help="consecutive failures needed to report unhealthy")
+    a("--health-start-period", default=None, help="start period for the container to initialize (ms|s|m|h)")
+    a("--no-healthcheck", action="store_true", help="disable any container-specified HEALTHCHECK")
+    a("--restart", default="", help="restart policy: no, always, unless-stopped, on-failure[:max-retries]")
     a("--pids-limit", type=int, default=None, help="tune container pids limit (-1 for unlimited)")
     a("--init", action="store_true", help="run an init (tini, catatonit) as pid 1: forwards signals, reaps")
     a("--stop-signal", default="", help="signal to stop the container")
@@ -42,7 +50,8 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--cap-add", action="append", default=[], help="add Linux capabilities")
     a("--cap-drop", action="append", default=[], help="drop Linux capabilities")
     a("--privileged", action="store_true", help="give extended privileges to this container")
-    a("--security-opt", action="append", default=[], help="security options (no-new-privileges)")
+    a("--security-opt", action="append", default=[],
+      help="security options (no-new-privileges, seccomp=unconfined|PROFILE.json)")
     a("-l", "--label", action="append", default=[], help="set meta data on a container")
     a("--group-add", action="append", default=[], help="add additional groups to join")
     a("--ulimit", action="append", default=[], help="ulimit options (nofile=1024:2048)")
@@ -80,17 +89,9 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         for v in args.volumes_from:
             parse_volumes_from(v)
     memory, swap = spec.parse_memory(args.memory, args.memory_swap)
-    nnp = False
-    for opt in args.security_opt:
-        key, _, val = opt.replace("=", ":", 1).partition(":")
-        if key == "no-new-privileges":
-            if val not in ("", "true", "false"):
-                raise UsageError(f"invalid --security-opt {opt!r}")
-            nnp = val != "false"
-        elif opt in ("seccomp=unconfined", "seccomp:unconfined", "apparmor=unconfined", "label=disable"):
-            continue  # no seccomp/apparmor/selinux profile is applied anyway
-        else:
-            raise UsageError(f"unsupported --security-opt {opt!r}")
+    from geedocker.containers.seccomp import parse_security_opts
+
+    security_opt, nnp = parse_security_opts(args.security_opt)
     net = network_options_from_args(args)  # network flags (geedocker.cli.network_flags)
     if args.stop_signal:
         spec.parse_signal(args.stop_signal)
@@ -122,6 +123,9 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         memory=memory,
         memory_swap=swap,
         nano_cpus=spec.parse_cpus(args.cpus),
+        cpu_shares=args.cpu_shares or None,
+        restart=_restart_policy(args.restart, rm),
+        health=_health(args),
         pids_limit=args.pids_limit,
         init=args.init,
         stop_signal=args.stop_signal,
@@ -135,12 +139,47 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         cap_drop=tuple(args.cap_drop),
         privileged=args.privileged,
         no_new_privileges=nnp,
+        security_opt=security_opt,
         labels=tuple(sorted(labels)),
         group_add=tuple(args.group_add),
         ulimits=tuple(spec.parse_ulimit(u) for u in args.ulimit),
         sysctls=tuple(sorted(spec.parse_sysctl(x) for x in args.sysctl)),
         shm_size=spec.parse_bytes(args.shm_size, "--shm-size") if args.shm_size else None,
     )
+
+
+def _health(args: argparse.Namespace) -> str:
+    import json
+
+    from geedocker.containers.health import parse_duration
+    from geedocker.errors import UsageError
+
+    hc: dict[str, object] = {}
+    if args.no_healthcheck:
+        if args.health_cmd:
+            raise UsageError("--no-healthcheck conflicts with --health-* options")
+        return json.dumps({"Test": ["NONE"]})
+    if args.health_cmd:
+        hc["Test"] = ["CMD-SHELL", args.health_cmd]
+    for flag, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start_period", "StartPeriod")):
+        text = getattr(args, f"health_{flag}")
+        if text:
+            hc[key] = parse_duration(text, "--health-" + flag.replace("_", "-"))
+    if args.health_retries is not None:
+        if args.health_retries < 0:
+            raise UsageError("--health-retries cannot be negative")
+        hc["Retries"] = args.health_retries
+    return json.dumps(hc) if hc else ""
+
+
+def _restart_policy(text: str, rm: bool) -> str:
+    from geedocker.containers import restart
+    from geedocker.errors import UsageError
+
+    policy = restart.parse(text)
+    if policy and rm:
+        raise UsageError("Conflicting options: --restart and --rm")
+    return policy
 
 
 def source_from_args(args: argparse.Namespace) -> RootfsSource:

@@ -1,27 +1,153 @@
-"""``geedocker images [-q] [--digests] [--format json|table] [REPOSITORY[:TAG]]``"""
+"""``geedocker images [-a] [-q] [--digests] [--no-trunc] [--filter K=V]... [--format F] [REPOSITORY[:TAG]]``"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 
-from geedocker.cli.common import ago, layout_of, parse_time, table
-from geedocker.cli.progress import human_size
+from geedocker.cli.common import ago, human_size, layout_of, parse_time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from geedocker.images.local import ImageRow
+    from geedocker.store.layout import Layout
+
+HEADERS = {
+    "ID": "IMAGE ID", "Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "CreatedSince": "CREATED",
+    "CreatedAt": "CREATED AT", "Size": "SIZE", "Containers": "CONTAINERS", "VirtualSize": "VIRTUAL SIZE",
+    "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE",
+}  # docker's ImageContext headers
+FILTERS = {"dangling", "label", "before", "since", "reference", "until"}
 
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("repository", nargs="?", help="only images of this repository[:tag]")
+    p.add_argument("-a", "--all", action="store_true", help="show all images (geedocker keeps no intermediate ones)")
     p.add_argument("-q", "--quiet", action="store_true", help="only image IDs")
     p.add_argument("--digests", action="store_true", help="show digests")
     p.add_argument("--no-trunc", action="store_true", help="full image IDs")
-    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.add_argument("-f", "--filter", action="append", default=[], help="filter output based on conditions")
+    p.add_argument("--format", default="", help='"table", "json" or a Go template')
+
+
+class ImageContext:
+    """An images line as docker's templates see it (its ImageContext)."""
+
+    go_type = "*formatter.ImageContext"
+    marshals_with_escaping = True  # docker marshals its list rows with json.Marshal
+
+    def __init__(self, row: ImageRow, trunc: bool) -> None:
+        self.row = row
+        self.trunc = trunc
+
+    def ID(self) -> str:
+        return self.row.short_id if self.trunc else self.row.id
+
+    def Repository(self) -> str:
+        return self.row.repository
+
+    def Tag(self) -> str:
+        return self.row.tag
+
+    def Digest(self) -> str:
+        return self.row.digest or "<none>"
+
+    def CreatedSince(self) -> str:
+        return ago(parse_time(self.row.created))
+
+    def CreatedAt(self) -> str:
+        from geedocker.timefmt import rfc3339_epoch, utc_text
+
+        t = rfc3339_epoch(self.row.created)
+        return utc_text(t) if t is not None else ""
+
+    def Size(self) -> str:
+        return human_size(self.row.size)
+
+    def VirtualSize(self) -> str:
+        return human_size(self.row.size)
+
+    def Containers(self) -> str:
+        return "N/A"
+
+    def SharedSize(self) -> str:
+        return "N/A"
+
+    def UniqueSize(self) -> str:
+        return "N/A"
+
+    def to_json(self) -> dict[str, str]:
+        return {k: getattr(self, k)() for k in sorted(HEADERS)}
+
+
+def _labels(layout: Layout, image_id: str) -> dict[str, str]:
+    from geedocker.store.images import ImageStore
+
+    return dict(ImageStore(layout).resolve(image_id).config.config.labels)
+
+
+def _until(value: str) -> float:
+    from geedocker.containers.filters import FilterError
+    from geedocker.timefmt import parse_timestamp
+
+    try:
+        return parse_timestamp(value)
+    except ValueError as e:
+        raise FilterError(str(e)) from e
+
+
+def filter_rows(layout: Layout, rows: list[ImageRow], specs: list[str]) -> list[ImageRow]:
+    """docker's images filters: dangling, label, before, since, reference (a glob), until."""
+    import fnmatch
+
+    from geedocker.containers.filters import FilterError, check_keys, match_labels, parse_filters
+    from geedocker.images.local import list_images
+
+    f = parse_filters(specs)
+    check_keys(f, FILTERS)
+    for d in f.get("dangling", []):
+        if d.lower() not in ("true", "false", "1", "0"):
+            raise FilterError(f"Invalid filter 'dangling=[{d}]'")
+
+    def created_of(ref: str) -> str:
+        for r in list_images(layout):
+            if ref in (r.id, r.short_id, f"{r.repository}:{r.tag}", r.repository) or r.id.removeprefix(
+                    "sha256:").startswith(ref):
+                return r.created
+        raise FilterError(f"No such image: {ref if ':' in ref or '@' in ref else ref + ':latest'}")
+
+    before = [created_of(v) for v in f.get("before", [])]
+    since = [created_of(v) for v in f.get("since", [])]
+    out = []
+    for r in rows:
+        dangling = r.repository == "<none>" and r.tag == "<none>"
+        if "dangling" in f and dangling != (f["dangling"][0].lower() in ("true", "1")):
+            continue
+        if "label" in f and not match_labels(f["label"], _labels(layout, r.id)):
+            continue
+        if before and not all(r.created < b for b in before):
+            continue
+        if since and not all(r.created > s for s in since):
+            continue
+        if "reference" in f:
+            names = [r.repository, f"{r.repository}:{r.tag}"]
+            if not any(fnmatch.fnmatchcase(n, p) for n in names for p in f["reference"]):
+                continue
+        if "until" in f and not all((parse_time(r.created) or 0) < _until(u) for u in f["until"]):
+            continue
+        out.append(r)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
     from geedocker.images.local import list_images
 
-    rows = list_images(layout_of(args), args.repository)
-    if args.quiet:
+    layout = layout_of(args)
+    rows = list_images(layout, args.repository)
+    if args.filter:
+        rows = filter_rows(layout, rows, args.filter)
+    fmt = args.format
+    if args.quiet and fmt in ("", "table"):
         seen: list[str] = []
         for r in rows:
             ident = r.id if args.no_trunc else r.short_id
@@ -29,16 +155,10 @@ def run(args: argparse.Namespace) -> int:
                 seen.append(ident)
         print("\n".join(seen)) if seen else None
         return 0
-    if args.format == "json":
-        print(json.dumps([r.to_json() for r in rows], indent=2))
-        return 0
-    header = ["REPOSITORY", "TAG"] + (["DIGEST"] if args.digests else []) + ["IMAGE ID", "CREATED", "SIZE"]
-    out = [header]
-    for r in rows:
-        line = [r.repository, r.tag]
-        if args.digests:
-            line.append(r.digest or "<none>")
-        line += [r.id if args.no_trunc else r.short_id, ago(parse_time(r.created)), human_size(r.size)]
-        out.append(line)
-    print(table(out))
+    if fmt in ("", "table"):
+        fmt = "table {{.Repository}}\t{{.Tag}}\t" + ("{{.Digest}}\t" if args.digests else "")
+        fmt += "{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    from geedocker.format import docker
+
+    sys.stdout.write(docker.render(fmt, [ImageContext(r, not args.no_trunc) for r in rows], HEADERS))
     return 0

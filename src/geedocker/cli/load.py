@@ -21,8 +21,10 @@ def run(args: argparse.Namespace) -> int:
     layout = layout_of(args)
     if args.input:
         path = Path(args.input)
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
+        if not path.exists():
+            raise UsageError(f"open {path}: no such file or directory")
+        if path.is_dir():
+            raise UsageError(f"{path}: is a directory, not an archive")
         loaded = load(layout, path)
     else:
         if sys.stdin.isatty():

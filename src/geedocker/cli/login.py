@@ -22,7 +22,8 @@ def registry_host(server: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.registry import RegistryConfig, login
+    from geedocker.registry.config import RegistryConfig
+    from geedocker.registry.login import login
 
     if args.password and args.password_stdin:
         raise UsageError("--password and --password-stdin are mutually exclusive")

@@ -44,10 +44,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wait": ("geedocker.cli.wait", "Block until one or more containers stop, then print their exit codes"),
     "restart": ("geedocker.cli.restart", "Restart one or more containers"),
     "container": ("geedocker.cli.container", "Manage containers (ls, rm, prune, inspect, ...)"),
+    "image": ("geedocker.cli.image", "Manage images (ls, rm, tag, inspect, history, prune, pull, push, ...)"),
+    "history": ("geedocker.cli.history", "Show the history of an image"),
+    "version": ("geedocker.cli.version", "Show the geedocker version information"),
+    "info": ("geedocker.cli.info", "Display system-wide information"),
+    "build": ("geedocker.cli.build", "Build an image from a Dockerfile"),
+    "builder": ("geedocker.cli.builder", "Manage builds (prune)"),
     "commit": ("geedocker.cli.commit", "Create a new image from a container's changes"),
     "diff": ("geedocker.cli.diff", "Inspect changes to files or directories on a container's filesystem"),
     "export": ("geedocker.cli.export", "Export a container's filesystem as a tar archive"),
     "network": ("geedocker.cli.network", "Manage networks (create, ls, inspect, rm, connect, disconnect)"),
+    "pause": ("geedocker.cli.pause", "Pause all processes within one or more containers"),
+    "unpause": ("geedocker.cli.unpause", "Unpause all processes within one or more containers"),
+    "attach": ("geedocker.cli.attach", "Attach local standard output and error streams to a running container"),
+    "events": ("geedocker.cli.events", "Get real time events from the server"),
+    "stats": ("geedocker.cli.stats", "Display a live stream of container(s) resource usage statistics"),
+    "top": ("geedocker.cli.top", "Display the running processes of a container"),
+    "port": ("geedocker.cli.port", "List port mappings or a specific mapping for the container"),
+    "rename": ("geedocker.cli.rename", "Rename a container"),
+    "update": ("geedocker.cli.update", "Update configuration of one or more containers"),
+    "cp": ("geedocker.cli.cp", "Copy files/folders between a container and the local filesystem"),
     "volume": ("geedocker.cli.volume", "Manage volumes (create, ls, inspect, rm, prune)"),
     "system": ("geedocker.cli.system", "Manage geedocker (service: serve the Docker Engine API)"),
 }
@@ -56,8 +72,9 @@ GLOBAL_FLAGS_WITH_VALUE = {"--root", "--run-root", "--log-level"}
 
 # The container commands, quick and on a container's start path, keep the cyclic garbage collector off (the
 # launcher turns it off, see geedocker.entrypoint; a supervisor that stays up with its container turns it
-# on). The others, pulls and pushes with their HTTP clients among them, turn it back on.
-NO_CYCLE_COLLECTION = {"run", "create", "start", "exec", "ps", "stop", "kill", "rm", "wait", "restart", "container"}
+# on). The others, pushes with their HTTP clients among them, turn it back on; a pull does when it downloads.
+NO_CYCLE_COLLECTION = {"pull", "run", "create", "start", "exec", "ps", "stop", "kill", "rm", "wait", "restart",
+                       "container"}
 
 
 if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run time
@@ -73,7 +90,7 @@ def _global_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-root", help="runtime state directory (default /run/geedocker, or $GEEDOCKER_RUN)")
     p.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     p.add_argument("-D", "--debug", action="store_true", help="debug logging")
-    p.add_argument("--version", action="version", version="geedocker 0.1.0")
+    p.add_argument("--version", action="version", version="geedocker version 0.1.0, build geedocker-0.1.0")
     return p
 
 
@@ -117,16 +134,81 @@ def main(argv: list[str] | None = None) -> int:
     args = cparser.parse_args(argv[idx + 1 :])
     args.root = gargs.root
     args.run_root = gargs.run_root
+    return _run_command(module, args, gargs.debug)
+
+
+def _run_command(module: CommandModule, args: argparse.Namespace, debug: bool) -> int:
+    """Run the command: an error becomes one line on stderr and docker's exit code, never a traceback."""
     from geedocker.errors import GeeDockerError, describe
 
     try:
-        return module.run(args)
+        code = module.run(args)
+        sys.stdout.flush()  # here, so that a full device or a closed pipe gets its error or its quiet end
+        return code
     except GeeDockerError as e:
-        print(f"Error: {describe(e, gargs.debug)}", file=sys.stderr)
+        prefix = getattr(e, "prefix", "Error: ")  # template errors go without it, as docker's
+        print(f"{prefix}{describe(e, debug)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("Error: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:
+        if _stdout_gone():
+            return _end_quietly()
+        if e.filename is None and e.errno in _WRITE_ERRNOS:
+            # A write without a file name: the standard output (a full device, say); files that the engine writes
+            # name themselves in their errors. docker: "write /dev/stdout: no space left on device", status 1.
+            _report(f"Error: write: {_strerror(e)}", e, debug)
+            return 1
+        _report(f"Error: {_strerror(e)}" + (f": {e.filename}" if e.filename else ""), e, debug)
+        return 125
+    except Exception as e:  # a safety net: every cause found is fixed where it arises
+        _report(f"Error: unexpected {type(e).__name__}: {e}", e, debug)
+        return 125
+
+
+# errno values of a failed write: ENOSPC, EDQUOT, EFBIG, EIO
+_WRITE_ERRNOS = {28, 122, 27, 5}
+
+
+def _strerror(e: OSError) -> str:
+    return e.strerror.lower() if e.strerror else str(e)
+
+
+def _report(line: str, e: BaseException, debug: bool) -> None:
+    """One line; with -D, the chain of causes that led to it too."""
+    if debug:
+        import traceback  # only when debugging: it imports linecache and tokenize
+
+        traceback.print_exception(e, file=sys.stderr)
+    print(line, file=sys.stderr)
+
+
+def _stdout_gone() -> bool:
+    """Whether the reader of our standard output went away (``geedocker save | head``): its pipe reports an
+    error to poll."""
+    import select
+
+    try:
+        p = select.poll()
+        p.register(1, select.POLLOUT)
+        return any(ev & select.POLLERR for _, ev in p.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def _end_quietly() -> int:
+    """End as docker does when its reader goes: quietly, with the status of SIGPIPE (128+13). Whatever is left
+    in the buffer goes to /dev/null, so the final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+    return 141
 
 
 class _CommandParser(ArgumentParser):

@@ -7,15 +7,8 @@ import threading
 import time
 from typing import TextIO
 
+from geedocker.cli.common import human_size
 from geedocker.images.pull import LayerStatus, ProgressEvent
-
-
-def human_size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
-        n /= 1000
-    return f"{n}B"
 
 
 class PlainProgress:

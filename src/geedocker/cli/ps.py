@@ -1,41 +1,55 @@
-"""``geedocker ps [-a] [-q] [--no-trunc] [--format json|TEMPLATE]``"""
+"""``geedocker ps [-a] [-q] [-l] [-n N] [-s] [--no-trunc] [--filter K=V]... [--format json|TEMPLATE]``"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from geedocker.containers.store import ContainerRecord
+    from geedocker.store.layout import Layout
 
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("-a", "--all", action="store_true", help="show all containers (default shows just running)")
     p.add_argument("-q", "--quiet", action="store_true", help="only display container IDs")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
-    p.add_argument("--format", default="", help='"json" or a Go template such as "{{.ID}} {{.Names}}"')
-    p.add_argument("-f", "--filter", action="append", default=[], help="filter (name=, id=, status=, label=)")
+    p.add_argument("--format", default="", help='"table", "json" or a Go template such as "{{.ID}} {{.Names}}"')
+    p.add_argument("-f", "--filter", action="append", default=[], help="filter output based on conditions")
+    p.add_argument("-l", "--latest", action="store_true", help="show the latest created container (all states)")
+    p.add_argument("-n", "--last", type=int, default=-1, help="show n last created containers (all states)")
+    p.add_argument("-s", "--size", action="store_true", help="display total file sizes")
 
 
-def _matches(rec: object, filters: list[str]) -> bool:
-    from geedocker.containers.store import ContainerRecord
-    from geedocker.errors import UsageError
+def _content_size(top: str) -> int:
+    """The bytes of the regular files under top, a hard-linked file once (docker's directory size)."""
+    import os
 
-    assert isinstance(rec, ContainerRecord)
-    for f in filters:
-        key, eq, value = f.partition("=")
-        if not eq:
-            raise UsageError(f"bad format of filter (expected name=value): {f}")
-        if key == "name" and value not in rec.name:
-            return False
-        if key == "id" and not rec.id.startswith(value):
-            return False
-        if key == "status" and rec.state.status.value != value:
-            return False
-        if key == "label":
-            k, has, v = value.partition("=")
-            labels = dict(rec.options.labels)
-            if k not in labels or (has and labels[k] != v):
-                return False
-        if key not in ("name", "id", "status", "label"):
-            raise UsageError(f"invalid filter '{key}'")
-    return True
+    total = 0
+    seen: set[int] = set()
+    for d, _dirs, files in os.walk(top):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(d, name))
+            except OSError:
+                continue
+            if st.st_ino not in seen and (st.st_mode & 0o170000) == 0o100000:
+                seen.add(st.st_ino)
+                total += st.st_size
+    return total
+
+
+def _size(layout: object, rec: object) -> str:
+    """docker's SIZE: the container's writable layer, and "virtual" with the image's layers, in docker's units."""
+    from geedocker.cli.common import human_size
+    from geedocker.containers.store import ContainerRecord, ContainerStore
+    from geedocker.store.layout import Layout
+
+    assert isinstance(layout, Layout) and isinstance(rec, ContainerRecord)
+    rw = _content_size(str(ContainerStore(layout).dir(rec.id) / "upper"))
+    virtual = rw + sum(_content_size(d) for d in rec.lower_dirs)
+    return f"{human_size(rw)} (virtual {human_size(virtual)})" if virtual else human_size(rw)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,27 +57,49 @@ def run(args: argparse.Namespace) -> int:
 
     from geedocker.cli.common import layout_of
     from geedocker.containers import ps
+    from geedocker.containers.filters import filter_records
     from geedocker.containers.lifecycle import refresh
-    from geedocker.containers.store import ContainerStore, Status
+    from geedocker.containers.store import ContainerStore
 
+    if args.format:  # docker 28 checks the template on an empty row first, with or without containers
+        from geedocker.format import docker
+
+        docker.check(args.format, ps.PsRow("", "", "", "", "", "", "", "", "", ""))
     layout = layout_of(args)
     records = [refresh(layout, r) for r in ContainerStore(layout).list()]
-    if not args.all and not any(f.startswith("status=") for f in args.filter):
-        records = [r for r in records if r.state.status == Status.RUNNING]
-    records = [r for r in records if _matches(r, args.filter)]
     records.sort(key=lambda r: r.created, reverse=True)
+    last = 1 if args.latest else args.last
+    records = filter_records(layout, records, args.filter, all_=args.all or last > 0)
+    if last > 0:
+        records = records[:last]
+    fmt = args.format
+    if args.quiet and (not fmt or fmt == "table" or fmt.startswith("table ")) and fmt != "json":
+        fmt = "{{.ID}}"
     now = time.time()
-    if args.quiet:
+    if args.quiet and fmt == "{{.ID}}":
         for r in records:
             print(r.id if args.no_trunc else r.short_id)
         return 0
     from geedocker import network
 
-    rows = [ps.row(r, now, trunc=not args.no_trunc, ports=network.ports_text(layout, r.id)) for r in records]
-    if args.format:
-        text = ps.format_template(rows, args.format)
-        if text:
-            print(text)
+    size = args.size or ".Size" in fmt
+    store = ContainerStore(layout)
+    rows = [ps.row(r, now, trunc=not args.no_trunc, ports=network.ports_text(layout, r.id),
+                   size=_size(layout, r) if size else "0B", paused=store.is_paused(r),
+                   health=_health(layout, r)) for r in records]
+    if fmt and fmt != "table":
+        sys.stdout.write(ps.format_template(rows, fmt))
         return 0
-    print(ps.format_table(rows))
+    print(ps.format_table(rows, size=args.size))
     return 0
+
+
+def _health(layout: Layout, rec: ContainerRecord) -> str:
+    """The healthcheck's status of a running container that has one ("" otherwise)."""
+    if not rec.image_config.get("Healthcheck"):
+        return ""
+    from geedocker.containers import health
+
+    if health.config(rec) is None:
+        return ""
+    return str((health.load(layout, rec.id) or {}).get("Status", "starting"))

@@ -6,7 +6,11 @@ import argparse
 import sys
 
 from geedocker.cli.common import layout_of
-from geedocker.cli.progress import for_stream
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING
+if TYPE_CHECKING:
+    from geedocker.digest import Digest
+    from geedocker.reference import Reference
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -17,26 +21,40 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.images.pull import PullOptions, pull
+    from geedocker.images.cached import check
     from geedocker.oci import Platform
 
+    platform = Platform.parse(args.platform) if args.platform else None
+    layout = layout_of(args)
+    fresh = check(layout, args.image, platform=platform)
+    if fresh is not None:  # present and unchanged: one request, and the pull machinery stays unloaded
+        _report(fresh.reference, fresh.digest, True, args.quiet)
+        return 0
+    from geedocker.cli.progress import for_stream
+    from geedocker.entrypoint import collect_cycles
+    from geedocker.images.pull import PullOptions, pull
+
+    collect_cycles()  # a pull that downloads runs for long, with threads
     options = PullOptions(
-        platform=Platform.parse(args.platform) if args.platform else None,
+        platform=platform,
         max_parallel=max(1, args.max_parallel),
     )
     progress = for_stream(sys.stdout, args.quiet)
     try:
-        result = pull(layout_of(args), args.image, options=options, progress=progress)
+        result = pull(layout, args.image, options=options, progress=progress)
     finally:
         if progress is not None:
             progress.close()
-    ref = result.reference
-    if not args.quiet:
-        print(f"Digest: {result.digest}")
+    _report(result.reference, result.digest, result.up_to_date, args.quiet)
+    return 0
+
+
+def _report(ref: Reference, digest: Digest, up_to_date: bool, quiet: bool) -> None:
+    if not quiet:
+        print(f"Digest: {digest}")
         what = ref.familiar()
-        if result.up_to_date:
+        if up_to_date:
             print(f"Status: Image is up to date for {what}")
         else:
             print(f"Status: Downloaded newer image for {what}")
     print(str(ref))
-    return 0

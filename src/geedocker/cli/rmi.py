@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     rc = 0
     for name in args.images:
         try:
-            for line in remove_image(layout, name, in_use=ContainerStore(layout).image_ids(), force=args.force):
+            for line in remove_image(layout, name, users=ContainerStore(layout).image_users, force=args.force):
                 print(line)
         except GeeDockerError as e:
             print(f"Error: {e}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""``geedocker system service [--time SECONDS] [URI]``: serve the Docker Engine API (``geedocker.api``)."""
+"""``geedocker system service [--time SECONDS] [URI]``: serve the Docker Engine API (``geedocker.api``);
+``geedocker system boot``: start the containers whose restart policy wants them up."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 
 def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
+    sub.add_parser("boot", help="start the containers whose restart policy wants them up (after a reboot)")
     s = sub.add_parser("service", help="serve the Docker Engine API (for docker, docker compose, docker-py)")
     s.add_argument("-t", "--time", type=float, default=5.0,
                    help="seconds without a request after which the service exits (0: never; default 5)")  # fmt: skip
@@ -16,6 +18,8 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "boot":
+        return _boot(args)
     from geedocker.api.service import default_uri, serve
     from geedocker.cli.common import layout_of
     from geedocker.errors import UsageError
@@ -31,3 +35,28 @@ def run(args: argparse.Namespace) -> int:
               "on this host", file=sys.stderr)  # fmt: skip
     serve(layout, uri, args.time)
     return 0
+
+
+def _boot(args: argparse.Namespace) -> int:
+    """As dockerd at start: ``always`` and ``unless-stopped`` (not stopped by hand) containers start again."""
+    import sys
+
+    from geedocker.cli.common import layout_of
+    from geedocker.containers import lifecycle
+    from geedocker.containers.restart import starts_at_boot
+    from geedocker.containers.store import ContainerStore, Status
+    from geedocker.errors import GeeDockerError
+
+    layout = layout_of(args)
+    code = 0
+    for rec in ContainerStore(layout).list():
+        rec = lifecycle.refresh(layout, rec)
+        if rec.state.status == Status.RUNNING or not starts_at_boot(rec.options.restart, rec.state.manually_stopped):
+            continue
+        try:
+            lifecycle.start(layout, rec.id, keep_manual_stop=True)
+            print(rec.name)
+        except GeeDockerError as e:
+            print(f"Error: starting {rec.name}: {e}", file=sys.stderr)
+            code = 1
+    return code

@@ -63,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f'create: error looking up volume plugin {args.driver}: plugin "{args.driver}" not found')
         if args.name and args.name_arg and args.name != args.name_arg:
             raise UsageError("conflicting options: either specify --name or provide positional arg, not both")
-        labels = dict(_pairs(args.label, "--label"))
-        opts = dict(_pairs(args.opt, "--opt"))
+        # docker's CLI 28 sends no maps when no --label/-o is given: inspect shows null, as for implicit volumes
+        labels = dict(_pairs(args.label, "--label")) or None
+        opts = dict(_pairs(args.opt, "--opt")) or None
         vol, _ = vstore.create(args.name or args.name_arg, labels, opts)
         print(vol.name)
         return 0
@@ -76,8 +77,9 @@ def run(args: argparse.Namespace) -> int:
             return 0
         rows = [_row(layout, v) for v in vols]
         if args.format:
-            for r in rows:
-                print(_format(args.format, r))
+            from geedocker.format import docker
+
+            sys.stdout.write(docker.render(args.format, rows, HEADERS))
             return 0
         width = max(10, *(len(r["Driver"]) + 3 for r in rows))  # docker's tabwriter: min width 10, padding 3
         for driver_, name in [("DRIVER", "VOLUME NAME"), *((r["Driver"], r["Name"]) for r in rows)]:
@@ -93,8 +95,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"Error: {e}", file=sys.stderr)
                 code = 1
         if args.format:
+            from geedocker.format import docker
+
             for d in out:
-                print(_format(args.format, d))
+                print(docker.render_one(args.format, d))
         else:
             print(json.dumps(out, indent=4))
         return code
@@ -135,6 +139,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+HEADERS = {"Driver": "DRIVER", "Name": "VOLUME NAME", "Labels": "LABELS", "Links": "LINKS",
+           "Mountpoint": "MOUNTPOINT", "Scope": "SCOPE", "Size": "SIZE"}  # fmt: skip
+
+
 def _row(layout: Layout, vol: Volume) -> dict[str, str]:
     """``volume ls``'s fields for --format (docker's names: .Name, .Driver, .Labels, .Mountpoint, ...)."""
     from geedocker.volumes.store import VolumeStore
@@ -148,33 +156,3 @@ def _row(layout: Layout, vol: Volume) -> dict[str, str]:
         "Scope": "local",
         "Size": "N/A",
     }
-
-
-def _format(template: str, data: object) -> str:
-    """``--format``: ``json``, or a Go template (geedocker.format when it is there; until then {{.Field}} and
-    {{json .}} only)."""
-    import json
-    import re
-
-    if template in ("json", "{{json .}}"):
-        return json.dumps(data, separators=(",", ":"))
-
-    def field(m: re.Match[str]) -> str:
-        expr = m.group(1).strip()
-        if expr.startswith("json "):
-            return json.dumps(_lookup(data, expr[5:].strip()), separators=(",", ":"))
-        v = _lookup(data, expr)
-        return "" if v is None else (v if isinstance(v, str) else json.dumps(v))
-
-    return re.sub(r"\{\{(.*?)\}\}", field, template.replace("\\t", "\t").replace("\\n", "\n"))
-
-
-def _lookup(data: object, path: str) -> object:
-    from geedocker.errors import UsageError
-
-    cur = data
-    for key in filter(None, path.lstrip(".").split(".")) if path != "." else []:
-        if not isinstance(cur, dict) or key not in cur:
-            raise UsageError(f"template: can't evaluate field {key}")
-        cur = cur[key]
-    return cur

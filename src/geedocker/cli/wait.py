@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--condition", default="not-running", help="not-running (default), next-exit or removed")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 
@@ -14,4 +15,4 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.containers import lifecycle
 
     layout = layout_of(args)
-    return each_container(args.containers, lambda ref: str(lifecycle.wait(layout, ref)))
+    return each_container(args.containers, lambda ref: str(lifecycle.wait(layout, ref, args.condition)))

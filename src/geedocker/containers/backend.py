@@ -1,7 +1,7 @@
 """The OCI runtime the engine hands bundles to: the project's own core, or runc/crun by their CLI.
 
 The boundary is the bundle (``config.json`` + rootfs). ``GEEDOCKER_OCI_RUNTIME`` picks the runtime:
-``geedocker`` (the default when ``geedocker.runtime`` provides ``create``), ``runc`` or ``crun`` (any
+``geedocker`` (the default), ``runc`` or ``crun`` (any
 runc-compatible binary on PATH). The caller that waits for a container (the attached ``run`` or the
 detached monitor) makes itself a child subreaper first, so a container init whose runtime process
 exited becomes its child and ``wait`` can reap it.
@@ -10,7 +10,6 @@ exited becomes its child and ``wait`` can reap it.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import time
@@ -24,13 +23,16 @@ from geedocker.errors import (
     ContainerStateError,
 )
 from geedocker.logger import get_logger
+from geedocker.procs import pid_alive
+from geedocker.runtime.status import exit_status
 from geedocker.store.layout import Layout
 from geedocker.values import value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
     import subprocess
-    from typing import Any, Protocol
+    from collections.abc import Callable
+    from typing import Any
 
 log = get_logger(__name__)
 
@@ -44,43 +46,68 @@ class RuntimeState:
     exit_code: int | None = None  # known once stopped, if the runtime kept it
 
 
-if TYPE_CHECKING:  # a Protocol only annotations use: no typing import at run time
-    class Backend(Protocol):
-        name: str
+class Backend:
+    """What the engine asks of an OCI runtime. A plain base class (not a ``typing.Protocol``: importing
+    typing costs ms of every start) that the runtimes below, and the tests' ``FakeBackend``, name."""
 
-        def create(
-            self, cid: str, bundle: Path, *, stdin: Fd, stdout: Fd, stderr: Fd, console_socket: Path | None
-        ) -> int: ...
+    name: str
 
-        def start(self, cid: str) -> None: ...
+    def create(
+        self, cid: str, bundle: Path, *, stdin: Fd, stdout: Fd, stderr: Fd, console_socket: Path | None
+    ) -> int:
+        """Create the container from ``bundle`` (its init waits for ``start``); the init's host pid."""
+        raise NotImplementedError
 
-        def prepare(self, cid: str, cgroups_path: str) -> None:
-            """Ahead of ``create``, what the runtime can do early (its cgroups); undone by ``discard``."""
-            ...
+    def start(self, cid: str) -> None:
+        raise NotImplementedError
 
-        def discard(self, cid: str, cgroups_path: str) -> None: ...
+    def prepare(self, cid: str, cgroups_path: str) -> None:
+        """Ahead of ``create``, what the runtime can do early (its cgroups); undone by ``discard``."""
+        raise NotImplementedError
 
-        def wait(self, cid: str, pid: int) -> int: ...
+    def discard(self, cid: str, cgroups_path: str) -> None:
+        raise NotImplementedError
 
-        def kill(self, cid: str, sig: int, all_: bool = False) -> None: ...
+    def wait(self, cid: str, pid: int) -> int:
+        raise NotImplementedError
 
-        def delete(self, cid: str, force: bool = False) -> None: ...
+    def kill(self, cid: str, sig: int, all_: bool = False) -> None:
+        raise NotImplementedError
 
-        def state(self, cid: str) -> RuntimeState: ...
+    def delete(self, cid: str, force: bool = False) -> None:
+        raise NotImplementedError
 
-        def exec_(
-            self,
-            cid: str,
-            process: dict[str, Any],
-            *,
-            stdin: Fd,
-            stdout: Fd,
-            stderr: Fd,
-            console_socket: Path | None,
-            detach: bool = False,
-        ) -> int:
-            """The exit status; with ``detach`` or a console socket, the new process's host pid instead."""
-            ...
+    def state(self, cid: str) -> RuntimeState:
+        raise NotImplementedError
+
+    def oom_killed(self, cid: str, cgroups_path: str) -> bool:
+        """Whether the kernel's OOM killer struck in the container's cgroup (asked before ``delete``)."""
+        raise NotImplementedError
+
+    def exec_(
+        self,
+        cid: str,
+        process: dict[str, Any],
+        *,
+        stdin: Fd,
+        stdout: Fd,
+        stderr: Fd,
+        console_socket: Path | None,
+        detach: bool = False,
+    ) -> int:
+        """The exit status; with ``detach`` or a console socket, the new process's host pid instead."""
+        raise NotImplementedError
+
+
+def _oom_killed(cid: str, cgroups_path: str) -> bool:
+    """Read through the runtime's own cgroup driver: the engine gives runc and crun the same absolute
+    cgroupsPath, so the cgroup is where geedocker's runtime would look."""
+    from geedocker.runtime import cgroups
+
+    try:
+        return cgroups.for_container(cgroups_path, cid).oom_killed()
+    except (ContainerError, OSError):
+        return False
 
 
 def _classify(message: str) -> ContainerError:
@@ -112,23 +139,18 @@ def wait_pid(pid: int) -> int:
             return _wait_foreign(pid)
         except InterruptedError:
             continue
-        if os.WIFEXITED(status):
-            return os.WEXITSTATUS(status)
-        if os.WIFSIGNALED(status):
-            return 128 + os.WTERMSIG(status)
+        if os.WIFEXITED(status) or os.WIFSIGNALED(status):
+            return exit_status(status)
 
 
 def _wait_foreign(pid: int) -> int:
     """A pid that is not our child: poll until it is gone (the exit status is then unknown: 255)."""
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return 255
+    while pid_alive(pid):
         time.sleep(0.05)
+    return 255
 
 
-class OciCliBackend:
+class OciCliBackend(Backend):
     """runc, crun, or any runc-compatible command line."""
 
     def __init__(self, binary: str, root: Path) -> None:
@@ -189,6 +211,9 @@ class OciCliBackend:
     def wait(self, cid: str, pid: int) -> int:
         return wait_pid(pid)
 
+    def oom_killed(self, cid: str, cgroups_path: str) -> bool:
+        return _oom_killed(cid, cgroups_path)
+
     def kill(self, cid: str, sig: int, all_: bool = False) -> None:
         args = ["kill"] + (["--all"] if all_ else []) + [cid, str(sig)]
         proc = self._run(*args, check=False)
@@ -241,58 +266,68 @@ class OciCliBackend:
             return code
 
 
-class GeeRuntimeBackend:
-    """The project's runtime core (``geedocker.runtime``), called in-process."""
+class GeeRuntimeBackend(Backend):
+    """The project's runtime core (``geedocker.runtime.container``), called in-process. Each method imports
+    it when called: commands that only read records (ps, inspect) never load the runtime."""
 
     name = "geedocker"
 
     def __init__(self, root: Path) -> None:
-        self.rt: Any = importlib.import_module("geedocker.runtime")
         self.root = root
 
     def create(
         self, cid: str, bundle: Path, *, stdin: Fd, stdout: Fd, stderr: Fd, console_socket: Path | None
     ) -> int:
+        from geedocker.runtime import container as rt
+
         self.root.mkdir(parents=True, exist_ok=True)
-        st = self.rt.create(
-            self.root,
-            cid,
-            bundle,
-            stdin=stdin,
-            stdout=stdout,
-            stderr=stderr,
-            console_socket=console_socket,
-            monitor=True,
-        )
+        st = rt.create(self.root, cid, bundle, stdin=stdin, stdout=stdout, stderr=stderr,
+                       console_socket=console_socket, monitor=True)  # fmt: skip
         return int(st.pid)
 
     def start(self, cid: str) -> None:
-        self.rt.start(self.root, cid)
+        from geedocker.runtime import container as rt
+
+        rt.start(self.root, cid)
 
     def prepare(self, cid: str, cgroups_path: str) -> None:
-        self.rt.prepare_cgroup(cgroups_path, cid)
+        from geedocker.runtime import container as rt
+
+        rt.prepare_cgroup(cgroups_path, cid)
 
     def discard(self, cid: str, cgroups_path: str) -> None:
-        self.rt.discard_cgroup(cgroups_path, cid)
+        from geedocker.runtime import container as rt
+
+        rt.discard_cgroup(cgroups_path, cid)
 
     def wait(self, cid: str, pid: int) -> int:
-        return int(self.rt.wait(self.root, cid))
+        from geedocker.runtime import container as rt
+
+        return rt.wait(self.root, cid)
 
     def kill(self, cid: str, sig: int, all_: bool = False) -> None:
+        from geedocker.runtime import container as rt
+
         with contextlib.suppress(ContainerStateError, ContainerNotFound):
-            self.rt.kill(self.root, cid, sig, all=all_)
+            rt.kill(self.root, cid, sig, all=all_)
 
     def delete(self, cid: str, force: bool = False) -> None:
+        from geedocker.runtime import container as rt
+
         with contextlib.suppress(ContainerNotFound):
-            self.rt.delete(self.root, cid, force=force)
+            rt.delete(self.root, cid, force=force)
 
     def state(self, cid: str) -> RuntimeState:
+        from geedocker.runtime import container as rt
+
         try:
-            st = self.rt.state(self.root, cid)
+            st = rt.state(self.root, cid)
         except ContainerNotFound:
             return RuntimeState("", 0)
-        code = getattr(st, "exit_code", None)
-        return RuntimeState(str(st.status), int(st.pid or 0), int(code) if code is not None else None)
+        return RuntimeState(str(st.status), int(st.pid or 0), st.exit_code)
+
+    def oom_killed(self, cid: str, cgroups_path: str) -> bool:
+        return _oom_killed(cid, cgroups_path)
 
     def exec_(
         self,
@@ -305,13 +340,12 @@ class GeeRuntimeBackend:
         console_socket: Path | None,
         detach: bool = False,
     ) -> int:
+        from geedocker.runtime import container as rt
+
         if console_socket is not None or detach:
-            pid = self.rt.exec_(
-                self.root, cid, process, console_socket=console_socket, detach=True, stdin=stdin, stdout=stdout,
-                stderr=stderr,
-            )
-            return int(pid)
-        return int(self.rt.exec_(self.root, cid, process, stdin=stdin, stdout=stdout, stderr=stderr))
+            return rt.exec_(self.root, cid, process, console_socket=console_socket, detach=True, stdin=stdin,
+                            stdout=stdout, stderr=stderr)  # fmt: skip
+        return rt.exec_(self.root, cid, process, stdin=stdin, stdout=stdout, stderr=stderr)
 
 
 def _last_error(stderr: str) -> str:
@@ -336,19 +370,27 @@ def _log_error(path: Path) -> str:
 
 
 def backend_name() -> str:
-    wanted = os.environ.get("GEEDOCKER_OCI_RUNTIME", "")
-    if wanted:
-        return wanted
-    try:
-        rt = importlib.import_module("geedocker.runtime")
-    except ImportError:
-        return "runc"
-    return "geedocker" if hasattr(rt, "create") else "runc"
+    """``GEEDOCKER_OCI_RUNTIME``, else geedocker's own runtime."""
+    return os.environ.get("GEEDOCKER_OCI_RUNTIME", "") or "geedocker"
+
+
+# Further backends by name (a test's FakeBackend): name -> factory of the layout.
+_registered: dict[str, Callable[[Layout], Backend]] = {}
+
+
+def register_backend(name: str, factory: Callable[[Layout], Backend] | None) -> None:
+    """Make ``get_backend`` answer ``name`` with ``factory(layout)`` (None: forget it)."""
+    if factory is None:
+        _registered.pop(name, None)
+    else:
+        _registered[name] = factory
 
 
 def get_backend(layout: Layout, name: str | None = None) -> Backend:
     """The runtime named ``name`` (as recorded for a container) or the configured default."""
     name = name or backend_name()
+    if name in _registered:
+        return _registered[name](layout)
     if name == "geedocker":
         return GeeRuntimeBackend(layout.runtime_root)
     return OciCliBackend(name, layout.run / name)

@@ -6,10 +6,8 @@ import contextlib
 import json
 import os
 import signal
-from typing import Any
 
 from geedocker.containers.backend import get_backend, set_subreaper, wait_pid
-from geedocker.containers.console import ConsoleSocket
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.spec import merge_env
 from geedocker.containers.store import ContainerStore, Status
@@ -17,6 +15,10 @@ from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerStateError, UsageError
 from geedocker.store.layout import Layout
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @value
@@ -39,6 +41,10 @@ def exec_process(layout: Layout, ref: str, eo: ExecOptions) -> tuple[str, dict[s
     rec = refresh(layout, store.resolve(ref))
     if rec.state.status != Status.RUNNING:
         raise ContainerStateError(f"container {rec.id} is not running")
+    if store.is_paused(rec):
+        from geedocker.containers.control import DaemonError  # here: only a paused container needs it
+
+        raise DaemonError(f"Container {rec.id} is paused, unpause the container before exec")
     spec = json.loads((store.bundle(rec.id) / "config.json").read_bytes())
     base: dict[str, Any] = dict(spec["process"])
     proc: dict[str, Any] = {
@@ -79,7 +85,9 @@ def exec_in(layout: Layout, ref: str, eo: ExecOptions) -> int:
                 os.close(null)
             return 0 if pid > 0 else 125
         if not eo.tty:
-            return backend.exec_(cid, proc, stdin=stdin, stdout=1, stderr=2, console_socket=None)
+            return _exec_piped(backend, cid, proc, eo.interactive)
+        from geedocker.containers.console import ConsoleSocket  # socket: only an exec with a terminal
+
         set_subreaper()
         with contextlib.suppress(OSError):  # the pty is made at our size: the command may ask for it at once
             size = os.get_terminal_size(0)
@@ -94,6 +102,105 @@ def exec_in(layout: Layout, ref: str, eo: ExecOptions) -> int:
     finally:
         if stdin != 0:
             os.close(stdin)
+
+
+def _exec_piped(backend: Any, cid: str, proc: dict[str, Any], interactive: bool) -> int:
+    """Run the process on pipes that we relay to our own stdio (as docker's daemon does), never on our own file
+    descriptors: a process it leaves behind in the container must not keep our terminal (or whatever our
+    stdio is) to read or write. The relay ends when the process exits; what a leftover writes later goes
+    nowhere."""
+    import selectors
+
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    in_r, in_w = os.pipe2(os.O_CLOEXEC) if interactive else (os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), -1)
+    try:
+        set_subreaper()
+        pid = backend.exec_(cid, {**proc, "terminal": False}, stdin=in_r, stdout=out_w, stderr=err_w,
+                            console_socket=None, detach=True)
+    except BaseException:
+        for fd in (out_r, err_r, in_w):
+            if fd >= 0:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (in_r, out_w, err_w):
+            os.close(fd)
+    try:
+        exited = os.pidfd_open(pid)
+    except OSError:  # no pidfd (an old kernel): the relay ends when both streams do
+        exited = -1
+    sel = selectors.DefaultSelector()
+    sel.register(out_r, selectors.EVENT_READ, 1)
+    sel.register(err_r, selectors.EVENT_READ, 2)
+    if exited >= 0:
+        sel.register(exited, selectors.EVENT_READ, "exit")
+    if interactive:
+        sel.register(0, selectors.EVENT_READ, "in")
+    streams = 2
+    try:
+        while streams:
+            for key, _ in sel.select():
+                if key.data == "exit":
+                    for fd, to in ((out_r, 1), (err_r, 2)):  # what it wrote before it exited
+                        os.set_blocking(fd, False)
+                        _copy(fd, to, limit=1 << 20)
+                    streams = 0
+                    break
+                if key.data == "in":
+                    data = _read(0)
+                    try:
+                        if data:
+                            _write_all(in_w, data)
+                            continue
+                    except OSError:
+                        pass  # the process closed its stdin
+                    sel.unregister(0)
+                    os.close(in_w)
+                    in_w = -1
+                    continue
+                if not _copy(int(key.fd), key.data, limit=65536):
+                    sel.unregister(key.fd)
+                    streams -= 1
+    finally:
+        sel.close()
+        for fd in (out_r, err_r, in_w, exited):
+            if fd >= 0:
+                os.close(fd)
+    return wait_pid(pid)
+
+
+def _read(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except BlockingIOError:
+        raise  # a drained non-blocking pipe: the caller stops there
+    except OSError:  # EIO from a terminal that went away, ...: an end of input
+        return b""
+
+
+def _copy(src: int, dst: int, *, limit: int) -> bool:
+    """Up to ``limit`` bytes from ``src`` to ``dst``; False at the end of ``src`` (or when it would block)."""
+    copied = 0
+    while copied < limit:
+        try:
+            data = _read(src)
+        except BlockingIOError:
+            return False
+        if not data:
+            return False
+        copied += len(data)
+        with contextlib.suppress(OSError):  # our own stdout gone: the rest is dropped
+            _write_all(dst, data)
+        if limit <= 65536:
+            break
+    return True
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _relay_tty(master: int, pid: int, interactive: bool) -> int:

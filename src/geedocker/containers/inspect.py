@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from geedocker import network
 from geedocker.containers.lifecycle import refresh
+from geedocker.containers.spec import RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.store.layout import Layout
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -25,7 +29,8 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
     except (OSError, ValueError):
         spec = {}
     process = spec.get("process") or {}
-    status = st.status.value
+    paused = store.is_paused(rec)
+    status = "paused" if paused else st.status.value
     return {
         "Id": rec.id,
         "Created": rec.created,
@@ -34,8 +39,8 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
         "State": {
             "Status": status,
             "Running": st.status == Status.RUNNING,
-            "Paused": False,
-            "Restarting": False,
+            "Paused": paused,
+            "Restarting": st.restarting,
             "OOMKilled": st.oom_killed,
             "Dead": st.status == Status.DEAD,
             "Pid": st.pid if st.status == Status.RUNNING else 0,
@@ -43,6 +48,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
             "Error": st.error,
             "StartedAt": st.started_at or _ZERO_TIME,
             "FinishedAt": st.finished_at or _ZERO_TIME,
+            **_health(layout, rec),
         },
         "Image": rec.image_id,
         "ResolvConfPath": str(store.dir(rec.id) / "resolv.conf"),
@@ -50,18 +56,20 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
         "HostsPath": str(store.dir(rec.id) / "hosts"),
         "LogPath": str(store.log_path(rec.id)),
         "Name": "/" + rec.name,
-        "RestartCount": 0,
+        "RestartCount": st.restart_count,
         "Driver": "overlay",
         "Platform": "linux",
         "HostConfig": {
             "Binds": [f"{m.source}:{m.target}{':ro' if m.readonly else ''}" for m in opts.mounts if m.type == "bind"],
             "NetworkMode": opts.network,
+            "RestartPolicy": {"Name": (opts.restart.partition(":")[0] or "no"),
+                              "MaximumRetryCount": int(opts.restart.partition(":")[2] or 0)},
             "AutoRemove": opts.rm,
             "CapAdd": list(opts.cap_add) or None,
             "CapDrop": list(opts.cap_drop) or None,
             "Privileged": opts.privileged,
             "ReadonlyRootfs": opts.read_only,
-            "SecurityOpt": ["no-new-privileges"] if opts.no_new_privileges else None,
+            "SecurityOpt": _security_opt(opts),
             "Tmpfs": {m.target: ",".join(m.options) for m in opts.mounts if m.type == "tmpfs"} or None,
             "Memory": opts.memory or 0,
             "MemorySwap": opts.memory_swap or 0,
@@ -92,7 +100,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
             "Image": rec.image,
             "WorkingDir": opts.workdir or cfg.working_dir,
             "Entrypoint": _entrypoint(opts.entrypoint, cfg.entrypoint),
-            "Labels": dict(opts.labels),
+            "Labels": rec.labels,
             "StopSignal": str(rec.stop_signal),
             "StopTimeout": rec.stop_timeout,
         },
@@ -114,7 +122,30 @@ def _entrypoint(flag: str | None, image_ep: tuple[str, ...] | None) -> list[str]
     return list(image_ep) if image_ep else None
 
 
+def _security_opt(opts: RunOptions) -> list[str] | None:
+    """docker's HostConfig.SecurityOpt: the options as given (a seccomp profile file as its JSON), and
+    ``label=disable`` added for a privileged container, as docker's daemon adds it."""
+    out = list(opts.security_opt)
+    if not out and opts.no_new_privileges:  # a record written before security_opt was kept
+        out = ["no-new-privileges"]
+    if opts.privileged and "label=disable" not in out:
+        out.append("label=disable")
+    return out or None
+
+
 def _mounts(layout: Layout, rec: ContainerRecord) -> list[dict[str, Any]]:
+    if not rec.options.mounts:
+        return []  # without loading the volume code (and the runtime's mount code it imports)
     from geedocker.containers.volumes import mounts_json  # here: it loads the volume store
 
     return mounts_json(rec, layout)
+
+
+def _health(layout: Layout, rec: ContainerRecord) -> dict[str, Any]:
+    if not rec.image_config.get("Healthcheck"):
+        return {}
+    from geedocker.containers import health  # here: only containers with a healthcheck need it
+
+    if health.config(rec) is None:
+        return {}
+    return {"Health": health.load(layout, rec.id) or {"Status": "starting", "FailingStreak": 0, "Log": []}}

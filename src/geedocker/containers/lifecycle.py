@@ -33,6 +33,7 @@ from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
     Status,
+    event,
     is_alive,
 )
 from geedocker.containers.supervisor import run_attached, start_detached
@@ -68,6 +69,19 @@ def _check_mounts(opts: RunOptions) -> None:
             raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
 
 
+def _record_on_layers(layout: Layout, store: ContainerStore, source: RootfsSource,
+                      make: Callable[[str, str], ContainerRecord], name: str) -> ContainerRecord:
+    """The container's record, written while its layers are known to be there: ``rmi`` cannot delete them
+    between the check and the record (``users_lock``; ``rmi`` reads the records under it)."""
+    from geedocker.store.images import users_lock
+
+    with users_lock(layout, shared=True):
+        for p in source.lower_dirs:
+            if not p.is_dir():
+                raise ContainerError(f"image layer directory {p} is missing (the image was removed?)")
+        return store.create(make, name)
+
+
 def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: bool = False) -> ContainerRecord:
     """Make a container (status ``created``): record, overlay dirs, config.json. Nothing runs yet.
 
@@ -82,9 +96,6 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     resolve_workdir(source.config, opts)
     stop_signal = resolve_stop_signal(source.config, opts)
     _check_mounts(opts)
-    for p in source.lower_dirs:
-        if not p.is_dir():
-            raise ContainerError(f"image layer directory {p} is missing")
     store = ContainerStore(layout)
     runtime = backend_name()
 
@@ -97,7 +108,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             created=now_rfc3339(),
             args=tuple(args),
             options=replace(opts, name=name),
-            image_config=source.config,
+            image_config=_with_health(source.config, opts.health),
             lower_dirs=tuple(str(p) for p in source.lower_dirs),
             hostname=opts.hostname or (os.uname().nodename if opts.network == "host" else cid[:12]),
             stop_signal=stop_signal,
@@ -113,12 +124,12 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             mounts, made = volumes.resolve(layout, opts.mounts, source.config, opts.volumes_from)
             opts = replace(opts, mounts=tuple(mounts))
             try:
-                rec = store.create(make, opts.name)
+                rec = _record_on_layers(layout, store, source, make, opts.name)
             except BaseException:
                 volumes.remove_volumes(layout, made, locked=True)
                 raise
     else:
-        rec = store.create(make, opts.name)
+        rec = _record_on_layers(layout, store, source, make, opts.name)
     try:
         if starting:
             get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
@@ -136,7 +147,19 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
 
             volumes.remove_volumes(layout, made)
         raise
+    event(layout, rec, "create")
     return rec
+
+
+def _with_health(cfg: ContainerConfig, flags: str) -> ContainerConfig:
+    """The image's HEALTHCHECK with the ``--health-*`` flags over it."""
+    if not flags:
+        return cfg
+    import json
+
+    from geedocker.containers.health import merge
+
+    return cfg.with_key("Healthcheck", merge(cfg.get("Healthcheck"), json.loads(flags)))
 
 
 def _discard_prepared(layout: Layout, rec: ContainerRecord) -> None:
@@ -201,11 +224,21 @@ def _ensure_file(root: Path, path: str) -> None:
         target.touch(0o644)
 
 
-def start(layout: Layout, ref: str, *, attach: bool = False, on_started: Callable[[], None] | None = None) -> int:
+def start(
+    layout: Layout,
+    ref: str,
+    *,
+    attach: bool = False,
+    on_started: Callable[[], None] | None = None,
+    keep_manual_stop: bool = False,
+) -> int:
     """Start a created or exited container: attached (returns its exit status; ``on_started`` runs once it
-    runs) or under a monitor (0)."""
+    runs) or under a monitor (0). A container stopped by hand is no longer so (its restart policy applies
+    again), unless ``keep_manual_stop`` (``system boot``)."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
+    if rec.state.manually_stopped and not keep_manual_stop:
+        rec = store.update_state(rec.id, manually_stopped=False)
     if rec.state.status == Status.RUNNING:
         if attach:
             raise ContainerStateError(f"container {rec.name} is already running")
@@ -281,29 +314,52 @@ def _wait_monitor_gone(rec: ContainerRecord, timeout: float) -> None:
         time.sleep(0.01)
 
 
+def _stopped_by_hand(store: ContainerStore, rec: ContainerRecord) -> ContainerRecord:
+    """``stop``/``kill``: the restart policy leaves the container down (a back-off in progress included)."""
+    if rec.options.restart and not rec.state.manually_stopped:
+        return store.update_state(rec.id, manually_stopped=True)
+    return rec
+
+
 def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord:
     store = ContainerStore(layout)
-    rec = refresh(layout, store.resolve(ref))
+    rec = _stopped_by_hand(store, refresh(layout, store.resolve(ref)))
     if rec.state.status != Status.RUNNING:
         raise ContainerStateError(f"Cannot kill container: {ref}: container {rec.id} is not running")
     get_backend(layout, rec.runtime or None).kill(rec.id, sig)
+    event(layout, rec, "kill", signal=str(int(sig)))
+    _thaw_if_paused(layout, rec)
     return rec
+
+
+def _thaw_if_paused(layout: Layout, rec: ContainerRecord) -> None:
+    """A signal to a paused container waits for the thaw: ``kill`` and ``stop`` thaw it after signalling (docker)."""
+    store = ContainerStore(layout)
+    if store.is_paused(rec):
+        from geedocker.runtime.cgroups import for_container  # here: only paused containers need it
+
+        with contextlib.suppress(GeeDockerError):
+            for_container(engine_cgroups_path(rec.id), rec.id).thaw()
+        with contextlib.suppress(OSError):
+            os.unlink(store.paused_marker(rec.id))
 
 
 def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None = None) -> ContainerRecord:
     """The stop signal, then SIGKILL after ``timeout`` seconds (the container's stop timeout by default)."""
     store = ContainerStore(layout)
-    rec = refresh(layout, store.resolve(ref))
+    rec = _stopped_by_hand(store, refresh(layout, store.resolve(ref)))
     if rec.state.status != Status.RUNNING:
         return rec
     backend = get_backend(layout, rec.runtime or None)
     t = rec.stop_timeout if timeout is None else timeout
     backend.kill(rec.id, sig or rec.stop_signal)
+    _thaw_if_paused(layout, rec)
     if not _wait_not_running(layout, rec, t if t >= 0 else None):  # a negative timeout waits for ever
         backend.kill(rec.id, signal.SIGKILL, all_=False)
         if not _wait_not_running(layout, rec, 30):
             raise ContainerError(f"container {rec.name} did not stop after SIGKILL")
     _wait_monitor_gone(rec, 10)
+    event(layout, rec, "stop")
     return rec
 
 
@@ -320,6 +376,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
             )
         with contextlib.suppress(GeeDockerError):
             get_backend(layout, rec.runtime or None).kill(rec.id, signal.SIGKILL)
+        _thaw_if_paused(layout, rec)
         _wait_not_running(layout, rec, 30)
         _wait_monitor_gone(rec, 10)
     with contextlib.suppress(GeeDockerError):
@@ -332,6 +389,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
     rootfs.unmount(store.rootfs(rec.id))
     network.release(layout, rec.id)  # network hook
     store.remove_dir(rec.id, rec.name)
+    event(layout, rec, "destroy")
     if any(m.type == "volume" for m in rec.options.mounts):
         from geedocker.containers import volumes as cvolumes  # here: only containers with volumes need it
 
@@ -341,11 +399,19 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
     return rec
 
 
-def wait(layout: Layout, ref: str) -> int:
-    """Block until the container is not running; its exit code."""
+WAIT_CONDITIONS = ("not-running", "next-exit", "removed")
+
+
+def wait(layout: Layout, ref: str, condition: str = "not-running") -> int:
+    """Block until the container is not running (``next-exit``: until it next exits, if it is not running yet;
+    ``removed``: until it is removed, as the Engine API's wait conditions); its exit code."""
+    if condition not in WAIT_CONDITIONS:
+        raise UsageError(f"invalid condition: {condition!r} (not-running, next-exit or removed)")
     store = ContainerStore(layout)
     rec = store.resolve(ref)
     delay = 0.005
+    seen_start = rec.state.started_at
+    last = rec.state.exit_code
     while True:
         try:
             cur = refresh(layout, store.load(rec.id))
@@ -353,8 +419,13 @@ def wait(layout: Layout, ref: str) -> int:
             try:  # an auto-removed container leaves its exit code behind
                 return int(store.exit_file(rec.id).read_text().strip())
             except (OSError, ValueError) as e:
+                if condition == "removed":
+                    return last
                 raise ContainerError(f"container {ref} was removed while waiting") from e
-        if cur.state.status == Status.EXITED or (cur.state.status == Status.CREATED and cur.state.error):
+        last = cur.state.exit_code
+        stopped = cur.state.status == Status.EXITED or (cur.state.status == Status.CREATED and cur.state.error)
+        fresh = condition != "next-exit" or cur.state.started_at != seen_start or rec.state.status == Status.RUNNING
+        if stopped and fresh and condition != "removed":
             return cur.state.exit_code
         time.sleep(delay)
         delay = min(delay * 2, 0.1)

@@ -17,6 +17,7 @@ from pathlib import Path
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
 from geedocker.runtime import syscalls
+from geedocker.store.fsutil import is_mountpoint as is_mountpoint  # rootfs.is_mountpoint for its callers
 
 log = get_logger(__name__)
 
@@ -31,19 +32,6 @@ def _escape(path: str) -> str:
     if any(c in path for c in ":,\\"):
         raise ContainerError(f"layer path {path!r} contains ':' ',' or '\\', which overlayfs cannot take")
     return path
-
-
-def is_mountpoint(path: Path) -> bool:
-    try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
-            target = os.path.realpath(path)
-            for line in f:
-                fields = line.split(" ")
-                if len(fields) > 4 and fields[4].replace("\\040", " ") == target:
-                    return True
-    except OSError:
-        return False
-    return False
 
 
 def mount_overlay(container_dir: Path, lower_dirs: list[Path], target: Path, *, volatile: bool = False) -> None:

@@ -17,10 +17,16 @@ import signal as _signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from geedocker.containers import seccomp
 from geedocker.containers.users import ProcessUser
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig, ImageConfig
+from geedocker.runtime.capabilities import DEFAULT_CAPABILITIES, last_cap
+from geedocker.runtime.capabilities import NAMES as ALL_CAPABILITIES
+from geedocker.runtime.cgroups.base import OWN_PARENT
+from geedocker.runtime.cgroups.devices import DEFAULT_ALLOWED_DEVICES
+from geedocker.runtime.spec import RLIMITS
 from geedocker.values import field, value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
@@ -34,45 +40,11 @@ MIN_MEMORY = 6 * 1024 * 1024
 INIT_DESTINATION = "/sbin/docker-init"
 INIT_CANDIDATES = ("docker-init", "tini-static", "tini", "catatonit", "/usr/libexec/podman/catatonit")
 
-# Capability numbers follow linux/capability.h.
-ALL_CAPABILITIES: tuple[str, ...] = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
-    "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
-    "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
-    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
-    "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-    "CAP_CHECKPOINT_RESTORE",
-)  # fmt: skip
-
-DEFAULT_CAPABILITIES: tuple[str, ...] = (
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-    "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-)  # fmt: skip
-
 MASKED_PATHS: tuple[str, ...] = (
     "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
     "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
 )  # fmt: skip
 READONLY_PATHS: tuple[str, ...] = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
-
-# Devices every container may use (docker's defaults), as device-cgroup rules.
-_DEFAULT_DEVICE_RULES: tuple[tuple[str, int | None, int | None, str], ...] = (
-    ("c", None, None, "m"),
-    ("b", None, None, "m"),
-    ("c", 1, 3, "rwm"),  # null
-    ("c", 1, 5, "rwm"),  # zero
-    ("c", 1, 7, "rwm"),  # full
-    ("c", 1, 8, "rwm"),  # random
-    ("c", 1, 9, "rwm"),  # urandom
-    ("c", 5, 0, "rwm"),  # tty
-    ("c", 5, 1, "rwm"),  # console
-    ("c", 5, 2, "rwm"),  # ptmx
-    ("c", 136, None, "rwm"),  # pts
-    ("c", 10, 200, "rwm"),  # tun
-)
 
 _NAME_RE = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
 _ENV_KEY_RE = re.compile(r"^[^=\s]+$")
@@ -144,7 +116,10 @@ class RunOptions:
     memory: int | None = None  # bytes
     memory_swap: int | None = None  # bytes, memory + swap; -1 unlimited
     nano_cpus: int | None = None
+    cpu_shares: int | None = None
     pids_limit: int | None = None
+    health: str = ""  # --health-* / --no-healthcheck: a JSON Healthcheck that overrides the image's
+    restart: str = ""  # --restart: no, always, unless-stopped, on-failure[:N] (see geedocker.containers.restart)
     init: bool = False
     stop_signal: str = ""
     stop_timeout: int | None = None
@@ -160,6 +135,7 @@ class RunOptions:
     shm_size: int | None = None
     privileged: bool = False
     no_new_privileges: bool = False
+    security_opt: tuple[str, ...] = ()  # as docker's HostConfig.SecurityOpt (a profile file as its JSON)
     labels: tuple[tuple[str, str], ...] = field(default=())
     net: NetworkOptions = field(default_factory=NetworkOptions)  # -p, -P, --ip, --dns... (geedocker.network)
 
@@ -183,6 +159,9 @@ class RunOptions:
             "memory": self.memory,
             "memory_swap": self.memory_swap,
             "nano_cpus": self.nano_cpus,
+            "cpu_shares": self.cpu_shares,
+            "restart": self.restart,
+            "health": self.health,
             "pids_limit": self.pids_limit,
             "init": self.init,
             "stop_signal": self.stop_signal,
@@ -199,6 +178,7 @@ class RunOptions:
             "shm_size": self.shm_size,
             "privileged": self.privileged,
             "no_new_privileges": self.no_new_privileges,
+            "security_opt": list(self.security_opt),
             "labels": dict(self.labels),
             "net": self.net.to_json(),
         }
@@ -219,6 +199,9 @@ class RunOptions:
             memory=d.get("memory"),
             memory_swap=d.get("memory_swap"),
             nano_cpus=d.get("nano_cpus"),
+            cpu_shares=d.get("cpu_shares"),
+            restart=str(d.get("restart", "")),
+            health=str(d.get("health", "")),
             pids_limit=d.get("pids_limit"),
             init=bool(d.get("init", False)),
             stop_signal=str(d.get("stop_signal", "")),
@@ -235,6 +218,7 @@ class RunOptions:
             shm_size=d.get("shm_size"),
             privileged=bool(d.get("privileged", False)),
             no_new_privileges=bool(d.get("no_new_privileges", False)),
+            security_opt=tuple(d.get("security_opt", ())),
             labels=tuple(sorted((d.get("labels") or {}).items())),
             net=NetworkOptions.from_json(d.get("net")),
         )
@@ -279,7 +263,11 @@ def parse_cpus(text: str | None) -> int | None:
         value = float(text)
     except ValueError as e:
         raise UsageError(f"invalid --cpus {text!r}: expected a number such as 1.5") from e
+    if value != value or value in (float("inf"), float("-inf")):  # nan, inf: docker refuses them as "not rational"
+        raise UsageError(f'invalid argument "{text}" for "--cpus" flag: failed to parse {text} as a rational number')
     ncpu = os.cpu_count() or 1
+    if value > ncpu:  # before the product, which would overflow for 1e308
+        raise UsageError(f"range of CPUs is from 0.01 to {ncpu}.00, as there are only {ncpu} CPUs available")
     nano = int(round(value * 1e9))
     if nano == 0:
         return None
@@ -323,12 +311,17 @@ def parse_env_list(items: Iterable[str], environ: Mapping[str, str] | None = Non
 
 def parse_env_file(path: str, environ: Mapping[str, str] | None = None, limit: int = 1024 * 1024) -> list[str]:
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read(limit + 1)
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
         raise UsageError(f"open {path}: {e.strerror}") from e
-    if len(text) > limit:
+    if len(data) > limit:
         raise UsageError(f"env file {path} is larger than {limit} bytes")
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as e:  # docker: "invalid env file (PATH): invalid utf8 bytes at line N"
+        lineno = data.count(b"\n", 0, e.start) + 1
+        raise UsageError(f"invalid env file ({path}): invalid utf8 bytes at line {lineno}") from e
     lines = []
     for raw in text.splitlines():
         line = raw.lstrip()
@@ -344,6 +337,8 @@ def parse_volume(spec: str) -> MountSpec:
     """``-v /host:/ctr[:opts]`` (a bind), ``-v NAME:/ctr[:opts]`` (a named volume), ``-v /ctr`` (anonymous)."""
     parts = spec.split(":")
     if len(parts) == 1 and spec.startswith("/"):
+        if _is_root(spec):
+            raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('volume')}")
         return MountSpec("volume", os.path.normpath(spec))
     if len(parts) < 2 or len(parts) > 3 or not parts[0] or not parts[1]:
         raise UsageError(f"invalid volume specification: '{spec}'")
@@ -369,10 +364,22 @@ def parse_volume(spec: str) -> MountSpec:
             else:
                 raise UsageError(f"invalid mode: {o}")
     mode = parts[2] if len(parts) == 3 else ""
+    if _is_root(dst):
+        raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('bind' if bind else 'volume')}")
     if bind:
         return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts), mode=mode)
     _check_volume_name(src)
     return MountSpec("volume", os.path.normpath(dst), src, ro, (), mode=mode or "z", nocopy=nocopy)
+
+
+def _is_root(target: str) -> bool:
+    """``/``, ``//``, ``/.``, ``/..``: a mount there would cover the container's whole root filesystem (and a
+    bind of a host directory there would receive the container's files)."""
+    return os.path.normpath("/" + target.lstrip("/")) == "/"
+
+
+def _root_destination(typ: str) -> str:
+    return f'invalid mount config for type "{typ}": invalid specification: destination can\'t be \'/\''
 
 
 def _check_volume_name(name: str) -> None:
@@ -421,6 +428,8 @@ def parse_mount(spec: str) -> MountSpec:
     ro = ro_text is not None and ro_text.lower() in ("true", "1", "")
     if not target or not target.startswith("/"):
         raise UsageError(f"invalid --mount {spec!r}: an absolute target is required")
+    if _is_root(target):
+        raise UsageError(_root_destination(typ))
     if typ != "volume" and (volume_opts or volume_labels):
         raise UsageError(f"invalid --mount {spec!r}: volume-opt and volume-label are for type=volume")
     if typ == "bind":
@@ -464,6 +473,8 @@ def parse_tmpfs(spec: str) -> MountSpec:
     target, _, opts = spec.partition(":")
     if not target.startswith("/"):
         raise UsageError(f"invalid --tmpfs {spec!r}: the path must be absolute")
+    if _is_root(target):
+        raise UsageError("invalid specification: destination can't be '/'")
     options = tuple(o for o in opts.split(",") if o)
     for o in options:
         if not re.fullmatch(r"[a-z_]+(=[A-Za-z0-9.,:_-]+)?", o):
@@ -485,12 +496,7 @@ def find_init_binary(environ: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
-ULIMITS = {
-    "core": "RLIMIT_CORE", "cpu": "RLIMIT_CPU", "data": "RLIMIT_DATA", "fsize": "RLIMIT_FSIZE",
-    "locks": "RLIMIT_LOCKS", "memlock": "RLIMIT_MEMLOCK", "msgqueue": "RLIMIT_MSGQUEUE", "nice": "RLIMIT_NICE",
-    "nofile": "RLIMIT_NOFILE", "nproc": "RLIMIT_NPROC", "rss": "RLIMIT_RSS", "rtprio": "RLIMIT_RTPRIO",
-    "rttime": "RLIMIT_RTTIME", "sigpending": "RLIMIT_SIGPENDING", "stack": "RLIMIT_STACK", "as": "RLIMIT_AS",
-}  # fmt: skip
+ULIMITS = {n.removeprefix("RLIMIT_").lower(): n for n in RLIMITS}  # docker's names: nofile -> RLIMIT_NOFILE
 
 
 def parse_ulimit(text: str) -> tuple[str, int, int]:
@@ -546,11 +552,7 @@ def normalize_capability(name: str) -> str:
 
 def host_capabilities() -> tuple[str, ...]:
     """Every capability the running kernel knows."""
-    try:
-        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
-    except (OSError, ValueError):
-        last = len(ALL_CAPABILITIES) - 1
-    return ALL_CAPABILITIES[: last + 1]
+    return ALL_CAPABILITIES[: last_cap() + 1]
 
 
 def capabilities(opts: RunOptions, known: tuple[str, ...] | None = None) -> list[str]:
@@ -696,12 +698,12 @@ def _resources(opts: RunOptions) -> dict[str, Any]:
     res: dict[str, Any] = {}
     if not opts.privileged:
         devices: list[dict[str, Any]] = [{"allow": False, "access": "rwm"}]
-        for typ, major, minor, access in _DEFAULT_DEVICE_RULES:
-            rule: dict[str, Any] = {"allow": True, "type": typ, "access": access}
-            if major is not None:
-                rule["major"] = major
-            if minor is not None:
-                rule["minor"] = minor
+        for r in DEFAULT_ALLOWED_DEVICES:  # the runtime's list: what every container may use
+            rule: dict[str, Any] = {"allow": True, "type": r.type, "access": r.access}
+            if r.major is not None:
+                rule["major"] = r.major
+            if r.minor is not None:
+                rule["minor"] = r.minor
             devices.append(rule)
         res["devices"] = devices
     else:
@@ -714,6 +716,8 @@ def _resources(opts: RunOptions) -> dict[str, Any]:
     if opts.nano_cpus is not None:
         period = 100_000
         res["cpu"] = {"quota": opts.nano_cpus * period // 1_000_000_000, "period": period}
+    if opts.cpu_shares:
+        res.setdefault("cpu", {})["shares"] = opts.cpu_shares
     if opts.pids_limit is not None and opts.pids_limit > 0:
         res["pids"] = {"limit": opts.pids_limit}
     return res
@@ -721,7 +725,7 @@ def _resources(opts: RunOptions) -> dict[str, Any]:
 
 def engine_cgroups_path(cid: str) -> str:
     """The cgroup of an engine's container, as its config.json gives it to the runtime."""
-    return f"/geedocker/{cid}"
+    return f"/{OWN_PARENT}/{cid}"
 
 
 def host_devices(dev: Path = Path("/dev")) -> list[dict[str, Any]]:
@@ -811,6 +815,9 @@ def build_spec(
     }
     if opts.sysctls:
         linux["sysctl"] = dict(opts.sysctls)
+    profile = seccomp.for_container(opts.security_opt, privileged=opts.privileged, capabilities=caps)
+    if profile is not None:
+        linux["seccomp"] = profile
     if not opts.privileged:
         linux["maskedPaths"] = list(MASKED_PATHS)
         linux["readonlyPaths"] = list(READONLY_PATHS)

@@ -25,15 +25,21 @@ from geedocker.containers.names import random_name
 from geedocker.containers.spec import RunOptions
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
+from geedocker.procs import pid_alive
 from geedocker.store.fsutil import atomic_write, file_lock, lock_dir, remove_tree
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from geedocker.store.images import ImageUsers
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
+if TYPE_CHECKING:
     from typing import Any
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024
+NAME_FILE_MAX = 200  # longer names are kept in the index under their hash
 NAMES_DIR = ".names"  # below the containers dir: one file per container name, holding the container's id
 
 
@@ -45,27 +51,9 @@ class Status(StrEnum):
     DEAD = "dead"
 
 
-def process_start_time(pid: int) -> int:
-    """The start time of ``pid`` in clock ticks since boot (field 22 of /proc/<pid>/stat), 0 if gone."""
-    if pid <= 0:
-        return 0
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read(4096)
-    except OSError:
-        return 0
-    rest = data[data.rfind(b")") + 2 :].split()
-    try:
-        if rest[0] == b"Z":  # a zombie is as good as dead
-            return 0
-        return int(rest[19])
-    except (IndexError, ValueError):
-        return 0
-
-
 def is_alive(pid: int, start_time: int) -> bool:
     """True if ``pid`` runs and is the process that started at ``start_time`` (not a reused pid)."""
-    return pid > 0 and start_time > 0 and process_start_time(pid) == start_time
+    return start_time > 0 and pid_alive(pid, start_time)
 
 
 @value
@@ -80,6 +68,9 @@ class ContainerState:
     finished_at: str = ""
     error: str = ""
     oom_killed: bool = False
+    restart_count: int = 0
+    restarting: bool = False  # the monitor waits out a restart policy's back-off
+    manually_stopped: bool = False  # stop/kill: the restart policy leaves it (``unless-stopped`` too after boot)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -93,6 +84,9 @@ class ContainerState:
             "finished_at": self.finished_at,
             "error": self.error,
             "oom_killed": self.oom_killed,
+            "restart_count": self.restart_count,
+            "restarting": self.restarting,
+            "manually_stopped": self.manually_stopped,
         }
 
     @classmethod
@@ -108,6 +102,9 @@ class ContainerState:
             finished_at=str(d.get("finished_at", "")),
             error=str(d.get("error", "")),
             oom_killed=bool(d.get("oom_killed", False)),
+            restart_count=int(d.get("restart_count", 0)),
+            restarting=bool(d.get("restarting", False)),
+            manually_stopped=bool(d.get("manually_stopped", False)),
         )
 
 
@@ -131,6 +128,13 @@ class ContainerRecord:
     @property
     def short_id(self) -> str:
         return self.id[:12]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The container's labels as docker has them: the image's, overridden by --label; sorted by key."""
+        merged = dict(self.image_config.labels)
+        merged.update(self.options.labels)
+        return dict(sorted(merged.items()))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -168,6 +172,15 @@ class ContainerRecord:
             runtime=str(d.get("runtime", "")),
             state=ContainerState.from_json(d.get("state") or {}),
         )
+
+
+def event(layout: Layout, rec: ContainerRecord, action: str, **extra: str) -> None:
+    """A container event in the journal (``geedocker.store.events``), with docker's attributes: the image, the
+    name, the container's labels and ``extra`` (exitCode, signal...)."""
+    from geedocker.store import events
+
+    attrs = {**dict(rec.options.labels), "image": rec.image or rec.image_id, "name": rec.name, **extra}
+    events.emit(layout, "container", action, rec.id, attrs)
 
 
 def new_container_id() -> str:
@@ -224,6 +237,22 @@ class ContainerStore:
         """Image IDs (config digests) that containers use, so ``rmi`` refuses them unless forced."""
         return frozenset(rec.image_id for rec in self.list() if rec.image_id)
 
+    def image_users(self) -> ImageUsers:
+        """What ``rmi`` must not take from under a container: its image (refused while it runs) and its
+        layer directories."""
+        from geedocker.store.images import ImageUsers
+
+        running: list[tuple[str, str]] = []
+        every: list[tuple[str, str]] = []
+        dirs: set[str] = set()
+        for rec in self.list():
+            dirs.update(rec.lower_dirs)
+            if rec.image_id:
+                every.append((rec.image_id, rec.id))
+                if rec.state.status == Status.RUNNING and is_alive(rec.state.pid, rec.state.pid_start):
+                    running.append((rec.image_id, rec.id))
+        return ImageUsers(tuple(running), tuple(every), tuple(sorted(dirs)))
+
     def list(self) -> list[ContainerRecord]:
         out = []
         for cid in self.ids():
@@ -275,6 +304,12 @@ class ContainerStore:
 
     # the name index: .names/<name> -> the id of the container that has it
     def _name_file(self, name: str) -> Path:
+        if len(name.encode()) > NAME_FILE_MAX:
+            # docker takes names of any length; a file name has at most 255 bytes. A long name is kept under its
+            # hash ('=' never starts a container name, so the two kinds never meet).
+            import hashlib  # long names only: OpenSSL's import costs ms of every start
+
+            name = "=" + hashlib.sha256(name.encode()).hexdigest()
         return self.layout.containers / NAMES_DIR / name
 
     def _name_owner(self, name: str) -> str:
@@ -315,7 +350,7 @@ class ContainerStore:
         tmp.mkdir(mode=0o700)
         for rec in self.list():
             if rec.name and "/" not in rec.name and not rec.name.startswith("."):
-                (tmp / rec.name).write_text(rec.id)
+                (tmp / self._name_file(rec.name).name).write_text(rec.id)
         os.rename(tmp, names)
 
     @contextlib.contextmanager
@@ -365,6 +400,20 @@ class ContainerStore:
             if len(matches) > 1:
                 raise ContainerError(f"multiple IDs found with provided prefix: {ref}")
         raise ContainerNotFound(f"No such container: {ref}")
+
+    def paused_marker(self, cid: str) -> Path:
+        """Left by ``pause`` (``geedocker.containers.control``): the pid and start time of the frozen process."""
+        return self.layout.run / "paused" / cid
+
+    def is_paused(self, rec: ContainerRecord) -> bool:
+        """Paused: running, and the marker names the process that runs (not one killed while frozen)."""
+        if rec.state.status != Status.RUNNING:
+            return False
+        try:
+            with open(self.paused_marker(rec.id)) as f:
+                return f.read() == f"{rec.state.pid}:{rec.state.pid_start}"
+        except OSError:
+            return False
 
     def exit_file(self, cid: str) -> Path:
         """Where an auto-removed (``--rm``) container leaves its exit code for ``wait`` (under $RUN)."""

@@ -16,6 +16,7 @@ import json
 import os
 import select
 import signal
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -28,11 +29,12 @@ from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
     Status,
-    process_start_time,
+    event,
 )
 from geedocker.entrypoint import collect_cycles
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError
 from geedocker.logger import get_logger
+from geedocker.procs import start_time as process_start_time
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace
@@ -143,6 +145,7 @@ class Supervisor:
                     ),
                 ),
             )
+            event(self.layout, self.rec, "start")
         except BaseException as e:
             for fd in to_close:
                 with contextlib.suppress(OSError):
@@ -276,6 +279,7 @@ class Supervisor:
         """Record the exit, tidy up, honour --rm."""
         cid = self.rec.id
         self._close_streams()
+        event(self.layout, self.rec, "die", exitCode=str(code))
         if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
             try:
                 network.release(self.layout, cid)  # network hook
@@ -286,7 +290,9 @@ class Supervisor:
                 self.store.exit_file(cid).write_text(f"{code}\n")
         else:
             with contextlib.suppress(ContainerNotFound):  # removed under us (rm -f)
-                self._record_exit(code, oom=code == 137 and self.rec.options.memory is not None and oom_killed(cid))
+                oom = code == 137 and self.rec.options.memory is not None \
+                    and self.backend.oom_killed(cid, engine_cgroups_path(cid))
+                self._record_exit(code, oom=oom)
         errors: list[str] = []
         try:
             self.backend.delete(cid, force=True)
@@ -299,6 +305,7 @@ class Supervisor:
         if self.rec.options.rm:
             try:
                 self.store.remove_dir(cid, self.rec.name)
+                event(self.layout, self.rec, "destroy")
             except GeeDockerError as e:
                 errors.append(str(e))
                 with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
@@ -317,23 +324,6 @@ class Supervisor:
     def _record_exit(self, code: int, oom: bool = False) -> None:
         self.store.update_state(self.rec.id, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0,
                                 pid_start=0, monitor_pid=0, monitor_start=0, oom_killed=oom)
-
-
-def oom_killed(cid: str, base: Path = Path("/sys/fs/cgroup")) -> bool:
-    """True if the kernel's OOM killer killed a process in the container's memory cgroup (read before the
-    runtime deletes it): ``oom_kill`` in memory.oom_control (v1) or memory.events (v2)."""
-    rel = f"geedocker/{cid}"
-    for f in (base / "memory" / rel / "memory.oom_control", base / rel / "memory.events",
-              base / "unified" / rel / "memory.events"):  # fmt: skip
-        try:
-            text = f.read_text()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill" and value.strip().isdigit():
-                return int(value) > 0
-    return False
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -415,9 +405,58 @@ def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # prag
         return
     os.write(w, b'{"ok": true}')
     os.close(w)
-    code = 255
+    while True:
+        code = 255
+        started = time.monotonic()
+        probes = None
+        if sup.rec.image_config.get("Healthcheck"):
+            from geedocker.containers import health  # here: only containers with a healthcheck need it
+
+            probes = health.start_thread(layout, sup.rec)
+        try:
+            sup.pump()
+            code = sup.wait()
+        finally:
+            if probes is not None:
+                probes.set()
+            sup.finish(code)
+        sup = _restarted(layout, rec, code, time.monotonic() - started)  # type: ignore[assignment]
+        if sup is None:
+            return
+
+
+_delay = 0.0
+
+
+def _restarted(layout: Layout, rec: ContainerRecord, code: int, ran_for: float) -> Supervisor | None:
+    """The container's restart policy after an exit: wait out the back-off and launch it again (a new
+    Supervisor), or None when it stays down (no policy, stopped by hand, removed, or its launch failed)."""
+    global _delay
+    if not rec.options.restart or rec.options.rm:
+        return None
+    from geedocker.containers import restart
+
+    store = ContainerStore(layout)
     try:
-        sup.pump()
-        code = sup.wait()
-    finally:
-        sup.finish(code)
+        cur = store.load(rec.id)
+    except GeeDockerError:
+        return None  # removed
+    if not restart.should_restart(cur.options.restart, code, cur.state.restart_count, cur.state.manually_stopped):
+        return None
+    _delay = restart.next_delay(_delay, ran_for)
+    store.update_state(rec.id, restarting=True)
+    time.sleep(_delay)
+    try:
+        cur = store.load(rec.id)
+        if cur.state.manually_stopped or cur.state.status == Status.RUNNING:
+            store.update_state(rec.id, restarting=False)
+            return None
+        cur = store.update_state(rec.id, restarting=False, restart_count=cur.state.restart_count + 1)
+        get_backend(layout, cur.runtime or None).prepare(cur.id, engine_cgroups_path(cur.id))
+        sup = Supervisor(layout, cur, attach=False)
+        sup.launch()
+    except GeeDockerError as e:
+        log.warning("restarting container %s: %s", rec.id[:12], e)
+        return None
+    event(layout, cur, "restart")
+    return sup

@@ -51,7 +51,7 @@ def _inherited(store: ContainerStore, volumes_from: Iterable[str]) -> list[Mount
             if m.type == "tmpfs":
                 continue  # docker leaves tmpfs mounts behind (they belong to one container)
             ro = m.readonly if not mode else mode == "ro"
-            out.append(replace(m, readonly=ro, mode=mode, nocopy=True))
+            out.append(replace(m, readonly=ro, mode="", nocopy=True))  # docker shows no Mode for these
     return out
 
 

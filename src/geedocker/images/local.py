@@ -5,15 +5,18 @@ Each ``geedocker`` image command is a thin wrapper over one function here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from geedocker import reference as refs
-from geedocker.errors import InvalidReference, StoreError
-from geedocker.store.images import ImageRecord, ImageStore
-from geedocker.store.layers import LayerStore
+from geedocker.errors import InvalidReference
+from geedocker.store.images import ImageRecord, ImageStore, ImageUsers, users_lock
 from geedocker.store.layout import Layout
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @value
@@ -44,14 +47,7 @@ class ImageRow:
 
 def image_size(layout: Layout, record: ImageRecord) -> int:
     """Unpacked size of the image's layers where known, else the compressed size."""
-    layers = LayerStore(layout)
-    total = 0
-    for chain, desc in zip(record.chain_ids, record.manifest.layers, strict=False):
-        try:
-            total += layers.size(chain)
-        except StoreError:  # a layer without metadata counts its compressed size
-            total += desc.size
-    return total
+    return ImageStore(layout).layers_size(record)[0]
 
 
 def list_images(layout: Layout, repository: str | None = None) -> list[ImageRow]:
@@ -65,8 +61,8 @@ def list_images(layout: Layout, repository: str | None = None) -> list[ImageRow]
         if r is not None:
             want_repo, want_tag = r.repository, r.tag
     rows: list[ImageRow] = []
-    for rec in store.records():
-        size = image_size(layout, rec)
+    for rec in store.summaries():  # images.json alone (ImageStore.summaries)
+        size = rec.size
         names: list[tuple[str, str]] = []
         for t in rec.tags:
             r = refs.parse(t)
@@ -84,7 +80,7 @@ def list_images(layout: Layout, repository: str | None = None) -> list[ImageRow]
                 continue
             if want_tag and tag != want_tag:
                 continue
-            rows.append(ImageRow(repo, tag, digests.get(full, ""), str(rec.id), rec.config.created, size))
+            rows.append(ImageRow(repo, tag, digests.get(full, ""), str(rec.id), rec.created, size))
     rows.sort(key=lambda r: (r.created, r.repository, r.tag), reverse=True)
     return rows
 
@@ -113,10 +109,12 @@ def tag_image(layout: Layout, source: str, target: str) -> ImageRecord:
     return ImageStore(layout).tag(source, target)
 
 
-def remove_image(layout: Layout, name: str, *, in_use: frozenset[str], force: bool = False) -> list[str]:
-    """``rmi``: ``in_use`` are the image IDs that containers use (``ContainerStore.image_ids``), refused
-    unless forced; the caller asks the containers, which sit above images."""
-    return ImageStore(layout).remove(name, force=force, in_use=in_use)
+def remove_image(layout: Layout, name: str, *, users: Callable[[], ImageUsers], force: bool = False) -> list[str]:
+    """``rmi``: ``users`` says what containers use (``ContainerStore.image_users``; the caller asks the
+    containers, which sit above images). It is asked under ``users_lock``, which creating a container holds
+    from checking its layers to writing its record, so no container is made on layers this removes."""
+    with users_lock(layout):
+        return ImageStore(layout).remove(name, force=force, users=users())
 
 
 def unpack_image(layout: Layout, name: str, dest: Path) -> ImageRecord:

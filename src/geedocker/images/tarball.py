@@ -134,7 +134,9 @@ class _Archive:
 
     def __init__(self, path: Path) -> None:
         try:
-            self.tf = tarfile.open(path, mode="r:*")
+            from geedocker.archive.header import FastTarInfo  # its extended headers have a size cap
+
+            self.tf = tarfile.open(path, mode="r:*", tarinfo=FastTarInfo)
         except (tarfile.TarError, OSError) as e:
             raise ArchiveError(f"{path}: not an image archive: {e}") from e
         self.members: dict[str, tarfile.TarInfo] = {}
@@ -314,13 +316,18 @@ class Loader:
 
 @contextlib.contextmanager
 def _seekable(source: BinaryIO | Path, tmpdir: Path) -> Iterator[Path]:
-    if isinstance(source, Path):
+    """A regular file to read the archive from: ``source`` itself, or a copy of a stream, a pipe or a device."""
+    if isinstance(source, Path) and source.is_file():
         yield source
         return
     fd, tmp = tempfile.mkstemp(dir=tmpdir, prefix="load-input-")
     try:
         with os.fdopen(fd, "wb") as f:
-            shutil.copyfileobj(source, f, CHUNK)
+            if isinstance(source, Path):
+                with open(source, "rb") as src:
+                    shutil.copyfileobj(src, f, CHUNK)
+            else:
+                shutil.copyfileobj(source, f, CHUNK)
         yield Path(tmp)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -330,16 +337,22 @@ def _seekable(source: BinaryIO | Path, tmpdir: Path) -> Iterator[Path]:
 def load(layout: Layout, source: BinaryIO | Path) -> list[Loaded]:
     """Load every image in a docker or OCI archive (a path, or a stream such as stdin)."""
     layout.ensure()
+    shown = source if isinstance(source, Path) else "standard input"
     with _seekable(source, layout.tmp) as path:
-        archive = _Archive(path)
+        if path.stat().st_size == 0:
+            raise ArchiveError(f"{shown}: empty input: not an image archive")
         try:
-            loader = Loader(layout)
-            if archive.has("manifest.json"):
-                return loader.load_docker(archive)
-            if archive.has("index.json"):
-                return loader.load_oci(archive)
-            raise ArchiveError(f"{path}: neither manifest.json nor index.json: not an image archive")
-        finally:
-            archive.close()
+            archive = _Archive(path)
+            try:
+                loader = Loader(layout)
+                if archive.has("manifest.json"):
+                    return loader.load_docker(archive)
+                if archive.has("index.json"):
+                    return loader.load_oci(archive)
+                raise ArchiveError(f"{shown}: neither manifest.json nor index.json: not an image archive")
+            finally:
+                archive.close()
+        except (tarfile.TarError, EOFError) as e:  # a truncated stream ends inside a member or its header
+            raise ArchiveError(f"{shown}: truncated or damaged archive: {e}") from e
 
 

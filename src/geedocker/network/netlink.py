@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from geedocker.errors import NetworkError
+from geedocker.store.fsutil import is_mountpoint as is_mountpoint  # netlink.is_mountpoint for its callers
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
@@ -142,14 +143,6 @@ def create_netns(path: Path) -> None:
         raise NetworkError(f"creating network namespace {path}: {e.strerror or e}") from e
     finally:
         os.close(own)
-
-
-def is_mountpoint(path: Path) -> bool:
-    try:
-        with open("/proc/self/mountinfo") as f:
-            return any(line.split()[4] == str(path) for line in f)
-    except OSError:
-        return False
 
 
 def delete_netns(path: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from geedocker.network.endpoint import NetState, load_state
 from geedocker.network.options import PortSpec
 from geedocker.store.layout import Layout
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _ports(ports: tuple[PortSpec, ...]) -> dict[str, list[dict[str, str]]]:

@@ -112,17 +112,41 @@ MANIFEST_UNKNOWN/NAME_UNKNOWN/BLOB_UNKNOWN -> NotFoundError naming the reference
 TransportError; schema 1 or oversized manifests -> ManifestError; digest mismatches -> VerificationError.
 """
 
-from geedocker.registry.client import BlobStream, FetchedManifest, ManifestHead, RegistryClient
-from geedocker.registry.config import RegistryConfig
-from geedocker.registry.credentials import (
-    Credentials,
-    CredentialSource,
-    DockerConfigStore,
-    StaticCredentials,
-)
-from geedocker.registry.login import login, logout
-from geedocker.registry.resume import ResumingBlobReader
-from geedocker.registry.transport import ConnectionFailure, Response, Transport
+from geedocker.registry.login import login, logout  # light, and bound here before anyone imports the submodule
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING
+if TYPE_CHECKING:
+    from geedocker.registry.client import BlobStream, FetchedManifest, ManifestHead, RegistryClient
+    from geedocker.registry.config import RegistryConfig
+    from geedocker.registry.credentials import (
+        Credentials,
+        CredentialSource,
+        DockerConfigStore,
+        StaticCredentials,
+    )
+    from geedocker.registry.resume import ResumingBlobReader
+    from geedocker.registry.transport import ConnectionFailure, Response, Transport
+
+# The other names load on first use (PEP 562): a cached pull reads ``geedocker.registry.config`` and ``.auth`` without
+# the client, urllib3 and the resuming reader.
+_HOMES = {
+    "BlobStream": "client", "FetchedManifest": "client", "ManifestHead": "client", "RegistryClient": "client",
+    "RegistryConfig": "config", "Credentials": "credentials", "CredentialSource": "credentials",
+    "DockerConfigStore": "credentials", "StaticCredentials": "credentials", "ResumingBlobReader": "resume",
+    "ConnectionFailure": "transport", "Response": "transport", "Transport": "transport",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    found = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = found  # kept, and so never asked for again
+    return found
+
 
 __all__ = [
     "BlobStream",

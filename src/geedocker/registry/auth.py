@@ -15,7 +15,6 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from urllib.parse import urlencode, urlsplit
 
 from geedocker.errors import AuthenticationError, RegistryError
 from geedocker.logger import get_logger
@@ -263,6 +262,8 @@ class Authenticator:
         return before != ch  # basic credentials refused: only retry if the challenge changed
 
     def _request_token(self, ch: Challenge, scopes: tuple[Scope, ...]) -> Token:
+        from urllib.parse import urlencode, urlsplit  # only for tokens: a cached pull from an open registry needs none
+
         realm = ch.get("realm")
         if not realm:
             raise AuthenticationError(f"{self.host}: bearer challenge without a realm")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +32,10 @@ def is_loopback(host: str) -> bool:
     name, _ = split_host(host)
     if name == "localhost" or name.endswith(".localhost"):
         return True
+    if not name[:1].isdigit() and ":" not in name:
+        return False  # a DNS name: no need for ipaddress (~2 ms)
+    import ipaddress
+
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
@@ -71,6 +74,8 @@ class RegistryConfig:
             if entry in (host, name):
                 return True
             if "/" in entry:
+                import ipaddress
+
                 try:
                     if ipaddress.ip_address(name) in ipaddress.ip_network(entry, strict=False):
                         return True

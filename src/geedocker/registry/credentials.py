@@ -12,7 +12,6 @@ import base64
 import binascii
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -184,6 +183,8 @@ class DockerConfigStore:
 
     def _write(self, doc: dict[str, Any], path: Path | None = None) -> None:
         path = path or self.write_path
+        import tempfile  # only to write: a pull reads the file
+
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         fd, tmp = tempfile.mkstemp(prefix=".auth-", dir=path.parent)
         try:

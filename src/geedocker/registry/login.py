@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from geedocker.registry.client import RegistryClient
 from geedocker.registry.config import RegistryConfig
 from geedocker.registry.credentials import Credentials, DockerConfigStore, StaticCredentials
 from geedocker.values import replace
@@ -28,6 +27,8 @@ def login(
     store: DockerConfigStore | None = None,
 ) -> Path:
     """Check the credentials against ``host`` (a ping that must authenticate), then save them."""
+    from geedocker.registry.client import RegistryClient  # the package imports this module: keep it light
+
     creds = Credentials(username, password)
     cfg = replace(config or RegistryConfig(), credentials=StaticCredentials({host: creds}))
     client = RegistryClient(host, config=cfg, transport=transport)

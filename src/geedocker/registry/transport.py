@@ -9,7 +9,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import urlsplit
 
 from geedocker.errors import RegistryError, TransportError
 from geedocker.logger import get_logger
@@ -89,7 +88,7 @@ _PLAIN_HTTP_MARKERS = ("wrong version number", "wrong_version_number", "record l
 
 
 def _host_of(url: str) -> str:
-    return urlsplit(url).netloc
+    return url.partition("://")[2].partition("/")[0]
 
 
 def tls_error(url: str, err: BaseException) -> TLSFailure:
@@ -149,9 +148,17 @@ class _Urllib3Body:
         self._resp.release_conn()
 
 
+_PROXY_VARS = frozenset({"http_proxy", "https_proxy", "all_proxy"})
+
+
 def proxy_for(url: str) -> str | None:
     """The proxy from HTTPS_PROXY/HTTP_PROXY/NO_PROXY for ``url``; loopback hosts are never proxied."""
+    import os
+
+    if not any(k.lower() in _PROXY_VARS and v for k, v in os.environ.items()):
+        return None  # no proxy set: urllib.request (~8 ms of imports) is not needed to say so
     import urllib.request
+    from urllib.parse import urlsplit
 
     parts = urlsplit(url)
     if is_loopback(parts.netloc):
@@ -166,6 +173,29 @@ def proxy_for(url: str) -> str | None:
     return proxy
 
 
+def ssl_context(config: RegistryConfig, host: str) -> ssl.SSLContext:
+    """TLS for ``host``: the system CAs plus certs.d's CAs and client certificates; unverified only for a
+    registry listed as insecure. Every transport builds its context here."""
+    import ssl
+
+    ctx = ssl.create_default_context()
+    cas, pairs = config.tls_files(host)
+    for ca in cas:
+        try:
+            ctx.load_verify_locations(cafile=str(ca))
+        except (ssl.SSLError, OSError) as e:
+            raise TransportError(f"{host}: cannot load CA certificate {ca}: {e}") from e
+    for cert, key in pairs:
+        try:
+            ctx.load_cert_chain(str(cert), str(key))
+        except (ssl.SSLError, OSError) as e:
+            raise TransportError(f"{host}: cannot load client certificate {cert}: {e}") from e
+    if config.is_insecure(host):
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
 class Urllib3Transport:
     """Real HTTP(S) with urllib3: one pool manager per (scheme, host, proxy), TLS per registry."""
 
@@ -175,27 +205,11 @@ class Urllib3Transport:
         self._lock = threading.Lock()
 
     def ssl_context(self, host: str) -> ssl.SSLContext:
-        import ssl
-
-        ctx = ssl.create_default_context()
-        cas, pairs = self._config.tls_files(host)
-        for ca in cas:
-            try:
-                ctx.load_verify_locations(cafile=str(ca))
-            except (ssl.SSLError, OSError) as e:
-                raise TransportError(f"{host}: cannot load CA certificate {ca}: {e}") from e
-        for cert, key in pairs:
-            try:
-                ctx.load_cert_chain(str(cert), str(key))
-            except (ssl.SSLError, OSError) as e:
-                raise TransportError(f"{host}: cannot load client certificate {cert}: {e}") from e
-        if self._config.is_insecure(host):
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-        return ctx
+        return ssl_context(self._config, host)
 
     def _manager(self, url: str) -> urllib3.PoolManager:
         import ssl
+        from urllib.parse import urlsplit
 
         import urllib3
 

@@ -102,27 +102,50 @@ hierarchies (read-only as the spec says), with or without a cgroup namespace.
 
 from __future__ import annotations
 
-# Eager on purpose: ``state`` is both a function here and a submodule; binding the function after the
-# submodule is imported keeps ``runtime.state(...)`` callable.
-from geedocker.runtime.container import (
-    create,
-    delete,
-    discard_cgroup,
-    exec_,
-    kill,
-    list_,
-    pause,
-    prepare_cgroup,
-    ps,
-    resume,
-    run,
-    start,
-    state,
-    update,
-    wait,
-)
 from geedocker.runtime.state import State
 from geedocker.runtime.status import Status
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from geedocker.runtime.container import (
+        create,
+        delete,
+        discard_cgroup,
+        exec_,
+        kill,
+        list_,
+        pause,
+        prepare_cgroup,
+        ps,
+        resume,
+        run,
+        start,
+        update,
+        wait,
+    )
+
+
+# The operations load on first use (PEP 562): ``ps``, ``inspect`` and the other everyday commands read
+# ``runtime.paths`` and ``runtime.state`` without the namespaces, cgroups and ctypes of ``runtime.container``.
+# ``state`` is both a function and a submodule: the function is bound here, after the submodule was imported
+# above, so ``runtime.state(...)`` stays callable.
+def state(root: Path | str, cid: str) -> State:
+    from geedocker.runtime.container import state as state_of
+
+    return state_of(root, cid)
+
+
+def __getattr__(name: str) -> object:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from geedocker.runtime import container
+
+    found = getattr(container, name)
+    globals()[name] = found  # kept, and so never asked for again
+    return found
+
 
 __all__ = [
     "State",

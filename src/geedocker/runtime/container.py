@@ -17,6 +17,7 @@ from pathlib import Path
 
 from geedocker.errors import ContainerError, ContainerStateError
 from geedocker.logger import get_logger
+from geedocker.procs import pid_alive
 from geedocker.runtime import cgroups, namespaces, signals
 from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
 from geedocker.runtime.state import (
@@ -24,18 +25,18 @@ from geedocker.runtime.state import (
     Saved,
     State,
     check_id,
-    pid_alive,
     proc_start_time,
     status_of,
     to_state,
 )
-from geedocker.runtime.status import Status
+from geedocker.runtime.status import Status, exit_status
 from geedocker.store.fsutil import dir_lock
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    import _socket
     import socket
     from typing import Any
 
@@ -46,9 +47,12 @@ MAX_PROCESS_JSON = 1 << 20
 
 
 def _validate(spec: Spec) -> None:
-    mnt = spec.linux.namespace("mount")
-    if mnt is None or mnt.path:
-        raise SpecError("config.json: linux.namespaces: a new mount namespace is required")
+    """Checks that need the whole config. A namespace type absent from linux.namespaces is the runtime's own
+    (the spec's rule): without a mount namespace the mounts are made in ours and the root is entered with
+    chroot, as runc does; masking paths there would hide them on the host, so that is refused."""
+    if spec.linux.namespace("mount") is None and (spec.linux.masked_paths or spec.linux.readonly_paths):
+        raise SpecError("config.json: linux.maskedPaths/readonlyPaths need a mount namespace of the container's "
+                        "own (linux.namespaces has no mount)")
 
 
 def _cgroup_of(saved: Saved) -> cgroups.Cgroup | None:
@@ -149,7 +153,7 @@ def create(
     if spec.linux.seccomp is not None:
         from geedocker.runtime import seccomp
 
-        seccomp.preload()
+        seccomp.prepare(spec.linux.seccomp, Path(root).absolute())
     rootfs_path = os.path.realpath(spec.rootfs(bundle_path))
     if not os.path.isdir(rootfs_path):
         raise ContainerError(f"root filesystem {rootfs_path} of bundle {bundle_path} is not a directory")
@@ -228,8 +232,9 @@ def create(
         except (cgroups.CgroupError, OSError):
             if pid_alive(init_pid, 0):
                 raise
-            # it died meanwhile, in its mounts: what it said before dying is the error to report
-            sync.expect(parent_sock, "mounted", 1.0)
+            # it died meanwhile (in its mounts, or after them: a bad host name): what it said before dying is the
+            # error to report
+            _raise_reported(parent_sock)
             raise
         if not monitor:
             _reap(first)  # B exits once it has reported the init's pid
@@ -305,6 +310,17 @@ def _console(p: Process, console_socket: Path | str | None) -> socket.socket | N
     if console_socket is None:
         raise ContainerError("process.terminal is true but no console socket was given")
     return console.connect(os.fspath(Path(console_socket).absolute()))
+
+
+def _raise_reported(sock: _socket.socket) -> None:
+    """Raise the error that an init which died during setup sent before it died; return if it sent none."""
+    from geedocker.runtime import sync  # as create() imports it
+
+    for _ in range(8):  # its progress messages, then its error or EOF
+        try:
+            sync.recv(sock, 1.0)
+        except sync.SyncError:
+            return
 
 
 def _write_pid_file(path: Path, pid: int) -> None:
@@ -385,6 +401,10 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
             if _wait_dead(saved.monitor_pid, 0, 5.0):
                 _reap_exited_monitor(saved.monitor_pid)
         stopped = to_state(cdir, saved, Status.STOPPED).to_json()
+        if "mount" not in saved.namespaces:
+            from geedocker.runtime.rootfs import unmount_under
+
+            unmount_under(saved.rootfs)  # made in our own mount namespace: they would stay on the host
         cdir.remove()
     hk = _hooks_from_saved(saved)
     if hk.poststop:
@@ -435,8 +455,7 @@ def _reap_own_child(pid: int) -> int | None:
             return None
         except InterruptedError:
             continue
-        code = os.waitstatus_to_exitcode(status)
-        return 128 - code if code < 0 else code
+        return exit_status(status)
 
 
 def _record_exit(cdir: ContainerDir, code: int) -> None:
@@ -524,7 +543,7 @@ def exec_(
         if profile is not None:
             from geedocker.runtime import seccomp
 
-            seccomp.preload()
+            seccomp.prepare(profile, Path(root).absolute())
     except SpecError as e:
         raise ContainerError(f"container {cid}: re-reading its bundle for exec: {e}") from e
     cfg = ExecConfig(
@@ -561,8 +580,7 @@ def exec_(
             return pid
         _, status = os.waitpid(b, 0)
         b = 0
-        code = os.waitstatus_to_exitcode(status)
-        return 128 - code if code < 0 else code
+        return exit_status(status)
     except BaseException:
         if b:
             with contextlib.suppress(ProcessLookupError):

@@ -36,6 +36,7 @@ import signal
 from geedocker.errors import ContainerError
 from geedocker.runtime import namespaces, process, rootfs, sync, syscalls
 from geedocker.runtime.spec import Process, Spec
+from geedocker.runtime.status import exit_status
 from geedocker.runtime.sync import SETUP_TIMEOUT
 from geedocker.values import value
 
@@ -203,8 +204,7 @@ def _monitor(dir_fd: int, *, init_pid: int = 0, pid_pipe: int | None = None) -> 
         except InterruptedError:
             continue
         if init_pid and pid == init_pid:
-            code = os.waitstatus_to_exitcode(status)
-            write_exit(dir_fd, 128 - code if code < 0 else code)
+            write_exit(dir_fd, exit_status(status))
             init_pid = 0
     os._exit(0)
 
@@ -273,9 +273,9 @@ def _container_init(cfg: InitConfig, sock: _socket.socket) -> NoReturn:
                 from geedocker.runtime import hooks
 
                 hooks.run_all(spec.hooks.create_container, msg.get("state") or {}, "createContainer")
-        rootfs.pivot(cfg.rootfs)
+        rootfs.enter(spec, cfg.rootfs)
         if spec.hostname:
-            _socket.sethostname(spec.hostname)
+            _set_hostname(spec.hostname)
         if spec.domainname:
             syscalls.setdomainname(spec.domainname)
         _sysctl(spec)
@@ -304,6 +304,14 @@ def _console_socket(fd: int) -> socket.socket:
     import socket  # a terminal's only
 
     return socket.socket(fileno=fd)
+
+
+def _set_hostname(name: str) -> None:
+    try:
+        _socket.sethostname(name)
+    except OSError as e:  # a name over 64 bytes: EINVAL, which alone would read "Invalid argument"
+        hint = f" (a host name has at most 64 bytes, this one {len(name.encode())})" if len(name.encode()) > 64 else ""
+        raise ContainerError(f"sethostname {name!r}: {(e.strerror or str(e)).lower()}{hint}") from e
 
 
 def _sysctl(spec: Spec) -> None:
@@ -425,6 +433,9 @@ def exec_chain(cfg: ExecConfig, sock: _socket.socket) -> NoReturn:
                 raise ContainerError(f"opening the {t} namespace of process {cfg.target_pid}: {e.strerror}") \
                     from e
         namespaces.join(fds)
+        if "mount" not in cfg.namespace_types:  # a container in our mount namespace: its init's chroot
+            os.chroot(f"/proc/{cfg.target_pid}/root")
+            os.chdir("/")
         if "user" in cfg.namespace_types:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
@@ -453,8 +464,7 @@ def exec_chain(cfg: ExecConfig, sock: _socket.socket) -> NoReturn:
                 break
             except InterruptedError:
                 continue
-        code = os.waitstatus_to_exitcode(status)
-        os._exit(128 - code if code < 0 else code)
+        os._exit(exit_status(status))
     except BaseException as e:
         _fail(sock, e)
 

@@ -29,10 +29,16 @@ class ProcessSetupError(ContainerError):
 def set_rlimits(p: Process) -> None:
     for r in p.rlimits:
         res = getattr(resource, r.type)
+        # config.json says unlimited as 2^64-1 (RLIM_INFINITY as an unsigned number); Python's resource takes -1
+        soft, hard = (resource.RLIM_INFINITY if v >= 2**63 else v for v in (r.soft, r.hard))
         try:
-            resource.setrlimit(res, (r.soft, r.hard))
+            resource.setrlimit(res, (soft, hard))
         except (OSError, ValueError) as e:
-            raise ProcessSetupError(f"setting {r.type} to soft {r.soft} hard {r.hard}: {e}") from e
+            def show(v: int) -> str:
+                return "unlimited" if v == resource.RLIM_INFINITY else str(v)
+
+            why = e.strerror.lower() if isinstance(e, OSError) and e.strerror else str(e)
+            raise ProcessSetupError(f"setting {r.type} to soft {show(soft)} hard {show(hard)}: {why}") from e
 
 
 def set_oom_score_adj(p: Process) -> None:

@@ -270,8 +270,9 @@ def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
     """Everything before pivot_root. ``rootfs`` is an absolute, symlink-free path; ``cgroup_sources`` as for
     ``_mount_cgroups``."""
     try:
-        S.mount(None, "/", None, S.MS_REC | S.MS_PRIVATE)
-        S.mount(rootfs, rootfs, None, S.MS_BIND | S.MS_REC)
+        if spec.linux.namespace("mount") is not None:  # else the mounts are the runtime's: leave "/" as it is
+            S.mount(None, "/", None, S.MS_REC | S.MS_PRIVATE)
+            S.mount(rootfs, rootfs, None, S.MS_BIND | S.MS_REC)
     except OSError as e:
         hint = ""
         if in_userns and e.errno == errno.EACCES:
@@ -280,6 +281,38 @@ def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
     for m in spec.mounts:
         mount_one(rootfs, bundle, m, cgroup_sources=cgroup_sources)
     devices.populate(rootfs, spec.linux.devices, bind=in_userns)
+
+
+def enter(spec: Spec, rootfs: str) -> None:
+    """Make ``rootfs`` the root: pivot_root in the container's mount namespace, chroot without one (as runc:
+    pivot_root would move the runtime's own root)."""
+    if spec.linux.namespace("mount") is not None:
+        pivot(rootfs)
+        return
+    try:
+        os.chroot(rootfs)
+        os.chdir("/")
+    except OSError as e:
+        raise MountError(f"chroot into {rootfs}: {e.strerror or e}") from e
+
+
+def unmount_under(rootfs: str) -> None:
+    """Detach every mount at or below ``rootfs`` in this mount namespace (deepest first): what a container
+    without a mount namespace of its own mounted in ours."""
+    base = os.path.realpath(rootfs) if rootfs else ""
+    if not base or base == "/":
+        return
+    try:
+        with open("/proc/self/mountinfo") as f:
+            points = [line.split()[4].replace("\\040", " ") for line in f]
+    except OSError:
+        return
+    for point in sorted((p for p in points if p == base or p.startswith(base + "/")), key=len, reverse=True):
+        try:
+            S.umount2(point, S.MNT_DETACH)
+        except OSError as e:
+            if e.errno not in (errno.EINVAL, errno.ENOENT):
+                log.warning("unmounting %s: %s", point, e.strerror)
 
 
 def pivot(rootfs: str) -> None:

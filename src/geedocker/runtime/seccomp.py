@@ -5,17 +5,28 @@ done by ``Seccomp.from_json`` at the edge (spec validation); ``load`` runs in th
 before exec (after no_new_privs) or, without no_new_privs, while it still holds CAP_SYS_ADMIN.
 Unknown syscall names are skipped (as runc does: profiles list syscalls newer than the kernel);
 rules whose action equals the default action are redundant and skipped.
+
+Compiling a profile of a few hundred rules for three architectures takes milliseconds of every start, and so
+does finding and loading libseccomp. ``prepare``, called by the runtime before it forks the container's
+processes, keeps the BPF program libseccomp makes (``seccomp_export_bpf``) in a cache directory, keyed by the
+profile and the kernel; a ``Filter`` made in a child of that runtime then loads the program with one
+``prctl(PR_SET_SECCOMP)``, without libseccomp. A cached program is used only when its stored key matches the
+profile exactly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
-from typing import Any
 
 from geedocker.errors import ContainerError
 from geedocker.logger import get_logger
 from geedocker.values import value
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: every container has a profile, and typing costs ms to import
+if TYPE_CHECKING:
+    from typing import Any
 
 log = get_logger(__name__)
 
@@ -164,8 +175,101 @@ def _libseccomp() -> Any:
         lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
                                                ctypes.POINTER(_ArgCmp)]
         lib.seccomp_attr_set.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32]
+        lib.seccomp_export_bpf.argtypes = [ctypes.c_void_p, ctypes.c_int]
         _lib = lib
     return _lib
+
+
+_programs: dict[str, bytes] = {}  # profile key -> BPF program, filled by prepare() before the runtime forks
+_CACHE_VERSION = "1"
+
+
+def _key(profile: Seccomp) -> str:
+    u = os.uname()
+    return f"{_CACHE_VERSION}\n{u.machine}\n{u.release}\n{profile!r}"
+
+
+def prepare(profile: Seccomp, cache_dir: str | os.PathLike[str] | None = None) -> None:
+    """Before forking: the profile's BPF program, from ``cache_dir`` or compiled (and then cached there), for the
+    ``Filter`` of a child to load. Profiles with filter flags keep to libseccomp (loaded now: the container's
+    root filesystem usually lacks the library)."""
+    if profile.flags:
+        preload()
+        return
+    key = _key(profile)
+    if key in _programs:
+        return
+    import zlib  # a checksum for the file name only: the stored key is compared in full
+
+    # a file, not a directory: the runtime's state directory holds one directory per container
+    name = f".seccomp-{zlib.crc32(key.encode()):08x}.bpf"
+    path = None if cache_dir is None else os.path.join(os.fspath(cache_dir), name)
+    program = _read_cached(path, key) if path else None
+    if program is None:
+        program = _export(profile)
+        if path:
+            _write_cached(path, key, program)
+    _programs[key] = program
+
+
+def _read_cached(path: str, key: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    stored, sep, program = data.partition(b"\0")
+    if not sep or stored != key.encode() or not program or len(program) % 8:
+        return None
+    return program
+
+
+def _write_cached(path: str, key: str, program: bytes) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(key.encode() + b"\0" + program)
+        os.replace(tmp, path)
+    except OSError as e:  # a cache only: the next container compiles again
+        log.debug("seccomp: cannot cache the program in %s: %s", path, e)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def _export(profile: Seccomp) -> bytes:
+    """The BPF program libseccomp makes for ``profile`` (what ``seccomp_load`` would install)."""
+    filt = Filter(profile, set_no_new_privs=False, compile_only=True)
+    fd = os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC)
+    try:
+        _check(filt._lib.seccomp_export_bpf(filt._ctx, fd), "exporting the filter")
+        os.lseek(fd, 0, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+        filt.release()
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+_PR_SET_SECCOMP = 22
+_SECCOMP_MODE_FILTER = 2
+
+
+def _load_program(program: bytes) -> None:
+    buf = ctypes.create_string_buffer(program, len(program))
+    prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+    libc = ctypes.CDLL(None, use_errno=True)
+    rc = libc.prctl(ctypes.c_int(_PR_SET_SECCOMP), ctypes.c_ulong(_SECCOMP_MODE_FILTER), ctypes.byref(prog),
+                    ctypes.c_ulong(0), ctypes.c_ulong(0))
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise SeccompError(f"seccomp: loading the filter: {os.strerror(err)}")
 
 
 def preload() -> None:
@@ -189,14 +293,18 @@ def _arch_name(spec_name: str) -> bytes:
 class Filter:
     """A compiled filter, loaded later (``load``) so compile errors surface before the container starts."""
 
-    def __init__(self, profile: Seccomp, *, set_no_new_privs: bool) -> None:
+    def __init__(self, profile: Seccomp, *, set_no_new_privs: bool, compile_only: bool = False) -> None:
+        self._ctx: int | None = None
+        self._program = None if compile_only or set_no_new_privs else _programs.get(_key(profile))
+        if self._program is not None:
+            return
         lib = _libseccomp()
         self._lib = lib
         default = action_value(profile.default_action, profile.default_errno)
         ctx = lib.seccomp_init(default)
         if not ctx:
             raise SeccompError("seccomp_init failed")
-        self._ctx: int | None = ctx
+        self._ctx = ctx
         try:
             _check(lib.seccomp_attr_set(ctx, _ATTR_CTL_NNP, 1 if set_no_new_privs else 0), "setting NNP")
             for f in profile.flags:
@@ -232,6 +340,10 @@ class Filter:
 
     def load(self) -> None:
         """Install the filter on this thread (it is inherited across exec), then free the context."""
+        if self._program is not None:
+            program, self._program = self._program, None
+            _load_program(program)
+            return
         if self._ctx is None:
             raise SeccompError("seccomp filter already released")
         try:

@@ -295,6 +295,8 @@ class Resources:
     memory_limit: int | None = None
     memory_reservation: int | None = None
     memory_swap: int | None = None
+    memory_swappiness: int | None = None
+    disable_oom_killer: bool = False
     cpu_shares: int | None = None
     cpu_quota: int | None = None
     cpu_period: int | None = None
@@ -311,12 +313,16 @@ class Resources:
         for key in ("hugepageLimits", "network", "rdma", "blockIO"):
             _refuse(o, key, w, key)
         m = _obj(o.get("memory"), f"{w}.memory")
-        for key in ("kernel", "kernelTCP", "swappiness", "disableOOMKiller", "useHierarchy", "checkBeforeUpdate"):
-            if key == "swappiness" and m.get(key) in (None, -1):
-                continue
-            if key == "disableOOMKiller" and not m.get(key):
-                continue
+        for key in ("kernel", "kernelTCP"):
+            if m.get(key) is not None:
+                # as runc: kernel memory is accounted with the rest since Linux 5.4, and its own limit is gone
+                log.warning("%s.memory.%s is ignored: the kernel has no separate kernel memory limit any more",
+                            w, key)
+        for key in ("useHierarchy", "checkBeforeUpdate"):
             _refuse(m, key, f"{w}.memory", f"memory.{key}")
+        swappiness = _int(m.get("swappiness"), f"{w}.memory.swappiness")
+        if swappiness is not None and swappiness != -1 and not 0 <= swappiness <= 100:
+            raise _fail(f"{w}.memory.swappiness", f"{swappiness} is out of range (0-100)")
         c = _obj(o.get("cpu"), f"{w}.cpu")
         for key in ("realtimeRuntime", "realtimePeriod", "idle", "burst"):
             _refuse(c, key, f"{w}.cpu", f"cpu.{key}")
@@ -341,6 +347,8 @@ class Resources:
             memory_limit=_int(m.get("limit"), f"{w}.memory.limit"),
             memory_reservation=_int(m.get("reservation"), f"{w}.memory.reservation"),
             memory_swap=_int(m.get("swap"), f"{w}.memory.swap"),
+            memory_swappiness=None if swappiness == -1 else swappiness,
+            disable_oom_killer=_bool(m.get("disableOOMKiller"), f"{w}.memory.disableOOMKiller"),
             cpu_shares=_int(c.get("shares"), f"{w}.cpu.shares"),
             cpu_quota=_int(c.get("quota"), f"{w}.cpu.quota"),
             cpu_period=_int(c.get("period"), f"{w}.cpu.period"),
@@ -433,6 +441,7 @@ class Linux:
         for k, v in sysctl.items():
             if not isinstance(v, str) or not k or "/" in k or ".." in k:
                 raise _fail(f"linux.sysctl.{k}", "bad key or value")
+            _check_sysctl_namespaced(k, {n.type: n for n in nss})
         prop = _str(o.get("rootfsPropagation"), "linux.rootfsPropagation")
         if prop not in ("", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"):
             raise _fail("linux.rootfsPropagation", f"unknown propagation {prop!r}")
@@ -449,6 +458,39 @@ class Linux:
             rootfs_propagation=prop,
             seccomp=seccomp,
         )
+
+
+# runc's rule: a sysctl may be set only where the container has its own copy of it
+IPC_SYSCTLS = frozenset({"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+                         "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"})
+
+
+def _check_sysctl_namespaced(key: str, nss: dict[str, Namespace]) -> None:
+    where = f"linux.sysctl.{key}"
+    if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+        if "ipc" not in nss:
+            raise _fail(where, "not allowed in the host's IPC namespace (linux.namespaces has no ipc)")
+        return
+    if key.startswith("net."):
+        net = nss.get("network")
+        if net is None:
+            raise _fail(where, "not allowed in the host's network namespace (linux.namespaces has no network)")
+        if net.path and _same_file(net.path, "/proc/self/ns/net"):
+            raise _fail(where, f"not allowed in the host's network namespace ({net.path} is the host's)")
+        return
+    if key in ("kernel.domainname", "kernel.hostname"):
+        if "uts" not in nss:
+            raise _fail(where, "not allowed in the host's UTS namespace (linux.namespaces has no uts)")
+        return
+    raise _fail(where, "not in a separate kernel namespace: it would change the host")
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False  # a path that does not open fails where the namespace is joined, with its own error
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
 @value

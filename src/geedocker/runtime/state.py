@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from geedocker.errors import ContainerError, ContainerNotFound, UsageError
+from geedocker.procs import pid_alive, proc_stat
 from geedocker.runtime.status import Status
 from geedocker.store.fsutil import atomic_write, remove_tree
 from geedocker.timefmt import now_rfc3339
@@ -127,31 +128,6 @@ def proc_start_time(pid: int) -> int | None:
     """Field 22 of /proc/<pid>/stat (start time in clock ticks), or None if there is no such process."""
     st = proc_stat(pid)
     return None if st is None else st[1]
-
-
-def proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state letter, start time) of ``pid`` from /proc, or None when it does not exist."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            raw = f.read(4096).decode(errors="replace")
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    # comm may hold spaces and parentheses: split after the last ')'.
-    rest = raw[raw.rfind(")") + 2 :].split()
-    return rest[0], int(rest[19])
-
-
-def pid_alive(pid: int, start: int) -> bool:
-    """Whether ``pid`` is the same process (start time) and not a zombie."""
-    if pid <= 0:
-        return False
-    st = proc_stat(pid)
-    if st is None:
-        return False
-    letter, started = st
-    if start and started != start:
-        return False
-    return letter not in ("Z", "X")
 
 
 @value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 
 from geedocker.errors import ContainerStateError
@@ -44,3 +45,9 @@ class Status(StrEnum):
         }[operation]()
         if not allowed:
             raise ContainerStateError(f"cannot {operation} container {cid}: it is {self.value}")
+
+
+def exit_status(wait_status: int) -> int:
+    """A ``waitpid`` status as docker reports it: the exit code, or 128+N for a process killed by signal N."""
+    code = os.waitstatus_to_exitcode(wait_status)
+    return 128 - code if code < 0 else code

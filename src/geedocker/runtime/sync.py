@@ -30,7 +30,16 @@ def pair() -> tuple[_socket.socket, _socket.socket]:
 
 
 def send(sock: _socket.socket, type_: str, **fields: Any) -> None:
-    sock.send(json.dumps({"type": type_, **fields}).encode())
+    """One message. When the other side has already failed and gone, its error message (still queued on the
+    socket) is raised, not the "Broken pipe" of this write."""
+    try:
+        sock.send(json.dumps({"type": type_, **fields}).encode())
+    except (BrokenPipeError, ConnectionResetError) as e:
+        try:
+            while True:  # recv raises the error message the other side left; other messages are skipped
+                recv(sock, 0.0, "the other side")
+        except (SyncError, OSError):
+            raise SyncError(f"the other side exited before {type_!r} could be sent") from e
 
 
 def recv(sock: _socket.socket, timeout: float | None = None, what: str = "the container's init") -> dict[str, Any]:

@@ -42,6 +42,14 @@ class BlobStore:
     def has(self, digest: Digest) -> bool:
         return self.path(digest).is_file()
 
+    def has_size(self, digest: Digest, size: int) -> bool:
+        """The blob is there with the size its descriptor records (one stat): what a cached pull trusts without
+        reading it again (a committed blob was verified when it came in and is read-only since)."""
+        try:
+            return self.path(digest).stat().st_size == size
+        except OSError:
+            return False
+
     def size(self, digest: Digest) -> int:
         return self.path(digest).stat().st_size
 

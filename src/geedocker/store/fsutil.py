@@ -6,11 +6,11 @@ import contextlib
 import errno
 import fcntl
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from geedocker.errors import DiskFullError, StoreError
+from geedocker.trees import rmtree
 
 
 def fsync_dir(path: Path) -> None:
@@ -32,33 +32,25 @@ def temp_file(directory: Path | str, prefix: str) -> tuple[int, str]:
             continue
 
 
-def remove_tree(path: Path | str) -> None:
-    """``shutil.rmtree(path, ignore_errors=True)`` without importing shutil (bz2, lzma, fnmatch).
-
-    Walks with directory fds and never follows symlinks (a link is removed, not its target), as shutil's
-    fd-based rmtree does; anything that cannot be removed is left and the caller checks."""
+def is_mountpoint(path: Path | str) -> bool:
+    """Whether something is mounted on ``path`` (its real path is a mount point in /proc/self/mountinfo)."""
+    target = os.path.realpath(path)
     try:
-        st = os.lstat(path)
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                fields = line.split(" ")
+                if len(fields) > 4 and fields[4].replace("\\040", " ") == target:
+                    return True
     except OSError:
-        return
-    if not stat.S_ISDIR(st.st_mode):
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        return
-    for _, dirs, files, dir_fd in os.fwalk(path, topdown=False, follow_symlinks=False):
-        for name in files:
-            with contextlib.suppress(OSError):
-                os.unlink(name, dir_fd=dir_fd)
-        for name in dirs:
-            try:
-                os.rmdir(name, dir_fd=dir_fd)
-            except NotADirectoryError:  # a symlink to a directory is listed in dirs
-                with contextlib.suppress(OSError):
-                    os.unlink(name, dir_fd=dir_fd)
-            except OSError:
-                pass
-    with contextlib.suppress(OSError):
-        os.rmdir(path)
+        return False
+    return False
+
+
+def remove_tree(path: Path | str) -> None:
+    """``shutil.rmtree(path, ignore_errors=True)`` without importing shutil (bz2, lzma, fnmatch): the one tree
+    removal, ``archive.root.rmtree`` (directory fds, never follows a symlink), told to leave what it cannot
+    remove; the caller checks."""
+    rmtree(path, ignore_errors=True)
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644, *, durable: bool = True) -> None:

@@ -5,7 +5,8 @@
     {"version": 1,
      "tags":   {"docker.io/library/busybox:latest": "sha256:<manifest>"},
      "images": {"sha256:<manifest>": {"config": "sha256:<config>", "repo_digests": [...],
-                                      "created": "...", "added": "...", "size": 1234}}}
+                                      "created": "...", "added": "...", "size": 1234,
+                                      "unpacked_size": 5678}}}
 
 The manifest and config bytes themselves live in the blob store. The image ID shown to users is the
 config digest (its first 12 hex characters).
@@ -62,8 +63,29 @@ class ImageRecord:
         return [layer.digest for layer in self.manifest.layers]
 
 
+@value
+class ImageSummary:
+    """An image as ``images`` lists it."""
+
+    manifest_digest: Digest
+    config_digest: Digest
+    tags: tuple[str, ...]
+    repo_digests: tuple[str, ...]
+    created: str
+    size: int  # unpacked where known, else compressed (``ImageStore.layers_size``)
+
+    @property
+    def id(self) -> Digest:
+        return self.config_digest
+
+
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def _json_kind(v: object) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(v), "a number")
 
 
 def normalize_name(name: str) -> str:
@@ -72,12 +94,35 @@ def normalize_name(name: str) -> str:
     return str(r)
 
 
+@value
+class ImageUsers:
+    """What containers use, as ``rmi`` needs it: (image id, container id) for running containers and for all
+    of them, and the layer directories (overlay lower dirs) any container mounts."""
+
+    running: tuple[tuple[str, str], ...] = ()
+    containers: tuple[tuple[str, str], ...] = ()
+    layer_dirs: tuple[str, ...] = ()
+
+
+@contextmanager
+def users_lock(layout: Layout, *, shared: bool = False) -> Iterator[None]:
+    """Held shared by a container's creation from the check of its layers to its record, and exclusively by
+    ``rmi`` from reading what containers use to deleting layers: ``rmi`` racing ``run`` never leaves a
+    container on deleted layers (either ``rmi`` sees its record, or the new container sees the layers gone)."""
+    with file_lock(layout.lock("image-users"), shared=shared):
+        yield
+
+
 class ImageStore:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.blobs = BlobStore(layout)
 
     # --- the index file -------------------------------------------------------------------------
+    def read_index(self) -> dict[str, Any]:
+        """``images.json`` as it is now (one read; written atomically, so never half): tags and image infos."""
+        return self._read()
+
     def _read(self) -> dict[str, Any]:
         try:
             data = json.loads(self.layout.images_file.read_bytes())
@@ -85,9 +130,16 @@ class ImageStore:
             return {"version": 1, "tags": {}, "images": {}}
         except ValueError as e:
             raise StoreError(f"{self.layout.images_file} is corrupt: {e}") from e
-        data.setdefault("tags", {})
-        data.setdefault("images", {})
-        return data  # type: ignore[no-any-return]
+        except OSError as e:
+            raise StoreError(f"reading {self.layout.images_file}: {e.strerror}") from e
+        if not isinstance(data, dict):
+            raise StoreError(f"{self.layout.images_file} is corrupt: expected a JSON object, found {_json_kind(data)}")
+        for key in ("tags", "images"):
+            data.setdefault(key, {})
+            if not isinstance(data[key], dict):
+                raise StoreError(f"{self.layout.images_file} is corrupt: {key!r} is {_json_kind(data[key])}, "
+                                 "not an object")
+        return data
 
     @contextmanager
     def _edit(self) -> Iterator[dict[str, Any]]:
@@ -141,7 +193,45 @@ class ImageStore:
                 info["repo_digests"].append(repo_digest)
             if name:
                 data["tags"][name] = key
-            return self._record(data, key)
+            rec = self._record(data, key)
+            # what ``images`` shows, so that listing reads this file alone (see ``summaries``)
+            info["created"] = rec.config.created
+            size, unpacked = self.layers_size(rec)
+            if unpacked:
+                info["unpacked_size"] = size
+            else:
+                info.pop("unpacked_size", None)
+            return rec
+
+    def layers_size(self, rec: ImageRecord) -> tuple[int, bool]:
+        """The image's size: its layers unpacked where they are, else compressed; and whether all of them were."""
+        from geedocker.store.layers import LayerStore
+
+        layers = LayerStore(self.layout)
+        total, unpacked = 0, True
+        for chain, desc in zip(rec.chain_ids, rec.manifest.layers, strict=False):
+            try:
+                total += layers.size(chain)
+            except StoreError:  # a layer without metadata counts its compressed size
+                total += desc.size
+                unpacked = False
+        return total, unpacked
+
+    def summaries(self) -> list[ImageSummary]:
+        """What ``images`` lists, from ``images.json`` alone (one read) for images recorded with their creation
+        time and unpacked size; older records (and images with a layer not unpacked) read their blobs."""
+        data = self._read()
+        out = []
+        for m in sorted(data["images"]):
+            info = data["images"][m]
+            tags = tuple(sorted(t for t, d in data["tags"].items() if d == m))
+            created, size = info.get("created"), info.get("unpacked_size")
+            if not isinstance(created, str) or not isinstance(size, int):
+                rec = self._record(data, m)
+                created, size = rec.config.created, self.layers_size(rec)[0]
+            out.append(ImageSummary(Digest.parse(m), Digest.parse(info["config"]), tags,
+                                    tuple(info.get("repo_digests", [])), created, size))
+        return out
 
     def records(self) -> list[ImageRecord]:
         data = self._read()
@@ -193,31 +283,43 @@ class ImageStore:
             data["tags"][str(r)] = key
             return self._record(data, key)
 
-    def remove(self, name: str, *, force: bool = False, in_use: frozenset[str] = frozenset()) -> list[str]:
+    def remove(self, name: str, *, force: bool = False, users: ImageUsers | None = None) -> list[str]:
         """``rmi``: untag ``name``; delete the image when no tag is left (or ``force``).
 
         Returns docker-style lines ("Untagged: ...", "Deleted: sha256:..."). Blobs and layers that
-        another image still uses stay. ``in_use`` holds image IDs (config digests) used by containers.
+        another image or any container still uses stay. ``users``: what containers use, read under
+        ``users_lock`` (``remove_image`` does both). An image a running container uses is refused, also
+        with ``force``; one a stopped container uses is refused, or with ``force`` only untagged.
         """
+        users = users or ImageUsers()
         out: list[str] = []
         with self._edit() as data:
             key = self._find(data, name)
             info = data["images"][key]
+            image_id = info["config"]
+            short = Digest.parse(image_id).hex[:12]
             tags = [t for t, m in data["tags"].items() if m == key]
-            if info["config"] in in_use and not force:
-                raise ImageInUse(
-                    f"unable to remove image {name}: it is used by a container (stop and remove it, or use -f)"
-                )
             try:  # a tag to remove, or (when it is no tag) an ID or a digest
                 named: str | None = str(refs.parse(name))
             except InvalidReference:
                 named = None
+            if named is not None and named in data["tags"] and len(tags) > 1 and not force:
+                del data["tags"][named]  # other names stay: only this one goes, whoever uses the image
+                return [f"Untagged: {refs.parse(named).familiar()}"]
+            running = dict(users.running).get(image_id)
+            if running:
+                raise ImageInUse(f"conflict: unable to delete {short} (cannot be forced) - image is being used by "
+                                 f"running container {running[:12]}")
+            container = dict(users.containers).get(image_id)
+            if container and not force:
+                raise ImageInUse(f"conflict: unable to remove repository reference \"{name}\" (must force) - "
+                                 f"container {container[:12]} is using its referenced image {short}")
             if named is not None and named in data["tags"]:
                 del data["tags"][named]
                 out.append(f"Untagged: {refs.parse(named).familiar()}")
                 tags.remove(named)
-                if tags and not force:
-                    return out
+                if container:
+                    return out  # docker rmi -f NAME: the stopped container keeps the image, without this name
             elif len(tags) > 1 and not force:
                 raise ImageInUse(
                     f"unable to delete {name} (must be forced): image is referenced in multiple repositories"
@@ -225,17 +327,21 @@ class ImageStore:
             for t in tags:
                 del data["tags"][t]
                 out.append(f"Untagged: {refs.parse(t).familiar()}")
+            if container:  # a stopped container keeps the image, untagged (docker rmi -f)
+                return out
             for rd in info.get("repo_digests", []):
                 out.append(f"Untagged: {rd}")
             del data["images"][key]
-            out.append(f"Deleted: {info['config']}")
-            self._collect(data, Digest.parse(key), Digest.parse(info["config"]), info.get("indexes", []))
+            out.append(f"Deleted: {image_id}")
+            self._collect(data, Digest.parse(key), Digest.parse(image_id), info.get("indexes", []),
+                          users.layer_dirs)
         return out
 
     def _collect(
-        self, data: dict[str, Any], manifest_digest: Digest, config_digest: Digest, indexes: list[str]
+        self, data: dict[str, Any], manifest_digest: Digest, config_digest: Digest, indexes: list[str],
+        container_layers: tuple[str, ...] = (),
     ) -> None:
-        """Delete the blobs and unpacked layers of a removed image that no other image uses."""
+        """Delete the blobs and unpacked layers of a removed image that no other image and no container uses."""
         from geedocker.store.layers import LayerStore
 
         manifest = Manifest.from_bytes(self.blobs.read_bytes(manifest_digest))
@@ -253,8 +359,9 @@ class ImageStore:
             keep_blobs |= {Digest.parse(i) for i in info.get("indexes", [])}
             keep_chains |= set(chain_ids(ocfg.diff_ids))
         layers = LayerStore(self.layout)
+        in_containers = set(container_layers)
         for chain in chain_ids(config.diff_ids):
-            if chain not in keep_chains:
+            if chain not in keep_chains and str(self.layout.layer_diff(chain)) not in in_containers:
                 layers.remove(chain)
         own = [manifest_digest, config_digest, *(layer.digest for layer in manifest.layers)]
         for d in own + [Digest.parse(i) for i in indexes]:

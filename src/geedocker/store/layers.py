@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from pathlib import Path
-from typing import BinaryIO
 
-from geedocker.archive.apply import DEFAULT_LIMITS, ApplyResult, Limits, WhiteoutPolicy, apply_layer
-from geedocker.archive.root import rmtree
 from geedocker.digest import Digest
 from geedocker.errors import StoreError, VerificationError
 from geedocker.logger import get_logger
+from geedocker.procs import pid_alive
 from geedocker.store.fsutil import atomic_write, file_lock, fsync_dir
 from geedocker.store.layout import Layout
+
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+    from geedocker.archive.apply import ApplyResult, Limits
 
 log = get_logger(__name__)
 
@@ -33,9 +36,19 @@ _MAX_META = 64 << 10
 class LayerStore:
     """The unpacked layers of a store (see the module doc)."""
 
-    def __init__(self, layout: Layout, limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(self, layout: Layout, limits: Limits | None = None) -> None:
+        # the archive code (tarfile, the decompressors) loads when a layer is unpacked or removed: ``images``,
+        # ``inspect``, ``run`` and a cached ``pull`` only look layers up
         self.layout = layout
-        self.limits = limits
+        self._limits = limits
+
+    @property
+    def limits(self) -> Limits:
+        if self._limits is None:
+            from geedocker.archive.apply import DEFAULT_LIMITS
+
+            self._limits = DEFAULT_LIMITS
+        return self._limits
 
     def diff_path(self, chain_id: Digest) -> Path:
         return self.layout.layer_diff(chain_id)
@@ -54,6 +67,10 @@ class LayerStore:
         """
         if self.has(chain_id):
             return self.diff_path(chain_id)
+        import secrets
+
+        from geedocker.trees import rmtree
+
         self.layout.layers.mkdir(parents=True, exist_ok=True)
         with file_lock(self._lock(chain_id)):
             if self.has(chain_id):
@@ -86,6 +103,8 @@ class LayerStore:
         return self.diff_path(chain_id)
 
     def _apply(self, blob: Path | BinaryIO, diff: Path) -> ApplyResult:
+        from geedocker.archive.apply import WhiteoutPolicy, apply_layer
+
         if isinstance(blob, Path):
             with open(blob, "rb") as f:
                 return apply_layer(f, diff, WhiteoutPolicy.OVERLAY, self.limits)
@@ -107,6 +126,8 @@ class LayerStore:
             if hexpart != chain_id.hex and _alive(pid):
                 continue
             log.info("removing leftover temp layer dir %s", name)
+            from geedocker.trees import rmtree
+
             rmtree(self.layout.layers / name)
 
     def _meta(self, chain_id: Digest) -> dict[str, object]:
@@ -152,6 +173,10 @@ class LayerStore:
 
     def remove(self, chain_id: Digest) -> bool:
         """Delete the unpacked layer (whatever modes its files have); False if it was not there."""
+        import secrets
+
+        from geedocker.trees import rmtree
+
         final = self.layout.layer_dir(chain_id)
         with file_lock(self._lock(chain_id)):
             if not final.exists():
@@ -164,12 +189,4 @@ class LayerStore:
 
 
 def _alive(pid: str) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except ValueError:
-        return False
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid.isdigit() and pid_alive(int(pid))

@@ -189,6 +189,9 @@ class VolumeStore:
             options=None if options is None else tuple(sorted(options.items())),
         )
         self._write_new(vol)
+        from geedocker.store import events
+
+        events.emit(self.layout, "volume", "create", vol.name, {"driver": vol.driver})
         return vol, True
 
     def _write_new(self, vol: Volume) -> None:
@@ -218,3 +221,6 @@ class VolumeStore:
         remove_tree(aside)
         if aside.exists():
             raise VolumeError(f"remove {name}: could not remove {aside}")
+        from geedocker.store import events
+
+        events.emit(self.layout, "volume", "destroy", name, {"driver": DRIVER})

@@ -60,3 +60,16 @@ class Cgroup:
 
     def mount_sources(self) -> list[tuple[str, str]]:
         raise NotImplementedError
+
+    def oom_killed(self) -> bool:
+        """Whether the kernel's OOM killer killed a process in this cgroup (read before it is destroyed)."""
+        raise NotImplementedError
+
+
+def oom_kill_count(text: str) -> int:
+    """The ``oom_kill`` line of memory.oom_control (v1) or memory.events (v2); 0 without one."""
+    for line in text.splitlines():
+        key, _, count = line.partition(" ")
+        if key == "oom_kill" and count.strip().isdigit():
+            return int(count)
+    return 0

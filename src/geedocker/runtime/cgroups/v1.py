@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from geedocker.logger import get_logger
-from geedocker.runtime.cgroups.base import CGROUP_ROOT, Cgroup, CgroupError
+from geedocker.runtime.cgroups.base import CGROUP_ROOT, Cgroup, CgroupError, oom_kill_count
 from geedocker.runtime.cgroups.files import (
     make_dir,
     parse_pids,
@@ -111,6 +111,12 @@ class V1(Cgroup):
                     raise
                 write_text(d / "memory.memsw.limit_in_bytes", swap)
                 write_text(d / "memory.limit_in_bytes", limit)
+        if r.memory_swappiness is not None:
+            d = self._dir("memory", "linux.resources.memory.swappiness")
+            write_text(d / "memory.swappiness", str(r.memory_swappiness))
+        if r.disable_oom_killer:
+            d = self._dir("memory", "linux.resources.memory.disableOOMKiller")
+            write_text(d / "memory.oom_control", "1")
         if r.cpu_shares is not None or r.cpu_quota is not None or r.cpu_period is not None:
             d = self._dir("cpu", "linux.resources.cpu")
             if r.cpu_shares:
@@ -150,6 +156,13 @@ class V1(Cgroup):
     def add(self, pid: int) -> None:
         for d in self._unique_dirs():
             write_text(d / "cgroup.procs", str(pid))
+
+    def oom_killed(self) -> bool:
+        d = self.dirs.get("memory")
+        try:
+            return d is not None and oom_kill_count(read_text(d / "memory.oom_control")) > 0
+        except OSError:
+            return False
 
     def pids(self) -> list[int]:
         for ctrl in ("pids", "memory", "freezer", "cpu", "devices"):

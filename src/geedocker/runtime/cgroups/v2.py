@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from geedocker.logger import get_logger
-from geedocker.runtime.cgroups.base import Cgroup, CgroupError
+from geedocker.runtime.cgroups.base import Cgroup, CgroupError, oom_kill_count
 from geedocker.runtime.cgroups.files import (
     make_dir,
     parse_pids,
@@ -42,6 +42,12 @@ class V2(Cgroup):
         self.mount = mount
         self.path = path
         self.dir = mount / path.lstrip("/")
+
+    def oom_killed(self) -> bool:
+        try:
+            return oom_kill_count(read_text(self.dir / "memory.events")) > 0
+        except OSError:
+            return False
 
     def to_json(self) -> dict[str, object]:
         return {"version": 2, "mount": os.fspath(self.mount), "path": self.path}
@@ -84,6 +90,12 @@ class V2(Cgroup):
 
     def apply(self, r: Resources) -> None:
         d = self.dir
+        if r.memory_swappiness is not None:
+            raise CgroupError("linux.resources.memory.swappiness: cgroup v2 has no per-group swappiness "
+                              "(leave it unset or -1)")
+        if r.disable_oom_killer:
+            raise CgroupError("linux.resources.memory.disableOOMKiller: cgroup v2 cannot turn the OOM killer off "
+                              "for a group")
         if r.memory_limit is not None or r.memory_swap is not None or r.memory_reservation is not None:
             self._need("memory", "linux.resources.memory")
             if r.memory_reservation is not None:

@@ -1,0 +1,272 @@
+"""The builder: a Dockerfile and a context -> an image in the store.
+
+Each stage the target needs is built in order (``stages.needed``). A stage starts from an image (pulled if
+missing, or with ``--pull``), ``scratch`` or an earlier stage; the base image's ONBUILD triggers run first.
+RUN, COPY, ADD and WORKDIR commit one layer each (``steps``), through the build cache; the other
+instructions change the run config and add a history entry with ``empty_layer``. The target stage's
+layers, config and history become the image, tagged with every ``-t``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from geedocker.build import config as cfgs
+from geedocker.build.cache import BuildCache
+from geedocker.build.dockerfile import DockerfileError, Instruction, parse
+from geedocker.build.dockerignore import Ignore
+from geedocker.build.errors import BuildError
+from geedocker.build.shellwords import expand
+from geedocker.build.stages import PROXY_ARGS, Stage, find_stage, needed, platform_args, split_arg, split_stages
+from geedocker.build.workspace import Workspace
+from geedocker.errors import ImageNotFound, UsageError
+from geedocker.images.compose import Base, now, write_image
+from geedocker.oci import ContainerConfig, Platform, chain_ids
+from geedocker.store.images import ImageRecord, ImageStore
+from geedocker.store.layout import Layout
+from geedocker.values import field, replace, value
+
+
+@value
+class BuildOptions:
+    dockerfile: str  # the Dockerfile's text
+    context: Path | None = None  # None: no context (a Dockerfile from stdin)
+    dockerfile_path: Path | None = None  # for <Dockerfile>.dockerignore
+    tags: tuple[str, ...] = ()
+    build_args: tuple[tuple[str, str], ...] = ()
+    target: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+    no_cache: bool = False
+    pull: bool = False
+    network: str = "default"
+    quiet: bool = False
+    platform: str = ""
+    add_hosts: tuple[tuple[str, str], ...] = ()
+    shm_size: int | None = None
+    ulimits: tuple[tuple[str, int, int], ...] = ()
+    secrets: tuple[tuple[str, str], ...] = ()  # (id, host path)
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+
+class StageState:
+    """A stage being built: its layers so far, run config, args in scope."""
+
+    def __init__(self, stage: Stage, base: Base, config: ContainerConfig, layout: Layout) -> None:
+        self.stage = stage
+        self.base = base
+        self.config = config
+        self.layout = layout
+        self.args: dict[str, str] = {}
+        self.cmd_set = False
+
+    @property
+    def lowers(self) -> list[Path]:
+        return [self.layout.layer_diff(c) for c in reversed(chain_ids(self.base.diff_ids))]
+
+    @property
+    def chain(self) -> str:
+        ids = chain_ids(self.base.diff_ids)
+        return str(ids[-1]) if ids else "scratch"
+
+    def env(self) -> dict[str, str]:
+        """What substitution sees: the args in scope, then ENV over them."""
+        out = dict(self.args)
+        for e in self.config.env:
+            k, _, v = e.partition("=")
+            out[k] = v
+        return out
+
+
+class Builder:
+    def __init__(self, layout: Layout, opts: BuildOptions, out: TextIO | None = None) -> None:
+        self.layout = layout
+        self.opts = opts
+        self.out = out or sys.stdout
+        self.cache = BuildCache(layout)
+        self.ws: Workspace | None = None
+        self.host = Platform.host()
+        self.platform = Platform.parse(opts.platform) if opts.platform else self.host
+        self.build_args = dict(opts.build_args)
+        self.used_args: set[str] = set()
+        self.ignore: Ignore | None = None
+        self.step = 0
+        self.total = 0
+
+    def say(self, text: str) -> None:
+        if not self.opts.quiet:
+            print(text, file=self.out, flush=True)
+
+    # --- the build ------------------------------------------------------------------------------
+    def build(self) -> ImageRecord:
+        self._check_platform(self.platform, "--platform")
+        df = parse(self.opts.dockerfile)
+        self.escape = df.escape
+        meta, stages = split_stages(df)
+        self.meta_env = platform_args(self.platform, self.host)
+        for ins in meta:
+            for word in ins.args:
+                name, default = split_arg(word, self.meta_env, self.escape)
+                val = self.build_args.get(name, default)
+                if name in self.build_args:
+                    self.used_args.add(name)
+                if val is not None:
+                    self.meta_env[name] = val
+                else:
+                    self.meta_env.setdefault(name, "")
+        target = stages[-1]
+        if self.opts.target:
+            t = find_stage(stages, self.opts.target, len(stages))
+            if t is None or t.name != self.opts.target.lower():
+                raise UsageError(f"failed to reach build target {self.opts.target} in Dockerfile")
+            target = t
+        want = needed(target, stages, self.meta_env, self.escape)
+        self.total = sum(1 + len(s.instructions) for s in stages if s.index in want)
+        if self.opts.context is not None:
+            self.ignore = Ignore.for_build(self.opts.context, self.opts.dockerfile_path)
+        self.ws = Workspace(self.layout)
+        results: dict[int, StageState] = {}
+        try:
+            for s in stages[: target.index + 1]:
+                if s.index in want:
+                    results[s.index] = self._stage(s, stages, results)
+        finally:
+            self.ws.close()
+        unused = sorted(set(self.build_args) - self.used_args - PROXY_ARGS)
+        if unused:
+            print(f"[Warning] One or more build-args {unused} were not consumed", file=sys.stderr)
+        final = results[target.index]
+        cfg = final.config
+        if self.opts.labels:
+            cfg = replace(cfg, labels=tuple(sorted({**dict(cfg.labels), **dict(self.opts.labels)}.items())))
+        rec = write_image(self.layout, final.base, cfg, names=self.opts.tags)
+        self.say(f"Successfully built {rec.id.short}")
+        for tag in self.opts.tags:
+            self.say(f"Successfully tagged {tag}")
+        return rec
+
+    def _check_platform(self, want: Platform, what: str) -> None:
+        if want.os != self.host.os or want.architecture != self.host.architecture:
+            raise UsageError(f"{what} {want}: building for another platform needs emulation, which geedocker "
+                             f"does not do (this host is {self.host})")
+
+    # --- a stage ---------------------------------------------------------------------------------
+    def _stage(self, stage: Stage, stages: list[Stage], results: Mapping[int, StageState]) -> StageState:
+        ins = stage.first
+        image = expand(stage.image, self.meta_env, self.escape)
+        self.progress(ins, f"FROM {image}" + (f" AS {stage.name}" if stage.name else ""))
+        for k, _ in ins.flags:
+            if k != "platform":
+                raise ins.error(f"Unknown flag: {k}")
+        if stage.platform:
+            self._check_platform(Platform.parse(expand(stage.platform, self.meta_env, self.escape)), "FROM --platform")
+        prev = find_stage(stages, image, stage.index)
+        if prev is not None:
+            src = results[prev.index]
+            state = StageState(stage, src.base, src.config, self.layout)
+        elif image.lower() == "scratch":
+            state = StageState(stage, Base(platform=self.platform), ContainerConfig(), self.layout)
+        else:
+            rec = self._image(image, ins)
+            base = Base.of(rec)
+            state = StageState(stage, base, rec.config.config, self.layout)
+            triggers = rec.config.config.get("OnBuild") or []
+            if triggers:
+                state.config = state.config.with_key("OnBuild", None)
+                for text in triggers:
+                    trig = parse(f"{text}\n").instructions[0]
+                    trig = replace(trig, line=ins.line)
+                    self.say(f"# Executing 1 build trigger: {text}")
+                    self._instruction(state, trig, stages, results)
+        for step in stage.instructions:
+            self.progress(step, step.original)
+            self._instruction(state, step, stages, results)
+        return state
+
+    def progress(self, ins: Instruction, text: str) -> None:
+        self.step += 1
+        self.say(f"Step {self.step}/{self.total} : {text}")
+
+    def _image(self, name: str, ins: Instruction) -> ImageRecord:
+        store = ImageStore(self.layout)
+        if not self.opts.pull:
+            try:
+                return store.resolve(name)
+            except ImageNotFound:
+                pass
+        from geedocker.images.pull import PullOptions, pull
+
+        self.say(f"Pulling {name}")
+        pull(self.layout, name, options=PullOptions(platform=self.platform))
+        rec = store.resolve(name)
+        got = Platform(rec.config.os, rec.config.architecture, rec.config.variant)
+        if rec.config.architecture and not self.host.matches(got):
+            raise UsageError(f"Dockerfile line {ins.line}: image {name} is for {got}: running it needs emulation")
+        return rec
+
+    def layer_dirs_of_image(self, name: str, ins: Instruction) -> list[Path]:
+        """The layer dirs (top first) of image ``name`` (pulled if missing), for ``COPY --from=image``."""
+        rec = self._image(name, ins)
+        return [self.layout.layer_diff(c) for c in reversed(rec.chain_ids)]
+
+    def _instruction(self, state: StageState, ins: Instruction, stages: list[Stage],
+                     results: Mapping[int, StageState]) -> None:
+        from geedocker.build import steps
+
+        c = ins.cmd
+        if c == "arg":
+            self._arg(state, ins)
+            return
+        if c in ("run", "copy", "add", "workdir"):
+            if c == "workdir":
+                state.config, _ = cfgs.apply(ins, state.config, state.env(), self.escape, state.cmd_set)
+            assert self.ws is not None
+            steps.layer_step(self, state, ins, stages, results)
+            return
+        if c == "maintainer":
+            state.base = state.base.with_layer(None, self._history(f"MAINTAINER {ins.args[0]}"))
+            return
+        for k, _ in ins.flags:
+            if c != "healthcheck":
+                raise ins.error(f"Unknown flag: {k}")
+        state.config, state.cmd_set = cfgs.apply(ins, state.config, state.env(), self.escape, state.cmd_set)
+        state.base = state.base.with_layer(None, self._history(ins.original))
+
+    def _arg(self, state: StageState, ins: Instruction) -> None:
+        for word in ins.args:
+            name, default = split_arg(word, state.env(), self.escape)
+            if name in self.build_args:
+                self.used_args.add(name)
+                state.args[name] = self.build_args[name]
+            elif default is not None:
+                state.args[name] = default
+            elif name in self.meta_env:
+                state.args[name] = self.meta_env[name]
+            else:
+                state.args.setdefault(name, "")
+        state.base = state.base.with_layer(None, self._history(ins.original))
+
+    def run_args(self, state: StageState) -> dict[str, str]:
+        """The build args RUN sees: those in scope, and the proxy args given with --build-arg."""
+        out = {k: v for k, v in state.args.items()}
+        for k in PROXY_ARGS:
+            if k in self.build_args:
+                out[k] = self.build_args[k]
+        return out
+
+    @staticmethod
+    def _history(text: str) -> dict[str, object]:
+        return {"created": now(), "created_by": f"/bin/sh -c #(nop) {text}"}
+
+
+def build(layout: Layout, opts: BuildOptions, out: TextIO | None = None) -> ImageRecord:
+    """Build ``opts.dockerfile`` with ``opts.context``; the image."""
+    try:
+        return Builder(layout, opts, out).build()
+    except DockerfileError:
+        raise
+    except OSError as e:
+        raise BuildError(f"build failed: {e.strerror or e}: {e.filename or ''}".rstrip(": ")) from e
+

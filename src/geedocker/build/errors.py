@@ -1,0 +1,11 @@
+"""The builder's own error."""
+
+from __future__ import annotations
+
+from geedocker.errors import GeeDockerError
+
+
+class BuildError(GeeDockerError):
+    """A build step failed (a RUN's exit code, a missing source...): exit status 1, as docker build."""
+
+    exit_code = 1

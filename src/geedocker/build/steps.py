@@ -1,0 +1,365 @@
+"""The layer steps: RUN, COPY, ADD and WORKDIR, each one layer, through the build cache.
+
+RUN runs in a container of geedocker's own engine (``containers.lifecycle``) on an overlay of the stage's
+layers, with the stage's env, user, working dir and shell, the build args in scope in its environment
+only, the network ``--network`` says, and ``/etc/hosts``, ``/etc/resolv.conf`` and ``/etc/hostname``
+mounted; its upper dir becomes the layer (``images.layerdiff``, mount targets left out) and the container
+is removed, whether the command succeeded or not. ``RUN --mount`` adds secrets (read-only, never in a
+layer), cache dirs (``$ROOT/buildcache/mounts/<id>``, kept between builds) and bind mounts of the context
+or another stage.
+
+COPY and ADD write into an overlay of the stage mounted by the builder (``workspace``), and WORKDIR makes
+its directory the same way; the upper dir becomes the layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from geedocker.archive.writer import LayerBlob
+from geedocker.build.cache import step_key
+from geedocker.build.config import command_of
+from geedocker.build.context import Source, Tree, digest_sources
+from geedocker.build.copier import Copier, CopySpec, resolve_sources
+from geedocker.build.dockerfile import Instruction
+from geedocker.build.dockerignore import Ignore
+from geedocker.build.shellwords import expand
+from geedocker.errors import GeeDockerError
+from geedocker.images.compose import now, register_layer
+from geedocker.images.layerdiff import UpperDiff, write_layer
+from geedocker.store.blobs import BlobStore
+from geedocker.values import replace
+
+if TYPE_CHECKING:
+    from geedocker.build.builder import Builder, StageState
+    from geedocker.build.stages import Stage
+
+_COPY_FLAGS = {"from", "chown", "chmod", "link", "parents", "exclude"}
+_ADD_FLAGS = {"chown", "chmod", "link", "checksum", "keep-git-dir", "exclude"}
+_RUN_FLAGS = {"mount", "network", "security"}
+_HEREDOC_WORD = re.compile(r"^<<-?[\"']?([a-zA-Z0-9_./-]+)[\"']?$")
+
+
+def layer_step(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
+               results: Mapping[int, StageState]) -> None:
+    allowed = {"run": _RUN_FLAGS, "copy": _COPY_FLAGS, "add": _ADD_FLAGS, "workdir": set()}[ins.cmd]
+    for k, _ in ins.flags:
+        if k not in allowed:
+            raise ins.error(f"Unknown flag: {k}")
+    if ins.cmd == "run":
+        _run(b, state, ins, stages, results)
+    elif ins.cmd == "workdir":
+        _workdir(b, state, ins)
+    else:
+        _copy(b, state, ins, stages, results)
+
+
+def _commit(b: Builder, state: StageState, key: str, created_by: str, make: Callable[[], LayerBlob]) -> None:
+    """Use the cached layer for ``key``, or ``make`` it and remember it; then add it to the stage."""
+    hit = None if b.opts.no_cache else b.cache.get(key)
+    if hit is not None:
+        b.say(" ---> Using cache")
+        blob = hit[0]
+    else:
+        blob = make()
+        chain = register_layer(b.layout, state.base.diff_ids, blob)
+        b.cache.put(key, blob, chain)
+    state.base = state.base.with_layer(blob, {"created": now(), "created_by": created_by})
+
+
+def _key(state: StageState, *parts: object) -> str:
+    return step_key([state.chain, state.config.to_json(), *parts])
+
+
+def _layer_of(b: Builder, upper: Path, lowers: list[Path], runtime_paths: Sequence[str] = ()) -> LayerBlob:
+    diff = UpperDiff(upper, lowers, runtime_paths)
+    return write_layer(diff, BlobStore(b.layout).writer())
+
+
+# --- WORKDIR ------------------------------------------------------------------------------------
+def _workdir(b: Builder, state: StageState, ins: Instruction) -> None:
+    path = state.config.working_dir
+    assert b.ws is not None
+
+    def make() -> LayerBlob:
+        assert b.ws is not None
+        merged, upper = b.ws.writable(state.lowers)
+        try:
+            Copier(merged, CopySpec()).mkdirs(path)
+        finally:
+            b.ws.unmount(merged)
+        return _layer_of(b, upper, state.lowers)
+
+    _commit(b, state, _key(state, "WORKDIR", path), f"/bin/sh -c #(nop) WORKDIR {path}", make)
+
+
+# --- COPY / ADD ---------------------------------------------------------------------------------
+def _owner(root: Path, spec: str, ins: Instruction) -> tuple[int, int]:
+    from geedocker.containers.users import resolve_user_in_rootfs
+
+    user, _, group = spec.partition(":")
+    if user.isdigit() and (not group or group.isdigit()):
+        return int(user), int(group or user)
+    try:
+        u = resolve_user_in_rootfs(root, spec)
+    except GeeDockerError as e:
+        raise ins.error(f"--chown={spec}: {e}") from e
+    return u.uid, u.gid
+
+
+def _copy(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
+          results: Mapping[int, StageState]) -> None:
+    assert b.ws is not None
+    env = state.env()
+    add = ins.cmd == "add"
+    if add and ins.flag("keep-git-dir") is not None:
+        raise ins.error("--keep-git-dir: git sources need the network and git; geedocker's ADD takes local files "
+                        "and http(s) URLs")
+    words = [expand(w, env, b.escape) for w in ins.args]
+    heredocs = {h.name: h for h in ins.heredocs}
+    dest = words[-1]
+    srcs = words[:-1]
+    chmod_text = ins.flag("chmod")
+    chmod = None
+    if chmod_text:
+        try:
+            chmod = int(chmod_text, 8)
+        except ValueError:
+            raise ins.error(f"--chmod={chmod_text}: only octal modes are supported") from None
+    excludes = Ignore([expand(x, env, b.escape) for x in ins.flag_all("exclude")]) if ins.flag_all("exclude") else None
+    from_ref = expand(ins.flag("from") or "", env, b.escape)
+    # the tree the sources come from
+    if from_ref:
+        from geedocker.build.stages import find_stage
+
+        stage = find_stage(stages, from_ref, state.stage.index)
+        if stage is not None:
+            lowers = results[stage.index].lowers
+        else:
+            lowers = b.layer_dirs_of_image(from_ref, ins)
+        tree = Tree(b.ws.readonly(lowers))
+    else:
+        if b.opts.context is None and any(not _HEREDOC_WORD.match(s) for s in srcs):
+            raise ins.error("no build context: COPY and ADD need one (the Dockerfile came from stdin)")
+        tree = Tree(b.opts.context or b.ws.empty, b.ignore)
+    urls = [s for s in srcs if add and re.match(r"^https?://", s)]
+    local = [s for s in srcs if s not in urls and not _HEREDOC_WORD.match(s)]
+    sources = resolve_sources(tree, local)
+    for s in srcs:
+        m = _HEREDOC_WORD.match(s)
+        if m and m.group(1) not in heredocs:
+            raise ins.error(f"unknown heredoc {s}")
+    downloads = [_download(b, u, ins) for u in urls]
+    digest = digest_sources(tree, sources, excludes)
+    docs = [(n, _heredoc_text(h.content, env, b.escape) if h.expand else h.content) for n, h in heredocs.items()]
+    key = _key(state, ins.cmd, ins.flags, words, digest, [d[1] for d in downloads], docs)
+
+    def make() -> LayerBlob:
+        assert b.ws is not None
+        merged, upper = b.ws.writable(state.lowers)
+        try:
+            chown = ins.flag("chown")
+            spec = CopySpec(
+                owner=_owner(merged, expand(chown, env, b.escape), ins) if chown else None,
+                chmod=chmod, keep_owners=bool(from_ref), parents=ins.flag("parents") is not None,
+                excludes=excludes,
+            )
+            cp = Copier(merged, spec)
+            workdir = state.config.working_dir
+            if sources:
+                cp.copy(tree, sources, dest, workdir, add_archives=add and not from_ref)
+            for path, _ in downloads:
+                dl_tree = Tree(path.parent)
+                cp.copy(dl_tree, [Source(path.name, path)], dest if dest.endswith("/") or len(srcs) > 1 else dest,
+                        workdir)
+            for name, text in docs:
+                cp.write_file(dest, workdir, name, text.encode())
+        finally:
+            b.ws.unmount(merged)
+        return _layer_of(b, upper, state.lowers)
+
+    shown = " ".join(words)
+    _commit(b, state, key, f"/bin/sh -c #(nop) {ins.cmd.upper()} {shown}", make)
+
+
+def _heredoc_text(text: str, env: Mapping[str, str], escape: str) -> str:
+    """A heredoc body with ``$var`` substituted (quotes kept: the body is not a word)."""
+    out = re.sub(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*",
+                 lambda m: expand(m.group(0), env, escape), text)
+    return out
+
+
+def _download(b: Builder, url: str, ins: Instruction) -> tuple[Path, str]:
+    """ADD's URL source, downloaded into the workspace (mode 0600, as docker); (path, sha256)."""
+    import hashlib  # here: OpenSSL takes ms to load
+    import urllib.request
+
+    assert b.ws is not None
+    name = os.path.basename(url.split("?", 1)[0].rstrip("/")) or "download"
+    d = b.ws.new_dir("dl")
+    path = d / name
+    h = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=60) as r, open(path, "wb") as f:  # noqa: S310 - http(s) only
+            while chunk := r.read(1 << 20):
+                h.update(chunk)
+                f.write(chunk)
+    except OSError as e:
+        raise ins.error(f"downloading {url}: {e}") from e
+    os.chmod(path, 0o600)
+    want = ins.flag("checksum")
+    got = "sha256:" + h.hexdigest()
+    if want and want != got:
+        raise ins.error(f"{url}: checksum mismatch: expected {want}, got {got}")
+    return path, got
+
+
+# --- RUN ----------------------------------------------------------------------------------------
+def _run_argv(state: StageState, ins: Instruction) -> tuple[str, ...]:
+    if ins.heredocs and not ins.json:
+        rest = ins.rest
+        words = rest.split()
+        if len(ins.heredocs) == 1 and len(words) == 1 and _HEREDOC_WORD.match(words[0]):
+            return command_of(replace(ins, args=(ins.heredocs[0].content,)), state.config)
+        body = rest + "\n" + "".join(f"{h.content}{h.name}\n" for h in ins.heredocs)
+        return command_of(replace(ins, args=(body,)), state.config)
+    return command_of(ins, state.config)
+
+
+def _mounts(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
+            results: Mapping[int, StageState]) -> list[object]:
+    from geedocker.build.stages import find_stage
+    from geedocker.containers.spec import MountSpec
+
+    out: list[object] = []
+    env = state.env()
+    for text in ins.flag_all("mount"):
+        opts: dict[str, str] = {}
+        for kv in text.split(","):
+            k, eq, v = kv.partition("=")
+            opts[k.strip()] = expand(v.strip(), env, b.escape) if eq else "true"
+        typ = opts.get("type", "bind")
+        target = opts.get("target") or opts.get("dst") or opts.get("destination") or ""
+        if typ == "secret":
+            sid = opts.get("id") or os.path.basename(target)
+            src = dict(b.opts.secrets).get(sid)
+            if src is None:
+                if opts.get("required") in ("true", "1"):
+                    raise ins.error(f"secret {sid} not found (pass --secret id={sid},src=FILE)")
+                continue
+            out.append(MountSpec("bind", target or f"/run/secrets/{sid}", src, readonly=True))
+        elif typ == "cache":
+            if not target:
+                raise ins.error("--mount type=cache needs a target")
+            cid = re.sub(r"[^A-Za-z0-9_.-]", "_", opts.get("id") or target)
+            d = b.layout.root / "buildcache" / "mounts" / cid
+            d.mkdir(parents=True, exist_ok=True)
+            out.append(MountSpec("bind", target, str(d), readonly=opts.get("readonly") in ("true", "1")))
+        elif typ == "bind":
+            if not target:
+                raise ins.error("--mount type=bind needs a target")
+            frm = opts.get("from", "")
+            if frm:
+                assert b.ws is not None
+                st = find_stage(stages, frm, state.stage.index)
+                root = b.ws.readonly(results[st.index].lowers if st is not None else b.layer_dirs_of_image(frm, ins))
+                tree = Tree(root)
+            else:
+                if b.opts.context is None:
+                    raise ins.error("--mount type=bind without from= needs a build context")
+                tree = Tree(b.opts.context, b.ignore)
+            found = resolve_sources(tree, [opts.get("source") or opts.get("src") or "."])[0]
+            rw = opts.get("rw") in ("true", "1") or opts.get("readwrite") in ("true", "1")
+            out.append(MountSpec("bind", target, str(found.path), readonly=not rw))
+        elif typ == "tmpfs":
+            out.append(MountSpec("tmpfs", target))
+        else:
+            raise ins.error(f"--mount type={typ} is not supported")
+    return out
+
+
+@contextlib.contextmanager
+def _output(quiet: bool) -> Iterator[Path | None]:
+    """With -q the RUN's output goes to a file, shown only if it fails; else straight to our stdout."""
+    if not quiet:
+        yield None
+        return
+    fd, name = tempfile.mkstemp(prefix="geedocker-run-")
+    saved = os.dup(1), os.dup(2)
+    try:
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        yield Path(name)
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for f in (*saved, fd):
+            os.close(f)
+
+
+def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
+         results: Mapping[int, StageState]) -> None:
+    from geedocker.containers import lifecycle
+    from geedocker.containers.commit import runtime_paths
+    from geedocker.containers.spec import RunOptions, merge_env
+    from geedocker.containers.store import ContainerStore
+    from geedocker.network.options import NetworkOptions
+
+    argv = _run_argv(state, ins)
+    args = b.run_args(state)
+    env_keys = {e.partition("=")[0] for e in state.config.env}
+    arg_env = [f"{k}={v}" for k, v in sorted(args.items()) if k not in env_keys]
+    network = ins.flag("network") or b.opts.network
+    mode = {"default": "bridge", "": "bridge"}.get(network, network)
+    if mode not in ("bridge", "none", "host"):
+        raise ins.error(f"--network={network}: expected default, none or host")
+    mounts = _mounts(b, state, ins, stages, results)
+    mount_key = [m.to_json() for m in mounts if getattr(m, "type", "") != "bind" or "buildcache" not in m.source]  # type: ignore[attr-defined]
+    key = _key(state, "RUN", list(argv), arg_env, mount_key)
+
+    def make() -> LayerBlob:
+        from geedocker.containers.images import empty_layer
+
+        lowers = state.lowers
+        source = lifecycle.RootfsSource(
+            lower_dirs=tuple(lowers) or (empty_layer(b.layout),),
+            config=replace(state.config, entrypoint=None, cmd=None, env=tuple(merge_env(state.config.env))),
+        )
+        opts = RunOptions(
+            command=argv, entrypoint="", env=tuple(arg_env), user=state.config.user,
+            workdir=state.config.working_dir, mounts=tuple(mounts),  # type: ignore[arg-type]
+            net=NetworkOptions(mode=mode, add_hosts=b.opts.add_hosts), shm_size=b.opts.shm_size,
+            ulimits=b.opts.ulimits,
+        )
+        with _output(b.opts.quiet) as log:
+            rec, code = lifecycle.run(b.layout, source, opts)
+        try:
+            if code != 0:
+                if log is not None:
+                    print(log.read_text(errors="replace"), end="", file=b.out)
+                shown = " ".join(argv) if ins.json else argv[-1]
+                raise _step_failed(f"The command '{shown}' returned a non-zero code: {code}", code)
+            store = ContainerStore(b.layout)
+            return _layer_of(b, store.dir(rec.id) / "upper", lowers, runtime_paths(store.bundle(rec.id)))
+        finally:
+            if log is not None:
+                log.unlink(missing_ok=True)
+            with contextlib.suppress(GeeDockerError):
+                lifecycle.remove(b.layout, rec.id, force=True)
+
+    shown = " ".join(argv)
+    prefix = f"|{len(arg_env)} {' '.join(arg_env)} " if arg_env else ""
+    _commit(b, state, key, f"{prefix}{shown}", make)
+
+
+def _step_failed(message: str, code: int) -> GeeDockerError:
+    from geedocker.build.errors import BuildError
+
+    return BuildError(message)
+

@@ -1,0 +1,105 @@
+"""``geedocker image COMMAND``: docker's management form of the image commands (``image ls``, ``image rm``, ...,
+``image history``, ``image prune``); each subcommand is the top-level command's module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+SUBCOMMANDS: dict[str, str] = {
+    "ls": "geedocker.cli.images",
+    "list": "geedocker.cli.images",
+    "rm": "geedocker.cli.rmi",
+    "remove": "geedocker.cli.rmi",
+    "tag": "geedocker.cli.tag",
+    "history": "geedocker.cli.history",
+    "pull": "geedocker.cli.pull",
+    "push": "geedocker.cli.push",
+    "save": "geedocker.cli.save",
+    "load": "geedocker.cli.load",
+    "import": "geedocker.cli.import_",
+}
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    from geedocker.cli.common import register_group
+
+    sub = register_group(p, SUBCOMMANDS)
+    insp = sub.add_parser("inspect", help="display detailed information on one or more images")
+    insp.add_argument("images", nargs="+", metavar="IMAGE")
+    insp.add_argument("-f", "--format", default="", help='a Go template, or "json"')
+    prune = sub.add_parser("prune", help="remove unused images")
+    prune.add_argument("-a", "--all", action="store_true", help="remove all unused images, not just dangling ones")
+    prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    prune.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'until=24h')")
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from geedocker.cli.common import human_size, layout_of, parse_time
+    from geedocker.cli.images import _until
+    from geedocker.containers.filters import check_keys, match_labels, parse_filters
+    from geedocker.containers.store import ContainerStore
+    from geedocker.errors import GeeDockerError
+    from geedocker.images.local import image_size, remove_image
+    from geedocker.store.images import ImageStore
+
+    f = parse_filters(args.filter)
+    check_keys(f, {"until", "label", "label!"})
+    if not args.force and sys.stdin.isatty():
+        what = "all images without at least one container associated to them" if args.all else \
+            "all dangling images"
+        print(f"WARNING! This will remove {what}.")
+        if input("Are you sure you want to continue? [y/N] ").strip().lower() not in ("y", "yes"):
+            return 0
+    layout = layout_of(args)
+    store = ContainerStore(layout)
+    used = {r.image_id for r in store.list()}
+    lines: list[str] = []
+    reclaimed = 0
+    for rec in ImageStore(layout).records():
+        if str(rec.id) in used or (not args.all and rec.tags):
+            continue
+        if "until" in f and not all((parse_time(rec.config.created) or 0) < _until(u) for u in f["until"]):
+            continue
+        labels = dict(rec.config.config.labels)
+        if "label" in f and not match_labels(f["label"], labels):
+            continue
+        if "label!" in f and match_labels(f["label!"], labels):
+            continue
+        size = image_size(layout, rec)
+        try:
+            lines += remove_image(layout, str(rec.id), users=store.image_users, force=True)
+        except GeeDockerError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            continue
+        reclaimed += size
+    if lines:
+        print("Deleted Images:")
+        print("\n".join(lines))
+        print()
+    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from geedocker.cli.common import run_group
+
+    code = run_group(args, SUBCOMMANDS)
+    if code is not None:
+        return code
+    if args.action == "prune":
+        return _prune(args)
+    from geedocker.cli.common import layout_of, run_inspect
+    from geedocker.errors import DaemonError, GeeDockerError
+    from geedocker.images.local import inspect_image
+
+    layout = layout_of(args)
+
+    def get(ref: str) -> object:
+        try:
+            return inspect_image(layout, ref)
+        except GeeDockerError as e:
+            tagged = ref if ":" in ref.rpartition("/")[2] or "@" in ref else ref + ":latest"
+            raise DaemonError(f"no such image: {ref}: No such image: {tagged}") from e  # dockerd 20.10's words
+
+    return run_inspect(args.images, get, args.format)

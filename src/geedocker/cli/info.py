@@ -1,0 +1,112 @@
+"""``geedocker info [--format F]``: system-wide information, as ``docker info`` prints it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from geedocker.store.layout import Layout
+
+
+def register(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--format", default="", help='a Go template, or "json"')
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.partition("=")[2].strip().strip('"')
+    except OSError:
+        pass
+    return "Linux"
+
+
+def _mem_total() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _bytes_iec(n: float) -> str:
+    """docker's units.BytesSize: binary units, %.4g."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.4g}{unit}"
+        n /= 1024
+    return f"{n}B"
+
+
+def docker_info(layout: Layout) -> dict[str, object]:
+    """docker's Info fields (and ClientInfo) that geedocker has."""
+    import os
+
+    from geedocker import __version__
+    from geedocker.containers.backend import backend_name
+    from geedocker.containers.store import ContainerStore, Status
+    from geedocker.format.struct import Struct
+    from geedocker.runtime.cgroups import is_unified
+    from geedocker.store.images import ImageStore
+
+    records = ContainerStore(layout).list()
+    running = sum(r.state.status == Status.RUNNING for r in records)
+    paused = sum(r.state.status.value == "paused" for r in records)
+    uname = os.uname()
+    fields: dict[str, object] = {
+        "ID": "", "Containers": len(records), "ContainersRunning": running, "ContainersPaused": paused,
+        "ContainersStopped": len(records) - running - paused, "Images": len(ImageStore(layout).records()),
+        "Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
+        "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if is_unified() else "1",
+        "KernelVersion": uname.release, "OperatingSystem": _os_name(), "OSType": "linux",
+        "Architecture": uname.machine, "NCPU": os.cpu_count() or 1, "MemTotal": _mem_total(), "Name": uname.nodename,
+        "DockerRootDir": str(layout.root), "ServerVersion": __version__, "Runtimes": {
+            "geedocker": {"path": "geedocker-runtime"}, "runc": {"path": "runc"}, "crun": {"path": "crun"}},
+        "DefaultRuntime": backend_name(), "Debug": False, "Labels": [], "ExperimentalBuild": False,
+        "SecurityOptions": ["name=seccomp,profile=default"], "Warnings": None,
+    }
+    fields["ClientInfo"] = Struct("command.ClientInfo", {"Debug": False, "Version": __version__,
+                                                         "Context": "default", "Plugins": []})
+    return fields
+
+
+def run(args: argparse.Namespace) -> int:
+    from geedocker.cli.common import layout_of
+    from geedocker.format import docker
+    from geedocker.format.execute import Template
+    from geedocker.format.parse import TemplateError
+    from geedocker.format.struct import Struct
+
+    i = docker_info(layout_of(args))
+    if args.format:
+        fmt = "{{json .}}" if args.format == "json" else docker.template_text(args.format)
+        try:  # docker prints Go's template error as it is
+            print(Template(fmt, docker.FUNCS).execute(Struct("system.dockerInfo", i)))
+        except TemplateError as e:
+            raise docker.FormatError(str(e)) from e
+        return 0
+    runtimes = i["Runtimes"]
+    assert isinstance(runtimes, dict) and isinstance(i["MemTotal"], int)
+    lines = [
+        "Client:", f" Version:    {i['ServerVersion']}", " Context:    default", " Debug Mode: false", "",
+        "Server:", f" Containers: {i['Containers']}", f"  Running: {i['ContainersRunning']}",
+        f"  Paused: {i['ContainersPaused']}", f"  Stopped: {i['ContainersStopped']}", f" Images: {i['Images']}",
+        f" Server Version: {i['ServerVersion']}", f" Storage Driver: {i['Driver']}",
+        f" Logging Driver: {i['LoggingDriver']}", f" Cgroup Driver: {i['CgroupDriver']}",
+        f" Cgroup Version: {i['CgroupVersion']}", f" Runtimes: {' '.join(sorted(runtimes))}",
+        f" Default Runtime: {i['DefaultRuntime']}", " Security Options:", "  seccomp", "   Profile: default",
+        f" Kernel Version: {i['KernelVersion']}", f" Operating System: {i['OperatingSystem']}",
+        f" OSType: {i['OSType']}", f" Architecture: {i['Architecture']}", f" CPUs: {i['NCPU']}",
+        f" Total Memory: {_bytes_iec(i['MemTotal'])}", f" Name: {i['Name']}", f" ID: {i['ID']}",
+        f" Docker Root Dir: {i['DockerRootDir']}", " Debug Mode: false", " Experimental: false",
+        " Insecure Registries:", "  127.0.0.0/8", " Live Restore Enabled: true",
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0

@@ -1,0 +1,581 @@
+"""Lexer and parser of Go's text/template: source text -> a tree of nodes (Go's text/template/parse)."""
+
+from __future__ import annotations
+
+import re
+
+from geedocker.errors import GeeDockerError
+from geedocker.values import value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Container
+
+
+class TemplateError(GeeDockerError):
+    """A template that does not parse or execute; docker exits 1 for it."""
+
+    exit_code = 1
+
+
+# --- nodes -----------------------------------------------------------------------------------------------------
+
+@value
+class Node:
+    pos: int
+
+
+@value
+class Text(Node):
+    text: str
+
+
+@value
+class Field(Node):          # .A.B
+    idents: tuple[str, ...]
+
+
+@value
+class Variable(Node):       # $x.A.B (idents[0] is "$x")
+    idents: tuple[str, ...]
+
+
+@value
+class Chain(Node):          # (pipeline).A.B
+    node: Node
+    fields: tuple[str, ...]
+
+
+@value
+class Identifier(Node):     # a function's name
+    name: str
+
+
+@value
+class Dot(Node):
+    pass
+
+
+@value
+class Nil(Node):
+    pass
+
+
+@value
+class Constant(Node):       # bool, number, string
+    value: object
+    text: str
+
+
+@value
+class Command(Node):
+    args: tuple[Node, ...]
+
+
+@value
+class Pipe(Node):
+    decl: tuple[str, ...]
+    is_assign: bool
+    cmds: tuple[Command, ...]
+
+
+@value
+class Action(Node):
+    pipe: Pipe
+
+
+@value
+class ListNode(Node):
+    nodes: tuple[Node, ...]
+
+
+@value
+class Branch(Node):         # if / range / with
+    kind: str
+    pipe: Pipe
+    body: ListNode
+    else_: ListNode | None
+
+
+@value
+class TemplateCall(Node):
+    name: str
+    pipe: Pipe | None
+
+
+@value
+class Break(Node):
+    pass
+
+
+@value
+class Continue(Node):
+    pass
+
+
+def node_text(n: Node) -> str:
+    """The node as Go's String() shows it in an error's context."""
+    if isinstance(n, Field):
+        return "." + ".".join(n.idents)
+    if isinstance(n, Variable):
+        return ".".join(n.idents)
+    if isinstance(n, Chain):
+        return "(" + node_text(n.node) + ")." + ".".join(n.fields)
+    if isinstance(n, Identifier):
+        return n.name
+    if isinstance(n, Dot):
+        return "."
+    if isinstance(n, Nil):
+        return "nil"
+    if isinstance(n, Constant):
+        return n.text
+    if isinstance(n, Command):
+        return " ".join(("(" + node_text(a) + ")") if isinstance(a, Pipe) else node_text(a) for a in n.args)
+    if isinstance(n, Pipe):
+        s = " | ".join(node_text(c) for c in n.cmds)
+        return (", ".join(n.decl) + (" = " if n.is_assign else " := ") + s) if n.decl else s
+    if isinstance(n, Action):
+        return "{{" + node_text(n.pipe) + "}}"
+    return type(n).__name__
+
+
+# --- lexer -----------------------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"""
+    (?P<space>[ \t\r\n]+)
+  | (?P<declare>:=)
+  | (?P<assign>=)
+  | (?P<pipe>\|)
+  | (?P<lparen>\()
+  | (?P<rparen>\))
+  | (?P<comma>,)
+  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<raw>`[^`]*`)
+  | (?P<char>'(?:[^'\\\n]|\\.)+')
+  | (?P<number>[+-]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+
+                     |(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?))
+  | (?P<field>\.[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<dot>\.)
+  | (?P<var>\$[A-Za-z0-9_]*)
+  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+""", re.VERBOSE)
+
+_KEYWORDS = {"block", "break", "continue", "define", "else", "end", "if", "range", "nil", "template", "with"}
+_SPACE = " \t\r\n"
+
+
+@value
+class Token:
+    kind: str
+    text: str
+    pos: int
+
+
+def _line(src: str, pos: int) -> int:
+    return src.count("\n", 0, pos) + 1
+
+
+def lex(src: str, name: str = "") -> list[Token]:
+    toks: list[Token] = []
+    i = 0
+    n = len(src)
+    while i < n:
+        j = src.find("{{", i)
+        if j < 0:
+            toks.append(Token("text", src[i:], i))
+            break
+        text = src[i:j]
+        trim_left = src.startswith("{{-", j) and j + 3 < n and src[j + 3] in _SPACE
+        if trim_left:
+            text = text.rstrip(_SPACE)
+        if text:
+            toks.append(Token("text", text, i))
+        k = j + (4 if trim_left else 2)
+        if src.startswith("/*", k):  # a comment: {{/* ... */}}, trim markers allowed
+            end = src.find("*/", k + 2)
+            if end < 0:
+                raise TemplateError(f"template: {name}:{_line(src, j)}: unclosed comment")
+            k = end + 2
+            trim_right = src.startswith(" -}}", k)
+            if not trim_right and not src.startswith("}}", k):
+                raise TemplateError(f"template: {name}:{_line(src, j)}: comment ends before closing delimiter")
+            i = k + (4 if trim_right else 2)
+            if trim_right:
+                while i < n and src[i] in _SPACE:
+                    i += 1
+            continue
+        toks.append(Token("left", "{{", j))
+        paren = 0
+        while True:
+            if k >= n:
+                raise TemplateError(f"template: {name}:{_line(src, j)}: unclosed action")
+            if src.startswith(" -}}", k) or src.startswith("}}", k):
+                trim_right = src[k] == " "
+                toks.append(Token("right", "}}", k))
+                if paren:
+                    raise TemplateError(f"template: {name}:{_line(src, k)}: unclosed left paren")
+                k += 4 if trim_right else 2
+                if trim_right:
+                    while k < n and src[k] in _SPACE:
+                        k += 1
+                break
+            m = _TOKEN.match(src, k)
+            if m is None or m.lastgroup is None:
+                if src[k] in "\"`'":
+                    raise TemplateError(f"template: {name}:{_line(src, k)}: unterminated quoted string")
+                raise TemplateError(f"template: {name}:{_line(src, k)}: unexpected {src[k]!r} in command")
+            kind = m.lastgroup
+            if kind == "ident" and m.group() in _KEYWORDS:
+                kind = m.group()
+            elif kind == "ident" and m.group() in ("true", "false"):
+                kind = "bool"
+            elif kind == "lparen":
+                paren += 1
+            elif kind == "rparen":
+                paren -= 1
+                if paren < 0:
+                    raise TemplateError(f"template: {name}:{_line(src, k)}: unexpected right paren")
+            toks.append(Token(kind, m.group(), k))
+            k = m.end()
+        i = k
+    toks.append(Token("eof", "", n))
+    return toks
+
+
+# --- constants -------------------------------------------------------------------------------------------------
+
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
+
+
+def _unquote(body: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if c != "\\":
+            out.append(c)
+            i += 1
+            continue
+        e = body[i + 1]
+        if e in _ESCAPES:
+            out.append(_ESCAPES[e])
+            i += 2
+        elif e == "x":
+            out.append(chr(int(body[i + 2:i + 4], 16)))
+            i += 4
+        elif e == "u":
+            out.append(chr(int(body[i + 2:i + 6], 16)))
+            i += 6
+        elif e == "U":
+            out.append(chr(int(body[i + 2:i + 10], 16)))
+            i += 10
+        elif e in "01234567":
+            out.append(chr(int(body[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            raise ValueError(f"invalid escape \\{e}")
+    return "".join(out)
+
+
+def _number(text: str) -> int | float:
+    t = text.replace("_", "")
+    sign = -1 if t.startswith("-") else 1
+    t = t.lstrip("+-")
+    low = t.lower()
+    if low.startswith(("0x", "0b", "0o")):
+        return sign * int(t, 0)
+    if "." in t or "e" in low:
+        return sign * float(t)
+    if len(t) > 1 and t.startswith("0"):
+        return sign * int(t, 8)
+    return sign * int(t)
+
+
+# --- parser ----------------------------------------------------------------------------------------------------
+
+class Parser:
+    def __init__(self, src: str, name: str, funcs: Container[str]) -> None:
+        self.src = src
+        self.name = name
+        self.funcs = funcs
+        self.toks = lex(src, name)
+        self.i = 0
+        self.vars: list[str] = ["$"]
+        self.range_depth = 0
+        self.defines: dict[str, ListNode] = {}
+
+    def error(self, msg: str, tok: Token | None = None) -> TemplateError:
+        t = tok or self.toks[min(self.i, len(self.toks) - 1)]
+        return TemplateError(f"template: {self.name}:{_line(self.src, t.pos)}: {msg}")
+
+    def peek(self, skip_space: bool = True) -> Token:
+        j = self.i
+        while skip_space and self.toks[j].kind == "space":
+            j += 1
+        return self.toks[j]
+
+    def next(self, skip_space: bool = True) -> Token:
+        while skip_space and self.toks[self.i].kind == "space":
+            self.i += 1
+        t = self.toks[self.i]
+        self.i += 1
+        return t
+
+    def expect(self, kind: str, context: str) -> Token:
+        t = self.next()
+        if t.kind != kind:
+            raise self.error(f"unexpected {self._describe(t)} in {context}", t)
+        return t
+
+    @staticmethod
+    def _describe(t: Token) -> str:
+        if t.kind == "eof":
+            return "EOF"
+        if t.kind == "right":
+            return "\"}}\""
+        return f"\"{t.text}\"" if t.kind not in ("space",) else "space"
+
+    def parse(self) -> tuple[ListNode, dict[str, ListNode]]:
+        body, end = self.item_list(top=True)
+        return body, self.defines
+
+    def item_list(self, top: bool = False) -> tuple[ListNode, Token]:
+        """Items up to {{end}} or {{else}} (returned as the token that ended the list) or EOF at top level."""
+        nodes: list[Node] = []
+        start = self.toks[self.i].pos
+        while True:
+            t = self.next(skip_space=False)
+            if t.kind == "eof":
+                if not top:
+                    raise self.error("unexpected EOF", t)
+                return ListNode(start, tuple(nodes)), t
+            if t.kind == "text":
+                nodes.append(Text(t.pos, t.text))
+                continue
+            # t is "left"
+            kw = self.peek()
+            if kw.kind in ("end", "else"):
+                if top:
+                    raise self.error(f"unexpected {{{{{kw.kind}}}}}", kw)
+                self.next()
+                return ListNode(start, tuple(nodes)), kw
+            if kw.kind == "define":
+                if not top:
+                    raise self.error("unexpected \"define\" in command", kw)
+                self.next()
+                self.parse_define()
+                continue
+            node = self.action()
+            if node is not None:
+                nodes.append(node)
+
+    def parse_define(self) -> None:
+        name_tok = self.next()
+        if name_tok.kind not in ("string", "raw"):
+            raise self.error("unexpected name in define clause", name_tok)
+        self.expect("right", "define clause")
+        saved = self.vars
+        self.vars = ["$"]
+        body, end = self.item_list()
+        if end.kind != "end":
+            raise self.error("unexpected {{else}} in define", end)
+        self.expect("right", "end")
+        self.vars = saved
+        self.defines[self._string(name_tok)] = body
+
+    def _string(self, t: Token) -> str:
+        return _unquote(t.text[1:-1]) if t.kind == "string" else t.text[1:-1]
+
+    def action(self) -> Node | None:
+        t = self.peek()
+        kind = t.kind
+        if kind in ("if", "range", "with"):
+            self.next()
+            return self.branch(kind, t)
+        if kind == "block":
+            self.next()
+            name_tok = self.next()
+            name = self._string(name_tok)
+            pipe = self.pipeline("block", decl_ok=False)
+            saved = self.vars
+            self.vars = ["$"]
+            body, end = self.item_list()
+            self.vars = saved
+            if end.kind != "end":
+                raise self.error("unexpected {{else}} in block", end)
+            self.expect("right", "end")
+            self.defines[name] = body
+            return TemplateCall(t.pos, name, pipe)
+        if kind == "template":
+            self.next()
+            name_tok = self.next()
+            if name_tok.kind not in ("string", "raw"):
+                raise self.error(f"unexpected {self._describe(name_tok)} in template clause", name_tok)
+            arg: Pipe | None = None
+            if self.peek().kind != "right":
+                arg = self.pipeline("template", decl_ok=False)
+            else:
+                self.next()
+            return TemplateCall(t.pos, self._string(name_tok), arg)
+        if kind in ("break", "continue"):
+            self.next()
+            if not self.range_depth:
+                raise self.error(f"{{{{{kind}}}}} outside {{{{range}}}}", t)
+            self.expect("right", kind)
+            return Break(t.pos) if kind == "break" else Continue(t.pos)
+        return Action(t.pos, self.pipeline("command", decl_ok=True))
+
+    def branch(self, kind: str, t: Token) -> Branch:
+        mark = len(self.vars)
+        pipe = self.pipeline(kind, decl_ok=True, range_=kind == "range")
+        if kind == "range":
+            self.range_depth += 1
+        body, end = self.item_list()
+        if kind == "range":
+            self.range_depth -= 1
+        else_: ListNode | None = None
+        if end.kind == "else":
+            nxt = self.peek()
+            if kind in ("if", "with") and nxt.kind == kind:  # {{else if ...}} / {{else with ...}}: one shared {{end}}
+                self.next()
+                inner = self.branch(kind, nxt)
+                else_ = ListNode(nxt.pos, (inner,))
+                del self.vars[mark:]
+                return Branch(t.pos, kind, pipe, body, else_)
+            self.expect("right", "else")
+            else_, end = self.item_list()
+            if end.kind != "end":
+                raise self.error("expected end; found {{else}}", end)
+        self.expect("right", "end")
+        del self.vars[mark:]
+        return Branch(t.pos, kind, pipe, body, else_)
+
+    def pipeline(self, context: str, decl_ok: bool, range_: bool = False) -> Pipe:
+        start = self.peek()
+        decl: list[str] = []
+        is_assign = False
+        if decl_ok and start.kind == "var":
+            save = self.i
+            v = self.next()
+            op = self.peek()
+            if op.kind in ("declare", "assign"):
+                self.next()
+                decl, is_assign = [v.text], op.kind == "assign"
+            elif op.kind == "comma" and range_:
+                self.next()
+                v2 = self.expect("var", "range")
+                op2 = self.next()
+                if op2.kind not in ("declare", "assign"):
+                    raise self.error("range can only initialize variables", op2)
+                decl, is_assign = [v.text, v2.text], op2.kind == "assign"
+            else:
+                self.i = save
+            if is_assign:
+                for d in decl:
+                    if d not in self.vars:
+                        raise self.error(f"undefined variable \"{d}\"", v)
+            else:
+                self.vars.extend(decl)
+        cmds: list[Command] = []
+        while True:
+            t = self.peek()
+            if t.kind in ("right", "rparen"):
+                self.next()
+                break
+            cmds.append(self.command())
+            t = self.peek()
+            if t.kind == "pipe":
+                self.next()
+            elif t.kind not in ("right", "rparen"):
+                raise self.error(f"unexpected {self._describe(t)} in operand", t)
+        if not cmds:
+            raise self.error(f"missing value for {context}", start)
+        for k, c in enumerate(cmds[1:], 2):
+            if isinstance(c.args[0], (Constant, Nil, Dot)):
+                raise self.error(f"non executable command in pipeline stage {k}", start)
+        return Pipe(start.pos, tuple(decl), is_assign, tuple(cmds))
+
+    def command(self) -> Command:
+        args: list[Node] = []
+        start = self.peek()
+        while True:
+            t = self.peek(skip_space=False)
+            if t.kind == "space":
+                self.next(skip_space=False)
+                continue
+            if t.kind in ("right", "rparen", "pipe", "eof"):
+                break
+            args.append(self.operand())
+            nxt = self.peek(skip_space=False)
+            if nxt.kind not in ("space", "right", "rparen", "pipe"):
+                raise self.error(f"unexpected {self._describe(nxt)} in operand", nxt)
+        if not args:
+            raise self.error("empty command", start)
+        if isinstance(args[0], Nil):
+            raise self.error("nil is not a command", start)
+        return Command(start.pos, tuple(args))
+
+    def operand(self) -> Node:
+        node = self.term()
+        if self.peek(skip_space=False).kind == "field":
+            pos = self.peek(skip_space=False).pos  # Go places a chain at its second part (errors say so)
+            fields: list[str] = []
+            while self.peek(skip_space=False).kind == "field":
+                fields.append(self.next(skip_space=False).text[1:])
+            if isinstance(node, Field):
+                node = Field(pos, node.idents + tuple(fields))
+            elif isinstance(node, Variable):
+                node = Variable(pos, node.idents + tuple(fields))
+            elif isinstance(node, (Constant, Nil, Dot)):
+                raise self.error(f"unexpected . after term \"{node_text(node)}\"")
+            else:
+                node = Chain(pos, node, tuple(fields))
+        return node
+
+    def term(self) -> Node:
+        t = self.next(skip_space=False)
+        k = t.kind
+        if k == "ident":
+            if t.text not in self.funcs:
+                raise self.error(f"function \"{t.text}\" not defined", t)
+            return Identifier(t.pos, t.text)
+        if k == "dot":
+            return Dot(t.pos)
+        if k == "nil":
+            return Nil(t.pos)
+        if k == "var":
+            if t.text not in self.vars:
+                raise self.error(f"undefined variable \"{t.text}\"", t)
+            return Variable(t.pos, (t.text,))
+        if k == "field":
+            return Field(t.pos, (t.text[1:],))
+        if k == "bool":
+            return Constant(t.pos, t.text == "true", t.text)
+        if k == "number":
+            try:
+                return Constant(t.pos, _number(t.text), t.text)
+            except ValueError:
+                raise self.error(f"bad number syntax: \"{t.text}\"", t) from None
+        if k == "char":
+            try:
+                ch = _unquote(t.text[1:-1])
+            except (ValueError, IndexError):
+                ch = ""
+            if len(ch) != 1:
+                raise self.error(f"malformed character constant: {t.text}", t)
+            return Constant(t.pos, ord(ch), t.text)
+        if k == "string":
+            try:
+                return Constant(t.pos, _unquote(t.text[1:-1]), t.text)
+            except (ValueError, IndexError):
+                raise self.error(f"invalid syntax: {t.text}", t) from None
+        if k == "raw":
+            return Constant(t.pos, t.text[1:-1], t.text)
+        if k == "lparen":
+            return self.pipeline("parenthesized pipeline", decl_ok=False)
+        raise self.error(f"unexpected {self._describe(t)} in operand", t)
+
+
+def parse(src: str, funcs: Container[str], name: str = "") -> tuple[ListNode, dict[str, ListNode]]:
+    """The template's tree and the templates it defines (define/block)."""
+    return Parser(src, name, funcs).parse()

@@ -1,0 +1,37 @@
+"""Is a process still the one we started? Read from ``/proc/<pid>/stat`` (state letter, start time).
+
+A pid alone can be reused after its process exited; the start time (clock ticks since boot) tells the
+process we recorded from a newcomer with the same pid. A zombie has exited: it counts as gone.
+"""
+
+from __future__ import annotations
+
+
+def proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, start time) of ``pid``, or None when there is no such process."""
+    if pid <= 0:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            raw = f.read(4096).decode(errors="replace")
+    except OSError:
+        return None
+    rest = raw[raw.rfind(")") + 2 :].split()  # comm may hold spaces and parentheses: split after the last ')'
+    try:
+        return rest[0], int(rest[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def start_time(pid: int) -> int:
+    """The start time of ``pid`` (field 22 of its stat), 0 if it is gone or a zombie."""
+    st = proc_stat(pid)
+    return 0 if st is None or st[0] in ("Z", "X") else st[1]
+
+
+def pid_alive(pid: int, start: int = 0) -> bool:
+    """Whether ``pid`` runs (not a zombie) and, when ``start`` is given, is the process started then."""
+    st = proc_stat(pid)
+    if st is None or st[0] in ("Z", "X"):
+        return False
+    return not start or st[1] == start

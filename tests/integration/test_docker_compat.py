@@ -1,0 +1,176 @@
+"""The docker CLI that scripts use, compared with docker itself.
+
+Debian's dockerd 20.10 (``tests.support.dockerd``) runs on its own socket; docker's CLI 28 (``/usr/local/bin/docker``,
+speaking the daemon's API 1.41) and geedocker get the same image from the test registry, make the same
+containers, and answer the same commands: outputs (ids and times left out of the templates) and exit codes must
+match. The template engine is also run on docker's own inspect JSON, so its semantics are compared on the same
+data.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from geedocker.format import docker as gofmt
+from tests.integration.conftest import GD
+from tests.support.dockerd import Dockerd, running_dockerd
+from tests.support.layers import busybox_rootfs_entries, layer_tar
+from tests.support.registry import TestRegistry, push_test_image
+
+pytestmark = [pytest.mark.root, pytest.mark.registry]
+
+DOCKER_CLI = Path("/usr/local/bin/docker")
+
+
+class Pair:
+    def __init__(self, d: Dockerd, gd: GD, image: str) -> None:
+        self.d, self.gd, self.image = d, gd, image
+
+    def docker(self, *args: str) -> subprocess.CompletedProcess[str]:
+        cli = str(DOCKER_CLI) if DOCKER_CLI.exists() else self.d.cmd[0]
+        return subprocess.run([cli, "-H", f"unix://{self.d.socket}", *args], capture_output=True, text=True,
+                              timeout=120)
+
+    def both(self, *args: str) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+        return self.docker(*args), self.gd(*args)
+
+    def same(self, *args: str, sort: bool = False) -> str:
+        """Both print the same and exit the same; the output."""
+        d, g = self.both(*args)
+        dl, gl = d.stdout.splitlines(), g.stdout.splitlines()
+        if sort:
+            dl, gl = sorted(dl), sorted(gl)
+        assert (g.returncode, gl) == (d.returncode, dl), f"{args}: docker {d.stderr!r}, geedocker {g.stderr!r}"
+        return d.stdout
+
+
+@pytest.fixture(scope="module")
+def dockerd() -> Iterator[Dockerd]:
+    with running_dockerd() as d:
+        yield d
+
+
+@pytest.fixture
+def pair(dockerd: Dockerd, gd: GD, registry_http: TestRegistry) -> Iterator[Pair]:
+    layer = layer_tar(busybox_rootfs_entries())
+    push_test_image(registry_http, "compat/bb", "1", [layer],
+                    config_overrides={"config": {"Labels": {"tier": "front", "x": "<&>"}, "Cmd": ["sh"]}})
+    image = f"{registry_http.host}/compat/bb:1"
+    p = Pair(dockerd, gd, image)
+    for run in (p.docker, p.gd):
+        assert run("pull", "-q", image).returncode == 0
+        r = run("run", "--network", "none", "--name", "c1", "--label", "a=b", image, "sh", "-c", 'echo "hi"; exit 3')
+        assert r.returncode == 3, r.stderr
+        r = run("create", "--network", "none", "--name", "c2", "-v", "/tmp:/host", image, "true")
+        assert r.returncode == 0, r.stderr
+    yield p
+    for run in (p.docker, p.gd):
+        run("rm", "-f", "c1", "c2")
+        run("rmi", "-f", image)
+
+
+TEMPLATES = [
+    "{{.Os}}/{{.Architecture}}",
+    "{{.Config.Labels}}",
+    "{{json .Config.Labels}}",
+    '{{index .Config.Labels "tier"}}|{{index .Config.Labels "missing"}}|',
+    "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}};{{end}}",
+    "{{len .RootFS.Layers}} {{len .Config.Cmd}}",
+    '{{printf "%s|%6.3s|%q|%-4d|%v" .Os .Architecture .Os 7 .Config.Cmd}}',
+    '{{if eq .Os "linux"}}L{{else if eq .Os "windows"}}W{{else}}X{{end}}',
+    "{{with .Config}}{{.Cmd}}{{end}} {{with .Comment}}c{{else}}no comment{{end}}",
+    '{{join .Config.Cmd " "}} {{upper .Os}} {{title .Os}} [{{pad .Os 1 2}}] {{truncate .Architecture 3}}',
+    '{{split .Architecture "d"}} {{lower "ABC"}} {{println .Os}}',
+    "{{- /* comment */ -}}   {{ .Os -}}   !",
+    "{{$os := .Os}}{{range .Config.Cmd}}{{$os}}:{{.}}{{end}}",
+    '{{range $i, $l := .RootFS.Layers}}{{$i}}{{if $i}},{{end}}{{end}}{{.RootFS.Type | printf "%q"}}',
+    '{{and .Os ""}}|{{or "" .Os}}|{{not .Os}}|{{eq 1 1 2}}|{{lt 1 2}}|{{html "<a>"}}|{{js "a\'b"}}|{{urlquery "a b"}}',
+    '{{define "T"}}[{{.}}]{{end}}{{template "T" .Os}}{{block "B" .Architecture}}<{{.}}>{{end}}',
+    "{{.Nope}}",
+    "{{.Config.Nope.Deeper}}",
+    "{{nope .}}",
+    "{{.Os",
+    "{{index .Config.Cmd 5}}",
+    "{{range .Os}}{{end}}",
+]
+
+
+def test_templates_on_dockers_own_data(pair: Pair) -> None:
+    """Each template on docker's image inspect JSON: docker's answer and geedocker.format's are the same text,
+    or the same error."""
+    data = json.loads(pair.docker("image", "inspect", pair.image).stdout)[0]
+    for tmpl in TEMPLATES:
+        d = pair.docker("image", "inspect", "-f", tmpl, pair.image)
+        try:
+            ours, code, err = gofmt.render_one(tmpl, data, missingkey="error") + "\n", 0, ""
+        except gofmt.FormatError as e:
+            ours, code, err = "", e.exit_code, str(e)
+        assert (code, ours.strip("\n")) == (d.returncode, d.stdout.strip("\n")), f"{tmpl}: docker said {d.stderr!r}"
+        if code:
+            assert err in d.stderr, tmpl
+
+
+def test_ps_formats_and_filters(pair: Pair) -> None:
+    fields = ('{{.Names}}|{{.Image}}|{{.Command}}|{{.State}}|{{.Label "a"}}|{{.Label "tier"}}|{{.Labels}}|'
+              "{{.Networks}}|{{.Mounts}}|{{.LocalVolumes}}|{{.Size}}")
+    pair.same("ps", "-a", "--format", fields, sort=True)
+    pair.same("ps", "-a", "--no-trunc", "--format", "{{.Names}} {{.Command}}", sort=True)
+    pair.same("ps", "-a", "--format", "table {{.Names}}\t{{.State}}\t{{.Command}}", sort=True)
+    pair.same("ps", "--format", "{{.Names}}")
+    pair.same("ps", "-a", "-n", "1", "--format", "{{.Names}}")
+    pair.same("ps", "-a", "-l", "--format", "{{.Names}}")
+    for f in ("status=exited", "status=created", "name=c", "name=^/c1$", "label=a", "label=a=b", "label=tier",
+              "exited=3", "exited=0", f"ancestor={pair.image}", "volume=/host", "network=none", "health=none",
+              "is-task=false", "before=c2", "since=c1"):
+        pair.same("ps", "-a", "--filter", f, "--format", "{{.Names}}", sort=True)
+    pair.same("ps", "-a", "--filter", "status=exited", "--filter", "status=created", "--format", "{{.Names}}",
+              sort=True)
+    d, g = pair.both("ps", "-a", "--format", "json")
+    assert [sorted(json.loads(x)) for x in g.stdout.splitlines()] == [sorted(json.loads(x))
+                                                                      for x in d.stdout.splitlines()]
+    for bad in (["--filter", "color=red"], ["--filter", "status=sleeping"], ["--format", "{{.Nope}}"],
+                ["--format", "{{nope}}"]):
+        d, g = pair.both("ps", "-a", *bad)
+        assert (g.returncode, g.stdout) == (d.returncode, d.stdout), bad
+        assert g.stderr.strip() == d.stderr.strip(), bad
+
+
+def test_images_formats_and_filters(pair: Pair) -> None:
+    repo = pair.image.rsplit(":", 1)[0]
+    pair.same("images", "--format", "{{.Repository}}:{{.Tag}} {{.Digest}}")
+    pair.same("images", "--format", "table {{.Repository}}\t{{.Tag}}")
+    for f in ("label=tier=front", "label=nope", "dangling=true", "dangling=false", f"reference={repo}",
+              "reference=*/compat/*", "reference=nothing"):
+        pair.same("images", "--filter", f, "--format", "{{.Repository}}:{{.Tag}}")
+    d, g = pair.both("images", "--format", "json")
+    assert sorted(json.loads(g.stdout)) == sorted(json.loads(d.stdout))
+    d, g = pair.both("images", "--filter", "color=red")
+    assert (g.returncode, g.stderr.strip()) == (d.returncode, d.stderr.strip())
+
+
+def test_inspect_format_and_missing_objects(pair: Pair) -> None:
+    pair.same("inspect", "-f", "{{.Name}} {{.State.Status}} {{.State.ExitCode}} {{.Config.Labels}}", "c1")
+    pair.same("container", "inspect", "-f", "{{.Config.Cmd}} {{.Path}} {{.Args}}", "c1")
+    pair.same("inspect", "-f", "{{json .Config.Labels}}", "c1", "c2")
+    d, g = pair.both("inspect", "-f", "{{.Name}}", "c1", "nosuch")
+    assert (g.returncode, g.stdout) == (d.returncode, d.stdout)
+    d, g = pair.both("inspect", "-f", "{{.Nope}}", "c1")
+    assert (g.returncode, g.stderr.strip()) == (d.returncode, d.stderr.strip())
+
+
+def test_image_group_and_history(pair: Pair) -> None:
+    pair.same("image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+    pair.same("image", "inspect", "-f", "{{.Os}} {{.Config.Cmd}} {{index .Config.Labels \"tier\"}}", pair.image)
+    pair.same("history", "--format", "{{.CreatedBy}}|{{.Comment}}", pair.image)
+    pair.same("image", "history", "--no-trunc", "--format", "{{.CreatedBy}}", pair.image)
+    d, g = pair.both("history", "-q", pair.image)
+    assert len(g.stdout.splitlines()) == len(d.stdout.splitlines()) and g.returncode == d.returncode == 0
+    d, g = pair.both("history", "--format", "table {{.ID}}\t{{.CreatedBy}}", pair.image)
+    assert g.stdout.splitlines()[0] == d.stdout.splitlines()[0]
+    d, g = pair.both("image", "inspect", "nosuch")
+    assert (g.returncode, g.stdout, g.stderr) == (d.returncode, d.stdout, d.stderr)
