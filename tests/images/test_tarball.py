@@ -139,3 +139,20 @@ def test_round_trip_with_podman_and_skopeo(layout: Layout, tmp_path: Path) -> No
         out.mkdir()
         unpack_image(third, str(loaded[0].record.id), out)
         assert (out / "etc/hello").read_text() == "hi"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_save_refuses_a_damaged_blob(layout: Layout, damage: str) -> None:
+    """A blob whose bytes no longer hash to its digest (a truncated or flipped file in the store) is not exported."""
+    name = make_image(layout)
+    rec = ImageStore(layout).resolve(name)
+    blob = layout.blob(rec.layer_digests[0])
+    data = blob.read_bytes()
+    blob.chmod(0o644)
+    blob.write_bytes(data[: len(data) // 2] if damage == "truncate" else bytes([data[0] ^ 1]) + data[1:])
+    with pytest.raises(VerificationError, match=f"blob {rec.layer_digests[0]} in the store is damaged"):
+        save(layout, [name], io.BytesIO())
+    blob.write_bytes(data)
+    out = io.BytesIO()
+    save(layout, [name], out)  # whole again: saved
+    assert out.getvalue()

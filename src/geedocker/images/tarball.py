@@ -90,7 +90,9 @@ def save(layout: Layout, names: list[str], out: BinaryIO) -> list[ImageRecord]:
                 ti.mode = 0o644
                 ti.mtime = mtime
                 with open(p, "rb") as f:
-                    tf.addfile(ti, f)
+                    checked = _Checked(f, d)
+                    tf.addfile(ti, checked)  # read() is all tarfile uses
+                    checked.verify(ti.size)
             layer_paths = [f"blobs/sha256/{d.hex}" for d in rec.layer_digests]
             familiar = [refs.parse(t).familiar() for t in tags]
             docker_manifest.append(
@@ -118,6 +120,29 @@ def save(layout: Layout, names: list[str], out: BinaryIO) -> list[ImageRecord]:
         if repositories:
             _add_bytes(tf, "repositories", json.dumps(repositories, separators=(",", ":")).encode(), mtime)
     return [rec for rec, _ in records]
+
+
+class _Checked:
+    """A blob read into the archive, hashed on the way: ``save`` never exports a blob whose bytes are not what
+    its digest says (a truncated or damaged file in the store)."""
+
+    def __init__(self, f: BinaryIO, digest: Digest) -> None:
+        self._f = f
+        self._digest = digest
+        self._hash = digest.hasher()
+        self._read = 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._f.read(n)
+        self._hash.update(data)
+        self._read += len(data)
+        return data
+
+    def verify(self, size: int) -> None:
+        got = self._hash.hexdigest()
+        if self._read != size or got != self._digest.hex:
+            raise VerificationError(f"blob {self._digest} in the store is damaged (its bytes hash to "
+                                    f"{self._digest.algorithm}:{got}): not saved; pull the image again")
 
 
 # --------------------------------------------------------------------------------------------- load

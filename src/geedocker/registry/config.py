@@ -42,6 +42,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# environment variable -> the RegistryConfig field it sets (seconds, or a count for retries)
+ENV_DEADLINES = {
+    "GEEDOCKER_REGISTRY_CONNECT_TIMEOUT": "connect_timeout",
+    "GEEDOCKER_REGISTRY_RESPONSE_TIMEOUT": "read_timeout",
+    "GEEDOCKER_REGISTRY_STALL_TIMEOUT": "stall_timeout",
+    "GEEDOCKER_REGISTRY_MAX_RETRY_AFTER": "max_retry_after",
+    "GEEDOCKER_REGISTRY_RETRIES": "retries",
+}
+
+
+def _env_number(var: str, text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    count = var.endswith(("RETRIES", "RETRY_AFTER"))  # may be 0; a timeout of 0 would never wait at all
+    if not (0 <= v if count else 0 < v) or v == float("inf") or var.endswith("RETRIES") and v != int(v):
+        from geedocker.errors import UsageError
+
+        raise UsageError(f"{var}={text!r}: expected {'0 or more' if count else 'a positive number of seconds'}")
+    return v
+
+
 @value
 class RegistryConfig:
     """Settings shared by every registry client (frozen; make another to change one)."""
@@ -50,8 +73,14 @@ class RegistryConfig:
     certs_dirs: tuple[Path, ...] = DEFAULT_CERTS_DIRS
     credentials: CredentialSource | None = None
     user_agent: str = USER_AGENT
+    # Deadlines (docker's dialer gives up a connection after 30 s; each has an environment override, see
+    # ``from_env``): connecting; the first byte of an answer (and any silence of that length); a transfer that
+    # brings fewer than ``stall_bytes`` in ``stall_timeout`` seconds (a registry that trickles) is broken off and
+    # resumed, ``retries`` times at most; a Retry-After is honoured up to ``max_retry_after`` seconds.
     connect_timeout: float = 30.0
     read_timeout: float = 60.0
+    stall_timeout: float = 60.0
+    stall_bytes: int = 16 * 1024
     retries: int = 4
     retry_base_delay: float = 0.5
     retry_max_delay: float = 10.0
@@ -65,7 +94,19 @@ class RegistryConfig:
         insecure = tuple(x.strip() for x in os.environ.get("GEEDOCKER_INSECURE_REGISTRIES", "").split(",") if x.strip())
         certs = os.environ.get("GEEDOCKER_CERTS_D")
         dirs = tuple(Path(p) for p in certs.split(":") if p) if certs else DEFAULT_CERTS_DIRS
-        return cls(insecure_registries=insecure, certs_dirs=dirs)
+        cfg = cls(insecure_registries=insecure, certs_dirs=dirs)
+        changes: dict[str, float] = {}
+        for var, field in ENV_DEADLINES.items():
+            text = os.environ.get(var)
+            if text:
+                changes[field] = _env_number(var, text)
+        if changes:
+            from geedocker.values import replace
+
+            if "retries" in changes:
+                changes["retries"] = int(changes["retries"])
+            cfg = replace(cfg, **changes)
+        return cfg
 
     def is_insecure(self, host: str) -> bool:
         """Listed as insecure (by ``host:port``, ``host`` or a CIDR): TLS unverified and plain HTTP allowed."""

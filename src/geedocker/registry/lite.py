@@ -14,7 +14,14 @@ from __future__ import annotations
 
 from geedocker.errors import RegistryError, TransportError
 from geedocker.registry.config import RegistryConfig, split_host
-from geedocker.registry.transport import ConnectionFailure, Response, proxy_for, ssl_context, tls_error
+from geedocker.registry.transport import (
+    ConnectionFailure,
+    Response,
+    StallWatch,
+    proxy_for,
+    ssl_context,
+    tls_error,
+)
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every command
 if TYPE_CHECKING:
@@ -43,13 +50,16 @@ class _Bytes:
 
 
 class _Reader:
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, stall: StallWatch | None = None) -> None:
         self.sock = sock
         self.buf = b""
+        self.stall = stall  # a registry that trickles its answer is broken off
 
     def _more(self) -> bool:
         data = self.sock.recv(65536)
         self.buf += data
+        if self.stall is not None and data:
+            self.stall.seen(len(data))
         return bool(data)
 
     def until(self, marker: bytes, cap: int) -> bytes:
@@ -157,7 +167,7 @@ class LiteTransport:
             lines.append(f"Content-Length: {len(body)}")
         sock.sendall("\r\n".join(lines).encode("latin-1") + b"\r\n\r\n" + (body or b""))
         self.sent += 1
-        reader = _Reader(sock)
+        reader = _Reader(sock, StallWatch(netloc, self._config.stall_timeout, self._config.stall_bytes))
         head = reader.until(b"\r\n\r\n", MAX_HEAD).decode("latin-1").split("\r\n")
         parts = head[0].split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():

@@ -122,20 +122,59 @@ def tls_error(url: str, err: BaseException) -> TLSFailure:
 _DRAIN_LIMIT = 64 * 1024
 
 
+class StallWatch:
+    """Breaks off a transfer that brings fewer than ``min_bytes`` in any ``window`` seconds (a registry that
+    sends a byte every few seconds never trips a socket's timeout). ``seen(n)`` after each read."""
+
+    def __init__(self, what: str, window: float, min_bytes: int) -> None:
+        import time  # the clock, when a body is read
+
+        self._clock = time.monotonic
+        self._what = what
+        self._window = window
+        self._min = min_bytes
+        self._start = self._clock()
+        self._bytes = 0
+
+    def seen(self, n: int) -> None:
+        self._bytes += n
+        now = self._clock()
+        if now - self._start < self._window:
+            return
+        if self._bytes < self._min:
+            raise ConnectionFailure(f"{self._what}: transfer stalled: {self._bytes} bytes in {now - self._start:.0f}s"
+                                    f" (less than {self._min} in {self._window:g}s; GEEDOCKER_REGISTRY_STALL_TIMEOUT)")
+        self._start, self._bytes = now, 0
+
+
 class _Urllib3Body:
-    def __init__(self, resp: urllib3.BaseHTTPResponse, url: str) -> None:
+    def __init__(self, resp: urllib3.BaseHTTPResponse, url: str, config: RegistryConfig) -> None:
         self._resp = resp
         self._url = url
+        self._stall = StallWatch(_host_of(url), config.stall_timeout, config.stall_bytes)
+        self._timeout = config.read_timeout
 
     def read(self, n: int = -1, /) -> bytes:
         import urllib3.exceptions as ue
 
         try:
-            return self._resp.read(None if n < 0 else n, decode_content=False)
+            if n < 0:
+                parts = []
+                while chunk := self.read(65536):
+                    parts.append(chunk)
+                return b"".join(parts)
+            # read1: what one receive brings (read(n) would wait for all n bytes, however slowly they come)
+            data = self._resp.read1(n, decode_content=False)
+        except ue.ReadTimeoutError as e:
+            raise ConnectionFailure(f"{_host_of(self._url)}: timed out while reading: no data for "
+                                    f"{self._timeout:g}s (GEEDOCKER_REGISTRY_RESPONSE_TIMEOUT)") from e
         except ue.SSLError as e:
             raise ConnectionFailure(f"{_host_of(self._url)}: TLS error while reading: {e}") from e
         except (ue.HTTPError, OSError) as e:
             raise ConnectionFailure(f"{_host_of(self._url)}: connection broken while reading: {e}") from e
+        if data:
+            self._stall.seen(len(data))
+        return data
 
     def close(self) -> None:
         # A (nearly) fully read body is drained and its connection goes back to the pool; a half-read
@@ -253,10 +292,9 @@ class Urllib3Transport:
         except (ue.HTTPError, OSError) as e:
             raise self._map(url, e) from e
         log.debug("%s %s -> %d", method, url, resp.status)
-        return Response(resp.status, dict(resp.headers.items()), _Urllib3Body(resp, url), url)
+        return Response(resp.status, dict(resp.headers.items()), _Urllib3Body(resp, url, self._config), url)
 
-    @staticmethod
-    def _map(url: str, e: BaseException) -> TransportError:
+    def _map(self, url: str, e: BaseException) -> TransportError:
         import ssl
 
         import urllib3.exceptions as ue
@@ -267,8 +305,12 @@ class Urllib3Transport:
         text = str(e)
         if isinstance(e, ue.NewConnectionError) or "refused" in text.lower():
             return ConnectionFailure(f"{host}: cannot connect: {text}", refused="refused" in text.lower())
-        if isinstance(e, (ue.ConnectTimeoutError, ue.ReadTimeoutError, TimeoutError)):
-            return ConnectionFailure(f"{host}: timed out: {text}")
+        if isinstance(e, ue.ConnectTimeoutError):
+            return ConnectionFailure(f"{host}: timed out connecting after {self._config.connect_timeout:g}s "
+                                     "(GEEDOCKER_REGISTRY_CONNECT_TIMEOUT)")
+        if isinstance(e, (ue.ReadTimeoutError, TimeoutError)):
+            return ConnectionFailure(f"{host}: timed out waiting for an answer: none within "
+                                     f"{self._config.read_timeout:g}s (GEEDOCKER_REGISTRY_RESPONSE_TIMEOUT)")
         return ConnectionFailure(f"{host}: connection failed: {text}")
 
     def close(self) -> None:
