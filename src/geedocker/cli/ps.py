@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
     size = args.size or ".Size" in fmt
     store = ContainerStore(layout)
-    rows = [ps.row(r, now, trunc=not args.no_trunc, ports=network.ports_text(layout, r.id),
+    # as docker, a stopped container shows no ports (and so costs no read of its network state)
+    rows = [ps.row(r, now, trunc=not args.no_trunc,
+                   ports=network.ports_text(layout, r.id) if r.state.status.value in ("running", "paused") else "",
                    size=_size(layout, r) if size else "0B", paused=store.is_paused(r),
                    health=_health(layout, r)) for r in records]
     if fmt and fmt != "table":
