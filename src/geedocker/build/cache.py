@@ -37,21 +37,26 @@ class BuildCache:
         self.layout = layout
         self.dir = layout.root / "buildcache"
 
-    def get(self, key: str) -> tuple[LayerBlob, Digest] | None:
+    def get(self, key: str) -> tuple[bool, LayerBlob | None]:
+        """(found, the layer or None for a step that changed nothing)."""
         try:
             d = json.loads((self.dir / f"{key}.json").read_bytes())
+            if d.get("empty"):
+                return True, None
             blob = LayerBlob(Digest.parse(d["digest"]), int(d["size"]), Digest.parse(d["diff_id"]), int(d["tar_size"]))
             chain = Digest.parse(d["chain"])
         except (OSError, ValueError, KeyError):
-            return None
+            return False, None
         if not BlobStore(self.layout).has(blob.digest) or not LayerStore(self.layout).has(chain):
-            return None
-        return blob, chain
+            return False, None
+        return True, blob
 
-    def put(self, key: str, blob: LayerBlob, chain: Digest) -> None:
+    def put(self, key: str, blob: LayerBlob | None, chain: Digest | None) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        entry = {"digest": str(blob.digest), "size": blob.size, "diff_id": str(blob.diff_id),
-                 "tar_size": blob.tar_size, "chain": str(chain)}
+        entry: dict[str, object] = {"empty": True}
+        if blob is not None:
+            entry = {"digest": str(blob.digest), "size": blob.size, "diff_id": str(blob.diff_id),
+                     "tar_size": blob.tar_size, "chain": str(chain)}
         atomic_write(self.dir / f"{key}.json", json.dumps(entry).encode(), durable=False)
 
     def prune(self) -> tuple[int, int]:
@@ -75,7 +80,8 @@ class BuildCache:
             chain: Digest | None = None
             try:
                 d = json.loads(path.read_bytes())
-                digest, chain = Digest.parse(d["digest"]), Digest.parse(d["chain"])
+                if not d.get("empty"):
+                    digest, chain = Digest.parse(d["digest"]), Digest.parse(d["chain"])
             except (OSError, ValueError, KeyError):
                 pass
             if digest is not None and digest not in used_blobs and blobs.has(digest):

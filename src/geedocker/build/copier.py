@@ -88,14 +88,14 @@ class Copier:
                 top = self.mkdirs(sub)
                 for name, path, est in tree.walk(src, self.spec.excludes):
                     if name:
-                        self._put(top, name, path, est)
+                        self.put(top, name, path, est)
                 continue
             if as_dir or self.spec.parents:
                 d = self.mkdirs(target_dir)
-                self._put(d, os.path.basename(src.rel) or src.path.name, src.path, st)
+                self.put(d, os.path.basename(src.rel) or src.path.name, src.path, st)
             else:
                 d = self.mkdirs(os.path.dirname(dest_abs.rstrip("/")) or "/")
-                self._put(d, os.path.basename(dest_abs.rstrip("/")), src.path, st)
+                self.put(d, os.path.basename(dest_abs.rstrip("/")), src.path, st)
         self.finish()
 
     def write_file(self, dest: str, workdir: str, name: str, data: bytes) -> None:
@@ -119,7 +119,7 @@ class Copier:
         if os.path.lexists(target) and not (target.is_dir() and not target.is_symlink()):
             os.unlink(target)
 
-    def _put(self, parent: Path, name: str, src: Path, st: os.stat_result) -> None:
+    def put(self, parent: Path, name: str, src: Path, st: os.stat_result) -> None:
         """Copy one object to ``parent/name`` (``name`` may have directories in it, made before)."""
         d, _, base = name.rpartition("/")
         pdir = secure_join(self.root, str(parent.relative_to(self.root)) + "/" + d) if d else parent

@@ -60,15 +60,17 @@ def layer_step(b: Builder, state: StageState, ins: Instruction, stages: list[Sta
         _copy(b, state, ins, stages, results)
 
 
-def _commit(b: Builder, state: StageState, key: str, created_by: str, make: Callable[[], LayerBlob]) -> None:
-    """Use the cached layer for ``key``, or ``make`` it and remember it; then add it to the stage."""
-    hit = None if b.opts.no_cache else b.cache.get(key)
-    if hit is not None:
+def _commit(b: Builder, state: StageState, key: str, created_by: str,
+            make: Callable[[], LayerBlob | None]) -> None:
+    """Use the cached result of ``key``, or ``make`` it and remember it; then add it to the stage.
+
+    A step that changed nothing adds no layer, only an ``empty_layer`` history entry (as docker's builder)."""
+    found, blob = (False, None) if b.opts.no_cache else b.cache.get(key)
+    if found:
         b.say(" ---> Using cache")
-        blob = hit[0]
     else:
         blob = make()
-        chain = register_layer(b.layout, state.base.diff_ids, blob)
+        chain = register_layer(b.layout, state.base.diff_ids, blob) if blob is not None else None
         b.cache.put(key, blob, chain)
     state.base = state.base.with_layer(blob, {"created": now(), "created_by": created_by})
 
@@ -77,26 +79,34 @@ def _key(state: StageState, *parts: object) -> str:
     return step_key([state.chain, state.config.to_json(), *parts])
 
 
-def _layer_of(b: Builder, upper: Path, lowers: list[Path], runtime_paths: Sequence[str] = ()) -> LayerBlob:
+def _layer_of(b: Builder, upper: Path, lowers: list[Path], runtime_paths: Sequence[str] = ()) -> LayerBlob | None:
     diff = UpperDiff(upper, lowers, runtime_paths)
+    if diff.is_empty():
+        return None
     return write_layer(diff, BlobStore(b.layout).writer())
 
 
-# --- WORKDIR ------------------------------------------------------------------------------------
-def _workdir(b: Builder, state: StageState, ins: Instruction) -> None:
-    path = state.config.working_dir
-    assert b.ws is not None
+# --- WORKDIR -----------------------------------------------------------------------------------
+def mkdirs_step(b: Builder, state: StageState, paths: list[str], created_by: str) -> None:
+    """WORKDIR makes its directory when missing, owned by root (as docker's builder): a layer, or none when it
+    exists. (VOLUME makes none: docker's 20.10 builder does not either.)"""
 
-    def make() -> LayerBlob:
+    def make() -> LayerBlob | None:
         assert b.ws is not None
         merged, upper = b.ws.writable(state.lowers)
         try:
-            Copier(merged, CopySpec()).mkdirs(path)
+            for p in paths:
+                Copier(merged, CopySpec()).mkdirs(p)
         finally:
             b.ws.unmount(merged)
         return _layer_of(b, upper, state.lowers)
 
-    _commit(b, state, _key(state, "WORKDIR", path), f"/bin/sh -c #(nop) WORKDIR {path}", make)
+    _commit(b, state, _key(state, "MKDIRS", paths), created_by, make)
+
+
+def _workdir(b: Builder, state: StageState, ins: Instruction) -> None:
+    path = state.config.working_dir
+    mkdirs_step(b, state, [path], f"/bin/sh -c #(nop) WORKDIR {path}")
 
 
 # --- COPY / ADD ---------------------------------------------------------------------------------
@@ -160,7 +170,7 @@ def _copy(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
     docs = [(n, _heredoc_text(h.content, env, b.escape) if h.expand else h.content) for n, h in heredocs.items()]
     key = _key(state, ins.cmd, ins.flags, words, digest, [d[1] for d in downloads], docs)
 
-    def make() -> LayerBlob:
+    def make() -> LayerBlob | None:
         assert b.ws is not None
         merged, upper = b.ws.writable(state.lowers)
         try:
@@ -303,11 +313,32 @@ def _output(quiet: bool) -> Iterator[Path | None]:
             os.close(f)
 
 
+def _seeded_volume(b: Builder, state: StageState, path: str) -> Path:
+    """A fresh volume for ``path`` holding what the stage has there (docker copies it into the volume)."""
+    assert b.ws is not None
+    vol = b.ws.new_dir("volume")
+    root = b.ws.readonly(state.lowers)
+    tree = Tree(root)
+    found = tree.match(path) if os.path.isdir(root / path.lstrip("/")) else []
+    if found:
+        src = found[0]
+        cp = Copier(vol, CopySpec(keep_owners=True))
+        st = os.stat(src.path)
+        os.chown(vol, st.st_uid, st.st_gid)
+        os.chmod(vol, st.st_mode & 0o7777)
+        for name, p, est in tree.walk(src):
+            if name:
+                cp.put(vol, name, p, est)
+        cp.finish()
+    b.ws.unmount(root)
+    return vol
+
+
 def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
          results: Mapping[int, StageState]) -> None:
     from geedocker.containers import lifecycle
     from geedocker.containers.commit import runtime_paths
-    from geedocker.containers.spec import RunOptions, merge_env
+    from geedocker.containers.spec import MountSpec, RunOptions, merge_env
     from geedocker.containers.store import ContainerStore
     from geedocker.network.options import NetworkOptions
 
@@ -321,9 +352,14 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
         raise ins.error(f"--network={network}: expected default, none or host")
     mounts = _mounts(b, state, ins, stages, results)
     mount_key = [m.to_json() for m in mounts if getattr(m, "type", "") != "bind" or "buildcache" not in m.source]  # type: ignore[attr-defined]
+    # As docker's builder: a VOLUME declared before a RUN is a fresh volume there, so what RUN writes under it
+    # is not kept; its directory is made in the layer.
+    volumes = list(state.config.volumes)
+    assert b.ws is not None
+    mounts += [MountSpec("bind", v, str(_seeded_volume(b, state, v))) for v in volumes]
     key = _key(state, "RUN", list(argv), arg_env, mount_key)
 
-    def make() -> LayerBlob:
+    def make() -> LayerBlob | None:
         from geedocker.containers.images import empty_layer
 
         lowers = state.lowers
@@ -346,7 +382,8 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
                 shown = " ".join(argv) if ins.json else argv[-1]
                 raise _step_failed(f"The command '{shown}' returned a non-zero code: {code}", code)
             store = ContainerStore(b.layout)
-            return _layer_of(b, store.dir(rec.id) / "upper", lowers, runtime_paths(store.bundle(rec.id)))
+            made = [p for p in runtime_paths(store.bundle(rec.id)) if p not in volumes]
+            return _layer_of(b, store.dir(rec.id) / "upper", lowers, made)
         finally:
             if log is not None:
                 log.unlink(missing_ok=True)
