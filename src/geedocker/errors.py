@@ -126,6 +126,9 @@ class StoreError(GeeDockerError):
 
 
 class ImageNotFound(StoreError):
+    exit_code = 1  # docker's daemon answers it; run and create make it 125
+    prefix = "Error response from daemon: "
+
     """No local image by that name or ID."""
 
 
@@ -154,11 +157,17 @@ class ContainerError(GeeDockerError):
 
 
 class ContainerNotFound(ContainerError):
-    """No container by that name or ID."""
+    """No container by that name or ID (docker's daemon answers it: exit 1; run and create make it 125)."""
+
+    exit_code = 1
+    prefix = "Error response from daemon: "
 
 
 class ContainerStateError(ContainerError):
-    """The container's status forbids the operation."""
+    """The container's status forbids the operation (a daemon-side error: exit 1; run and create make it 125)."""
+
+    exit_code = 1
+    prefix = "Error response from daemon: "
 
 
 class NameConflictError(ContainerError):

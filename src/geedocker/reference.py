@@ -56,9 +56,6 @@ class Reference:
     def with_tag(self, tag: str) -> Reference:
         return Reference(self.domain, self.path, tag, None)
 
-    def with_digest(self, digest: Digest) -> Reference:
-        return Reference(self.domain, self.path, None, digest)
-
     def familiar(self) -> str:
         """The short form docker prints: ``busybox:latest``, ``localhost:5000/app:1``."""
         name = self.repository

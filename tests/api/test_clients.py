@@ -232,3 +232,27 @@ def test_bad_requests_create_nothing_and_the_service_keeps_serving(service: Serv
     p.wait()
     assert service.docker("20.10", "rm", "-f", name).returncode == 0
     assert _raw(service, b"GET /_ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").endswith(b"OK")
+
+
+@pytest.mark.parametrize("cli", CLI_VERSIONS)
+def test_diff_export_commit(service: Service, cli: str, tmp_path: Path) -> None:
+    name = _name("fs")
+    r = service.docker(cli, "run", "--name", name, "--network", "none", "busybox", "sh", "-c",
+                       "echo made > /new.txt; rm /etc/passwd")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    lines = service.docker(cli, "diff", name).stdout.splitlines()
+    assert "A /new.txt" in lines and "D /etc/passwd" in lines
+    out = tmp_path / "fs.tar"
+    assert service.docker(cli, "export", "-o", str(out), name).returncode == 0
+    import tarfile
+
+    with tarfile.open(out) as tf:
+        names = tf.getnames()
+        assert "new.txt" in names and "etc/passwd" not in names and "bin/busybox" in names
+    image = f"committed-{cli.replace('.', '')}:1"
+    r = service.docker(cli, "commit", "-c", "CMD [\"cat\", \"/new.txt\"]", name, image)
+    assert r.returncode == 0 and r.stdout.strip().startswith("sha256:"), r.stderr
+    r = service.docker(cli, "run", "--rm", "--network", "none", image)
+    assert (r.returncode, r.stdout) == (0, "made\n"), r.stderr
+    assert service.docker(cli, "rm", name).returncode == 0
+    assert service.docker(cli, "rmi", image).returncode == 0

@@ -21,7 +21,7 @@ def test_each_container_prints_each_line_and_goes_on_after_a_failure(capsys: pyt
     out = capsys.readouterr()
     assert done == ["a", "b"]
     assert out.out == "A\nB\n"
-    assert out.err == "Error: No such container: missing\n"
+    assert out.err == "Error response from daemon: No such container: missing\n"
     assert code == ContainerNotFound("").exit_code != 0
 
 

@@ -174,3 +174,13 @@ def test_image_group_and_history(pair: Pair) -> None:
     assert g.stdout.splitlines()[0] == d.stdout.splitlines()[0]
     d, g = pair.both("image", "inspect", "nosuch")
     assert (g.returncode, g.stdout, g.stderr) == (d.returncode, d.stdout, d.stderr)
+
+
+def test_exit_codes_and_messages(pair: Pair) -> None:
+    for args in (["rm", "nosuch"], ["rm", "-f", "nosuch"], ["stop", "nosuch"], ["logs", "nosuch"],
+                 ["start", "nosuch"], ["wait", "nosuch"], ["restart", "nosuch"], ["container", "rm", "nosuch"],
+                 ["exec", "c1", "true"], ["ps", "--bogus"], ["run", "--bogus", pair.image]):
+        d, g = pair.both(*args)
+        assert g.returncode == d.returncode, (args, d.stderr, g.stderr)
+        if "nosuch" in args:
+            assert g.stderr.splitlines()[0] == d.stderr.splitlines()[0], args

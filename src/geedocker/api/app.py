@@ -45,6 +45,9 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/containers/{id}/attach", "containers:attach"),
     ("POST", "/containers/{id}/resize", "containers:resize"),
     ("DELETE", "/containers/{id}", "containers:remove"),
+    ("GET", "/containers/{id}/changes", "containers:changes"),
+    ("GET", "/containers/{id}/export", "containers:export"),
+    ("POST", "/commit", "containers:commit"),
     ("POST", "/containers/{id}/exec", "execs:create"),
     ("POST", "/exec/{id}/start", "execs:start"),
     ("POST", "/exec/{id}/resize", "execs:resize"),
@@ -77,11 +80,11 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 
 # Docker's endpoints that geedocker does not serve (yet): 501 with their name.
 NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
-    ("GET", "/containers/{id}/top"), ("GET", "/containers/{id}/stats"), ("GET", "/containers/{id}/changes"),
-    ("GET", "/containers/{id}/export"), ("POST", "/containers/{id}/update"), ("POST", "/containers/{id}/rename"),
+    ("GET", "/containers/{id}/top"), ("GET", "/containers/{id}/stats"),
+    ("POST", "/containers/{id}/update"), ("POST", "/containers/{id}/rename"),
     ("POST", "/containers/{id}/pause"), ("POST", "/containers/{id}/unpause"), ("GET", "/containers/{id}/archive"),
     ("PUT", "/containers/{id}/archive"), ("HEAD", "/containers/{id}/archive"),
-    ("GET", "/containers/{id}/attach/ws"), ("POST", "/build"), ("POST", "/build/prune"), ("POST", "/commit"),
+    ("GET", "/containers/{id}/attach/ws"), ("POST", "/build"), ("POST", "/build/prune"),
     ("GET", "/distribution/{name:.*}/json"), ("POST", "/session"),
     ("GET", "/swarm"), ("POST", "/swarm/init"), ("GET", "/nodes"), ("GET", "/services"), ("GET", "/tasks"),
     ("GET", "/secrets"), ("GET", "/configs"), ("GET", "/plugins"), ("POST", "/grpc"),

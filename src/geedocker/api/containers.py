@@ -377,11 +377,12 @@ def logs(req: Request) -> Response:
 
 
 class PendingAttach:
-    """A client attached to a container that does not run yet; the start hands it the container's stdio."""
+    """A client attached to a container that does not run yet; the start hands it the container's stdio.
 
-    def __init__(self, sock: socket.socket, tail: bytes, stdin: bool, outputs: tuple[int, ...]) -> None:
-        self.sock = sock
-        self.tail = tail
+    It is registered before the client gets its ``101``: the client starts the container as soon as it has it,
+    and the start must find it."""
+
+    def __init__(self, stdin: bool, outputs: tuple[int, ...]) -> None:
         self.stdin = stdin
         self.outputs = outputs
         self.ready = threading.Event()
@@ -405,15 +406,20 @@ class PendingAttach:
         finally:
             self.ready.set()
 
-    def serve(self) -> None:
+    def serve(self, sock: socket.socket, tail: bytes) -> None:
         """In the attaching connection's thread: wait for the start, then relay until the container exits."""
         while not self.ready.wait(0.5):
-            if _hung_up(self.sock):
+            if _hung_up(sock):
                 return
         if self.child is None:
             return  # the start failed: its request says why
-        streams.relay(self.sock, self.tail, self.child, tty=self.tty, streams=self.outputs)
+        streams.relay(sock, tail, self.child, tty=self.tty, streams=self.outputs)
         self.child.wait()
+
+    def abandon(self) -> None:
+        """The client never got its stream: a container started for it writes to no one (its log keeps all)."""
+        if self.child is not None:
+            self.child.close()
 
 
 def _hung_up(sock: socket.socket) -> bool:
@@ -427,10 +433,25 @@ def _hung_up(sock: socket.socket) -> bool:
 def attach(req: Request) -> Hijack:
     rec = _rec(req)
     outputs = tuple(n for n, name in ((1, "stdout"), (2, "stderr")) if req.flag(name))
-    want_stdin = req.flag("stdin")
     stream = req.flag("stream")
     include_logs = req.flag("logs")
     tty = rec.options.tty
+    lock, table = _attaches(req)
+    pending: PendingAttach | None = None
+    if stream and rec.state.status != Status.RUNNING:
+        pending = PendingAttach(req.flag("stdin"), outputs)
+        with lock:
+            table[rec.id] = pending
+
+    def forget() -> None:
+        with lock:
+            if pending is not None and table.get(rec.id) is pending:
+                del table[rec.id]
+
+    def cancel() -> None:
+        forget()
+        if pending is not None:
+            pending.abandon()
 
     def run(sock: socket.socket, tail: bytes) -> None:
         try:
@@ -440,28 +461,17 @@ def attach(req: Request) -> Hijack:
                     if n in outputs:
                         data = e.log.encode("utf-8", "replace")
                         sock.sendall(data if tty else streams.frame(n, data))
-            if not stream:
-                return
-            cur = _running(req, rec)
-            if cur is not None and cur.state.status == Status.RUNNING:
-                _follow(req, cur, sock, outputs)
-                return
-            pending = PendingAttach(sock, tail, want_stdin, outputs)
-            lock, table = _attaches(req)
-            with lock:
-                table[rec.id] = pending
-            try:
-                pending.serve()
-            finally:
-                with lock:
-                    if table.get(rec.id) is pending:
-                        del table[rec.id]
+            if pending is not None:
+                pending.serve(sock, tail)
+            elif stream:
+                _follow(req, rec, sock, outputs)
         except OSError:
             return  # the client went away
         finally:
+            forget()
             streams.end(sock)
 
-    return Hijack(run)
+    return Hijack(run, cancel=cancel)
 
 
 def _follow(req: Request, rec: ContainerRecord, sock: socket.socket, outputs: tuple[int, ...]) -> None:
@@ -489,3 +499,54 @@ def resize(req: Request) -> Response:
     if rec.options.tty and h > 0 and w > 0:
         streams.set_window(rec.state.pid, h, w)
     return Response(200, b"", content_type="text/plain")
+
+
+# ---------------------------------------------------------------- changes, export, commit
+
+
+def changes(req: Request) -> Response:
+    from geedocker.containers.commit import diff
+
+    kinds = {"C": 0, "A": 1, "D": 2}  # docker's ChangeType numbers
+    rec = _rec(req)
+    return json_response([{"Path": c.path, "Kind": kinds[c.kind]} for c in diff(req.layout, rec.id)] or None)
+
+
+def export(req: Request) -> Response:
+    from geedocker.containers.commit import export as do_export
+
+    rec = _rec(req)
+    r, w = os.pipe()
+
+    def write() -> None:
+        with os.fdopen(w, "wb") as out:
+            with contextlib.suppress(GeeDockerError, OSError):  # the client sees a short tar: nothing else to say
+                do_export(req.layout, rec.id, out)
+
+    threading.Thread(target=write, daemon=True, name="api-export").start()
+
+    def body() -> Iterator[bytes]:
+        with os.fdopen(r, "rb") as f:
+            while chunk := f.read(65536):
+                yield chunk
+
+    return Response(200, body(), content_type="application/x-tar")
+
+
+def commit(req: Request) -> Response:
+    from geedocker.containers.commit import commit as do_commit
+
+    ref = req.arg("container")
+    if not ref:
+        raise ApiError(400, "container is required")
+    body = req.json(required=False)
+    if body:  # a config to merge: the CLI sends its --change lines as query parameters instead
+        raise ApiError(400, "a commit config in the request body is not supported by geedocker; use changes")
+    repo, tag = req.arg("repo"), req.arg("tag")
+    name = (f"{repo}:{tag}" if tag else repo) or None
+    try:
+        rec = do_commit(req.layout, ref, name, changes=tuple(req.query.get("changes", [])),
+                        message=req.arg("comment"), author=req.arg("author"))  # fmt: skip
+    except ContainerNotFound as e:
+        raise ApiError(404, f"No such container: {ref}") from e
+    return json_response({"Id": str(rec.config_digest)}, 201)

@@ -205,8 +205,10 @@ class Hijack:
     With ``Upgrade: tcp`` the answer is ``101 UPGRADED``, else ``200 OK``; both with docker's raw-stream type
     (``multiplexed`` selects docker's newer ``application/vnd.docker.multiplexed-stream``)."""
 
-    def __init__(self, run: Callable[[socket.socket, bytes], None], *, multiplexed: bool = False) -> None:
+    def __init__(self, run: Callable[[socket.socket, bytes], None], *, multiplexed: bool = False,
+                 cancel: Callable[[], None] | None = None) -> None:  # fmt: skip
         self.run = run
+        self.cancel = cancel  # called when the connection fails before ``run`` gets it
         self.content_type = (
             "application/vnd.docker.multiplexed-stream" if multiplexed else "application/vnd.docker.raw-stream"
         )
@@ -326,6 +328,18 @@ class Connection:
         self.send(h11.EndOfMessage())
 
     def _hijack(self, req: Request, hj: Hijack) -> bool:
+        try:
+            tail = self._switch(req, hj)
+        except BaseException:
+            if hj.cancel is not None:
+                hj.cancel()
+            raise
+        self.sock.settimeout(None)  # a hijacked stream lives as long as the container's stdio
+        hj.run(self.sock, bytes(tail))
+        return False
+
+    def _switch(self, req: Request, hj: Hijack) -> bytes:
+        """Answer the request with the stream's headers; the bytes the client sent after it."""
         if not req._body_done:
             req.drain()
         upgraded = False
@@ -343,9 +357,7 @@ class Connection:
             head += [f"{k}: {v}\r\n" for k, v in self._headers({}) if k != "Content-Type"]
             self.sock.sendall(("".join(head) + "\r\n").encode("latin-1"))
             tail = b""
-        self.sock.settimeout(None)  # a hijacked stream lives as long as the container's stdio
-        hj.run(self.sock, bytes(tail))
-        return False
+        return bytes(tail)
 
 
 class Server:

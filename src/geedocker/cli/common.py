@@ -19,19 +19,30 @@ def layout_of(args: argparse.Namespace) -> Layout:
     return layout
 
 
-def each_container(refs: list[str], act: Callable[[str], str]) -> int:
+def each_container(refs: list[str], act: Callable[[str], str], missing_ok: bool = False) -> int:
     """``act`` on each container in turn, printing the line it returns, or the error of one that fails (the
-    others still go ahead, as with docker). 0, or the exit status of the last failure."""
-    from geedocker.errors import GeeDockerError
+    others still go ahead, as with docker). 0, or the exit status of the last failure; with missing_ok
+    (``rm -f``) a missing container is reported but is no failure, as docker's."""
+    from geedocker.errors import ContainerNotFound, GeeDockerError
 
     code = 0
     for ref in refs:
         try:
             print(act(ref), flush=True)
         except GeeDockerError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            code = e.exit_code or 1
+            print(f"{getattr(e, 'prefix', 'Error: ')}{e}", file=sys.stderr)
+            if not (missing_ok and isinstance(e, ContainerNotFound)):
+                code = e.exit_code or 1
     return code
+
+
+def before_start(e: BaseException) -> None:
+    """run and create: docker exits 125 for what fails before the container starts, a missing image or
+    container among them (elsewhere the daemon's errors exit 1)."""
+    from geedocker.errors import GeeDockerError
+
+    if isinstance(e, GeeDockerError) and e.exit_code == 1:
+        e.exit_code = 125
 
 
 def parse_time(text: str) -> float | None:

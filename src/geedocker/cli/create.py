@@ -201,11 +201,15 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.cli.common import layout_of
+    from geedocker.cli.common import before_start, layout_of
     from geedocker.containers import lifecycle
 
     opts = options_from_args(args)
-    rec = lifecycle.create(layout_of(args), source_from_args(args), opts)
+    try:
+        rec = lifecycle.create(layout_of(args), source_from_args(args), opts)
+    except Exception as e:
+        before_start(e)
+        raise
     from geedocker.containers import rootfs
 
     rootfs.unmount(layout_of(args).container_dir(rec.id) / "rootfs")

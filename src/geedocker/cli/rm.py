@@ -21,4 +21,4 @@ def run(args: argparse.Namespace) -> int:
         lifecycle.remove(layout, ref, force=args.force, volumes=args.volumes)
         return ref
 
-    return each_container(args.containers, remove)
+    return each_container(args.containers, remove, missing_ok=args.force)

@@ -18,11 +18,15 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.cli.common import layout_of
+    from geedocker.cli.common import before_start, layout_of
     from geedocker.containers import lifecycle
 
     opts = options_from_args(args, detach=args.detach, rm=args.rm)
-    rec, code = lifecycle.run(layout_of(args), source_from_args(args), opts)
+    try:
+        rec, code = lifecycle.run(layout_of(args), source_from_args(args), opts)
+    except Exception as e:
+        before_start(e)
+        raise
     if opts.detach:
         print(rec.id)
     return code

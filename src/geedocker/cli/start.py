@@ -27,4 +27,7 @@ def run(args: argparse.Namespace) -> int:
         lifecycle.start(layout, ref)
         return ref
 
-    return 125 if each_container(args.containers, start) else 0
+    code = each_container(args.containers, start)
+    if code:  # docker ends with a summary line; a missing container is the daemon's error (1)
+        print(f"Error: failed to start containers: {', '.join(args.containers)}", file=sys.stderr)
+    return code

@@ -129,9 +129,6 @@ class NetworkStore:
         self.layout = layout
         self.dir = layout.networks
 
-    def lock_path(self) -> Path:
-        return self.layout.lock("network")
-
     def path(self, name: str) -> Path:
         return self.dir / f"{name}.json"
 

@@ -148,11 +148,3 @@ class Ipam:
     def leases(self) -> list[Lease]:
         with self._locked():
             return sorted(self._load().leases.values(), key=lambda lease: lease.address)
-
-    def set_names(self, owner: str, names: Sequence[str]) -> None:
-        with self._locked():
-            st = self._load()
-            for a, lease in st.leases.items():
-                if lease.owner == owner:
-                    st.leases[a] = Lease(a, owner, tuple(names))
-            self._save(st)

@@ -52,10 +52,6 @@ def bridge_sysctls(bridge: str) -> None:
     write_sysctl(f"net.ipv4.conf.{bridge}.route_localnet", "1")
 
 
-def link_exists(name: str) -> bool:
-    return os.path.exists(f"/sys/class/net/{name}")
-
-
 def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> None:
     """The bridge ``name`` exists, is up and holds ``gateway/prefixlen`` (made if missing)."""
     from geedocker.network import rtnl  # not on the --network none/host path

@@ -96,13 +96,12 @@ def _retry_after(value: str | None, cap: float) -> float | None:
 class BlobStream:
     """A blob being downloaded. ``offset`` is where its bytes start; ``resumed`` if Range was honoured."""
 
-    def __init__(self, resp: Response, offset: int, resumed: bool, what: str) -> None:
+    def __init__(self, resp: Response, offset: int, resumed: bool) -> None:
         self._resp = resp
         self.offset = offset
         self.resumed = resumed
         cl = resp.headers.get("content-length", "")
         self.length: int | None = int(cl) if cl.isdigit() else None
-        self._what = what
 
     def read(self, n: int = -1) -> bytes:
         return self._resp.read(n)
@@ -411,14 +410,14 @@ class RegistryClient:
         resp = self._request("GET", f"/v2/{repo}/blobs/{digest}", scopes=[Scope.pull(repo)], what=what,
                              headers=headers)
         if resp.status == 200:
-            return BlobStream(resp, 0, False, what)
+            return BlobStream(resp, 0, False)
         if resp.status == 206 and offset > 0:
             m = re.match(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", resp.headers.get("content-range", ""))
             if not m or int(m.group(1)) != offset:
                 resp.close()
                 raise TransportError(f"{what}: asked for bytes from {offset}, got Content-Range "
                                      f"{resp.headers.get('content-range')!r}")
-            return BlobStream(resp, offset, True, what)
+            return BlobStream(resp, offset, True)
         if resp.status == 416:
             resp.close()
             raise VerificationError(f"{what}: offset {offset} is beyond the end of the blob")
