@@ -256,3 +256,17 @@ def test_diff_export_commit(service: Service, cli: str, tmp_path: Path) -> None:
     assert (r.returncode, r.stdout) == (0, "made\n"), r.stderr
     assert service.docker(cli, "rm", name).returncode == 0
     assert service.docker(cli, "rmi", image).returncode == 0
+
+
+def test_pause_top_rename(service: Service) -> None:
+    name, new = _name("p"), _name("renamed")
+    r = service.docker("20.10", "run", "-d", "--name", name, "--network", "none", "busybox", "sleep", "300")
+    assert r.returncode == 0, r.stderr
+    top = service.docker("20.10", "top", name)
+    assert top.returncode == 0 and "sleep 300" in top.stdout, top.stderr
+    assert service.docker("20.10", "pause", name).returncode == 0
+    assert service.docker("20.10", "inspect", "-f", "{{.State.Status}}", name).stdout.strip() == "paused"
+    assert service.docker("20.10", "unpause", name).returncode == 0
+    assert service.docker("20.10", "rename", name, new).returncode == 0
+    assert service.docker("20.10", "inspect", "-f", "{{.Name}}", new).stdout.strip() == f"/{new}"
+    assert service.docker("20.10", "rm", "-f", new).returncode == 0

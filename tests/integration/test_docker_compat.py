@@ -184,3 +184,11 @@ def test_exit_codes_and_messages(pair: Pair) -> None:
         assert g.returncode == d.returncode, (args, d.stderr, g.stderr)
         if "nosuch" in args:
             assert g.stderr.splitlines()[0] == d.stderr.splitlines()[0], args
+
+
+def test_logs_since_until(pair: Pair) -> None:
+    pair.same("logs", "--since", "1h", "c1")
+    pair.same("logs", "--until", "1h", "c1")
+    pair.same("logs", "--since", "2000-01-01T00:00:00Z", "--until", "4000000000", "c1")
+    d, g = pair.both("logs", "--since", "yesterday", "c1")
+    assert g.returncode == d.returncode == 1

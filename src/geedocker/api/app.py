@@ -48,6 +48,10 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/containers/{id}/changes", "containers:changes"),
     ("GET", "/containers/{id}/export", "containers:export"),
     ("POST", "/commit", "containers:commit"),
+    ("POST", "/containers/{id}/pause", "containers:pause"),
+    ("POST", "/containers/{id}/unpause", "containers:unpause"),
+    ("GET", "/containers/{id}/top", "containers:top"),
+    ("POST", "/containers/{id}/rename", "containers:rename"),
     ("POST", "/containers/{id}/exec", "execs:create"),
     ("POST", "/exec/{id}/start", "execs:start"),
     ("POST", "/exec/{id}/resize", "execs:resize"),
@@ -80,9 +84,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 
 # Docker's endpoints that geedocker does not serve (yet): 501 with their name.
 NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
-    ("GET", "/containers/{id}/top"), ("GET", "/containers/{id}/stats"),
-    ("POST", "/containers/{id}/update"), ("POST", "/containers/{id}/rename"),
-    ("POST", "/containers/{id}/pause"), ("POST", "/containers/{id}/unpause"), ("GET", "/containers/{id}/archive"),
+    ("GET", "/containers/{id}/stats"), ("POST", "/containers/{id}/update"), ("GET", "/containers/{id}/archive"),
     ("PUT", "/containers/{id}/archive"), ("HEAD", "/containers/{id}/archive"),
     ("GET", "/containers/{id}/attach/ws"), ("POST", "/build"), ("POST", "/build/prune"),
     ("GET", "/distribution/{name:.*}/json"), ("POST", "/session"),

@@ -550,3 +550,41 @@ def commit(req: Request) -> Response:
     except ContainerNotFound as e:
         raise ApiError(404, f"No such container: {ref}") from e
     return json_response({"Id": str(rec.config_digest)}, 201)
+
+
+# ---------------------------------------------------------------- pause, unpause, top, rename
+
+
+def pause(req: Request) -> Response:
+    from geedocker.containers import control
+
+    control.pause(req.layout, _rec(req).id)
+    return no_content()
+
+
+def unpause(req: Request) -> Response:
+    from geedocker.containers import control
+
+    control.unpause(req.layout, _rec(req).id)
+    return no_content()
+
+
+def top(req: Request) -> Response:
+    from geedocker.containers import control
+
+    rec = _rec(req)
+    if rec.state.status != Status.RUNNING:
+        raise ApiError(409, f"Container {rec.id} is not running")
+    ps_args = req.arg("ps_args")
+    titles, rows = control.top(req.layout, rec.id, ps_args.split() if ps_args else [])
+    return json_response({"Titles": titles, "Processes": rows})
+
+
+def rename(req: Request) -> Response:
+    from geedocker.containers import control
+
+    new = req.arg("name")
+    if not new:
+        raise ApiError(400, "name is required")
+    control.rename(req.layout, _rec(req).id, new)
+    return no_content()

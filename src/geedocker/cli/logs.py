@@ -1,16 +1,48 @@
-"""``geedocker logs [-f] [--tail N] [-t] CONTAINER``"""
+"""``geedocker logs [-f] [--tail N] [-t] [--since T] [--until T] CONTAINER``"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
+    from geedocker.containers.logs import LogEntry
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("-f", "--follow", action="store_true", help="follow log output")
     p.add_argument("-n", "--tail", default="all", help='number of lines to show from the end (default "all")')
     p.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")
+    p.add_argument("--since", default="", help="show logs since a time (RFC 3339, Unix time, or a duration: 10m)")
+    p.add_argument("--until", default="", help="show logs before a time (RFC 3339, Unix time, or a duration)")
     p.add_argument("container", metavar="CONTAINER")
+
+
+def _window(since: str, until: str) -> tuple[float | None, float | None]:
+    """docker's --since and --until as epoch seconds (None: no bound); a bad one is the daemon's error."""
+    from geedocker.errors import DaemonError
+    from geedocker.timefmt import parse_timestamp
+
+    out: list[float | None] = []
+    for name, text in (("since", since), ("until", until)):
+        try:
+            out.append(parse_timestamp(text) if text else None)
+        except ValueError as e:
+            raise DaemonError(f'invalid value for "{name}": {e}') from e
+    return out[0], out[1]
+
+
+def _within(entries: Iterable[LogEntry], since: float | None, until: float | None) -> Iterator[LogEntry]:
+    from geedocker.timefmt import rfc3339_epoch
+
+    for e in entries:
+        t = rfc3339_epoch(e.time)
+        if t is not None and ((since is not None and t < since) or (until is not None and t > until)):
+            continue
+        yield e
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     layout = layout_of(args)
     store = ContainerStore(layout)
     rec = store.resolve(args.container)
+    since, until = _window(args.since, args.until)
     tail: int | None = None
     if args.tail != "all":
         try:
@@ -35,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
     path = store.log_path(rec.id)
     size = path.stat().st_size if path.exists() else 0
     out, err = logs.stdio()
-    logs.write_entries(logs.read_entries(path, tail), out, err, args.timestamps) if tail != 0 else None
+    entries = logs.read_entries(path, tail)
+    if since is not None or until is not None:
+        entries = list(_within(entries, since, until))
+    logs.write_entries(entries, out, err, args.timestamps) if tail != 0 else None
     if args.follow and size >= 0:
 
         def done() -> bool:
@@ -52,7 +88,10 @@ def run(args: argparse.Namespace) -> int:
         cur = os.stat(path).st_size
         start = size if cur >= size else 0
         try:
-            logs.write_entries(logs.follow_entries(path, start, done), out, err, args.timestamps)
+            followed = logs.follow_entries(path, start, done)
+            if since is not None or until is not None:
+                followed = _within(followed, since, until)
+            logs.write_entries(followed, out, err, args.timestamps)
         except KeyboardInterrupt:
             return 0
     sys.stdout.flush()
