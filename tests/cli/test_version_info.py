@@ -43,3 +43,10 @@ def test_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads(gd(tmp_path, capsys, "info", "--format", "{{json .ClientInfo}}")[1])["Version"] == __version__
     code, _, err = gd(tmp_path, capsys, "info", "-f", "{{.Nope}}")
     assert code == 1 and "can't evaluate field Nope in type system.dockerInfo" in err
+
+
+def test_search_is_refused_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = gd(tmp_path, capsys, "search", "busybox")
+    assert (code, out) == (1, "")
+    assert err.startswith("Error response from daemon: search is not supported by this registry (docker.io)")
+    assert "(127.0.0.1:5000)" in gd(tmp_path, capsys, "search", "127.0.0.1:5000/x")[2]

@@ -48,6 +48,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("geedocker.cli.history", "Show the history of an image"),
     "version": ("geedocker.cli.version", "Show the geedocker version information"),
     "info": ("geedocker.cli.info", "Display system-wide information"),
+    "search": ("geedocker.cli.search", "Search a registry for images (refused: registries have no search API)"),
     "build": ("geedocker.cli.build", "Build an image from a Dockerfile"),
     "builder": ("geedocker.cli.builder", "Manage builds (prune)"),
     "commit": ("geedocker.cli.commit", "Create a new image from a container's changes"),
