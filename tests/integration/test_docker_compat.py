@@ -192,3 +192,12 @@ def test_logs_since_until(pair: Pair) -> None:
     pair.same("logs", "--since", "2000-01-01T00:00:00Z", "--until", "4000000000", "c1")
     d, g = pair.both("logs", "--since", "yesterday", "c1")
     assert g.returncode == d.returncode == 1
+
+
+def test_it_without_a_terminal_and_network_prune(pair: Pair) -> None:
+    d, g = pair.both("run", "--rm", "-it", "--network", "none", pair.image, "true")
+    assert (g.returncode, g.stderr.strip()) == (d.returncode, d.stderr.strip())
+    for run in (pair.docker, pair.gd):
+        assert run("network", "create", "compat-prune-net").returncode == 0
+    pair.same("network", "prune", "-f")
+    pair.same("network", "ls", "--filter", "name=compat-prune", "--format", "{{.Name}}")

@@ -33,6 +33,9 @@ def register(p: argparse.ArgumentParser) -> None:
     cn.add_argument("--alias", action="append", default=[], help="add network-scoped alias for the container")
     cn.add_argument("network", metavar="NETWORK")
     cn.add_argument("container", metavar="CONTAINER")
+    pr = sub.add_parser("prune", help="remove all unused networks")
+    pr.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    pr.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'label=<key>')")
     dc = sub.add_parser("disconnect", help="disconnect a container from a network")
     dc.add_argument("-f", "--force", action="store_true", help="force the container to disconnect")
     dc.add_argument("network", metavar="NETWORK")
@@ -60,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if action == "ls":
         return _ls(layout, args)
+    if action == "prune":
+        return _prune(layout, args)
     if action == "inspect":
         from geedocker.cli.common import run_inspect
 
@@ -177,4 +182,40 @@ def _ls(layout: Layout, args: argparse.Namespace) -> int:
     from geedocker.format import docker
 
     sys.stdout.write(docker.render(fmt, rows, NETWORK_HEADERS))
+    return 0
+
+
+def _prune(layout: Layout, args: argparse.Namespace) -> int:
+    """``network prune``: every user network without containers goes, as docker's."""
+    from geedocker.containers.filters import check_keys, match_labels, parse_filters
+    from geedocker.errors import GeeDockerError
+    from geedocker.network import endpoint
+    from geedocker.network.config import NetworkStore
+    from geedocker.network.errors import NetworkInUse
+
+    f = parse_filters(args.filter)
+    check_keys(f, {"label", "label!", "until"})
+    if not args.force and sys.stdin.isatty():
+        print("WARNING! This will remove all custom networks not used by at least one container.")
+        if input("Are you sure you want to continue? [y/N] ").strip().lower() not in ("y", "yes"):
+            return 0
+    removed = []
+    for cfg in NetworkStore(layout).configs():
+        labels = dict(cfg.labels)
+        if cfg.is_default or ("label" in f and not match_labels(f["label"], labels)):
+            continue
+        if "label!" in f and match_labels(f["label!"], labels):
+            continue
+        try:
+            endpoint.remove_network(layout, cfg.name)
+        except NetworkInUse:
+            continue
+        except GeeDockerError as e:
+            print(f"Error: {e}", file=sys.stderr)
+            continue
+        removed.append(cfg.name)
+    if removed:
+        print("Deleted Networks:")
+        print("\n".join(removed))
+        print()
     return 0

@@ -21,6 +21,13 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import before_start, layout_of
     from geedocker.containers import lifecycle
 
+    if args.tty and args.interactive and not args.detach:
+        import os
+        import sys
+
+        if not os.isatty(sys.stdin.fileno()):
+            print("the input device is not a TTY", file=sys.stderr)  # docker's words and status
+            return 1
     opts = options_from_args(args, detach=args.detach, rm=args.rm)
     try:
         rec, code = lifecycle.run(layout_of(args), source_from_args(args), opts)
