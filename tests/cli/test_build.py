@@ -1,0 +1,48 @@
+"""``geedocker build`` from the command line (root): a context dir, a Dockerfile on stdin, -q, --iidfile, -o."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from geedocker.images.importer import import_rootfs
+from geedocker.store.layout import Layout
+from tests.support.layers import busybox_rootfs_entries, gzip_bytes, layer_tar
+
+pytestmark = pytest.mark.root
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _cli(layout: Layout, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": SRC, "GEEDOCKER_ROOT": str(layout.root), "GEEDOCKER_RUN": str(layout.run)}
+    return subprocess.run([sys.executable, "-m", "geedocker", *args], input=stdin, capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_build_cli(layout: Layout, tmp_path: Path) -> None:
+    import_rootfs(layout, io.BytesIO(gzip_bytes(layer_tar(busybox_rootfs_entries()))), "test/bb:1")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "f").write_text("from context\n")
+    (ctx / "Dockerfile").write_text("FROM test/bb:1\nARG A\nCOPY f /f\nRUN echo $A >> /f\n")
+    iid = tmp_path / "iid"
+    out = tmp_path / "out.tar"
+    r = _cli(layout, "build", "-q", "--network", "none", "--build-arg", "A=arg", "-t", "cli:1", "--iidfile",
+             str(iid), "-o", f"type=tar,dest={out}", str(ctx))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == iid.read_text() and r.stdout.startswith("sha256:")
+    with tarfile.open(out) as tf:
+        data = tf.extractfile("f")
+        assert data is not None and data.read() == b"from context\narg\n"
+    r = _cli(layout, "build", "-q", "-t", "stdin:1", "-", stdin="FROM test/bb:1\nLABEL from=stdin\n")
+    assert r.returncode == 0, r.stderr
+    r = _cli(layout, "build", "--network", "none", str(ctx), "-f", "-", stdin="FROM test/bb:1\nRUN exit 4\n")
+    assert r.returncode == 1 and "returned a non-zero code: 4" in r.stderr
+    r = _cli(layout, "builder", "prune", "-f")
+    assert r.returncode == 0 and "Deleted build cache objects" in r.stdout
