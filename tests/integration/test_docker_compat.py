@@ -201,3 +201,10 @@ def test_it_without_a_terminal_and_network_prune(pair: Pair) -> None:
         assert run("network", "create", "compat-prune-net").returncode == 0
     pair.same("network", "prune", "-f")
     pair.same("network", "ls", "--filter", "name=compat-prune", "--format", "{{.Name}}")
+
+
+def test_system_df(pair: Pair) -> None:
+    pair.same("system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Active}}")
+    d, g = pair.both("system", "df")
+    assert g.stdout.splitlines()[0] == d.stdout.splitlines()[0]
+    assert [line.split()[0] for line in g.stdout.splitlines()] == [line.split()[0] for line in d.stdout.splitlines()]

@@ -9,6 +9,8 @@ import argparse
 def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
     sub.add_parser("boot", help="start the containers whose restart policy wants them up (after a reboot)")
+    df = sub.add_parser("df", help="show disk usage")
+    df.add_argument("--format", default="", help='"table", "json" or a Go template')
     s = sub.add_parser("service", help="serve the Docker Engine API (for docker, docker compose, docker-py)")
     s.add_argument("-t", "--time", type=float, default=5.0,
                    help="seconds without a request after which the service exits (0: never; default 5)")  # fmt: skip
@@ -20,6 +22,10 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "boot":
         return _boot(args)
+    if args.action == "df":
+        from geedocker.cli import system_df
+
+        return system_df.run(args)
     from geedocker.api.service import default_uri, serve
     from geedocker.cli.common import layout_of
     from geedocker.errors import UsageError
