@@ -156,3 +156,8 @@ def test_a_host_directory_on_the_containers_root_is_refused_and_left_untouched(
     assert "destination can't be '/'" in capsys.readouterr().err
     assert list(x.iterdir()) == []
     assert not (tmp_path / "root" / "containers").exists() or not any((tmp_path / "root" / "containers").iterdir())
+
+
+def test_gpus_is_refused_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--root", str(tmp_path / "r"), "run", "--gpus", "all", "busybox", "true"]) == 125
+    assert "--gpus all: GPUs are not supported by geedocker" in capsys.readouterr().err

@@ -19,6 +19,7 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("-i", "--interactive", action="store_true", help="keep STDIN open")
     a("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
     a("--name", default="", help="assign a name to the container")
+    a("--gpus", default="", help="refused: geedocker has no GPU support")
     a("-e", "--env", action="append", default=[], help="set environment variables")
     a("--env-file", action="append", default=[], help="read in a file of environment variables")
     a("-w", "--workdir", default="", help="working directory inside the container")
@@ -74,6 +75,10 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
     """Validate the flags into a RunOptions (``UsageError``, exit 125, on a bad value)."""
     from geedocker.containers import spec
     from geedocker.errors import UsageError
+
+    if getattr(args, "gpus", ""):
+        raise UsageError(f"--gpus {args.gpus}: GPUs are not supported by geedocker (it has no device driver for "
+                         "them; --device passes a device node through)")
 
     env: list[str] = []
     for f in args.env_file:
