@@ -39,8 +39,9 @@ def test_pull_images_inspect_tag_rmi(registry_http: TestRegistry, gd: GD) -> Non
     assert header.split() == ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"]
     assert row.split()[:3] == [f"{registry_http.host}/cli/app", "1", pushed.config_digest.hex[:12]]
     assert gd("images", "-q").stdout.split() == [pushed.config_digest.hex[:12]]
-    rows = json.loads(gd("images", "--format", "json").stdout)
-    assert rows[0]["ID"] == str(pushed.config_digest)
+    # docker 24+: one JSON object per line, the short id as `images` shows it
+    rows = [json.loads(line) for line in gd("images", "--format", "json").stdout.splitlines()]
+    assert [r["ID"] for r in rows] == [pushed.config_digest.hex[:12]]
     info = json.loads(gd("inspect", name).stdout)[0]
     assert info["Id"] == str(pushed.config_digest)
     assert info["RepoDigests"] == [f"{registry_http.host}/cli/app@{pushed.digest}"]
