@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DEBS=(docker-registry busybox-static podman skopeo umoci runc crun containerd nftables uidmap iproute2
       apache2-utils openssl time catatonit libseccomp2 docker.io docker-compose golang-github-containers-common
-      gcc libc6-dev)
+      gcc libc6-dev buildah)
 missing=()
 for p in "${DEBS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
