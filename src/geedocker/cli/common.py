@@ -36,6 +36,26 @@ def each_container(refs: list[str], act: Callable[[str], str], missing_ok: bool 
     return code
 
 
+def detach_keys_of(args: argparse.Namespace) -> bytes:
+    """The detach sequence: ``--detach-keys``, else ``detachKeys`` in docker's config.json (read only for a
+    terminal, where the keys apply), else ctrl-p,ctrl-q. A bad one raises (exit 1, as docker's)."""
+    from geedocker.containers.attachment import DEFAULT_DETACH_KEYS, parse_detach_keys
+
+    spec = args.detach_keys
+    if not spec and getattr(args, "tty", True):
+        import json
+        import os
+        from pathlib import Path
+
+        d = os.environ.get("DOCKER_CONFIG")
+        try:
+            conf = json.loads((Path(d) if d else Path.home() / ".docker").joinpath("config.json").read_text())
+            spec = str(conf.get("detachKeys") or "") if isinstance(conf, dict) else ""
+        except (OSError, ValueError):
+            spec = ""
+    return parse_detach_keys(spec or DEFAULT_DETACH_KEYS)
+
+
 def before_start(e: BaseException) -> None:
     """run and create: docker exits 125 for what fails before the container starts, a missing image or
     container among them (elsewhere the daemon's errors exit 1)."""

@@ -231,6 +231,8 @@ def start(
     attach: bool = False,
     on_started: Callable[[], None] | None = None,
     keep_manual_stop: bool = False,
+    attach_stdin: bool | None = None,
+    detach_keys: bytes = b"\x10\x11",
 ) -> int:
     """Start a created or exited container: attached (returns its exit status; ``on_started`` runs once it
     runs) or under a monitor (0). A container stopped by hand is no longer so (its restart policy applies
@@ -245,19 +247,23 @@ def start(
         return 0
     get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))  # discarded if it fails
     if attach:
-        return run_attached(layout, rec, on_started)
+        return run_attached(layout, rec, on_started, attach_stdin=attach_stdin, detach_keys=detach_keys)
     start_detached(layout, rec)
     return 0
 
 
-def run(layout: Layout, source: RootfsSource, opts: RunOptions) -> tuple[ContainerRecord, int]:
-    """``docker run``: create, then start attached (the exit status) or detached (0)."""
+def run(
+    layout: Layout, source: RootfsSource, opts: RunOptions, *, detach_keys: bytes = b"\x10\x11",
+    sig_proxy: bool = True,
+) -> tuple[ContainerRecord, int]:
+    """``docker run``: create, then start attached (the exit status; 0 when the user detaches) or detached
+    (0)."""
     rec = create(layout, source, opts, starting=True)
     try:
         if opts.detach:
             start_detached(layout, rec)
             return rec, 0
-        return rec, run_attached(layout, rec)
+        return rec, run_attached(layout, rec, detach_keys=detach_keys, sig_proxy=sig_proxy)
     except GeeDockerError:
         if opts.rm:
             with contextlib.suppress(GeeDockerError):

@@ -16,6 +16,7 @@ import json
 import os
 import select
 import signal
+import struct
 import time
 from pathlib import Path
 from types import FrameType
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
+    from geedocker.containers.attachment import EscapeScanner, Listener, Peer
     from geedocker.containers.backend import Backend
     from geedocker.containers.console import ConsoleSocket
 
@@ -54,12 +56,38 @@ FORWARDED_SIGNALS = (
 )  # fmt: skip
 
 
+class Detached(Exception):
+    """The user detached from an attached container (the detach keys, or a signal with ``--sig-proxy=false``):
+    it goes on under a monitor of its own. ``signum`` is the signal, 0 for the keys."""
+
+    def __init__(self, signum: int = 0) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class Supervisor:
-    def __init__(self, layout: Layout, rec: ContainerRecord, *, attach: bool) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        rec: ContainerRecord,
+        *,
+        attach: bool,
+        attach_stdin: bool | None = None,
+        detach_keys: bytes = b"\x10\x11",
+        sig_proxy: bool = True,
+    ) -> None:
         self.layout = layout
         self.store = ContainerStore(layout)
         self.rec = rec
         self.attach = attach
+        # our stdin goes to the container (run -i, start -ai); start -a without -i leaves it out
+        self.attach_stdin = attach and rec.options.interactive if attach_stdin is None else attach_stdin
+        self.detach_keys = detach_keys
+        self.sig_proxy = sig_proxy
+        self.detach_signal = 0  # a signal that asks us to detach (--sig-proxy=false)
+        self.wake: tuple[int, int] | None = None  # self-pipe that wakes the pump for it
+        self.listener: Listener | None = None  # attach socket (-t or -i containers)
+        self.peers: dict[int, Peer] = {}
         self.backend: Backend = get_backend(layout, rec.runtime or None)
         self.pid = 0
         self.master: int | None = None  # pty master (tty mode)
@@ -92,7 +120,7 @@ class Supervisor:
             stdin: int | None
             stdout: int | None = None
             stderr: int | None = None
-            if opts.interactive and self.attach and not opts.tty:
+            if opts.interactive and self.attach_stdin and not opts.tty:
                 stdin = 0
             elif opts.interactive and not opts.tty:
                 stdin, self.stdin_w = os.pipe()
@@ -125,6 +153,8 @@ class Supervisor:
             for fd in to_close:
                 os.close(fd)
             to_close = []
+            if opts.tty or opts.interactive:
+                self._listen()
             self.backend.start(cid)
             me = os.getpid()
             self.rec = self.store.update(
@@ -156,6 +186,15 @@ class Supervisor:
             if console is not None:
                 console.close()
 
+    def _listen(self) -> None:
+        """The attach socket, so that ``attach`` can reach the container's terminal or input."""
+        from geedocker.containers import attachment  # -t/-i containers only: it loads socket
+
+        try:
+            self.listener = attachment.Listener(attachment.socket_path(self.layout, self.rec.id))
+        except OSError as e:  # the container still runs; only attaching its input is not possible
+            log.warning("container %s: no attach socket: %s", self.rec.id[:12], e)
+
     def _cleanup_failed(self, e: BaseException) -> None:
         cid = self.rec.id
         with contextlib.suppress(GeeDockerError):
@@ -177,16 +216,33 @@ class Supervisor:
                 self.store.remove_dir(cid, self.rec.name)
         self._close_streams()
 
-    def _close_streams(self) -> None:
-        """The output pipes, the pty master, the held stdin and the log."""
+    def _close_streams(self, *, handed_over: bool = False) -> None:
+        """The output pipes, the pty master, the held stdin, the log, the attach socket and its clients.
+        ``handed_over``: another process (the monitor we detached to) keeps them; the socket stays."""
         for fd in (self.out_r, self.err_r, self.master, self.stdin_w):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self.out_r = self.err_r = self.master = self.stdin_w = None
         if self.log is not None:
-            self.log.close()
+            if handed_over:
+                if self.log.fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(self.log.fd)
+            else:
+                self.log.close()
             self.log = None
+        for peer in self.peers.values():
+            peer.close()
+        self.peers = {}
+        if self.listener is not None:
+            self.listener.close(unlink=not handed_over)
+            self.listener = None
+        if self.wake is not None:
+            for fd in self.wake:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self.wake = None
 
     # ------------------------------------------------------------------ run
 
@@ -203,25 +259,41 @@ class Supervisor:
         if signum == signal.SIGWINCH:
             self._resize()
             return
+        if not self.sig_proxy:  # --sig-proxy=false: the signal is ours; we leave, the container stays
+            self.detach_signal = signum
+            if self.wake is not None:
+                with contextlib.suppress(OSError):
+                    os.write(self.wake[1], b"\0")
+            return
         if self.pid and process_start_time(self.pid) == self.rec.state.pid_start:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signum)
 
     def install_signal_forwarding(self) -> None:
+        if not self.sig_proxy:
+            self.wake = os.pipe()
+            for fd in self.wake:
+                os.set_blocking(fd, False)
         for s in FORWARDED_SIGNALS:
             signal.signal(s, self._forward)
         if self.rec.options.tty:
             signal.signal(signal.SIGWINCH, self._forward)
 
     def pump(self) -> None:
-        """Copy the container's output until it closes it (and the user's input to a tty)."""
+        """Copy the container's output until it closes it (to the log, our stdout when attached, and every
+        attached client), and input to it (ours for a tty, the clients'). Raises ``Detached`` when the user
+        detaches (our terminal is restored first)."""
         collect_cycles()  # we stay up as long as the container does
         poller = select.poll()
-        streams: dict[int, str] = {}  # fd -> "stdout", "stderr" or "stdin"
+        streams: dict[int, str] = {}  # fd -> "stdout", "stderr", "stdin", "listen", "peer" or "wake"
+        scanner: EscapeScanner | None = None
         if self.master is not None:
             streams[self.master] = "stdout"
-            if self.attach and self.rec.options.interactive:
+            if self.attach and self.attach_stdin:
                 streams[0] = "stdin"
+                from geedocker.containers.attachment import EscapeScanner  # tty only: it loads socket
+
+                scanner = EscapeScanner(self.detach_keys)  # docker recognises the keys only with a tty
                 if os.isatty(0):
                     import termios  # tty mode only
                     import tty
@@ -231,49 +303,154 @@ class Supervisor:
         for fd in (self.out_r, self.err_r):
             if fd is not None:
                 streams[fd] = "stdout" if fd == self.out_r else "stderr"
+        if self.listener is not None:
+            streams[self.listener.fileno()] = "listen"
+        if self.wake is not None:
+            streams[self.wake[0]] = "wake"
+        for fd in self.peers:
+            streams[fd] = "peer"
         for fd in streams:
             poller.register(fd, select.POLLIN)
-        outputs = sum(1 for name in streams.values() if name != "stdin")
+        outputs = sum(1 for name in streams.values() if name in ("stdout", "stderr"))
+
+        def drop(fd: int) -> None:
+            with contextlib.suppress(KeyError):
+                poller.unregister(fd)
+            streams.pop(fd, None)
+            peer = self.peers.pop(fd, None)
+            if peer is not None:
+                peer.close()
+
         try:
             while outputs:
+                if self.detach_signal:
+                    raise Detached(self.detach_signal)
                 try:
                     events = poller.poll()
                 except InterruptedError:
                     continue
-                for fd, _ in events:
+                for fd, ev in events:
                     name = streams.get(fd)
                     if name is None:
+                        continue
+                    if name == "listen":
+                        assert self.listener is not None
+                        peer = self.listener.accept()
+                        if peer is not None:
+                            self.peers[peer.fileno()] = peer
+                            streams[peer.fileno()] = "peer"
+                            poller.register(peer.fileno(), select.POLLIN)
+                        continue
+                    if name == "wake":
+                        with contextlib.suppress(OSError):
+                            os.read(fd, 64)
+                        continue
+                    if name == "peer" and ev & select.POLLOUT and not ev & (select.POLLIN | select.POLLHUP):
+                        peer = self.peers[fd]
+                        if not peer.flush():
+                            drop(fd)
+                        elif not peer.pending:
+                            poller.modify(fd, select.POLLIN)
                         continue
                     try:
                         data = os.read(fd, 65536)
                     except OSError as e:
-                        if e.errno == errno.EINTR:
+                        if e.errno in (errno.EINTR, errno.EAGAIN):
                             continue
                         data = b""  # EIO on a pty master: the container closed the terminal
                     if not data:
+                        if name == "peer":
+                            drop(fd)
+                            continue
                         poller.unregister(fd)
                         del streams[fd]
                         if name != "stdin":
                             outputs -= 1
                         continue
                     if name == "stdin":
-                        if self.master is not None:
-                            _write_all(self.master, data)
+                        assert scanner is not None
+                        data, detach = scanner.feed(data)
+                        self._to_container(data)
+                        if detach:
+                            raise Detached()
+                        continue
+                    if name == "peer":
+                        self._from_peer(self.peers[fd], data)
                         continue
                     if self.log is not None:
                         self.log.write(name, data)
                     if self.attach:
                         with contextlib.suppress(OSError):
                             _write_all(2 if name == "stderr" and self.master is None else 1, data)
+                    for pfd, peer in list(self.peers.items()):
+                        if not peer.send(2 if name == "stderr" else 1, data):
+                            drop(pfd)
+                        elif peer.pending:
+                            poller.modify(pfd, select.POLLIN | select.POLLOUT)
         finally:
             if self.saved_tty is not None:
                 import termios
 
                 with contextlib.suppress(termios.error):
                     termios.tcsetattr(0, termios.TCSADRAIN, self.saved_tty)
+                self.saved_tty = None
+
+    def _to_container(self, data: bytes) -> None:
+        """Input for the container: its terminal, or the stdin pipe a ``-i`` monitor holds."""
+        target = self.master if self.master is not None else self.stdin_w
+        if target is not None and data:
+            with contextlib.suppress(OSError):  # it closed its input: what the user types goes nowhere
+                _write_all(target, data)
+
+    def _from_peer(self, peer: Peer, data: bytes) -> None:
+        from geedocker.containers import attachment
+
+        for kind, payload in peer.reader.feed(data):
+            if kind == attachment.INPUT:
+                self._to_container(payload)
+            elif kind == attachment.WINDOW and self.master is not None:
+                import termios  # tty mode only
+
+                rows, cols = attachment.decode_window(payload)
+                with contextlib.suppress(OSError):
+                    fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
     def wait(self) -> int:
         return self.backend.wait(self.rec.id, self.pid)
+
+    def continue_in_background(self) -> None:
+        """Detach: a forked, setsid monitor takes the container over (its terminal, pipes, log and attach
+        socket) and is recorded as its monitor; we let go of them and return once it has taken over."""
+        r, w = os.pipe()
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the forked processes
+            os.close(r)
+            try:
+                os.setsid()
+                if os.fork() != 0:
+                    os._exit(0)
+                _become_monitor()
+                self.attach = self.attach_stdin = False
+                self.sig_proxy = True
+                self.detach_signal = 0
+                if self.wake is not None:
+                    for fd in self.wake:
+                        os.close(fd)
+                    self.wake = None
+                me = os.getpid()
+                with contextlib.suppress(GeeDockerError):
+                    self.rec = self.store.update_state(self.rec.id, monitor_pid=me,
+                                                       monitor_start=process_start_time(me))  # fmt: skip
+                os.write(w, b"ok")
+                os.close(w)
+                _monitor_loop(self.layout, self.rec, self)
+            finally:
+                os._exit(0)
+        os.close(w)
+        os.waitpid(child, 0)
+        with os.fdopen(r, "rb") as f:
+            f.read(16)
+        self._close_streams(handed_over=True)
 
     def finish(self, code: int) -> None:
         """Record the exit, tidy up, honour --rm."""
@@ -336,10 +513,20 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-def run_attached(layout: Layout, rec: ContainerRecord, on_started: Callable[[], None] | None = None) -> int:
+def run_attached(
+    layout: Layout,
+    rec: ContainerRecord,
+    on_started: Callable[[], None] | None = None,
+    *,
+    attach_stdin: bool | None = None,
+    detach_keys: bytes = b"\x10\x11",
+    sig_proxy: bool = True,
+) -> int:
     """Start ``rec`` wired to our stdio; its exit status. ``on_started`` runs once it runs (the API's
-    attached start answers its client then)."""
-    sup = Supervisor(layout, rec, attach=True)
+    attached start answers its client then). When the user detaches, the container goes on under a monitor of
+    its own and this returns 0 (or, detached by a signal with ``sig_proxy`` off, ends us by that signal)."""
+    sup = Supervisor(layout, rec, attach=True, attach_stdin=attach_stdin, detach_keys=detach_keys,
+                     sig_proxy=sig_proxy)  # fmt: skip
     sup.install_signal_forwarding()
     sup.launch()
     if on_started is not None:
@@ -347,6 +534,12 @@ def run_attached(layout: Layout, rec: ContainerRecord, on_started: Callable[[], 
     try:
         sup.pump()
         code = sup.wait()
+    except Detached as d:
+        sup.continue_in_background()
+        if d.signum:
+            signal.signal(d.signum, signal.SIG_DFL)
+            os.kill(os.getpid(), d.signum)
+        return 0
     except BaseException:
         with contextlib.suppress(GeeDockerError):
             sup.backend.kill(rec.id, signal.SIGKILL)
@@ -384,7 +577,8 @@ def start_detached(layout: Layout, rec: ContainerRecord) -> None:
         raise err
 
 
-def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # pragma: no cover - forked
+def _become_monitor() -> None:  # pragma: no cover - forked
+    """A forked monitor lets go of the caller's terminal, directory and signals."""
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -392,6 +586,12 @@ def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # prag
     os.chdir("/")  # keep no directory of the caller busy
     for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(s, signal.SIG_IGN)
+    for s in (*FORWARDED_SIGNALS[3:], signal.SIGWINCH):
+        signal.signal(s, signal.SIG_DFL)
+
+
+def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # pragma: no cover - forked
+    _become_monitor()
     sup = Supervisor(layout, rec, attach=False)
     try:
         sup.launch()
@@ -405,6 +605,11 @@ def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # prag
         return
     os.write(w, b'{"ok": true}')
     os.close(w)
+    _monitor_loop(layout, rec, sup)
+
+
+def _monitor_loop(layout: Layout, rec: ContainerRecord, sup: Supervisor) -> None:  # pragma: no cover - forked
+    """Keep the container: copy its output, record its exit, restart it as its policy says."""
     while True:
         code = 255
         started = time.monotonic()
