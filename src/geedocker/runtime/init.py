@@ -1,6 +1,6 @@
 """The code that runs in the processes the runtime forks. Nothing here returns: each path ends in
 ``os._exit`` or ``execve``. The messages they exchange with the runtime are drawn in
-``geedocker.runtime.container``'s docstring.
+``geedocker.runtime.creation``'s docstring.
 
 ``create``::
 

@@ -1,7 +1,7 @@
 """Messages between the runtime and the processes it forks: JSON over a SOCK_SEQPACKET socketpair.
 
 Each message is one datagram ``{"type": Msg.X, ...}``; who sends which, and when, is drawn in
-``geedocker.runtime.container``'s docstring. A child that fails sends
+``geedocker.runtime.creation``'s docstring. A child that fails sends
 ``{"type": "error", "kind": "not_found" | "not_executable" | "error", "message": ...}`` and exits.
 """
 
