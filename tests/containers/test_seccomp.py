@@ -11,8 +11,8 @@ import pytest
 
 from geedocker.containers import seccomp
 from geedocker.containers.seccomp import ProfileError, to_oci
-from geedocker.containers.spec import DEFAULT_CAPABILITIES
 from geedocker.errors import UsageError
+from geedocker.runtime.capabilities import DEFAULT_CAPABILITIES
 from geedocker.runtime.seccomp import Seccomp
 
 AMD64 = ("amd64", "SCMP_ARCH_X86_64", (6, 1))

@@ -12,6 +12,7 @@ from geedocker.containers.users import ProcessUser
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig
+from geedocker.runtime import capabilities
 
 CID = "a" * 12 + "b" * 52
 ROOT = ProcessUser(0, 0, (0,), "/root", "root")
@@ -109,13 +110,13 @@ def test_workdir_and_hostname() -> None:
 
 def test_default_capabilities_are_dockers_14() -> None:
     caps = make()["process"]["capabilities"]
-    assert sorted(caps["bounding"]) == sorted(spec.DEFAULT_CAPABILITIES)
+    assert sorted(caps["bounding"]) == sorted(capabilities.DEFAULT_CAPABILITIES)
     assert len(caps["bounding"]) == 14
     assert caps["effective"] == caps["bounding"] == caps["permitted"]
 
 
 def test_cap_add_drop() -> None:
-    known = spec.ALL_CAPABILITIES
+    known = capabilities.NAMES
     caps = spec.capabilities(RunOptions(cap_add=("sys_admin",), cap_drop=("CAP_CHOWN", "net_raw")), known)
     assert "CAP_SYS_ADMIN" in caps and "CAP_CHOWN" not in caps and "CAP_NET_RAW" not in caps
     assert len(caps) == 13

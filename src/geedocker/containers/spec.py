@@ -17,21 +17,18 @@ import signal as _signal
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from geedocker.containers import seccomp
-from geedocker.containers.users import ProcessUser
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig, ImageConfig
-from geedocker.runtime.capabilities import DEFAULT_CAPABILITIES, last_cap
-from geedocker.runtime.capabilities import NAMES as ALL_CAPABILITIES
-from geedocker.runtime.cgroups.base import OWN_PARENT
-from geedocker.runtime.cgroups.devices import DEFAULT_ALLOWED_DEVICES
-from geedocker.runtime.spec import RLIMITS
 from geedocker.values import field, value
 
+# The spec's pieces (capabilities, cgroups, seccomp, rlimits) load when a spec is made or an option checked: every
+# command that reads a container record (ps, inspect, logs, stop, rm) loads RunOptions from here, and not them.
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
     from typing import Any
+
+    from geedocker.containers.users import ProcessUser
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_STOP_TIMEOUT = 10
@@ -496,11 +493,11 @@ def find_init_binary(environ: Mapping[str, str] | None = None) -> str | None:
     return None
 
 
-ULIMITS = {n.removeprefix("RLIMIT_").lower(): n for n in RLIMITS}  # docker's names: nofile -> RLIMIT_NOFILE
-
-
 def parse_ulimit(text: str) -> tuple[str, int, int]:
     """``nofile=1024[:2048]`` -> ("RLIMIT_NOFILE", 1024, 2048); -1 is unlimited."""
+    from geedocker.runtime.spec import RLIMITS
+
+    ULIMITS = {n.removeprefix("RLIMIT_").lower(): n for n in RLIMITS}  # docker's names: nofile -> RLIMIT_NOFILE
     name, eq, values = text.partition("=")
     if not eq or name not in ULIMITS:
         raise UsageError(f"invalid ulimit {text!r}: expected <type>=<soft>[:<hard>] with a known type")
@@ -537,6 +534,8 @@ def validate_name(name: str) -> str:
 
 
 def normalize_capability(name: str) -> str:
+    from geedocker.runtime.capabilities import NAMES as ALL_CAPABILITIES
+
     n = name.strip().upper()
     if n == "ALL":
         return n
@@ -552,11 +551,16 @@ def normalize_capability(name: str) -> str:
 
 def host_capabilities() -> tuple[str, ...]:
     """Every capability the running kernel knows."""
+    from geedocker.runtime.capabilities import NAMES as ALL_CAPABILITIES
+    from geedocker.runtime.capabilities import last_cap
+
     return ALL_CAPABILITIES[: last_cap() + 1]
 
 
 def capabilities(opts: RunOptions, known: tuple[str, ...] | None = None) -> list[str]:
     """Docker's rules: defaults, minus --cap-drop, plus --cap-add; ALL on either side; --privileged = all."""
+    from geedocker.runtime.capabilities import DEFAULT_CAPABILITIES
+
     everything = list(known if known is not None else host_capabilities())
     if opts.privileged:
         return everything
@@ -695,6 +699,8 @@ def _user_mounts(opts: RunOptions) -> list[dict[str, Any]]:
 
 
 def _resources(opts: RunOptions) -> dict[str, Any]:
+    from geedocker.runtime.cgroups.devices import DEFAULT_ALLOWED_DEVICES
+
     res: dict[str, Any] = {}
     if not opts.privileged:
         devices: list[dict[str, Any]] = [{"allow": False, "access": "rwm"}]
@@ -725,6 +731,8 @@ def _resources(opts: RunOptions) -> dict[str, Any]:
 
 def engine_cgroups_path(cid: str) -> str:
     """The cgroup of an engine's container, as its config.json gives it to the runtime."""
+    from geedocker.runtime.cgroups.base import OWN_PARENT
+
     return f"/{OWN_PARENT}/{cid}"
 
 
@@ -815,6 +823,8 @@ def build_spec(
     }
     if opts.sysctls:
         linux["sysctl"] = dict(opts.sysctls)
+    from geedocker.containers import seccomp
+
     profile = seccomp.for_container(opts.security_opt, privileged=opts.privileged, capabilities=caps)
     if profile is not None:
         linux["seccomp"] = profile
