@@ -48,7 +48,7 @@ def _store_with_a_container(root: Path) -> str:
     import io
     import json
 
-    from geedocker.containers.spec import RunOptions
+    from geedocker.containers.options import RunOptions
     from geedocker.containers.store import ContainerRecord, ContainerStore, Status
     from geedocker.images.importer import import_rootfs
     from geedocker.oci import ContainerConfig

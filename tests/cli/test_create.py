@@ -10,7 +10,7 @@ import pytest
 from geedocker.argparsing import ArgumentParser
 from geedocker.cli import create
 from geedocker.cli.main import main
-from geedocker.containers.spec import MountSpec
+from geedocker.containers.options import MountSpec
 
 
 def parse(*argv: str) -> argparse.Namespace:

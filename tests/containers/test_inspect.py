@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from geedocker.containers.inspect import inspect_container
-from geedocker.containers.spec import MountSpec, RunOptions
+from geedocker.containers.options import MountSpec, RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout

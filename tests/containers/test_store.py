@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from geedocker.containers import names
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
 from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,

@@ -1,10 +1,11 @@
-"""What inspect (NetworkSettings), ps (PORTS) and the bundle (namespaces) get from a network state."""
+"""What inspect (NetworkSettings) and ps (PORTS) get from a network state (the bundle's namespaces from the
+attachment: tests/containers/test_spec.py)."""
 
 from __future__ import annotations
 
 import ipaddress
 
-from geedocker.network.endpoint import Endpoint, NetState, Prepared
+from geedocker.network.endpoint import Endpoint, NetState
 from geedocker.network.options import PortSpec
 from geedocker.network.report import describe_state, ports_text_of
 
@@ -40,16 +41,3 @@ def test_ports_text() -> None:
     assert ports_text_of(ST) == "127.0.0.1:5353->53/udp, 0.0.0.0:8080->80/tcp"
     assert ports_text_of(None) == ""
 
-
-SPEC = {"linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "mount"}]}}
-
-
-def test_prepared_apply_sets_path_or_drops_namespace() -> None:
-    import copy
-
-    s = Prepared((), "/run/x/netns/c").apply(copy.deepcopy(SPEC))
-    assert s["linux"]["namespaces"] == [{"type": "pid"}, {"type": "network", "path": "/run/x/netns/c"},
-                                        {"type": "mount"}]  # fmt: skip
-    assert Prepared((), None).apply(copy.deepcopy(SPEC))["linux"]["namespaces"] == [{"type": "pid"}, {"type": "mount"}]
-    s = Prepared((), "").apply({"linux": {"namespaces": [{"type": "pid"}]}})
-    assert s["linux"]["namespaces"] == [{"type": "pid"}, {"type": "network"}]

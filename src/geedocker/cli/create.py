@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from geedocker.cli.network_flags import add_network_flags, network_options_from_args
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def _free_dash_h(p: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: bool = False) -> RunOptions:
     """Validate the flags into a RunOptions (``UsageError``, exit 125, on a bad value)."""
-    from geedocker.containers import spec
+    from geedocker.containers import flags
     from geedocker.errors import UsageError
 
     if getattr(args, "gpus", ""):
@@ -82,26 +82,26 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
 
     env: list[str] = []
     for f in args.env_file:
-        env += spec.parse_env_file(f)
-    env += spec.parse_env_list(args.env)
-    mounts = [spec.parse_volume(v) for v in args.volume]
-    mounts += [spec.parse_mount(m) for m in args.mount]
-    mounts += [spec.parse_tmpfs(t) for t in args.tmpfs]
-    spec.check_mount_points(mounts)
+        env += flags.parse_env_file(f)
+    env += flags.parse_env_list(args.env)
+    mounts = [flags.parse_volume(v) for v in args.volume]
+    mounts += [flags.parse_mount(m) for m in args.mount]
+    mounts += [flags.parse_tmpfs(t) for t in args.tmpfs]
+    flags.check_mount_points(mounts)
     if args.volumes_from:
         from geedocker.containers.volumes import parse_volumes_from
 
         for v in args.volumes_from:
             parse_volumes_from(v)
-    memory, swap = spec.parse_memory(args.memory, args.memory_swap)
+    memory, swap = flags.parse_memory(args.memory, args.memory_swap)
     from geedocker.containers.seccomp import parse_security_opts
 
     security_opt, nnp = parse_security_opts(args.security_opt)
     net = network_options_from_args(args)  # network flags (geedocker.cli.network_flags)
     if args.stop_signal:
-        spec.parse_signal(args.stop_signal)
+        flags.parse_signal(args.stop_signal)
     for c in [*args.cap_add, *args.cap_drop]:
-        spec.normalize_capability(c)
+        flags.normalize_capability(c)
     if args.pids_limit is not None and args.pids_limit < -1:
         raise UsageError(f"invalid --pids-limit {args.pids_limit}")
     labels = []
@@ -111,7 +111,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
             raise UsageError(f"invalid label {item!r}")
         labels.append((k, v))
     if args.name:
-        spec.validate_name(args.name)
+        flags.validate_name(args.name)
     if args.workdir and not args.workdir.startswith("/"):
         raise UsageError(f"the working directory {args.workdir!r} is invalid, it needs to be an absolute path")
     return RunOptions(
@@ -127,7 +127,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         volumes_from=tuple(args.volumes_from),
         memory=memory,
         memory_swap=swap,
-        nano_cpus=spec.parse_cpus(args.cpus),
+        nano_cpus=flags.parse_cpus(args.cpus),
         cpu_shares=args.cpu_shares or None,
         restart=_restart_policy(args.restart, rm),
         health=_health(args),
@@ -147,9 +147,9 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         security_opt=security_opt,
         labels=tuple(sorted(labels)),
         group_add=tuple(args.group_add),
-        ulimits=tuple(spec.parse_ulimit(u) for u in args.ulimit),
-        sysctls=tuple(sorted(spec.parse_sysctl(x) for x in args.sysctl)),
-        shm_size=spec.parse_bytes(args.shm_size, "--shm-size") if args.shm_size else None,
+        ulimits=tuple(flags.parse_ulimit(u) for u in args.ulimit),
+        sysctls=tuple(sorted(flags.parse_sysctl(x) for x in args.sysctl)),
+        shm_size=flags.parse_bytes(args.shm_size, "--shm-size") if args.shm_size else None,
     )
 
 

@@ -14,7 +14,8 @@ import os
 from collections.abc import Callable
 
 from geedocker.containers.lifecycle import refresh
-from geedocker.containers.spec import RunOptions, engine_cgroups_path
+from geedocker.containers.options import RunOptions
+from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status, event
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.runtime.cgroups import Cgroup, for_container
@@ -109,7 +110,7 @@ def top(layout: Layout, ref: str, ps_args: list[str]) -> tuple[list[str], list[l
 
 def rename(layout: Layout, ref: str, new: str) -> None:
     """``docker rename``: the name index moves under the containers lock."""
-    from geedocker.containers.spec import validate_name
+    from geedocker.containers.flags import validate_name
     from geedocker.errors import NameConflictError
     from geedocker.store.fsutil import file_lock
 

@@ -9,7 +9,7 @@ import signal
 
 from geedocker.containers.backend import get_backend, set_subreaper, wait_pid
 from geedocker.containers.lifecycle import refresh
-from geedocker.containers.spec import merge_env
+from geedocker.containers.plan import merge_env
 from geedocker.containers.store import ContainerStore, Status
 from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerStateError, UsageError

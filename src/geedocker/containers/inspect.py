@@ -6,7 +6,7 @@ import json
 
 from geedocker import network
 from geedocker.containers.lifecycle import refresh
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.store.layout import Layout
 

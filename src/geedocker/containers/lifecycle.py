@@ -15,26 +15,27 @@ from pathlib import Path
 from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import backend_name, get_backend
+from geedocker.containers.flags import validate_name
+from geedocker.containers.options import RunOptions
 from geedocker.containers.paths import mkdir_in_root
-from geedocker.containers.spec import (
-    DEFAULT_STOP_TIMEOUT,
+from geedocker.containers.plan import (
     INIT_DESTINATION,
-    RunOptions,
-    build_spec,
+    ContainerPlan,
+    Resolved,
     engine_cgroups_path,
     find_init_binary,
+    host_capabilities,
     host_devices,
-    resolve_command,
-    resolve_stop_signal,
-    resolve_workdir,
-    validate_name,
+    make_plan,
 )
+from geedocker.containers.spec import build_spec
 from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
     Status,
     event,
     is_alive,
+    new_container_id,
 )
 from geedocker.containers.supervisor import run_attached, start_detached
 from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
@@ -70,7 +71,7 @@ def _check_mounts(opts: RunOptions) -> None:
 
 
 def _record_on_layers(layout: Layout, store: ContainerStore, source: RootfsSource,
-                      make: Callable[[str, str], ContainerRecord], name: str) -> ContainerRecord:
+                      make: Callable[[str, str], ContainerRecord], name: str, cid: str) -> ContainerRecord:
     """The container's record, written while its layers are known to be there: ``rmi`` cannot delete them
     between the check and the record (``users_lock``; ``rmi`` reads the records under it)."""
     from geedocker.store.images import users_lock
@@ -79,7 +80,7 @@ def _record_on_layers(layout: Layout, store: ContainerStore, source: RootfsSourc
         for p in source.lower_dirs:
             if not p.is_dir():
                 raise ContainerError(f"image layer directory {p} is missing (the image was removed?)")
-        return store.create(make, name)
+        return store.create(make, name, cid)
 
 
 def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: bool = False) -> ContainerRecord:
@@ -90,11 +91,10 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     layout.ensure()
     if opts.name:
         validate_name(opts.name)
-    if opts.init and find_init_binary() is None:
-        raise UsageError("--init: no init binary found (install catatonit or tini, or set GEEDOCKER_INIT_PATH)")
-    args = resolve_command(source.config, opts)
-    resolve_workdir(source.config, opts)
-    stop_signal = resolve_stop_signal(source.config, opts)
+    plan = make_plan(
+        new_container_id(), source.config, opts, nodename=os.uname().nodename,
+        known_capabilities=host_capabilities(), init_path=find_init_binary() if opts.init else None,
+    )  # fmt: skip
     _check_mounts(opts)
     store = ContainerStore(layout)
     runtime = backend_name()
@@ -106,13 +106,13 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             image=source.image,
             image_id=source.image_id,
             created=now_rfc3339(),
-            args=tuple(args),
+            args=plan.command,
             options=replace(opts, name=name),
             image_config=_with_health(source.config, opts.health),
             lower_dirs=tuple(str(p) for p in source.lower_dirs),
-            hostname=opts.hostname or (os.uname().nodename if opts.network == "host" else cid[:12]),
-            stop_signal=stop_signal,
-            stop_timeout=opts.stop_timeout if opts.stop_timeout is not None else DEFAULT_STOP_TIMEOUT,
+            hostname=plan.hostname,
+            stop_signal=plan.stop_signal,
+            stop_timeout=plan.stop_timeout,
             runtime=runtime,
         )
 
@@ -124,16 +124,17 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             mounts, made = volumes.resolve(layout, opts.mounts, source.config, opts.volumes_from)
             opts = replace(opts, mounts=tuple(mounts))
             try:
-                rec = _record_on_layers(layout, store, source, make, opts.name)
+                rec = _record_on_layers(layout, store, source, make, opts.name, plan.id)
             except BaseException:
                 volumes.remove_volumes(layout, made, locked=True)
                 raise
     else:
-        rec = _record_on_layers(layout, store, source, make, opts.name)
+        rec = _record_on_layers(layout, store, source, make, opts.name, plan.id)
+    plan = replace(plan, options=rec.options)  # with its name and its volumes named
     try:
         if starting:
             get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
-        _write_bundle(store, rec)
+        _write_bundle(store, rec, plan)
     except BaseException:
         if starting:
             _discard_prepared(layout, rec)
@@ -168,40 +169,34 @@ def _discard_prepared(layout: Layout, rec: ContainerRecord) -> None:
         get_backend(layout, rec.runtime or None).discard(rec.id, engine_cgroups_path(rec.id))
 
 
-def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
-    """Mount the overlay, resolve the user and working dir inside it, write config.json (stays mounted)."""
+def _write_bundle(store: ContainerStore, rec: ContainerRecord, plan: ContainerPlan) -> None:
+    """Mount the overlay, resolve what the plan left to the rootfs (user, volumes), attach the network and
+    write config.json (the overlay stays mounted)."""
     cdir = store.dir(rec.id)
     root = store.rootfs(rec.id)
     rootfs.mount_overlay(cdir, [Path(p) for p in rec.lower_dirs], root, volatile=rec.options.rm)
-    opts = rec.options
-    user = resolve_user_in_rootfs(root, opts.user or rec.image_config.user)
-    mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
-    (cdir / "hostname").write_text(rec.hostname + "\n")
-    extra = [_bind_file("/etc/hostname", cdir / "hostname")]
-    net = network.setup(store.layout, network_request(store, rec))  # netns, veth, address, ports, /etc/hosts, ...
-    extra += net.mounts  # their targets (/etc/hosts, ...) are made by the runtime, as runc makes them
+    opts = plan.options
+    user = resolve_user_in_rootfs(root, plan.user)
+    mkdir_in_root(root, plan.workdir)
+    (cdir / "hostname").write_text(plan.hostname + "\n")
+    attachment = network.setup(store.layout, network_request(store, rec))  # netns, veth, address, ports, hosts...
+    mounts = opts.mounts
     if any(m.type == "volume" for m in opts.mounts):
         from geedocker.containers import volumes  # here: only containers with volumes need it
 
-        opts = replace(opts, mounts=volumes.for_spec(store.layout, rec))  # volumes as binds of their _data
+        mounts = volumes.for_spec(store.layout, rec)  # volumes as binds of their _data
         volumes.seed(store.layout, rec, root)  # new empty volumes get the image's content at their mount point
-    init_path = find_init_binary() if opts.init else None
-    if init_path:
+    if plan.init_path:
         _ensure_file(root, INIT_DESTINATION)
     if opts.group_add:
         gids = resolve_groups_in_rootfs(root, opts.group_add)
         user = replace(user, additional_gids=tuple(sorted({*user.additional_gids, *gids})))
-    spec = build_spec(
-        rec.image_config,
-        replace(opts, hostname=rec.hostname),
-        container_id=rec.id,
-        user=user,
-        rootfs=str(root),
-        extra_mounts=extra,
-        devices=host_devices() if opts.privileged else (),
-        init_path=init_path,
-    )
-    atomic_write(cdir / "config.json", canonical_json(net.apply(spec)), durable=False)  # remade by every create
+    resolved = Resolved(
+        rootfs=str(root), user=user, mounts=mounts, hostname_file=str(cdir / "hostname"),
+        devices=tuple(host_devices()) if opts.privileged else (),
+    )  # fmt: skip
+    spec = build_spec(plan, resolved, attachment)  # the targets of its binds (/etc/hosts...) the runtime makes
+    atomic_write(cdir / "config.json", canonical_json(spec), durable=False)  # remade by every create
 
 
 def network_request(store: ContainerStore, rec: ContainerRecord) -> NetworkRequest:
@@ -209,10 +204,6 @@ def network_request(store: ContainerStore, rec: ContainerRecord) -> NetworkReque
     opts = rec.options.net
     join_id = store.resolve(opts.container).id if opts.container else ""
     return NetworkRequest(rec.id, rec.name, rec.hostname, opts, rec.image_config.exposed_ports, join_id)
-
-
-def _bind_file(dest: str, src: Path) -> dict[str, object]:
-    return {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
 
 
 def _ensure_file(root: Path, path: str) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from geedocker.containers.index import ContainerIndex
 from geedocker.containers.names import random_name
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
 from geedocker.procs import pid_alive
@@ -289,8 +289,8 @@ class ContainerStore:
                          durable=False)
             put(_line(rec))
 
-    def create(self, make: Callable[[str, str], ContainerRecord], name: str = "") -> ContainerRecord:
-        """Reserve a new id and a unique name, then write ``make(id, name)``'s record.
+    def create(self, make: Callable[[str, str], ContainerRecord], name: str = "", cid: str = "") -> ContainerRecord:
+        """Reserve id ``cid`` (a new one if "") and a unique name, then write ``make(id, name)``'s record.
 
         Raises ``NameConflictError`` if ``name`` is taken. Names are reserved in an index (``.names/<name>``
         holding the id), so a new container costs the same however many there are.
@@ -298,8 +298,9 @@ class ContainerStore:
         self.layout.containers.mkdir(parents=True, exist_ok=True)
         with file_lock(self.layout.lock("containers")):
             self._ensure_name_index()
-            cid = new_container_id()
-            while self.dir(cid).exists():
+            if cid and self.dir(cid).exists():  # 256 random bits: only a caller's bug makes this
+                raise ContainerError(f"container id {cid} is already in use")
+            while not cid or self.dir(cid).exists():
                 cid = new_container_id()
             if name:
                 if not self._claim_name(name, cid):

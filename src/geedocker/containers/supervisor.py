@@ -24,7 +24,7 @@ from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import get_backend
 from geedocker.containers.logs import JsonLogWriter
-from geedocker.containers.spec import engine_cgroups_path
+from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from geedocker.containers import rootfs
-from geedocker.containers.spec import MountSpec
+from geedocker.containers.options import MountSpec
 from geedocker.containers.store import ContainerRecord, ContainerStore
 from geedocker.errors import GeeDockerError, UsageError, VolumeError, VolumeInUse, VolumeNotFound
 from geedocker.logger import get_logger
