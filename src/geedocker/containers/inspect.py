@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from geedocker import network
-from geedocker.containers.lifecycle import refresh
 from geedocker.containers.options import RunOptions
+from geedocker.containers.refresh import refresh
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.store.layout import Layout
 
