@@ -36,9 +36,15 @@ class ImageContext:
     go_type = "*formatter.ImageContext"
     marshals_with_escaping = True  # docker marshals its list rows with json.Marshal
 
-    def __init__(self, row: ImageRow, trunc: bool) -> None:
+    def __init__(self, row: ImageRow, trunc: bool, containers: int = -1, shared: int = -1,
+                 no_digest: str = "<none>") -> None:
+        """``containers`` and ``shared`` (bytes of layers other images have too): -1 where not computed, as in
+        docker's lists (``system df -v`` computes them, and shows no digest as "")."""
         self.row = row
+        self.no_digest = no_digest
         self.trunc = trunc
+        self.containers = containers
+        self.shared = shared
 
     def ID(self) -> str:
         return self.row.short_id if self.trunc else self.row.id
@@ -50,7 +56,7 @@ class ImageContext:
         return self.row.tag
 
     def Digest(self) -> str:
-        return self.row.digest or "<none>"
+        return self.row.digest or self.no_digest
 
     def CreatedSince(self) -> str:
         return ago(parse_time(self.row.created))
@@ -65,16 +71,16 @@ class ImageContext:
         return human_size(self.row.size)
 
     def VirtualSize(self) -> str:
-        return human_size(self.row.size)
+        return human_size(self.row.size, 4)
 
     def Containers(self) -> str:
-        return "N/A"
+        return "N/A" if self.containers == -1 else str(self.containers)
 
     def SharedSize(self) -> str:
-        return "N/A"
+        return "N/A" if self.shared == -1 else human_size(self.shared, 4)
 
     def UniqueSize(self) -> str:
-        return "N/A"
+        return "N/A" if self.shared == -1 else human_size(self.row.size - self.shared, 4)
 
     def to_json(self) -> dict[str, str]:
         return {k: getattr(self, k)() for k in sorted(HEADERS)}

@@ -22,33 +22,16 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("-s", "--size", action="store_true", help="display total file sizes")
 
 
-def _content_size(top: str) -> int:
-    """The bytes of the regular files under top, a hard-linked file once (docker's directory size)."""
-    import os
-
-    total = 0
-    seen: set[int] = set()
-    for d, _dirs, files in os.walk(top):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(d, name))
-            except OSError:
-                continue
-            if st.st_ino not in seen and (st.st_mode & 0o170000) == 0o100000:
-                seen.add(st.st_ino)
-                total += st.st_size
-    return total
-
-
 def _size(layout: object, rec: object) -> str:
     """docker's SIZE: the container's writable layer, and "virtual" with the image's layers, in docker's units."""
     from geedocker.cli.common import human_size
     from geedocker.containers.store import ContainerRecord, ContainerStore
     from geedocker.store.layout import Layout
+    from geedocker.trees import content_size
 
     assert isinstance(layout, Layout) and isinstance(rec, ContainerRecord)
-    rw = _content_size(str(ContainerStore(layout).dir(rec.id) / "upper"))
-    virtual = rw + sum(_content_size(d) for d in rec.lower_dirs)
+    rw = content_size(str(ContainerStore(layout).dir(rec.id) / "upper"))
+    virtual = rw + sum(content_size(d) for d in rec.lower_dirs)
     return f"{human_size(rw)} (virtual {human_size(virtual)})" if virtual else human_size(rw)
 
 

@@ -401,14 +401,21 @@ def wait(layout: Layout, ref: str, condition: str = "not-running") -> int:
         delay = min(delay * 2, 0.1)
 
 
-def prune(layout: Layout) -> list[str]:
-    """Remove every stopped container; their ids."""
+def prune(layout: Layout, select: Callable[[ContainerRecord], bool] | None = None,
+          sizes: dict[str, int] | None = None) -> list[str]:
+    """Remove every stopped container that ``select`` (docker's prune filters) takes; their ids. ``sizes``, when
+    given, gets the bytes of each removed container's writable layer (docker's space reclaimed)."""
+    from geedocker.trees import content_size
+
     store = ContainerStore(layout)
     removed = []
     for rec in store.list():
         rec = refresh(layout, rec)
-        if rec.state.status in (Status.EXITED, Status.CREATED, Status.DEAD):
+        if rec.state.status in (Status.EXITED, Status.CREATED, Status.DEAD) and (select is None or select(rec)):
+            size = content_size(store.dir(rec.id) / "upper") if sizes is not None else 0
             with contextlib.suppress(GeeDockerError):
                 remove(layout, rec.id)
                 removed.append(rec.id)
+                if sizes is not None:
+                    sizes[rec.id] = size
     return removed
