@@ -187,3 +187,22 @@ def test_concurrent_writers_and_readers_keep_it_equal_to_the_records(layout: Lay
     assert listed == _from_records(store)
     assert len(listed) == 6 * 5
     assert all(r.state.status == Status.EXITED for r in listed)
+
+
+def test_writers_append_and_compact_now_and_then(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change appends its line (no rewrite of the whole file on every start and exit); the file is written anew,
+    each container's last line alone, once it has grown past twice its compacted size and the slack."""
+    monkeypatch.setattr(index_module, "COMPACT_SLACK", 16 * 1024)
+    store = ContainerStore(layout)
+    recs = [store.create(_make, f"c{i}") for i in range(3)]
+    store.list()
+    inode = store.index.file.stat().st_ino
+    store.update_state(recs[0].id, status=Status.EXITED, exit_code=1)
+    assert store.index.file.stat().st_ino == inode  # appended, not replaced
+    sizes = []
+    for i in range(200):
+        store.update_state(recs[i % 3].id, exit_code=i)
+        sizes.append(store.index.file.stat().st_size)
+    assert max(sizes) < 2 * 3 * 1024 + 16 * 1024 + 4096 and store.index.file.stat().st_ino != inode  # compacted
+    assert store.list() == _from_records(store)
+    assert [r.state.exit_code for r in store.list()] == [store.load(r.id).state.exit_code for r in store.list()]

@@ -86,6 +86,17 @@ class ImageContext:
         return {k: getattr(self, k)() for k in sorted(HEADERS)}
 
 
+def default_table(rows: list[ImageContext], digests: bool) -> str:
+    """What docker's default template (``table {{.Repository}}\t{{.Tag}}\t[{{.Digest}}\t]{{.ID}}\t{{.CreatedSince}}\t
+    {{.Size}}``) prints, without loading the template engine."""
+    from geedocker.format.tabwriter import align
+
+    columns = ["Repository", "Tag", *(["Digest"] if digests else []), "ID", "CreatedSince", "Size"]
+    lines = ["\t".join(HEADERS[c] for c in columns)]
+    lines += ["\t".join(getattr(r, c)() for c in columns) for r in rows]
+    return align("\n".join(lines) + "\n")
+
+
 def _labels(layout: Layout, image_id: str) -> dict[str, str]:
     from geedocker.store.images import ImageStore
 
@@ -162,8 +173,8 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(seen)) if seen else None
         return 0
     if fmt in ("", "table"):
-        fmt = "table {{.Repository}}\t{{.Tag}}\t" + ("{{.Digest}}\t" if args.digests else "")
-        fmt += "{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+        sys.stdout.write(default_table([ImageContext(r, not args.no_trunc) for r in rows], args.digests))
+        return 0
     from geedocker.format import docker
 
     sys.stdout.write(docker.render(fmt, [ImageContext(r, not args.no_trunc) for r in rows], HEADERS))

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     from geedocker.cli.common import layout_of
     from geedocker.containers import logs
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
     from geedocker.containers.store import ContainerStore, Status
     from geedocker.errors import GeeDockerError, UsageError
 

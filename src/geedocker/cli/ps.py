@@ -41,18 +41,15 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import layout_of
     from geedocker.containers import ps
     from geedocker.containers.filters import filter_records
-    from geedocker.containers.store import ContainerStore, Status
+    from geedocker.containers.refresh import refresh
+    from geedocker.containers.store import ContainerStore
 
     if args.format:  # docker 28 checks the template on an empty row first, with or without containers
         from geedocker.format import docker
 
         docker.check(args.format, ps.PsRow("", "", "", "", "", "", "", "", "", ""))
     layout = layout_of(args)
-    records = ContainerStore(layout).list()
-    if any(r.state.status == Status.RUNNING for r in records):  # lifecycle (and ctypes) only to check them
-        from geedocker.containers.lifecycle import refresh
-
-        records = [refresh(layout, r) for r in records]
+    records = [refresh(layout, r) for r in ContainerStore(layout).list()]
     records.sort(key=lambda r: r.created, reverse=True)
     last = 1 if args.latest else args.last
     records = filter_records(layout, records, args.filter, all_=args.all or last > 0)

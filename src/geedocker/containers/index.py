@@ -1,20 +1,24 @@
 """The container list in one file, so that ``ps`` (and every other listing) reads one file, not every record.
 
-    containers/.index/list      geedocker-container-index 1 <boot id> <containers/ mtime_ns> <nlink>
-                                <id> <the record's JSON, one line>
+    containers/.index/list      geedocker-container-index 2 <boot id> <bytes after this line when last compacted>
+                                <id> <the record's JSON, one line>      a record as written
+                                <id> -                                  a record removed
+                                = <containers/ mtime_ns> <nlink>        containers/ after the change above
                                 ...
     containers/.index/dirty     a writer is (or was, until it crashed) between a record and the index
     $RUN/locks/container-index.lock
 
 The records (``containers/<id>/container.json``) stay the truth; the index is a copy of them, kept by the writers
 and rebuilt from them whenever it cannot be trusted. A writer holds the lock exclusively, marks the index dirty,
-writes the record, puts its line in the index and clears the mark: a writer that dies on the way leaves the mark
-behind. A reader holds the lock shared and trusts the index only if no mark is there, the machine has not
-rebooted since it was written (records and index are written without fsync: a power cut may keep one and lose the
-other), and ``containers/`` has the modification time and link count it had then (a container directory made or
-removed by anything that does not keep the index: an older geedocker, a hand). Otherwise it rebuilds the index
-under the exclusive lock. A store where the index cannot be written (read-only, another user's) is read record by
-record, as before.
+writes the record, appends its line and clears the mark: a writer that dies on the way leaves the mark behind.
+The file only grows by appends (replacing a large file costs a flush of all of it on ext4, on every container
+start and exit); a writer that finds it grown past twice its compacted size (plus 256 KiB) writes it anew, each
+container's last line alone. A reader holds the lock shared and trusts the index only if no mark is there, the
+machine has not rebooted since it was written (records and index are written without fsync: a power cut may keep
+one and lose the other), and ``containers/`` has the modification time and link count the last ``=`` line gives
+(a container directory made or removed by anything that does not keep the index: an older geedocker, a hand).
+Otherwise it rebuilds the index under the exclusive lock. A store where the index cannot be written (read-only,
+another user's) is read record by record, as before.
 
 This module knows lines, not records (``geedocker.containers.store`` turns one into the other).
 """
@@ -31,9 +35,12 @@ from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
 
 MAGIC = b"geedocker-container-index"
-VERSION = b"1"
+VERSION = b"2"
 MAX_INDEX_BYTES = 256 * 1024 * 1024
+MAX_HEADER = 256
+COMPACT_SLACK = 256 * 1024
 ID_LEN = 64
+REMOVED = b"-"
 
 
 def _boot_id() -> bytes:
@@ -68,42 +75,83 @@ class ContainerIndex:
         finally:
             os.close(fd)
 
-    def _header(self) -> bytes:
+    # --- the file ---------------------------------------------------------------------------------
+    def _dir_line(self) -> bytes:
         st = os.stat(self.layout.containers)
-        return b" ".join((MAGIC, VERSION, _boot_id(), str(st.st_mtime_ns).encode(), str(st.st_nlink).encode()))
+        return b"= %d %d" % (st.st_mtime_ns, st.st_nlink)
 
-    def _read_lines(self, *, check_dir: bool = True) -> dict[str, bytes] | None:
+    def _header_ok(self, first: bytes) -> int | None:
+        """The compacted size the header gives, if the header is this version's, of this boot."""
+        parts = first.split(b" ")
+        if len(parts) != 4 or parts[:3] != [MAGIC, VERSION, _boot_id()] or not parts[3].isdigit():
+            return None
+        return int(parts[3])
+
+    def _read_lines(self, *, own_mark: bool = False) -> dict[str, bytes] | None:
         """The index's lines by container id, if it can be trusted now (under the lock); None if not.
-        ``check_dir=False``: for a writer, whose own change may have made or removed a container directory."""
-        if os.path.lexists(self.mark):
+        ``own_mark``: for the writer that made the mark."""
+        if not own_mark and os.path.lexists(self.mark):
             return None
         try:
             with open(self.file, "rb") as f:
                 data = f.read(MAX_INDEX_BYTES + 1)
-            header = self._header()
+            now = self._dir_line()
         except OSError:
             return None
         if len(data) > MAX_INDEX_BYTES or not data.endswith(b"\n"):
             return None  # too large to be ours, or cut short
         first, _, rest = data.partition(b"\n")
-        if first != header and (check_dir or first.split(b" ")[:3] != header.split(b" ")[:3]):
+        if self._header_ok(first) is None:
             return None
-        out: dict[str, bytes] = {}
-        for line in rest.splitlines():
+        out: dict[bytes, bytes] = {}
+        seen = b""
+        for line in rest.split(b"\n")[:-1]:
+            if line[:2] == b"= ":
+                seen = line
+                continue
             cid, sep, body = line.partition(b" ")
             if len(cid) != ID_LEN or not sep or not body:
                 return None
-            out[cid.decode("ascii", "replace")] = body
-        return out
+            if body == REMOVED:
+                out.pop(cid, None)
+            else:
+                out[cid] = body
+        if seen != now:
+            return None
+        return {cid.decode("ascii", "replace"): body for cid, body in out.items()}
 
     def _write_lines(self, lines: dict[str, bytes]) -> None:
         body = b"".join(cid.encode() + b" " + lines[cid] + b"\n" for cid in sorted(lines))
-        atomic_write(self.file, self._header() + b"\n" + body, 0o600, durable=False)
+        header = b" ".join((MAGIC, VERSION, _boot_id(), str(len(body)).encode()))
+        atomic_write(self.file, header + b"\n" + body + self._dir_line() + b"\n", 0o600, durable=False)
+
+    def _append(self, text: bytes) -> int:
+        """Append ``text`` (whole lines) in one write; the file's size after it."""
+        fd = os.open(self.file, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        try:
+            view = memoryview(text)
+            while view:
+                view = view[os.write(fd, view):]
+            return os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+
+    def _kept_header(self) -> int | None:
+        """For a writer: the compacted size, if the index is there, unmarked and of this boot (its lines are then
+        true up to the directory check, which the writer's own ``=`` line renews); None if not."""
+        if os.path.lexists(self.mark):
+            return None
+        try:
+            with open(self.file, "rb") as f:
+                first = f.read(MAX_HEADER).partition(b"\n")[0]
+        except OSError:
+            return None
+        return self._header_ok(first)
 
     # --- readers ----------------------------------------------------------------------------------
     def entries(self, rebuild: Callable[[], dict[str, bytes]]) -> dict[str, bytes]:
         """Every container's record line (its JSON) by id: from the index when it can be trusted, else from
-        ``rebuild()`` (which reads the records), written back as the new index."""
+        ``rebuild()`` (which reads the records), written as the new index."""
         with self._locked(shared=True) as ok:
             lines = self._read_lines() if ok else None
         if lines is not None:
@@ -131,13 +179,13 @@ class ContainerIndex:
         makes it."""
         done: list[bytes | None] = []
         with self._locked(shared=False) as ok:
-            lines = self._read_lines(check_dir=False) if ok else None
-            if lines is not None:
+            base = self._kept_header() if ok else None
+            if base is not None:
                 try:
                     os.close(os.open(self.mark, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
                 except OSError:
-                    lines = None
-            if lines is None:
+                    base = None
+            if base is None:
                 with contextlib.suppress(OSError):  # an index this writer cannot keep must not outlive the change
                     os.unlink(self.file)
                 yield done.append
@@ -145,13 +193,18 @@ class ContainerIndex:
             yield done.append
             if not done:
                 return
-            if done[-1] is None:
-                lines.pop(cid, None)
-            else:
-                lines[cid] = done[-1]
+            line = cid.encode() + b" " + (REMOVED if done[-1] is None else done[-1])
             with contextlib.suppress(OSError, StoreError):
-                self._write_lines(lines)
+                size = self._append(line + b"\n" + self._dir_line() + b"\n")
+                if size > 2 * base + COMPACT_SLACK:
+                    self._compact()
                 os.unlink(self.mark)
+
+    def _compact(self) -> None:
+        """Each container's last line alone (under the exclusive lock, the writer's mark still there)."""
+        lines = self._read_lines(own_mark=True)
+        if lines is not None:
+            self._write_lines(lines)
 
     def discard(self) -> None:
         """Drop the index (found damaged): the next reader makes it again."""
@@ -163,7 +216,6 @@ class ContainerIndex:
         container, which may take long to delete): the index, still true, takes ``containers/``'s new
         modification time and link count, so that readers keep trusting it."""
         with self._locked(shared=False) as ok:
-            lines = self._read_lines(check_dir=False) if ok else None
-            if lines is not None:
-                with contextlib.suppress(OSError, StoreError):
-                    self._write_lines(lines)
+            if ok and self._kept_header() is not None:
+                with contextlib.suppress(OSError):
+                    self._append(self._dir_line() + b"\n")

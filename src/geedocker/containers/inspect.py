@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 
 from geedocker import network
-from geedocker.containers.lifecycle import refresh
 from geedocker.containers.options import MountSpec, RunOptions
+from geedocker.containers.refresh import refresh
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.format.struct import GoObject
 from geedocker.store.layout import Layout
@@ -87,7 +87,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
 def host_config(opts: RunOptions, anonymous: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
     """docker's HostConfig for these options, every key in docker's order (``anonymous``: the names of the
     container's anonymous volumes, which docker keeps out of Binds)."""
-    from geedocker.containers.spec import MASKED_PATHS, READONLY_PATHS
+    from geedocker.containers.options import MASKED_PATHS, READONLY_PATHS
 
     binds = [_bind_text(m) for m in opts.mounts if _in_binds(m, opts) and m.source not in anonymous]
     restart_name, _, retries = opts.restart.partition(":")

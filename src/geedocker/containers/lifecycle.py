@@ -28,6 +28,7 @@ from geedocker.containers.plan import (
     host_devices,
     make_plan,
 )
+from geedocker.containers.refresh import refresh
 from geedocker.containers.spec import build_spec
 from geedocker.containers.store import (
     ContainerRecord,
@@ -47,6 +48,8 @@ from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace, value
+
+__all__ = ["refresh"]  # at home in containers.refresh, which read-only commands import alone
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
@@ -254,30 +257,6 @@ def run(layout: Layout, source: RootfsSource, opts: RunOptions) -> tuple[Contain
             with contextlib.suppress(GeeDockerError):
                 remove(layout, rec.id, force=True)
         raise
-
-
-def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
-    """The record, corrected if it claims to run but its process and monitor are gone (crash, reboot)."""
-    if rec.state.status != Status.RUNNING:
-        return rec
-    if is_alive(rec.state.pid, rec.state.pid_start) or is_alive(rec.state.monitor_pid, rec.state.monitor_start):
-        return rec
-    store = ContainerStore(layout)
-    backend = get_backend(layout, rec.runtime or None)
-    code: int | None = None
-    with contextlib.suppress(GeeDockerError):
-        code = backend.state(rec.id).exit_code  # the runtime's own monitor may have seen the exit
-    with contextlib.suppress(GeeDockerError):
-        backend.delete(rec.id, force=True)
-    with contextlib.suppress(GeeDockerError):
-        rootfs.unmount(store.rootfs(rec.id))
-    try:
-        return store.update_state(
-            rec.id, status=Status.EXITED, exit_code=255 if code is None else code, finished_at=now_rfc3339(),
-            pid=0, pid_start=0, error="" if code is not None else "the container's monitor died",
-        )  # fmt: skip
-    except GeeDockerError:
-        return rec
 
 
 def _running(layout: Layout, rec: ContainerRecord) -> bool:

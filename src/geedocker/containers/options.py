@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+# What an unprivileged container gets masked and read-only (docker's defaults, and what inspect shows in its
+# HostConfig): here, with the options, so that reading them costs no import of the spec's machinery.
+MASKED_PATHS: tuple[str, ...] = (
+    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+    "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+)  # fmt: skip
+READONLY_PATHS: tuple[str, ...] = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+
+
 @value
 class MountSpec:
     """A mount asked for with -v, --mount, --tmpfs, --volumes-from or an image's VOLUME.
