@@ -303,3 +303,48 @@ def test_inspect_has_dockers_keys(pair: Pair) -> None:
         pair.same("inspect", "-f", fmt, "c2")
     pair.same("image", "inspect", "-f", "{{.Parent}}|{{.Comment}}|{{.Author}}|{{.DockerVersion}}|{{.GraphDriver.Name}}|"
               "{{json .ContainerConfig.Cmd}}|{{json .Config.ExposedPorts}}|{{len .RootFS.Layers}}", pair.image)
+
+
+def test_run_flags_of_step_seven(pair: Pair, tmp_path: Path) -> None:
+    """-v making a missing host dir and its consistency modes, --cidfile, --expose, --device, --log-driver and
+    --log-opt, -a, --platform and --pull: the same outputs and statuses as docker's."""
+    img = pair.image
+    for who, run in (("d", pair.docker), ("g", pair.gd)):
+        made = tmp_path / who / "missing" / "sub"
+        r = run("run", "--rm", "--network", "none", "-v", f"{made}:/x", img, "ls", "-d", "/x")
+        assert (r.returncode, r.stdout, made.is_dir()) == (0, "/x\n", True), (who, r.stderr)
+        cid = tmp_path / who / "c.id"
+        r = run("create", "--network", "none", "--cidfile", str(cid), "--name", "flags", "--expose", "9000-9001/udp",
+                "--expose", "7000", "--device", "/dev/null:/dev/mynull:rw", "--log-driver", "local", "--log-opt",
+                "max-size=1m", "-a", "stdout", img, "true")  # fmt: skip
+        assert r.returncode == 0 and cid.read_text() == r.stdout.strip(), (who, r.stderr)
+        r = run("run", "--network", "none", "--cidfile", str(cid), img, "true")
+        assert r.returncode == 125 and "container ID file found" in r.stderr, who
+    pair.same("inspect", "-f", "{{json .Config.ExposedPorts}} {{json .HostConfig.Devices}} "
+              "{{json .HostConfig.LogConfig}} {{.Config.AttachStdout}} {{.Config.AttachStderr}}", "flags")
+    for mode in ("cached", "delegated,ro", "consistent", "z"):
+        pair.same("run", "--rm", "--network", "none", "-v", f"/tmp:/h:{mode}", img, "true")
+    pair.same("run", "--rm", "--network", "none", "--device", "/dev/null:/dev/mynull:rw", img, "sh", "-c",
+              "test -c /dev/mynull && echo x > /dev/mynull && echo ok")  # fmt: skip
+    pair.same("run", "--rm", "--network", "none", "-a", "stdout", img, "sh", "-c", "echo out; echo err >&2")
+    d, g = pair.both("run", "--rm", "--network", "none", "-a", "stderr", img, "sh", "-c", "echo out; echo err >&2")
+    assert (g.returncode, g.stdout, g.stderr) == (d.returncode, d.stdout, d.stderr) == (0, "", "err\n")
+    for run in (pair.docker, pair.gd):
+        assert run("run", "--network", "none", "--name", "quiet", "--log-driver", "none", img, "echo", "hi").stdout \
+            == "hi\n"
+    d, g = pair.both("logs", "quiet")
+    assert (g.returncode, g.stdout, g.stderr) == (d.returncode, d.stdout, d.stderr)  # "does not support reading"
+    # refused before anything runs: the same status, and docker's words in geedocker's message
+    for bad in (["--mount", f"type=bind,src={tmp_path}/nope,dst=/x"], ["-v", "/tmp:/x:bogus"], ["--expose", "abc"],
+                ["--device", "/dev/null:/x:rwz"], ["--log-driver", "xyz"], ["--log-opt", "foo=bar"],
+                ["--log-opt", "max-size=abc"], ["--log-opt", "max-file=0"], ["--log-driver", "none", "--log-opt",
+                "max-size=1m"], ["-a", "bogus"], ["-d", "-a", "stdout"], ["--pull", "sometimes"],
+                ["--platform", "linux/arm64"]):  # fmt: skip
+        d, g = pair.both("run", "--rm", "--network", "none", *bad, img, "true")
+        assert g.returncode == d.returncode != 0, (bad, d.stderr, g.stderr)
+        words = d.stderr.strip().splitlines()[0].removeprefix("docker: ").removeprefix("Error response from daemon: ")
+        if bad[0] not in ("--platform", "--device", "-v"):
+            assert words in g.stderr, (bad, d.stderr, g.stderr)
+    d, g = pair.both("run", "--rm", "--network", "none", "--pull", "never", "nosuch:1", "true")
+    assert (g.returncode, g.stderr.strip()) == (d.returncode, d.stderr.strip().splitlines()[0].removeprefix("docker: "))
+    pair.same("run", "--rm", "--network", "none", "--platform", "linux/amd64", "--pull", "always", img, "echo", "ok")

@@ -57,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
     layout = layout_of(args)
     store = ContainerStore(layout)
     rec = store.resolve(args.container)
+    if rec.options.log_driver == "none":
+        from geedocker.errors import DaemonError
+
+        raise DaemonError("configured logging driver does not support reading")
     since, until = _window(args.since, args.until)
     tail: int | None = None
     if args.tail != "all":

@@ -93,8 +93,8 @@ def host_config(opts: RunOptions, anonymous: set[str] | frozenset[str] = frozens
     restart_name, _, retries = opts.restart.partition(":")
     out: dict[str, Any] = {
         "Binds": binds or None,
-        "ContainerIDFile": "",
-        "LogConfig": {"Type": "json-file", "Config": {}},
+        "ContainerIDFile": opts.cidfile,
+        "LogConfig": {"Type": opts.log_driver or "json-file", "Config": dict(opts.log_opts)},
         "NetworkMode": opts.network,
         "PortBindings": _port_bindings(opts),
         "RestartPolicy": {"Name": restart_name or "no", "MaximumRetryCount": int(retries or 0)},
@@ -143,7 +143,7 @@ def host_config(opts: RunOptions, anonymous: set[str] | frozenset[str] = frozens
         "CpuRealtimeRuntime": 0,
         "CpusetCpus": "",
         "CpusetMems": "",
-        "Devices": [],
+        "Devices": [{"PathOnHost": h, "PathInContainer": c, "CgroupPermissions": p} for h, c, p in opts.devices],
         "DeviceCgroupRules": None,
         "DeviceRequests": None,
         "KernelMemory": 0,
@@ -243,14 +243,14 @@ def _config(rec: ContainerRecord, anonymous: set[str]) -> dict[str, Any]:
     exposed.update({p.key: {} for p in opts.net.ports})
     volumes: dict[str, dict[str, Any]] = {v: {} for v in cfg.volumes}
     volumes.update({m.target: {} for m in opts.mounts if m.type == "volume" and m.source in anonymous})
-    stdin_once = opts.interactive and not opts.detach
+    stdin_once = opts.interactive and ("stdin" in opts.attach if opts.attach else not opts.detach)
     return docker_config(
         cfg,
         Hostname=rec.hostname,
         User=opts.user or cfg.user,
-        AttachStdin=opts.interactive and not opts.detach,
-        AttachStdout=not opts.detach,
-        AttachStderr=not opts.detach,
+        AttachStdin="stdin" in opts.attach if opts.attach else opts.interactive and not opts.detach,
+        AttachStdout="stdout" in opts.attach if opts.attach else not opts.detach,
+        AttachStderr="stderr" in opts.attach if opts.attach else not opts.detach,
         ExposedPorts=dict(sorted(exposed.items())) or None,
         Tty=opts.tty,
         OpenStdin=opts.interactive,

@@ -121,6 +121,12 @@ class RunOptions:
     security_opt: tuple[str, ...] = ()  # as docker's HostConfig.SecurityOpt (a profile file as its JSON)
     labels: tuple[tuple[str, str], ...] = field(default=())
     net: NetworkOptions = field(default_factory=NetworkOptions)  # -p, -P, --ip, --dns... (geedocker.network)
+    devices: tuple[tuple[str, str, str], ...] = ()  # --device: (host path, container path, cgroup permissions)
+    log_driver: str = ""  # --log-driver: json-file (""), local or none
+    log_opts: tuple[tuple[str, str], ...] = ()  # --log-opt K=V, checked against the driver's keys
+    cidfile: str = ""  # --cidfile: where the id was written (docker's HostConfig.ContainerIDFile)
+    expose: tuple[str, ...] = ()  # --expose, as "PORT/PROTO" (added to the image's ExposedPorts; -P publishes them)
+    attach: tuple[str, ...] = ()  # -a: the streams run attaches ("stdin", "stdout", "stderr"); () is docker's default
 
     @property
     def network(self) -> str:
@@ -164,6 +170,12 @@ class RunOptions:
             "security_opt": list(self.security_opt),
             "labels": dict(self.labels),
             "net": self.net.to_json(),
+            "devices": [list(d) for d in self.devices],
+            "log_driver": self.log_driver,
+            "log_opts": dict(self.log_opts),
+            "cidfile": self.cidfile,
+            "expose": list(self.expose),
+            "attach": list(self.attach),
         }
 
     @classmethod
@@ -204,4 +216,10 @@ class RunOptions:
             security_opt=tuple(d.get("security_opt", ())),
             labels=tuple(sorted((d.get("labels") or {}).items())),
             net=NetworkOptions.from_json(d.get("net")),
+            devices=tuple((str(x[0]), str(x[1]), str(x[2])) for x in d.get("devices", ())),
+            log_driver=str(d.get("log_driver", "")),
+            log_opts=tuple(sorted((d.get("log_opts") or {}).items())),
+            cidfile=str(d.get("cidfile", "")),
+            expose=tuple(str(x) for x in d.get("expose", ())),
+            attach=tuple(str(x) for x in d.get("attach", ())),
         )

@@ -88,7 +88,8 @@ class Supervisor:
 
                 volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
             network.restore(self.layout, cid)  # network hook: remake a namespace lost with /run (reboot)
-            self.log = JsonLogWriter(self.store.log_path(cid))
+            if opts.log_driver != "none":  # --log-driver none: the output is not kept
+                self.log = JsonLogWriter(self.store.log_path(cid))
             stdin: int | None
             stdout: int | None = None
             stderr: int | None = None
@@ -217,6 +218,7 @@ class Supervisor:
         """Copy the container's output until it closes it (and the user's input to a tty)."""
         collect_cycles()  # we stay up as long as the container does
         poller = select.poll()
+        attach = self.rec.options.attach  # run -a: the output streams shown (all when none is named)
         streams: dict[int, str] = {}  # fd -> "stdout", "stderr" or "stdin"
         if self.master is not None:
             streams[self.master] = "stdout"
@@ -260,7 +262,7 @@ class Supervisor:
                         continue
                     if self.log is not None:
                         self.log.write(name, data)
-                    if self.attach:
+                    if self.attach and (not attach or name in attach):  # -a: these streams only
                         with contextlib.suppress(OSError):
                             _write_all(2 if name == "stderr" and self.master is None else 1, data)
         finally:
