@@ -273,3 +273,33 @@ def test_load_failures_and_the_container_group(pair: Pair) -> None:
     pair.same("system", "info", "--format", "{{.OSType}} {{.Containers}} {{.ContainersStopped}} {{.Images}}")
     d, g = pair.both("image", "build", "--help")
     assert g.returncode == d.returncode == 0
+
+
+def _shape(v: object, path: str = "") -> dict[str, str]:
+    """Every key path of a JSON value with its JSON type ("null" included): what scripts index into."""
+    names = {dict: "object", list: "array", str: "string", bool: "bool", int: "number", float: "number"}
+    out = {path: "null" if v is None else names[type(v)]}
+    if isinstance(v, dict):
+        for k, x in v.items():
+            out.update(_shape(x, f"{path}.{k}"))
+    elif isinstance(v, list) and v:
+        out.update(_shape(v[0], path + "[]"))
+    return out
+
+
+def test_inspect_has_dockers_keys(pair: Pair) -> None:
+    """Container and image inspect: every key docker 20.10 shows, with the same JSON type; values that scripts
+    read the same. geedocker's own extras (an image's Manifest and Metadata.Added) are the only other keys."""
+    for obj in ("c1", "c2", pair.image):
+        d, g = (json.loads(r.stdout)[0] for r in pair.both("inspect", obj))
+        ds, gs = _shape(d), _shape(g)
+        extra = {k for k in gs if k not in ds}
+        assert extra <= {".Manifest", ".Manifest.Digest", ".Manifest.MediaType", ".Metadata.Added"}, (obj, extra)
+        assert {k: (ds[k], gs.get(k)) for k in ds if gs.get(k) != ds[k]} == {}, obj
+    for fmt in ("{{json .HostConfig.RestartPolicy}} {{json .HostConfig.LogConfig}} {{.HostConfig.ShmSize}}",
+                "{{json .HostConfig.Binds}} {{json .HostConfig.PortBindings}} {{.HostConfig.IpcMode}}",
+                "{{json .Config.Env}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}} {{.Config.StdinOnce}}",
+                "{{range $n, $s := .NetworkSettings.Networks}}{{$n}} {{$s.IPAddress}}{{end}} {{len .Mounts}}"):
+        pair.same("inspect", "-f", fmt, "c2")
+    pair.same("image", "inspect", "-f", "{{.Parent}}|{{.Comment}}|{{.Author}}|{{.DockerVersion}}|{{.GraphDriver.Name}}|"
+              "{{json .ContainerConfig.Cmd}}|{{json .Config.ExposedPorts}}|{{len .RootFS.Layers}}", pair.image)

@@ -132,7 +132,7 @@ def parse_volume(spec: str) -> MountSpec:
     if len(parts) == 1 and spec.startswith("/"):
         if _is_root(spec):
             raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('volume')}")
-        return MountSpec("volume", os.path.normpath(spec))
+        return MountSpec("volume", os.path.normpath(spec), flag="-v")
     if len(parts) < 2 or len(parts) > 3 or not parts[0] or not parts[1]:
         raise UsageError(f"invalid volume specification: '{spec}'")
     src, dst = parts[0], parts[1]
@@ -160,9 +160,9 @@ def parse_volume(spec: str) -> MountSpec:
     if _is_root(dst):
         raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('bind' if bind else 'volume')}")
     if bind:
-        return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts), mode=mode)
+        return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts), mode=mode, flag="-v")
     _check_volume_name(src)
-    return MountSpec("volume", os.path.normpath(dst), src, ro, (), mode=mode or "z", nocopy=nocopy)
+    return MountSpec("volume", os.path.normpath(dst), src, ro, (), mode=mode or "z", nocopy=nocopy, flag="-v")
 
 
 def _is_root(target: str) -> bool:
@@ -231,7 +231,7 @@ def parse_mount(spec: str) -> MountSpec:
         opts = [fields.pop("bind-propagation")] if "bind-propagation" in fields else []
         if fields:
             raise UsageError(f"invalid --mount {spec!r}: unknown field(s) {', '.join(sorted(fields))}")
-        return MountSpec("bind", os.path.normpath(target), os.path.normpath(source), ro, tuple(opts))
+        return MountSpec("bind", os.path.normpath(target), os.path.normpath(source), ro, tuple(opts), flag="--mount")
     if typ == "tmpfs":
         opts = []
         if "tmpfs-size" in fields:
@@ -243,7 +243,7 @@ def parse_mount(spec: str) -> MountSpec:
             opts.append(f"mode={mode}")
         if fields or source:
             raise UsageError(f"invalid --mount {spec!r}: unexpected field(s) for tmpfs")
-        return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", ro, tuple(opts))
+        return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", ro, tuple(opts), flag="--mount")
     if typ == "volume":
         nocopy_text = fields.pop("volume-nocopy", None)
         nocopy = nocopy_text is not None and nocopy_text.lower() in ("true", "1", "")
@@ -256,7 +256,7 @@ def parse_mount(spec: str) -> MountSpec:
             _check_volume_name(source)
         return MountSpec(
             "volume", os.path.normpath(target), source, ro, (), mode="z", nocopy=nocopy,
-            volume_options=tuple(sorted(volume_opts)), volume_labels=tuple(sorted(volume_labels)),
+            volume_options=tuple(sorted(volume_opts)), volume_labels=tuple(sorted(volume_labels)), flag="--mount",
         )  # fmt: skip
     raise UsageError(f"mount type {typ!r} is not supported (bind, volume and tmpfs are)")
 
@@ -272,7 +272,7 @@ def parse_tmpfs(spec: str) -> MountSpec:
     for o in options:
         if not re.fullmatch(r"[a-z_]+(=[A-Za-z0-9.,:_-]+)?", o):
             raise UsageError(f"invalid tmpfs option {o!r}")
-    return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", "ro" in options, options)
+    return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", "ro" in options, options, flag="--tmpfs")
 
 
 ULIMITS = {n.removeprefix("RLIMIT_").lower(): n for n in RLIMITS}  # docker's names: nofile -> RLIMIT_NOFILE

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+# What an unprivileged container gets masked and read-only (docker's defaults, and what inspect shows in its
+# HostConfig): here, with the options, so that reading them costs no import of the spec's machinery.
+MASKED_PATHS: tuple[str, ...] = (
+    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+    "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+)  # fmt: skip
+READONLY_PATHS: tuple[str, ...] = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+
+
 @value
 class MountSpec:
     """A mount asked for with -v, --mount, --tmpfs, --volumes-from or an image's VOLUME.
@@ -32,6 +41,10 @@ class MountSpec:
     nocopy: bool = False  # volume: do not seed a new volume with the image's content
     volume_options: tuple[tuple[str, str], ...] = ()  # volume: --mount volume-opt=K=V (driver options)
     volume_labels: tuple[tuple[str, str], ...] = ()  # volume: --mount volume-label=K=V
+    # the flag that asked for it ("-v", "--mount", "--tmpfs"; "" for an image's VOLUME or --volumes-from): inspect
+    # shows each as docker does, in HostConfig.Binds, HostConfig.Mounts or HostConfig.Tmpfs (where it came from,
+    # not what it is: two mounts equal but for it are the same mount)
+    flag: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -49,6 +62,8 @@ class MountSpec:
             d["VolumeOptions"] = dict(self.volume_options)
         if self.volume_labels:
             d["VolumeLabels"] = dict(self.volume_labels)
+        if self.flag:
+            d["Flag"] = self.flag
         return d
 
     @classmethod
@@ -63,6 +78,7 @@ class MountSpec:
             nocopy=bool(d.get("NoCopy", False)),
             volume_options=tuple(sorted((d.get("VolumeOptions") or {}).items())),
             volume_labels=tuple(sorted((d.get("VolumeLabels") or {}).items())),
+            flag=str(d.get("Flag", "")),
         )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from geedocker.containers import seccomp
-from geedocker.containers.options import MountSpec, RunOptions
+from geedocker.containers.options import MASKED_PATHS, READONLY_PATHS, MountSpec, RunOptions
 from geedocker.containers.plan import INIT_DESTINATION, ContainerPlan, Resolved, with_home
 from geedocker.runtime.cgroups.devices import DEFAULT_ALLOWED_DEVICES
 
@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 
 OCI_VERSION = "1.0.2"
 
-MASKED_PATHS: tuple[str, ...] = (
-    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-    "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
-)  # fmt: skip
-READONLY_PATHS: tuple[str, ...] = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 
 def build_spec(plan: ContainerPlan, resolved: Resolved, attachment: Attachment) -> dict[str, Any]:

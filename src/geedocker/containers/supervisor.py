@@ -223,11 +223,9 @@ class Supervisor:
             if self.attach and self.rec.options.interactive:
                 streams[0] = "stdin"
                 if os.isatty(0):
-                    import termios  # tty mode only
-                    import tty
+                    from geedocker.containers.console import raw_mode  # tty mode only
 
-                    self.saved_tty = termios.tcgetattr(0)
-                    tty.setraw(0)
+                    self.saved_tty = raw_mode(0)
         for fd in (self.out_r, self.err_r):
             if fd is not None:
                 streams[fd] = "stdout" if fd == self.out_r else "stderr"

@@ -316,10 +316,13 @@ def list_volumes(layout: Layout, filters: Iterable[tuple[str, str]] = ()) -> lis
 
 
 def mounts_json(rec: ContainerRecord, layout: Layout) -> list[dict[str, Any]]:
-    """inspect's ``Mounts``, with docker's fields for each kind."""
+    """inspect's ``Mounts``, with docker's fields for each kind (a ``--tmpfs`` is not one: docker shows it in
+    HostConfig.Tmpfs only)."""
     vstore = VolumeStore(layout)
     out: list[dict[str, Any]] = []
     for m in sorted(rec.options.mounts, key=lambda m: m.target):
+        if m.flag == "--tmpfs":
+            continue
         if m.type == "volume":
             out.append({"Type": "volume", "Name": m.source, "Source": str(vstore.data(m.source)),
                         "Destination": m.target, "Driver": DRIVER, "Mode": m.mode, "RW": not m.readonly,
