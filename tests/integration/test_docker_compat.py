@@ -308,6 +308,14 @@ def test_inspect_has_dockers_keys(pair: Pair) -> None:
 def test_run_flags_of_step_seven(pair: Pair, tmp_path: Path) -> None:
     """-v making a missing host dir and its consistency modes, --cidfile, --expose, --device, --log-driver and
     --log-opt, -a, --platform and --pull: the same outputs and statuses as docker's."""
+    try:
+        _run_flags(pair, tmp_path)
+    finally:  # the containers made here go (a stopped one keeps its network namespace mounted)
+        for run in (pair.docker, pair.gd):
+            run("rm", "-f", "flags", "quiet")
+
+
+def _run_flags(pair: Pair, tmp_path: Path) -> None:
     img = pair.image
     for who, run in (("d", pair.docker), ("g", pair.gd)):
         made = tmp_path / who / "missing" / "sub"
