@@ -181,7 +181,11 @@ def test_image_group_and_history(pair: Pair) -> None:
 def test_exit_codes_and_messages(pair: Pair) -> None:
     for args in (["rm", "nosuch"], ["rm", "-f", "nosuch"], ["stop", "nosuch"], ["logs", "nosuch"],
                  ["start", "nosuch"], ["wait", "nosuch"], ["restart", "nosuch"], ["container", "rm", "nosuch"],
-                 ["exec", "c1", "true"], ["ps", "--bogus"], ["run", "--bogus", pair.image]):
+                 ["exec", "c1", "true"], ["ps", "--bogus"], ["run", "--bogus", pair.image],
+                 # create: what the daemon refuses exits 1 (run: 125), a bad flag 125
+                 ["create", "--network", "none", "--pull", "never", "nosuch:1"],
+                 ["create", "--network", "none", "--name", "c1", pair.image], ["create", "--bogus", pair.image],
+                 ["run", "--network", "none", "--name", "c1", pair.image]):
         d, g = pair.both(*args)
         assert g.returncode == d.returncode, (args, d.stderr, g.stderr)
         if "nosuch" in args:

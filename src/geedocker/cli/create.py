@@ -253,16 +253,20 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.cli.common import before_start, layout_of
-    from geedocker.containers import lifecycle
+    """A bad flag exits 125; what docker's daemon refuses (a missing image, a name in use, the cidfile...) exits
+    1, as docker's ``create`` does (its ``run`` exits 125 for them)."""
+    from geedocker.cli.common import layout_of
+    from geedocker.containers import images, lifecycle
+    from geedocker.errors import GeeDockerError
 
     opts = options_from_args(args)
+    source = images.from_directory(args.image) if args.rootfs else None  # geedocker's own flag: checked as one
     try:
         with cidfile(opts.cidfile) as write_id:
-            rec = lifecycle.create(layout_of(args), source_from_args(args), opts)
+            rec = lifecycle.create(layout_of(args), source or source_from_args(args), opts)
             write_id(rec.id)
-    except Exception as e:
-        before_start(e)
+    except GeeDockerError as e:
+        e.exit_code = 1
         raise
     from geedocker.containers import rootfs
 
