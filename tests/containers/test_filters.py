@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from geedocker.containers.filters import FilterError, filter_records
-from geedocker.containers.spec import MountSpec, RunOptions
+from geedocker.containers.options import MountSpec, RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerState, Status
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions, PortSpec

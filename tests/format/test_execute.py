@@ -152,3 +152,18 @@ def test_variable_scope_ends_with_its_block() -> None:
     with pytest.raises(TemplateError, match='undefined variable "\\$x"'):
         Template("{{if 1}}{{$x := 1}}{{end}}{{$x}}")
     assert run('{{$x := "outer"}}{{if 1}}{{$x := "inner"}}{{$x}}{{end}} {{$x}}') == "inner outer"
+
+
+def test_a_go_objects_omitted_fields_have_their_zero_values() -> None:
+    """docker's inspect templates run on typed structs: an omitempty field left out of the JSON still evaluates."""
+    import json
+
+    from geedocker.format.docker import FUNCS
+    from geedocker.format.struct import GoObject
+
+    obj = GoObject({"Cmd": ["sh"]}, {"ExposedPorts": None, "StopSignal": "", "Cmd": "never used"})
+    assert json.dumps(obj) == '{"Cmd": ["sh"]}' and obj.omitted == {"ExposedPorts": None, "StopSignal": ""}
+    tmpl = Template('{{json .ExposedPorts}}|{{.StopSignal}}|{{json .Cmd}}', FUNCS, missingkey="error")
+    assert tmpl.execute(obj) == 'null||["sh"]'
+    with pytest.raises(TemplateError, match='map has no entry for key "Nope"'):
+        Template("{{.Nope}}", FUNCS, missingkey="error").execute(obj)

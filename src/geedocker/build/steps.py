@@ -245,7 +245,7 @@ def _run_argv(state: StageState, ins: Instruction) -> tuple[str, ...]:
 def _mounts(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             results: Mapping[int, StageState]) -> list[object]:
     from geedocker.build.stages import find_stage
-    from geedocker.containers.spec import MountSpec
+    from geedocker.containers.options import MountSpec
 
     out: list[object] = []
     env = state.env()
@@ -338,7 +338,8 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
          results: Mapping[int, StageState]) -> None:
     from geedocker.containers import lifecycle
     from geedocker.containers.commit import runtime_paths
-    from geedocker.containers.spec import MountSpec, RunOptions, merge_env
+    from geedocker.containers.options import MountSpec, RunOptions
+    from geedocker.containers.plan import merge_env
     from geedocker.containers.store import ContainerStore
     from geedocker.network.options import NetworkOptions
 

@@ -305,6 +305,9 @@ class _State:
                 raise self.error(f"{name} is not a method but has arguments")
             if name in receiver:
                 return receiver[name]
+            omitted = getattr(receiver, "omitted", None)  # a GoObject's omitempty field: its zero value
+            if omitted is not None and name in omitted:
+                return omitted[name]
             if self.tmpl.missingkey == "error":
                 raise self.error(f"map has no entry for key \"{name}\"")
             return NO_VALUE
