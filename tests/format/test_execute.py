@@ -167,3 +167,19 @@ def test_a_go_objects_omitted_fields_have_their_zero_values() -> None:
     assert tmpl.execute(obj) == 'null||["sh"]'
     with pytest.raises(TemplateError, match='map has no entry for key "Nope"'):
         Template("{{.Nope}}", FUNCS, missingkey="error").execute(obj)
+
+
+def test_a_go_objects_nulls_are_typed_nils() -> None:
+    """A null field of a Go struct is, for a template, the nil of its type, as docker's typed inspect structs."""
+    import json
+
+    from geedocker.format.docker import FUNCS
+    from geedocker.format.struct import GoObject
+
+    obj = GoObject({"Binds": None, "Labels": None, "Pids": None, "Other": None}, {"Init": None},
+                   {"Binds": "slice", "Labels": "map", "Pids": "ptr", "Init": "ptr"})
+    assert json.dumps(obj) == '{"Binds": null, "Labels": null, "Pids": null, "Other": null}'
+    text = ("{{.Binds}}|{{json .Binds}}|{{len .Binds}}|{{.Labels}}|{{json .Labels}}|{{.Pids}}|{{json .Pids}}|"
+            "{{.Init}}|{{if .Pids}}y{{else}}n{{end}}|{{range .Binds}}x{{else}}empty{{end}}|{{.Other}}")
+    assert Template(text, FUNCS, missingkey="error").execute(obj) == \
+        "[]|null|0|map[]|null|<nil>|null|<nil>|n|empty|<no value>"

@@ -303,7 +303,11 @@ def test_inspect_has_dockers_keys(pair: Pair) -> None:
     for fmt in ("{{json .HostConfig.RestartPolicy}} {{json .HostConfig.LogConfig}} {{.HostConfig.ShmSize}}",
                 "{{json .HostConfig.Binds}} {{json .HostConfig.PortBindings}} {{.HostConfig.IpcMode}}",
                 "{{json .Config.Env}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}} {{.Config.StdinOnce}}",
-                "{{range $n, $s := .NetworkSettings.Networks}}{{$n}} {{$s.IPAddress}}{{end}} {{len .Mounts}}"):
+                "{{range $n, $s := .NetworkSettings.Networks}}{{$n}} {{$s.IPAddress}}{{end}} {{len .Mounts}}",
+                # nulls as docker's typed structs print them: a nil slice [], a nil map map[], a nil pointer <nil>
+                "{{.HostConfig.CapAdd}}|{{json .HostConfig.CapAdd}}|{{.HostConfig.PidsLimit}}|{{.Config.Entrypoint}}|"
+                "{{.Config.Volumes}}|{{.State.Health}}|{{if .HostConfig.CapAdd}}y{{else}}n{{end}}|{{.ExecIDs}}|"
+                "{{len .HostConfig.ExtraHosts}}|{{.HostConfig.Init}}|{{.HostConfig.Tmpfs}}|{{.Config.StopTimeout}}"):
         pair.same("inspect", "-f", fmt, "c2")
     pair.same("image", "inspect", "-f", "{{.Parent}}|{{.Comment}}|{{.Author}}|{{.DockerVersion}}|{{.GraphDriver.Name}}|"
               "{{json .ContainerConfig.Cmd}}|{{json .Config.ExposedPorts}}|{{len .RootFS.Layers}}", pair.image)

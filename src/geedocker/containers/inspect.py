@@ -54,7 +54,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
             "StartedAt": st.started_at or _ZERO_TIME,
             "FinishedAt": st.finished_at or _ZERO_TIME,
             **_health(layout, rec),
-        }, {"Health": None}),
+        }, {"Health": None}, {"Health": "ptr"}),
         "Image": rec.image_id,
         "ResolvConfPath": str(store.dir(rec.id) / "resolv.conf"),
         "HostnamePath": str(store.dir(rec.id) / "hostname"),
@@ -81,7 +81,7 @@ def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
         "Mounts": _mounts(layout, rec),
         "Config": _config(rec, anonymous),
         "NetworkSettings": network.describe(layout, rec.id, rec.options.network),  # network hook
-    }, {"Node": None, "SizeRw": None, "SizeRootFs": 0})
+    }, {"Node": None, "SizeRw": None, "SizeRootFs": 0}, {"Node": "ptr", "SizeRw": "ptr", "ExecIDs": "slice"})
 
 
 def host_config(opts: RunOptions, anonymous: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -165,12 +165,19 @@ def host_config(opts: RunOptions, anonymous: set[str] | frozenset[str] = frozens
         "ReadonlyPaths": None if opts.privileged else list(READONLY_PATHS),
         "Init": opts.init or None,
     }
-    return GoObject({k: v for k, v in out.items() if not (k in _HOST_OMITEMPTY and not v)}, _HOST_OMITEMPTY)
+    return GoObject({k: v for k, v in out.items() if not (k in _HOST_OMITEMPTY and not v)}, _HOST_OMITEMPTY,
+                    _HOST_NILS)
 
 
 # HostConfig's omitempty fields and their zero values (a template still finds them: see GoObject)
 _HOST_OMITEMPTY: dict[str, object] = {"StorageOpt": None, "Tmpfs": None, "Sysctls": None, "Mounts": None,
                                       "Init": None}  # fmt: skip
+# the Go kinds of its fields that may be nil (a template prints a nil slice "[]", a nil pointer "<nil>")
+_HOST_NILS = {**dict.fromkeys(("Binds", "VolumesFrom", "CapAdd", "CapDrop", "ExtraHosts", "GroupAdd", "Links",
+                               "SecurityOpt", "DeviceCgroupRules", "DeviceRequests", "Mounts", "MaskedPaths",
+                               "ReadonlyPaths"), "slice"),
+              **dict.fromkeys(("StorageOpt", "Tmpfs", "Sysctls"), "map"),
+              **dict.fromkeys(("PidsLimit", "MemorySwappiness", "Init"), "ptr")}  # fmt: skip
 
 
 def _in_binds(m: MountSpec, opts: RunOptions) -> bool:

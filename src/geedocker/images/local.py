@@ -116,13 +116,17 @@ def docker_config(cfg: ContainerConfig | None, **given: Any) -> dict[str, Any]:
 
     out.update(given)
     return GoObject({k: v for k, v in out.items() if not (k in CONFIG_OMITEMPTY and v in (None, "", False, {}, []))},
-                    CONFIG_OMITEMPTY)
+                    CONFIG_OMITEMPTY, CONFIG_NILS)
 
 
 # container.Config's omitempty fields, with their zero values (what a template sees when they are left out)
 CONFIG_OMITEMPTY: dict[str, object] = {"ExposedPorts": None, "Healthcheck": None, "ArgsEscaped": False,
                                        "NetworkDisabled": False, "MacAddress": "", "StopSignal": "",
                                        "StopTimeout": None, "Shell": None}  # fmt: skip
+# the Go kinds of its fields that may be nil (a template prints a nil slice "[]", a nil map "map[]")
+CONFIG_NILS = {"ExposedPorts": "map", "Volumes": "map", "Labels": "map", "Env": "slice", "Cmd": "slice",
+               "Entrypoint": "slice", "OnBuild": "slice", "Shell": "slice", "Healthcheck": "ptr",
+               "StopTimeout": "ptr"}  # fmt: skip
 
 
 def graph_driver(layout: Layout, chain_ids: list[Any]) -> dict[str, Any]:
