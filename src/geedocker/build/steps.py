@@ -66,7 +66,7 @@ def _commit(b: Builder, state: StageState, key: str, created_by: str,
     A step that changed nothing adds no layer, only an ``empty_layer`` history entry (as docker's builder)."""
     found, blob = (False, None) if b.opts.no_cache else b.cache.get(key)
     if found:
-        b.say(" ---> Using cache")
+        b.cached()
     else:
         blob = make()
         chain = register_layer(b.layout, state.base.diff_ids, blob) if blob is not None else None
@@ -361,7 +361,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             if b.opts.quiet:
                 kept.append(data)
             else:
-                b.write(data)
+                b.log(data)
 
         rec = lifecycle.create(b.layout, source, opts, starting=True)
         try:
@@ -376,7 +376,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
                     b.running.pop(rec.id, None)
             if code != 0:
                 if kept:
-                    b.write(b"".join(kept))
+                    b.show_failed_output(b"".join(kept))
                 shown = " ".join(argv) if ins.json else argv[-1]
                 raise _step_failed(f"The command '{shown}' returned a non-zero code: {code}", code)
             store = ContainerStore(b.layout)
