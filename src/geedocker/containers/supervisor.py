@@ -55,8 +55,10 @@ FORWARDED_SIGNALS = (
 
 
 class Supervisor:
-    def __init__(self, layout: Layout, rec: ContainerRecord, *, attach: bool) -> None:
+    def __init__(self, layout: Layout, rec: ContainerRecord, *, attach: bool,
+                 output: Callable[[str, bytes], None] | None = None) -> None:
         self.layout = layout
+        self.output = output  # gets the output instead of our stdout/stderr (the builder's RUN)
         self.store = ContainerStore(layout)
         self.rec = rec
         self.attach = attach
@@ -262,7 +264,9 @@ class Supervisor:
                         continue
                     if self.log is not None:
                         self.log.write(name, data)
-                    if self.attach and (not attach or name in attach):  # -a: these streams only
+                    if self.output is not None:
+                        self.output(name, data)
+                    elif self.attach and (not attach or name in attach):  # -a: these streams only
                         with contextlib.suppress(OSError):
                             _write_all(2 if name == "stderr" and self.master is None else 1, data)
         finally:
@@ -344,6 +348,24 @@ def run_attached(layout: Layout, rec: ContainerRecord, on_started: Callable[[], 
     sup.launch()
     if on_started is not None:
         on_started()
+    try:
+        sup.pump()
+        code = sup.wait()
+    except BaseException:
+        with contextlib.suppress(GeeDockerError):
+            sup.backend.kill(rec.id, signal.SIGKILL)
+        code = sup.wait()
+        sup.finish(code)
+        raise
+    sup.finish(code)
+    return code
+
+
+def run_captured(layout: Layout, rec: ContainerRecord, output: Callable[[str, bytes], None]) -> int:
+    """Start ``rec`` with its output handed to ``output(stream, data)``; its exit status. It installs no signal
+    handler, so it runs in any thread (the builder runs stages side by side)."""
+    sup = Supervisor(layout, rec, attach=False, output=output)
+    sup.launch()
     try:
         sup.pump()
         code = sup.wait()
