@@ -207,3 +207,15 @@ def test_hundred_concurrent_requests(service: str) -> None:
     for t in threads:
         t.join(60)
     assert results == [200] * 100
+
+
+@pytest.mark.parametrize("path", ["/images/prune", "/networks/prune"])
+def test_prune_filters_it_cannot_apply_are_refused_not_ignored(service: str, path: str) -> None:
+    """A prune that ignored ``until`` or ``label`` would delete what the client asked to keep."""
+    import urllib.parse
+
+    for filters in ('{"until": ["24h"]}', '{"label": {"keep=no": true}}'):
+        status, _, body = request(service, "POST", f"{path}?filters={urllib.parse.quote(filters)}")
+        assert status == 400 and "not supported" in json.loads(body)["message"], body
+    status, _, body = request(service, "POST", path)
+    assert status == 200, body
