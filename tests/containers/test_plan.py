@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -129,3 +130,18 @@ def test_custom_devices_stat_the_host_node() -> None:
         custom_devices([("/nonexistent", "/x", "rwm")])
     with pytest.raises(UsageError, match='adding custom device "/etc/hostname": not a device node'):
         custom_devices([("/etc/hostname", "/x", "rwm")])
+
+
+def test_a_device_directory_gives_its_nodes(tmp_path: Path) -> None:
+    """--device DIR: every node under it, at the same place under the container path (as docker's)."""
+    import os
+
+    from geedocker.containers.plan import custom_devices
+
+    (tmp_path / "sub").mkdir()
+    os.symlink("/dev/null", tmp_path / "sub" / "null")  # a link is no node of the directory's (lstat, as docker)
+    (tmp_path / "plain").write_text("x")
+    assert custom_devices([(str(tmp_path), "/dev/x", "r")]) == []
+    if os.path.exists("/dev/net/tun"):
+        (d,) = custom_devices([("/dev/net", "/dev/mynet", "rw")])
+        assert (d["path"], d["type"], d["access"]) == ("/dev/mynet/tun", "c", "rw")

@@ -342,7 +342,12 @@ def _run_flags(pair: Pair, tmp_path: Path) -> None:
         pair.same("run", "--rm", "--network", "none", "-v", f"/tmp:/h:{mode}", img, "true")
     pair.same("run", "--rm", "--network", "none", "--device", "/dev/null:/dev/mynull:rw", img, "sh", "-c",
               "test -c /dev/mynull && echo x > /dev/mynull && echo ok")  # fmt: skip
+    if Path("/dev/net/tun").exists():  # a directory of devices: each node under it
+        pair.same("run", "--rm", "--network", "none", "--device", "/dev/net:/dev/mynet", img, "ls", "/dev/mynet")
     pair.same("run", "--rm", "--network", "none", "-a", "stdout", img, "sh", "-c", "echo out; echo err >&2")
+    for attach in (["-i", "-a", "stdout"], ["-a", "stdin", "-a", "stdout"]):  # stdin goes in with -i only
+        d, g = pair.both("run", "--rm", "--network", "none", *attach, img, "cat", input="hi\n")
+        assert (g.returncode, g.stdout) == (d.returncode, d.stdout), attach
     d, g = pair.both("run", "--rm", "--network", "none", "-a", "stderr", img, "sh", "-c", "echo out; echo err >&2")
     assert (g.returncode, g.stdout, g.stderr) == (d.returncode, d.stdout, d.stderr) == (0, "", "err\n")
     for run in (pair.docker, pair.gd):
