@@ -127,3 +127,46 @@ def test_ulimits_and_sysctls() -> None:
     assert flags.parse_sysctl("net.ipv4.ip_forward=1") == ("net.ipv4.ip_forward", "1")
     with pytest.raises(UsageError, match="not namespaced"):
         flags.parse_sysctl("vm.swappiness=1")
+
+
+def test_parse_expose() -> None:
+    assert flags.parse_expose("80") == ["80/tcp"]
+    assert flags.parse_expose("53/udp") == ["53/udp"]
+    assert flags.parse_expose("9000-9002/tcp") == ["9000/tcp", "9001/tcp", "9002/tcp"]
+    for bad, msg in (("abc", 'parsing "abc"'), ("80-x", 'parsing "x"'), ("80/icmp", "invalid proto"),
+                     ("90-80", "below the start")):  # fmt: skip
+        with pytest.raises(UsageError, match=msg):
+            flags.parse_expose(bad)
+
+
+def test_parse_device_as_dockers_cli() -> None:
+    assert flags.parse_device("/dev/fuse") == ("/dev/fuse", "/dev/fuse", "rwm")
+    assert flags.parse_device("/dev/fuse:rw") == ("/dev/fuse", "/dev/fuse", "rw")  # the mode may come second
+    assert flags.parse_device("/dev/null:/dev/x") == ("/dev/null", "/dev/x", "rwm")
+    assert flags.parse_device("/dev/null:/dev/x:r") == ("/dev/null", "/dev/x", "r")
+    for bad, msg in (("/dev/null:/dev/x:rwz", "bad mode specified: rwz"), ("/dev/null:/dev/x:rr", "bad mode"),
+                     ("a:b:c:d", "invalid device specification"), (":/x", "invalid device specification"),
+                     ("/dev/null:rel", "bad format for path: rel")):  # fmt: skip
+        with pytest.raises(UsageError, match=msg):
+            flags.parse_device(bad)
+
+
+def test_parse_log_options() -> None:
+    assert flags.parse_log_options("", []) == ("", ())
+    assert flags.parse_log_options("json-file", ["max-size=10m", "max-file=3", "compress=true", "tag=x"]) == (
+        "", (("compress", "true"), ("max-file", "3"), ("max-size", "10m"), ("tag", "x")))
+    assert flags.parse_log_options("none", []) == ("none", ())
+    assert flags.parse_log_options("local", ["max-size=1k"]) == ("local", (("max-size", "1k"),))
+    for driver, opts, msg in (("none", ["max-size=1m"], "invalid logging opts for driver none"),
+                              ("gelf", [], "not supported by geedocker"), ("xyz", [], 'plugin "xyz" not found'),
+                              ("", ["badformat"], "unknown log opt 'badformat' for json-file log driver"),
+                              ("", ["max-size=0"], "invalid size: '0'"), ("", ["max-file=x"], "strconv.Atoi"),
+                              ("local", ["compress=maybe"], "strconv.ParseBool")):  # fmt: skip
+        with pytest.raises(UsageError, match=msg):
+            flags.parse_log_options(driver, opts)
+
+
+def test_volume_consistency_modes_are_accepted() -> None:
+    for mode in ("cached", "delegated", "consistent", "z", "Z", "delegated,ro"):
+        m = flags.parse_volume(f"/a:/b:{mode}")
+        assert (m.type, m.readonly) == ("bind", mode.endswith("ro"))

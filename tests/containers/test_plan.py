@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,35 @@ def test_the_cgroup_is_under_the_engines_parent() -> None:
 
 def test_find_init_binary_prefers_the_environment() -> None:
     assert plan_.find_init_binary({"GEEDOCKER_INIT_PATH": "/opt/init"}) == "/opt/init"
+
+
+def test_custom_devices_stat_the_host_node() -> None:
+    """--device: the node as linux.devices takes it, at its container path, with the permissions for the cgroup."""
+    import os
+
+    from geedocker.containers.plan import custom_devices
+    from geedocker.errors import UsageError
+
+    (d,) = custom_devices([("/dev/null", "/dev/mynull", "rw")])
+    st = os.stat("/dev/null")
+    assert d == {"path": "/dev/mynull", "type": "c", "major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev),
+                 "fileMode": st.st_mode & 0o7777, "uid": st.st_uid, "gid": st.st_gid, "access": "rw"}  # fmt: skip
+    with pytest.raises(UsageError, match='adding custom device "/nonexistent": no such file or directory'):
+        custom_devices([("/nonexistent", "/x", "rwm")])
+    with pytest.raises(UsageError, match='adding custom device "/etc/hostname": not a device node'):
+        custom_devices([("/etc/hostname", "/x", "rwm")])
+
+
+def test_a_device_directory_gives_its_nodes(tmp_path: Path) -> None:
+    """--device DIR: every node under it, at the same place under the container path (as docker's)."""
+    import os
+
+    from geedocker.containers.plan import custom_devices
+
+    (tmp_path / "sub").mkdir()
+    os.symlink("/dev/null", tmp_path / "sub" / "null")  # a link is no node of the directory's (lstat, as docker)
+    (tmp_path / "plain").write_text("x")
+    assert custom_devices([(str(tmp_path), "/dev/x", "r")]) == []
+    if os.path.exists("/dev/net/tun"):
+        (d,) = custom_devices([("/dev/net", "/dev/mynet", "rw")])
+        assert (d["path"], d["type"], d["access"]) == ("/dev/mynet/tun", "c", "rw")

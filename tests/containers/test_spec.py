@@ -125,3 +125,12 @@ def test_ulimits_sysctls_shm() -> None:
     shm = next(m for m in s["mounts"] if m["destination"] == "/dev/shm")
     assert f"size={1 << 20}" in shm["options"]
     assert "rlimits" not in make()["process"] and "sysctl" not in make()["linux"]
+
+
+def test_a_device_is_a_node_and_a_cgroup_rule() -> None:
+    """--device: the node in linux.devices (without the permissions), allowed in the cgroup with them."""
+    node = {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666, "uid": 0, "gid": 0}
+    s = build_spec(PLAN, Resolved("/b/rootfs", ROOT, devices=({**node, "access": "r"},)), Attachment())
+    assert s["linux"]["devices"] == [node]
+    assert s["linux"]["resources"]["devices"][-1] == {"allow": True, "type": "c", "major": 1, "minor": 3,
+                                                      "access": "r"}  # fmt: skip

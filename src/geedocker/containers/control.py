@@ -24,9 +24,10 @@ from geedocker.values import replace
 
 
 class DaemonError(ContainerError):
-    """What dockerd answers with an error response: exit 1."""
+    """What dockerd answers with an error response: exit 1, after docker's prefix."""
 
     exit_code = 1
+    prefix = "Error response from daemon: "
 
 
 def cgroup_of(rec: ContainerRecord) -> Cgroup:
@@ -114,9 +115,13 @@ def rename(layout: Layout, ref: str, new: str) -> None:
     from geedocker.errors import NameConflictError
     from geedocker.store.fsutil import file_lock
 
-    new = validate_name(new.lstrip("/"))
     store = ContainerStore(layout)
-    rec = store.resolve(ref)
+    rec = store.resolve(ref)  # first, as dockerd: a missing container is the error, whatever the new name
+    try:
+        new = validate_name(new.lstrip("/"))
+    except UsageError as e:
+        text = str(e).replace(f"({new})", f"(/{new.lstrip('/')})", 1)  # dockerd checks it with its "/"
+        raise DaemonError(f"Error when allocating new name: {text}") from e
     if rec.name == new:
         raise DaemonError("Renaming a container with the same name as its current name")
     with file_lock(layout.lock("containers")):

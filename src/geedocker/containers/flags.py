@@ -132,7 +132,7 @@ def parse_volume(spec: str) -> MountSpec:
     if len(parts) == 1 and spec.startswith("/"):
         if _is_root(spec):
             raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('volume')}")
-        return MountSpec("volume", os.path.normpath(spec))
+        return MountSpec("volume", os.path.normpath(spec), flag="-v")
     if len(parts) < 2 or len(parts) > 3 or not parts[0] or not parts[1]:
         raise UsageError(f"invalid volume specification: '{spec}'")
     src, dst = parts[0], parts[1]
@@ -150,8 +150,8 @@ def parse_volume(spec: str) -> MountSpec:
                 ro = False
             elif o == "nocopy" and not bind:
                 nocopy = True
-            elif o in ("z", "Z"):
-                continue
+            elif o in ("z", "Z", "cached", "delegated", "consistent"):
+                continue  # SELinux relabelling and Docker Desktop's consistency hints: nothing to do here
             elif bind and o in ("rprivate", "private", "rshared", "shared", "rslave", "slave"):
                 opts.append(o)
             else:
@@ -160,9 +160,9 @@ def parse_volume(spec: str) -> MountSpec:
     if _is_root(dst):
         raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('bind' if bind else 'volume')}")
     if bind:
-        return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts), mode=mode)
+        return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts), mode=mode, flag="-v")
     _check_volume_name(src)
-    return MountSpec("volume", os.path.normpath(dst), src, ro, (), mode=mode or "z", nocopy=nocopy)
+    return MountSpec("volume", os.path.normpath(dst), src, ro, (), mode=mode or "z", nocopy=nocopy, flag="-v")
 
 
 def _is_root(target: str) -> bool:
@@ -231,7 +231,7 @@ def parse_mount(spec: str) -> MountSpec:
         opts = [fields.pop("bind-propagation")] if "bind-propagation" in fields else []
         if fields:
             raise UsageError(f"invalid --mount {spec!r}: unknown field(s) {', '.join(sorted(fields))}")
-        return MountSpec("bind", os.path.normpath(target), os.path.normpath(source), ro, tuple(opts))
+        return MountSpec("bind", os.path.normpath(target), os.path.normpath(source), ro, tuple(opts), flag="--mount")
     if typ == "tmpfs":
         opts = []
         if "tmpfs-size" in fields:
@@ -243,7 +243,7 @@ def parse_mount(spec: str) -> MountSpec:
             opts.append(f"mode={mode}")
         if fields or source:
             raise UsageError(f"invalid --mount {spec!r}: unexpected field(s) for tmpfs")
-        return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", ro, tuple(opts))
+        return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", ro, tuple(opts), flag="--mount")
     if typ == "volume":
         nocopy_text = fields.pop("volume-nocopy", None)
         nocopy = nocopy_text is not None and nocopy_text.lower() in ("true", "1", "")
@@ -256,7 +256,7 @@ def parse_mount(spec: str) -> MountSpec:
             _check_volume_name(source)
         return MountSpec(
             "volume", os.path.normpath(target), source, ro, (), mode="z", nocopy=nocopy,
-            volume_options=tuple(sorted(volume_opts)), volume_labels=tuple(sorted(volume_labels)),
+            volume_options=tuple(sorted(volume_opts)), volume_labels=tuple(sorted(volume_labels)), flag="--mount",
         )  # fmt: skip
     raise UsageError(f"mount type {typ!r} is not supported (bind, volume and tmpfs are)")
 
@@ -272,7 +272,7 @@ def parse_tmpfs(spec: str) -> MountSpec:
     for o in options:
         if not re.fullmatch(r"[a-z_]+(=[A-Za-z0-9.,:_-]+)?", o):
             raise UsageError(f"invalid tmpfs option {o!r}")
-    return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", "ro" in options, options)
+    return MountSpec("tmpfs", os.path.normpath(target), "tmpfs", "ro" in options, options, flag="--tmpfs")
 
 
 ULIMITS = {n.removeprefix("RLIMIT_").lower(): n for n in RLIMITS}  # docker's names: nofile -> RLIMIT_NOFILE
@@ -324,3 +324,92 @@ def normalize_capability(name: str) -> str:
     if n not in ALL_CAPABILITIES:
         raise UsageError(f"unknown capability: {name!r}")
     return n
+
+
+def parse_expose(text: str) -> list[str]:
+    """``--expose PORT[-PORT][/PROTO]`` -> ["PORT/PROTO", ...] (docker's words for a bad one)."""
+    spec, _, proto = text.partition("/")
+    proto = proto or "tcp"
+    lo_s, _, hi_s = spec.partition("-")
+    try:
+        lo = int(lo_s)
+        hi = int(hi_s) if hi_s else lo
+        if not (0 <= lo <= 65535 and 0 <= hi <= 65535):
+            raise ValueError
+    except ValueError as e:
+        bad = hi_s if lo_s.isdigit() else lo_s
+        raise UsageError(f'invalid range format for --expose: {text}, error: strconv.ParseUint: parsing "{bad}": '
+                         "invalid syntax") from e
+    if proto not in ("tcp", "udp", "sctp"):
+        raise UsageError(f"invalid proto: {proto}")
+    if hi < lo:
+        raise UsageError(f"invalid range format for --expose: {text}: the end is below the start")
+    return [f"{p}/{proto}" for p in range(lo, hi + 1)]
+
+
+def _device_mode(mode: str) -> bool:
+    """r, w and m, each at most once."""
+    return bool(mode) and all(c in "rwm" for c in mode) and len(set(mode)) == len(mode)
+
+
+def parse_device(text: str) -> tuple[str, str, str]:
+    """``--device HOST[:CONTAINER][:PERMISSIONS]`` -> (host, container, permissions), read as docker's CLI
+    reads it (the permissions may also come second: ``/dev/fuse:rw``)."""
+    parts = text.split(":", 3)
+    if len(parts) > 3 or not parts[0]:
+        raise UsageError(f"invalid device specification: {text}")
+    perms, dest = "rwm", ""
+    if len(parts) == 3:
+        if not _device_mode(parts[2]):
+            raise UsageError(f"bad mode specified: {parts[2]}")
+        perms = parts[2]
+    if len(parts) >= 2:
+        if _device_mode(parts[1]):
+            perms = parts[1]
+        else:
+            dest = parts[1]
+    dest = dest or parts[0]
+    if not dest.startswith("/"):
+        raise UsageError(f"bad format for path: {dest}")
+    return parts[0], os.path.normpath(dest), perms
+
+
+# the logging drivers geedocker has, and each one's --log-opt keys (docker's for those drivers)
+LOG_DRIVERS: dict[str, frozenset[str]] = {
+    "json-file": frozenset({"max-size", "max-file", "compress", "labels", "labels-regex", "env", "env-regex", "tag"}),
+    "local": frozenset({"max-size", "max-file", "compress"}),
+    "none": frozenset(),
+}
+DOCKER_ONLY_LOG_DRIVERS = {"syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "etwlogs", "gcplogs",
+                           "logentries"}  # fmt: skip
+
+
+def parse_log_options(driver: str, opts: Iterable[str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """``--log-driver`` and ``--log-opt K=V``: (driver, "" for the default json-file; the options), checked as
+    docker checks them (its driver's keys; max-size a size, max-file 1 or more, compress a boolean)."""
+    driver = driver or "json-file"
+    pairs = [(k, v) for k, _, v in (o.partition("=") for o in opts)]
+    if driver == "none" and pairs:
+        raise UsageError("invalid logging opts for driver none")
+    if driver not in LOG_DRIVERS:
+        if driver in DOCKER_ONLY_LOG_DRIVERS:
+            raise UsageError(f"logging driver {driver!r} is not supported by geedocker (json-file, local and none "
+                             "are)")  # fmt: skip
+        raise UsageError(f'error looking up logging plugin {driver}: plugin "{driver}" not found')
+    for k, v in pairs:
+        if k not in LOG_DRIVERS[driver]:
+            raise UsageError(f"unknown log opt '{k}' for {driver} log driver")
+        if k == "max-size":
+            try:
+                if parse_bytes(v, "max-size") <= 0:
+                    raise ValueError
+            except (UsageError, ValueError) as e:
+                raise UsageError(f"failed to initialize logging driver: invalid size: '{v}'") from e
+        elif k == "max-file":
+            if not re.fullmatch(r"-?[0-9]+", v):
+                raise UsageError(f'failed to initialize logging driver: strconv.Atoi: parsing "{v}": invalid syntax')
+            if int(v) < 1:
+                raise UsageError("failed to initialize logging driver: max-file cannot be less than 1")
+        elif k == "compress" and v.lower() not in ("1", "t", "true", "0", "f", "false"):
+            raise UsageError(f'failed to initialize logging driver: strconv.ParseBool: parsing "{v}": invalid syntax')
+    return ("" if driver == "json-file" else driver), tuple(sorted(pairs))

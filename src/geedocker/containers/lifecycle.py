@@ -22,12 +22,14 @@ from geedocker.containers.plan import (
     INIT_DESTINATION,
     ContainerPlan,
     Resolved,
+    custom_devices,
     engine_cgroups_path,
     find_init_binary,
     host_capabilities,
     host_devices,
     make_plan,
 )
+from geedocker.containers.refresh import refresh
 from geedocker.containers.spec import build_spec
 from geedocker.containers.store import (
     ContainerRecord,
@@ -48,6 +50,8 @@ from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace, value
 
+__all__ = ["refresh"]  # at home in containers.refresh, which read-only commands import alone
+
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -65,9 +69,16 @@ class RootfsSource:
 
 
 def _check_mounts(opts: RunOptions) -> None:
+    """A missing bind source: ``-v`` makes the directory (as dockerd does for Binds), ``--mount`` refuses."""
     for m in opts.mounts:
-        if m.type == "bind" and not os.path.exists(m.source):
-            raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
+        if m.type == "bind" and not os.path.lexists(m.source):
+            if m.flag != "-v":
+                raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
+            try:
+                os.makedirs(m.source, 0o755, exist_ok=True)
+            except OSError as e:
+                raise UsageError(f"error while creating mount source path '{m.source}': mkdir {m.source}: "
+                                 f"{(e.strerror or str(e)).lower()}") from e
 
 
 def _record_on_layers(layout: Layout, store: ContainerStore, source: RootfsSource,
@@ -108,7 +119,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             created=now_rfc3339(),
             args=plan.command,
             options=replace(opts, name=name),
-            image_config=_with_health(source.config, opts.health),
+            image_config=_with_exposed(_with_health(source.config, opts.health), opts.expose),
             lower_dirs=tuple(str(p) for p in source.lower_dirs),
             hostname=plan.hostname,
             stop_signal=plan.stop_signal,
@@ -152,6 +163,13 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     return rec
 
 
+def _with_exposed(cfg: ContainerConfig, expose: tuple[str, ...]) -> ContainerConfig:
+    """The image's ExposedPorts and ``--expose``'s (the container's config, as docker's: -P publishes them all)."""
+    if not expose:
+        return cfg
+    return replace(cfg, exposed_ports=tuple(sorted({*cfg.exposed_ports, *expose})))
+
+
 def _with_health(cfg: ContainerConfig, flags: str) -> ContainerConfig:
     """The image's HEALTHCHECK with the ``--health-*`` flags over it."""
     if not flags:
@@ -191,9 +209,12 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord, plan: ContainerPl
     if opts.group_add:
         gids = resolve_groups_in_rootfs(root, opts.group_add)
         user = replace(user, additional_gids=tuple(sorted({*user.additional_gids, *gids})))
+    devices = host_devices() if opts.privileged else []
+    if opts.devices:
+        mine = custom_devices(opts.devices)
+        devices = [d for d in devices if d["path"] not in {m["path"] for m in mine}] + mine
     resolved = Resolved(
-        rootfs=str(root), user=user, mounts=mounts, hostname_file=str(cdir / "hostname"),
-        devices=tuple(host_devices()) if opts.privileged else (),
+        rootfs=str(root), user=user, mounts=mounts, hostname_file=str(cdir / "hostname"), devices=tuple(devices),
     )  # fmt: skip
     spec = build_spec(plan, resolved, attachment)  # the targets of its binds (/etc/hosts...) the runtime makes
     atomic_write(cdir / "config.json", canonical_json(spec), durable=False)  # remade by every create
@@ -241,10 +262,14 @@ def start(
     return 0
 
 
-def run(layout: Layout, source: RootfsSource, opts: RunOptions) -> tuple[ContainerRecord, int]:
-    """``docker run``: create, then start attached (the exit status) or detached (0)."""
+def run(layout: Layout, source: RootfsSource, opts: RunOptions,
+        on_created: Callable[[ContainerRecord], None] | None = None) -> tuple[ContainerRecord, int]:
+    """``docker run``: create, then start attached (the exit status) or detached (0). ``on_created`` runs
+    between the two (``--cidfile`` writes the id there, as docker's CLI does)."""
     rec = create(layout, source, opts, starting=True)
     try:
+        if on_created is not None:
+            on_created(rec)
         if opts.detach:
             start_detached(layout, rec)
             return rec, 0
@@ -254,30 +279,6 @@ def run(layout: Layout, source: RootfsSource, opts: RunOptions) -> tuple[Contain
             with contextlib.suppress(GeeDockerError):
                 remove(layout, rec.id, force=True)
         raise
-
-
-def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
-    """The record, corrected if it claims to run but its process and monitor are gone (crash, reboot)."""
-    if rec.state.status != Status.RUNNING:
-        return rec
-    if is_alive(rec.state.pid, rec.state.pid_start) or is_alive(rec.state.monitor_pid, rec.state.monitor_start):
-        return rec
-    store = ContainerStore(layout)
-    backend = get_backend(layout, rec.runtime or None)
-    code: int | None = None
-    with contextlib.suppress(GeeDockerError):
-        code = backend.state(rec.id).exit_code  # the runtime's own monitor may have seen the exit
-    with contextlib.suppress(GeeDockerError):
-        backend.delete(rec.id, force=True)
-    with contextlib.suppress(GeeDockerError):
-        rootfs.unmount(store.rootfs(rec.id))
-    try:
-        return store.update_state(
-            rec.id, status=Status.EXITED, exit_code=255 if code is None else code, finished_at=now_rfc3339(),
-            pid=0, pid_start=0, error="" if code is not None else "the container's monitor died",
-        )  # fmt: skip
-    except GeeDockerError:
-        return rec
 
 
 def _running(layout: Layout, rec: ContainerRecord) -> bool:
@@ -422,14 +423,21 @@ def wait(layout: Layout, ref: str, condition: str = "not-running") -> int:
         delay = min(delay * 2, 0.1)
 
 
-def prune(layout: Layout) -> list[str]:
-    """Remove every stopped container; their ids."""
+def prune(layout: Layout, select: Callable[[ContainerRecord], bool] | None = None,
+          sizes: dict[str, int] | None = None) -> list[str]:
+    """Remove every stopped container that ``select`` (docker's prune filters) takes; their ids. ``sizes``, when
+    given, gets the bytes of each removed container's writable layer (docker's space reclaimed)."""
+    from geedocker.trees import content_size
+
     store = ContainerStore(layout)
     removed = []
     for rec in store.list():
         rec = refresh(layout, rec)
-        if rec.state.status in (Status.EXITED, Status.CREATED, Status.DEAD):
+        if rec.state.status in (Status.EXITED, Status.CREATED, Status.DEAD) and (select is None or select(rec)):
+            size = content_size(store.dir(rec.id) / "upper") if sizes is not None else 0
             with contextlib.suppress(GeeDockerError):
                 remove(layout, rec.id)
                 removed.append(rec.id)
+                if sizes is not None:
+                    sizes[rec.id] = size
     return removed

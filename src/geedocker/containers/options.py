@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+# What an unprivileged container gets masked and read-only (docker's defaults, and what inspect shows in its
+# HostConfig): here, with the options, so that reading them costs no import of the spec's machinery.
+MASKED_PATHS: tuple[str, ...] = (
+    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+    "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+)  # fmt: skip
+READONLY_PATHS: tuple[str, ...] = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+
+
 @value
 class MountSpec:
     """A mount asked for with -v, --mount, --tmpfs, --volumes-from or an image's VOLUME.
@@ -32,6 +41,10 @@ class MountSpec:
     nocopy: bool = False  # volume: do not seed a new volume with the image's content
     volume_options: tuple[tuple[str, str], ...] = ()  # volume: --mount volume-opt=K=V (driver options)
     volume_labels: tuple[tuple[str, str], ...] = ()  # volume: --mount volume-label=K=V
+    # the flag that asked for it ("-v", "--mount", "--tmpfs"; "" for an image's VOLUME or --volumes-from): inspect
+    # shows each as docker does, in HostConfig.Binds, HostConfig.Mounts or HostConfig.Tmpfs (where it came from,
+    # not what it is: two mounts equal but for it are the same mount)
+    flag: str = field(default="", compare=False)
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -49,6 +62,8 @@ class MountSpec:
             d["VolumeOptions"] = dict(self.volume_options)
         if self.volume_labels:
             d["VolumeLabels"] = dict(self.volume_labels)
+        if self.flag:
+            d["Flag"] = self.flag
         return d
 
     @classmethod
@@ -63,6 +78,7 @@ class MountSpec:
             nocopy=bool(d.get("NoCopy", False)),
             volume_options=tuple(sorted((d.get("VolumeOptions") or {}).items())),
             volume_labels=tuple(sorted((d.get("VolumeLabels") or {}).items())),
+            flag=str(d.get("Flag", "")),
         )
 
 
@@ -105,6 +121,12 @@ class RunOptions:
     security_opt: tuple[str, ...] = ()  # as docker's HostConfig.SecurityOpt (a profile file as its JSON)
     labels: tuple[tuple[str, str], ...] = field(default=())
     net: NetworkOptions = field(default_factory=NetworkOptions)  # -p, -P, --ip, --dns... (geedocker.network)
+    devices: tuple[tuple[str, str, str], ...] = ()  # --device: (host path, container path, cgroup permissions)
+    log_driver: str = ""  # --log-driver: json-file (""), local or none
+    log_opts: tuple[tuple[str, str], ...] = ()  # --log-opt K=V, checked against the driver's keys
+    cidfile: str = ""  # --cidfile: where the id was written (docker's HostConfig.ContainerIDFile)
+    expose: tuple[str, ...] = ()  # --expose, as "PORT/PROTO" (added to the image's ExposedPorts; -P publishes them)
+    attach: tuple[str, ...] = ()  # -a: the streams run attaches ("stdin", "stdout", "stderr"); () is docker's default
 
     @property
     def network(self) -> str:
@@ -148,6 +170,12 @@ class RunOptions:
             "security_opt": list(self.security_opt),
             "labels": dict(self.labels),
             "net": self.net.to_json(),
+            "devices": [list(d) for d in self.devices],
+            "log_driver": self.log_driver,
+            "log_opts": dict(self.log_opts),
+            "cidfile": self.cidfile,
+            "expose": list(self.expose),
+            "attach": list(self.attach),
         }
 
     @classmethod
@@ -188,4 +216,10 @@ class RunOptions:
             security_opt=tuple(d.get("security_opt", ())),
             labels=tuple(sorted((d.get("labels") or {}).items())),
             net=NetworkOptions.from_json(d.get("net")),
+            devices=tuple((str(x[0]), str(x[1]), str(x[2])) for x in d.get("devices", ())),
+            log_driver=str(d.get("log_driver", "")),
+            log_opts=tuple(sorted((d.get("log_opts") or {}).items())),
+            cidfile=str(d.get("cidfile", "")),
+            expose=tuple(str(x) for x in d.get("expose", ())),
+            attach=tuple(str(x) for x in d.get("attach", ())),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from geedocker.containers import seccomp
-from geedocker.containers.options import MountSpec, RunOptions
+from geedocker.containers.options import MASKED_PATHS, READONLY_PATHS, MountSpec, RunOptions
 from geedocker.containers.plan import INIT_DESTINATION, ContainerPlan, Resolved, with_home
 from geedocker.runtime.cgroups.devices import DEFAULT_ALLOWED_DEVICES
 
@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 
 OCI_VERSION = "1.0.2"
 
-MASKED_PATHS: tuple[str, ...] = (
-    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-    "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
-)  # fmt: skip
-READONLY_PATHS: tuple[str, ...] = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
 
 
 def build_spec(plan: ContainerPlan, resolved: Resolved, attachment: Attachment) -> dict[str, Any]:
@@ -36,7 +31,8 @@ def build_spec(plan: ContainerPlan, resolved: Resolved, attachment: Attachment) 
     With ``--init``, the plan's init binary is bind-mounted read-only at ``/sbin/docker-init`` and runs the
     command as its child (``docker-init -- ARGS``), as docker does. Mounts, in order: the defaults (/proc,
     /dev, /sys...), /etc/hostname, the network's (/etc/hosts, /etc/resolv.conf), the init, the user's.
-    ``resolved.devices`` (the host's, for ``--privileged``) go to ``linux.devices``.
+    ``resolved.devices`` (the host's, for ``--privileged``, and ``--device``'s) go to ``linux.devices``; a
+    ``--device`` is allowed in the cgroup with its permissions.
     """
     opts = plan.options
     user = resolved.user
@@ -75,7 +71,12 @@ def build_spec(plan: ContainerPlan, resolved: Resolved, attachment: Attachment) 
         linux["maskedPaths"] = list(MASKED_PATHS)
         linux["readonlyPaths"] = list(READONLY_PATHS)
     if resolved.devices:
-        linux["devices"] = [dict(d) for d in resolved.devices]
+        linux["devices"] = [{k: v for k, v in d.items() if k != "access"} for d in resolved.devices]
+        if not opts.privileged:  # --device: its node allowed in the cgroup with the permissions given
+            linux["resources"]["devices"] += [
+                {"allow": True, "type": d["type"], "major": d["major"], "minor": d["minor"], "access": d["access"]}
+                for d in resolved.devices if "access" in d
+            ]  # fmt: skip
     files = [_bind_file("/etc/hostname", resolved.hostname_file)] if resolved.hostname_file else []
     return {
         "ociVersion": OCI_VERSION,

@@ -87,6 +87,14 @@ class Endpoint:
         )  # fmt: skip
 
 
+def endpoint_id(container_id: str, network_id: str) -> str:
+    """A 64-hex endpoint id as docker's, stable for a container on a network (inspect's EndpointID in both the
+    container's NetworkSettings and the network's Containers; geedocker's endpoint is the veth pair)."""
+    import hashlib
+
+    return hashlib.sha256(f"geedocker-endpoint/{container_id}/{network_id}".encode()).hexdigest()
+
+
 @value
 class NetState:
     """What ``setup`` made for one container (``containers/<id>/network.json``)."""
