@@ -1,7 +1,13 @@
 """The builder: a Dockerfile and a context -> an image in the store.
 
-Each stage the target needs is built in order (``stages.needed``). A stage starts from an image (pulled if
-missing, or with ``--pull``), ``scratch`` or an earlier stage; the base image's ONBUILD triggers run first.
+Only the stages the target needs are built (``stages.needed``), as BuildKit does; a stage starts once the stages
+it reads from (its FROM, ``COPY --from``, ``RUN --mount=...,from=``) are built, so independent stages run side by
+side, a few at a time (``BuildOptions.parallel``), each in a thread of its own. Every step's result depends only
+on its inputs, never on that order, so the image is the same whatever runs first. When a stage fails, the others
+stop at their next step (their running RUN killed) and the first failure is the build's error.
+
+A stage starts from an image (pulled if missing, or with ``--pull``), ``scratch`` or an earlier stage; the base
+image's ONBUILD triggers run first.
 RUN, COPY, ADD and WORKDIR commit one layer each (``steps``), through the build cache; the other
 instructions change the run config and add a history entry with ``empty_layer``. The target stage's
 layers, config and history become the image, tagged with every ``-t``.
@@ -9,7 +15,9 @@ layers, config and history become the image, tagged with every ``-t``.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
@@ -18,11 +26,20 @@ from geedocker.build import config as cfgs
 from geedocker.build.cache import BuildCache
 from geedocker.build.dockerfile import DockerfileError, Instruction, parse
 from geedocker.build.dockerignore import Ignore
-from geedocker.build.errors import BuildError
+from geedocker.build.errors import BuildError, Cancelled
 from geedocker.build.shellwords import expand
-from geedocker.build.stages import PROXY_ARGS, Stage, find_stage, needed, platform_args, split_arg, split_stages
+from geedocker.build.stages import (
+    PROXY_ARGS,
+    Stage,
+    dependencies,
+    find_stage,
+    needed,
+    platform_args,
+    split_arg,
+    split_stages,
+)
 from geedocker.build.workspace import Workspace
-from geedocker.errors import ImageNotFound, UsageError
+from geedocker.errors import GeeDockerError, ImageNotFound, UsageError
 from geedocker.images.compose import Base, now, write_image
 from geedocker.oci import ContainerConfig, Platform, chain_ids
 from geedocker.store.images import ImageRecord, ImageStore
@@ -48,6 +65,7 @@ class BuildOptions:
     shm_size: int | None = None
     ulimits: tuple[tuple[str, int, int], ...] = ()
     secrets: tuple[tuple[str, str], ...] = ()  # (id, host path)
+    parallel: int = 0  # stages built at once; 0: as many as there are CPUs, between 2 and 4
     extra: tuple[tuple[str, str], ...] = field(default=())
 
 
@@ -94,10 +112,35 @@ class Builder:
         self.ignore: Ignore | None = None
         self.step = 0
         self.total = 0
+        self.lock = threading.Lock()  # the output, the step counter, the running containers
+        self.cancelled = threading.Event()
+        self.running: dict[str, str] = {}  # RUN containers running now: id -> runtime
 
     def say(self, text: str) -> None:
         if not self.opts.quiet:
-            print(text, file=self.out, flush=True)
+            with self.lock:
+                print(text, file=self.out, flush=True)
+
+    def write(self, data: bytes) -> None:
+        """A RUN's output, as it comes."""
+        with self.lock:
+            self.out.write(data.decode("utf-8", "replace"))
+            self.out.flush()
+
+    def cancel(self) -> None:
+        """Stop every stage: no new step starts, running RUN containers are killed."""
+        import signal
+
+        from geedocker.containers.backend import get_backend
+
+        self.cancelled.set()
+        with self.lock:
+            running = dict(self.running)
+        for cid, runtime in running.items():
+            try:
+                get_backend(self.layout, runtime or None).kill(cid, signal.SIGKILL)
+            except GeeDockerError:
+                pass
 
     # --- the build ------------------------------------------------------------------------------
     def build(self) -> ImageRecord:
@@ -127,11 +170,9 @@ class Builder:
         if self.opts.context is not None:
             self.ignore = Ignore.for_build(self.opts.context, self.opts.dockerfile_path)
         self.ws = Workspace(self.layout)
-        results: dict[int, StageState] = {}
+        order = [s for s in stages[: target.index + 1] if s.index in want]
         try:
-            for s in stages[: target.index + 1]:
-                if s.index in want:
-                    results[s.index] = self._stage(s, stages, results)
+            results = self._stages(order, stages)
         finally:
             self.ws.close()
         unused = sorted(set(self.build_args) - self.used_args - PROXY_ARGS)
@@ -146,6 +187,45 @@ class Builder:
         for tag in self.opts.tags:
             self.say(f"Successfully tagged {tag}")
         return rec
+
+    def _stages(self, order: list[Stage], stages: list[Stage]) -> dict[int, StageState]:
+        """Build ``order``'s stages, each once those it reads from are built, up to ``parallel`` at once."""
+        results: dict[int, StageState] = {}
+        parallel = self.opts.parallel or max(2, min(4, os.cpu_count() or 1))
+        if len(order) == 1 or parallel == 1:
+            for s in order:
+                results[s.index] = self._stage(s, stages, results)
+            return results
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        deps = {s.index: dependencies(s, stages, self.meta_env, self.escape) for s in order}
+        pending = list(order)
+        running: dict[Future[StageState], int] = {}
+        error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="build-stage") as pool:
+            try:
+                while pending or running:
+                    for s in [s for s in pending if deps[s.index] <= results.keys()][: parallel - len(running)]:
+                        pending.remove(s)
+                        running[pool.submit(self._stage, s, stages, results)] = s.index
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for f in sorted(done, key=lambda f: running[f]):
+                        i = running.pop(f)
+                        try:
+                            results[i] = f.result()
+                        except BaseException as e:  # noqa: BLE001 - kept, raised once the others stopped
+                            if error is None or isinstance(error, Cancelled):
+                                error = e
+                            self.cancel()
+                            pending.clear()
+            except BaseException:
+                self.cancel()  # interrupted: stop the stages before the pool waits for them
+                raise
+        if error is not None:
+            raise error
+        return results
 
     def _check_platform(self, want: Platform, what: str) -> None:
         if want.os != self.host.os or want.architecture != self.host.architecture:
@@ -181,13 +261,17 @@ class Builder:
                     self.say(f"# Executing 1 build trigger: {text}")
                     self._instruction(state, trig, stages, results)
         for step in stage.instructions:
+            if self.cancelled.is_set():
+                raise Cancelled("cancelled")
             self.progress(step, step.original)
             self._instruction(state, step, stages, results)
         return state
 
     def progress(self, ins: Instruction, text: str) -> None:
-        self.step += 1
-        self.say(f"Step {self.step}/{self.total} : {text}")
+        with self.lock:
+            self.step += 1
+            n = self.step
+        self.say(f"Step {n}/{self.total} : {text}")
 
     def _image(self, name: str, ins: Instruction) -> ImageRecord:
         store = ImageStore(self.layout)

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     from geedocker.build.builder import BuildOptions, build
     from geedocker.cli.common import layout_of
-    from geedocker.containers.spec import parse_bytes, parse_ulimit
+    from geedocker.containers.flags import parse_bytes, parse_ulimit
     from geedocker.errors import UsageError
     from geedocker.network.options import parse_add_host
 

@@ -31,8 +31,9 @@ from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 
+from geedocker.containers.index import ContainerIndex
 from geedocker.containers.names import random_name
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
 from geedocker.procs import pid_alive
@@ -205,6 +206,7 @@ class ContainerStore:
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
+        self.index = ContainerIndex(layout)
 
     # paths
     def dir(self, cid: str) -> Path:
@@ -328,23 +330,48 @@ class ContainerStore:
         return ImageUsers(tuple(running), tuple(every), tuple(sorted(dirs)))
 
     def list(self) -> list[ContainerRecord]:
-        """Every container, those with a damaged record as their stand-ins (``load_any``)."""
-        out = []
-        for cid in self.ids():
-            with contextlib.suppress(ContainerNotFound):
-                out.append(self.load_any(cid))
+        """Every container's record, read from the index (``geedocker.containers.index``): one file."""
+        out: list[ContainerRecord] = []
+        for attempt in (1, 2):
+            out = []
+            lines = self.index.entries(self._record_lines)
+            try:
+                for cid in sorted(lines):
+                    doc = json.loads(lines[cid])
+                    rec = ContainerRecord.from_json(doc)
+                    out.append(replace(rec, damaged=str(doc["damaged"])) if "damaged" in doc else rec)
+                return out
+            except (ValueError, KeyError, TypeError, AttributeError):
+                if attempt == 2:
+                    raise StoreError(f"{self.index.file}: a line that no record wrote") from None
+                self.index.discard()  # damaged after its checks passed: made again from the records
         return out
 
-    def _write(self, rec: ContainerRecord, directory: Path | None = None) -> None:
-        # Durable (fsynced, as the issue of lost containers asks): a record that a power cut truncates hides a
-        # container that still holds mounts, cgroups and a name. Three writes a run (create, start, exit).
+    def _record_lines(self) -> dict[str, bytes]:
+        """Each container's record as the index keeps it (its JSON on one line), read from the records; a record
+        that cannot be read as its damaged stand-in (``load_any``), marked so."""
+        out = {}
+        for cid in self.ids():
+            with contextlib.suppress(ContainerNotFound):
+                out[cid] = _line(self.load_any(cid))
+        return out
+
+    def _write(self, rec: ContainerRecord, making: Path | None = None) -> None:
+        """Write the record durably (fsynced, as issue 13 asks: a record that a power cut truncates would hide a
+        container that still holds mounts, cgroups and a name). ``making``: the ``.creating-`` dir of a new
+        container, renamed to its id once the record is in it."""
         if rec.damaged:
             raise StoreError(f"container {rec.id[:12]}: its record is damaged and cannot be rewritten")
-        path = (directory or self.dir(rec.id)) / "container.json"
-        atomic_write(path, json.dumps(rec.to_json(), indent=1).encode(), 0o600)
+        with self.index.writing(rec.id) as put:
+            path = (making or self.dir(rec.id)) / "container.json"
+            atomic_write(path, json.dumps(rec.to_json(), indent=1).encode(), 0o600)
+            if making is not None:
+                os.rename(making, self.dir(rec.id))
+                fsync_dir(self.layout.containers)
+            put(_line(rec))
 
-    def create(self, make: Callable[[str, str], ContainerRecord], name: str = "") -> ContainerRecord:
-        """Reserve a new id and a unique name, then write ``make(id, name)``'s record.
+    def create(self, make: Callable[[str, str], ContainerRecord], name: str = "", cid: str = "") -> ContainerRecord:
+        """Reserve id ``cid`` (a new one if "") and a unique name, then write ``make(id, name)``'s record.
 
         Raises ``NameConflictError`` if ``name`` is taken. Names are reserved in an index (``.names/<name>``
         holding the id), so a new container costs the same however many there are.
@@ -352,8 +379,9 @@ class ContainerStore:
         self.layout.containers.mkdir(parents=True, exist_ok=True)
         with file_lock(self.layout.lock("containers")):
             self._ensure_name_index()
-            cid = new_container_id()
-            while self.dir(cid).exists():
+            if cid and self.dir(cid).exists():  # 256 random bits: only a caller's bug makes this
+                raise ContainerError(f"container id {cid} is already in use")
+            while not cid or self.dir(cid).exists():
                 cid = new_container_id()
             if name:
                 if not self._claim_name(name, cid):
@@ -375,8 +403,6 @@ class ContainerStore:
                 making.mkdir(mode=0o700)
                 rec = make(cid, name)
                 self._write(rec, making)
-                os.rename(making, self.dir(cid))
-                fsync_dir(self.layout.containers)
             except BaseException:
                 remove_tree(making)
                 remove_tree(self.dir(cid))
@@ -526,9 +552,10 @@ class ContainerStore:
         return self.layout.run / "exited" / cid
 
     def remove_dir(self, cid: str, name: str | None = None) -> None:
-        """Remove the container's directory, then free its name (read from its record unless given). The dir
-        is renamed aside under its lock first: no update lands in it afterwards, and it never shows as a
-        container without a record. Gone already is not an error (its monitor and ``rm -f`` may race)."""
+        """Remove the container's directory, then free its name (read from its record unless given). Under its
+        lock, the dir is renamed aside and out of the list first (no update lands in it afterwards, and it never
+        shows as a container without a record), then its tree goes (which may take long). Gone already is not
+        an error (its monitor and ``rm -f`` may race)."""
         if name is None:
             try:
                 name = self.load_any(cid).name
@@ -540,17 +567,21 @@ class ContainerStore:
         except (FileNotFoundError, NotADirectoryError):
             fd = -1  # removed already (by its monitor, or an ``rm -f`` meanwhile): only the name may be left
         if fd >= 0:
-            try:  # under the lock throughout: ``leftover_dirs`` leaves a locked ``.removing-`` dir alone
+            try:  # under the dir's lock throughout: ``leftover_dirs`` leaves a locked ``.removing-`` dir alone
                 remove_tree(aside)  # an earlier removal of this id that was interrupted
-                os.rename(self.dir(cid), aside)
+                with self.index.writing(cid) as put:
+                    os.rename(self.dir(cid), aside)
+                    put(None)
                 remove_tree(aside)
                 if aside.exists():  # back where ``ps -a`` shows it and ``rm -f`` can try again
                     os.rename(aside, self.dir(cid))
+                    self.index.discard()
                     raise StoreError(f"could not remove everything in {self.dir(cid)}")
             except OSError as e:
                 raise StoreError(f"could not remove {self.dir(cid)}: {e.strerror}") from e
             finally:
                 os.close(fd)
+            self.index.settle()
         if name:
             with file_lock(self.layout.lock("containers")):
                 self._release_name(name, cid)
@@ -580,6 +611,15 @@ class ContainerStore:
                 finally:
                     os.close(fd)
         return out
+
+
+
+def _line(rec: ContainerRecord) -> bytes:
+    """A record on one line (compact JSON escapes every newline), as the index keeps it."""
+    doc = rec.to_json()
+    if rec.damaged:
+        doc["damaged"] = rec.damaged
+    return json.dumps(doc, separators=(",", ":")).encode()
 
 
 def is_container_id(text: str) -> bool:
