@@ -128,7 +128,7 @@ def test_rm_killed_at_any_moment_is_finished_by_another_rm(engine: Engine) -> No
 
 def test_rm_f_removes_the_cgroups_of_a_run_killed_before_the_runtime_had_state(engine: Engine) -> None:
     from geedocker.containers.backend import get_backend
-    from geedocker.containers.spec import engine_cgroups_path
+    from geedocker.containers.plan import engine_cgroups_path
 
     cid = engine.cli("create", "--name", "half", "--rootfs", str(engine.layer), "true").stdout.strip()
     get_backend(engine.layout).prepare(cid, engine_cgroups_path(cid))  # what run does before it was killed
