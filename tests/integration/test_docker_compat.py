@@ -274,6 +274,9 @@ def test_load_failures_and_the_container_group(pair: Pair) -> None:
                  ["attach", "nosuch"], ["cp", "nosuch:/x", "/tmp/x"], ["remove", "nosuch"]):
         d, g = pair.both("container", *args)
         assert (g.returncode, _ids(g.stderr)) == (d.returncode, _ids(d.stderr)), args
+    for group in (["container"], ["image"], ["system"], ["container", "bogus"]):  # help (0); unknown command (1)
+        d, g = pair.both(*group)
+        assert g.returncode == d.returncode, group
     pair.same("system", "info", "--format", "{{.OSType}} {{.Containers}} {{.ContainersStopped}} {{.Images}}")
     d, g = pair.both("image", "build", "--help")
     assert g.returncode == d.returncode == 0
