@@ -293,10 +293,14 @@ class Supervisor:
                 self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
                 self.store.exit_file(cid).write_text(f"{code}\n")
         else:
-            with contextlib.suppress(ContainerNotFound):  # removed under us (rm -f)
+            try:
                 oom = code == 137 and self.rec.options.memory is not None \
                     and self.backend.oom_killed(cid, engine_cgroups_path(cid))
                 self._record_exit(code, oom=oom)
+            except ContainerNotFound:
+                pass  # removed under us (rm -f)
+            except GeeDockerError as e:  # a damaged record (``rm -f`` removes it) or a full disk: tidy up still
+                log.warning("recording the exit of container %s: %s", cid[:12], e)
         errors: list[str] = []
         try:
             self.backend.delete(cid, force=True)
