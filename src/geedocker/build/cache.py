@@ -37,8 +37,9 @@ class BuildCache:
         self.layout = layout
         self.dir = layout.root / "buildcache"
 
-    def get(self, key: str) -> tuple[bool, LayerBlob | None]:
-        """(found, the layer or None for a step that changed nothing)."""
+    def get(self, key: str, any_parent: bool = False) -> tuple[bool, LayerBlob | None]:
+        """(found, the layer or None for a step that changed nothing). ``any_parent``: the layer is wanted over
+        another parent than the one it was made on (``COPY --link``): its blob is enough."""
         try:
             d = json.loads((self.dir / f"{key}.json").read_bytes())
             if d.get("empty"):
@@ -47,7 +48,7 @@ class BuildCache:
             chain = Digest.parse(d["chain"])
         except (OSError, ValueError, KeyError):
             return False, None
-        if not BlobStore(self.layout).has(blob.digest) or not LayerStore(self.layout).has(chain):
+        if not BlobStore(self.layout).has(blob.digest) or not (any_parent or LayerStore(self.layout).has(chain)):
             return False, None
         return True, blob
 
@@ -59,21 +60,23 @@ class BuildCache:
                      "tar_size": blob.tar_size, "chain": str(chain)}
         atomic_write(self.dir / f"{key}.json", json.dumps(entry).encode(), durable=False)
 
-    def prune(self) -> tuple[int, int]:
-        """Remove every entry and what only the cache held; (entries removed, bytes of blobs freed)."""
+    def prune(self) -> tuple[list[str], int]:
+        """Remove every entry and what only the cache held; (the keys of the entries removed, bytes of blobs
+        freed)."""
         from geedocker.store.images import ImageStore
 
         try:
             names = sorted(os.listdir(self.dir))
         except FileNotFoundError:
-            return 0, 0
+            return [], 0
         used_blobs: set[Digest] = set()
         used_chains: set[Digest] = set()
         for rec in ImageStore(self.layout).records():
             used_blobs |= set(rec.layer_digests)
             used_chains |= set(rec.chain_ids)
         blobs, layers = BlobStore(self.layout), LayerStore(self.layout)
-        freed = removed = 0
+        freed = 0
+        removed: list[str] = []
         for name in names:
             path = self.dir / name
             digest: Digest | None = None
@@ -90,5 +93,5 @@ class BuildCache:
             if chain is not None and chain not in used_chains:
                 layers.remove(chain)
             path.unlink(missing_ok=True)
-            removed += 1
+            removed.append(name.removesuffix(".json"))
         return removed, freed

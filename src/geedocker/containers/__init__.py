@@ -1,7 +1,11 @@
 """The container engine: docker's run flags + an image -> an OCI runtime-spec bundle -> the runtime core.
 
 Modules
-    spec        RunOptions (docker's create/run flags, validated) and build_spec (pure: -> config.json)
+    options     RunOptions and MountSpec: docker's create/run flags as values (kept in the record)
+    flags       the flags' text -> those values (parse_memory, parse_mount, parse_signal...), docker's errors
+    plan        ContainerPlan: what the engine decides once at create (command, env, workdir, hostname,
+                user, stop signal, capabilities, cgroup); Resolved: what it finds in the mounted rootfs
+    spec        build_spec(plan, resolved, network attachment) -> config.json (pure)
     users       --user resolution against the image's /etc/passwd and /etc/group
     paths       safe path resolution inside an untrusted rootfs (symlinks confined to it)
     store       containers/<id>/container.json records, unique names, lookup by id/name/prefix
@@ -19,10 +23,11 @@ Behaviour worth knowing
       stderr to ours and to the json-file log, forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 (and SIGWINCH
       for -t) and exits with the container's status (125 engine error, 126/127 command not
       executable/found). ``-d``: a double-forked, setsid monitor does the same with the log only.
-    * State survives the CLI being killed: container.json is replaced atomically on each change and
-      holds the init's and the supervisor's pids with their start times; ``refresh`` (called by ps,
-      wait, stop, rm, inspect) marks a container exited when both are gone, taking the exit code the
-      runtime recorded.
+    * State survives the CLI being killed: container.json is replaced atomically and fsynced on each
+      change and holds the init's and the supervisor's pids with their start times; ``refresh`` (called
+      by ps, wait, stop, rm, inspect) marks a container exited when both are gone, taking the exit code
+      the runtime recorded. A record that cannot be read shows as a dead container (``store.load_any``)
+      that ``rm -f`` removes with what it held (``lifecycle._remove_damaged``).
     * Networks: ``host`` shares the host's network namespace; ``none`` and ``bridge`` (the default)
       get a private namespace with loopback up. The bridge driver (veth, address, NAT, -p) is not
       wired in yet.

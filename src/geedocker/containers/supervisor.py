@@ -25,7 +25,7 @@ from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import get_backend
 from geedocker.containers.logs import JsonLogWriter
-from geedocker.containers.spec import engine_cgroups_path
+from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
@@ -72,11 +72,13 @@ class Supervisor:
         rec: ContainerRecord,
         *,
         attach: bool,
+        output: Callable[[str, bytes], None] | None = None,
         attach_stdin: bool | None = None,
         detach_keys: bytes = b"\x10\x11",
         sig_proxy: bool = True,
     ) -> None:
         self.layout = layout
+        self.output = output  # gets the output instead of our stdout/stderr (the builder's RUN)
         self.store = ContainerStore(layout)
         self.rec = rec
         self.attach = attach
@@ -116,7 +118,8 @@ class Supervisor:
 
                 volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
             network.restore(self.layout, cid)  # network hook: remake a namespace lost with /run (reboot)
-            self.log = JsonLogWriter(self.store.log_path(cid))
+            if opts.log_driver != "none":  # --log-driver none: the output is not kept
+                self.log = JsonLogWriter(self.store.log_path(cid))
             stdin: int | None
             stdout: int | None = None
             stderr: int | None = None
@@ -285,6 +288,7 @@ class Supervisor:
         detaches (our terminal is restored first)."""
         collect_cycles()  # we stay up as long as the container does
         poller = select.poll()
+        attach = self.rec.options.attach  # run -a: the output streams shown (all when none is named)
         streams: dict[int, str] = {}  # fd -> "stdout", "stderr", "stdin", "listen", "peer" or "wake"
         scanner: EscapeScanner | None = None
         if self.master is not None:
@@ -295,11 +299,9 @@ class Supervisor:
 
                 scanner = EscapeScanner(self.detach_keys)  # docker recognises the keys only with a tty
                 if os.isatty(0):
-                    import termios  # tty mode only
-                    import tty
+                    from geedocker.containers.console import raw_mode  # tty mode only
 
-                    self.saved_tty = termios.tcgetattr(0)
-                    tty.setraw(0)
+                    self.saved_tty = raw_mode(0)
         for fd in (self.out_r, self.err_r):
             if fd is not None:
                 streams[fd] = "stdout" if fd == self.out_r else "stderr"
@@ -379,7 +381,9 @@ class Supervisor:
                         continue
                     if self.log is not None:
                         self.log.write(name, data)
-                    if self.attach:
+                    if self.output is not None:
+                        self.output(name, data)
+                    elif self.attach and (not attach or name in attach):  # -a: these streams only
                         with contextlib.suppress(OSError):
                             _write_all(2 if name == "stderr" and self.master is None else 1, data)
                     for pfd, peer in list(self.peers.items()):
@@ -466,10 +470,14 @@ class Supervisor:
                 self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
                 self.store.exit_file(cid).write_text(f"{code}\n")
         else:
-            with contextlib.suppress(ContainerNotFound):  # removed under us (rm -f)
+            try:
                 oom = code == 137 and self.rec.options.memory is not None \
                     and self.backend.oom_killed(cid, engine_cgroups_path(cid))
                 self._record_exit(code, oom=oom)
+            except ContainerNotFound:
+                pass  # removed under us (rm -f)
+            except GeeDockerError as e:  # a damaged record (``rm -f`` removes it) or a full disk: tidy up still
+                log.warning("recording the exit of container %s: %s", cid[:12], e)
         errors: list[str] = []
         try:
             self.backend.delete(cid, force=True)
@@ -540,6 +548,24 @@ def run_attached(
             signal.signal(d.signum, signal.SIG_DFL)
             os.kill(os.getpid(), d.signum)
         return 0
+    except BaseException:
+        with contextlib.suppress(GeeDockerError):
+            sup.backend.kill(rec.id, signal.SIGKILL)
+        code = sup.wait()
+        sup.finish(code)
+        raise
+    sup.finish(code)
+    return code
+
+
+def run_captured(layout: Layout, rec: ContainerRecord, output: Callable[[str, bytes], None]) -> int:
+    """Start ``rec`` with its output handed to ``output(stream, data)``; its exit status. It installs no signal
+    handler, so it runs in any thread (the builder runs stages side by side)."""
+    sup = Supervisor(layout, rec, attach=False, output=output)
+    sup.launch()
+    try:
+        sup.pump()
+        code = sup.wait()
     except BaseException:
         with contextlib.suppress(GeeDockerError):
             sup.backend.kill(rec.id, signal.SIGKILL)

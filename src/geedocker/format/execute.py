@@ -5,7 +5,7 @@ from __future__ import annotations
 from geedocker.format import builtins
 from geedocker.format.builtins import is_true
 from geedocker.format.gofmt import NO_VALUE, go_type, sorted_keys, sprint_value
-from geedocker.format.parse import (
+from geedocker.format.nodes import (
     Action,
     Branch,
     Break,
@@ -25,8 +25,8 @@ from geedocker.format.parse import (
     Text,
     Variable,
     node_text,
-    parse,
 )
+from geedocker.format.parse import parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -303,6 +303,9 @@ class _State:
         if isinstance(receiver, dict):
             if has_args:
                 raise self.error(f"{name} is not a method but has arguments")
+            omitted = getattr(receiver, "omitted", None)  # a GoObject: typed nils, omitempty fields
+            if omitted is not None and (name in receiver or name in omitted):
+                return receiver.template_value(name)  # type: ignore[attr-defined]
             if name in receiver:
                 return receiver[name]
             if self.tmpl.missingkey == "error":

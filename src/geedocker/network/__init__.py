@@ -2,8 +2,8 @@
 
 The engine calls these (each imports its module lazily, so ``--network host`` stays light)::
 
-    prepared = network.setup(layout, request)  # while writing the bundle: netns, veth, address, ports
-    spec = prepared.apply(spec)                # config.json joins the container's network namespace
+    attachment = network.setup(layout, request)  # while writing the bundle: netns, veth, address, ports;
+                                                 # config.json is built with it (containers.spec)
     network.restore(layout, cid)               # on start: remake the namespace and veths if /run was lost
     network.release(layout, cid)               # on rm (also --rm): veths, leases, rules, netns
     network.describe(layout, cid) -> dict      # inspect's NetworkSettings
@@ -48,12 +48,11 @@ TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of e
 if TYPE_CHECKING:
     from typing import Any
 
-    from geedocker.network.endpoint import Prepared
-    from geedocker.network.options import NetworkRequest
+    from geedocker.network.options import Attachment, NetworkRequest
     from geedocker.store.layout import Layout
 
 
-def setup(layout: Layout, req: NetworkRequest) -> Prepared:
+def setup(layout: Layout, req: NetworkRequest) -> Attachment:
     from geedocker.network.endpoint import setup as _setup
 
     return _setup(layout, req)

@@ -36,10 +36,10 @@ from geedocker.logger import get_logger
 from geedocker.network import etcfiles
 from geedocker.network.config import DEFAULT_NETWORK, NetworkConfig, NetworkStore
 from geedocker.network.errors import PortInUse
-from geedocker.network.options import NetworkOptions, NetworkRequest, PortSpec, parse_exposed
+from geedocker.network.options import Attachment, NetworkOptions, NetworkRequest, PortSpec, parse_exposed
 from geedocker.store.fsutil import atomic_write, file_lock
 from geedocker.store.layout import Layout
-from geedocker.values import field, replace, value
+from geedocker.values import replace, value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
@@ -87,6 +87,14 @@ class Endpoint:
         )  # fmt: skip
 
 
+def endpoint_id(container_id: str, network_id: str) -> str:
+    """A 64-hex endpoint id as docker's, stable for a container on a network (inspect's EndpointID in both the
+    container's NetworkSettings and the network's Containers; geedocker's endpoint is the veth pair)."""
+    import hashlib
+
+    return hashlib.sha256(f"geedocker-endpoint/{container_id}/{network_id}".encode()).hexdigest()
+
+
 @value
 class NetState:
     """What ``setup`` made for one container (``containers/<id>/network.json``)."""
@@ -121,28 +129,6 @@ class NetState:
             add_hosts=tuple((str(h[0]), str(h[1])) for h in d.get("add_hosts", ())),
             hosts_path=str(d.get("hosts_path", "")), resolv_path=str(d.get("resolv_path", "")),
         )  # fmt: skip
-
-
-@value
-class Prepared:
-    """What the engine puts in the bundle: bind mounts for /etc/hosts and /etc/resolv.conf, and the
-    network namespace to join (``None``: the host's; ``""``: a new empty one made by the runtime)."""
-
-    mounts: tuple[dict[str, Any], ...] = ()
-    netns: str | None = ""
-    state: NetState | None = field(default=None, compare=False)
-
-    def apply(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """Point the spec's network namespace at ours (or drop it to share the host's); returns ``spec``."""
-        linux = spec.setdefault("linux", {})
-        namespaces = [ns for ns in linux.get("namespaces", []) if ns.get("type") != "network"]
-        if self.netns is not None:
-            entry: dict[str, Any] = {"type": "network"}
-            if self.netns:
-                entry["path"] = self.netns
-            namespaces.insert(min(1, len(namespaces)), entry)
-        linux["namespaces"] = namespaces
-        return spec
 
 
 # ---------------------------------------------------------------- state files
@@ -377,7 +363,7 @@ def _bind(dest: str, src: str | Path) -> dict[str, Any]:
     return {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
 
 
-def setup(layout: Layout, req: NetworkRequest) -> Prepared:
+def setup(layout: Layout, req: NetworkRequest) -> Attachment:
     """Give the (just recorded) container ``req.container_id`` its network; see the module's docstring.
 
     Nothing is left behind on failure. The engine calls ``release`` when it removes the container.
@@ -401,7 +387,7 @@ def setup(layout: Layout, req: NetworkRequest) -> Prepared:
         st = NetState(req.container_id, req.name, req.hostname, "host", add_hosts=opts.add_hosts,
                       hosts_path=str(hosts_path), resolv_path=str(resolv_path) if resolv else "")  # fmt: skip
         _save_state(layout, st)
-        return Prepared(tuple(mounts), None, st)
+        return Attachment(tuple(mounts), None)
     if opts.container:
         return _setup_joined(layout, req, opts)
     with locked(layout):
@@ -412,7 +398,7 @@ def setup(layout: Layout, req: NetworkRequest) -> Prepared:
             raise
 
 
-def _setup_joined(layout: Layout, req: NetworkRequest, opts: NetworkOptions) -> Prepared:
+def _setup_joined(layout: Layout, req: NetworkRequest, opts: NetworkOptions) -> Attachment:
     if req.join_id == req.container_id:
         raise NetworkError("a container cannot join its own network namespace")
     other = load_state(layout, req.join_id)
@@ -426,12 +412,12 @@ def _setup_joined(layout: Layout, req: NetworkRequest, opts: NetworkOptions) -> 
     joined = other.joined or req.join_id
     st = NetState(req.container_id, req.name, req.hostname, "container", netns=other.netns, joined=joined)
     _save_state(layout, st)
-    return Prepared(tuple(mounts), other.netns if other.mode != "host" else None, st)
+    return Attachment(tuple(mounts), other.netns if other.mode != "host" else None)
 
 
 def _setup_own(
     layout: Layout, req: NetworkRequest, opts: NetworkOptions, hosts_path: Path, resolv_path: Path, host_resolv: str
-) -> Prepared:
+) -> Attachment:
     from geedocker.network import netlink
 
     store = NetworkStore(layout)
@@ -461,7 +447,7 @@ def _setup_own(
     if cfg is not None:
         _refresh_hosts(layout, store, [cfg.name])
         sync_firewall(layout)
-    return Prepared(tuple(mounts), str(ns), st)
+    return Attachment(tuple(mounts), str(ns))
 
 
 def _attach(

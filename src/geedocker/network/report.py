@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geedocker.network.endpoint import NetState, load_state
+from geedocker.network.endpoint import NetState, endpoint_id, load_state
 from geedocker.network.options import PortSpec
 from geedocker.store.layout import Layout
 
@@ -18,36 +18,44 @@ def _ports(ports: tuple[PortSpec, ...]) -> dict[str, list[dict[str, str]]]:
     return out
 
 
+def _endpoint_settings(network_id: str = "", endpoint_id: str = "", gateway: str = "", address: str = "",
+                       prefixlen: int = 0, mac: str = "", aliases: list[str] | None = None) -> dict[str, Any]:
+    """docker's EndpointSettings, every key in its order."""
+    return {
+        "IPAMConfig": None, "Links": None, "Aliases": aliases or None, "NetworkID": network_id,
+        "EndpointID": endpoint_id, "Gateway": gateway, "IPAddress": address, "IPPrefixLen": prefixlen,
+        "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": None,
+    }  # fmt: skip
+
+
 def describe_state(st: NetState | None, mode: str = "bridge") -> dict[str, Any]:
-    """docker inspect's ``NetworkSettings`` for a container's network state."""
+    """docker inspect's ``NetworkSettings`` for a container's network state: every key of docker 20.10's, in its
+    order (no IPv6: those are empty). Without a state (a container never started), the network it will join
+    with empty settings, as docker shows it."""
     settings: dict[str, Any] = {
-        "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {}, "Gateway": "", "IPAddress": "",
-        "IPPrefixLen": 0, "MacAddress": "", "Networks": {},
+        "Bridge": "", "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+        "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
+        "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "",
+        "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "", "Networks": {},
     }  # fmt: skip
     if st is None:
-        settings["Networks"] = {mode: {}} if mode else {}
+        if mode and not mode.startswith("container:"):
+            settings["Networks"] = {mode: _endpoint_settings()}
         return settings
     settings["SandboxKey"] = st.netns
     settings["SandboxID"] = st.container_id if st.netns else ""
     settings["Ports"] = _ports(st.ports)
     if st.mode in ("host", "none"):
-        settings["Networks"] = {st.mode: {"NetworkID": "", "IPAddress": "", "Gateway": "", "MacAddress": ""}}
-    elif st.mode == "container":
-        settings["Networks"] = {}
+        from geedocker.network.inspect import PREDEFINED_IDS
+
+        settings["Networks"] = {st.mode: _endpoint_settings(PREDEFINED_IDS[st.mode])}
     for i, ep in enumerate(st.endpoints):
+        eid = endpoint_id(st.container_id, ep.network_id)
         if i == 0:
-            settings.update(Bridge=ep.bridge, Gateway=str(ep.gateway), IPAddress=str(ep.address),
+            settings.update(Bridge=ep.bridge, EndpointID=eid, Gateway=str(ep.gateway), IPAddress=str(ep.address),
                             IPPrefixLen=ep.prefixlen, MacAddress=ep.mac)  # fmt: skip
-        settings["Networks"][ep.network] = {
-            "IPAMConfig": None,
-            "Aliases": list(ep.aliases) or None,
-            "NetworkID": ep.network_id,
-            "EndpointID": ep.host_veth,
-            "Gateway": str(ep.gateway),
-            "IPAddress": str(ep.address),
-            "IPPrefixLen": ep.prefixlen,
-            "MacAddress": ep.mac,
-        }
+        settings["Networks"][ep.network] = _endpoint_settings(ep.network_id, eid, str(ep.gateway), str(ep.address),
+                                                              ep.prefixlen, ep.mac, list(ep.aliases))  # fmt: skip
     return settings
 
 
