@@ -50,17 +50,6 @@ def test_run_rm_in_the_background_cleans_up(net: Net) -> None:
     net.wait_for("its network to go", lambda: net.leftovers() == [])
 
 
-def test_stop_and_start_keep_the_address(net: Net) -> None:
-    net.detach("sleep", "60", flags=("--name", "st"))
-    net.ok("stop", "-t", "0", "st")
-    net.ok("start", "st")
-    assert net.ip_of("st") == f"{net.prefix}.2"
-    r = net.cli("exec", "st", "ip", "-o", "-4", "addr", "show", "eth0")
-    assert f"{net.prefix}.2/24" in r.stdout, r.stderr
-    net.ok("rm", "-f", "st")
-    assert net.leftovers() == []
-
-
 def test_requested_ip(net: Net) -> None:
     cid = net.detach("sleep", "60", flags=("--ip", f"{net.prefix}.77"))
     assert net.ip_of(cid) == f"{net.prefix}.77"

@@ -30,6 +30,28 @@ def test_describe_bridge() -> None:
     assert d["Networks"]["front"]["Aliases"] == ["api"] and d["Networks"]["front"]["IPAddress"] == "10.213.0.5"
 
 
+def test_describe_a_stopped_container_on_its_networks_without_address() -> None:
+    from geedocker.network.endpoint import Attachment
+
+    st = NetState("c" * 64, "web", "cccccccccccc", "bridge", netns="/run/x/netns/c",
+                  networks=(Attachment("front", "n" * 64, "eth0", "10.213.0.9", ("api",)),),
+                  wanted_ports=(PortSpec(80, "tcp", "", 8080),))  # fmt: skip
+    assert NetState.from_json(st.to_json()) == st
+    d = describe_state(st)
+    assert d["IPAddress"] == "" and d["Ports"] == {}
+    front = d["Networks"]["front"]
+    assert front["IPAddress"] == "" and front["NetworkID"] == "n" * 64 and front["Aliases"] == ["api"]
+    assert front["IPAMConfig"] == {"IPv4Address": "10.213.0.9"}
+    assert ports_text_of(st) == ""
+
+
+def test_state_written_before_attachments_reads_its_endpoints_as_asked() -> None:
+    doc = ST.to_json()
+    del doc["networks"], doc["wanted_ports"]
+    st = NetState.from_json(doc)
+    assert [a.network for a in st.networks] == ["front"] and st.wanted_ports == ST.ports
+
+
 def test_describe_other_modes() -> None:
     assert describe_state(None, "host")["Networks"] == {"host": {}}
     assert "none" in describe_state(NetState("c" * 64, "x", "h", "none", netns="/n"))["Networks"]

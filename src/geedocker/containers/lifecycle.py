@@ -178,7 +178,7 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
     mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
     (cdir / "hostname").write_text(rec.hostname + "\n")
     extra = [_bind_file("/etc/hostname", cdir / "hostname")]
-    net = network.setup(store.layout, network_request(store, rec))  # netns, veth, address, ports, /etc/hosts, ...
+    net = network.setup(store.layout, network_request(store, rec))  # what it asks, /etc/hosts, ... (made at start)
     extra += net.mounts  # their targets (/etc/hosts, ...) are made by the runtime, as runc makes them
     if any(m.type == "volume" for m in opts.mounts):
         from geedocker.containers import volumes  # here: only containers with volumes need it
@@ -280,6 +280,8 @@ def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
         backend.delete(rec.id, force=True)
     with contextlib.suppress(GeeDockerError):
         rootfs.unmount(store.rootfs(rec.id))
+    with contextlib.suppress(GeeDockerError):
+        network.stop(layout, rec.id)  # network hook: what the dead monitor did not release
     try:
         return store.update_state(
             rec.id, status=Status.EXITED, exit_code=255 if code is None else code, finished_at=now_rfc3339(),
@@ -382,10 +384,15 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
     with contextlib.suppress(GeeDockerError):
         store.update_state(rec.id, status=Status.REMOVING)
     errors = []
+    backend = get_backend(layout, rec.runtime or None)
     try:
-        get_backend(layout, rec.runtime or None).delete(rec.id, force=True)
+        backend.delete(rec.id, force=True)
     except GeeDockerError as e:
         errors.append(str(e))
+    # cgroups prepared for a start that never came (a run killed between create and start): in every
+    # hierarchy, as the runtime's create would have used them
+    with contextlib.suppress(GeeDockerError):
+        backend.discard(rec.id, engine_cgroups_path(rec.id))
     rootfs.unmount(store.rootfs(rec.id))
     network.release(layout, rec.id)  # network hook
     store.remove_dir(rec.id, rec.name)

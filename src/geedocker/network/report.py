@@ -38,15 +38,19 @@ def describe_state(st: NetState | None, mode: str = "bridge") -> dict[str, Any]:
         if i == 0:
             settings.update(Bridge=ep.bridge, Gateway=str(ep.gateway), IPAddress=str(ep.address),
                             IPPrefixLen=ep.prefixlen, MacAddress=ep.mac)  # fmt: skip
-        settings["Networks"][ep.network] = {
-            "IPAMConfig": None,
-            "Aliases": list(ep.aliases) or None,
-            "NetworkID": ep.network_id,
-            "EndpointID": ep.host_veth,
-            "Gateway": str(ep.gateway),
-            "IPAddress": str(ep.address),
-            "IPPrefixLen": ep.prefixlen,
-            "MacAddress": ep.mac,
+    live = {ep.network: ep for ep in st.endpoints}
+    asked = {att.network: att for att in st.networks}
+    for net in [*asked, *(n for n in live if n not in asked)]:  # a stopped container is on its networks, no address
+        e, att = live.get(net), asked.get(net)
+        settings["Networks"][net] = {
+            "IPAMConfig": {"IPv4Address": att.ip} if att and att.ip else None,
+            "Aliases": list(att.aliases if att else e.aliases if e else ()) or None,
+            "NetworkID": att.network_id if att else e.network_id if e else "",
+            "EndpointID": e.host_veth if e else "",
+            "Gateway": str(e.gateway) if e else "",
+            "IPAddress": str(e.address) if e else "",
+            "IPPrefixLen": e.prefixlen if e else 0,
+            "MacAddress": e.mac if e else "",
         }
     return settings
 
