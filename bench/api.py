@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import GD, Sample, Series, report, scratch, timed
+from common import GD, Sample, Series, cleanup, gd_store, report, scratch, timed
 from tests.support.dockerd import DOCKER_CLI, running_dockerd
 from tests.support.layers import busybox_rootfs_entries, layer_tar
 from tests.support.registry import make_tls_material, push_test_image, start_registry
@@ -65,7 +66,7 @@ def main() -> None:
                         config_overrides={"config": {"Cmd": ["sh"]}})  # fmt: skip
         image = f"{registry.host}/bench/busybox:1"
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
-               "GEEDOCKER_ROOT": str(work / "gd"), "GEEDOCKER_RUN": str(work / "gdrun")}  # fmt: skip
+               **gd_store(work / "gd", work / "gdrun")}  # fmt: skip
         subprocess.run([*GD, "pull", "-q", image], env=env, check=True, capture_output=True)
         subprocess.run([*GD, "tag", image, "busybox:latest"], env=env, check=True, capture_output=True)
         say("pulled into geedocker; starting the service")
@@ -97,7 +98,8 @@ def main() -> None:
             service.send_signal(signal.SIGTERM)
             service.wait(30)
         registry.stop()
-        subprocess.run(["umount", "-R", "-l", str(work / "gd")], capture_output=True, check=False)
+        cleanup()  # the service's containers, mounts, bridge, nftables table and store
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import GD, Series, report, scratch, timed
+from common import GD, Series, cleanup, gd_store, report, scratch, timed
 from tests.build.test_versus_docker import CLASSIC, _context
 from tests.support.dockerd import start_dockerd
 from tests.support.layers import busybox_rootfs_entries, gzip_bytes, layer_tar
@@ -43,7 +43,7 @@ def main() -> None:
     d = start_dockerd()
     bah = [shutil.which("buildah") or "buildah", "--root", str(work / "bah"), "--runroot", str(work / "bahrun"),
            "--storage-driver", "vfs"]
-    gd_env = {"GEEDOCKER_ROOT": str(layout.root), "GEEDOCKER_RUN": str(layout.run)}
+    gd_env = gd_store(layout.root, layout.run)
     dk_env = {"DOCKER_BUILDKIT": "0"}
     try:
         subprocess.run([*d.cmd, "load", "-i", str(archive)], check=True, capture_output=True)
@@ -69,6 +69,7 @@ def main() -> None:
                 report(f"build {name} ({mode})", series, "docker build (classic, 20.10)", f"build-{name}-{mode}")
     finally:
         d.stop()
+        cleanup()
         for p in (work / "bah", work / "bahrun"):
             unmount_under(p)
         unmount_under(work)

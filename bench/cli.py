@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from common import GD, Series, report, scratch, timed
+from common import GD, Series, cleanup, gd_store, report, scratch, timed
 from tests.support.dockerd import running_dockerd
 from tests.support.layers import busybox_rootfs_entries, file, layer_tar
 from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd, unmount_under
@@ -113,7 +113,7 @@ def main() -> int:
     results: dict[str, list[Series]] = {}
     try:
         refs = push_images(reg.host, IMAGES)
-        gd = Engine("geedocker", GD, {"GEEDOCKER_ROOT": str(work / "gd"), "GEEDOCKER_RUN": str(work / "gdrun")})
+        gd = Engine("geedocker", GD, gd_store(work / "gd", work / "gdrun"))
         with podman_cmd(work / "podman") as pcmd, running_dockerd() as dockerd:
             pcmd = [c if c != "vfs" else "overlay" for c in pcmd]
             engines = [gd, Engine("podman", pcmd, pull_flags=("--tls-verify=false",), run_flags=PODMAN_RUN_FLAGS),
@@ -132,6 +132,7 @@ def main() -> int:
                 f"images ({IMAGES} images)": lambda e: ["images"],
             }, args.runs, results)
     finally:
+        cleanup()
         unmount_under(work / "podman")
         reg.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -10,6 +10,7 @@ import atexit
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -153,3 +154,73 @@ def synthetic_layers(n: int = 5, files: int = 400, size: int = 20_000) -> list[P
 
 def scratch(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir="/var/tmp"))
+
+
+# --- what a benchmark leaves behind: nothing ---------------------------------------------------------------------
+# Every geedocker command a benchmark runs inherits a bridge of this process's own instead of the default
+# geedocker0, which the host's own geedocker (or a colleague's) may use: so the bridge it may make is this
+# benchmark's, and ``cleanup`` removes it. Each store is registered (``gd_store``); ``cleanup`` removes its
+# containers, mounts, nftables table (named after the store's root) and files. Benchmarks call it in ``finally``;
+# it also runs at exit and on SIGTERM, and may run twice.
+BRIDGE_ENV = {"GEEDOCKER_BRIDGE": f"gdb{os.getpid()}", "GEEDOCKER_BRIDGE_SUBNET": f"10.213.{os.getpid() % 200}.0/24"}
+os.environ.update(BRIDGE_ENV)
+_STORES: list[tuple[Path, Path]] = []
+
+
+def gd_store(root: Path, run: Path) -> dict[str, str]:
+    """The environment for geedocker commands on a store of the benchmark's own, which ``cleanup`` removes."""
+    if (root, run) not in _STORES:
+        _STORES.append((root, run))
+    return {"GEEDOCKER_ROOT": str(root), "GEEDOCKER_RUN": str(run), **BRIDGE_ENV}
+
+
+def _quietly(cmd: list[str], env: dict[str, str]) -> str:
+    try:
+        p = subprocess.run(cmd, env={**os.environ, "PYTHONPATH": str(REPO / "src"), **env}, capture_output=True,
+                           text=True, stdin=subprocess.DEVNULL, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return p.stdout
+
+
+def _unmount_under(path: Path) -> None:
+    prefix = str(path).rstrip("/")
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for p in sorted({p for p in points if p == prefix or p.startswith(prefix + "/")}, key=len, reverse=True):
+        subprocess.run(["umount", "-l", p], capture_output=True)
+
+
+def cleanup() -> None:
+    """Remove what the registered stores made (containers, mounts, nftables tables, files) and this process's
+    bridge; nothing else."""
+    from geedocker.network import netlink, nft
+    from geedocker.store.layout import Layout
+
+    while _STORES:
+        root, run = _STORES.pop()
+        env = {"GEEDOCKER_ROOT": str(root), "GEEDOCKER_RUN": str(run), **BRIDGE_ENV}
+        if root.exists():
+            ids = _quietly([*GD, "ps", "-aq", "--no-trunc"], env).split()
+            if ids:
+                _quietly([*GD, "rm", "-f", *ids], env)
+        for path in (root, run):
+            _unmount_under(path)
+        try:
+            nft.delete(nft.table_name(Layout(root, run)))
+        except Exception as e:  # noqa: BLE001 - cleanup goes on; say what stayed
+            print(f"bench cleanup: nftables table of {root}: {e}", file=sys.stderr)
+        for path in (root, run):
+            shutil.rmtree(path, ignore_errors=True)
+    try:
+        netlink.delete_link(BRIDGE_ENV["GEEDOCKER_BRIDGE"])
+    except Exception as e:  # noqa: BLE001
+        print(f"bench cleanup: bridge {BRIDGE_ENV['GEEDOCKER_BRIDGE']}: {e}", file=sys.stderr)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # so that finally blocks and atexit run
+
+
+atexit.register(cleanup)
+signal.signal(signal.SIGTERM, _on_sigterm)

@@ -14,7 +14,7 @@ import gzip
 import shutil
 import sys
 
-from common import GD, Series, debian_rootfs_tar, report, scratch, synthetic_layers, timed
+from common import GD, Series, cleanup, debian_rootfs_tar, gd_store, report, scratch, synthetic_layers, timed
 from tests.support.peers import podman_cmd, unmount_under
 from tests.support.registry import make_tls_material, push_test_image, start_registry
 
@@ -23,7 +23,7 @@ from geedocker.registry import RegistryClient, RegistryConfig, StaticCredentials
 
 def build_images(host: str) -> list[str]:
     work = scratch("gdbench-build-")
-    env = {"GEEDOCKER_ROOT": str(work / "root"), "GEEDOCKER_RUN": str(work / "run")}
+    env = gd_store(work / "root", work / "run")
     images = []
     try:
         deb = f"{host}/bench/debian:bookworm"
@@ -40,6 +40,7 @@ def build_images(host: str) -> list[str]:
             client.close()
         images.append(multi)
     finally:
+        cleanup()
         shutil.rmtree(work, ignore_errors=True)
     return images
 
@@ -56,14 +57,14 @@ def main() -> int:
             for _ in range(args.runs):
                 work = scratch("gdbench-")
                 try:
-                    gd.samples.append(timed([*GD, "--root", str(work / "gd"), "--run-root", str(work / "gdr"),
-                                             "pull", "-q", image]))
+                    gd.samples.append(timed([*GD, "pull", "-q", image], gd_store(work / "gd", work / "gdr")))
                     with podman_cmd(work / "podman") as pcmd:
                         pcmd = [c if c != "vfs" else "overlay" for c in pcmd]
                         pod.samples.append(timed([*pcmd, "pull", "-q", "--tls-verify=false", image]))
                     sko.samples.append(timed(["skopeo", "copy", "-q", "--src-tls-verify=false", f"docker://{image}",
                                               f"oci:{work / 'oci'}:x"]))
                 finally:
+                    cleanup()
                     unmount_under(work / "podman")
                     shutil.rmtree(work, ignore_errors=True)
             name = image.split("/", 1)[1].replace("/", "_").replace(":", "_")

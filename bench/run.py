@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import GD, RUNTIME, Series, report, scratch, timed
+from common import GD, RUNTIME, Series, cleanup, gd_store, report, scratch, timed
 from tests.support.bundle import base_config, make_bundle
 from tests.support.layers import busybox_rootfs_entries, layer_tar, make_busybox_rootfs
 from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd, unmount_under
@@ -32,7 +32,7 @@ def engines(work: Path, runs: int) -> None:
     archive = work / "bb.tar"
     with open(archive, "wb") as f:
         save(layout, ["bench/busybox:1"], f)
-    env = {"GEEDOCKER_ROOT": str(layout.root), "GEEDOCKER_RUN": str(layout.run)}
+    env = gd_store(layout.root, layout.run)
     gd = Series("geedocker run --rm --network none")
     pod = Series("podman run --rm --network none")
     with podman_cmd(work / "podman") as pcmd:
@@ -98,6 +98,7 @@ def main() -> int:
         if args.only in (None, "engines"):
             engines(work, args.runs)
     finally:
+        cleanup()
         unmount_under(work / "podman")
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -5,31 +5,27 @@
 ``geedocker run --rm IMG true`` (default bridge: netns, veth, IPAM lease, nftables table) vs
 ``podman run --rm IMG true`` (podman's default network: netavark + aardvark-dns, Debian's podman 4.3),
 with the ``--network none`` times of both for reference (the price of the network is the difference).
-geedocker's bridge here is a benchmark-only ``gdbench0`` on 10.213.250.0/24, removed afterwards with
-its nftables table.
+geedocker's bridge here is the benchmark's own (``bench/common.py``: ``gdb<pid>``), removed afterwards with
+its nftables table and the store, also when the benchmark fails.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import io
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from common import GD, Series, report, scratch, timed
+from common import GD, Series, cleanup, gd_store, report, scratch, timed
 from tests.support.layers import busybox_rootfs_entries, layer_tar
 from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd, unmount_under
 
 from geedocker.images.tarball import save
 from geedocker.images.importer import import_rootfs
-from geedocker.network import netlink, nft
 from geedocker.store.layout import Layout
 
-BRIDGE = "gdbench0"
-SUBNET = "10.213.250.0/24"
 IMAGE = "bench/busybox:1"
 
 
@@ -39,10 +35,7 @@ def bench(work: Path, runs: int) -> None:
     archive = work / "bb.tar"
     with open(archive, "wb") as f:
         save(layout, [IMAGE], f)
-    env = {
-        "GEEDOCKER_ROOT": str(layout.root), "GEEDOCKER_RUN": str(layout.run),
-        "GEEDOCKER_BRIDGE": BRIDGE, "GEEDOCKER_BRIDGE_SUBNET": SUBNET,
-    }  # fmt: skip
+    env = gd_store(layout.root, layout.run)  # with the benchmark's own bridge
     gd_bridge = Series("geedocker run --rm (bridge)")
     gd_none = Series("geedocker run --rm --network none")
     pod_bridge = Series("podman run --rm (netavark bridge)")
@@ -64,10 +57,7 @@ def bench(work: Path, runs: int) -> None:
                 pod_none.samples.append(timed(podn))
             unmount_under(work / "podman")
     finally:
-        with contextlib.suppress(Exception):
-            netlink.delete_link(BRIDGE)
-        with contextlib.suppress(Exception):
-            nft.delete(nft.table_name(layout))
+        cleanup()  # the containers, the bridge, the nftables table and the store
     report(
         f"run --rm busybox true on a bridge network (median of {runs})",
         [gd_bridge, pod_bridge, gd_none, pod_none],

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from geedocker import timefmt
 from geedocker.timefmt import human_duration, now_rfc3339, parse_rfc3339, rfc3339_epoch, utc_text
 
 
@@ -56,3 +57,15 @@ def test_epoch_parser_refuses_what_is_not_rfc3339(text: str) -> None:
 
 def test_utc_text() -> None:
     assert utc_text(0) == "1970-01-01 00:00:00 +0000 UTC"
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("1h", ""), ("1.5h30m", ""), ("0", ""), ("-2m", ""), (".5s", ""),
+    ("2000-01-01T00:00:00Z", 'time: unknown unit "-" in duration "2000-01-01T00:00:00Z"'),
+    ("946684800", 'time: missing unit in duration "946684800"'),
+    ("soon", 'time: invalid duration "soon"'), ("", 'time: invalid duration ""'), (".h", 'time: invalid duration ".h"'),
+    ("1x", 'time: unknown unit "x" in duration "1x"'),
+])  # fmt: skip
+def test_go_duration_error_is_gos_text(text: str, error: str) -> None:
+    """As Go's time.ParseDuration words them (docker shows them, e.g. for a build cache prune's until=)."""
+    assert timefmt.go_duration_error(text) == error

@@ -4,7 +4,7 @@ A normal interpreter exit tears every module and object down one by one; with th
 ``geedocker run`` that takes about 20 ms on a small VM, a sixth of the command's whole time. The commands
 have nothing to finalize besides what ``atexit`` handlers and the standard streams hold, so ``run_main``
 runs ``main``, runs the ``atexit`` handlers, flushes stdout and stderr and leaves with ``os._exit`` (unless
-threads are still running: then it exits normally, which waits for them).
+threads are still running and the command was not interrupted: then it exits normally, which waits for them).
 
 The launchers (``geedocker.launcher``) call ``launch``, which also turns the cyclic garbage collector off
 before the command's modules are imported. Start-up makes some 100,000 objects and no garbage cycles worth
@@ -77,6 +77,9 @@ def collect_cycles() -> None:
         gc.enable()
 
 
+INTERRUPTED = 130  # the status of a command ended by SIGINT (Ctrl-C), as docker's
+
+
 def run_main(main: Callable[[], int]) -> NoReturn:
     """Exit with ``main()``'s status (or a ``SystemExit``'s), skipping the interpreter's teardown."""
     try:
@@ -84,8 +87,8 @@ def run_main(main: Callable[[], int]) -> NoReturn:
     except SystemExit as e:  # argparse's --help and errors, sys.exit() in main
         code = _exit_status(e.code)
     threading = sys.modules.get("threading")
-    if threading is not None and threading.active_count() > 1:
-        sys.exit(code)  # threads still running: the normal exit waits for them
+    if threading is not None and threading.active_count() > 1 and code != INTERRUPTED:
+        sys.exit(code)  # threads still running: the normal exit waits for them (not after Ctrl-C: it means now)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:

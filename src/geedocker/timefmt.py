@@ -121,6 +121,42 @@ def parse_go_duration(text: str) -> float | None:
                                                                             text))
 
 
+def go_duration_error(text: str) -> str:
+    """Go's time.ParseDuration error for ``text`` ("" when it parses), word for word: docker shows it."""
+    orig = text.replace("\\", "\\\\").replace('"', '\\"')
+    invalid = f'time: invalid duration "{orig}"'
+    s = text[1:] if text[:1] in ("-", "+") else text
+    if s == "0":
+        return ""
+    if s == "":
+        return invalid
+    while s:
+        if not (s[0] == "." or s[0].isdigit()):
+            return invalid
+        i = 0
+        while i < len(s) and s[i].isdigit():
+            i += 1
+        pre, s = i > 0, s[i:]
+        post = False
+        if s[:1] == ".":
+            s = s[1:]
+            i = 0
+            while i < len(s) and s[i].isdigit():
+                i += 1
+            post, s = i > 0, s[i:]
+        if not pre and not post:
+            return invalid
+        i = 0
+        while i < len(s) and not (s[i] == "." or s[i].isdigit()):
+            i += 1
+        if i == 0:
+            return f'time: missing unit in duration "{orig}"'
+        unit, s = s[:i], s[i:]
+        if unit not in _DURATION_UNITS and unit != "\u03bcs":
+            return f'time: unknown unit "{unit}" in duration "{orig}"'
+    return ""
+
+
 def parse_timestamp(text: str, now: float | None = None) -> float:
     """docker's --since/--until/until= values (its GetTimestamp): a duration before now ("10m"), Unix time
     ("1700000000" or with a fraction), or an RFC 3339 date or date-time (UTC unless it has an offset).

@@ -1,4 +1,5 @@
-"""Removing a directory tree: the one helper for the store, the archive code and the runtime.
+"""Removing a directory tree: the one helper for the store, the archive code and the runtime; and measuring one
+(``content_size``, docker's size of a writable layer or a volume).
 
 Not ``shutil.rmtree``: importing shutil pulls in bz2, lzma and fnmatch on the container start path, and a
 hostile layer can nest directories thousands deep (this walk is iterative) or leave them read-only or
@@ -125,3 +126,20 @@ def rmtree(path: Path | str, *, ignore_errors: bool = False) -> None:
         raise
     finally:
         os.close(parent)
+
+
+def content_size(top: Path | str) -> int:
+    """The bytes of the regular files under ``top``, a hard-linked file once (docker's directory size); 0 when
+    ``top`` is missing."""
+    total = 0
+    seen: set[tuple[int, int]] = set()
+    for d, _dirs, files in os.walk(top):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(d, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_size
+    return total

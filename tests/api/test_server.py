@@ -97,6 +97,8 @@ def test_version_prefixes_up_to_the_advertised_one(service: str) -> None:
 def test_unknown_and_unimplemented_paths(service: str) -> None:
     status, _, body = request(service, "GET", "/v1.41/containers/abc/stats")
     assert status == 501 and json.loads(body)["message"] == "GET /containers/{id}/stats is not implemented by geedocker"
+    status, _, body = request(service, "GET", "/events")
+    assert status == 501 and json.loads(body)["message"] == "GET /events is not implemented by geedocker"
     status, _, body = request(service, "GET", "/nonsense")
     assert status == 404 and "message" in json.loads(body)
     status, _, _ = request(service, "DELETE", "/version")
@@ -205,3 +207,15 @@ def test_hundred_concurrent_requests(service: str) -> None:
     for t in threads:
         t.join(60)
     assert results == [200] * 100
+
+
+@pytest.mark.parametrize("path", ["/images/prune", "/networks/prune"])
+def test_prune_filters_it_cannot_apply_are_refused_not_ignored(service: str, path: str) -> None:
+    """A prune that ignored ``until`` or ``label`` would delete what the client asked to keep."""
+    import urllib.parse
+
+    for filters in ('{"until": ["24h"]}', '{"label": {"keep=no": true}}'):
+        status, _, body = request(service, "POST", f"{path}?filters={urllib.parse.quote(filters)}")
+        assert status == 400 and "not supported" in json.loads(body)["message"], body
+    status, _, body = request(service, "POST", path)
+    assert status == 200, body

@@ -138,6 +138,78 @@ COPY --from=one /out /kept
     assert "a" in _files(store, target)
 
 
+# Two stages that each wait for the other's mark in a shared cache mount: they finish only if they run at once.
+MEETING = """\
+ARG TRIES=600
+FROM {base} AS left
+ARG TRIES
+RUN --mount=type=cache,id=meet,target=/m touch /m/left && \\
+    i=0; while [ ! -e /m/right ]; do sleep 0.05; i=$((i+1)); [ $i -lt $TRIES ] || exit 9; done; echo l > /l
+FROM {base} AS right
+ARG TRIES
+RUN --mount=type=cache,id=meet,target=/m touch /m/right && \\
+    i=0; while [ ! -e /m/left ]; do sleep 0.05; i=$((i+1)); [ $i -lt $TRIES ] || exit 9; done; echo r > /r
+FROM {base} AS broken
+RUN exit 5
+FROM scratch
+COPY --from=left /l /
+COPY --from=right /r /
+"""
+
+DIAMOND = """\
+FROM {base} AS root
+RUN echo root > /root.txt
+FROM root AS a
+RUN echo a > /a && cat /root.txt >> /a
+FROM root AS b
+COPY --from=a /a /from-a
+RUN echo b > /b
+FROM {base} AS c
+WORKDIR /c
+RUN echo c > c.txt
+FROM scratch
+COPY --from=b / /b/
+COPY --from=c /c /c
+COPY --from=a /a /
+"""
+
+
+def test_independent_stages_run_at_once_and_give_the_same_image(store: Layout, tmp_path: Path) -> None:
+    rec = _build(store, tmp_path / "ctx", MEETING.format(base=BASE), parallel=2)
+    assert {n: _path(store, rec, n).read_text() for n in ("l", "r")} == {"l": "l\n", "r": "r\n"}
+    # the same Dockerfile one stage at a time: the first stage waits for a mark that never comes
+    with pytest.raises(BuildError, match="non-zero code: 9"):
+        _build(store, tmp_path / "ctx", MEETING.format(base=BASE).replace("meet", "meet2"), parallel=1,
+               no_cache=True, build_args=(("TRIES", "10"),))
+    # a DAG of stages: the image does not depend on the order they ran in
+    def content(r: ImageRecord) -> dict[str, tuple[int, bytes]]:
+        return {n: (st.st_mode, _path(store, r, n).read_bytes() if os.path.isfile(_path(store, r, n)) else b"")
+                for n, st in _files(store, r).items()}
+
+    side = _build(store, tmp_path / "ctx", DIAMOND.format(base=BASE), parallel=4)
+    alone = _build(store, tmp_path / "ctx", DIAMOND.format(base=BASE), parallel=1, no_cache=True)
+    assert content(side) == content(alone) and len(side.config.diff_ids) == len(alone.config.diff_ids) == 3
+    assert [h["created_by"] for h in side.config.history] == [h["created_by"] for h in alone.config.history]
+    assert _path(store, side, "b/from-a").read_text() == "a\nroot\n"
+
+
+def test_a_failing_stage_stops_the_others(store: Layout, tmp_path: Path) -> None:
+    text = f"""\
+FROM {BASE} AS slow
+RUN sleep 60
+FROM {BASE} AS fails
+RUN exit 4
+FROM scratch
+COPY --from=slow /bin/busybox /
+COPY --from=fails /bin/busybox /x
+"""
+    with pytest.raises(BuildError, match="non-zero code: 4"):
+        _build(store, tmp_path / "ctx", text, parallel=2)
+    assert ContainerStore(store).ids() == []
+    with open("/proc/self/mountinfo") as f:
+        assert str(store.root) not in f.read()
+
+
 def test_failing_run_leaves_nothing(store: Layout, tmp_path: Path) -> None:
     layers_before = set(os.listdir(store.layers))
     with pytest.raises(BuildError, match="returned a non-zero code: 7"):

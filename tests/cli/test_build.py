@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -46,3 +47,25 @@ def test_build_cli(layout: Layout, tmp_path: Path) -> None:
     assert r.returncode == 1 and "returned a non-zero code: 4" in r.stderr
     r = _cli(layout, "builder", "prune", "-f")
     assert r.returncode == 0 and "Deleted build cache objects" in r.stdout
+
+
+def test_build_progress(layout: Layout, tmp_path: Path) -> None:
+    import_rootfs(layout, io.BytesIO(gzip_bytes(layer_tar(busybox_rootfs_entries()))), "test/bb:1")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM test/bb:1 AS one\nENV A=1\nRUN echo out-$A\n"
+                                    "FROM scratch\nCOPY --from=one /bin/busybox /bb\n")
+    r = _cli(layout, "build", "--progress=plain", "--network", "none", "-t", "p:1", str(ctx))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""  # the progress goes to stderr, as BuildKit's
+    lines = r.stderr.splitlines()
+    run = next(x for x in lines if x.endswith("[one 2/2] RUN echo out-$A")).split()[0]  # "#N"
+    assert re.search(rf"^{run} \d+\.\d+ out-1$", r.stderr, re.M) and f"{run} DONE" in r.stderr
+    assert any(x.endswith("[stage-1 1/2] FROM scratch") for x in lines) and "ENV" not in r.stderr
+    assert "writing image sha256:" in r.stderr and "naming to docker.io/library/p:1 done" in r.stderr
+    again = _cli(layout, "build", "--progress=plain", "--network", "none", str(ctx))
+    assert f"{run} CACHED" in again.stderr
+    tty = _cli(layout, "build", "--progress=tty", "--network", "none", str(ctx))
+    assert tty.returncode == 0 and "[+] Building" in tty.stderr and "FINISHED" in tty.stderr
+    quiet = _cli(layout, "build", "--progress=quiet", "--network", "none", str(ctx))
+    assert quiet.stderr == "" and quiet.stdout.startswith("sha256:")

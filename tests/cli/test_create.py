@@ -10,7 +10,8 @@ import pytest
 from geedocker.argparsing import ArgumentParser
 from geedocker.cli import create
 from geedocker.cli.main import main
-from geedocker.containers.spec import MountSpec
+from geedocker.containers.options import MountSpec
+from geedocker.errors import UsageError
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -71,6 +72,18 @@ def test_defaults() -> None:
         (["-w", "relative"], "absolute path"),
         (["-e", "=x"], "invalid environment variable"),
         (["--pids-limit", "-5"], "invalid --pids-limit"),
+        (["--expose", "abc"], 'invalid range format for --expose: abc, error: strconv.ParseUint: parsing "abc"'),
+        (["--device", "/dev/null:/dev/x:rwz"], "bad mode specified: rwz"),
+        (["--log-driver", "xyz"], 'error looking up logging plugin xyz: plugin "xyz" not found'),
+        (["--log-driver", "syslog"], "not supported by geedocker"),
+        (["--log-opt", "foo=bar"], "unknown log opt 'foo' for json-file log driver"),
+        (["--log-opt", "max-size=abc"], "failed to initialize logging driver: invalid size: 'abc'"),
+        (["--log-opt", "max-file=0"], "max-file cannot be less than 1"),
+        (["--log-driver", "none", "--log-opt", "max-size=1m"], "invalid logging opts for driver none"),
+        (["--log-driver", "local", "--log-opt", "labels=a"], "unknown log opt 'labels' for local log driver"),
+        (["-a", "bogus"], 'invalid argument "bogus" for "-a, --attach" flag'),
+        (["--pull", "sometimes"], "invalid pull option: 'sometimes': must be one of"),
+        (["--platform", "bogus"], "invalid platform 'bogus'"),
         (["-v", "/tmp:/"], "invalid volume specification: '/tmp:/': invalid mount config for type \"bind\": "
                            "invalid specification: destination can't be '/'"),
         (["-v", "/tmp://.:ro"], "destination can't be '/'"),
@@ -161,3 +174,46 @@ def test_a_host_directory_on_the_containers_root_is_refused_and_left_untouched(
 def test_gpus_is_refused_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--root", str(tmp_path / "r"), "run", "--gpus", "all", "busybox", "true"]) == 125
     assert "--gpus all: GPUs are not supported by geedocker" in capsys.readouterr().err
+
+
+def test_step_seven_flags_become_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--device, --log-driver/--log-opt, --cidfile, --expose, -a; a -v source starting with "." is made absolute
+    against the working directory (docker's CLI 23+), another relative one is a volume's name."""
+    monkeypatch.chdir(tmp_path)
+    args = parse("--device", "/dev/null:/dev/mynull:r", "--device", "/dev/zero:rw", "--log-driver", "local",
+                 "--log-opt", "max-size=10m", "--log-opt", "max-file=3", "--cidfile", "/tmp/x.cid", "--expose",
+                 "9000-9001/udp", "--expose", "80", "-a", "STDOUT", "-a", "stderr", "-v", "./data:/d", "-v",
+                 "../up:/u:ro", "-v", "named:/n", "-v", "/h:/c:cached", "busybox")  # fmt: skip
+    o = create.options_from_args(args)
+    assert o.devices == (("/dev/null", "/dev/mynull", "r"), ("/dev/zero", "/dev/zero", "rw"))
+    assert (o.log_driver, o.log_opts) == ("local", (("max-file", "3"), ("max-size", "10m")))
+    assert o.cidfile == "/tmp/x.cid" and o.expose == ("80/tcp", "9000/udp", "9001/udp")
+    assert o.attach == ("stdout", "stderr")
+    assert [(m.type, m.source, m.target, m.flag) for m in o.mounts] == [
+        ("bind", str(tmp_path / "data"), "/d", "-v"), ("bind", str(tmp_path.parent / "up"), "/u", "-v"),
+        ("volume", "named", "/n", "-v"), ("bind", "/h", "/c", "-v")]  # fmt: skip
+    d = create.options_from_args(parse("--log-driver", "json-file", "busybox"))
+    assert d.log_driver == "" and d.log_opts == ()  # the default driver is kept as ""
+    with pytest.raises(UsageError, match="conflicting options: cannot specify both --attach and --detach") as e:
+        create.options_from_args(parse("-a", "stdout", "busybox"), detach=True)
+    assert e.value.exit_code == 1  # docker 28's status for this one
+
+
+def test_cidfile_is_written_once_and_refused_when_present(tmp_path: Path) -> None:
+    path = tmp_path / "c.id"
+    with create.cidfile(str(path)) as write:
+        assert path.exists()  # made first: a file that cannot be written stops the container before it is made
+        write("a" * 64)
+    assert path.read_text() == "a" * 64
+    with pytest.raises(UsageError, match="container ID file found, make sure the other container isn't running"):
+        with create.cidfile(str(path)):
+            pass
+    with pytest.raises(UsageError, match="failed to create the container ID file: open .*: no such file"):
+        with create.cidfile(str(tmp_path / "nodir" / "c.id")):
+            pass
+    gone = tmp_path / "failed.id"
+    with pytest.raises(RuntimeError), create.cidfile(str(gone)):
+        raise RuntimeError("the container was not made")
+    assert not gone.exists()  # no id was written: the file goes
+    with create.cidfile("") as write:
+        write("ignored")

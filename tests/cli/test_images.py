@@ -59,3 +59,15 @@ def test_template_error_exits_1_with_docker_message(root: Path, capsys: pytest.C
     assert code == 1 and out == ""
     assert err == ('template parsing error: template: :1:2: executing "" at <.Nope>: '
                    "can't evaluate field Nope in type *formatter.ImageContext\n")
+
+
+@pytest.mark.parametrize("flags", [(), ("--digests",), ("--no-trunc",), ("--digests", "--no-trunc")])
+def test_the_default_table_is_the_default_templates(root: Path, capsys: pytest.CaptureFixture[str],
+                                                     flags: tuple[str, ...]) -> None:
+    """The default table is printed without the template engine, as docker's default template prints it."""
+    template = "table {{.Repository}}\t{{.Tag}}\t" + ("{{.Digest}}\t" if "--digests" in flags else "")
+    template += "{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+    code, fast, _ = images(root, capsys, *flags)
+    assert code == 0 and len(fast.splitlines()) == 3
+    assert (code, fast) == images(root, capsys, *flags, "--format", template)[:2]
+    assert images(root, capsys, *flags, "--format", "table")[1] == fast

@@ -22,3 +22,14 @@ def test_debug_prints_the_cause_chain_below_the_error(tmp_path: Path, capsys: py
     assert err[0] == plain.rstrip("\n")
     assert err[1].startswith("  caused by: JSONDecodeError: Expecting value")
     assert len(err) == 2
+
+
+def test_management_commands_alone_or_with_an_unknown_subcommand(capsys: pytest.CaptureFixture[str],
+                                                                  tmp_path: Path) -> None:
+    """As docker: ``geedocker container`` prints its help (status 0); an unknown subcommand is docker's
+    "unknown command" (status 1)."""
+    for group in ("container", "image", "system", "network", "volume", "builder"):
+        assert main(["--root", str(tmp_path), group]) == 0
+        assert f"geedocker {group}" in capsys.readouterr().out
+    assert main(["--root", str(tmp_path), "container", "bogus"]) == 1
+    assert capsys.readouterr().err.startswith("geedocker: unknown command: geedocker container bogus\n")

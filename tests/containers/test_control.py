@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -103,15 +104,23 @@ def test_wait_conditions(engine: Engine) -> None:
 
 
 def test_events_of_a_container_life(engine: Engine) -> None:
-    follower = engine.popen("events", "--filter", "container=evt", "--format", "{{.Action}}")
-    time.sleep(1.0)
-    assert engine.run("sh", "-c", "exit 2", flags=("--network", "none", "--name", "evt", "-l", "k=v")).returncode == 2
-    assert engine.cli("rename", "evt", "evt2").returncode == 0
-    assert engine.cli("rm", "evt2").returncode == 0
-    time.sleep(0.5)
-    follower.terminate()
-    out = follower.communicate(timeout=10)[0].split()
-    assert out[:3] == ["create", "start", "die"], out  # the rename takes the name: later ones are evt2's
+    # --since a moment before: the follower replays what came before it was ready, so it needs no head start
+    follower = engine.popen("events", "--since", f"{time.time() - 1:.9f}", "--filter", "container=evt",
+                            "--format", "{{.Action}}")  # fmt: skip
+    watchdog = threading.Timer(30, follower.kill)  # a follower never ends by itself: a missing event ends it
+    watchdog.start()
+    try:
+        r = engine.run("sh", "-c", "exit 2", flags=("--network", "none", "--name", "evt", "-l", "k=v"))
+        assert r.returncode == 2, r.stderr
+        assert engine.cli("rename", "evt", "evt2").returncode == 0
+        assert engine.cli("rm", "evt2").returncode == 0
+        assert follower.stdout is not None
+        out = [follower.stdout.readline().strip() for _ in range(3)]
+    finally:
+        watchdog.cancel()
+        follower.kill()
+        follower.communicate(timeout=10)
+    assert out == ["create", "start", "die"], out  # the rename takes the name: later ones are evt2's
     lines = engine.cli("events", "--since", "1m", "--until", "0s", "--filter", "type=container").stdout.splitlines()
     actions = [ln.split()[2] for ln in lines]
     assert actions == ["create", "start", "die", "rename", "destroy"]

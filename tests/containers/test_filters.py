@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from geedocker.containers.filters import FilterError, filter_records
-from geedocker.containers.spec import MountSpec, RunOptions
+from geedocker.containers.options import MountSpec, RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerState, Status
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions, PortSpec
@@ -90,3 +90,27 @@ def test_bad_filters_are_daemon_errors_exit_1(tmp_path: Path, spec: str, msg: st
 def test_a_filter_without_equals_is_a_flag_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="bad format of filter"):
         names(tmp_path, ["nope"])
+
+
+def test_health_matches_the_status_the_monitor_recorded(tmp_path: Path) -> None:
+    import json
+
+    from geedocker.containers.store import ContainerStore
+    from geedocker.values import replace
+
+    layout = Layout(tmp_path, tmp_path)
+    probed = ContainerConfig(exposed_ports=("80/tcp",)).with_key("Healthcheck", {"Test": ["CMD", "true"]})
+    disabled = ContainerConfig().with_key("Healthcheck", {"Test": ["NONE"]})
+    recs = [replace(RECS[0], image_config=probed), replace(RECS[1], image_config=probed),
+            replace(RECS[2], image_config=disabled)]
+    d = ContainerStore(layout).dir(recs[0].id)
+    d.mkdir(parents=True)
+    (d / "health.json").write_text(json.dumps({"Status": "healthy", "FailingStreak": 0, "Log": []}))
+
+    def matching(spec: str) -> list[str]:
+        return [r.name for r in filter_records(layout, recs, [spec], True)]
+
+    assert matching("health=healthy") == ["web"]
+    assert matching("health=starting") == ["db"]  # a healthcheck not probed yet
+    assert matching("health=none") == ["webtool"]  # Test ["NONE"] is no healthcheck
+    assert matching("health=unhealthy") == []

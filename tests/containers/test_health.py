@@ -41,6 +41,8 @@ def test_failing_then_passing_healthcheck(engine: Engine) -> None:
     h = health(engine, "hc")
     assert h["FailingStreak"] == 0 and len(h["Log"]) <= 5  # type: ignore[arg-type]
     assert engine.cli("ps", "--format", "{{.Status}}").stdout.strip().endswith("(healthy)")
+    assert engine.cli("ps", "--filter", "health=healthy", "--format", "{{.Names}}").stdout == "hc\n"
+    assert engine.cli("ps", "--filter", "health=none", "-q").stdout == ""
     evs = engine.cli("events", "--since", "1m", "--until", "0s", "--filter", "event=health_status",
                      "--format", "{{.Action}}").stdout.split("\n")  # fmt: skip
     assert evs[:2] == ["health_status: unhealthy", "health_status: healthy"]

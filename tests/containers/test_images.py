@@ -71,7 +71,7 @@ def test_rmi_f_keeps_what_containers_use(engine: Engine, image: str) -> None:
 
 def test_a_container_is_never_made_on_layers_rmi_removed(engine: Engine, image: str) -> None:
     from geedocker.containers import images, lifecycle
-    from geedocker.containers.spec import RunOptions
+    from geedocker.containers.options import RunOptions
     from geedocker.errors import ContainerError
 
     source = images.from_image(engine.layout, "test/bb:1", pull="never")

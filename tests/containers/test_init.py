@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from geedocker.containers.spec import find_init_binary
+from geedocker.containers.plan import find_init_binary
 from tests.containers.conftest import Engine
 
 pytestmark = [

@@ -14,7 +14,8 @@ import pytest
 
 from geedocker.containers import lifecycle
 from geedocker.containers.lifecycle import RootfsSource
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
+from geedocker.containers.plan import ContainerPlan, engine_cgroups_path
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.errors import ContainerError, ContainerStateError
 from geedocker.network.options import NetworkOptions
@@ -36,7 +37,7 @@ def source(tmp_path: Path) -> RootfsSource:
 
 def _created(layout: Layout, source: RootfsSource, monkeypatch: pytest.MonkeyPatch, name: str) -> ContainerRecord:
     """A container record as ``create`` makes it, without its bundle (no overlay: unprivileged)."""
-    monkeypatch.setattr(lifecycle, "_write_bundle", lambda store, rec: None)
+    monkeypatch.setattr(lifecycle, "_write_bundle", lambda store, rec, plan: None)
     return lifecycle.create(layout, source, replace(OPTS, name=name))
 
 
@@ -55,7 +56,7 @@ def test_a_failed_prepare_leaves_no_container_and_discards_what_it_prepared(
 
 def test_a_failure_after_prepare_discards_it_and_removes_the_record(
         layout: Layout, source: RootfsSource, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(store: ContainerStore, rec: ContainerRecord) -> None:
+    def broken(store: ContainerStore, rec: ContainerRecord, plan: ContainerPlan) -> None:
         (store.dir(rec.id) / "half-written").write_text("x")
         raise ContainerError("disk full while writing the bundle")
 
@@ -83,7 +84,8 @@ def test_rm_goes_on_when_the_runtime_fails_to_delete(
     with fake.installed(monkeypatch):
         rec = _created(layout, source, monkeypatch, "gone")
         lifecycle.remove(layout, "gone")
-    assert fake.calls == [("delete", rec.id, True)]
+    # the cgroups prepared for a start that never came go too (a run killed between create and start)
+    assert fake.calls == [("delete", rec.id, True), ("discard", rec.id, engine_cgroups_path(rec.id))]
     assert not ContainerStore(layout).dir(rec.id).exists()
     assert ContainerStore(layout).list() == []
 
@@ -101,7 +103,8 @@ def test_rm_refuses_a_running_container_without_force_and_kills_it_with(
         assert fake.calls == []
         monkeypatch.setattr(lifecycle, "_wait_not_running", lambda layout, rec, timeout: True)
         lifecycle.remove(layout, "busy", force=True)
-    assert fake.calls == [("kill", rec.id, signal.SIGKILL), ("delete", rec.id, True)]
+    assert fake.calls == [("kill", rec.id, signal.SIGKILL), ("delete", rec.id, True),
+                          ("discard", rec.id, engine_cgroups_path(rec.id))]
     assert ContainerStore(layout).list() == []
 
 

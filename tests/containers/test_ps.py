@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime
 
 from geedocker.containers import ps
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerState, Status
 from geedocker.oci import ContainerConfig
 from geedocker.timefmt import human_duration

@@ -125,9 +125,12 @@ def test_bind_mounts(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_missing_bind_source(engine: Engine, tmp_path: Path) -> None:
-    r = engine.run("true", flags=("-v", f"{tmp_path}/absent:/x"))
+    """As docker: --mount refuses a missing source; -v makes the directory."""
+    r = engine.run("true", flags=("--mount", f"type=bind,src={tmp_path}/absent,dst=/x"))
     assert r.returncode == 125 and "bind source path does not exist" in r.stderr
-    assert engine.ids() == []
+    assert engine.ids() == [] and not (tmp_path / "absent").exists()
+    r = engine.run("sh", "-c", "echo made > /x/f", flags=("-v", f"{tmp_path}/absent/deeper:/x"))
+    assert r.returncode == 0 and (tmp_path / "absent" / "deeper" / "f").read_text() == "made\n"
 
 
 def test_writes_go_to_the_container_not_the_layer(engine: Engine) -> None:

@@ -11,8 +11,8 @@ import pytest
 
 from geedocker.containers import seccomp
 from geedocker.containers.seccomp import ProfileError, to_oci
-from geedocker.containers.spec import DEFAULT_CAPABILITIES
 from geedocker.errors import UsageError
+from geedocker.runtime.capabilities import DEFAULT_CAPABILITIES
 from geedocker.runtime.seccomp import Seccomp
 
 AMD64 = ("amd64", "SCMP_ARCH_X86_64", (6, 1))
@@ -251,12 +251,16 @@ def test_a_bad_profile_file_is_refused_before_anything_is_made(tmp_path: Path) -
 
 
 def _spec(**kw: Any) -> dict[str, Any]:
-    from geedocker.containers.spec import RunOptions, build_spec
+    from geedocker.containers.options import RunOptions
+    from geedocker.containers.plan import Resolved, make_plan
+    from geedocker.containers.spec import build_spec
     from geedocker.containers.users import ProcessUser
+    from geedocker.network.options import Attachment
     from geedocker.oci import ContainerConfig
+    from geedocker.runtime.capabilities import NAMES
 
-    return build_spec(ContainerConfig(cmd=("sh",)), RunOptions(**kw), container_id="c" * 64,
-                      user=ProcessUser(0, 0, (0,), "/root", "root"))
+    plan = make_plan("c" * 64, ContainerConfig(cmd=("sh",)), RunOptions(**kw), nodename="h", known_capabilities=NAMES)
+    return build_spec(plan, Resolved("rootfs", ProcessUser(0, 0, (0,), "/root", "root")), Attachment())
 
 
 def test_every_container_gets_the_default_profile_for_its_capabilities() -> None:

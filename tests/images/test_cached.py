@@ -14,6 +14,7 @@ import pytest
 from geedocker.images.cached import check
 from geedocker.images.pull import PullOptions, pull
 from geedocker.registry import RegistryClient, RegistryConfig, StaticCredentials
+from geedocker.registry.credentials import Credentials
 from geedocker.registry.transport import Response
 from geedocker.store.blobs import BlobStore
 from geedocker.store.images import ImageStore
@@ -163,6 +164,13 @@ def test_against_real_registries(kind: str, anonymous: bool, request: pytest.Fix
         assert reg.token_server is not None
         user = None if anonymous else reg.credentials.username  # type: ignore[union-attr]
         assert reg.token_server.requests == [(user, [f"repository:{repo}:pull"])]
+        # the token is kept: the next cached pull is the conditional request alone
+        before = log.stat().st_size
+        reg.token_server.requests.clear()
+        again = check(layout, name, config=cfg)
+        assert again is not None and again.requests == 1 and reg.token_server.requests == []
+        time.sleep(0.2)
+        assert _manifest_requests(reg, before) == ["304"]
     else:
         # plain HTTP, TLS verified with the test CA from certs.d, basic credentials sent over TLS at once
         assert fresh.requests == 1 and statuses == ["304"]
@@ -185,3 +193,87 @@ def test_tls_is_verified(request: pytest.FixtureRequest, tmp_path: Path) -> None
     untrusted = reg.config(certs_dirs=())
     assert check(layout, name, config=untrusted) is None
     assert _manifest_requests(reg, before) == []
+
+
+@pytest.fixture
+def pulled_with_tokens(layout: Layout) -> tuple[FakeRegistry, str]:
+    """An image pulled from a registry with token auth (anonymous pulls allowed, and a user "ann")."""
+    fake = FakeRegistry(auth="bearer", users={"ann": "secret"})
+    creds = RegistryConfig(credentials=StaticCredentials({fake.host: Credentials("ann", "secret")}))
+    client = RegistryClient(fake.host, config=creds, transport=fake)
+    build_and_push(client, REPO, "1", layers("1"))
+    name = f"{fake.host}/{REPO}:1"
+    pull(layout, name, client=fake_client(fake))
+    fake.requests.clear()
+    return fake, name
+
+
+def _token_requests(fake: FakeRegistry) -> int:
+    return sum(1 for r in fake.requests if "auth.fake" in r.url)
+
+
+def test_a_token_is_kept_so_the_next_cached_pull_is_one_request(
+        layout: Layout, pulled_with_tokens: tuple[FakeRegistry, str]) -> None:
+    fake, name = pulled_with_tokens
+    first = check(layout, name, config=FAKE_CFG, transport=fake)
+    assert first is not None and first.requests == 3 and _token_requests(fake) == 1  # 401, token, manifest
+    kept = layout.run / "registry-tokens.json"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    fake.requests.clear()
+    second = check(layout, name, config=FAKE_CFG, transport=fake)
+    assert second is not None and second.requests == 1 and len(fake.requests) == 1
+    assert fake.requests[0].headers["Authorization"].startswith("Bearer ")
+    assert fake.requests[0].url.endswith(f"/v2/{REPO}/manifests/1")
+
+
+def test_a_revoked_token_is_replaced(layout: Layout, pulled_with_tokens: tuple[FakeRegistry, str]) -> None:
+    fake, name = pulled_with_tokens
+    assert check(layout, name, config=FAKE_CFG, transport=fake) is not None
+    fake.expire_all_tokens()  # the server drops it before the expiry it gave
+    fake.requests.clear()
+    again = check(layout, name, config=FAKE_CFG, transport=fake)
+    assert again is not None and again.requests == 3 and _token_requests(fake) == 1  # kept one (401), token, manifest
+    fake.requests.clear()
+    assert check(layout, name, config=FAKE_CFG, transport=fake) is not None and len(fake.requests) == 1
+
+
+def test_a_token_is_kept_for_its_user_only(layout: Layout, pulled_with_tokens: tuple[FakeRegistry, str]) -> None:
+    fake, name = pulled_with_tokens
+    assert check(layout, name, config=FAKE_CFG, transport=fake) is not None  # anonymous
+    ann = RegistryConfig(credentials=StaticCredentials({fake.host: Credentials("ann", "secret")}))
+    fake.requests.clear()
+    assert check(layout, name, config=ann, transport=fake) is not None
+    assert _token_requests(fake) == 1  # the anonymous token is not hers: a token of her own
+    assert "Authorization" in next(r for r in fake.requests if "auth.fake" in r.url).headers
+    fake.requests.clear()
+    assert check(layout, name, config=ann, transport=fake) is not None and len(fake.requests) == 1
+    fake.requests.clear()
+    assert check(layout, name, config=FAKE_CFG, transport=fake) is not None and len(fake.requests) == 1
+
+
+def test_the_token_cache_keeps_tokens_for_exactly_what_they_were_given(tmp_path: Path) -> None:
+    from geedocker.registry.tokens import TokenCache
+
+    d = tmp_path / "run"
+    cache = TokenCache(d / "tokens.json")
+    cache.put("reg.example", "repository:a:pull", "", "https", "tok", expires=100.0, now=0.0)
+    assert cache.get("reg.example", "repository:a:pull", "", "https", now=99.0) == "tok"
+    assert cache.get("reg.example", "repository:a:pull", "", "https", now=100.0) is None  # expired
+    for other in [("reg.other", "repository:a:pull", "", "https"),
+                  ("reg.example", "repository:b:pull", "", "https"),
+                  ("reg.example", "repository:a:pull", "ann", "https"),
+                  ("reg.example", "repository:a:pull", "", "http")]:
+        assert cache.get(*other, now=1.0) is None
+    cache.forget("reg.example", "repository:a:pull", "", "https", now=1.0)
+    assert cache.get("reg.example", "repository:a:pull", "", "https", now=1.0) is None
+    cache.put("reg.example", "repository:a:pull", "", "https", "tok", expires=100.0, now=0.0)
+    (d / "tokens.json").chmod(0o644)  # not as this module writes it: not trusted
+    assert cache.get("reg.example", "repository:a:pull", "", "https", now=1.0) is None
+    (d / "tokens.json").chmod(0o600)
+    d.chmod(0o777)  # others may write to the directory: tokens neither read nor written
+    assert cache.get("reg.example", "repository:a:pull", "", "https", now=1.0) is None
+    cache.put("reg.example", "repository:c:pull", "", "https", "tok", expires=100.0, now=0.0)
+    d.chmod(0o700)
+    assert cache.get("reg.example", "repository:c:pull", "", "https", now=1.0) is None
+    (d / "tokens.json").write_bytes(b"{not json")
+    assert cache.get("reg.example", "repository:a:pull", "", "https", now=1.0) is None

@@ -116,7 +116,10 @@ def test_ctrl_c_mid_pull_exits_130_and_the_next_pull_resumes(
     proxy: FaultProxy, image: PushedImage, tmp_path: Path
 ) -> None:
     big = image.layers[0]
-    proxy.add(Fault.reset(200_000, path=str(big.digest), times=1000))  # keeps the pull busy retrying
+    # the blob stops after 1.5 MB (past the 1 MiB reads between the socket and the disk) and the proxy holds
+    # the connection: the pull is busy, with bytes on disk, when the signal comes (resets could exhaust the
+    # resumes first), and Ctrl-C must not wait for the silent registry
+    proxy.add(Fault.stall(1_500_000, path=str(big.digest)))
     env = {**os.environ, "GEEDOCKER_ROOT": str(tmp_path / "root"), "GEEDOCKER_RUN": str(tmp_path / "run"),
            "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     data = tmp_path / "root" / "ingest" / f"sha256-{big.digest.hex}" / "data"

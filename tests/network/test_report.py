@@ -1,10 +1,12 @@
-"""What inspect (NetworkSettings), ps (PORTS) and the bundle (namespaces) get from a network state."""
+"""What inspect (NetworkSettings) and ps (PORTS) get from a network state (the bundle's namespaces from the
+attachment: tests/containers/test_spec.py)."""
 
 from __future__ import annotations
 
 import ipaddress
+import re
 
-from geedocker.network.endpoint import Endpoint, NetState, Prepared
+from geedocker.network.endpoint import Endpoint, NetState
 from geedocker.network.options import PortSpec
 from geedocker.network.report import describe_state, ports_text_of
 
@@ -30,11 +32,25 @@ def test_describe_bridge() -> None:
     assert d["Networks"]["front"]["Aliases"] == ["api"] and d["Networks"]["front"]["IPAddress"] == "10.213.0.5"
 
 
+    front = d["Networks"]["front"]
+    assert front["NetworkID"] == "n" * 64 and re.fullmatch("[0-9a-f]{64}", front["EndpointID"])
+    assert d["EndpointID"] == front["EndpointID"] and d["HairpinMode"] is False and d["SecondaryIPAddresses"] is None
+
+
+# docker 20.10's NetworkSettings and EndpointSettings keys, in its order
+SETTINGS_KEYS = ["Bridge", "SandboxID", "HairpinMode", "LinkLocalIPv6Address", "LinkLocalIPv6PrefixLen", "Ports",
+                 "SandboxKey", "SecondaryIPAddresses", "SecondaryIPv6Addresses", "EndpointID", "Gateway",
+                 "GlobalIPv6Address", "GlobalIPv6PrefixLen", "IPAddress", "IPPrefixLen", "IPv6Gateway", "MacAddress",
+                 "Networks"]  # fmt: skip
+ENDPOINT_KEYS = ["IPAMConfig", "Links", "Aliases", "NetworkID", "EndpointID", "Gateway", "IPAddress", "IPPrefixLen",
+                 "IPv6Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "MacAddress", "DriverOpts"]  # fmt: skip
+
+
 def test_describe_a_stopped_container_on_its_networks_without_address() -> None:
-    from geedocker.network.endpoint import Attachment
+    from geedocker.network.endpoint import Membership
 
     st = NetState("c" * 64, "web", "cccccccccccc", "bridge", netns="/run/x/netns/c",
-                  networks=(Attachment("front", "n" * 64, "eth0", "10.213.0.9", ("api",)),),
+                  networks=(Membership("front", "n" * 64, "eth0", "10.213.0.9", ("api",)),),
                   wanted_ports=(PortSpec(80, "tcp", "", 8080),))  # fmt: skip
     assert NetState.from_json(st.to_json()) == st
     d = describe_state(st)
@@ -53,25 +69,17 @@ def test_state_written_before_attachments_reads_its_endpoints_as_asked() -> None
 
 
 def test_describe_other_modes() -> None:
-    assert describe_state(None, "host")["Networks"] == {"host": {}}
-    assert "none" in describe_state(NetState("c" * 64, "x", "h", "none", netns="/n"))["Networks"]
+    never_started = describe_state(None, "host")
+    assert list(never_started) == SETTINGS_KEYS and list(never_started["Networks"]["host"]) == ENDPOINT_KEYS
+    assert never_started["Networks"]["host"]["NetworkID"] == ""
+    none = describe_state(NetState("c" * 64, "x", "h", "none", netns="/n"))["Networks"]["none"]
+    assert list(none) == ENDPOINT_KEYS and len(none["NetworkID"]) == 64 and none["EndpointID"] == ""
     assert describe_state(NetState("c" * 64, "x", "h", "container", netns="/n"))["Networks"] == {}
+    assert describe_state(None, "container:other")["Networks"] == {}
+    assert list(describe_state(ST)) == SETTINGS_KEYS and list(describe_state(ST)["Networks"]["front"]) == ENDPOINT_KEYS
 
 
 def test_ports_text() -> None:
     assert ports_text_of(ST) == "127.0.0.1:5353->53/udp, 0.0.0.0:8080->80/tcp"
     assert ports_text_of(None) == ""
 
-
-SPEC = {"linux": {"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "mount"}]}}
-
-
-def test_prepared_apply_sets_path_or_drops_namespace() -> None:
-    import copy
-
-    s = Prepared((), "/run/x/netns/c").apply(copy.deepcopy(SPEC))
-    assert s["linux"]["namespaces"] == [{"type": "pid"}, {"type": "network", "path": "/run/x/netns/c"},
-                                        {"type": "mount"}]  # fmt: skip
-    assert Prepared((), None).apply(copy.deepcopy(SPEC))["linux"]["namespaces"] == [{"type": "pid"}, {"type": "mount"}]
-    s = Prepared((), "").apply({"linux": {"namespaces": [{"type": "pid"}]}})
-    assert s["linux"]["namespaces"] == [{"type": "pid"}, {"type": "network"}]

@@ -134,7 +134,7 @@ class FakeRegistry:
             if self.scheme == "http":
                 raise TLSFailure(f"{self.host}: server gave HTTP response to HTTPS client", plain_http=True)
             raise ConnectionFailure(f"{self.host}: connection refused (fake)", refused=True)
-        denied = self._check_auth(method, parts.path, parts.query, headers)
+        denied = self._check_auth(method, parts.path, parts.query, headers, url)
         if denied is not None:
             return denied
         return self._route(method, url, parts.path, parse_qs(parts.query), headers, body)
@@ -165,7 +165,8 @@ class FakeRegistry:
             need.add(f"repository:{q['from'][0]}:pull")
         return need
 
-    def _check_auth(self, method: str, path: str, query: str, headers: Mapping[str, str]) -> Response | None:
+    def _check_auth(self, method: str, path: str, query: str, headers: Mapping[str, str],
+                    url: str = "") -> Response | None:
         if self.auth == "none":
             return None
         authz = headers.get("Authorization", "")
@@ -176,13 +177,15 @@ class FakeRegistry:
                 user, _, pw = base64.b64decode(authz[6:]).decode().partition(":")
                 if self.users.get(user) == pw:
                     return None
-            return self._resp(401, path, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+            return self._resp(401, url or path,
+                              b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
                               {"WWW-Authenticate": self._challenge(None)})
         if authz.startswith("Bearer "):
             granted, valid = self.tokens.get(authz[7:], (set(), False))
             if valid and need <= granted:
                 return None
-        return self._resp(401, path, b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+        return self._resp(401, url or path,
+                          b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
                           {"WWW-Authenticate": self._challenge(scope_str.split(" ")[0] if scope_str else None)})
 
     def _token(self, url: str, headers: Mapping[str, str]) -> Response:

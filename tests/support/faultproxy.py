@@ -5,6 +5,8 @@ Rules match by method and a path regex and fire for their first ``times`` matchi
 - ``Fault.status(500)``           answer with that status (and a registry-style error body);
 - ``Fault.too_many(retry_after)`` 429 with ``Retry-After``;
 - ``Fault.reset(after_bytes)``    forward, send the headers and ``after_bytes`` of the body, then RST;
+- ``Fault.stall(after_bytes)``    forward, send the headers and ``after_bytes`` of the body, then say nothing more
+                                  until ``clear()`` or ``stop()`` (or 60 s), then RST: a pull that is busy;
 - ``Fault.corrupt(at)``           forward with one body byte flipped at ``at`` (or the last byte);
 - ``Fault.ignore_range()``        drop the request's Range header, so the registry sends 200 and everything.
 
@@ -58,6 +60,10 @@ class Fault:
         return cls("reset", method, path, times, after_bytes=after_bytes)
 
     @classmethod
+    def stall(cls, after_bytes: int, *, method: str = "GET", path: str = r"/blobs/sha256:", times: int = 1) -> Fault:
+        return cls("stall", method, path, times, after_bytes=after_bytes)
+
+    @classmethod
     def corrupt(cls, at: int = 0, *, method: str = "GET", path: str = r"/blobs/sha256:", times: int = 1) -> Fault:
         return cls("corrupt", method, path, times, after_bytes=at)
 
@@ -73,6 +79,7 @@ class FaultProxy:
         self.faults: list[Fault] = []
         self.log: list[tuple[str, str, str, str]] = []
         self._lock = threading.Lock()
+        self._release = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -89,6 +96,8 @@ class FaultProxy:
         with self._lock:
             self.faults.clear()
             self.log.clear()
+        self._release.set()  # stalled answers end now
+        self._release = threading.Event()
 
     def _take(self, method: str, path: str) -> Fault | None:
         with self._lock:
@@ -165,9 +174,12 @@ class FaultProxy:
                         chunk = resp.read(min(65536, total - sent))
                     if not chunk:
                         break
-                    if fault is not None and fault.kind == "reset" and sent + len(chunk) >= fault.after_bytes:
+                    if (fault is not None and fault.kind in ("reset", "stall")
+                            and sent + len(chunk) >= fault.after_bytes):
                         self.wfile.write(chunk[: fault.after_bytes - sent])
                         self.wfile.flush()
+                        if fault.kind == "stall":
+                            proxy._release.wait(60)
                         # let the client read what was sent: an RST makes the kernel drop unread data
                         time.sleep(0.3)
                         self._rst()
@@ -195,6 +207,7 @@ class FaultProxy:
         return self
 
     def stop(self) -> None:
+        self._release.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

@@ -243,7 +243,7 @@ def stop(req: Request) -> Response:
 
 def kill(req: Request) -> Response:
     from geedocker.containers import lifecycle
-    from geedocker.containers.spec import parse_signal
+    from geedocker.containers.flags import parse_signal
 
     rec = _rec(req)
     sig = parse_signal(req.arg("signal", "KILL"))

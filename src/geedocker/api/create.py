@@ -1,6 +1,6 @@
 """``POST /containers/create``'s body (Config, HostConfig, NetworkingConfig) -> the engine's ``RunOptions``.
 
-The values go through the same parsers as ``geedocker run``'s flags (``containers.spec``, ``network.options``),
+The values go through the same parsers as ``geedocker run``'s flags (``containers.flags``, ``network.options``),
 so both front ends accept and refuse the same things. A field geedocker does not honour is refused with a 400
 naming it when it asks for something (a non-zero value); a zero value is accepted, as clients send every field
 of their structs. A field docker's API does not have at all is refused the same way.
@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from geedocker.api.errors import ApiError
-from geedocker.containers import spec
-from geedocker.containers.spec import MountSpec, RunOptions
+from geedocker.containers import flags
+from geedocker.containers.options import MountSpec, RunOptions
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions, network_options
 
@@ -107,7 +107,7 @@ def _mount(m: Any) -> MountSpec:
         parts.append(f"tmpfs-mode={int(tmpfs['Mode']):o}")
     if any("," in p for p in parts):
         raise ApiError(400, f"invalid mount {m!r}")
-    return spec.parse_mount(",".join(parts))
+    return flags.parse_mount(",".join(parts))
 
 
 def _ports(bindings: dict[str, Any]) -> list[str]:
@@ -175,22 +175,22 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
         ep = _strs(ep_raw, "Entrypoint")
         entrypoint = ep[0] if ep else ""
         cmd = ep[1:] + cmd  # the engine's entrypoint is one word (--entrypoint): the rest go before Cmd
-    mounts = [spec.parse_volume(b) for b in _strs(host.get("Binds"), "HostConfig.Binds")]
+    mounts = [flags.parse_volume(b) for b in _strs(host.get("Binds"), "HostConfig.Binds")]
     mounts += [_mount(m) for m in host.get("Mounts") or []]
     targets = {m.target for m in mounts}
     for path in _dict(body.get("Volumes"), "Volumes"):  # `-v /path`: an anonymous volume
         if path not in targets:
-            mounts.append(spec.parse_volume(path))
+            mounts.append(flags.parse_volume(path))
     if host.get("VolumesFrom"):
         from geedocker.containers.volumes import parse_volumes_from
 
         for v in _strs(host.get("VolumesFrom"), "HostConfig.VolumesFrom"):
             parse_volumes_from(v)
     for path, o in _dict(host.get("Tmpfs"), "HostConfig.Tmpfs").items():
-        mounts.append(spec.parse_tmpfs(f"{path}:{o}" if o else path))
+        mounts.append(flags.parse_tmpfs(f"{path}:{o}" if o else path))
     memory = _int(host.get("Memory"), "Memory") or None
     swap = _int(host.get("MemorySwap"), "MemorySwap") or None
-    if memory is not None and memory < spec.MIN_MEMORY:
+    if memory is not None and memory < flags.MIN_MEMORY:
         raise ApiError(400, "Minimum memory limit allowed is 6MB")
     if memory is not None and swap is None:
         swap = 2 * memory
@@ -198,7 +198,7 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
         raise ApiError(400, "You should always set the Memory limit when using Memoryswap limit")
     nano = _int(host.get("NanoCpus"), "NanoCpus") or None
     if nano is not None:
-        spec.parse_cpus(str(nano / 1e9))  # the same range check as --cpus
+        flags.parse_cpus(str(nano / 1e9))  # the same range check as --cpus
     pids = _int(host.get("PidsLimit"), "PidsLimit")
     if pids is not None and pids <= 0:
         pids = None if pids == 0 else -1
@@ -208,23 +208,23 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
     ulimits = []
     for u in host.get("Ulimits") or []:
         u = _dict(u, "Ulimits[]")
-        ulimits.append(spec.parse_ulimit(f"{u.get('Name')}={u.get('Soft')}:{u.get('Hard')}"))
+        ulimits.append(flags.parse_ulimit(f"{u.get('Name')}={u.get('Soft')}:{u.get('Hard')}"))
     stop_signal = str(body.get("StopSignal") or "")
     if stop_signal:
-        spec.parse_signal(stop_signal)
+        flags.parse_signal(stop_signal)
     for c in _strs(host.get("CapAdd"), "CapAdd") + _strs(host.get("CapDrop"), "CapDrop"):
-        spec.normalize_capability(c)
+        flags.normalize_capability(c)
     workdir = str(body.get("WorkingDir") or "")
     if workdir and not workdir.startswith("/"):
         raise ApiError(400, f"the working directory {workdir!r} is invalid, it needs to be an absolute path")
     if name:
-        spec.validate_name(name)
+        flags.validate_name(name)
     shm = _int(host.get("ShmSize"), "ShmSize") or None
     return RunOptions(
         name=name.lstrip("/"),
         command=tuple(cmd),
         entrypoint=entrypoint,
-        env=tuple(spec.parse_env_list(_strs(body.get("Env"), "Env"), environ={})),
+        env=tuple(flags.parse_env_list(_strs(body.get("Env"), "Env"), environ={})),
         workdir=workdir,
         user=str(body.get("User") or ""),
         hostname=str(body.get("Hostname") or ""),

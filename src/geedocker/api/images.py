@@ -274,7 +274,12 @@ def prune(req: Request) -> Response:
     from geedocker.images.local import remove_image
 
     filters = req.json_arg("filters") or {}
-    dangling = [str(x).lower() for x in (filters.get("dangling") or ["true"])] if isinstance(filters, dict) else []
+    if not isinstance(filters, dict):
+        raise ApiError(400, "invalid filters: a JSON object was expected")
+    if set(filters) - {"dangling"}:  # until, label...: ignoring them would delete what the client meant to keep
+        raise ApiError(400, f"image prune filters other than dangling are not supported by geedocker: "
+                            f"{', '.join(sorted(set(filters) - {'dangling'}))}")  # fmt: skip
+    dangling = [str(x).lower() for x in (filters.get("dangling") or ["true"])]
     deleted: list[dict[str, str]] = []
     if "false" in dangling or "0" in dangling:  # every image no container uses (docker image prune -a)
         used = ContainerStore(req.layout).image_ids()

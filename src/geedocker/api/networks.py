@@ -102,6 +102,8 @@ def prune(req: Request) -> Response:
     from geedocker.network import endpoint
     from geedocker.network.config import NetworkStore
 
+    if req.json_arg("filters"):  # until, label: ignoring them would delete what the client meant to keep
+        raise ApiError(400, "network prune filters are not supported by geedocker")
     deleted = []
     for cfg in NetworkStore(req.layout).configs():
         if cfg.is_default or endpoint.network_containers(req.layout, cfg):

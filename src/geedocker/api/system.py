@@ -184,4 +184,5 @@ def auth(req: Request) -> Response:
 
 
 def events(req: Request) -> Response:
-    raise ApiError(501, "GET /events is not implemented by geedocker: there is no event journal yet")
+    # The journal exists (geedocker.store.events, read by `geedocker events`); streaming it here is not written yet.
+    raise ApiError(501, "GET /events is not implemented by geedocker")

@@ -1,7 +1,15 @@
 """The builder: a Dockerfile and a context -> an image in the store.
 
-Each stage the target needs is built in order (``stages.needed``). A stage starts from an image (pulled if
-missing, or with ``--pull``), ``scratch`` or an earlier stage; the base image's ONBUILD triggers run first.
+Only the stages the target needs are built (``stages.needed``), as BuildKit does; a stage starts once the stages
+it reads from (its FROM, ``COPY --from``, ``RUN --mount=...,from=``) are built, so independent stages run side by
+side, a few at a time (``BuildOptions.parallel``), each in a thread of its own. Every step's result depends only
+on its inputs, never on that order, so the image is the same whatever runs first. When a stage fails, the others
+stop at their next step (their running RUN killed) and the first failure is the build's error.
+
+A stage starts from an image (pulled if missing, or with ``--pull``), ``scratch`` or an earlier stage; the base
+image's ONBUILD triggers run first. What the build shows goes to a ``progress`` display, in BuildKit's shapes:
+a numbered step ``[stage k/n] INSTRUCTION`` per FROM, RUN, COPY, ADD and WORKDIR (the instructions that only
+change the config show nothing, as in BuildKit), with its output, CACHED or its time.
 RUN, COPY, ADD and WORKDIR commit one layer each (``steps``), through the build cache; the other
 instructions change the run config and add a history entry with ``empty_layer``. The target stage's
 layers, config and history become the image, tagged with every ``-t``.
@@ -9,7 +17,9 @@ layers, config and history become the image, tagged with every ``-t``.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
@@ -18,11 +28,21 @@ from geedocker.build import config as cfgs
 from geedocker.build.cache import BuildCache
 from geedocker.build.dockerfile import DockerfileError, Instruction, parse
 from geedocker.build.dockerignore import Ignore
-from geedocker.build.errors import BuildError
+from geedocker.build.errors import BuildError, Cancelled
+from geedocker.build.progress import Display, Plain, Vertex
 from geedocker.build.shellwords import expand
-from geedocker.build.stages import PROXY_ARGS, Stage, find_stage, needed, platform_args, split_arg, split_stages
+from geedocker.build.stages import (
+    PROXY_ARGS,
+    Stage,
+    dependencies,
+    find_stage,
+    needed,
+    platform_args,
+    split_arg,
+    split_stages,
+)
 from geedocker.build.workspace import Workspace
-from geedocker.errors import ImageNotFound, UsageError
+from geedocker.errors import GeeDockerError, ImageNotFound, UsageError
 from geedocker.images.compose import Base, now, write_image
 from geedocker.oci import ContainerConfig, Platform, chain_ids
 from geedocker.store.images import ImageRecord, ImageStore
@@ -48,6 +68,7 @@ class BuildOptions:
     shm_size: int | None = None
     ulimits: tuple[tuple[str, int, int], ...] = ()
     secrets: tuple[tuple[str, str], ...] = ()  # (id, host path)
+    parallel: int = 0  # stages built at once; 0: as many as there are CPUs, between 2 and 4
     extra: tuple[tuple[str, str], ...] = field(default=())
 
 
@@ -61,6 +82,13 @@ class StageState:
         self.layout = layout
         self.args: dict[str, str] = {}
         self.cmd_set = False
+        self.label = ""  # "[builder " ... "3/5] ": the stage's name in a multi-stage build, as BuildKit's
+        self.step = 0
+        self.steps = 1
+
+    def name(self, text: str) -> str:
+        self.step += 1
+        return f"[{self.label}{self.step:>{len(str(self.steps))}}/{self.steps}] {text}"
 
     @property
     def lowers(self) -> list[Path]:
@@ -81,10 +109,13 @@ class StageState:
 
 
 class Builder:
-    def __init__(self, layout: Layout, opts: BuildOptions, out: TextIO | None = None) -> None:
+    def __init__(self, layout: Layout, opts: BuildOptions, out: TextIO | None = None,
+                 display: Display | None = None) -> None:
         self.layout = layout
         self.opts = opts
-        self.out = out or sys.stdout
+        self.out = out or sys.stderr  # the display's, and with -q a failing RUN's output
+        self.display = display or (Display() if opts.quiet else Plain(self.out))
+        self.current = threading.local()  # the step each stage's thread shows now (``vertex``)
         self.cache = BuildCache(layout)
         self.ws: Workspace | None = None
         self.host = Platform.host()
@@ -92,12 +123,41 @@ class Builder:
         self.build_args = dict(opts.build_args)
         self.used_args: set[str] = set()
         self.ignore: Ignore | None = None
-        self.step = 0
-        self.total = 0
+        self.lock = threading.Lock()  # the running containers
+        self.cancelled = threading.Event()
+        self.running: dict[str, str] = {}  # RUN containers running now: id -> runtime
 
-    def say(self, text: str) -> None:
-        if not self.opts.quiet:
-            print(text, file=self.out, flush=True)
+    def log(self, data: bytes) -> None:
+        """Output of the step this thread runs (a RUN's, as it comes)."""
+        v: Vertex | None = getattr(self.current, "vertex", None)
+        if v is not None:
+            self.display.log(v, data)
+
+    def cached(self) -> None:
+        """The step this thread runs was found in the cache."""
+        v: Vertex | None = getattr(self.current, "vertex", None)
+        if v is not None:
+            self.display.cached(v)
+
+    def show_failed_output(self, data: bytes) -> None:
+        """With -q, a failing RUN's output (kept until then), as docker shows it."""
+        self.out.write(data.decode("utf-8", "replace"))
+        self.out.flush()
+
+    def cancel(self) -> None:
+        """Stop every stage: no new step starts, running RUN containers are killed."""
+        import signal
+
+        from geedocker.containers.backend import get_backend
+
+        self.cancelled.set()
+        with self.lock:
+            running = dict(self.running)
+        for cid, runtime in running.items():
+            try:
+                get_backend(self.layout, runtime or None).kill(cid, signal.SIGKILL)
+            except GeeDockerError:
+                pass
 
     # --- the build ------------------------------------------------------------------------------
     def build(self) -> ImageRecord:
@@ -123,15 +183,13 @@ class Builder:
                 raise UsageError(f"failed to reach build target {self.opts.target} in Dockerfile")
             target = t
         want = needed(target, stages, self.meta_env, self.escape)
-        self.total = sum(1 + len(s.instructions) for s in stages if s.index in want)
+        self.multi = len(stages) > 1
         if self.opts.context is not None:
             self.ignore = Ignore.for_build(self.opts.context, self.opts.dockerfile_path)
         self.ws = Workspace(self.layout)
-        results: dict[int, StageState] = {}
+        order = [s for s in stages[: target.index + 1] if s.index in want]
         try:
-            for s in stages[: target.index + 1]:
-                if s.index in want:
-                    results[s.index] = self._stage(s, stages, results)
+            results = self._stages(order, stages)
         finally:
             self.ws.close()
         unused = sorted(set(self.build_args) - self.used_args - PROXY_ARGS)
@@ -141,11 +199,53 @@ class Builder:
         cfg = final.config
         if self.opts.labels:
             cfg = replace(cfg, labels=tuple(sorted({**dict(cfg.labels), **dict(self.opts.labels)}.items())))
+        v = self.display.start("exporting to image")
         rec = write_image(self.layout, final.base, cfg, names=self.opts.tags)
-        self.say(f"Successfully built {rec.id.short}")
+        self.display.status(v, "exporting layers")
+        self.display.status(v, f"writing image {rec.id}")
         for tag in self.opts.tags:
-            self.say(f"Successfully tagged {tag}")
+            self.display.status(v, f"naming to {_full_name(tag)}")
+        self.display.done(v)
         return rec
+
+    def _stages(self, order: list[Stage], stages: list[Stage]) -> dict[int, StageState]:
+        """Build ``order``'s stages, each once those it reads from are built, up to ``parallel`` at once."""
+        results: dict[int, StageState] = {}
+        parallel = self.opts.parallel or max(2, min(4, os.cpu_count() or 1))
+        if len(order) == 1 or parallel == 1:
+            for s in order:
+                results[s.index] = self._stage(s, stages, results)
+            return results
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        deps = {s.index: dependencies(s, stages, self.meta_env, self.escape) for s in order}
+        pending = list(order)
+        running: dict[Future[StageState], int] = {}
+        error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="build-stage") as pool:
+            try:
+                while pending or running:
+                    for s in [s for s in pending if deps[s.index] <= results.keys()][: parallel - len(running)]:
+                        pending.remove(s)
+                        running[pool.submit(self._stage, s, stages, results)] = s.index
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for f in sorted(done, key=lambda f: running[f]):
+                        i = running.pop(f)
+                        try:
+                            results[i] = f.result()
+                        except BaseException as e:  # noqa: BLE001 - kept, raised once the others stopped
+                            if error is None or isinstance(error, Cancelled):
+                                error = e
+                            self.cancel()
+                            pending.clear()
+            except BaseException:
+                self.cancel()  # interrupted: stop the stages before the pool waits for them
+                raise
+        if error is not None:
+            raise error
+        return results
 
     def _check_platform(self, want: Platform, what: str) -> None:
         if want.os != self.host.os or want.architecture != self.host.architecture:
@@ -156,13 +256,13 @@ class Builder:
     def _stage(self, stage: Stage, stages: list[Stage], results: Mapping[int, StageState]) -> StageState:
         ins = stage.first
         image = expand(stage.image, self.meta_env, self.escape)
-        self.progress(ins, f"FROM {image}" + (f" AS {stage.name}" if stage.name else ""))
         for k, _ in ins.flags:
             if k != "platform":
                 raise ins.error(f"Unknown flag: {k}")
         if stage.platform:
             self._check_platform(Platform.parse(expand(stage.platform, self.meta_env, self.escape)), "FROM --platform")
         prev = find_stage(stages, image, stage.index)
+        triggers: list[Instruction] = []
         if prev is not None:
             src = results[prev.index]
             state = StageState(stage, src.base, src.config, self.layout)
@@ -172,22 +272,21 @@ class Builder:
             rec = self._image(image, ins)
             base = Base.of(rec)
             state = StageState(stage, base, rec.config.config, self.layout)
-            triggers = rec.config.config.get("OnBuild") or []
-            if triggers:
+            texts = rec.config.config.get("OnBuild") or []
+            if texts:
                 state.config = state.config.with_key("OnBuild", None)
-                for text in triggers:
-                    trig = parse(f"{text}\n").instructions[0]
-                    trig = replace(trig, line=ins.line)
-                    self.say(f"# Executing 1 build trigger: {text}")
-                    self._instruction(state, trig, stages, results)
+                triggers = [replace(parse(f"{t}\n").instructions[0], line=ins.line) for t in texts]
+        if self.multi:
+            state.label = f"{stage.name or f'stage-{stage.index}'} "
+        state.steps = 1 + sum(1 for i in (*triggers, *stage.instructions) if i.cmd in LAYER_STEPS)
+        self.display.done(self.display.start(state.name(f"FROM {image}")))
+        for trig in triggers:
+            self._instruction(state, trig, stages, results, trigger=True)
         for step in stage.instructions:
-            self.progress(step, step.original)
+            if self.cancelled.is_set():
+                raise Cancelled("cancelled")
             self._instruction(state, step, stages, results)
         return state
-
-    def progress(self, ins: Instruction, text: str) -> None:
-        self.step += 1
-        self.say(f"Step {self.step}/{self.total} : {text}")
 
     def _image(self, name: str, ins: Instruction) -> ImageRecord:
         store = ImageStore(self.layout)
@@ -198,8 +297,13 @@ class Builder:
                 pass
         from geedocker.images.pull import PullOptions, pull
 
-        self.say(f"Pulling {name}")
-        pull(self.layout, name, options=PullOptions(platform=self.platform))
+        v = self.display.start(f"[internal] pull {_full_name(name)}")
+        try:
+            pull(self.layout, name, options=PullOptions(platform=self.platform))
+        except BaseException as e:
+            self.display.error(v, str(e))
+            raise
+        self.display.done(v)
         rec = store.resolve(name)
         got = Platform(rec.config.os, rec.config.architecture, rec.config.variant)
         if rec.config.architecture and not self.host.matches(got):
@@ -212,18 +316,26 @@ class Builder:
         return [self.layout.layer_diff(c) for c in reversed(rec.chain_ids)]
 
     def _instruction(self, state: StageState, ins: Instruction, stages: list[Stage],
-                     results: Mapping[int, StageState]) -> None:
+                     results: Mapping[int, StageState], trigger: bool = False) -> None:
         from geedocker.build import steps
 
         c = ins.cmd
         if c == "arg":
             self._arg(state, ins)
             return
-        if c in ("run", "copy", "add", "workdir"):
-            if c == "workdir":
-                state.config, _ = cfgs.apply(ins, state.config, state.env(), self.escape, state.cmd_set)
-            assert self.ws is not None
-            steps.layer_step(self, state, ins, stages, results)
+        if c in LAYER_STEPS:
+            v = self.current.vertex = self.display.start(state.name(("ONBUILD " if trigger else "") + _shown(ins)))
+            try:
+                if c == "workdir":
+                    state.config, _ = cfgs.apply(ins, state.config, state.env(), self.escape, state.cmd_set)
+                assert self.ws is not None
+                steps.layer_step(self, state, ins, stages, results)
+            except BaseException as e:
+                self.display.error(v, "cancelled" if isinstance(e, Cancelled) else str(e) or type(e).__name__)
+                raise
+            finally:
+                self.current.vertex = None
+            self.display.done(v)
             return
         if c == "maintainer":
             state.base = state.base.with_layer(None, self._history(f"MAINTAINER {ins.args[0]}"))
@@ -261,12 +373,36 @@ class Builder:
         return {"created": now(), "created_by": f"/bin/sh -c #(nop) {text}"}
 
 
-def build(layout: Layout, opts: BuildOptions, out: TextIO | None = None) -> ImageRecord:
-    """Build ``opts.dockerfile`` with ``opts.context``; the image."""
+LAYER_STEPS = ("run", "copy", "add", "workdir")  # the instructions that are steps (BuildKit's vertices)
+
+
+def _shown(ins: Instruction) -> str:
+    """An instruction as a step's name: its first line, the keyword upper case."""
+    text = ins.original.split("\n", 1)[0].strip()
+    word, _, rest = text.partition(" ")
+    return f"{word.upper()} {rest}".strip()
+
+
+def _full_name(ref: str) -> str:
+    from geedocker.errors import GeeDockerError as _Error
+    from geedocker.reference import parse as parse_ref
+
     try:
-        return Builder(layout, opts, out).build()
+        return str(parse_ref(ref))
+    except _Error:
+        return ref
+
+
+def build(layout: Layout, opts: BuildOptions, out: TextIO | None = None, display: Display | None = None) -> ImageRecord:
+    """Build ``opts.dockerfile`` with ``opts.context``; the image. ``display`` shows the progress (by default
+    plain lines on ``out``, stderr unless given; nothing with ``opts.quiet``)."""
+    b = Builder(layout, opts, out, display)
+    try:
+        return b.build()
     except DockerfileError:
         raise
     except OSError as e:
         raise BuildError(f"build failed: {e.strerror or e}: {e.filename or ''}".rstrip(": ")) from e
+    finally:
+        b.display.close()
 

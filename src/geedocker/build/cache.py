@@ -59,21 +59,23 @@ class BuildCache:
                      "tar_size": blob.tar_size, "chain": str(chain)}
         atomic_write(self.dir / f"{key}.json", json.dumps(entry).encode(), durable=False)
 
-    def prune(self) -> tuple[int, int]:
-        """Remove every entry and what only the cache held; (entries removed, bytes of blobs freed)."""
+    def prune(self) -> tuple[list[str], int]:
+        """Remove every entry and what only the cache held; (the keys of the entries removed, bytes of blobs
+        freed)."""
         from geedocker.store.images import ImageStore
 
         try:
             names = sorted(os.listdir(self.dir))
         except FileNotFoundError:
-            return 0, 0
+            return [], 0
         used_blobs: set[Digest] = set()
         used_chains: set[Digest] = set()
         for rec in ImageStore(self.layout).records():
             used_blobs |= set(rec.layer_digests)
             used_chains |= set(rec.chain_ids)
         blobs, layers = BlobStore(self.layout), LayerStore(self.layout)
-        freed = removed = 0
+        freed = 0
+        removed: list[str] = []
         for name in names:
             path = self.dir / name
             digest: Digest | None = None
@@ -90,5 +92,5 @@ class BuildCache:
             if chain is not None and chain not in used_chains:
                 layers.remove(chain)
             path.unlink(missing_ok=True)
-            removed += 1
+            removed.append(name.removesuffix(".json"))
         return removed, freed

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from geedocker.build.dockerfile import Instruction
 from geedocker.build.shellwords import expand, split_words
-from geedocker.containers.spec import merge_env
+from geedocker.containers.plan import merge_env
 from geedocker.oci import ContainerConfig
 from geedocker.values import replace
 

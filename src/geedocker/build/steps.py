@@ -17,8 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -67,7 +66,7 @@ def _commit(b: Builder, state: StageState, key: str, created_by: str,
     A step that changed nothing adds no layer, only an ``empty_layer`` history entry (as docker's builder)."""
     found, blob = (False, None) if b.opts.no_cache else b.cache.get(key)
     if found:
-        b.say(" ---> Using cache")
+        b.cached()
     else:
         blob = make()
         chain = register_layer(b.layout, state.base.diff_ids, blob) if blob is not None else None
@@ -245,7 +244,7 @@ def _run_argv(state: StageState, ins: Instruction) -> tuple[str, ...]:
 def _mounts(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             results: Mapping[int, StageState]) -> list[object]:
     from geedocker.build.stages import find_stage
-    from geedocker.containers.spec import MountSpec
+    from geedocker.containers.options import MountSpec
 
     out: list[object] = []
     env = state.env()
@@ -294,25 +293,6 @@ def _mounts(b: Builder, state: StageState, ins: Instruction, stages: list[Stage]
     return out
 
 
-@contextlib.contextmanager
-def _output(quiet: bool) -> Iterator[Path | None]:
-    """With -q the RUN's output goes to a file, shown only if it fails; else straight to our stdout."""
-    if not quiet:
-        yield None
-        return
-    fd, name = tempfile.mkstemp(prefix="geedocker-run-")
-    saved = os.dup(1), os.dup(2)
-    try:
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
-        yield Path(name)
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for f in (*saved, fd):
-            os.close(f)
-
-
 def _seeded_volume(b: Builder, state: StageState, path: str) -> Path:
     """A fresh volume for ``path`` holding what the stage has there (docker copies it into the volume)."""
     assert b.ws is not None
@@ -336,9 +316,11 @@ def _seeded_volume(b: Builder, state: StageState, path: str) -> Path:
 
 def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
          results: Mapping[int, StageState]) -> None:
-    from geedocker.containers import lifecycle
+    from geedocker.build.errors import Cancelled
+    from geedocker.containers import lifecycle, supervisor
     from geedocker.containers.commit import runtime_paths
-    from geedocker.containers.spec import MountSpec, RunOptions, merge_env
+    from geedocker.containers.options import MountSpec, RunOptions
+    from geedocker.containers.plan import merge_env
     from geedocker.containers.store import ContainerStore
     from geedocker.network.options import NetworkOptions
 
@@ -373,20 +355,34 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             net=NetworkOptions(mode=mode, add_hosts=b.opts.add_hosts), shm_size=b.opts.shm_size,
             ulimits=b.opts.ulimits,
         )
-        with _output(b.opts.quiet) as log:
-            rec, code = lifecycle.run(b.layout, source, opts)
+        kept: list[bytes] = []  # with -q the output is shown only if the command fails
+
+        def output(stream: str, data: bytes) -> None:
+            if b.opts.quiet:
+                kept.append(data)
+            else:
+                b.log(data)
+
+        rec = lifecycle.create(b.layout, source, opts, starting=True)
         try:
+            with b.lock:
+                b.running[rec.id] = rec.runtime
+            if b.cancelled.is_set():
+                raise Cancelled("cancelled")
+            try:
+                code = supervisor.run_captured(b.layout, rec, output)
+            finally:
+                with b.lock:
+                    b.running.pop(rec.id, None)
             if code != 0:
-                if log is not None:
-                    print(log.read_text(errors="replace"), end="", file=b.out)
+                if kept:
+                    b.show_failed_output(b"".join(kept))
                 shown = " ".join(argv) if ins.json else argv[-1]
                 raise _step_failed(f"The command '{shown}' returned a non-zero code: {code}", code)
             store = ContainerStore(b.layout)
             made = [p for p in runtime_paths(store.bundle(rec.id)) if p not in volumes]
             return _layer_of(b, store.dir(rec.id) / "upper", lowers, made)
         finally:
-            if log is not None:
-                log.unlink(missing_ok=True)
             with contextlib.suppress(GeeDockerError):
                 lifecycle.remove(b.layout, rec.id, force=True)
 

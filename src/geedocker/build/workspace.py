@@ -4,13 +4,14 @@
 write into (the upper dir then becomes the step's layer); ``readonly(lowers)`` shows a stage's or an image's
 merged tree for ``COPY --from`` and ``RUN --mount=type=bind,from=``. Everything lives under
 ``$ROOT/tmp/build-<pid>-<token>/``; ``close`` unmounts (lazily, so nothing blocks) and removes it, on
-success and on failure alike.
+success and on failure alike. Stages built side by side share it: its counter and mount list are locked.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,10 +31,12 @@ class Workspace:
         self.empty.mkdir()
         self.mounts: list[Path] = []
         self.n = 0
+        self.lock = threading.Lock()
 
     def new_dir(self, what: str) -> Path:
-        self.n += 1
-        d = self.dir / f"{self.n}-{what}"
+        with self.lock:
+            self.n += 1
+            d = self.dir / f"{self.n}-{what}"
         d.mkdir(mode=0o700)
         return d
 
@@ -42,7 +45,8 @@ class Workspace:
         d = self.new_dir("rw")
         merged = d / "merged"
         rootfs.mount_overlay(d, list(lowers) or [self.empty], merged)
-        self.mounts.append(merged)
+        with self.lock:
+            self.mounts.append(merged)
         return merged, d / "upper"
 
     def readonly(self, lowers: Sequence[Path]) -> Path:
@@ -54,13 +58,15 @@ class Workspace:
         if len(layers) == 1:
             layers.append(str(self.empty))  # overlayfs without an upper dir wants two lower dirs
         syscalls.mount("overlay", merged, "overlay", syscalls.MS_RDONLY, "lowerdir=" + ":".join(layers))
-        self.mounts.append(merged)
+        with self.lock:
+            self.mounts.append(merged)
         return merged
 
     def unmount(self, path: Path) -> None:
         rootfs.unmount(path)
-        if path in self.mounts:
-            self.mounts.remove(path)
+        with self.lock:
+            if path in self.mounts:
+                self.mounts.remove(path)
 
     def close(self) -> None:
         for m in reversed(self.mounts):

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from contextlib import ExitStack
     from pathlib import Path
 
+    from geedocker.build.progress import Display
     from geedocker.store.images import ImageRecord
     from geedocker.store.layout import Layout
 
@@ -36,7 +37,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shm-size", help="size of /dev/shm")
     p.add_argument("--ulimit", action="append", default=[], help="ulimit options")
     p.add_argument("--progress", default="auto", choices=["auto", "plain", "tty", "quiet", "rawjson"],
-                   help="type of progress output (auto, plain)")
+                   help="type of progress output: auto (tty on a terminal, else plain), plain, tty, quiet "
+                        "(rawjson: as plain)")
     p.add_argument("--secret", action="append", default=[], help="secret to expose: id=mysecret,src=/local/secret")
     p.add_argument("-o", "--output", action="append", default=[], help="output: type=tar|docker,dest=FILE")
     p.add_argument("--rm", nargs="?", const="true", default="true", help="accepted (containers are always removed)")
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
 
     from geedocker.build.builder import BuildOptions, build
     from geedocker.cli.common import layout_of
-    from geedocker.containers.spec import parse_bytes, parse_ulimit
+    from geedocker.containers.flags import parse_bytes, parse_ulimit
     from geedocker.errors import UsageError
     from geedocker.network.options import parse_add_host
 
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
             shm_size=parse_bytes(args.shm_size, "--shm-size") if args.shm_size else None,
             ulimits=tuple(parse_ulimit(u) for u in args.ulimit), secrets=tuple(secrets),
         )
-        rec = build(layout, opts)
+        rec = build(layout, opts, display=_display(args.progress, opts.quiet))
     for o in outputs:
         _write_output(layout, rec, o)
     if args.iidfile:
@@ -113,6 +115,17 @@ def run(args: argparse.Namespace) -> int:
     if opts.quiet:
         print(str(rec.id))
     return 0
+
+
+def _display(progress: str, quiet: bool) -> Display:
+    """BuildKit's choice: the progress goes to stderr; ``auto`` draws in place when stderr is a terminal."""
+    from geedocker.build.progress import Display, Plain, Tty
+
+    if quiet:
+        return Display()
+    if progress == "tty" or (progress == "auto" and sys.stderr.isatty()):
+        return Tty(sys.stderr)
+    return Plain(sys.stderr)
 
 
 def _context(args: argparse.Namespace, stack: ExitStack) -> tuple[Path | None, str, Path | None]:

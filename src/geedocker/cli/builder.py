@@ -13,10 +13,13 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.build.cache import BuildCache
+    import sys
+
+    from geedocker.cli import prune
     from geedocker.cli.common import layout_of
 
-    removed, freed = BuildCache(layout_of(args)).prune()
-    print(f"Deleted build cache objects: {removed}")
-    print(f"Total reclaimed space: {freed / 1e6:.1f}MB" if freed >= 1e6 else f"Total reclaimed space: {freed}B")
+    if not prune.confirm("WARNING! This will remove all dangling build cache.", args.force, sep=" "):
+        return 0
+    out, freed = prune.build_cache(layout_of(args))
+    sys.stdout.write(out + prune.total(freed))
     return 0

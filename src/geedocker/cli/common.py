@@ -62,10 +62,12 @@ def ago(epoch: float | None) -> str:
     return human_duration(time.time() - epoch) + " ago"
 
 
-def human_size(n: float) -> str:
+def human_size(n: float, precision: int = 3) -> str:
+    """docker's units.HumanSizeWithPrecision: decimal units, ``precision`` significant digits (docker's tables
+    use 3, its "Total reclaimed space" 4)."""
     for unit in ("B", "kB", "MB", "GB", "TB"):
         if abs(n) < 1000 or unit == "TB":
-            return f"{n:.3g}{unit}" if unit != "B" else f"{int(n)}B"
+            return f"{n:.{precision}g}{unit}" if unit != "B" else f"{int(n)}B"
         n /= 1000
     return f"{n}B"
 

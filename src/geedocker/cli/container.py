@@ -1,5 +1,6 @@
 """``geedocker container COMMAND``: docker's management form (``container ls``, ``container rm``...,
-``container prune``, ``container inspect``); each subcommand is the top-level command's module."""
+``container prune``, ``container inspect``): every command of docker's ``container --help``; each subcommand is
+the top-level command's module."""
 
 from __future__ import annotations
 
@@ -8,23 +9,33 @@ import sys
 
 # subcommand -> module (the top-level command of the same meaning)
 SUBCOMMANDS: dict[str, str] = {
+    "attach": "geedocker.cli.attach",
+    "commit": "geedocker.cli.commit",
+    "cp": "geedocker.cli.cp",
+    "create": "geedocker.cli.create",
+    "diff": "geedocker.cli.diff",
+    "exec": "geedocker.cli.exec",
+    "export": "geedocker.cli.export",
+    "kill": "geedocker.cli.kill",
+    "logs": "geedocker.cli.logs",
     "ls": "geedocker.cli.ps",
     "ps": "geedocker.cli.ps",
     "list": "geedocker.cli.ps",
-    "create": "geedocker.cli.create",
+    "pause": "geedocker.cli.pause",
+    "port": "geedocker.cli.port",
+    "rename": "geedocker.cli.rename",
+    "restart": "geedocker.cli.restart",
+    "rm": "geedocker.cli.rm",
+    "remove": "geedocker.cli.rm",
     "run": "geedocker.cli.run",
     "start": "geedocker.cli.start",
+    "stats": "geedocker.cli.stats",
     "stop": "geedocker.cli.stop",
-    "restart": "geedocker.cli.restart",
-    "kill": "geedocker.cli.kill",
-    "rm": "geedocker.cli.rm",
-    "logs": "geedocker.cli.logs",
-    "exec": "geedocker.cli.exec",
+    "top": "geedocker.cli.top",
+    "unpause": "geedocker.cli.unpause",
+    "update": "geedocker.cli.update",
     "wait": "geedocker.cli.wait",
-    "commit": "geedocker.cli.commit",
-    "diff": "geedocker.cli.diff",
-    "export": "geedocker.cli.export",
-}
+}  # docker 28's `container --help`, every command with its aliases (inspect and prune are below)
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -33,6 +44,7 @@ def register(p: argparse.ArgumentParser) -> None:
     sub = register_group(p, SUBCOMMANDS)
     prune = sub.add_parser("prune", help="remove all stopped containers")
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
+    prune.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'until=<timestamp>')")
     insp = sub.add_parser("inspect", help="display detailed information on one or more containers")
     insp.add_argument("containers", nargs="+", metavar="CONTAINER")
     insp.add_argument("-f", "--format", default="", help='a Go template, or "json"')
@@ -47,20 +59,14 @@ def run(args: argparse.Namespace) -> int:
         return code
     layout = layout_of(args)
     if args.action == "prune":
-        from geedocker.containers.lifecycle import prune
+        from geedocker.cli import prune
+        from geedocker.containers.filters import parse_filters
 
-        if not args.force and sys.stdin.isatty():
-            print("WARNING! This will remove all stopped containers.")
-            answer = input("Are you sure you want to continue? [y/N] ")
-            if answer.strip().lower() not in ("y", "yes"):
-                return 0
-        removed = prune(layout)
-        if removed:
-            print("Deleted Containers:")
-            for cid in removed:
-                print(cid)
-            print()
-        print("Total reclaimed space: 0B")
+        f = parse_filters(args.filter)
+        if not prune.confirm("WARNING! This will remove all stopped containers.", args.force):
+            return 0
+        out, reclaimed = prune.containers(layout, f)
+        sys.stdout.write(out + prune.total(reclaimed))
         return 0
     from geedocker.cli.common import run_inspect
     from geedocker.containers.inspect import inspect_container

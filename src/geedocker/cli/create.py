@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from geedocker.cli.network_flags import add_network_flags, network_options_from_args
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
     from geedocker.containers.lifecycle import RootfsSource
 
 
@@ -58,7 +61,14 @@ def add_container_flags(p: argparse.ArgumentParser) -> None:
     a("--ulimit", action="append", default=[], help="ulimit options (nofile=1024:2048)")
     a("--sysctl", action="append", default=[], help="namespaced kernel parameters (net.ipv4.ip_forward=1)")
     a("--shm-size", default=None, help="size of /dev/shm (default 64m)")
-    a("--pull", default="missing", choices=["missing", "always", "never"], help="pull image before running")
+    a("--pull", default="missing", help="pull image before running (always, missing, never)")
+    a("--platform", default="", help="os/arch[/variant]: the image's variant to use (pulled when not the local one)")
+    a("-a", "--attach", action="append", default=[], help="attach to STDIN, STDOUT or STDERR")
+    a("--cidfile", default="", help="write the container ID to the file")
+    a("--expose", action="append", default=[], help="expose a port or a range of ports")
+    a("--device", action="append", default=[], help="add a host device to the container (HOST[:CONTAINER][:rwm])")
+    a("--log-driver", default="", help="logging driver for the container (json-file, local, none)")
+    a("--log-opt", action="append", default=[], help="log driver options (max-size, max-file, ...)")
     a("--rootfs", action="store_true", help="IMAGE is a root filesystem directory, not an image")
     a("image", metavar="IMAGE")
     a("command", nargs=argparse.REMAINDER, metavar="COMMAND")
@@ -73,7 +83,7 @@ def _free_dash_h(p: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: bool = False) -> RunOptions:
     """Validate the flags into a RunOptions (``UsageError``, exit 125, on a bad value)."""
-    from geedocker.containers import spec
+    from geedocker.containers import flags
     from geedocker.errors import UsageError
 
     if getattr(args, "gpus", ""):
@@ -82,28 +92,50 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
 
     env: list[str] = []
     for f in args.env_file:
-        env += spec.parse_env_file(f)
-    env += spec.parse_env_list(args.env)
-    mounts = [spec.parse_volume(v) for v in args.volume]
-    mounts += [spec.parse_mount(m) for m in args.mount]
-    mounts += [spec.parse_tmpfs(t) for t in args.tmpfs]
-    spec.check_mount_points(mounts)
+        env += flags.parse_env_file(f)
+    env += flags.parse_env_list(args.env)
+    mounts = [flags.parse_volume(_absolute_source(v)) for v in args.volume]
+    mounts += [flags.parse_mount(m) for m in args.mount]
+    mounts += [flags.parse_tmpfs(t) for t in args.tmpfs]
+    flags.check_mount_points(mounts)
     if args.volumes_from:
         from geedocker.containers.volumes import parse_volumes_from
 
         for v in args.volumes_from:
             parse_volumes_from(v)
-    memory, swap = spec.parse_memory(args.memory, args.memory_swap)
+    memory, swap = flags.parse_memory(args.memory, args.memory_swap)
     from geedocker.containers.seccomp import parse_security_opts
 
     security_opt, nnp = parse_security_opts(args.security_opt)
     net = network_options_from_args(args)  # network flags (geedocker.cli.network_flags)
     if args.stop_signal:
-        spec.parse_signal(args.stop_signal)
+        flags.parse_signal(args.stop_signal)
     for c in [*args.cap_add, *args.cap_drop]:
-        spec.normalize_capability(c)
+        flags.normalize_capability(c)
     if args.pids_limit is not None and args.pids_limit < -1:
         raise UsageError(f"invalid --pids-limit {args.pids_limit}")
+    attach = []
+    for stream in args.attach:
+        if stream.lower() not in ("stdin", "stdout", "stderr"):
+            raise UsageError(f'invalid argument "{stream}" for "-a, --attach" flag: valid streams are STDIN, '
+                             "STDOUT and STDERR")  # fmt: skip
+        attach.append(stream.lower())
+    if attach and detach:
+        conflict = UsageError("conflicting options: cannot specify both --attach and --detach")
+        conflict.exit_code = 1  # docker 28's status for it
+        raise conflict
+    if args.pull not in ("missing", "always", "never"):
+        raise UsageError(f"invalid pull option: '{args.pull}': must be one of \"always\", \"missing\" or \"never\"")
+    expose = sorted({p for e in args.expose for p in flags.parse_expose(e)})
+    log_driver, log_opts = flags.parse_log_options(args.log_driver, args.log_opt)
+    if args.platform:
+        from geedocker.errors import GeeDockerError
+        from geedocker.oci import Platform
+
+        try:
+            Platform.parse(args.platform)
+        except GeeDockerError as e:
+            raise UsageError(str(e)) from e
     labels = []
     for item in args.label:
         k, _, v = item.partition("=")
@@ -111,7 +143,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
             raise UsageError(f"invalid label {item!r}")
         labels.append((k, v))
     if args.name:
-        spec.validate_name(args.name)
+        flags.validate_name(args.name)
     if args.workdir and not args.workdir.startswith("/"):
         raise UsageError(f"the working directory {args.workdir!r} is invalid, it needs to be an absolute path")
     return RunOptions(
@@ -127,7 +159,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         volumes_from=tuple(args.volumes_from),
         memory=memory,
         memory_swap=swap,
-        nano_cpus=spec.parse_cpus(args.cpus),
+        nano_cpus=flags.parse_cpus(args.cpus),
         cpu_shares=args.cpu_shares or None,
         restart=_restart_policy(args.restart, rm),
         health=_health(args),
@@ -147,10 +179,25 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         security_opt=security_opt,
         labels=tuple(sorted(labels)),
         group_add=tuple(args.group_add),
-        ulimits=tuple(spec.parse_ulimit(u) for u in args.ulimit),
-        sysctls=tuple(sorted(spec.parse_sysctl(x) for x in args.sysctl)),
-        shm_size=spec.parse_bytes(args.shm_size, "--shm-size") if args.shm_size else None,
+        ulimits=tuple(flags.parse_ulimit(u) for u in args.ulimit),
+        sysctls=tuple(sorted(flags.parse_sysctl(x) for x in args.sysctl)),
+        shm_size=flags.parse_bytes(args.shm_size, "--shm-size") if args.shm_size else None,
+        devices=tuple(flags.parse_device(d) for d in args.device),
+        log_driver=log_driver,
+        log_opts=log_opts,
+        cidfile=args.cidfile,
+        expose=tuple(expose),
+        attach=tuple(dict.fromkeys(attach)),
     )
+
+
+def _absolute_source(volume: str) -> str:
+    """As docker's CLI (23+): a ``-v`` source starting with "." is a host path relative to the working directory
+    (any other relative source is a volume's name; ``--mount`` takes absolute paths only)."""
+    import os
+
+    src, sep, rest = volume.partition(":")
+    return os.path.abspath(src) + sep + rest if sep and src.startswith(".") else volume
 
 
 def _health(args: argparse.Namespace) -> str:
@@ -198,7 +245,7 @@ def source_from_args(args: argparse.Namespace) -> RootfsSource:
     def said(name: str) -> None:
         print(f"Unable to find image '{name}' locally", file=sys.stderr)
 
-    return images.from_image(layout_of(args), args.image, pull=args.pull, on_pull=said)
+    return images.from_image(layout_of(args), args.image, pull=args.pull, on_pull=said, platform=args.platform)
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -206,17 +253,58 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.cli.common import before_start, layout_of
-    from geedocker.containers import lifecycle
+    """A bad flag exits 125; what docker's daemon refuses (a missing image, a name in use, the cidfile...) exits
+    1, as docker's ``create`` does (its ``run`` exits 125 for them)."""
+    from geedocker.cli.common import layout_of
+    from geedocker.containers import images, lifecycle
+    from geedocker.errors import GeeDockerError
 
     opts = options_from_args(args)
+    source = images.from_directory(args.image) if args.rootfs else None  # geedocker's own flag: checked as one
     try:
-        rec = lifecycle.create(layout_of(args), source_from_args(args), opts)
-    except Exception as e:
-        before_start(e)
+        with cidfile(opts.cidfile) as write_id:
+            rec = lifecycle.create(layout_of(args), source or source_from_args(args), opts)
+            write_id(rec.id)
+    except GeeDockerError as e:
+        e.exit_code = 1
         raise
     from geedocker.containers import rootfs
 
     rootfs.unmount(layout_of(args).container_dir(rec.id) / "rootfs")
     print(rec.id)
     return 0
+
+
+@contextlib.contextmanager
+def cidfile(path: str) -> Iterator[Callable[[str], None]]:
+    """``--cidfile``: refused when the file is there (docker's words), made before the container so that a file
+    that cannot be written stops it, and removed again when the container is not made. Yields the function that
+    writes the id."""
+    import os
+
+    from geedocker.errors import UsageError
+
+    if not path:
+        yield lambda _cid: None
+        return
+    if os.path.exists(path):
+        raise UsageError(f"container ID file found, make sure the other container isn't running or delete {path}")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise UsageError(f"failed to create the container ID file: open {path}: "
+                         f"{(e.strerror or str(e)).lower()}") from e  # fmt: skip
+    written = False
+
+    def write(cid: str) -> None:
+        nonlocal written
+        os.write(fd, cid.encode())
+        written = True
+
+    try:
+        yield write
+    finally:
+        os.close(fd)
+        if not written:
+            with contextlib.suppress(OSError):
+                os.unlink(path)

@@ -20,7 +20,7 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import layout_of
     from geedocker.containers.execute import ExecOptions, exec_in
-    from geedocker.containers.spec import parse_env_list
+    from geedocker.containers.flags import parse_env_list
 
     eo = ExecOptions(
         args=tuple(args.command),

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-SUBCOMMANDS: dict[str, str] = {
+SUBCOMMANDS: dict[str, str] = {  # docker 28's `image --help` (inspect and prune are below)
+    "build": "geedocker.cli.build",
     "ls": "geedocker.cli.images",
     "list": "geedocker.cli.images",
     "rm": "geedocker.cli.rmi",
@@ -35,49 +36,16 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    from geedocker.cli.common import human_size, layout_of, parse_time
-    from geedocker.cli.images import _until
-    from geedocker.containers.filters import check_keys, match_labels, parse_filters
-    from geedocker.containers.store import ContainerStore
-    from geedocker.errors import GeeDockerError
-    from geedocker.images.local import image_size, remove_image
-    from geedocker.store.images import ImageStore
+    from geedocker.cli import prune
+    from geedocker.cli.common import layout_of
+    from geedocker.containers.filters import parse_filters
 
     f = parse_filters(args.filter)
-    check_keys(f, {"until", "label", "label!"})
-    if not args.force and sys.stdin.isatty():
-        what = "all images without at least one container associated to them" if args.all else \
-            "all dangling images"
-        print(f"WARNING! This will remove {what}.")
-        if input("Are you sure you want to continue? [y/N] ").strip().lower() not in ("y", "yes"):
-            return 0
-    layout = layout_of(args)
-    store = ContainerStore(layout)
-    used = {r.image_id for r in store.list()}
-    lines: list[str] = []
-    reclaimed = 0
-    for rec in ImageStore(layout).records():
-        if str(rec.id) in used or (not args.all and rec.tags):
-            continue
-        if "until" in f and not all((parse_time(rec.config.created) or 0) < _until(u) for u in f["until"]):
-            continue
-        labels = dict(rec.config.config.labels)
-        if "label" in f and not match_labels(f["label"], labels):
-            continue
-        if "label!" in f and match_labels(f["label!"], labels):
-            continue
-        size = image_size(layout, rec)
-        try:
-            lines += remove_image(layout, str(rec.id), users=store.image_users, force=True)
-        except GeeDockerError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            continue
-        reclaimed += size
-    if lines:
-        print("Deleted Images:")
-        print("\n".join(lines))
-        print()
-    print(f"Total reclaimed space: {human_size(reclaimed)}")
+    what = "all images without at least one container associated to them" if args.all else "all dangling images"
+    if not prune.confirm(f"WARNING! This will remove {what}.", args.force):
+        return 0
+    out, reclaimed = prune.images(layout_of(args), f, args.all)
+    sys.stdout.write(out + prune.total(reclaimed))
     return 0
 
 

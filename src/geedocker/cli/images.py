@@ -36,9 +36,15 @@ class ImageContext:
     go_type = "*formatter.ImageContext"
     marshals_with_escaping = True  # docker marshals its list rows with json.Marshal
 
-    def __init__(self, row: ImageRow, trunc: bool) -> None:
+    def __init__(self, row: ImageRow, trunc: bool, containers: int = -1, shared: int = -1,
+                 no_digest: str = "<none>") -> None:
+        """``containers`` and ``shared`` (bytes of layers other images have too): -1 where not computed, as in
+        docker's lists (``system df -v`` computes them, and shows no digest as "")."""
         self.row = row
+        self.no_digest = no_digest
         self.trunc = trunc
+        self.containers = containers
+        self.shared = shared
 
     def ID(self) -> str:
         return self.row.short_id if self.trunc else self.row.id
@@ -50,7 +56,7 @@ class ImageContext:
         return self.row.tag
 
     def Digest(self) -> str:
-        return self.row.digest or "<none>"
+        return self.row.digest or self.no_digest
 
     def CreatedSince(self) -> str:
         return ago(parse_time(self.row.created))
@@ -65,19 +71,30 @@ class ImageContext:
         return human_size(self.row.size)
 
     def VirtualSize(self) -> str:
-        return human_size(self.row.size)
+        return human_size(self.row.size, 4)
 
     def Containers(self) -> str:
-        return "N/A"
+        return "N/A" if self.containers == -1 else str(self.containers)
 
     def SharedSize(self) -> str:
-        return "N/A"
+        return "N/A" if self.shared == -1 else human_size(self.shared, 4)
 
     def UniqueSize(self) -> str:
-        return "N/A"
+        return "N/A" if self.shared == -1 else human_size(self.row.size - self.shared, 4)
 
     def to_json(self) -> dict[str, str]:
         return {k: getattr(self, k)() for k in sorted(HEADERS)}
+
+
+def default_table(rows: list[ImageContext], digests: bool) -> str:
+    """What docker's default template (``table {{.Repository}}\t{{.Tag}}\t[{{.Digest}}\t]{{.ID}}\t{{.CreatedSince}}\t
+    {{.Size}}``) prints, without loading the template engine."""
+    from geedocker.format.tabwriter import align
+
+    columns = ["Repository", "Tag", *(["Digest"] if digests else []), "ID", "CreatedSince", "Size"]
+    lines = ["\t".join(HEADERS[c] for c in columns)]
+    lines += ["\t".join(getattr(r, c)() for c in columns) for r in rows]
+    return align("\n".join(lines) + "\n")
 
 
 def _labels(layout: Layout, image_id: str) -> dict[str, str]:
@@ -156,8 +173,8 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(seen)) if seen else None
         return 0
     if fmt in ("", "table"):
-        fmt = "table {{.Repository}}\t{{.Tag}}\t" + ("{{.Digest}}\t" if args.digests else "")
-        fmt += "{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+        sys.stdout.write(default_table([ImageContext(r, not args.no_trunc) for r in rows], args.digests))
+        return 0
     from geedocker.format import docker
 
     sys.stdout.write(docker.render(fmt, [ImageContext(r, not args.no_trunc) for r in rows], HEADERS))

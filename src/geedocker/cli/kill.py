@@ -13,7 +13,7 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import each_container, layout_of
     from geedocker.containers import lifecycle
-    from geedocker.containers.spec import parse_signal
+    from geedocker.containers.flags import parse_signal
 
     layout = layout_of(args)
     sig = parse_signal(args.signal)

@@ -16,6 +16,17 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Every failure exits 1, as docker's (its daemon's errors, and the CLI's own about the input)."""
+    from geedocker.errors import GeeDockerError
+
+    try:
+        return _load(args)
+    except GeeDockerError as e:
+        e.exit_code = 1
+        raise
+
+
+def _load(args: argparse.Namespace) -> int:
     from geedocker.images.tarball import load
 
     layout = layout_of(args)
@@ -24,11 +35,11 @@ def run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise UsageError(f"open {path}: no such file or directory")
         if path.is_dir():
-            raise UsageError(f"{path}: is a directory, not an archive")
+            raise UsageError(f"read {path}: is a directory")
         loaded = load(layout, path)
     else:
         if sys.stdin.isatty():
-            raise UsageError("no archive on standard input; use -i FILE")
+            raise UsageError("requested load from stdin, but stdin is empty")
         loaded = load(layout, sys.stdin.buffer)
     if not args.quiet:
         for item in loaded:

@@ -50,13 +50,17 @@ def run(args: argparse.Namespace) -> int:
 
     from geedocker.cli.common import layout_of
     from geedocker.containers import logs
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
     from geedocker.containers.store import ContainerStore, Status
     from geedocker.errors import GeeDockerError, UsageError
 
     layout = layout_of(args)
     store = ContainerStore(layout)
     rec = store.resolve(args.container)
+    if rec.options.log_driver == "none":
+        from geedocker.errors import DaemonError
+
+        raise DaemonError("configured logging driver does not support reading")
     since, until = _window(args.since, args.until)
     tail: int | None = None
     if args.tail != "all":

@@ -132,10 +132,34 @@ def main(argv: list[str] | None = None) -> int:
     module: CommandModule = importlib.import_module(module_name)
     cparser = _CommandParser(prog=f"geedocker {name}", description=help_)
     module.register(cparser)
+    code = _management_command(cparser, name, argv[idx + 1 :])
+    if code is not None:
+        return code
     args = cparser.parse_args(argv[idx + 1 :])
     args.root = gargs.root
     args.run_root = gargs.run_root
     return _run_command(module, args, gargs.debug)
+
+
+def _management_command(parser: argparse.ArgumentParser, name: str, rest: list[str]) -> int | None:
+    """A management command (``container``, ``image``, ``system``...) as docker's: alone, its help on standard
+    output and status 0; with an unknown subcommand, docker's "unknown command" and status 1. None otherwise."""
+    import argparse  # loaded already, by geedocker.argparsing
+
+    choices: dict[str, object] | None = None
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            choices = action.choices
+    if choices is None:
+        return None
+    if not rest:
+        parser.print_help(sys.stdout)
+        return 0
+    if not rest[0].startswith("-") and rest[0] not in choices:
+        print(f"geedocker: unknown command: geedocker {name} {rest[0]}\n\nUsage:  geedocker {name} COMMAND\n\n"
+              f"Run 'geedocker {name} --help' for more information", file=sys.stderr)  # fmt: skip
+        return 1
+    return None
 
 
 def _run_command(module: CommandModule, args: argparse.Namespace, debug: bool) -> int:

@@ -187,35 +187,12 @@ def _ls(layout: Layout, args: argparse.Namespace) -> int:
 
 def _prune(layout: Layout, args: argparse.Namespace) -> int:
     """``network prune``: every user network without containers goes, as docker's."""
-    from geedocker.containers.filters import check_keys, match_labels, parse_filters
-    from geedocker.errors import GeeDockerError
-    from geedocker.network import endpoint
-    from geedocker.network.config import NetworkStore
-    from geedocker.network.errors import NetworkInUse
+    from geedocker.cli import prune
+    from geedocker.containers.filters import parse_filters
 
     f = parse_filters(args.filter)
-    check_keys(f, {"label", "label!", "until"})
-    if not args.force and sys.stdin.isatty():
-        print("WARNING! This will remove all custom networks not used by at least one container.")
-        if input("Are you sure you want to continue? [y/N] ").strip().lower() not in ("y", "yes"):
-            return 0
-    removed = []
-    for cfg in NetworkStore(layout).configs():
-        labels = dict(cfg.labels)
-        if cfg.is_default or ("label" in f and not match_labels(f["label"], labels)):
-            continue
-        if "label!" in f and match_labels(f["label!"], labels):
-            continue
-        try:
-            endpoint.remove_network(layout, cfg.name)
-        except NetworkInUse:
-            continue
-        except GeeDockerError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            continue
-        removed.append(cfg.name)
-    if removed:
-        print("Deleted Networks:")
-        print("\n".join(removed))
-        print()
+    if not prune.confirm("WARNING! This will remove all custom networks not used by at least one container.",
+                         args.force):
+        return 0
+    sys.stdout.write(prune.networks(layout, f)[0])
     return 0

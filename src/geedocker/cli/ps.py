@@ -22,33 +22,16 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("-s", "--size", action="store_true", help="display total file sizes")
 
 
-def _content_size(top: str) -> int:
-    """The bytes of the regular files under top, a hard-linked file once (docker's directory size)."""
-    import os
-
-    total = 0
-    seen: set[int] = set()
-    for d, _dirs, files in os.walk(top):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(d, name))
-            except OSError:
-                continue
-            if st.st_ino not in seen and (st.st_mode & 0o170000) == 0o100000:
-                seen.add(st.st_ino)
-                total += st.st_size
-    return total
-
-
 def _size(layout: object, rec: object) -> str:
     """docker's SIZE: the container's writable layer, and "virtual" with the image's layers, in docker's units."""
     from geedocker.cli.common import human_size
     from geedocker.containers.store import ContainerRecord, ContainerStore
     from geedocker.store.layout import Layout
+    from geedocker.trees import content_size
 
     assert isinstance(layout, Layout) and isinstance(rec, ContainerRecord)
-    rw = _content_size(str(ContainerStore(layout).dir(rec.id) / "upper"))
-    virtual = rw + sum(_content_size(d) for d in rec.lower_dirs)
+    rw = content_size(str(ContainerStore(layout).dir(rec.id) / "upper"))
+    virtual = rw + sum(content_size(d) for d in rec.lower_dirs)
     return f"{human_size(rw)} (virtual {human_size(virtual)})" if virtual else human_size(rw)
 
 
@@ -58,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import layout_of
     from geedocker.containers import ps
     from geedocker.containers.filters import filter_records
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
     from geedocker.containers.store import ContainerStore
 
     if args.format:  # docker 28 checks the template on an empty row first, with or without containers

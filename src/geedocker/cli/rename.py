@@ -11,8 +11,17 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Every refusal is the daemon's (exit 1), followed by the CLI's own line, as docker's."""
+    import sys
+
     from geedocker.cli.common import layout_of
     from geedocker.containers import control
+    from geedocker.errors import GeeDockerError
 
-    control.rename(layout_of(args), args.container, args.new_name)
+    try:
+        control.rename(layout_of(args), args.container, args.new_name)
+    except GeeDockerError as e:
+        print(f"Error response from daemon: {e}\nError: failed to rename container named {args.container}",
+              file=sys.stderr)
+        return 1
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from geedocker.cli.create import add_container_flags, options_from_args, source_from_args
+from geedocker.cli.create import add_container_flags, cidfile, options_from_args, source_from_args
 
 
 def register(p: argparse.ArgumentParser) -> None:
@@ -30,7 +30,9 @@ def run(args: argparse.Namespace) -> int:
             return 1
     opts = options_from_args(args, detach=args.detach, rm=args.rm)
     try:
-        rec, code = lifecycle.run(layout_of(args), source_from_args(args), opts)
+        with cidfile(opts.cidfile) as write_id:
+            rec, code = lifecycle.run(layout_of(args), source_from_args(args), opts,
+                                      on_created=lambda r: write_id(r.id))  # fmt: skip
     except Exception as e:
         before_start(e)
         raise

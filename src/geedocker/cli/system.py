@@ -1,5 +1,6 @@
 """``geedocker system service [--time SECONDS] [URI]``: serve the Docker Engine API (``geedocker.api``);
-``geedocker system boot``: start the containers whose restart policy wants them up."""
+``geedocker system boot``: start the containers whose restart policy wants them up; ``system df`` and
+``system prune`` (``geedocker.cli.system_df``, ``geedocker.cli.prune``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ def register(p: argparse.ArgumentParser) -> None:
     sub.add_parser("boot", help="start the containers whose restart policy wants them up (after a reboot)")
     df = sub.add_parser("df", help="show disk usage")
     df.add_argument("--format", default="", help='"table", "json" or a Go template')
+    df.add_argument("-v", "--verbose", action="store_true", help="show detailed information on space usage")
+    from geedocker.cli import prune
+
+    prune.register_system(sub.add_parser("prune", help="remove unused data"))
+    from geedocker.cli import events, info
+
+    events.register(sub.add_parser("events", help="get real time events (as 'geedocker events')"))
+    info.register(sub.add_parser("info", help="display system-wide information (as 'geedocker info')"))
     s = sub.add_parser("service", help="serve the Docker Engine API (for docker, docker compose, docker-py)")
     s.add_argument("-t", "--time", type=float, default=5.0,
                    help="seconds without a request after which the service exits (0: never; default 5)")  # fmt: skip
@@ -22,6 +31,15 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "boot":
         return _boot(args)
+    if args.action in ("events", "info"):
+        import importlib
+
+        code: int = importlib.import_module(f"geedocker.cli.{args.action}").run(args)
+        return code
+    if args.action == "prune":
+        from geedocker.cli import prune
+
+        return prune.system(args)
     if args.action == "df":
         from geedocker.cli import system_df
 

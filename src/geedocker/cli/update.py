@@ -17,7 +17,8 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import each_container, layout_of
-    from geedocker.containers import control, spec
+    from geedocker.containers import control, flags
+    from geedocker.containers.options import RunOptions
     from geedocker.errors import UsageError
 
     given: set[str] = set()
@@ -29,16 +30,16 @@ def run(args: argparse.Namespace) -> int:
         given.add("restart")
     memory = swap = None
     if args.memory is not None:
-        memory = spec.parse_bytes(args.memory, "--memory")
-        if memory < spec.MIN_MEMORY:
+        memory = flags.parse_bytes(args.memory, "--memory")
+        if memory < flags.MIN_MEMORY:
             raise UsageError("Minimum memory limit allowed is 6MB")
         given.add("memory")
     if args.memory_swap is not None:
-        swap = -1 if args.memory_swap.strip() == "-1" else spec.parse_bytes(args.memory_swap, "--memory-swap")
+        swap = -1 if args.memory_swap.strip() == "-1" else flags.parse_bytes(args.memory_swap, "--memory-swap")
         given.add("memory_swap")
     nano = None
     if args.cpus is not None:
-        nano = spec.parse_cpus(args.cpus)
+        nano = flags.parse_cpus(args.cpus)
         given.add("nano_cpus")
     if args.cpu_shares is not None:
         given.add("cpu_shares")
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         given.add("pids_limit")
     if not given:
         raise UsageError("you must provide one or more flags when using this command")
-    changes = spec.RunOptions(memory=memory, memory_swap=swap, nano_cpus=nano, cpu_shares=args.cpu_shares,
+    changes = RunOptions(memory=memory, memory_swap=swap, nano_cpus=nano, cpu_shares=args.cpu_shares,
                               pids_limit=args.pids_limit, restart=restart)  # fmt: skip
     layout = layout_of(args)
 

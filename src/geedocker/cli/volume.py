@@ -113,29 +113,15 @@ def run(args: argparse.Namespace) -> int:
                 code = 1
         return code
     # prune
-    wanted: list[str] = []
-    for key, val in _pairs(args.filter, "--filter"):
-        if key == "label":
-            wanted.append(val)
-        elif key == "label!":
-            wanted.append("!" + val)
-        elif key == "all":
-            args.all = args.all or val.lower() in ("true", "1")
-        else:
-            raise UsageError(f"invalid filter '{key}'")
-    if not args.force:
-        what = "local volumes" if args.all else "anonymous local volumes"
-        print(f"WARNING! This will remove {what} not used by at least one container.")
-        print("Are you sure you want to continue? [y/N] ", end="", flush=True)
-        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-            return 0
-    removed = volumes.prune(layout, all_=args.all, labels=wanted)
-    if removed:
-        print("Deleted Volumes:")
-        for n in removed:
-            print(n)
-        print()
-    print("Total reclaimed space: 0B")
+    from geedocker.cli import prune
+    from geedocker.containers.filters import parse_filters
+
+    f = parse_filters(args.filter)
+    what = "all local volumes" if args.all else "anonymous local volumes"
+    if not prune.confirm(f"WARNING! This will remove {what} not used by at least one container.", args.force):
+        return 0
+    text, reclaimed = prune.volumes(layout, f, args.all)
+    sys.stdout.write(text + prune.total(reclaimed))
     return 0
 
 

@@ -1,7 +1,11 @@
 """The container engine: docker's run flags + an image -> an OCI runtime-spec bundle -> the runtime core.
 
 Modules
-    spec        RunOptions (docker's create/run flags, validated) and build_spec (pure: -> config.json)
+    options     RunOptions and MountSpec: docker's create/run flags as values (kept in the record)
+    flags       the flags' text -> those values (parse_memory, parse_mount, parse_signal...), docker's errors
+    plan        ContainerPlan: what the engine decides once at create (command, env, workdir, hostname,
+                user, stop signal, capabilities, cgroup); Resolved: what it finds in the mounted rootfs
+    spec        build_spec(plan, resolved, network attachment) -> config.json (pure)
     users       --user resolution against the image's /etc/passwd and /etc/group
     paths       safe path resolution inside an untrusted rootfs (symlinks confined to it)
     store       containers/<id>/container.json records, unique names, lookup by id/name/prefix

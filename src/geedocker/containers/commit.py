@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from geedocker.archive.writer import tar_stream
-from geedocker.containers.spec import merge_env
+from geedocker.containers.plan import merge_env
 from geedocker.containers.store import ContainerRecord, ContainerStore
 from geedocker.errors import ContainerError
 from geedocker.images.layerdiff import Change, UpperDiff, write_layer

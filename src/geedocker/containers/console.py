@@ -1,4 +1,5 @@
-"""The console socket protocol (runc's): the runtime sends the pty master over a unix socket (SCM_RIGHTS)."""
+"""The console socket protocol (runc's): the runtime sends the pty master over a unix socket (SCM_RIGHTS); and
+the caller's terminal put in raw mode for ``-it`` (``raw_mode``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ import socket
 from pathlib import Path
 
 from geedocker.errors import ContainerError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ConsoleSocket:
@@ -50,3 +55,15 @@ def with_suppress_unlink(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
+
+
+def raw_mode(fd: int) -> list[Any]:
+    """Put the terminal ``fd`` in raw mode at once, keeping what was typed before (TCSANOW: ``tty.setraw``'s
+    default, TCSAFLUSH, would discard input typed while the container was starting, which docker keeps); the
+    attributes to restore."""
+    import termios
+    import tty
+
+    saved: list[Any] = termios.tcgetattr(fd)
+    tty.setraw(fd, termios.TCSANOW)
+    return saved

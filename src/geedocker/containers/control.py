@@ -14,7 +14,8 @@ import os
 from collections.abc import Callable
 
 from geedocker.containers.lifecycle import refresh
-from geedocker.containers.spec import RunOptions, engine_cgroups_path
+from geedocker.containers.options import RunOptions
+from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status, event
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.runtime.cgroups import Cgroup, for_container
@@ -23,9 +24,10 @@ from geedocker.values import replace
 
 
 class DaemonError(ContainerError):
-    """What dockerd answers with an error response: exit 1."""
+    """What dockerd answers with an error response: exit 1, after docker's prefix."""
 
     exit_code = 1
+    prefix = "Error response from daemon: "
 
 
 def cgroup_of(rec: ContainerRecord) -> Cgroup:
@@ -109,13 +111,17 @@ def top(layout: Layout, ref: str, ps_args: list[str]) -> tuple[list[str], list[l
 
 def rename(layout: Layout, ref: str, new: str) -> None:
     """``docker rename``: the name index moves under the containers lock."""
-    from geedocker.containers.spec import validate_name
+    from geedocker.containers.flags import validate_name
     from geedocker.errors import NameConflictError
     from geedocker.store.fsutil import file_lock
 
-    new = validate_name(new.lstrip("/"))
     store = ContainerStore(layout)
-    rec = store.resolve(ref)
+    rec = store.resolve(ref)  # first, as dockerd: a missing container is the error, whatever the new name
+    try:
+        new = validate_name(new.lstrip("/"))
+    except UsageError as e:
+        text = str(e).replace(f"({new})", f"(/{new.lstrip('/')})", 1)  # dockerd checks it with its "/"
+        raise DaemonError(f"Error when allocating new name: {text}") from e
     if rec.name == new:
         raise DaemonError("Renaming a container with the same name as its current name")
     with file_lock(layout.lock("containers")):

@@ -9,7 +9,7 @@ import signal
 
 from geedocker.containers.backend import get_backend, set_subreaper, wait_pid
 from geedocker.containers.lifecycle import refresh
-from geedocker.containers.spec import merge_env
+from geedocker.containers.plan import merge_env
 from geedocker.containers.store import ContainerStore, Status
 from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerStateError, UsageError
@@ -207,7 +207,8 @@ def _relay_tty(master: int, pid: int, interactive: bool) -> int:
     import fcntl
     import selectors
     import termios
-    import tty
+
+    from geedocker.containers.console import raw_mode
 
     def resize(*_: object) -> None:
         with contextlib.suppress(OSError):
@@ -218,8 +219,7 @@ def _relay_tty(master: int, pid: int, interactive: bool) -> int:
         resize()
         signal.signal(signal.SIGWINCH, resize)
         if interactive:
-            saved = termios.tcgetattr(0)
-            tty.setraw(0)
+            saved = raw_mode(0)
     sel = selectors.DefaultSelector()
     sel.register(master, selectors.EVENT_READ, "out")
     if interactive:

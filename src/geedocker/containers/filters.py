@@ -127,8 +127,11 @@ def filter_records(layout: Layout, records: list[ContainerRecord], specs: list[s
             continue
         if exited and not (status != Status.RUNNING and r.state.started_at and r.state.exit_code in exited):
             continue
-        if "health" in f and "none" not in f["health"]:
-            continue  # geedocker runs no health checks: every container's health is "none"
+        if "health" in f:
+            from geedocker.containers import health  # here: only this filter reads the health files
+
+            if health.status(layout, r) not in f["health"]:
+                continue
         if "is-task" in f and "true" in f["is-task"] and "false" not in f["is-task"]:
             continue
         if before and not all(r.created < b for b in before):

@@ -54,6 +54,14 @@ def config(rec: ContainerRecord) -> dict[str, Any] | None:
     return hc
 
 
+def status(layout: Layout, rec: ContainerRecord) -> str:
+    """docker's health string of a container, as ``ps --filter health=`` matches it: "none" without a healthcheck,
+    else the last status the monitor recorded ("starting" before its first probe)."""
+    if config(rec) is None:
+        return "none"
+    return str((load(layout, rec.id) or {}).get("Status", "starting"))
+
+
 def argv(hc: dict[str, Any]) -> list[str]:
     test = list(hc.get("Test") or [])
     if test[0] == "CMD-SHELL":

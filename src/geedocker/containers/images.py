@@ -29,12 +29,18 @@ def from_image(
     *,
     pull: str = "missing",
     on_pull: Callable[[str], None] | None = None,
+    platform: str = "",
 ) -> RootfsSource:
-    """The layers and config of local image ``name``; pulled first per ``pull`` (missing, always, never)."""
+    """The layers and config of local image ``name``; pulled first per ``pull`` (missing, always, never).
+
+    ``platform`` (``--platform os/arch[/variant]``): a local image of another platform counts as missing, and
+    the pull takes that platform's variant from a multi-platform image, as docker does."""
     if pull not in PULL_POLICIES:
         raise UsageError(f"invalid --pull {pull!r}: expected one of {', '.join(PULL_POLICIES)}")
+    from geedocker.oci import Platform
     from geedocker.store.images import ImageStore
 
+    wanted = Platform.parse(platform) if platform else None
     store = ImageStore(layout)
     rec = None
     if pull != "always":
@@ -43,12 +49,20 @@ def from_image(
         except ImageNotFound:
             if pull == "never":
                 raise
+        if rec is not None and wanted is not None:
+            have = Platform(rec.config.os, rec.config.architecture, rec.config.variant)
+            if not wanted.matches(have):
+                if pull == "never":
+                    raise ImageNotFound(f"image with reference {name} was found but does not match the specified "
+                                        f"platform: wanted {wanted}, actual: {have}")  # fmt: skip
+                rec = None
     if rec is None:
-        if on_pull is not None:
+        if on_pull is not None and pull != "always":  # "Unable to find image ... locally" (or not this platform)
             on_pull(name)
+        from geedocker.images.pull import PullOptions
         from geedocker.images.pull import pull as do_pull
 
-        do_pull(layout, name)
+        do_pull(layout, name, options=PullOptions(platform=wanted) if wanted else None)
         rec = store.resolve(name)
     lowers = tuple(layout.layer_diff(c) for c in reversed(rec.chain_ids))
     for p in lowers:

@@ -15,26 +15,29 @@ from pathlib import Path
 from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import backend_name, get_backend
+from geedocker.containers.flags import validate_name
+from geedocker.containers.options import RunOptions
 from geedocker.containers.paths import mkdir_in_root
-from geedocker.containers.spec import (
-    DEFAULT_STOP_TIMEOUT,
+from geedocker.containers.plan import (
     INIT_DESTINATION,
-    RunOptions,
-    build_spec,
+    ContainerPlan,
+    Resolved,
+    custom_devices,
     engine_cgroups_path,
     find_init_binary,
+    host_capabilities,
     host_devices,
-    resolve_command,
-    resolve_stop_signal,
-    resolve_workdir,
-    validate_name,
+    make_plan,
 )
+from geedocker.containers.refresh import refresh
+from geedocker.containers.spec import build_spec
 from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
     Status,
     event,
     is_alive,
+    new_container_id,
 )
 from geedocker.containers.supervisor import run_attached, start_detached
 from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
@@ -46,6 +49,8 @@ from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace, value
+
+__all__ = ["refresh"]  # at home in containers.refresh, which read-only commands import alone
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
@@ -64,13 +69,20 @@ class RootfsSource:
 
 
 def _check_mounts(opts: RunOptions) -> None:
+    """A missing bind source: ``-v`` makes the directory (as dockerd does for Binds), ``--mount`` refuses."""
     for m in opts.mounts:
-        if m.type == "bind" and not os.path.exists(m.source):
-            raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
+        if m.type == "bind" and not os.path.lexists(m.source):
+            if m.flag != "-v":
+                raise UsageError(f'invalid mount config for type "bind": bind source path does not exist: {m.source}')
+            try:
+                os.makedirs(m.source, 0o755, exist_ok=True)
+            except OSError as e:
+                raise UsageError(f"error while creating mount source path '{m.source}': mkdir {m.source}: "
+                                 f"{(e.strerror or str(e)).lower()}") from e
 
 
 def _record_on_layers(layout: Layout, store: ContainerStore, source: RootfsSource,
-                      make: Callable[[str, str], ContainerRecord], name: str) -> ContainerRecord:
+                      make: Callable[[str, str], ContainerRecord], name: str, cid: str) -> ContainerRecord:
     """The container's record, written while its layers are known to be there: ``rmi`` cannot delete them
     between the check and the record (``users_lock``; ``rmi`` reads the records under it)."""
     from geedocker.store.images import users_lock
@@ -79,7 +91,7 @@ def _record_on_layers(layout: Layout, store: ContainerStore, source: RootfsSourc
         for p in source.lower_dirs:
             if not p.is_dir():
                 raise ContainerError(f"image layer directory {p} is missing (the image was removed?)")
-        return store.create(make, name)
+        return store.create(make, name, cid)
 
 
 def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: bool = False) -> ContainerRecord:
@@ -90,11 +102,10 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     layout.ensure()
     if opts.name:
         validate_name(opts.name)
-    if opts.init and find_init_binary() is None:
-        raise UsageError("--init: no init binary found (install catatonit or tini, or set GEEDOCKER_INIT_PATH)")
-    args = resolve_command(source.config, opts)
-    resolve_workdir(source.config, opts)
-    stop_signal = resolve_stop_signal(source.config, opts)
+    plan = make_plan(
+        new_container_id(), source.config, opts, nodename=os.uname().nodename,
+        known_capabilities=host_capabilities(), init_path=find_init_binary() if opts.init else None,
+    )  # fmt: skip
     _check_mounts(opts)
     store = ContainerStore(layout)
     runtime = backend_name()
@@ -106,13 +117,13 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             image=source.image,
             image_id=source.image_id,
             created=now_rfc3339(),
-            args=tuple(args),
+            args=plan.command,
             options=replace(opts, name=name),
-            image_config=_with_health(source.config, opts.health),
+            image_config=_with_exposed(_with_health(source.config, opts.health), opts.expose),
             lower_dirs=tuple(str(p) for p in source.lower_dirs),
-            hostname=opts.hostname or (os.uname().nodename if opts.network == "host" else cid[:12]),
-            stop_signal=stop_signal,
-            stop_timeout=opts.stop_timeout if opts.stop_timeout is not None else DEFAULT_STOP_TIMEOUT,
+            hostname=plan.hostname,
+            stop_signal=plan.stop_signal,
+            stop_timeout=plan.stop_timeout,
             runtime=runtime,
         )
 
@@ -124,16 +135,17 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
             mounts, made = volumes.resolve(layout, opts.mounts, source.config, opts.volumes_from)
             opts = replace(opts, mounts=tuple(mounts))
             try:
-                rec = _record_on_layers(layout, store, source, make, opts.name)
+                rec = _record_on_layers(layout, store, source, make, opts.name, plan.id)
             except BaseException:
                 volumes.remove_volumes(layout, made, locked=True)
                 raise
     else:
-        rec = _record_on_layers(layout, store, source, make, opts.name)
+        rec = _record_on_layers(layout, store, source, make, opts.name, plan.id)
+    plan = replace(plan, options=rec.options)  # with its name and its volumes named
     try:
         if starting:
             get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
-        _write_bundle(store, rec)
+        _write_bundle(store, rec, plan)
     except BaseException:
         if starting:
             _discard_prepared(layout, rec)
@@ -149,6 +161,13 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
         raise
     event(layout, rec, "create")
     return rec
+
+
+def _with_exposed(cfg: ContainerConfig, expose: tuple[str, ...]) -> ContainerConfig:
+    """The image's ExposedPorts and ``--expose``'s (the container's config, as docker's: -P publishes them all)."""
+    if not expose:
+        return cfg
+    return replace(cfg, exposed_ports=tuple(sorted({*cfg.exposed_ports, *expose})))
 
 
 def _with_health(cfg: ContainerConfig, flags: str) -> ContainerConfig:
@@ -168,40 +187,37 @@ def _discard_prepared(layout: Layout, rec: ContainerRecord) -> None:
         get_backend(layout, rec.runtime or None).discard(rec.id, engine_cgroups_path(rec.id))
 
 
-def _write_bundle(store: ContainerStore, rec: ContainerRecord) -> None:
-    """Mount the overlay, resolve the user and working dir inside it, write config.json (stays mounted)."""
+def _write_bundle(store: ContainerStore, rec: ContainerRecord, plan: ContainerPlan) -> None:
+    """Mount the overlay, resolve what the plan left to the rootfs (user, volumes), attach the network and
+    write config.json (the overlay stays mounted)."""
     cdir = store.dir(rec.id)
     root = store.rootfs(rec.id)
     rootfs.mount_overlay(cdir, [Path(p) for p in rec.lower_dirs], root, volatile=rec.options.rm)
-    opts = rec.options
-    user = resolve_user_in_rootfs(root, opts.user or rec.image_config.user)
-    mkdir_in_root(root, resolve_workdir(rec.image_config, opts))
-    (cdir / "hostname").write_text(rec.hostname + "\n")
-    extra = [_bind_file("/etc/hostname", cdir / "hostname")]
-    net = network.setup(store.layout, network_request(store, rec))  # what it asks, /etc/hosts, ... (made at start)
-    extra += net.mounts  # their targets (/etc/hosts, ...) are made by the runtime, as runc makes them
+    opts = plan.options
+    user = resolve_user_in_rootfs(root, plan.user)
+    mkdir_in_root(root, plan.workdir)
+    (cdir / "hostname").write_text(plan.hostname + "\n")
+    attachment = network.setup(store.layout, network_request(store, rec))  # what it asks, /etc files (made at start)
+    mounts = opts.mounts
     if any(m.type == "volume" for m in opts.mounts):
         from geedocker.containers import volumes  # here: only containers with volumes need it
 
-        opts = replace(opts, mounts=volumes.for_spec(store.layout, rec))  # volumes as binds of their _data
+        mounts = volumes.for_spec(store.layout, rec)  # volumes as binds of their _data
         volumes.seed(store.layout, rec, root)  # new empty volumes get the image's content at their mount point
-    init_path = find_init_binary() if opts.init else None
-    if init_path:
+    if plan.init_path:
         _ensure_file(root, INIT_DESTINATION)
     if opts.group_add:
         gids = resolve_groups_in_rootfs(root, opts.group_add)
         user = replace(user, additional_gids=tuple(sorted({*user.additional_gids, *gids})))
-    spec = build_spec(
-        rec.image_config,
-        replace(opts, hostname=rec.hostname),
-        container_id=rec.id,
-        user=user,
-        rootfs=str(root),
-        extra_mounts=extra,
-        devices=host_devices() if opts.privileged else (),
-        init_path=init_path,
-    )
-    atomic_write(cdir / "config.json", canonical_json(net.apply(spec)), durable=False)  # remade by every create
+    devices = host_devices() if opts.privileged else []
+    if opts.devices:
+        mine = custom_devices(opts.devices)
+        devices = [d for d in devices if d["path"] not in {m["path"] for m in mine}] + mine
+    resolved = Resolved(
+        rootfs=str(root), user=user, mounts=mounts, hostname_file=str(cdir / "hostname"), devices=tuple(devices),
+    )  # fmt: skip
+    spec = build_spec(plan, resolved, attachment)  # the targets of its binds (/etc/hosts...) the runtime makes
+    atomic_write(cdir / "config.json", canonical_json(spec), durable=False)  # remade by every create
 
 
 def network_request(store: ContainerStore, rec: ContainerRecord) -> NetworkRequest:
@@ -209,10 +225,6 @@ def network_request(store: ContainerStore, rec: ContainerRecord) -> NetworkReque
     opts = rec.options.net
     join_id = store.resolve(opts.container).id if opts.container else ""
     return NetworkRequest(rec.id, rec.name, rec.hostname, opts, rec.image_config.exposed_ports, join_id)
-
-
-def _bind_file(dest: str, src: Path) -> dict[str, object]:
-    return {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
 
 
 def _ensure_file(root: Path, path: str) -> None:
@@ -250,10 +262,14 @@ def start(
     return 0
 
 
-def run(layout: Layout, source: RootfsSource, opts: RunOptions) -> tuple[ContainerRecord, int]:
-    """``docker run``: create, then start attached (the exit status) or detached (0)."""
+def run(layout: Layout, source: RootfsSource, opts: RunOptions,
+        on_created: Callable[[ContainerRecord], None] | None = None) -> tuple[ContainerRecord, int]:
+    """``docker run``: create, then start attached (the exit status) or detached (0). ``on_created`` runs
+    between the two (``--cidfile`` writes the id there, as docker's CLI does)."""
     rec = create(layout, source, opts, starting=True)
     try:
+        if on_created is not None:
+            on_created(rec)
         if opts.detach:
             start_detached(layout, rec)
             return rec, 0
@@ -263,32 +279,6 @@ def run(layout: Layout, source: RootfsSource, opts: RunOptions) -> tuple[Contain
             with contextlib.suppress(GeeDockerError):
                 remove(layout, rec.id, force=True)
         raise
-
-
-def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
-    """The record, corrected if it claims to run but its process and monitor are gone (crash, reboot)."""
-    if rec.state.status != Status.RUNNING:
-        return rec
-    if is_alive(rec.state.pid, rec.state.pid_start) or is_alive(rec.state.monitor_pid, rec.state.monitor_start):
-        return rec
-    store = ContainerStore(layout)
-    backend = get_backend(layout, rec.runtime or None)
-    code: int | None = None
-    with contextlib.suppress(GeeDockerError):
-        code = backend.state(rec.id).exit_code  # the runtime's own monitor may have seen the exit
-    with contextlib.suppress(GeeDockerError):
-        backend.delete(rec.id, force=True)
-    with contextlib.suppress(GeeDockerError):
-        rootfs.unmount(store.rootfs(rec.id))
-    with contextlib.suppress(GeeDockerError):
-        network.stop(layout, rec.id)  # network hook: what the dead monitor did not release
-    try:
-        return store.update_state(
-            rec.id, status=Status.EXITED, exit_code=255 if code is None else code, finished_at=now_rfc3339(),
-            pid=0, pid_start=0, error="" if code is not None else "the container's monitor died",
-        )  # fmt: skip
-    except GeeDockerError:
-        return rec
 
 
 def _running(layout: Layout, rec: ContainerRecord) -> bool:
@@ -438,14 +428,21 @@ def wait(layout: Layout, ref: str, condition: str = "not-running") -> int:
         delay = min(delay * 2, 0.1)
 
 
-def prune(layout: Layout) -> list[str]:
-    """Remove every stopped container; their ids."""
+def prune(layout: Layout, select: Callable[[ContainerRecord], bool] | None = None,
+          sizes: dict[str, int] | None = None) -> list[str]:
+    """Remove every stopped container that ``select`` (docker's prune filters) takes; their ids. ``sizes``, when
+    given, gets the bytes of each removed container's writable layer (docker's space reclaimed)."""
+    from geedocker.trees import content_size
+
     store = ContainerStore(layout)
     removed = []
     for rec in store.list():
         rec = refresh(layout, rec)
-        if rec.state.status in (Status.EXITED, Status.CREATED, Status.DEAD):
+        if rec.state.status in (Status.EXITED, Status.CREATED, Status.DEAD) and (select is None or select(rec)):
+            size = content_size(store.dir(rec.id) / "upper") if sizes is not None else 0
             with contextlib.suppress(GeeDockerError):
                 remove(layout, rec.id)
                 removed.append(rec.id)
+                if sizes is not None:
+                    sizes[rec.id] = size
     return removed

@@ -9,6 +9,7 @@ to it (the kernel resolves them against the caller's working directory), as dock
 
 from __future__ import annotations
 
+import _thread  # not threading: this module is on the container start path
 import contextlib
 import errno
 import os
@@ -22,6 +23,7 @@ from geedocker.store.fsutil import is_mountpoint as is_mountpoint  # rootfs.is_m
 log = get_logger(__name__)
 
 PAGE_LIMIT = 4000  # leave room under the 4096-byte page for the rest of the options
+_CWD = _thread.allocate_lock()  # the working directory is the process's: one relative mount at a time (builder threads)
 
 
 def overlay_options(lower: list[str], upper: str, work: str, volatile: bool = False) -> str:
@@ -68,15 +70,20 @@ def mount_overlay(container_dir: Path, lower_dirs: list[Path], target: Path, *, 
 
 
 def _mount(source: str, target: Path, fstype: str, data: str, cwd: Path | None) -> None:
-    old = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC) if cwd else None
-    try:
-        if cwd:
+    if cwd is None:
+        try:
+            syscalls.mount(source, target, fstype, 0, data)
+        except OSError as e:
+            raise ContainerError(f"mounting the container's root filesystem at {target}: {e.strerror or e}") from e
+        return
+    with _CWD:
+        old = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
             os.chdir(cwd)
-        syscalls.mount(source, target, fstype, 0, data)
-    except OSError as e:
-        raise ContainerError(f"mounting the container's root filesystem at {target}: {e.strerror or e}") from e
-    finally:
-        if old is not None:
+            syscalls.mount(source, target, fstype, 0, data)
+        except OSError as e:
+            raise ContainerError(f"mounting the container's root filesystem at {target}: {e.strerror or e}") from e
+        finally:
             os.fchdir(old)
             os.close(old)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from geedocker.containers.spec import engine_cgroups_path
+from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.store import ContainerRecord
 from geedocker.runtime.cgroups import for_container
 from geedocker.values import value

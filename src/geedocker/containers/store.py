@@ -21,8 +21,9 @@ from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 
+from geedocker.containers.index import ContainerIndex
 from geedocker.containers.names import random_name
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
 from geedocker.procs import pid_alive
@@ -192,6 +193,7 @@ class ContainerStore:
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
+        self.index = ContainerIndex(layout)
 
     # paths
     def dir(self, cid: str) -> Path:
@@ -254,20 +256,41 @@ class ContainerStore:
         return ImageUsers(tuple(running), tuple(every), tuple(sorted(dirs)))
 
     def list(self) -> list[ContainerRecord]:
-        out = []
+        """Every container's record, read from the index (``geedocker.containers.index``): one file."""
+        out: list[ContainerRecord] = []
+        for attempt in (1, 2):
+            out = []
+            lines = self.index.entries(self._record_lines)
+            try:
+                for cid in sorted(lines):
+                    out.append(ContainerRecord.from_json(json.loads(lines[cid])))
+                return out
+            except (ValueError, KeyError, TypeError):
+                if attempt == 2:
+                    raise StoreError(f"{self.index.file}: a line that no record wrote") from None
+                self.index.discard()  # damaged after its checks passed: made again from the records
+        return out
+
+    def _record_lines(self) -> dict[str, bytes]:
+        """Each container's record as the index keeps it (its JSON on one line), read from the records; a record
+        that cannot be read is left out, as ``list`` always did."""
+        out = {}
         for cid in self.ids():
             with contextlib.suppress(ContainerNotFound, StoreError):
-                out.append(self.load(cid))
+                out[cid] = _line(self.load(cid))
         return out
 
     def _write(self, rec: ContainerRecord) -> None:
         # Not durable: a record changes on every start and exit and matters no longer than the machine's uptime
         # (after a crash ``refresh`` corrects running containers), and an fsync is a large part of ``run``'s
         # latency. Readers still see the old or the new record, never a part of one.
-        atomic_write(self.record_path(rec.id), json.dumps(rec.to_json(), indent=1).encode(), 0o600, durable=False)
+        with self.index.writing(rec.id) as put:
+            atomic_write(self.record_path(rec.id), json.dumps(rec.to_json(), indent=1).encode(), 0o600,
+                         durable=False)
+            put(_line(rec))
 
-    def create(self, make: Callable[[str, str], ContainerRecord], name: str = "") -> ContainerRecord:
-        """Reserve a new id and a unique name, then write ``make(id, name)``'s record.
+    def create(self, make: Callable[[str, str], ContainerRecord], name: str = "", cid: str = "") -> ContainerRecord:
+        """Reserve id ``cid`` (a new one if "") and a unique name, then write ``make(id, name)``'s record.
 
         Raises ``NameConflictError`` if ``name`` is taken. Names are reserved in an index (``.names/<name>``
         holding the id), so a new container costs the same however many there are.
@@ -275,8 +298,9 @@ class ContainerStore:
         self.layout.containers.mkdir(parents=True, exist_ok=True)
         with file_lock(self.layout.lock("containers")):
             self._ensure_name_index()
-            cid = new_container_id()
-            while self.dir(cid).exists():
+            if cid and self.dir(cid).exists():  # 256 random bits: only a caller's bug makes this
+                raise ContainerError(f"container id {cid} is already in use")
+            while not cid or self.dir(cid).exists():
                 cid = new_container_id()
             if name:
                 if not self._claim_name(name, cid):
@@ -426,9 +450,19 @@ class ContainerStore:
                 name = self.load(cid).name
             except GeeDockerError:
                 name = ""
+        with self.index.writing(cid) as put:  # out of the list first, then the tree (which may take long)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.record_path(cid))
+            put(None)
         remove_tree(self.dir(cid))
+        self.index.settle()
         if self.dir(cid).exists():
             raise StoreError(f"could not remove {self.dir(cid)}")
         if name:
             with file_lock(self.layout.lock("containers")):
                 self._release_name(name, cid)
+
+
+def _line(rec: ContainerRecord) -> bytes:
+    """A record on one line (compact JSON escapes every newline), as the index keeps it."""
+    return json.dumps(rec.to_json(), separators=(",", ":")).encode()

@@ -27,7 +27,7 @@ from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import get_backend
 from geedocker.containers.logs import JsonLogWriter
-from geedocker.containers.spec import engine_cgroups_path
+from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.store import (
     ContainerRecord,
     ContainerStore,
@@ -58,8 +58,10 @@ FORWARDED_SIGNALS = (
 
 
 class Supervisor:
-    def __init__(self, layout: Layout, rec: ContainerRecord, *, attach: bool) -> None:
+    def __init__(self, layout: Layout, rec: ContainerRecord, *, attach: bool,
+                 output: Callable[[str, bytes], None] | None = None) -> None:
         self.layout = layout
+        self.output = output  # gets the output instead of our stdout/stderr (the builder's RUN)
         self.store = ContainerStore(layout)
         self.rec = rec
         self.attach = attach
@@ -92,7 +94,8 @@ class Supervisor:
 
                 volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
             network.start(self.layout, cid)  # network hook: its endpoint (netns, veth, address, ports)
-            self.log = JsonLogWriter(self.store.log_path(cid))
+            if opts.log_driver != "none":  # --log-driver none: the output is not kept
+                self.log = JsonLogWriter(self.store.log_path(cid))
             stdin: int | None
             stdout: int | None = None
             stderr: int | None = None
@@ -210,17 +213,16 @@ class Supervisor:
         """Copy the container's output until it closes it (and the user's input to a tty)."""
         collect_cycles()  # we stay up as long as the container does
         poller = select.poll()
+        attach = self.rec.options.attach  # run -a: the output streams shown (all when none is named)
         streams: dict[int, str] = {}  # fd -> "stdout", "stderr" or "stdin"
         if self.master is not None:
             streams[self.master] = "stdout"
             if self.attach and self.rec.options.interactive:
                 streams[0] = "stdin"
                 if os.isatty(0):
-                    import termios  # tty mode only
-                    import tty
+                    from geedocker.containers.console import raw_mode  # tty mode only
 
-                    self.saved_tty = termios.tcgetattr(0)
-                    tty.setraw(0)
+                    self.saved_tty = raw_mode(0)
         for fd in (self.out_r, self.err_r):
             if fd is not None:
                 streams[fd] = "stdout" if fd == self.out_r else "stderr"
@@ -263,7 +265,9 @@ class Supervisor:
                         continue
                     if self.log is not None:
                         self.log.write(name, data)
-                    if self.attach:
+                    if self.output is not None:
+                        self.output(name, data)
+                    elif self.attach and (not attach or name in attach):  # -a: these streams only
                         with contextlib.suppress(OSError):
                             _write_all(2 if name == "stderr" and self.master is None else 1, data)
         finally:
@@ -440,6 +444,24 @@ def _exit_code_after_monitor_died(layout: Layout, rec: ContainerRecord) -> int:
     if cur.state.status == Status.EXITED:
         return cur.state.exit_code
     raise ContainerError(f"the monitor of container {rec.id[:12]} died; the container may still run")
+
+
+def run_captured(layout: Layout, rec: ContainerRecord, output: Callable[[str, bytes], None]) -> int:
+    """Start ``rec`` with its output handed to ``output(stream, data)``; its exit status. It installs no signal
+    handler, so it runs in any thread (the builder runs stages side by side)."""
+    sup = Supervisor(layout, rec, attach=False, output=output)
+    sup.launch()
+    try:
+        sup.pump()
+        code = sup.wait()
+    except BaseException:
+        with contextlib.suppress(GeeDockerError):
+            sup.backend.kill(rec.id, signal.SIGKILL)
+        code = sup.wait()
+        sup.finish(code)
+        raise
+    sup.finish(code)
+    return code
 
 
 def start_detached(layout: Layout, rec: ContainerRecord) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from geedocker.containers import rootfs
-from geedocker.containers.spec import MountSpec
+from geedocker.containers.options import MountSpec
 from geedocker.containers.store import ContainerRecord, ContainerStore
 from geedocker.errors import GeeDockerError, UsageError, VolumeError, VolumeInUse, VolumeNotFound
 from geedocker.logger import get_logger
@@ -237,9 +237,13 @@ def remove_volumes(layout: Layout, names: Iterable[str], skip: str = "", *, lock
             log.warning("removing volume %s: %s", name, e)
 
 
-def prune(layout: Layout, *, all_: bool = False, labels: Iterable[str] = ()) -> list[str]:
+def prune(layout: Layout, *, all_: bool = False, labels: Iterable[str] = (),
+          sizes: dict[str, int] | None = None) -> list[str]:
     """Remove unused volumes: only anonymous ones unless ``all_`` (docker 23+); ``labels`` filters
-    (``k``, ``k=v``, ``!k`` as ``label!=``). The names removed."""
+    (``k``, ``k=v``, ``!k`` as ``label!=``). The names removed; ``sizes``, when given, gets the bytes of each
+    (docker's space reclaimed)."""
+    from geedocker.trees import content_size
+
     vstore = VolumeStore(layout)
     removed = []
     with vstore.locked():
@@ -248,9 +252,12 @@ def prune(layout: Layout, *, all_: bool = False, labels: Iterable[str] = ()) -> 
             if vol.name in used or (not all_ and not vol.anonymous) or not _labels_match(vol, labels):
                 continue
             try:
+                size = content_size(vstore.data(vol.name)) if sizes is not None else 0
                 _release(vstore, vol)
                 vstore.remove_unlocked(vol.name)
                 removed.append(vol.name)
+                if sizes is not None:
+                    sizes[vol.name] = size
             except GeeDockerError as e:
                 log.warning("pruning volume %s: %s", vol.name, e)
     return removed
@@ -309,10 +316,13 @@ def list_volumes(layout: Layout, filters: Iterable[tuple[str, str]] = ()) -> lis
 
 
 def mounts_json(rec: ContainerRecord, layout: Layout) -> list[dict[str, Any]]:
-    """inspect's ``Mounts``, with docker's fields for each kind."""
+    """inspect's ``Mounts``, with docker's fields for each kind (a ``--tmpfs`` is not one: docker shows it in
+    HostConfig.Tmpfs only)."""
     vstore = VolumeStore(layout)
     out: list[dict[str, Any]] = []
     for m in sorted(rec.options.mounts, key=lambda m: m.target):
+        if m.flag == "--tmpfs":
+            continue
         if m.type == "volume":
             out.append({"Type": "volume", "Name": m.source, "Source": str(vstore.data(m.source)),
                         "Destination": m.target, "Driver": DRIVER, "Mode": m.mode, "RW": not m.readonly,

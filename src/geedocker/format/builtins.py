@@ -22,7 +22,7 @@ def _and(*args: object) -> object:
 
 def is_true(v: object) -> bool:
     """Go's truth: false, 0, nil, and empty strings, slices and maps are false."""
-    if v is None or v is NO_VALUE:
+    if v is None or v is NO_VALUE or getattr(v, "is_nil", False):  # a typed nil pointer too
         return False
     if isinstance(v, (bool, int, float)):
         return bool(v)

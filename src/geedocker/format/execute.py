@@ -303,6 +303,9 @@ class _State:
         if isinstance(receiver, dict):
             if has_args:
                 raise self.error(f"{name} is not a method but has arguments")
+            omitted = getattr(receiver, "omitted", None)  # a GoObject: typed nils, omitempty fields
+            if omitted is not None and (name in receiver or name in omitted):
+                return receiver.template_value(name)  # type: ignore[attr-defined]
             if name in receiver:
                 return receiver[name]
             if self.tmpl.missingkey == "error":

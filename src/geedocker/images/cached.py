@@ -31,9 +31,12 @@ if TYPE_CHECKING:
 
     from geedocker.oci import Platform
     from geedocker.registry.config import RegistryConfig
+    from geedocker.registry.tokens import TokenCache
     from geedocker.registry.transport import Response, Transport
 
 log = get_logger(__name__)
+
+TOKENS_FILE = "registry-tokens.json"  # under $RUN: bearer tokens kept between pulls (registry.tokens)
 
 
 @value
@@ -59,7 +62,9 @@ def check(
             return None
         if ref.digest is not None:
             return UpToDate(ref, ref.digest, 0)
-        return _ask_registry(ref, found, config, transport)
+        from geedocker.registry.tokens import TokenCache  # the registry package: only to ask the registry
+
+        return _ask_registry(ref, found, config, transport, TokenCache(layout.run / TOKENS_FILE))
     except (GeeDockerError, OSError, ValueError, KeyError, TypeError) as e:  # the long way says it properly
         log.debug("cached pull of %s: %s; pulling the long way", name, e)
         return None
@@ -132,7 +137,9 @@ def _config_platform_matches(layout: Layout, info: dict[str, Any], platform: Pla
 
 
 def _ask_registry(ref: refs.Reference, tops: list[Digest], config: RegistryConfig | None,
-                  transport: Transport | None) -> UpToDate | None:
+                  transport: Transport | None, tokens: TokenCache | None = None) -> UpToDate | None:
+    import time
+
     from geedocker import oci
     from geedocker.registry.auth import Authenticator, Scope, basic_header
     from geedocker.registry.config import RegistryConfig
@@ -152,19 +159,33 @@ def _ask_registry(ref: refs.Reference, tops: list[Digest], config: RegistryConfi
         sent[0] += 1
         return lite.send(method, url, {"User-Agent": config.user_agent, **headers})
 
-    auth = Authenticator(host, creds, lambda url, headers: send("GET", url, dict(headers)))
+    # wall-clock time: a token's expiry is kept for the next commands (registry.tokens)
+    auth = Authenticator(host, creds, lambda url, headers: send("GET", url, dict(headers)), clock=time.time)
     scheme = _scheme(config, host)
     path = f"/v2/{ref.path}/manifests/{ref.tag or refs.DEFAULT_TAG}"
     headers = {"Accept": oci.ACCEPT_MANIFESTS, "If-None-Match": f'"{tops[-1]}"'}
+    scope = Scope.pull(ref.path)
+    user = auth.credentials.username if auth.credentials is not None else ""
     authz = None
-    if scheme == "https" and auth.credentials is not None:
-        authz = basic_header(auth.credentials)  # the user stored them for this registry; TLS protects them
-    resp = _send_scheme(send, scheme, host, path, headers, authz, config)
+    resp = None
+    kept = tokens.get(host, str(scope), user, scheme, time.time()) if tokens is not None else None
+    if kept is not None:  # a token an earlier pull fetched: the one request, with it
+        authz = "Bearer " + kept
+        resp = send("GET", f"{scheme}://{host}{path}", {**headers, "Authorization": authz})
+        if resp.status == 401 and tokens is not None:
+            tokens.forget(host, str(scope), user, scheme, time.time())  # revoked before its time
+    if resp is None:
+        if scheme == "https" and auth.credentials is not None:
+            authz = basic_header(auth.credentials)  # the user stored them for this registry; TLS protects them
+        resp = _send_scheme(send, scheme, host, path, headers, authz, config)
     if resp.status == 401 and auth.on_unauthorized(resp.headers.get("www-authenticate"), authz):
         resp.close()
-        authz = auth.authorization([Scope.pull(ref.path)])
-        resp = send("GET", f"{_used_scheme(resp.url)}://{host}{path}",
-                    {**headers, **({"Authorization": authz} if authz else {})})
+        authz = auth.authorization([scope])
+        used = _used_scheme(resp.url)
+        resp = send("GET", f"{used}://{host}{path}", {**headers, **({"Authorization": authz} if authz else {})})
+        token = auth.token_for([scope])
+        if tokens is not None and token is not None and resp.status != 401:
+            tokens.put(host, str(scope), user, used, token.value, token.expires_at, time.time())
     try:
         if resp.status == 304:
             return UpToDate(ref, tops[-1], sent[0])

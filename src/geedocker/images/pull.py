@@ -389,20 +389,26 @@ class Puller:
                 self.progress(ProgressEvent(layer.digest.short, LayerStatus.WAITING, 0, layer.size))
         workers = max(1, min(self.options.max_parallel, len(manifest.layers)))
         if manifest.layers:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull") as pool:
-                futures = [
-                    pool.submit(self._layer, client, ref, layer, chain, diff_id, stats)
-                    for layer, chain, diff_id in zip(manifest.layers, chains, config.diff_ids, strict=True)
-                ]
-                try:
-                    finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                    for f in [*(f for f in finished if f.exception() is not None), *futures]:
-                        f.result()  # the first failure (if any) is raised here, then the others are cancelled
-                except BaseException:
-                    self.cancel.set()
-                    for other in futures:
-                        other.cancel()
-                    raise
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull")
+            futures = [
+                pool.submit(self._layer, client, ref, layer, chain, diff_id, stats)
+                for layer, chain, diff_id in zip(manifest.layers, chains, config.diff_ids, strict=True)
+            ]
+            try:
+                finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                for f in [*(f for f in finished if f.exception() is not None), *futures]:
+                    f.result()  # the first failure (if any) is raised here, then the others are cancelled
+            except KeyboardInterrupt:
+                # Ctrl-C: a worker may sit in a read from a registry that went silent (until the stall deadline);
+                # the command ends now and leaves its partial downloads in ingest/ for the next pull to resume
+                self.cancel.set()
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            except BaseException:
+                self.cancel.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
         size = manifest.config.size + sum(layer.size for layer in manifest.layers)
         record = self.images.add(
             mdigest,

@@ -157,13 +157,16 @@ class Loaded:
 class _Archive:
     """Random access to the members of an image archive (a seekable tar file)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, shown: Path | str | None = None) -> None:
+        """``shown``: the name errors give it (``standard input`` for the copy of a stream)."""
         try:
             from geedocker.archive.header import FastTarInfo  # its extended headers have a size cap
 
             self.tf = tarfile.open(path, mode="r:*", tarinfo=FastTarInfo)
         except (tarfile.TarError, OSError) as e:
-            raise ArchiveError(f"{path}: not an image archive: {e}") from e
+            # one line: tarfile's "could not be opened" lists each compression it tried, one per line
+            why = "not a tar file" if isinstance(e, tarfile.ReadError) else str(e)
+            raise ArchiveError(f"{shown or path}: not an image archive: {why}") from e
         self.members: dict[str, tarfile.TarInfo] = {}
         count = 0
         for m in self.tf:
@@ -367,7 +370,7 @@ def load(layout: Layout, source: BinaryIO | Path) -> list[Loaded]:
         if path.stat().st_size == 0:
             raise ArchiveError(f"{shown}: empty input: not an image archive")
         try:
-            archive = _Archive(path)
+            archive = _Archive(path, shown)
             try:
                 loader = Loader(layout)
                 if archive.has("manifest.json"):

@@ -2,8 +2,8 @@
 
 The engine calls these (each imports its module lazily, so ``--network host`` stays light)::
 
-    prepared = network.setup(layout, request)  # while writing the bundle: what it asks, /etc files
-    spec = prepared.apply(spec)                # config.json joins the container's network namespace
+    attachment = network.setup(layout, request)  # while writing the bundle: what it asks, /etc files;
+                                                 # config.json is built with it (containers.spec)
     network.start(layout, cid)                 # its monitor, before it starts: netns, veth, address, ports
     network.stop(layout, cid)                  # its monitor, after it exited: all of that released
     network.release(layout, cid)               # on rm (also --rm): the same, and its network state
@@ -49,12 +49,11 @@ TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of e
 if TYPE_CHECKING:
     from typing import Any
 
-    from geedocker.network.endpoint import Prepared
-    from geedocker.network.options import NetworkRequest
+    from geedocker.network.options import Attachment, NetworkRequest
     from geedocker.store.layout import Layout
 
 
-def setup(layout: Layout, req: NetworkRequest) -> Prepared:
+def setup(layout: Layout, req: NetworkRequest) -> Attachment:
     from geedocker.network.endpoint import setup as _setup
 
     return _setup(layout, req)

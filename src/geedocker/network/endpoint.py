@@ -38,10 +38,10 @@ from geedocker.logger import get_logger
 from geedocker.network import etcfiles
 from geedocker.network.config import DEFAULT_NETWORK, NetworkConfig, NetworkStore
 from geedocker.network.errors import PortInUse
-from geedocker.network.options import NetworkOptions, NetworkRequest, PortSpec, parse_exposed
+from geedocker.network.options import Attachment, NetworkOptions, NetworkRequest, PortSpec, parse_exposed
 from geedocker.store.fsutil import atomic_write, file_lock
 from geedocker.store.layout import Layout
-from geedocker.values import field, replace, value
+from geedocker.values import replace, value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
@@ -89,8 +89,16 @@ class Endpoint:
         )  # fmt: skip
 
 
+def endpoint_id(container_id: str, network_id: str) -> str:
+    """A 64-hex endpoint id as docker's, stable for a container on a network (inspect's EndpointID in both the
+    container's NetworkSettings and the network's Containers; geedocker's endpoint is the veth pair)."""
+    import hashlib
+
+    return hashlib.sha256(f"geedocker-endpoint/{container_id}/{network_id}".encode()).hexdigest()
+
+
 @value
-class Attachment:
+class Membership:
     """A network the container is on (``--network``, ``network connect``), kept while it is stopped:
     its interface name and what was asked (``--ip``, aliases)."""
 
@@ -105,7 +113,7 @@ class Attachment:
                 "aliases": list(self.aliases)}  # fmt: skip
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Attachment:
+    def from_json(cls, d: dict[str, Any]) -> Membership:
         return cls(str(d["network"]), str(d.get("network_id", "")), str(d["ifname"]), str(d.get("ip", "")),
                    tuple(str(a) for a in d.get("aliases", ())))  # fmt: skip
 
@@ -126,7 +134,7 @@ class NetState:
     add_hosts: tuple[tuple[str, str], ...] = ()
     hosts_path: str = ""
     resolv_path: str = ""
-    networks: tuple[Attachment, ...] = ()
+    networks: tuple[Membership, ...] = ()
     wanted_ports: tuple[PortSpec, ...] = ()  # host port 0: any free one at each start
 
     def to_json(self) -> dict[str, Any]:
@@ -143,10 +151,10 @@ class NetState:
         endpoints = tuple(Endpoint.from_json(e) for e in d.get("endpoints", ()))
         ports = tuple(PortSpec.from_json(p) for p in d.get("ports", ()))
         if "networks" in d:
-            networks = tuple(Attachment.from_json(a) for a in d["networks"])
+            networks = tuple(Membership.from_json(a) for a in d["networks"])
             wanted = tuple(PortSpec.from_json(p) for p in d.get("wanted_ports", ()))
         else:  # written before endpoints lived only while running: what it holds is what it asked for
-            networks = tuple(Attachment(e.network, e.network_id, e.ifname, "", e.aliases) for e in endpoints)
+            networks = tuple(Membership(e.network, e.network_id, e.ifname, "", e.aliases) for e in endpoints)
             wanted = ports
         return cls(
             container_id=str(d["container_id"]), name=str(d.get("name", "")), hostname=str(d.get("hostname", "")),
@@ -156,28 +164,6 @@ class NetState:
             hosts_path=str(d.get("hosts_path", "")), resolv_path=str(d.get("resolv_path", "")),
             networks=networks, wanted_ports=wanted,
         )  # fmt: skip
-
-
-@value
-class Prepared:
-    """What the engine puts in the bundle: bind mounts for /etc/hosts and /etc/resolv.conf, and the
-    network namespace to join (``None``: the host's; ``""``: a new empty one made by the runtime)."""
-
-    mounts: tuple[dict[str, Any], ...] = ()
-    netns: str | None = ""
-    state: NetState | None = field(default=None, compare=False)
-
-    def apply(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """Point the spec's network namespace at ours (or drop it to share the host's); returns ``spec``."""
-        linux = spec.setdefault("linux", {})
-        namespaces = [ns for ns in linux.get("namespaces", []) if ns.get("type") != "network"]
-        if self.netns is not None:
-            entry: dict[str, Any] = {"type": "network"}
-            if self.netns:
-                entry["path"] = self.netns
-            namespaces.insert(min(1, len(namespaces)), entry)
-        linux["namespaces"] = namespaces
-        return spec
 
 
 # ---------------------------------------------------------------- state files
@@ -412,7 +398,7 @@ def _bind(dest: str, src: str | Path) -> dict[str, Any]:
     return {"destination": dest, "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]}
 
 
-def setup(layout: Layout, req: NetworkRequest) -> Prepared:
+def setup(layout: Layout, req: NetworkRequest) -> Attachment:
     """Record the network the (just recorded) container ``req.container_id`` asks for and write its /etc
     files; see the module's docstring. Nothing is made on the host: ``start`` does that.
 
@@ -437,16 +423,16 @@ def setup(layout: Layout, req: NetworkRequest) -> Prepared:
         st = NetState(req.container_id, req.name, req.hostname, "host", add_hosts=opts.add_hosts,
                       hosts_path=str(hosts_path), resolv_path=str(resolv_path) if resolv else "")  # fmt: skip
         _save_state(layout, st)
-        return Prepared(tuple(mounts), None, st)
+        return Attachment(tuple(mounts), None)
     if opts.container:
         return _setup_joined(layout, req, opts)
     store = NetworkStore(layout)
     cfg = store.get(opts.mode) if opts.mode != "none" else None
-    networks: tuple[Attachment, ...] = ()
+    networks: tuple[Membership, ...] = ()
     if cfg is not None:
         if opts.ip:
             ipam_of(store, cfg).check_requested(opts.ip)
-        networks = (Attachment(cfg.name, cfg.id, "eth0", opts.ip, tuple(opts.aliases)),)
+        networks = (Membership(cfg.name, cfg.id, "eth0", opts.ip, tuple(opts.aliases)),)
     ns = netns_path(layout, req.container_id)
     st = NetState(req.container_id, req.name, req.hostname, "bridge" if cfg else "none", netns=str(ns),
                   add_hosts=opts.add_hosts, hosts_path=str(hosts_path), resolv_path=str(resolv_path),
@@ -460,10 +446,10 @@ def setup(layout: Layout, req: NetworkRequest) -> Prepared:
         st = replace(st, resolv_path="")
     _write_in_place(hosts_path, _hosts_for(layout, st, store))
     _save_state(layout, st)
-    return Prepared(tuple(mounts), str(ns), st)
+    return Attachment(tuple(mounts), str(ns))
 
 
-def _setup_joined(layout: Layout, req: NetworkRequest, opts: NetworkOptions) -> Prepared:
+def _setup_joined(layout: Layout, req: NetworkRequest, opts: NetworkOptions) -> Attachment:
     if req.join_id == req.container_id:
         raise NetworkError("a container cannot join its own network namespace")
     other = load_state(layout, req.join_id)
@@ -477,7 +463,7 @@ def _setup_joined(layout: Layout, req: NetworkRequest, opts: NetworkOptions) -> 
     joined = other.joined or req.join_id
     st = NetState(req.container_id, req.name, req.hostname, "container", netns=other.netns, joined=joined)
     _save_state(layout, st)
-    return Prepared(tuple(mounts), other.netns if other.mode != "host" else None, st)
+    return Attachment(tuple(mounts), other.netns if other.mode != "host" else None)
 
 
 def start(layout: Layout, cid: str) -> None:
@@ -684,7 +670,7 @@ def connect(
             ipam_of(store, cfg).check_requested(ip)
         used = {a.ifname for a in st.networks}
         ifname = next(f"eth{i}" for i in range(len(used) + 1) if f"eth{i}" not in used)
-        att = Attachment(cfg.name, cfg.id, ifname, ip, tuple(aliases))
+        att = Membership(cfg.name, cfg.id, ifname, ip, tuple(aliases))
         st = replace(st, mode="bridge", networks=(*st.networks, att))
         if not netlink.is_mountpoint(Path(st.netns)):  # not running: the endpoint comes with the next start
             _save_state(layout, st)

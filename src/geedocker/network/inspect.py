@@ -6,7 +6,7 @@ import hashlib
 from typing import Any
 
 from geedocker.network.config import NetworkConfig, NetworkStore
-from geedocker.network.endpoint import network_containers
+from geedocker.network.endpoint import endpoint_id, network_containers
 from geedocker.store.layout import Layout
 
 HEADER = ("NETWORK ID", "NAME", "DRIVER", "SCOPE")
@@ -32,7 +32,7 @@ def network_json(layout: Layout, cfg: NetworkConfig) -> dict[str, Any]:
     containers = {
         st.container_id: {
             "Name": st.name,
-            "EndpointID": ep.host_veth,
+            "EndpointID": endpoint_id(st.container_id, ep.network_id),
             "MacAddress": ep.mac,
             "IPv4Address": f"{ep.address}/{ep.prefixlen}",
             "IPv6Address": "",

@@ -121,6 +121,16 @@ class NetworkRequest:
     join_id: str = ""  # ``--network container:NAME``: that container's id, resolved by the engine
 
 
+@value
+class Attachment:
+    """What the network gives a container for its bundle (``network.setup``'s answer to a ``NetworkRequest``):
+    bind mounts for /etc/hosts and /etc/resolv.conf, and the network namespace to join (``None``: the host's;
+    ``""``: a new empty one, made by the runtime; else the path of one the network made)."""
+
+    mounts: tuple[dict[str, Any], ...] = ()
+    netns: str | None = ""
+
+
 def _port(text: str, what: str, spec: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
         raise UsageError(f"invalid {what} {text!r} in port specification {spec!r}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geedocker.network.endpoint import NetState, load_state
+from geedocker.network.endpoint import NetState, endpoint_id, load_state
 from geedocker.network.options import PortSpec
 from geedocker.store.layout import Layout
 
@@ -18,40 +18,55 @@ def _ports(ports: tuple[PortSpec, ...]) -> dict[str, list[dict[str, str]]]:
     return out
 
 
+def _endpoint_settings(network_id: str = "", endpoint_id: str = "", gateway: str = "", address: str = "",
+                       prefixlen: int = 0, mac: str = "", aliases: list[str] | None = None) -> dict[str, Any]:
+    """docker's EndpointSettings, every key in its order."""
+    return {
+        "IPAMConfig": None, "Links": None, "Aliases": aliases or None, "NetworkID": network_id,
+        "EndpointID": endpoint_id, "Gateway": gateway, "IPAddress": address, "IPPrefixLen": prefixlen,
+        "IPv6Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": mac, "DriverOpts": None,
+    }  # fmt: skip
+
+
 def describe_state(st: NetState | None, mode: str = "bridge") -> dict[str, Any]:
-    """docker inspect's ``NetworkSettings`` for a container's network state."""
+    """docker inspect's ``NetworkSettings`` for a container's network state: every key of docker 20.10's, in its
+    order (no IPv6: those are empty). Without a state (a container never started), the network it will join
+    with empty settings, as docker shows it."""
     settings: dict[str, Any] = {
-        "Bridge": "", "SandboxID": "", "SandboxKey": "", "Ports": {}, "Gateway": "", "IPAddress": "",
-        "IPPrefixLen": 0, "MacAddress": "", "Networks": {},
+        "Bridge": "", "SandboxID": "", "HairpinMode": False, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+        "Ports": {}, "SandboxKey": "", "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
+        "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "",
+        "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "", "Networks": {},
     }  # fmt: skip
     if st is None:
-        settings["Networks"] = {mode: {}} if mode else {}
+        if mode and not mode.startswith("container:"):
+            settings["Networks"] = {mode: _endpoint_settings()}
         return settings
     settings["SandboxKey"] = st.netns
     settings["SandboxID"] = st.container_id if st.netns else ""
     settings["Ports"] = _ports(st.ports)
     if st.mode in ("host", "none"):
-        settings["Networks"] = {st.mode: {"NetworkID": "", "IPAddress": "", "Gateway": "", "MacAddress": ""}}
-    elif st.mode == "container":
-        settings["Networks"] = {}
+        from geedocker.network.inspect import PREDEFINED_IDS
+
+        settings["Networks"] = {st.mode: _endpoint_settings(PREDEFINED_IDS[st.mode])}
     for i, ep in enumerate(st.endpoints):
+        eid = endpoint_id(st.container_id, ep.network_id)
         if i == 0:
-            settings.update(Bridge=ep.bridge, Gateway=str(ep.gateway), IPAddress=str(ep.address),
+            settings.update(Bridge=ep.bridge, EndpointID=eid, Gateway=str(ep.gateway), IPAddress=str(ep.address),
                             IPPrefixLen=ep.prefixlen, MacAddress=ep.mac)  # fmt: skip
     live = {ep.network: ep for ep in st.endpoints}
     asked = {att.network: att for att in st.networks}
     for net in [*asked, *(n for n in live if n not in asked)]:  # a stopped container is on its networks, no address
         e, att = live.get(net), asked.get(net)
-        settings["Networks"][net] = {
-            "IPAMConfig": {"IPv4Address": att.ip} if att and att.ip else None,
-            "Aliases": list(att.aliases if att else e.aliases if e else ()) or None,
-            "NetworkID": att.network_id if att else e.network_id if e else "",
-            "EndpointID": e.host_veth if e else "",
-            "Gateway": str(e.gateway) if e else "",
-            "IPAddress": str(e.address) if e else "",
-            "IPPrefixLen": e.prefixlen if e else 0,
-            "MacAddress": e.mac if e else "",
-        }
+        aliases = list(att.aliases if att else e.aliases if e else ())
+        if e is not None:
+            d = _endpoint_settings(e.network_id, endpoint_id(st.container_id, e.network_id), str(e.gateway),
+                                   str(e.address), e.prefixlen, e.mac, aliases)  # fmt: skip
+        else:
+            d = _endpoint_settings(att.network_id if att else "", aliases=aliases)
+        if att is not None and att.ip:
+            d["IPAMConfig"] = {"IPv4Address": att.ip}
+        settings["Networks"][net] = d
     return settings
 
 

@@ -244,6 +244,13 @@ class Authenticator:
             self._tokens.append(token)
         return "Bearer " + token.value
 
+    def token_for(self, scopes: Iterable[Scope]) -> Token | None:
+        """The token this authenticator holds for ``scopes`` (fetched by ``authorization``), if still valid."""
+        want = merge_scopes(scopes)
+        now = self._clock()
+        with self._lock:
+            return next((t for t in self._tokens if t.valid(now) and t.covers(want)), None)
+
     def on_unauthorized(self, header: str | None, sent: str | None) -> bool:
         """A 401 arrived for a request that carried ``sent``: True if trying again once may help."""
         before = self.challenge

@@ -22,15 +22,17 @@ from contextlib import contextmanager
 from geedocker import reference as refs
 from geedocker.digest import Digest
 from geedocker.errors import ImageInUse, ImageNotFound, InvalidReference, StoreError
-from geedocker.oci import ImageConfig, Manifest, chain_ids
-from geedocker.store.blobs import BlobStore
 from geedocker.store.fsutil import atomic_write, file_lock
 from geedocker.store.layout import Layout
 from geedocker.values import value
 
+# The manifests, configs and blobs load with the first record: ``images`` lists from images.json alone.
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
     from typing import Any
+
+    from geedocker.oci import ImageConfig, Manifest
+    from geedocker.store.blobs import BlobStore
 
 
 @value
@@ -56,6 +58,8 @@ class ImageRecord:
 
     @property
     def chain_ids(self) -> list[Digest]:
+        from geedocker.oci import chain_ids
+
         return chain_ids(self.config.diff_ids)
 
     @property
@@ -116,7 +120,15 @@ def users_lock(layout: Layout, *, shared: bool = False) -> Iterator[None]:
 class ImageStore:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
-        self.blobs = BlobStore(layout)
+        self._blobs: BlobStore | None = None
+
+    @property
+    def blobs(self) -> BlobStore:
+        if self._blobs is None:
+            from geedocker.store.blobs import BlobStore
+
+            self._blobs = BlobStore(self.layout)
+        return self._blobs
 
     # --- the index file -------------------------------------------------------------------------
     def read_index(self) -> dict[str, Any]:
@@ -150,6 +162,8 @@ class ImageStore:
 
     # --- records --------------------------------------------------------------------------------
     def _record(self, data: dict[str, Any], mdigest: str) -> ImageRecord:
+        from geedocker.oci import ImageConfig, Manifest
+
         info = data["images"][mdigest]
         md = Digest.parse(mdigest)
         manifest = Manifest.from_bytes(self.blobs.read_bytes(md))
@@ -342,6 +356,7 @@ class ImageStore:
         container_layers: tuple[str, ...] = (),
     ) -> None:
         """Delete the blobs and unpacked layers of a removed image that no other image and no container uses."""
+        from geedocker.oci import ImageConfig, Manifest, chain_ids
         from geedocker.store.layers import LayerStore
 
         manifest = Manifest.from_bytes(self.blobs.read_bytes(manifest_digest))

@@ -1,0 +1,46 @@
+"""``refresh``: a record that claims its container runs, checked against the processes (a crash, a reboot).
+
+Apart from ``lifecycle`` (which re-exports it) so that the commands that only read records (``ps``, ``inspect``,
+``logs``) check them without loading the start path: the runtime and the mount code load only for a record to
+correct.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from geedocker.containers.store import ContainerRecord, ContainerStore, Status, is_alive
+from geedocker.errors import GeeDockerError
+from geedocker.store.layout import Layout
+from geedocker.timefmt import now_rfc3339
+
+
+def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
+    """The record, corrected if it claims to run but its process and monitor are gone (crash, reboot)."""
+    if rec.state.status != Status.RUNNING:
+        return rec
+    if is_alive(rec.state.pid, rec.state.pid_start) or is_alive(rec.state.monitor_pid, rec.state.monitor_start):
+        return rec
+    from geedocker.containers import rootfs
+    from geedocker.containers.backend import get_backend
+
+    store = ContainerStore(layout)
+    backend = get_backend(layout, rec.runtime or None)
+    code: int | None = None
+    with contextlib.suppress(GeeDockerError):
+        code = backend.state(rec.id).exit_code  # the runtime's own monitor may have seen the exit
+    with contextlib.suppress(GeeDockerError):
+        backend.delete(rec.id, force=True)
+    with contextlib.suppress(GeeDockerError):
+        rootfs.unmount(store.rootfs(rec.id))
+    from geedocker import network
+
+    with contextlib.suppress(GeeDockerError):
+        network.stop(layout, rec.id)  # network hook: what the dead monitor did not release
+    try:
+        return store.update_state(
+            rec.id, status=Status.EXITED, exit_code=255 if code is None else code, finished_at=now_rfc3339(),
+            pid=0, pid_start=0, error="" if code is not None else "the container's monitor died",
+        )  # fmt: skip
+    except GeeDockerError:
+        return rec
