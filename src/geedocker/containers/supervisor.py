@@ -69,6 +69,7 @@ class Supervisor:
         self.err_r: int | None = None
         self.stdin_w: int | None = None  # held open for -d -i so the container's stdin stays open
         self.log: JsonLogWriter | None = None
+        self.log_report = ""  # what the log could not write (JsonLogWriter.report), kept in the record at exit
         self.saved_tty: Any = None
 
     # ------------------------------------------------------------------ start
@@ -91,7 +92,7 @@ class Supervisor:
                 volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
             network.restore(self.layout, cid)  # network hook: remake a namespace lost with /run (reboot)
             if opts.log_driver != "none":  # --log-driver none: the output is not kept
-                self.log = JsonLogWriter(self.store.log_path(cid))
+                self.log = JsonLogWriter(self.store.log_path(cid), on_error=self._log_failed)
             stdin: int | None
             stdout: int | None = None
             stderr: int | None = None
@@ -189,7 +190,19 @@ class Supervisor:
         self.out_r = self.err_r = self.master = self.stdin_w = None
         if self.log is not None:
             self.log.close()
+            self.log_report = self.log.report()
             self.log = None
+
+    def _log_failed(self, error: str) -> None:
+        """The log's first write error: the container goes on (its output is dropped from the log, as docker
+        does); the record says so (``inspect``'s State.Error) if it can be written, an attached run in a line."""
+        log.warning("container %s: %s: log entries are dropped", self.rec.id[:12], error)
+        if self.attach:
+            with contextlib.suppress(OSError):
+                os.write(2, f"WARNING: the container's log cannot be written ({error}): entries are dropped\n"
+                            .encode())  # fmt: skip
+        with contextlib.suppress(GeeDockerError):
+            self.store.update_state(self.rec.id, error=f"log: {error}")
 
     # ------------------------------------------------------------------ run
 
@@ -331,7 +344,8 @@ class Supervisor:
 
     def _record_exit(self, code: int, oom: bool = False) -> None:
         self.store.update_state(self.rec.id, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0,
-                                pid_start=0, monitor_pid=0, monitor_start=0, oom_killed=oom)
+                                pid_start=0, monitor_pid=0, monitor_start=0, oom_killed=oom,
+                                error=self.log_report)  # fmt: skip
 
 
 def _write_all(fd: int, data: bytes) -> None:
