@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tarfile
 from pathlib import Path
 
@@ -219,6 +220,63 @@ def test_failing_run_leaves_nothing(store: Layout, tmp_path: Path) -> None:
     with open("/proc/self/mountinfo") as f:
         assert str(store.root) not in f.read()
     assert not [p for p in store.tmp.iterdir() if p.name.startswith("build-")]
+
+
+def test_heredoc_with_a_shebang_runs_as_a_script(store: Layout, tmp_path: Path) -> None:
+    rec = _build(store, tmp_path / "ctx", f"""\
+FROM {BASE}
+RUN <<EOF
+#!/bin/busybox sh
+echo "as $0" > /script.txt
+EOF
+RUN <<EOF
+echo "as $0" > /shell.txt
+EOF
+""")
+    assert _path(store, rec, "script.txt").read_text() == "as /dev/pipes/EOF\n"  # run as a file, not by sh -c
+    assert _path(store, rec, "shell.txt").read_text() == "as /bin/sh\n"
+    assert not [n for n in _files(store, rec) if n.startswith("dev")]
+
+
+def test_copy_link_layer_does_not_depend_on_the_base(store: Layout, tmp_path: Path) -> None:
+    from geedocker.build.progress import Display
+    from tests.support.layers import file, symlink
+
+    more = [file("etc/other", "x"), symlink("app", "tmp")]
+    import_rootfs(store, io.BytesIO(gzip_bytes(layer_tar([*busybox_rootfs_entries(), *more]))), "test/other:1")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "a.txt").write_text("a\n")
+    text = "FROM {}\nRUN echo first > /first\nCOPY --link --chown=app a.txt /app/\n"
+
+    def build_on(base: str) -> tuple[ImageRecord, bool]:
+        d = Display()
+        opts = BuildOptions(dockerfile=text.format(base), context=ctx, network="none", quiet=True)
+        rec = build(store, opts, out=io.StringIO(), display=d)
+        return rec, next(v for v in d.vertices if "COPY" in v.name).cached
+
+    one, cached = build_on(BASE)
+    assert not cached
+    two, cached = build_on("test/other:1")
+    assert cached  # another base, another RUN before it: the COPY --link step is still cached
+    assert one.config.diff_ids[-1] == two.config.diff_ids[-1]
+    files = _files(store, two)
+    assert (files["app/a.txt"].st_uid, files["app/a.txt"].st_gid) == (1000, 1000)
+    assert _path(store, two, "app/a.txt").read_text() == "a\n" and "etc/other" in files and "first" in files
+    # into an empty tree: the base's symlink /app is replaced by the layer's directory, not followed
+    assert stat.S_ISDIR(files["app"].st_mode) and "tmp/a.txt" not in files
+
+
+def test_a_run_that_cannot_start_leaves_nothing(store: Layout, tmp_path: Path) -> None:
+    # The leak once seen after test_versus_docker.py: a RUN container whose start failed (the runtime's error,
+    # not an exit status) stayed with its network namespace mounted, since the step only removed containers
+    # that had started.
+    for text in (f'FROM {BASE}\nRUN ["/no/such/binary"]\n', f"FROM {BASE}\nUSER nosuchuser\nRUN true\n"):
+        with pytest.raises(GeeDockerError):
+            _build(store, tmp_path / "ctx", text)
+        assert ContainerStore(store).ids() == []
+        with open("/proc/self/mountinfo") as f:
+            assert str(store.root.parent) not in f.read()
 
 
 def test_dockerignore_symlinks_outside_and_missing_sources(store: Layout, tmp_path: Path) -> None:

@@ -69,3 +69,22 @@ def test_build_progress(layout: Layout, tmp_path: Path) -> None:
     assert tty.returncode == 0 and "[+] Building" in tty.stderr and "FINISHED" in tty.stderr
     quiet = _cli(layout, "build", "--progress=quiet", "--network", "none", str(ctx))
     assert quiet.stderr == "" and quiet.stdout.startswith("sha256:")
+
+
+def test_build_output_type_docker_loads(layout: Layout, tmp_path: Path) -> None:
+    import_rootfs(layout, io.BytesIO(gzip_bytes(layer_tar(busybox_rootfs_entries()))), "test/bb:1")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM test/bb:1\nRUN echo made > /made\nCMD [\"cat\", \"/made\"]\n")
+    out = tmp_path / "image.tar"
+    r = _cli(layout, "build", "-q", "--network", "none", "-t", "out:1", "-o", f"type=docker,dest={out}", str(ctx))
+    assert r.returncode == 0, r.stderr
+    built = r.stdout.strip()
+    other = Layout(tmp_path / "other-root", tmp_path / "other-run")  # a store that has neither base nor image
+    r = _cli(other, "load", "-i", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "Loaded image: out:1" in r.stdout
+    r = _cli(other, "images", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}")
+    assert r.stdout.split() == [built, "out:1"]
+    r = _cli(other, "run", "--rm", "--network", "none", "out:1")
+    assert (r.returncode, r.stdout) == (0, "made\n"), r.stderr

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from geedocker.cli.main import main
+from tests.support.netenv import remove_store_firewall
 
 WARNING = """WARNING! This will remove:
   - all stopped containers
@@ -21,6 +23,13 @@ WARNING = """WARNING! This will remove:
   - unused build cache
 """
 QUESTION = "Are you sure you want to continue? [y/N] "
+
+
+@pytest.fixture(autouse=True)
+def _no_table_left(tmp_path: Path) -> Iterator[None]:
+    """A network made here gives the store an nftables table (as root): it goes with the test."""
+    yield
+    remove_store_firewall(tmp_path / "root")
 
 
 def gd(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *args: str,

@@ -54,3 +54,36 @@ def test_diff_commit_run_export(engine: Engine) -> None:
     assert "etc/group" not in m and "etc/passwd" in m and "bin/busybox" in m
     # one inode, two names: the first in the walk's order holds the data, the other links to it
     assert m["opt/d/link"].isfile() and m["tmp/new"].islnk() and m["tmp/new"].linkname == "opt/d/link"
+
+
+def test_commit_pauses_a_running_container_while_reading_it(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from geedocker.containers import commit as commits
+    from geedocker.containers.control import cgroup_of
+    from geedocker.containers.store import ContainerStore
+
+    img = _image(engine)
+    r = engine.cli("run", "-d", "--name", "busy", "--network", "none", img, "sh", "-c",
+                   "while true; do date >> /tmp/log; done")
+    assert r.returncode == 0, r.stderr
+    rec = ContainerStore(engine.layout).resolve("busy")
+    seen: list[bool] = []
+    real = commits.upper_diff
+
+    def watched(layout: object, c: object) -> object:
+        seen.append(cgroup_of(rec).frozen())
+        return real(layout, c)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(commits, "upper_diff", watched)
+    try:
+        commits.commit(engine.layout, "busy", "test/paused:1")
+        assert seen == [True] and not cgroup_of(rec).frozen()  # frozen while read, running again after
+        commits.commit(engine.layout, "busy", "test/unpaused:1", pause=False)
+        assert seen == [True, False]
+        assert engine.cli("pause", "busy").returncode == 0
+        commits.commit(engine.layout, "busy", "test/paused2:1")
+        assert seen[-1] is True and cgroup_of(rec).frozen()  # paused by the user: it stays paused
+        assert engine.cli("unpause", "busy").returncode == 0
+        r = engine.cli("commit", "--pause=maybe", "busy")
+        assert r.returncode == 125 and "invalid argument" in r.stderr
+    finally:
+        engine.cli("rm", "-f", "busy")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from geedocker.containers import index as index_module
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.oci import ContainerConfig
 from geedocker.store.fsutil import atomic_write, remove_tree
@@ -152,7 +152,7 @@ def test_without_a_lock_the_records_are_read(layout: Layout) -> None:
 _WRITER = """
 import sys
 sys.path.insert(0, {src!r})
-from geedocker.containers.spec import RunOptions
+from geedocker.containers.options import RunOptions
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout

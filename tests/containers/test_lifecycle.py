@@ -15,7 +15,7 @@ import pytest
 from geedocker.containers import lifecycle
 from geedocker.containers.lifecycle import RootfsSource
 from geedocker.containers.options import RunOptions
-from geedocker.containers.plan import ContainerPlan, engine_cgroups_path
+from geedocker.containers.plan import ContainerPlan
 from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.errors import ContainerError, ContainerStateError
 from geedocker.network.options import NetworkOptions
@@ -84,8 +84,7 @@ def test_rm_goes_on_when_the_runtime_fails_to_delete(
     with fake.installed(monkeypatch):
         rec = _created(layout, source, monkeypatch, "gone")
         lifecycle.remove(layout, "gone")
-    # the cgroups prepared for a start that never came go too (a run killed between create and start)
-    assert fake.calls == [("delete", rec.id, True), ("discard", rec.id, engine_cgroups_path(rec.id))]
+    assert fake.calls == [("delete", rec.id, True)]
     assert not ContainerStore(layout).dir(rec.id).exists()
     assert ContainerStore(layout).list() == []
 
@@ -103,8 +102,7 @@ def test_rm_refuses_a_running_container_without_force_and_kills_it_with(
         assert fake.calls == []
         monkeypatch.setattr(lifecycle, "_wait_not_running", lambda layout, rec, timeout: True)
         lifecycle.remove(layout, "busy", force=True)
-    assert fake.calls == [("kill", rec.id, signal.SIGKILL), ("delete", rec.id, True),
-                          ("discard", rec.id, engine_cgroups_path(rec.id))]
+    assert fake.calls == [("kill", rec.id, signal.SIGKILL), ("delete", rec.id, True)]
     assert ContainerStore(layout).list() == []
 
 
@@ -151,3 +149,64 @@ def me_dead() -> int:
         os._exit(0)
     os.waitpid(pid, 0)
     return pid
+
+
+# ---------------------------------------------------------------- damaged records
+
+
+def _damage(layout: Layout, rec: ContainerRecord, how: str) -> None:
+    path = ContainerStore(layout).record_path(rec.id)
+    if how == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(path.read_bytes()[:150])  # a write cut short
+    ContainerStore(layout).index.discard()  # as after the reboot that a power cut brings
+
+
+@pytest.mark.parametrize("how", ["truncated", "missing"])
+@pytest.mark.parametrize("by", ["name", "id"])
+def test_rm_of_a_damaged_record_removes_the_container_and_frees_its_name(
+        layout: Layout, source: RootfsSource, monkeypatch: pytest.MonkeyPatch, how: str, by: str) -> None:
+    fake = FakeBackend()
+    with fake.installed(monkeypatch):
+        rec = _created(layout, source, monkeypatch, "broken")
+        _damage(layout, rec, how)
+        (damaged,) = ContainerStore(layout).list()
+        assert damaged.damaged and damaged.name == "broken"
+        with pytest.raises(ContainerStateError, match="marked for removal and cannot be started"):
+            lifecycle.start(layout, "broken")
+        lifecycle.remove(layout, "broken" if by == "name" else rec.id)
+        assert ("delete", rec.id, True) in fake.calls  # the runtime's state goes, found by the id
+        assert ContainerStore(layout).ids() == []
+        assert not (layout.containers / f".removing-{rec.id}").exists()
+        assert _created(layout, source, monkeypatch, "broken").name == "broken"  # the name is free
+
+
+def test_rm_of_a_damaged_record_whose_container_runs_needs_force(
+        layout: Layout, source: RootfsSource, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeBackend()
+    with fake.installed(monkeypatch):
+        rec = _created(layout, source, monkeypatch, "alive")
+        fake.status[rec.id] = "running"  # the runtime still runs it
+        _damage(layout, rec, "truncated")
+        with pytest.raises(ContainerStateError, match="cannot remove a running container"):
+            lifecycle.remove(layout, "alive")
+        assert lifecycle.prune(layout) == []  # not stopped: prune leaves it
+        lifecycle.remove(layout, "alive", force=True)
+    assert fake.status == {} and ContainerStore(layout).ids() == []
+
+
+def test_prune_removes_damaged_records_and_sweeps_interrupted_creates(
+        layout: Layout, source: RootfsSource, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = FakeBackend()
+    with fake.installed(monkeypatch):
+        a = _created(layout, source, monkeypatch, "aa")
+        b = _created(layout, source, monkeypatch, "bb")
+        _damage(layout, a, "truncated")
+        _damage(layout, b, "missing")
+        left = layout.containers / (".creating-" + "e" * 64)
+        left.mkdir()
+        (layout.containers / ".names" / "ghost").write_text("f" * 64)
+        assert sorted(lifecycle.prune(layout)) == sorted([a.id, b.id])
+    assert set(os.listdir(layout.containers)) - {".index"} == {".names"}
+    assert os.listdir(layout.containers / ".names") == []

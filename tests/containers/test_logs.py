@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from geedocker.containers import logs
 
@@ -97,3 +100,37 @@ def test_a_container_that_says_nothing_makes_no_log_file(tmp_path: Path) -> None
     w.write("stderr", b"late\n")
     w.close()
     assert [(e.stream, e.log) for e in logs.read_entries(p)] == [("stderr", "late\n")]
+
+
+def test_a_log_that_cannot_be_written_drops_entries_and_says_why_once() -> None:
+    seen: list[str] = []
+    w = logs.JsonLogWriter(Path("/dev/full"), on_error=seen.append)  # every write: ENOSPC
+    for i in range(5):
+        w.write("stdout", f"line {i}\n".encode())
+    w.write("stderr", b"no newline")
+    w.close()  # flushes the pending part: dropped too, and no exception
+    assert w.dropped == 6
+    assert seen == ["write /dev/full: no space left on device"] and w.error == seen[0]
+    assert w.report() == "log: 6 entries dropped: write /dev/full: no space left on device"
+
+
+def test_an_entry_cut_short_costs_that_entry_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c-json.log"
+    w = logs.JsonLogWriter(path)
+    w.write("stdout", b"first\n")
+    real = os.write
+    calls = {"n": 0}
+
+    def short_then_full(fd: int, data: bytes) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real(fd, bytes(data[:10]))  # part of the entry, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(logs.os, "write", short_then_full)
+    w.write("stdout", b"second\n")
+    monkeypatch.setattr(logs.os, "write", real)
+    w.write("stdout", b"third\n")  # space again
+    w.close()
+    assert [e.log for e in logs.read_entries(path)] == ["first\n", "third\n"]
+    assert w.dropped == 1 and w.report().startswith("log: 1 entries dropped: write ")

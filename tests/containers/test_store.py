@@ -16,7 +16,7 @@ from geedocker.containers.store import (
     Status,
     is_alive,
 )
-from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError
+from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
 from geedocker.procs import start_time as process_start_time
 from geedocker.store.layout import Layout
@@ -124,15 +124,19 @@ def test_update_state_is_atomic_and_keeps_other_fields(layout: Layout) -> None:
     assert leftovers == []
 
 
-def test_corrupt_record_is_a_clear_error(layout: Layout) -> None:
+def test_a_corrupt_record_is_a_clear_error_and_its_container_stays_listed(layout: Layout) -> None:
     store = ContainerStore(layout)
     rec = store.create(_maker(), "x")
     store.record_path(rec.id).write_text("{not json")
-    with pytest.raises(Exception, match="corrupt container record"):
+    with pytest.raises(StoreError, match="corrupt container record"):
         store.load(rec.id)
     assert [r.id for r in store.list()] == [rec.id]  # the index keeps the copy written with the record
-    store.index.discard()
-    assert store.list() == []  # made again from the records, which leave the corrupt one out
+    store.index.discard()  # as after the reboot that a power cut brings
+    (got,) = store.list()  # made again from the records: the corrupt one as its damaged stand-in
+    assert got.id == rec.id and got.name == "x"  # the name from the index
+    assert got.damaged and "corrupt container record" in got.damaged
+    assert got.state.status == Status.DEAD and got.state.error == got.damaged
+    assert store.list() == [got]  # the index keeps the stand-in too
 
 
 def test_remove_dir(layout: Layout) -> None:
@@ -205,3 +209,127 @@ def test_the_index_is_made_from_the_records_of_an_older_store(layout: Layout) ->
         store.create(_maker(), "web")
     assert store.resolve("web") == a
     assert store.ids() == [a.id]
+
+
+# ---------------------------------------------------------------- durability and damaged records
+
+
+def _fsynced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths that ``os.fsync`` is called on from now on (files by their name when the call is made)."""
+    import geedocker.store.fsutil as fsutil
+
+    seen: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        seen.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(fsutil.os, "fsync", fsync)
+    return seen
+
+
+def test_a_record_is_fsynced_before_and_after_its_rename(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = ContainerStore(layout)
+    seen = _fsynced(monkeypatch)
+    rec = store.create(_maker(), "web")
+    creating = str(layout.containers / f".creating-{rec.id}")
+    names_dir = str(layout.containers / ".names")
+    assert any(p.startswith(f"{names_dir}/.web.") for p in seen)  # the name entry's temp file
+    assert names_dir in seen  # and its rename
+    assert any(p.startswith(f"{creating}/.container.json.") for p in seen)  # the record, in the new dir
+    assert creating in seen  # the record's rename into it
+    assert seen[-1] == str(layout.containers)  # the new dir's rename to its id
+    seen.clear()
+    store.update_state(rec.id, status=Status.EXITED, exit_code=3)
+    assert [p.rsplit("/", 1)[0] for p in seen] == [str(store.dir(rec.id)), str(layout.containers)]
+    assert seen[0].startswith(str(store.dir(rec.id) / ".container.json."))
+    assert sorted(set(os.listdir(layout.containers)) - {".index"}) == [".names", rec.id]  # no temp dir or file left
+
+
+@pytest.mark.parametrize("text", ["", "[]", "null", "42", '"x"', '{"name": 1}', "\x00\x00\x00"])
+def test_a_record_of_the_wrong_shape_is_a_damaged_container(layout: Layout, text: str) -> None:
+    store = ContainerStore(layout)
+    rec = store.create(_maker(), "x")
+    store.record_path(rec.id).write_text(text)
+    with pytest.raises(StoreError, match=f"{store.record_path(rec.id)}: corrupt container record"):
+        store.load(rec.id)
+    got = store.load_any(rec.id)
+    assert (got.id, got.name, got.state.status) == (rec.id, "x", Status.DEAD)
+
+
+def test_a_truncated_record_keeps_what_can_be_read(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    rec = store.create(_maker("registry.example/app:1"), "web")
+    whole = store.record_path(rec.id).read_bytes()
+    store.record_path(rec.id).write_bytes(whole[: whole.index(b'"args"')])  # a write cut short
+    got = store.load_any(rec.id)
+    assert got.damaged and got.state.status == Status.DEAD
+    assert (got.name, got.image, got.created) == ("web", "registry.example/app:1", rec.created)
+    for ref in (rec.id, "web", "/web", rec.id[:12]):
+        assert store.resolve(ref).id == rec.id
+    with pytest.raises(StoreError, match="corrupt container record"):
+        store.update_state(rec.id, status=Status.EXITED)  # never written over: it stays for rm -f
+    assert store.record_path(rec.id).read_bytes() == whole[: whole.index(b'"args"')]
+
+
+def test_a_damaged_record_keeps_its_name_until_the_container_is_removed(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    rec = store.create(_maker(), "web")
+    store.record_path(rec.id).write_bytes(b'{"id": "')
+    with pytest.raises(NameConflictError, match=rec.id):
+        store.create(_maker(), "web")
+    store.remove_dir(rec.id, store.load_any(rec.id).name)
+    assert store.list() == [] and os.listdir(layout.containers / ".names") == []
+    assert store.create(_maker(), "web").name == "web"
+
+
+def test_a_dir_without_a_record_is_a_damaged_container(layout: Layout) -> None:
+    """A store where a crash came between the dir and its record (as geedocker made them before)."""
+    store = ContainerStore(layout)
+    rec = store.create(_maker(), "web")
+    store.record_path(rec.id).unlink()
+    store.index.discard()
+    (got,) = store.list()
+    assert (got.id, got.name, got.state.status) == (rec.id, "web", Status.DEAD)
+    assert "no container record" in got.damaged
+    assert store.resolve("web").id == rec.id
+    with pytest.raises(NameConflictError):
+        store.create(_maker(), "web")
+    store.remove_dir(rec.id)  # the name read from the index
+    assert store.ids() == [] and store.create(_maker(), "web").name == "web"
+
+
+def test_interrupted_creates_and_removals_are_invisible_and_swept(layout: Layout) -> None:
+    store = ContainerStore(layout)
+    kept = store.create(_maker(), "kept")
+    creating = layout.containers / (".creating-" + "a" * 64)
+    removing = layout.containers / (".removing-" + "b" * 64)
+    for d in (creating, removing):
+        (d / "rootfs").mkdir(parents=True)
+        (d / "container.json").write_text("{}")
+    busy = layout.containers / (".removing-" + "c" * 64)  # a removal under way: its dir is locked
+    busy.mkdir()
+    (layout.containers / ".names" / "lost").write_text("d" * 64)  # its container is gone
+    assert store.ids() == [kept.id] and [r.id for r in store.list()] == [kept.id]
+    from geedocker.store.fsutil import dir_lock
+
+    with dir_lock(busy):
+        assert store.leftover_dirs() == [creating, removing]
+    assert store.stale_names() == ["lost"]
+    assert store.release_stale_names() == ["lost"]
+    assert sorted(os.listdir(layout.containers / ".names")) == ["kept"]
+    assert store.resolve("kept") == kept
+
+
+def test_removal_goes_through_a_rename(layout: Layout, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dir leaves its place whole (so it never shows without its record), then goes."""
+    store = ContainerStore(layout)
+    rec = store.create(_maker(), "web")
+    renames: list[tuple[str, str]] = []
+    real = os.rename
+    monkeypatch.setattr(os, "rename", lambda a, b: renames.append((str(a), str(b))) or real(a, b))
+    store.remove_dir(rec.id)
+    assert renames == [(str(store.dir(rec.id)), str(layout.containers / f".removing-{rec.id}"))]
+    assert set(os.listdir(layout.containers)) - {".index"} == {".names"}
+    store.remove_dir(rec.id, "web")  # gone already (its monitor and rm -f may both remove it): no error

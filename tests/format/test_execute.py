@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from geedocker.format.execute import Template
-from geedocker.format.parse import TemplateError
+from geedocker.format.nodes import TemplateError
 
 
 def run(src: str, data: object = None, missingkey: str = "default") -> str:

@@ -37,8 +37,9 @@ class BuildCache:
         self.layout = layout
         self.dir = layout.root / "buildcache"
 
-    def get(self, key: str) -> tuple[bool, LayerBlob | None]:
-        """(found, the layer or None for a step that changed nothing)."""
+    def get(self, key: str, any_parent: bool = False) -> tuple[bool, LayerBlob | None]:
+        """(found, the layer or None for a step that changed nothing). ``any_parent``: the layer is wanted over
+        another parent than the one it was made on (``COPY --link``): its blob is enough."""
         try:
             d = json.loads((self.dir / f"{key}.json").read_bytes())
             if d.get("empty"):
@@ -47,7 +48,7 @@ class BuildCache:
             chain = Digest.parse(d["chain"])
         except (OSError, ValueError, KeyError):
             return False, None
-        if not BlobStore(self.layout).has(blob.digest) or not LayerStore(self.layout).has(chain):
+        if not BlobStore(self.layout).has(blob.digest) or not (any_parent or LayerStore(self.layout).has(chain)):
             return False, None
         return True, blob
 

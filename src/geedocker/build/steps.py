@@ -60,13 +60,17 @@ def layer_step(b: Builder, state: StageState, ins: Instruction, stages: list[Sta
 
 
 def _commit(b: Builder, state: StageState, key: str, created_by: str,
-            make: Callable[[], LayerBlob | None]) -> None:
+            make: Callable[[], LayerBlob | None], rebase: bool = False) -> None:
     """Use the cached result of ``key``, or ``make`` it and remember it; then add it to the stage.
 
-    A step that changed nothing adds no layer, only an ``empty_layer`` history entry (as docker's builder)."""
-    found, blob = (False, None) if b.opts.no_cache else b.cache.get(key)
+    A step that changed nothing adds no layer, only an ``empty_layer`` history entry (as docker's builder).
+    ``rebase``: the layer does not depend on its parent (``COPY --link``): a cached one found over another
+    parent is unpacked over this one."""
+    found, blob = (False, None) if b.opts.no_cache else b.cache.get(key, any_parent=rebase)
     if found:
         b.cached()
+        if rebase and blob is not None:
+            register_layer(b.layout, state.base.diff_ids, blob)
     else:
         blob = make()
         chain = register_layer(b.layout, state.base.diff_ids, blob) if blob is not None else None
@@ -167,15 +171,29 @@ def _copy(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
     downloads = [_download(b, u, ins) for u in urls]
     digest = digest_sources(tree, sources, excludes)
     docs = [(n, _heredoc_text(h.content, env, b.escape) if h.expand else h.content) for n, h in heredocs.items()]
-    key = _key(state, ins.cmd, ins.flags, words, digest, [d[1] for d in downloads], docs)
+    chown = ins.flag("chown")
+    link = ins.flag("link") not in (None, "false")
+    owner: tuple[int, int] | None = None
+    if link:
+        # As BuildKit's --link: the files go into an empty tree, not onto the stage, so the layer does not depend
+        # on what is below it (dirs it makes are root's 0755, a symlink below is not followed) and neither does
+        # its cache key: a changed base image keeps the step cached (its layer is only put on the new base).
+        if chown:
+            owner = _owner_in(b, state, expand(chown, env, b.escape), ins)
+        key = step_key(["LINK", state.config.working_dir, ins.cmd, ins.flags, words, digest,
+                        [d[1] for d in downloads], docs, owner])
+    else:
+        key = _key(state, ins.cmd, ins.flags, words, digest, [d[1] for d in downloads], docs)
 
     def make() -> LayerBlob | None:
         assert b.ws is not None
-        merged, upper = b.ws.writable(state.lowers)
+        if link:
+            merged = upper = b.ws.new_dir("link")
+        else:
+            merged, upper = b.ws.writable(state.lowers)
         try:
-            chown = ins.flag("chown")
             spec = CopySpec(
-                owner=_owner(merged, expand(chown, env, b.escape), ins) if chown else None,
+                owner=owner if link else _owner(merged, expand(chown, env, b.escape), ins) if chown else None,
                 chmod=chmod, keep_owners=bool(from_ref), parents=ins.flag("parents") is not None,
                 excludes=excludes,
             )
@@ -190,11 +208,25 @@ def _copy(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             for name, text in docs:
                 cp.write_file(dest, workdir, name, text.encode())
         finally:
-            b.ws.unmount(merged)
-        return _layer_of(b, upper, state.lowers)
+            if not link:
+                b.ws.unmount(merged)
+        return _layer_of(b, upper, [] if link else state.lowers)
 
     shown = " ".join(words)
-    _commit(b, state, key, f"/bin/sh -c #(nop) {ins.cmd.upper()} {shown}", make)
+    _commit(b, state, key, f"/bin/sh -c #(nop) {ins.cmd.upper()} {shown}", make, rebase=link)
+
+
+def _owner_in(b: Builder, state: StageState, spec: str, ins: Instruction) -> tuple[int, int]:
+    """``--chown`` resolved against the stage's /etc/passwd and /etc/group (a read-only view of it)."""
+    assert b.ws is not None
+    user, _, group = spec.partition(":")
+    if user.isdigit() and (not group or group.isdigit()):
+        return int(user), int(group or user)
+    root = b.ws.readonly(state.lowers)
+    try:
+        return _owner(root, spec, ins)
+    finally:
+        b.ws.unmount(root)
 
 
 def _heredoc_text(text: str, env: Mapping[str, str], escape: str) -> str:
@@ -230,7 +262,22 @@ def _download(b: Builder, url: str, ins: Instruction) -> tuple[Path, str]:
 
 
 # --- RUN ----------------------------------------------------------------------------------------
+SCRIPTS = "/dev/pipes"  # where a RUN heredoc with a shebang is put to run (as BuildKit): under /dev, never committed
+
+
+def _script(ins: Instruction) -> tuple[str, str] | None:
+    """A RUN that is one heredoc starting with ``#!``: (its name, its text), run as a script, as BuildKit does."""
+    words = ins.rest.split()
+    if (ins.json or len(ins.heredocs) != 1 or len(words) != 1 or not _HEREDOC_WORD.match(words[0])
+            or not ins.heredocs[0].content.startswith("#!")):
+        return None
+    return ins.heredocs[0].name, ins.heredocs[0].content
+
+
 def _run_argv(state: StageState, ins: Instruction) -> tuple[str, ...]:
+    script = _script(ins)
+    if script is not None:
+        return (f"{SCRIPTS}/{script[0]}",)
     if ins.heredocs and not ins.json:
         rest = ins.rest
         words = rest.split()
@@ -334,6 +381,14 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
         raise ins.error(f"--network={network}: expected default, none or host")
     mounts = _mounts(b, state, ins, stages, results)
     mount_key = [m.to_json() for m in mounts if getattr(m, "type", "") != "bind" or "buildcache" not in m.source]  # type: ignore[attr-defined]
+    script = _script(ins)
+    if script is not None:  # the script's text is in the key, not the path of its copy in the workspace
+        assert b.ws is not None
+        path = b.ws.new_dir("script") / script[0]
+        path.write_text(script[1])
+        os.chmod(path, 0o755)
+        mounts.append(MountSpec("bind", f"{SCRIPTS}/{script[0]}", str(path), readonly=True))
+        mount_key.append({"script": script[1]})
     # As docker's builder: a VOLUME declared before a RUN is a fresh volume there, so what RUN writes under it
     # is not kept; its directory is made in the layer.
     volumes = list(state.config.volumes)

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import layout_of
     from geedocker.format import docker
     from geedocker.format.execute import Template
-    from geedocker.format.parse import TemplateError
+    from geedocker.format.nodes import TemplateError
     from geedocker.format.struct import Struct
 
     i = docker_info(layout_of(args))

@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _boot(args: argparse.Namespace) -> int:
-    """As dockerd at start: ``always`` and ``unless-stopped`` (not stopped by hand) containers start again."""
+    """As dockerd at start: ``always`` and ``unless-stopped`` (not stopped by hand) containers start again; first
+    the leftovers of interrupted creates and removals go (``lifecycle.sweep``)."""
     import sys
 
     from geedocker.cli.common import layout_of
@@ -73,6 +74,7 @@ def _boot(args: argparse.Namespace) -> int:
 
     layout = layout_of(args)
     code = 0
+    lifecycle.sweep(layout)  # what creates and removals interrupted by the reboot left
     for rec in ContainerStore(layout).list():
         rec = lifecycle.refresh(layout, rec)
         if rec.state.status == Status.RUNNING or not starts_at_boot(rec.options.restart, rec.state.manually_stopped):

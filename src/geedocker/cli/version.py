@@ -43,7 +43,7 @@ def version_info() -> object:
 def run(args: argparse.Namespace) -> int:
     from geedocker.format import docker
     from geedocker.format.execute import Template
-    from geedocker.format.parse import TemplateError
+    from geedocker.format.nodes import TemplateError
     from geedocker.format.tabwriter import align
 
     info = version_info()

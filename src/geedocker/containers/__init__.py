@@ -23,10 +23,11 @@ Behaviour worth knowing
       stderr to ours and to the json-file log, forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 (and SIGWINCH
       for -t) and exits with the container's status (125 engine error, 126/127 command not
       executable/found). ``-d``: a double-forked, setsid monitor does the same with the log only.
-    * State survives the CLI being killed: container.json is replaced atomically on each change and
-      holds the init's and the supervisor's pids with their start times; ``refresh`` (called by ps,
-      wait, stop, rm, inspect) marks a container exited when both are gone, taking the exit code the
-      runtime recorded.
+    * State survives the CLI being killed: container.json is replaced atomically and fsynced on each
+      change and holds the init's and the supervisor's pids with their start times; ``refresh`` (called
+      by ps, wait, stop, rm, inspect) marks a container exited when both are gone, taking the exit code
+      the runtime recorded. A record that cannot be read shows as a dead container (``store.load_any``)
+      that ``rm -f`` removes with what it held (``lifecycle._remove_damaged``).
     * Networks: ``host`` shares the host's network namespace; ``none`` and ``bridge`` (the default)
       get a private namespace with loopback up. The bridge driver (veth, address, NAT, -p) is not
       wired in yet.

@@ -1,19 +1,21 @@
 """A container's filesystem changes: ``diff`` (A/C/D), ``export`` (the merged tree as a tar), ``commit``.
 
 All three read the container's overlay dirs (``containers/<id>/upper`` over its image's layer dirs) as they
-are on disk: a running container's too (as docker's ``commit --pause=false``), and no mount is made.
+are on disk, a running container's too, and no mount is made; ``commit`` freezes a running one meanwhile
+(docker's ``--pause``, its default).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
 from geedocker.archive.writer import tar_stream
 from geedocker.containers.plan import merge_env
-from geedocker.containers.store import ContainerRecord, ContainerStore
+from geedocker.containers.store import ContainerRecord, ContainerStore, Status
 from geedocker.errors import ContainerError
 from geedocker.images.layerdiff import Change, UpperDiff, write_layer
 from geedocker.oci import ContainerConfig
@@ -79,6 +81,27 @@ def container_config(rec: ContainerRecord) -> ContainerConfig:
     return cfg
 
 
+@contextlib.contextmanager
+def _frozen(layout: Layout, rec: ContainerRecord, pause: bool) -> Iterator[None]:
+    from geedocker.containers.lifecycle import refresh
+
+    rec = refresh(layout, rec)
+    if not pause or rec.state.status != Status.RUNNING:
+        yield
+        return
+    from geedocker.containers.control import cgroup_of
+
+    cg = cgroup_of(rec)
+    if cg.frozen():  # paused by the user: it stays paused
+        yield
+        return
+    cg.freeze()
+    try:
+        yield
+    finally:
+        cg.thaw()
+
+
 def commit(
     layout: Layout,
     ref: str,
@@ -87,8 +110,12 @@ def commit(
     changes: Sequence[str] = (),
     message: str = "",
     author: str = "",
+    pause: bool = True,
 ) -> ImageRecord:
-    """``docker commit``: a new image of the container's image layers plus one layer of its changes."""
+    """``docker commit``: a new image of the container's image layers plus one layer of its changes.
+
+    ``pause`` (docker's default): a running container is frozen (its cgroup's freezer) while its upper dir is
+    read, so the layer is one moment of it; thawed after, whatever happens. One paused already stays so."""
     from geedocker.images.compose import Base, now, register_layer, write_image
     from geedocker.images.importer import apply_change
     from geedocker.store.blobs import BlobStore
@@ -97,8 +124,9 @@ def commit(
     rec = store.resolve(ref)
     parent = ImageStore(layout).resolve(rec.image_id) if rec.image_id else None
     base = Base.of(parent)
-    d = upper_diff(layout, rec)
-    blob = write_layer(d, BlobStore(layout).writer())
+    with _frozen(layout, rec, pause):
+        d = upper_diff(layout, rec)
+        blob = write_layer(d, BlobStore(layout).writer())
     register_layer(layout, base.diff_ids, blob)
     cfg = container_config(rec)
     for c in changes:

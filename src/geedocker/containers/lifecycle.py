@@ -249,6 +249,8 @@ def start(
     again), unless ``keep_manual_stop`` (``system boot``)."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
+    if rec.damaged or rec.state.status in (Status.DEAD, Status.REMOVING):
+        raise ContainerStateError("container is marked for removal and cannot be started")  # docker's words
     if rec.state.manually_stopped and not keep_manual_stop:
         rec = store.update_state(rec.id, manually_stopped=False)
     if rec.state.status == Status.RUNNING:
@@ -360,6 +362,8 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
     with ``volumes`` (``rm -v``) its anonymous volumes that no other container uses."""
     store = ContainerStore(layout)
     rec = refresh(layout, store.resolve(ref))
+    if rec.damaged:
+        return _remove_damaged(layout, rec, force=force)
     if rec.state.status == Status.RUNNING:
         if not force:
             raise ContainerStateError(
@@ -374,15 +378,11 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
     with contextlib.suppress(GeeDockerError):
         store.update_state(rec.id, status=Status.REMOVING)
     errors = []
-    backend = get_backend(layout, rec.runtime or None)
     try:
-        backend.delete(rec.id, force=True)
+        get_backend(layout, rec.runtime or None).delete(rec.id, force=True)
     except GeeDockerError as e:
         errors.append(str(e))
-    # cgroups prepared for a start that never came (a run killed between create and start): in every
-    # hierarchy, as the runtime's create would have used them
-    with contextlib.suppress(GeeDockerError):
-        backend.discard(rec.id, engine_cgroups_path(rec.id))
+    _destroy_cgroup(rec.id)  # made for a create that was killed before the runtime had any state
     rootfs.unmount(store.rootfs(rec.id))
     network.release(layout, rec.id)  # network hook
     store.remove_dir(rec.id, rec.name)
@@ -391,6 +391,65 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
         from geedocker.containers import volumes as cvolumes  # here: only containers with volumes need it
 
         cvolumes.after_exit(layout, rec, remove_anonymous=volumes)
+    if errors:
+        log.warning("removing container %s: %s", rec.id[:12], "; ".join(errors))
+    return rec
+
+
+def _destroy_cgroup(cid: str) -> None:
+    """The container's cgroup in every hierarchy, whatever is left in it killed first. The runtime removes it
+    when it deletes a container it knows; this is for one it never knew (create interrupted after the cgroups
+    were prepared) or whose record is damaged. Only the container's own processes live there."""
+    from geedocker.runtime.cgroups import for_container
+
+    with contextlib.suppress(GeeDockerError, OSError):
+        for_container(engine_cgroups_path(cid), cid).destroy()
+
+
+def _cgroup_busy(cid: str) -> bool:
+    from geedocker.runtime.cgroups import for_container
+
+    try:
+        return bool(for_container(engine_cgroups_path(cid), cid).pids())
+    except (GeeDockerError, OSError):
+        return False
+
+
+def runtime_of(layout: Layout, rec: ContainerRecord) -> str:
+    """The OCI runtime of a container: its record's, or for a damaged record the one that keeps state for it."""
+    if rec.runtime:
+        return rec.runtime
+    if (layout.runtime_root / rec.id).exists():
+        return "geedocker"
+    for name in ("runc", "crun"):
+        if (layout.run / name / rec.id).exists():
+            return name
+    return ""
+
+
+def _remove_damaged(layout: Layout, rec: ContainerRecord, *, force: bool) -> ContainerRecord:
+    """``rm`` of a container whose record cannot be read: what it held is found without it, from the runtime's
+    state, its cgroup, its rootfs mount point, its network state and the name index. Its processes (still in
+    its cgroup) make it a running container: only ``-f`` takes it."""
+    store = ContainerStore(layout)
+    runtime = runtime_of(layout, rec)
+    backend = get_backend(layout, runtime or None)
+    running = _cgroup_busy(rec.id) or backend.state(rec.id).status in ("running", "paused", "created")
+    if running and not force:
+        raise ContainerStateError(
+            f"You cannot remove a running container {rec.id}. Stop the container before attempting removal or "
+            "force remove"
+        )
+    errors = []
+    try:
+        backend.delete(rec.id, force=True)
+    except GeeDockerError as e:
+        errors.append(str(e))
+    _destroy_cgroup(rec.id)
+    rootfs.unmount(store.rootfs(rec.id))
+    network.release(layout, rec.id)  # network hook: it finds the container's network by its id
+    store.remove_dir(rec.id, rec.name)
+    event(layout, rec, "destroy")
     if errors:
         log.warning("removing container %s: %s", rec.id[:12], "; ".join(errors))
     return rec
@@ -441,8 +500,28 @@ def prune(layout: Layout, select: Callable[[ContainerRecord], bool] | None = Non
         if rec.state.status in (Status.EXITED, Status.CREATED, Status.DEAD) and (select is None or select(rec)):
             size = content_size(store.dir(rec.id) / "upper") if sizes is not None else 0
             with contextlib.suppress(GeeDockerError):
-                remove(layout, rec.id)
+                remove(layout, rec.id)  # a damaged record whose processes still run is refused
                 removed.append(rec.id)
                 if sizes is not None:
                     sizes[rec.id] = size
+    sweep(layout)
     return removed
+
+
+def sweep(layout: Layout) -> list[str]:
+    """What interrupted creates and removals left that no container owns: ``.creating-``/``.removing-`` dirs
+    and name-index entries of containers that are gone. What was removed (paths and names)."""
+    store = ContainerStore(layout)
+    done = []
+    for path in store.leftover_dirs():
+        with contextlib.suppress(GeeDockerError):
+            rootfs.unmount(path / "rootfs")
+        from geedocker.store.fsutil import remove_tree
+
+        remove_tree(path)
+        if not path.exists():
+            done.append(str(path))
+    if done:
+        store.index.settle()  # the list is still true: none of these was a container
+    done += store.release_stale_names()
+    return done

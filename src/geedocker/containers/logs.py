@@ -23,12 +23,21 @@ MAX_ENTRY_BYTES = 1024 * 1024
 
 class JsonLogWriter:
     """Appends container output to a json-file log, a line at a time per stream. The file is made with the
-    first entry (readers take a missing log for an empty one): a container that says nothing makes none."""
+    first entry (readers take a missing log for an empty one): a container that says nothing makes none.
 
-    def __init__(self, path: Path) -> None:
+    A log that cannot be written (a full disk, an I/O error) never stops the container, as with docker: the
+    entry is dropped and counted (``dropped``), the first error kept (``error``) and ``on_error`` called once
+    with it. An entry cut short by the error is ended with a newline before the next one, so readers lose
+    that entry only."""
+
+    def __init__(self, path: Path, on_error: Callable[[str], None] | None = None) -> None:
         self.path = path
         self.fd = -1
         self.pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
+        self.dropped = 0
+        self.error = ""
+        self.on_error = on_error
+        self._cut = False  # the last write stopped within an entry
 
     def write(self, stream: str, data: bytes) -> None:
         buf = self.pending.get(stream, b"") + data
@@ -46,9 +55,21 @@ class JsonLogWriter:
 
     def _entry(self, stream: str, line: bytes) -> None:
         rec = {"log": line.decode("utf-8", "replace"), "stream": stream, "time": now_rfc3339(nanoseconds=True)}
-        if self.fd < 0:
-            self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
-        os.write(self.fd, (json.dumps(rec) + "\n").encode())
+        data = (b"\n" if self._cut else b"") + (json.dumps(rec) + "\n").encode()
+        try:
+            if self.fd < 0:
+                self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+            view = memoryview(data)
+            while view:
+                self._cut = True
+                view = view[os.write(self.fd, view):]
+            self._cut = False
+        except OSError as e:
+            self.dropped += 1
+            if not self.error:
+                self.error = f"write {self.path}: {(e.strerror or str(e)).lower()}"
+                if self.on_error is not None:
+                    self.on_error(self.error)
 
     def flush(self) -> None:
         for stream, buf in self.pending.items():
@@ -61,6 +82,12 @@ class JsonLogWriter:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+    def report(self) -> str:
+        """What went wrong, for the container's record: "" when every entry was written."""
+        if not self.dropped:
+            return ""
+        return f"log: {self.dropped} entries dropped: {self.error}"
 
 
 @value

@@ -8,13 +8,23 @@
       <id>-json.log      docker's json-file log
 
 Names are unique: creating a record holds ``locks/containers.lock`` while it checks and writes.
-Changes to one record hold ``containers/<id>/lock``. Lookup accepts a full id, a name, or a unique
+Changes to one record hold an flock on ``containers/<id>/``. Lookup accepts a full id, a name, or a unique
 id prefix (in that order, as docker).
+
+Durability: every record and name-index entry is written through ``fsutil.atomic_write`` (a temp file,
+fsync, rename, fsync of the directory), so a crash or a power cut leaves the old or the new one, whole. A
+container appears whole: its directory is made as ``.creating-<id>`` with its record in it, then renamed;
+it goes the same way (renamed to ``.removing-<id>``, then deleted). A record that cannot be read all the
+same (a damaged disk, a hand edit, a store from before this) does not hide its container: ``load_any``
+gives a *damaged* stand-in (status ``dead``, the name from the index, what can be read of the rest) that
+``ps -a`` shows and ``rm -f`` removes with everything the container held.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -27,7 +37,7 @@ from geedocker.containers.options import RunOptions
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
 from geedocker.procs import pid_alive
-from geedocker.store.fsutil import atomic_write, file_lock, lock_dir, remove_tree
+from geedocker.store.fsutil import atomic_write, file_lock, fsync_dir, lock_dir, remove_tree
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
 
@@ -40,6 +50,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 MAX_RECORD_BYTES = 4 * 1024 * 1024
+CREATING = ".creating-"  # a container dir being made (renamed to <id> once its record is in it)
+REMOVING = ".removing-"  # a container dir being deleted (renamed first, so it never shows without a record)
 NAME_FILE_MAX = 200  # longer names are kept in the index under their hash
 NAMES_DIR = ".names"  # below the containers dir: one file per container name, holding the container's id
 
@@ -125,6 +137,7 @@ class ContainerRecord:
     stop_timeout: int = 10
     runtime: str = ""  # the OCI runtime that runs it (see geedocker.containers.backend)
     state: ContainerState = field(default_factory=ContainerState)
+    damaged: str = ""  # why the record could not be read: this is ``load_any``'s stand-in (never written)
 
     @property
     def short_id(self) -> str:
@@ -213,27 +226,88 @@ class ContainerStore:
 
     # records
     def ids(self) -> list[str]:
+        """Every container's id: each ``<id>`` directory, with a readable record or not."""
         try:
             names = os.listdir(self.layout.containers)
         except FileNotFoundError:
             return []
-        return sorted(n for n in names if len(n) == 64 and (self.layout.containers / n / "container.json").exists())
+        return sorted(n for n in names if is_container_id(n))
 
     def load(self, cid: str) -> ContainerRecord:
+        """The record; ContainerNotFound when there is none, StoreError when it cannot be read."""
         path = self.record_path(cid)
         try:
             with open(path, "rb") as f:
                 data = f.read(MAX_RECORD_BYTES + 1)
-        except FileNotFoundError as e:
+        except (FileNotFoundError, NotADirectoryError) as e:
             raise ContainerNotFound(f"No such container: {cid}") from e
         except OSError as e:
             raise StoreError(f"reading {path}: {e.strerror}") from e
         if len(data) > MAX_RECORD_BYTES:
             raise StoreError(f"{path} is larger than {MAX_RECORD_BYTES} bytes")
         try:
-            return ContainerRecord.from_json(json.loads(data))
-        except (ValueError, KeyError, TypeError) as e:
+            doc = json.loads(data)
+            if not isinstance(doc, dict):
+                raise TypeError(f"a JSON {type(doc).__name__} where an object belongs")
+            return ContainerRecord.from_json(doc)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise StoreError(f"{path}: corrupt container record: {e}") from e
+
+    def load_any(self, cid: str) -> ContainerRecord:
+        """The record, or when its directory is there but the record cannot be read (missing, truncated,
+        garbage), a damaged stand-in: status dead, the error saying why, the name the index gives the id, and
+        the fields that can still be read from what is left of the file. ContainerNotFound without the dir."""
+        try:
+            return self.load(cid)
+        except StoreError as e:
+            why = str(e)
+        except ContainerNotFound:
+            if not is_container_id(cid) or not self.dir(cid).is_dir():
+                raise
+            why = f"{self.record_path(cid)}: no container record (its creation or removal was interrupted)"
+        return self._damaged(cid, why)
+
+    def _damaged(self, cid: str, why: str) -> ContainerRecord:
+        try:
+            with open(self.record_path(cid), "rb") as f:
+                data = f.read(MAX_RECORD_BYTES).decode("utf-8", "replace")
+        except OSError:
+            data = ""
+        found = {k: _salvage(data, k) for k in ("name", "image", "image_id", "created", "runtime")}
+        name = found["name"] if found["name"] and self._name_owner(found["name"]) == cid else self._name_of(cid)
+        created = found["created"]
+        if not created:
+            try:
+                st = os.stat(self.dir(cid))
+            except OSError:
+                st = None
+            if st is not None:
+                import time
+
+                created = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(st.st_mtime))
+        return ContainerRecord(
+            id=cid, name=name, image=found["image"], image_id=found["image_id"], created=created, args=(),
+            options=RunOptions(name=name), image_config=ContainerConfig(), lower_dirs=(), runtime=found["runtime"],
+            state=ContainerState(status=Status.DEAD, error=why), damaged=why,
+        )  # fmt: skip
+
+    def _name_of(self, cid: str) -> str:
+        """The name the index gives ``cid`` ("" if none): a scan of the index, for damaged records only."""
+        index = self.layout.containers / NAMES_DIR
+        try:
+            entries = sorted(os.listdir(index))
+        except OSError:
+            return ""
+        for entry in entries:
+            if entry.startswith("="):
+                continue  # a long name, kept under its hash: the name itself is not there
+            try:
+                with open(index / entry) as f:
+                    if f.read(100).strip() == cid:
+                        return entry
+            except OSError:
+                continue
+        return ""
 
     def image_ids(self) -> frozenset[str]:
         """Image IDs (config digests) that containers use, so ``rmi`` refuses them unless forced."""
@@ -263,9 +337,11 @@ class ContainerStore:
             lines = self.index.entries(self._record_lines)
             try:
                 for cid in sorted(lines):
-                    out.append(ContainerRecord.from_json(json.loads(lines[cid])))
+                    doc = json.loads(lines[cid])
+                    rec = ContainerRecord.from_json(doc)
+                    out.append(replace(rec, damaged=str(doc["damaged"])) if "damaged" in doc else rec)
                 return out
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, AttributeError):
                 if attempt == 2:
                     raise StoreError(f"{self.index.file}: a line that no record wrote") from None
                 self.index.discard()  # damaged after its checks passed: made again from the records
@@ -273,20 +349,25 @@ class ContainerStore:
 
     def _record_lines(self) -> dict[str, bytes]:
         """Each container's record as the index keeps it (its JSON on one line), read from the records; a record
-        that cannot be read is left out, as ``list`` always did."""
+        that cannot be read as its damaged stand-in (``load_any``), marked so."""
         out = {}
         for cid in self.ids():
-            with contextlib.suppress(ContainerNotFound, StoreError):
-                out[cid] = _line(self.load(cid))
+            with contextlib.suppress(ContainerNotFound):
+                out[cid] = _line(self.load_any(cid))
         return out
 
-    def _write(self, rec: ContainerRecord) -> None:
-        # Not durable: a record changes on every start and exit and matters no longer than the machine's uptime
-        # (after a crash ``refresh`` corrects running containers), and an fsync is a large part of ``run``'s
-        # latency. Readers still see the old or the new record, never a part of one.
+    def _write(self, rec: ContainerRecord, making: Path | None = None) -> None:
+        """Write the record durably (fsynced, as issue 13 asks: a record that a power cut truncates would hide a
+        container that still holds mounts, cgroups and a name). ``making``: the ``.creating-`` dir of a new
+        container, renamed to its id once the record is in it."""
+        if rec.damaged:
+            raise StoreError(f"container {rec.id[:12]}: its record is damaged and cannot be rewritten")
         with self.index.writing(rec.id) as put:
-            atomic_write(self.record_path(rec.id), json.dumps(rec.to_json(), indent=1).encode(), 0o600,
-                         durable=False)
+            path = (making or self.dir(rec.id)) / "container.json"
+            atomic_write(path, json.dumps(rec.to_json(), indent=1).encode(), 0o600)
+            if making is not None:
+                os.rename(making, self.dir(rec.id))
+                fsync_dir(self.layout.containers)
             put(_line(rec))
 
     def create(self, make: Callable[[str, str], ContainerRecord], name: str = "", cid: str = "") -> ContainerRecord:
@@ -316,11 +397,14 @@ class ContainerStore:
                         break
                 else:
                     raise ContainerError("could not find a free container name")
+            # The dir appears with its record in it (a rename): never a container dir without a record.
+            making = self.layout.containers / f"{CREATING}{cid}"
             try:
-                self.dir(cid).mkdir(mode=0o700)
+                making.mkdir(mode=0o700)
                 rec = make(cid, name)
-                self._write(rec)
+                self._write(rec, making)
             except BaseException:
+                remove_tree(making)
                 remove_tree(self.dir(cid))
                 self._release_name(name, cid)
                 raise
@@ -346,16 +430,10 @@ class ContainerStore:
         """Take ``name`` for ``cid`` (under the containers lock): False if a container that exists has it.
         An entry whose container is gone (a crash between the two) is taken over."""
         path = self._name_file(name)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except FileExistsError:
-            owner = self._name_owner(name)
-            if len(owner) == 64 and self.record_path(owner).exists():
-                return False
-            atomic_write(path, cid.encode(), 0o600, durable=False)
-            return True
-        with os.fdopen(fd, "w") as f:
-            f.write(cid)
+        owner = self._name_owner(name)
+        if is_container_id(owner) and owner != cid and self.dir(owner).is_dir():
+            return False  # also when its record is damaged: ``rm -f`` frees the name
+        atomic_write(path, cid.encode(), 0o600)  # durable: a name lost in a crash could be given twice
         return True
 
     def _release_name(self, name: str, cid: str) -> None:
@@ -363,6 +441,35 @@ class ContainerStore:
         if name and self._name_owner(name) == cid:
             with contextlib.suppress(FileNotFoundError):
                 self._name_file(name).unlink()
+
+    def stale_names(self) -> builtins.list[str]:
+        """Index entries whose container is gone (a crash between a removal and the entry's release)."""
+        index = self.layout.containers / NAMES_DIR
+        try:
+            entries = sorted(os.listdir(index))
+        except OSError:
+            return []
+        stale = []
+        for entry in entries:
+            try:
+                with open(index / entry) as f:
+                    owner = f.read(100).strip()
+            except OSError:
+                continue
+            if not (is_container_id(owner) and self.dir(owner).is_dir()):
+                stale.append(entry)
+        return stale
+
+    def release_stale_names(self) -> builtins.list[str]:
+        """Free the ``stale_names`` (under the containers lock, so no create is between claim and dir)."""
+        if not (self.layout.containers / NAMES_DIR).is_dir():
+            return []
+        with file_lock(self.layout.lock("containers")):
+            stale = self.stale_names()
+            for entry in stale:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.layout.containers / NAMES_DIR / entry)
+        return stale
 
     def _ensure_name_index(self) -> None:
         """Make the index from the records once (a store made before it existed), under the containers lock."""
@@ -374,8 +481,9 @@ class ContainerStore:
         tmp.mkdir(mode=0o700)
         for rec in self.list():
             if rec.name and "/" not in rec.name and not rec.name.startswith("."):
-                (tmp / self._name_file(rec.name).name).write_text(rec.id)
+                atomic_write(tmp / self._name_file(rec.name).name, rec.id.encode(), 0o600)
         os.rename(tmp, names)
+        fsync_dir(self.layout.containers)
 
     @contextlib.contextmanager
     def locked(self, cid: str) -> Iterator[None]:
@@ -404,13 +512,13 @@ class ContainerStore:
         ref = ref.lstrip("/") if not ref.startswith("/") or len(ref) > 1 else ref
         if not ref:
             raise ContainerNotFound("No such container: (empty name)")
-        if len(ref) == 64 and self.record_path(ref).exists():
-            return self.load(ref)
+        if is_container_id(ref) and self.dir(ref).is_dir():
+            return self.load_any(ref)
         if "/" not in ref and not ref.startswith("."):
             owner = self._name_owner(ref)
-            if len(owner) == 64:
-                with contextlib.suppress(ContainerNotFound, StoreError):
-                    rec = self.load(owner)
+            if is_container_id(owner):
+                with contextlib.suppress(ContainerNotFound):
+                    rec = self.load_any(owner)
                     if rec.name == ref:
                         return rec
         records = self.list()
@@ -444,25 +552,89 @@ class ContainerStore:
         return self.layout.run / "exited" / cid
 
     def remove_dir(self, cid: str, name: str | None = None) -> None:
-        """Remove the container's directory, then free its name (read from its record unless given)."""
+        """Remove the container's directory, then free its name (read from its record unless given). Under its
+        lock, the dir is renamed aside and out of the list first (no update lands in it afterwards, and it never
+        shows as a container without a record), then its tree goes (which may take long). Gone already is not
+        an error (its monitor and ``rm -f`` may race)."""
         if name is None:
             try:
-                name = self.load(cid).name
+                name = self.load_any(cid).name
             except GeeDockerError:
                 name = ""
-        with self.index.writing(cid) as put:  # out of the list first, then the tree (which may take long)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.record_path(cid))
-            put(None)
-        remove_tree(self.dir(cid))
-        self.index.settle()
-        if self.dir(cid).exists():
-            raise StoreError(f"could not remove {self.dir(cid)}")
+        aside = self.layout.containers / f"{REMOVING}{cid}"
+        try:
+            fd = lock_dir(self.dir(cid))
+        except (FileNotFoundError, NotADirectoryError):
+            fd = -1  # removed already (by its monitor, or an ``rm -f`` meanwhile): only the name may be left
+        if fd >= 0:
+            try:  # under the dir's lock throughout: ``leftover_dirs`` leaves a locked ``.removing-`` dir alone
+                remove_tree(aside)  # an earlier removal of this id that was interrupted
+                with self.index.writing(cid) as put:
+                    os.rename(self.dir(cid), aside)
+                    put(None)
+                remove_tree(aside)
+                if aside.exists():  # back where ``ps -a`` shows it and ``rm -f`` can try again
+                    os.rename(aside, self.dir(cid))
+                    self.index.discard()
+                    raise StoreError(f"could not remove everything in {self.dir(cid)}")
+            except OSError as e:
+                raise StoreError(f"could not remove {self.dir(cid)}: {e.strerror}") from e
+            finally:
+                os.close(fd)
+            self.index.settle()
         if name:
             with file_lock(self.layout.lock("containers")):
                 self._release_name(name, cid)
 
+    def leftover_dirs(self) -> builtins.list[Path]:
+        """Dirs of an interrupted create or removal (``.creating-<id>``, ``.removing-<id>``) that nobody is
+        working on: a create holds the containers lock, a removal its dir's lock."""
+        try:
+            names = sorted(os.listdir(self.layout.containers))
+        except FileNotFoundError:
+            return []
+        out = []
+        with file_lock(self.layout.lock("containers")):
+            for n in names:
+                if not (n.startswith(CREATING) or n.startswith(REMOVING)):
+                    continue
+                path = self.layout.containers / n
+                try:
+                    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                except OSError:
+                    continue
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    out.append(path)
+                except BlockingIOError:
+                    pass
+                finally:
+                    os.close(fd)
+        return out
+
+
 
 def _line(rec: ContainerRecord) -> bytes:
     """A record on one line (compact JSON escapes every newline), as the index keeps it."""
-    return json.dumps(rec.to_json(), separators=(",", ":")).encode()
+    doc = rec.to_json()
+    if rec.damaged:
+        doc["damaged"] = rec.damaged
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def is_container_id(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def _salvage(data: str, key: str) -> str:
+    """A string field of a damaged record, from what is left of its text (``"key": "value"``, as ``_write``
+    lays it out), or ""."""
+    at = data.find(f'\n "{key}": "')
+    if at < 0:
+        return ""
+    start = at + len(key) + 7
+    try:
+        value, _ = json.JSONDecoder().raw_decode(data, start - 1)
+    except ValueError:
+        return ""
+    return value if isinstance(value, str) else ""

@@ -72,6 +72,7 @@ class Supervisor:
         self.err_r: int | None = None
         self.stdin_w: int | None = None  # held open for -d -i so the container's stdin stays open
         self.log: JsonLogWriter | None = None
+        self.log_report = ""  # what the log could not write (JsonLogWriter.report), kept in the record at exit
         self.saved_tty: Any = None
         self.alive: int | None = None  # an attached caller's pipe: EOF when it is gone (see run_attached)
 
@@ -95,7 +96,7 @@ class Supervisor:
                 volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
             network.start(self.layout, cid)  # network hook: its endpoint (netns, veth, address, ports)
             if opts.log_driver != "none":  # --log-driver none: the output is not kept
-                self.log = JsonLogWriter(self.store.log_path(cid))
+                self.log = JsonLogWriter(self.store.log_path(cid), on_error=self._log_failed)
             stdin: int | None
             stdout: int | None = None
             stderr: int | None = None
@@ -196,7 +197,19 @@ class Supervisor:
         self.out_r = self.err_r = self.master = self.stdin_w = None
         if self.log is not None:
             self.log.close()
+            self.log_report = self.log.report()
             self.log = None
+
+    def _log_failed(self, error: str) -> None:
+        """The log's first write error: the container goes on (its output is dropped from the log, as docker
+        does); the record says so (``inspect``'s State.Error) if it can be written, an attached run in a line."""
+        log.warning("container %s: %s: log entries are dropped", self.rec.id[:12], error)
+        if self.attach:
+            with contextlib.suppress(OSError):
+                os.write(2, f"WARNING: the container's log cannot be written ({error}): entries are dropped\n"
+                            .encode())  # fmt: skip
+        with contextlib.suppress(GeeDockerError):
+            self.store.update_state(self.rec.id, error=f"log: {error}")
 
     # ------------------------------------------------------------------ run
 
@@ -311,10 +324,14 @@ class Supervisor:
                 self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
                 self.store.exit_file(cid).write_text(f"{code}\n")
         else:
-            with contextlib.suppress(ContainerNotFound):  # removed under us (rm -f)
+            try:
                 oom = code == 137 and self.rec.options.memory is not None \
                     and self.backend.oom_killed(cid, engine_cgroups_path(cid))
                 self._record_exit(code, finished, oom=oom)
+            except ContainerNotFound:
+                pass  # removed under us (rm -f)
+            except GeeDockerError as e:  # a damaged record (``rm -f`` removes it) or a full disk: tidy up still
+                log.warning("recording the exit of container %s: %s", cid[:12], e)
         errors: list[str] = []
         try:
             self.backend.delete(cid, force=True)
@@ -345,7 +362,8 @@ class Supervisor:
 
     def _record_exit(self, code: int, finished: str, oom: bool = False) -> None:
         self.store.update_state(self.rec.id, status=Status.EXITED, exit_code=code, finished_at=finished, pid=0,
-                                pid_start=0, monitor_pid=0, monitor_start=0, oom_killed=oom)
+                                pid_start=0, monitor_pid=0, monitor_start=0, oom_killed=oom,
+                                error=self.log_report)  # fmt: skip
 
 
 def _write_all(fd: int, data: bytes) -> None:

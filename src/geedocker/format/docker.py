@@ -11,7 +11,7 @@ from __future__ import annotations
 from geedocker.format.builtins import FuncError
 from geedocker.format.execute import Template
 from geedocker.format.gofmt import go_json, go_type, sorted_keys, sprint_value
-from geedocker.format.parse import TemplateError
+from geedocker.format.nodes import TemplateError
 from geedocker.format.tabwriter import align
 
 TYPE_CHECKING = False

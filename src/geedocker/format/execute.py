@@ -5,7 +5,7 @@ from __future__ import annotations
 from geedocker.format import builtins
 from geedocker.format.builtins import is_true
 from geedocker.format.gofmt import NO_VALUE, go_type, sorted_keys, sprint_value
-from geedocker.format.parse import (
+from geedocker.format.nodes import (
     Action,
     Branch,
     Break,
@@ -25,8 +25,8 @@ from geedocker.format.parse import (
     Text,
     Variable,
     node_text,
-    parse,
 )
+from geedocker.format.parse import parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,297 +1,35 @@
-"""Lexer and parser of Go's text/template: source text -> a tree of nodes (Go's text/template/parse)."""
+"""The parser of Go's text/template: tokens (``lex``) -> a tree of nodes (``nodes``), as Go's
+text/template/parse."""
 
 from __future__ import annotations
 
-import re
-
-from geedocker.errors import GeeDockerError
-from geedocker.values import value
+from geedocker.format.lex import Token, lex, line_of, parse_number, unquote
+from geedocker.format.nodes import (
+    Action,
+    Branch,
+    Break,
+    Chain,
+    Command,
+    Constant,
+    Continue,
+    Dot,
+    Field,
+    Identifier,
+    ListNode,
+    Nil,
+    Node,
+    Pipe,
+    TemplateCall,
+    TemplateError,
+    Text,
+    Variable,
+    node_text,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Container
 
-
-class TemplateError(GeeDockerError):
-    """A template that does not parse or execute; docker exits 1 for it."""
-
-    exit_code = 1
-
-
-# --- nodes -----------------------------------------------------------------------------------------------------
-
-@value
-class Node:
-    pos: int
-
-
-@value
-class Text(Node):
-    text: str
-
-
-@value
-class Field(Node):          # .A.B
-    idents: tuple[str, ...]
-
-
-@value
-class Variable(Node):       # $x.A.B (idents[0] is "$x")
-    idents: tuple[str, ...]
-
-
-@value
-class Chain(Node):          # (pipeline).A.B
-    node: Node
-    fields: tuple[str, ...]
-
-
-@value
-class Identifier(Node):     # a function's name
-    name: str
-
-
-@value
-class Dot(Node):
-    pass
-
-
-@value
-class Nil(Node):
-    pass
-
-
-@value
-class Constant(Node):       # bool, number, string
-    value: object
-    text: str
-
-
-@value
-class Command(Node):
-    args: tuple[Node, ...]
-
-
-@value
-class Pipe(Node):
-    decl: tuple[str, ...]
-    is_assign: bool
-    cmds: tuple[Command, ...]
-
-
-@value
-class Action(Node):
-    pipe: Pipe
-
-
-@value
-class ListNode(Node):
-    nodes: tuple[Node, ...]
-
-
-@value
-class Branch(Node):         # if / range / with
-    kind: str
-    pipe: Pipe
-    body: ListNode
-    else_: ListNode | None
-
-
-@value
-class TemplateCall(Node):
-    name: str
-    pipe: Pipe | None
-
-
-@value
-class Break(Node):
-    pass
-
-
-@value
-class Continue(Node):
-    pass
-
-
-def node_text(n: Node) -> str:
-    """The node as Go's String() shows it in an error's context."""
-    if isinstance(n, Field):
-        return "." + ".".join(n.idents)
-    if isinstance(n, Variable):
-        return ".".join(n.idents)
-    if isinstance(n, Chain):
-        return "(" + node_text(n.node) + ")." + ".".join(n.fields)
-    if isinstance(n, Identifier):
-        return n.name
-    if isinstance(n, Dot):
-        return "."
-    if isinstance(n, Nil):
-        return "nil"
-    if isinstance(n, Constant):
-        return n.text
-    if isinstance(n, Command):
-        return " ".join(("(" + node_text(a) + ")") if isinstance(a, Pipe) else node_text(a) for a in n.args)
-    if isinstance(n, Pipe):
-        s = " | ".join(node_text(c) for c in n.cmds)
-        return (", ".join(n.decl) + (" = " if n.is_assign else " := ") + s) if n.decl else s
-    if isinstance(n, Action):
-        return "{{" + node_text(n.pipe) + "}}"
-    return type(n).__name__
-
-
-# --- lexer -----------------------------------------------------------------------------------------------------
-
-_TOKEN = re.compile(r"""
-    (?P<space>[ \t\r\n]+)
-  | (?P<declare>:=)
-  | (?P<assign>=)
-  | (?P<pipe>\|)
-  | (?P<lparen>\()
-  | (?P<rparen>\))
-  | (?P<comma>,)
-  | (?P<string>"(?:[^"\\\n]|\\.)*")
-  | (?P<raw>`[^`]*`)
-  | (?P<char>'(?:[^'\\\n]|\\.)+')
-  | (?P<number>[+-]?(?:0[xX][0-9a-fA-F_]+|0[bB][01_]+|0[oO][0-7_]+
-                     |(?:[0-9][0-9_]*\.?[0-9_]*|\.[0-9][0-9_]*)(?:[eE][+-]?[0-9]+)?))
-  | (?P<field>\.[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<dot>\.)
-  | (?P<var>\$[A-Za-z0-9_]*)
-  | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-""", re.VERBOSE)
-
-_KEYWORDS = {"block", "break", "continue", "define", "else", "end", "if", "range", "nil", "template", "with"}
-_SPACE = " \t\r\n"
-
-
-@value
-class Token:
-    kind: str
-    text: str
-    pos: int
-
-
-def _line(src: str, pos: int) -> int:
-    return src.count("\n", 0, pos) + 1
-
-
-def lex(src: str, name: str = "") -> list[Token]:
-    toks: list[Token] = []
-    i = 0
-    n = len(src)
-    while i < n:
-        j = src.find("{{", i)
-        if j < 0:
-            toks.append(Token("text", src[i:], i))
-            break
-        text = src[i:j]
-        trim_left = src.startswith("{{-", j) and j + 3 < n and src[j + 3] in _SPACE
-        if trim_left:
-            text = text.rstrip(_SPACE)
-        if text:
-            toks.append(Token("text", text, i))
-        k = j + (4 if trim_left else 2)
-        if src.startswith("/*", k):  # a comment: {{/* ... */}}, trim markers allowed
-            end = src.find("*/", k + 2)
-            if end < 0:
-                raise TemplateError(f"template: {name}:{_line(src, j)}: unclosed comment")
-            k = end + 2
-            trim_right = src.startswith(" -}}", k)
-            if not trim_right and not src.startswith("}}", k):
-                raise TemplateError(f"template: {name}:{_line(src, j)}: comment ends before closing delimiter")
-            i = k + (4 if trim_right else 2)
-            if trim_right:
-                while i < n and src[i] in _SPACE:
-                    i += 1
-            continue
-        toks.append(Token("left", "{{", j))
-        paren = 0
-        while True:
-            if k >= n:
-                raise TemplateError(f"template: {name}:{_line(src, j)}: unclosed action")
-            if src.startswith(" -}}", k) or src.startswith("}}", k):
-                trim_right = src[k] == " "
-                toks.append(Token("right", "}}", k))
-                if paren:
-                    raise TemplateError(f"template: {name}:{_line(src, k)}: unclosed left paren")
-                k += 4 if trim_right else 2
-                if trim_right:
-                    while k < n and src[k] in _SPACE:
-                        k += 1
-                break
-            m = _TOKEN.match(src, k)
-            if m is None or m.lastgroup is None:
-                if src[k] in "\"`'":
-                    raise TemplateError(f"template: {name}:{_line(src, k)}: unterminated quoted string")
-                raise TemplateError(f"template: {name}:{_line(src, k)}: unexpected {src[k]!r} in command")
-            kind = m.lastgroup
-            if kind == "ident" and m.group() in _KEYWORDS:
-                kind = m.group()
-            elif kind == "ident" and m.group() in ("true", "false"):
-                kind = "bool"
-            elif kind == "lparen":
-                paren += 1
-            elif kind == "rparen":
-                paren -= 1
-                if paren < 0:
-                    raise TemplateError(f"template: {name}:{_line(src, k)}: unexpected right paren")
-            toks.append(Token(kind, m.group(), k))
-            k = m.end()
-        i = k
-    toks.append(Token("eof", "", n))
-    return toks
-
-
-# --- constants -------------------------------------------------------------------------------------------------
-
-_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"'}
-
-
-def _unquote(body: str) -> str:
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        c = body[i]
-        if c != "\\":
-            out.append(c)
-            i += 1
-            continue
-        e = body[i + 1]
-        if e in _ESCAPES:
-            out.append(_ESCAPES[e])
-            i += 2
-        elif e == "x":
-            out.append(chr(int(body[i + 2:i + 4], 16)))
-            i += 4
-        elif e == "u":
-            out.append(chr(int(body[i + 2:i + 6], 16)))
-            i += 6
-        elif e == "U":
-            out.append(chr(int(body[i + 2:i + 10], 16)))
-            i += 10
-        elif e in "01234567":
-            out.append(chr(int(body[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            raise ValueError(f"invalid escape \\{e}")
-    return "".join(out)
-
-
-def _number(text: str) -> int | float:
-    t = text.replace("_", "")
-    sign = -1 if t.startswith("-") else 1
-    t = t.lstrip("+-")
-    low = t.lower()
-    if low.startswith(("0x", "0b", "0o")):
-        return sign * int(t, 0)
-    if "." in t or "e" in low:
-        return sign * float(t)
-    if len(t) > 1 and t.startswith("0"):
-        return sign * int(t, 8)
-    return sign * int(t)
-
-
-# --- parser ----------------------------------------------------------------------------------------------------
 
 class Parser:
     def __init__(self, src: str, name: str, funcs: Container[str]) -> None:
@@ -306,7 +44,7 @@ class Parser:
 
     def error(self, msg: str, tok: Token | None = None) -> TemplateError:
         t = tok or self.toks[min(self.i, len(self.toks) - 1)]
-        return TemplateError(f"template: {self.name}:{_line(self.src, t.pos)}: {msg}")
+        return TemplateError(f"template: {self.name}:{line_of(self.src, t.pos)}: {msg}")
 
     def peek(self, skip_space: bool = True) -> Token:
         j = self.i
@@ -384,7 +122,7 @@ class Parser:
         self.defines[self._string(name_tok)] = body
 
     def _string(self, t: Token) -> str:
-        return _unquote(t.text[1:-1]) if t.kind == "string" else t.text[1:-1]
+        return unquote(t.text[1:-1]) if t.kind == "string" else t.text[1:-1]
 
     def action(self) -> Node | None:
         t = self.peek()
@@ -553,12 +291,12 @@ class Parser:
             return Constant(t.pos, t.text == "true", t.text)
         if k == "number":
             try:
-                return Constant(t.pos, _number(t.text), t.text)
+                return Constant(t.pos, parse_number(t.text), t.text)
             except ValueError:
                 raise self.error(f"bad number syntax: \"{t.text}\"", t) from None
         if k == "char":
             try:
-                ch = _unquote(t.text[1:-1])
+                ch = unquote(t.text[1:-1])
             except (ValueError, IndexError):
                 ch = ""
             if len(ch) != 1:
@@ -566,7 +304,7 @@ class Parser:
             return Constant(t.pos, ord(ch), t.text)
         if k == "string":
             try:
-                return Constant(t.pos, _unquote(t.text[1:-1]), t.text)
+                return Constant(t.pos, unquote(t.text[1:-1]), t.text)
             except (ValueError, IndexError):
                 raise self.error(f"invalid syntax: {t.text}", t) from None
         if k == "raw":

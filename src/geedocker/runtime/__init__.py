@@ -84,7 +84,9 @@ Layout of the package (one module per kernel concept)
 not honour), ``namespaces``, ``rootfs``, ``paths`` (safe resolution inside the rootfs), ``devices``,
 ``capabilities``, ``signals``, ``process`` (child side: user, caps, rlimits, exec), ``console``,
 ``cgroups`` (``v1``, ``v2``), ``hooks``, ``state``, ``status``, ``sync`` (parent/child messages),
-``init`` (the code that runs in the forked children), ``container`` (the operations), ``seccomp``
+``init`` (the code that runs in the forked children), ``creation`` (``create`` in named steps, with the
+messages' diagram), ``children`` (the forked processes seen from the runtime: pidfd kill, wait, reap),
+``container`` (the other operations), ``seccomp``
 (libseccomp binding), ``cli`` (runc's command line: ``geedocker-runtime``).
 
 ``linux.seccomp`` is compiled with libseccomp (Debian libseccomp2, through ctypes, module ``seccomp``)

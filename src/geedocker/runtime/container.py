@@ -1,4 +1,5 @@
-"""The container operations: create, start, state, kill, delete, wait, run, exec, list, ps, pause.
+"""The container operations: create (in ``creation``), start, state, kill, delete, wait, run, exec, list, ps,
+pause, update.
 
 Documented in ``geedocker.runtime``'s docstring. The forked processes' side is in ``init``.
 """
@@ -10,7 +11,6 @@ import errno
 import fcntl
 import json
 import os
-import select
 import signal as _signal
 import time
 from pathlib import Path
@@ -19,92 +19,32 @@ from geedocker.errors import ContainerError, ContainerStateError
 from geedocker.logger import get_logger
 from geedocker.procs import pid_alive
 from geedocker.runtime import cgroups, namespaces, signals
-from geedocker.runtime.spec import Hooks, Process, Spec, SpecError, load
+from geedocker.runtime.children import console_for, kill_pid, reap, reap_exited_monitor, wait_dead, write_pid_file
+from geedocker.runtime.creation import Fd, create, discard_cgroup, prepare_cgroup
+from geedocker.runtime.spec import Hooks, Process, SpecError, load
 from geedocker.runtime.state import (
     ContainerDir,
     Saved,
     State,
     check_id,
-    proc_start_time,
     status_of,
     to_state,
 )
 from geedocker.runtime.status import Status, exit_status
 from geedocker.store.fsutil import dir_lock
-from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
-    import _socket
-    import socket
     from typing import Any
 
 log = get_logger(__name__)
 
-Fd = int | None
 MAX_PROCESS_JSON = 1 << 20
-
-
-def _validate(spec: Spec) -> None:
-    """Checks that need the whole config. A namespace type absent from linux.namespaces is the runtime's own
-    (the spec's rule): without a mount namespace the mounts are made in ours and the root is entered with
-    chroot, as runc does; masking paths there would hide them on the host, so that is refused."""
-    if spec.linux.namespace("mount") is None and (spec.linux.masked_paths or spec.linux.readonly_paths):
-        raise SpecError("config.json: linux.maskedPaths/readonlyPaths need a mount namespace of the container's "
-                        "own (linux.namespaces has no mount)")
 
 
 def _cgroup_of(saved: Saved) -> cgroups.Cgroup | None:
     return cgroups.from_json(saved.cgroup) if saved.cgroup else None
-
-
-def _cgroup_sources(spec: Spec, cg: cgroups.Cgroup) -> tuple[tuple[str, str], ...]:
-    """What the init binds on the spec's cgroup mount: the container's cgroup dirs (none without a mount)."""
-    if not any(m.type in ("cgroup", "cgroup2") for m in spec.mounts):
-        return ()
-    return tuple(cg.mount_sources())
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
-
-
-def _reap_exited_monitor(pid: int) -> None:
-    """Collect the monitor if it is our child (we created the container in this process) and has exited."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-
-
-def _kill_pid(pid: int, start: int, sig: int) -> None:
-    """Signal ``pid`` through a pidfd, after checking it is still the process that started at ``start``."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    try:
-        if start and proc_start_time(pid) != start:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            _signal.pidfd_send_signal(pidfd, sig)
-    finally:
-        os.close(pidfd)
-
-
-def _wait_dead(pid: int, start: int, timeout: float | None) -> bool:
-    """Wait until ``pid`` (with that start time) has exited (a zombie counts); False on timeout."""
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        if not pid_alive(pid, start):
-            return True
-        r, _, _ = select.select([pidfd], [], [], timeout)
-        return bool(r)
-    finally:
-        os.close(pidfd)
 
 
 def _hooks_from_saved(saved: Saved) -> Hooks:
@@ -124,212 +64,6 @@ def _load(root: Path | str, cid: str) -> tuple[ContainerDir, Saved, Status, cgro
     if st is Status.RUNNING and cg is not None and cg.frozen():
         st = Status.PAUSED
     return cdir, saved, st, cg
-
-
-# ---------------------------------------------------------------------------------------------- create
-
-
-def create(
-    root: Path | str,
-    cid: str,
-    bundle: Path | str,
-    *,
-    pid_file: Path | str | None = None,
-    console_socket: Path | str | None = None,
-    stdin: Fd = None,
-    stdout: Fd = None,
-    stderr: Fd = None,
-    monitor: bool = True,
-) -> State:
-    check_id(cid)
-    bundle_path = Path(bundle).absolute()
-    spec, raw = load(bundle_path)
-    _validate(spec)
-    assert spec.process is not None
-    from geedocker.runtime import sync
-    from geedocker.runtime.init import InitConfig, create_chain
-    from geedocker.runtime.sync import SETUP_TIMEOUT
-
-    if spec.linux.seccomp is not None:
-        from geedocker.runtime import seccomp
-
-        seccomp.prepare(spec.linux.seccomp, Path(root).absolute())
-    rootfs_path = os.path.realpath(spec.rootfs(bundle_path))
-    if not os.path.isdir(rootfs_path):
-        raise ContainerError(f"root filesystem {rootfs_path} of bundle {bundle_path} is not a directory")
-    cdir = ContainerDir(Path(root).absolute(), cid)
-    cdir.make()
-    init_pid = 0
-    monitor_pid = 0
-    first = 0
-    cg: cgroups.Cgroup | None = None
-    parent_sock = None
-    fifo_fd = -1
-    csock = None
-    try:
-        wanted = cgroups.for_container(spec.linux.cgroups_path or cgroups.default_path(os.fspath(cdir.root), cid),
-                                       cid)
-        busy = wanted.pids()
-        if busy:
-            # Never adopt (and later kill) another container's processes.
-            raise cgroups.CgroupError(f"the cgroup of container {cid} ({wanted.to_json()}) is already in use by "
-                                      f"processes {busy[:10]}")
-        cg = wanted
-        cg.create()
-        # As early as can be, since the init's move into its cgroups waits for the grace period this starts; not
-        # before create: the kernel holds cgroup_mutex, which mkdir needs, meanwhile.
-        cgroups.warm_up_migration()
-        os.mkfifo(cdir.fifo, 0o600)
-        fifo_fd = os.open(cdir.fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        csock = _console(spec.process, console_socket)
-        cg.apply(cgroups.with_default_devices(spec.linux.resources, spec.linux.devices))
-        cfg = InitConfig(
-            cid=cid,
-            spec=spec,
-            process=spec.process,
-            bundle=os.fspath(bundle_path),
-            rootfs=rootfs_path,
-            state_dir=os.fspath(cdir.path),
-            fifo_fd=fifo_fd,
-            console_fd=None if csock is None else csock.fileno(),
-            stdio=(stdin, stdout, stderr),
-            cgroup_sources=_cgroup_sources(spec, cg),
-        )
-        parent_sock, child_sock = sync.pair()
-        first = os.fork()
-        if first == 0:
-            parent_sock.close()
-            create_chain(cfg, child_sock, monitor)
-        child_sock.close()
-        userns = spec.linux.namespace("user")
-        if userns is not None and not userns.path:
-            bootstrap_pid = int(sync.expect(parent_sock, "usermap", SETUP_TIMEOUT)["pid"])
-            namespaces.write_id_maps(bootstrap_pid, spec.linux.uid_mappings, spec.linux.gid_mappings)
-            sync.send(parent_sock, "ok")
-        msg = sync.expect(parent_sock, "pid", SETUP_TIMEOUT)
-        init_pid = int(msg["pid"])
-        monitor_pid = int(msg.get("monitor") or 0)
-        start = proc_start_time(init_pid) or 0
-        saved = Saved(
-            id=cid,
-            bundle=os.fspath(bundle_path),
-            rootfs=rootfs_path,
-            pid=init_pid,
-            pid_start=start,
-            monitor_pid=monitor_pid,
-            created=now_rfc3339(),
-            annotations=dict(spec.annotations),
-            cgroup=cg.to_json(),
-            hooks=dict(raw.get("hooks") or {}),
-            namespaces=namespaces.ns_paths(init_pid, [ns.type for ns in spec.linux.namespaces]),
-        )
-        cdir.save(saved)
-        # C (the init) goes into the cgroups, not B: C has not forked yet. It sets its root filesystem up
-        # meanwhile and waits for "joined" before it makes its cgroup namespace (see init._container_init).
-        try:
-            cg.add(init_pid)
-            sync.send(parent_sock, "joined")
-        except (cgroups.CgroupError, OSError):
-            if pid_alive(init_pid, 0):
-                raise
-            # it died meanwhile (in its mounts, or after them: a bad host name): what it said before dying is the
-            # error to report
-            _raise_reported(parent_sock)
-            raise
-        if not monitor:
-            _reap(first)  # B exits once it has reported the init's pid
-            first = 0
-        sync.expect(parent_sock, "mounted", SETUP_TIMEOUT)
-        if spec.hooks.create_runtime or spec.hooks.create_container:
-            creating = to_state(cdir, saved, Status.CREATING).to_json()
-            if spec.hooks.create_runtime:
-                from geedocker.runtime import hooks
-
-                hooks.run_all(spec.hooks.create_runtime, creating, "createRuntime")
-            sync.send(parent_sock, "ok", state=creating)
-        sync.expect(parent_sock, "ready", SETUP_TIMEOUT)
-        if pid_file is not None:
-            _write_pid_file(Path(pid_file), init_pid)
-        return to_state(cdir, saved, Status.CREATED)
-    except BaseException:
-        if parent_sock is not None:
-            parent_sock.close()  # a child waiting for our next message sees EOF and exits
-            parent_sock = None
-        if init_pid:
-            _kill_pid(init_pid, 0, _signal.SIGKILL)
-        if monitor_pid:
-            _wait_dead(monitor_pid, 0, 5.0)  # it writes exit.json into the dir we are about to remove
-        if first:  # B, or the monitor (our child too)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(first, _signal.SIGKILL)
-            _reap(first)
-        if cg is not None:
-            with contextlib.suppress(ContainerError, OSError):
-                cg.destroy()
-        cdir.remove()
-        raise
-    finally:
-        if parent_sock is not None:
-            parent_sock.close()
-        if fifo_fd >= 0:
-            os.close(fifo_fd)
-        if csock is not None:
-            csock.close()
-
-
-def prepare_cgroup(cgroups_path: str, cid: str) -> None:
-    """Make container ``cid``'s cgroups (``cgroups_path``, as its config.json will give it) ahead of ``create``,
-    and start the kernel's migration wait there (``cgroups.warm_up_migration``): a caller that knows the path
-    early overlaps that wait with its own work until ``create``, which finds the cgroups made. Anything amiss
-    is left for ``create`` to meet and report; a caller that will not call ``create`` calls ``discard_cgroup``."""
-    try:
-        cg = cgroups.for_container(cgroups_path, cid)
-        if cg.pids():
-            return  # another container's: create refuses it
-        cg.create()
-    except (ContainerError, OSError):
-        return
-    cgroups.warm_up_migration()
-
-
-def discard_cgroup(cgroups_path: str, cid: str) -> None:
-    """Undo ``prepare_cgroup`` when ``create`` will not come: remove the cgroups if nothing is in them."""
-    try:
-        cg = cgroups.for_container(cgroups_path, cid)
-        if not cg.pids():
-            cg.destroy()
-    except (ContainerError, OSError):
-        pass
-
-
-def _console(p: Process, console_socket: Path | str | None) -> socket.socket | None:
-    """The connected console socket when ``p.terminal`` (connected here, in the runtime's namespaces)."""
-    if not p.terminal:
-        return None
-    from geedocker.runtime import console
-    if console_socket is None:
-        raise ContainerError("process.terminal is true but no console socket was given")
-    return console.connect(os.fspath(Path(console_socket).absolute()))
-
-
-def _raise_reported(sock: _socket.socket) -> None:
-    """Raise the error that an init which died during setup sent before it died; return if it sent none."""
-    from geedocker.runtime import sync  # as create() imports it
-
-    for _ in range(8):  # its progress messages, then its error or EOF
-        try:
-            sync.recv(sock, 1.0)
-        except sync.SyncError:
-            return
-
-
-def _write_pid_file(path: Path, pid: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(str(pid))
-    os.replace(tmp, path)
-
-
-# ----------------------------------------------------------------------------------------- operations
 
 
 def state(root: Path | str, cid: str) -> State:
@@ -371,7 +105,7 @@ def kill(root: Path | str, cid: str, sig: int | str = _signal.SIGTERM, *, all: b
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, n)
         return
-    _kill_pid(saved.pid, saved.pid_start, n)
+    kill_pid(saved.pid, saved.pid_start, n)
 
 
 def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
@@ -391,15 +125,15 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
         if st is not Status.STOPPED:
             if st is Status.PAUSED and cg is not None:
                 cg.thaw()
-            _kill_pid(saved.pid, saved.pid_start, _signal.SIGKILL)
-            if not _wait_dead(saved.pid, saved.pid_start, 10.0):
+            kill_pid(saved.pid, saved.pid_start, _signal.SIGKILL)
+            if not wait_dead(saved.pid, saved.pid_start, 10.0):
                 raise ContainerError(f"container {cid}: init {saved.pid} did not die after SIGKILL")
         if cg is not None:
             cg.destroy()
         if saved.monitor_pid:
             # The monitor records the exit status, then exits: let it finish before the dir goes.
-            if _wait_dead(saved.monitor_pid, 0, 5.0):
-                _reap_exited_monitor(saved.monitor_pid)
+            if wait_dead(saved.monitor_pid, 0, 5.0):
+                reap_exited_monitor(saved.monitor_pid)
         stopped = to_state(cdir, saved, Status.STOPPED).to_json()
         if "mount" not in saved.namespaces:
             from geedocker.runtime.rootfs import unmount_under
@@ -424,7 +158,7 @@ def wait(root: Path | str, cid: str, timeout: float | None = None) -> int:
         if code is not None:
             _record_exit(cdir, code)
             return code
-    if not _wait_dead(saved.pid, saved.pid_start, timeout):
+    if not wait_dead(saved.pid, saved.pid_start, timeout):
         raise TimeoutError(f"container {cid} still running after {timeout}s")
     # The monitor reaps the init and writes exit.json right after: look again soon, then less often.
     delay = 0.0002
@@ -531,7 +265,7 @@ def exec_(
 ) -> int:
     from geedocker.runtime import sync
     from geedocker.runtime.init import ExecConfig, exec_chain
-    from geedocker.runtime.sync import SETUP_TIMEOUT
+    from geedocker.runtime.sync import SETUP_TIMEOUT, Msg
 
     proc = _load_process(process)
     cdir, saved, st, cg = _load(root, cid)
@@ -555,7 +289,7 @@ def exec_(
         detach=detach,
         seccomp=profile,
     )
-    csock = _console(proc, console_socket)
+    csock = console_for(proc, console_socket)
     if csock is not None:
         cfg = replace(cfg, console_fd=csock.fileno())
     parent_sock, child_sock = sync.pair()
@@ -566,17 +300,17 @@ def exec_(
             parent_sock.close()
             exec_chain(cfg, child_sock)
         child_sock.close()
-        sync.expect(parent_sock, "hello", SETUP_TIMEOUT, "the exec'd process")
+        sync.expect(parent_sock, Msg.HELLO, SETUP_TIMEOUT, "the exec'd process")
         if cg is not None:
             cg.add(b)
-        sync.send(parent_sock, "ok")
-        pid = int(sync.expect(parent_sock, "pid", SETUP_TIMEOUT, "the exec'd process")["pid"])
-        sync.expect(parent_sock, "ready", SETUP_TIMEOUT, "the exec'd process")
+        sync.send(parent_sock, Msg.OK)
+        pid = int(sync.expect(parent_sock, Msg.PID, SETUP_TIMEOUT, "the exec'd process")["pid"])
+        sync.expect(parent_sock, Msg.READY, SETUP_TIMEOUT, "the exec'd process")
         if pid_file is not None:
-            _write_pid_file(Path(pid_file), pid)
+            write_pid_file(Path(pid_file), pid)
         parent_sock.close()
         if detach:
-            _reap(b)
+            reap(b)
             return pid
         _, status = os.waitpid(b, 0)
         b = 0
@@ -585,7 +319,7 @@ def exec_(
         if b:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(b, _signal.SIGKILL)
-            _reap(b)
+            reap(b)
         raise
     finally:
         parent_sock.close()

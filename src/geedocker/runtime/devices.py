@@ -67,11 +67,8 @@ def create(rootfs: str, node: Node, *, bind: bool) -> None:
         if bind:
             fd = os.open(target, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
             os.close(fd)
-            pfd = paths.open_inside(rootfs, target)
-            try:
-                syscalls.mount(node.path, paths.fd_path(pfd), None, syscalls.MS_BIND)
-            finally:
-                os.close(pfd)
+            with paths.mount_target(rootfs, target) as t:
+                syscalls.mount(node.path, t, None, syscalls.MS_BIND)
             return
         kind = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}[node.type]
         os.mknod(target, kind | (node.mode & 0o7777), os.makedev(node.major, node.minor))

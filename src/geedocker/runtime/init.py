@@ -1,26 +1,27 @@
 """The code that runs in the processes the runtime forks. Nothing here returns: each path ends in
-``os._exit`` or ``execve``.
+``os._exit`` or ``execve``. The messages they exchange with the runtime are drawn in
+``geedocker.runtime.creation``'s docstring.
 
 ``create``::
 
-    caller --fork--> [A: monitor, subreaper, own session, host namespaces]   (only with monitor=True)
-                       --fork--> B: bootstrap: joins/creates the namespaces (user first, mapped by
-                                    the caller; a new cgroup namespace is left to C), forks C, reports
-                                    C's pid, exits. Without a user namespace, A is B: it sets the PID
-                                    and time namespaces of its children, forks C and reports its pid;
-                                    C joins/creates the other namespaces.
-                                    --fork--> C: container init, pid 1 of the new PID namespace:
-                                       mounts (its cgroup dirs as bind mounts), pivot_root, hostname,
-                                       sysctl, masked paths; meanwhile the caller moves C into its cgroups
-                                       and says "joined": C waits for that and makes its cgroup namespace
-                                       (before pivot_root when there are createRuntime or createContainer
-                                       hooks: they see C in its cgroups); then pty, user, caps, cwd, looks
-                                       the executable up, says "ready", waits on exec.fifo, execs
+    runtime --fork--> [monitor: subreaper, own session, host namespaces]   (only with monitor=True)
+                        --fork--> bootstrap: joins/creates the namespaces (user first, mapped by the
+                                  runtime; a new cgroup namespace is left to the init), forks the init,
+                                  reports its pid, exits. Without a user namespace there is no bootstrap:
+                                  the monitor sets the PID and time namespaces of its children, forks the
+                                  init and reports its pid; the init joins/creates the other namespaces.
+                                  --fork--> init: pid 1 of the new PID namespace: mounts (its cgroup
+                                       dirs as bind mounts), pivot_root, hostname, sysctl, masked paths;
+                                       meanwhile the runtime moves it into its cgroups and says JOINED: the
+                                       init waits for that and makes its cgroup namespace (before pivot_root
+                                       when there are createRuntime or createContainer hooks: they see it in
+                                       its cgroups); then pty, user, caps, cwd, looks the executable up, says
+                                       READY, waits on exec.fifo, execs
 
 ``exec``::
 
-    caller --fork--> B': joins the container's namespaces --fork--> C': sets the process up, execs
-                     B' waits for C' and exits with its status (or exits at once with ``detach``)
+    runtime --fork--> exec's bootstrap: joins the container's namespaces --fork--> the process: set up, execs
+                      the bootstrap waits for the process and exits with its status (at once with ``detach``)
 
 Errors before exec are sent to the caller over the sync socket (``sync.error_message``).
 """
@@ -37,7 +38,7 @@ from geedocker.errors import ContainerError
 from geedocker.runtime import namespaces, process, rootfs, sync, syscalls
 from geedocker.runtime.spec import Process, Spec
 from geedocker.runtime.status import exit_status
-from geedocker.runtime.sync import SETUP_TIMEOUT
+from geedocker.runtime.sync import SETUP_TIMEOUT, Msg
 from geedocker.values import value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
@@ -100,7 +101,7 @@ def _become_ns_root(spec: Spec) -> None:
 
 
 def create_chain(cfg: InitConfig, sock: _socket.socket, monitor: bool) -> NoReturn:
-    """Entry of the caller's first child (A, the monitor, or without one B)."""
+    """Entry of the runtime's child: the monitor, or without one the bootstrap."""
     try:
         if not monitor:
             _bootstrap(cfg, sock, None)
@@ -108,7 +109,7 @@ def create_chain(cfg: InitConfig, sock: _socket.socket, monitor: bool) -> NoRetu
         syscalls.prctl(syscalls.PR_SET_CHILD_SUBREAPER, 1)
         dir_fd = os.open(cfg.state_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         if cfg.spec.linux.namespace("user") is None:
-            init_pid = _fork_init(cfg, sock)  # no user namespace to map: the monitor forks C itself, no B
+            init_pid = _fork_init(cfg, sock)  # no user namespace to map: the monitor forks the init, no bootstrap
             sock.close()
             os.close(cfg.fifo_fd)
             if cfg.console_fd is not None:
@@ -131,9 +132,10 @@ def create_chain(cfg: InitConfig, sock: _socket.socket, monitor: bool) -> NoRetu
 
 
 def _fork_init(cfg: InitConfig, sock: _socket.socket) -> int:
-    """The monitor's way to C when there is no user namespace: a new (or joined) PID and time namespace apply
-    to the next child only, so A sets them and forks C, which joins and makes the other namespaces itself.
-    A stays in the host's namespaces. C's pid is said on the socket; C speaks only after that."""
+    """The monitor's way to the init when there is no user namespace: a new (or joined) PID and time namespace
+    apply to the next child only, so the monitor sets them and forks the init, which joins and makes the other
+    namespaces itself. The monitor stays in the host's namespaces. The init's pid is said on the socket (PID);
+    the init speaks only after that."""
     _not_dumpable()
     linux = cfg.spec.linux
     fds = namespaces.open_paths(linux)
@@ -141,21 +143,22 @@ def _fork_init(cfg: InitConfig, sock: _socket.socket) -> int:
     namespaces.join(fds, for_children)
     namespaces.unshare(namespaces.new_flags(linux, exclude=[t for t in namespaces.FLAGS if t not in for_children]))
 
-    def in_c() -> None:
+    def in_init() -> None:
         namespaces.join(fds)
-        # A new cgroup namespace is made later, once the runtime has moved C into its cgroups.
+        # A new cgroup namespace is made later, once the runtime has moved the init into its cgroups.
         namespaces.unshare(namespaces.new_flags(linux, exclude=["user", "cgroup", *for_children]))
 
-    pid = _fork_container_init(cfg, sock, monitor_pid=os.getpid(), in_c=in_c)
+    pid = _fork_container_init(cfg, sock, monitor_pid=os.getpid(), in_init=in_init)
     for fd in fds.values():
         os.close(fd)
     return pid
 
 
 def _fork_container_init(cfg: InitConfig, sock: _socket.socket, *, monitor_pid: int,
-                         in_c: Callable[[], None] | None = None) -> int:
-    """Fork C, the container's init, and say its pid (and the monitor's) on the socket. C runs ``in_c`` and its
-    own setup only after that message (it waits for EOF on a pipe), so that it speaks on the socket after it."""
+                         in_init: Callable[[], None] | None = None) -> int:
+    """Fork the container's init and say its pid (and the monitor's) on the socket (PID). The init runs
+    ``in_init`` and its own setup only after that message (it waits for EOF on a pipe), so that it speaks on the
+    socket after it."""
     go_r, go_w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -163,20 +166,20 @@ def _fork_container_init(cfg: InitConfig, sock: _socket.socket, *, monitor_pid: 
             os.close(go_w)
             os.read(go_r, 1)
             os.close(go_r)
-            if in_c is not None:
-                in_c()
+            if in_init is not None:
+                in_init()
         except BaseException as e:
             _fail(sock, e)
         _container_init(cfg, sock)
     os.close(go_r)
-    sync.send(sock, "pid", pid=pid, monitor=monitor_pid)
+    sync.send(sock, Msg.PID, pid=pid, monitor=monitor_pid)
     os.close(go_w)
     return pid
 
 
 def _monitor(dir_fd: int, *, init_pid: int = 0, pid_pipe: int | None = None) -> NoReturn:
     """Wait for the container's init (our child, or re-parented to us, the subreaper: its pid comes on
-    ``pid_pipe`` from B then) and record its exit status."""
+    ``pid_pipe`` from the bootstrap then) and record its exit status."""
     from geedocker.runtime.state import write_exit
 
     for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGTERM, signal.SIGTSTP, signal.SIGTTIN,
@@ -228,11 +231,11 @@ def _bootstrap(cfg: InitConfig, sock: _socket.socket, monitor_pipe: int | None) 
             namespaces.join(fds, ["user"])
         elif user is not None:
             namespaces.unshare(syscalls.CLONE_NEWUSER)
-            sync.send(sock, "usermap", pid=os.getpid())  # the runtime writes our id maps
-            sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
+            sync.send(sock, Msg.USERMAP, pid=os.getpid())  # the runtime writes our id maps
+            sync.expect(sock, Msg.OK, SETUP_TIMEOUT, "the runtime")
         namespaces.join(fds)
-        # A new cgroup namespace is made by C, once the runtime has moved C into the container's cgroups (its
-        # root is the cgroup of the process that makes it): the move waits ~10 ms in the kernel, while C mounts.
+        # A new cgroup namespace is made by the init, once the runtime has moved it into the container's cgroups
+        # (its root is the cgroup of the process that makes it): the move waits in the kernel while the init mounts.
         namespaces.unshare(namespaces.new_flags(linux, exclude=["user", "cgroup"]))
         _become_ns_root(cfg.spec)
         pid = _fork_container_init(cfg, sock, monitor_pid=os.getppid() if monitor_pipe is not None else 0)
@@ -260,15 +263,15 @@ def _container_init(cfg: InitConfig, sock: _socket.socket) -> NoReturn:
             """Wait until the runtime has moved us into the container's cgroups, then make our cgroup
             namespace (rooted there). Until then the runtime's move, which can take a kernel grace period,
             overlaps the mounts."""
-            sync.expect(sock, "joined", SETUP_TIMEOUT, "the runtime")
+            sync.expect(sock, Msg.JOINED, SETUP_TIMEOUT, "the runtime")
             namespaces.unshare(namespaces.new_flags(spec.linux, exclude=[t for t in namespaces.FLAGS if t != "cgroup"]))
 
         rootfs.prepare(spec, cfg.rootfs, cfg.bundle, in_userns=in_userns, cgroup_sources=cfg.cgroup_sources)
-        sync.send(sock, "mounted")
+        sync.send(sock, Msg.MOUNTED)
         hooked = bool(spec.hooks.create_runtime or spec.hooks.create_container)
         if hooked:  # the runtime's createRuntime hooks, then ours, see the process in its cgroups
             joined()
-            msg = sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
+            msg = sync.expect(sock, Msg.OK, SETUP_TIMEOUT, "the runtime")
             if spec.hooks.create_container:
                 from geedocker.runtime import hooks
 
@@ -285,7 +288,7 @@ def _container_init(cfg: InitConfig, sock: _socket.socket) -> NoReturn:
             joined()  # before _prepare_process drops the capabilities a cgroup namespace needs
         exe, env, late_filter = _prepare_process(p, csock, setgroups_allowed=True, seccomp=spec.linux.seccomp,
                                                  dev_console=True, available=available)
-        sync.send(sock, "ready")
+        sync.send(sock, Msg.READY)
         sock.close()
     except BaseException as e:
         _fail(sock, e)
@@ -416,11 +419,11 @@ class ExecConfig:
 
 
 def exec_chain(cfg: ExecConfig, sock: _socket.socket) -> NoReturn:
-    """B': join the container's namespaces, fork C', wait for it (unless detached)."""
+    """exec's bootstrap: join the container's namespaces, fork the process, wait for it (unless detached)."""
     try:
         _not_dumpable()
-        sync.send(sock, "hello", pid=os.getpid())
-        sync.expect(sock, "ok", SETUP_TIMEOUT, "the runtime")
+        sync.send(sock, Msg.HELLO, pid=os.getpid())
+        sync.expect(sock, Msg.OK, SETUP_TIMEOUT, "the runtime")
         csock = None if cfg.console_fd is None else _console_socket(cfg.console_fd)
         fds: dict[str, int] = {}
         for t in cfg.namespace_types:
@@ -439,7 +442,7 @@ def exec_chain(cfg: ExecConfig, sock: _socket.socket) -> NoReturn:
         if "user" in cfg.namespace_types:
             os.setresgid(0, 0, 0)
             os.setresuid(0, 0, 0)
-        go_r, go_w = os.pipe()  # C' speaks on the socket only after our "pid" message
+        go_r, go_w = os.pipe()  # the process speaks on the socket only after our PID message
         pid = os.fork()
         if pid == 0:
             os.close(go_w)
@@ -449,7 +452,7 @@ def exec_chain(cfg: ExecConfig, sock: _socket.socket) -> NoReturn:
         os.close(go_r)
         if csock is not None:
             csock.close()
-        sync.send(sock, "pid", pid=pid)
+        sync.send(sock, Msg.PID, pid=pid)
         os.close(go_w)
         if cfg.detach:
             os._exit(0)
@@ -477,7 +480,7 @@ def _exec_child(cfg: ExecConfig, sock: _socket.socket, csock: socket.socket | No
         process.close_fds(keep)
         exe, env, late_filter = _prepare_process(cfg.process, csock, setgroups_allowed=cfg.setgroups_allowed,
                                                  seccomp=cfg.seccomp)
-        sync.send(sock, "ready")
+        sync.send(sock, Msg.READY)
         sock.close()
     except BaseException as e:
         _fail(sock, e)

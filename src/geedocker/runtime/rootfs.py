@@ -4,8 +4,8 @@ Runs in the container's init, in its own mount namespace, in this order:
 
 1. ``prepare``: make ``/`` recursively private (nothing we mount propagates to the host), bind the
    rootfs onto itself, mount the spec's ``mounts`` (destinations resolved inside the rootfs with
-   ``paths.secure_join``; the mount targets ``/proc/self/fd/N`` of an O_PATH fd checked to be below the
-   rootfs), then the devices.
+   ``paths.secure_join``; each mount targets ``/proc/self/fd/N`` of an O_PATH fd checked to be below the
+   rootfs: ``paths.mount_target``), then the devices.
 2. ``pivot``: ``pivot_root(".", ".")`` then a lazy unmount of the old root stacked below.
 3. ``finish``: masked paths (/dev/null on files, a read-only tmpfs on dirs), read-only paths, the
    read-only root, the rootfs propagation.
@@ -24,6 +24,8 @@ from geedocker.runtime.spec import Mount, Spec
 from geedocker.values import value
 
 log = get_logger(__name__)
+
+_O_SUBDIR = os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 
 S = syscalls
 # option -> (flags to set, flags to clear)
@@ -155,41 +157,25 @@ def mount_one(rootfs: str, bundle: str, m: Mount, *, cgroup_sources: Sequence[tu
             if not os.path.exists(src):
                 raise MountError(f"mount {m.destination}: bind source {src} does not exist")
             target = paths.make_target(rootfs, m.destination, directory=is_dir)
-            fd = paths.open_inside(rootfs, target)
-            try:
-                t = paths.fd_path(fd)
+            with paths.mount_target(rootfs, target) as t:
                 S.mount(src, t, None, S.MS_BIND | (plan.flags & S.MS_REC))
-            finally:
-                os.close(fd)
-            # Reopen: the path now leads to the mounted tree (re-checked below the rootfs).
-            fd = paths.open_inside(rootfs, target)
-            try:
-                t = paths.fd_path(fd)
+            with paths.mount_target(rootfs, target) as t:  # again: the path now leads to the mounted tree
                 extra = plan.flags & ~(S.MS_BIND | S.MS_REC | S.MS_REMOUNT)
                 if extra:
                     remount_bind(t, extra)
                 for p in plan.propagation:
                     S.mount(None, t, None, p)
-            finally:
-                os.close(fd)
             return
         if fstype == "cgroup" or fstype == "cgroup2":
             _mount_cgroups(rootfs, m, plan, cgroup_sources)
             return
         target = paths.make_target(rootfs, m.destination, directory=True)
-        fd = paths.open_inside(rootfs, target)
-        try:
-            t = paths.fd_path(fd)
+        with paths.mount_target(rootfs, target) as t:
             S.mount(m.source or fstype, t, fstype, plan.flags & ~S.MS_REMOUNT, plan.data)
-        finally:
-            os.close(fd)
         if plan.propagation:
-            fd = paths.open_inside(rootfs, target)
-            try:
+            with paths.mount_target(rootfs, target) as t:
                 for p in plan.propagation:
-                    S.mount(None, paths.fd_path(fd), None, p)
-            finally:
-                os.close(fd)
+                    S.mount(None, t, None, p)
     except OSError as e:
         raise MountError(f"mounting {m.source or fstype} on {m.destination} (type {fstype or 'none'}): "
                          f"{e.strerror or e}") from e
@@ -208,20 +194,14 @@ def _mount_cgroups(rootfs: str, m: Mount, plan: MountPlan, sources: Sequence[tup
     base = plan.flags & (S.MS_NOSUID | S.MS_NODEV | S.MS_NOEXEC | S.MS_RELATIME)
     target = paths.make_target(rootfs, m.destination, directory=True)
     if not sources:
-        fd = paths.open_inside(rootfs, target)
-        try:
-            S.mount("cgroup2", paths.fd_path(fd), "cgroup2", base | ro)
-        finally:
-            os.close(fd)
+        with paths.mount_target(rootfs, target) as t:
+            S.mount("cgroup2", t, "cgroup2", base | ro)
         return
     if sources[0][0] == "":
         _bind_dir(rootfs, target, sources[0][1], base | ro)
         return
-    fd = paths.open_inside(rootfs, target)
-    try:
-        S.mount("tmpfs", paths.fd_path(fd), "tmpfs", base, "mode=755")
-    finally:
-        os.close(fd)
+    with paths.mount_target(rootfs, target) as t:
+        S.mount("tmpfs", t, "tmpfs", base, "mode=755")
     # The tmpfs is ours and empty: its subdirs are made and opened by name, relative to it (no path to resolve)
     tmpfs = paths.open_inside(rootfs, target)
     try:
@@ -229,40 +209,26 @@ def _mount_cgroups(rootfs: str, m: Mount, plan: MountPlan, sources: Sequence[tup
             if not name or "/" in name or name in (".", ".."):
                 raise MountError(f"bad cgroup hierarchy name {name!r}")
             os.mkdir(name, 0o755, dir_fd=tmpfs)
-            sub = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=tmpfs)
-            try:
-                S.mount(src, paths.fd_path(sub), None, S.MS_BIND)
-            finally:
-                os.close(sub)
-            sub = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=tmpfs)
-            try:  # the bound tree, now
-                remount_bind(paths.fd_path(sub), base | ro)
-            finally:
-                os.close(sub)
+            with paths.via_fd(os.open(name, _O_SUBDIR, dir_fd=tmpfs)) as t:
+                S.mount(src, t, None, S.MS_BIND)
+            with paths.via_fd(os.open(name, _O_SUBDIR, dir_fd=tmpfs)) as t:  # the bound tree, now
+                remount_bind(t, base | ro)
     finally:
         os.close(tmpfs)
     if ro:
-        fd = paths.open_inside(rootfs, target)
-        try:
-            remount_bind(paths.fd_path(fd), S.MS_RDONLY)
-        except OSError:
-            S.mount(None, paths.fd_path(fd), None, S.MS_REMOUNT | base | S.MS_RDONLY, "mode=755")
-        finally:
-            os.close(fd)
+        with paths.mount_target(rootfs, target) as t:
+            try:
+                remount_bind(t, S.MS_RDONLY)
+            except OSError:
+                S.mount(None, t, None, S.MS_REMOUNT | base | S.MS_RDONLY, "mode=755")
 
 
 def _bind_dir(rootfs: str, target: str, src: str, flags: int) -> None:
     """Bind ``src`` (a host path) on ``target`` (below the rootfs), then remount it with ``flags``."""
-    fd = paths.open_inside(rootfs, target)
-    try:
-        S.mount(src, paths.fd_path(fd), None, S.MS_BIND)
-    finally:
-        os.close(fd)
-    fd = paths.open_inside(rootfs, target)  # the path now leads to the bound tree
-    try:
-        remount_bind(paths.fd_path(fd), flags)
-    finally:
-        os.close(fd)
+    with paths.mount_target(rootfs, target) as t:
+        S.mount(src, t, None, S.MS_BIND)
+    with paths.mount_target(rootfs, target) as t:  # the path now leads to the bound tree
+        remount_bind(t, flags)
 
 
 def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
@@ -343,16 +309,14 @@ def mask(path: str) -> None:
     fd = _open_inside(path, "masking")
     if fd is None:
         return
-    try:
-        t = paths.fd_path(fd)
-        if os.path.isdir(t):
-            S.mount("tmpfs", t, "tmpfs", S.MS_RDONLY, "size=0,mode=755")
-        else:
-            S.mount("/dev/null", t, None, S.MS_BIND)
-    except OSError as e:
-        raise MountError(f"masking {path}: {e.strerror or e}") from e
-    finally:
-        os.close(fd)
+    with paths.via_fd(fd) as t:
+        try:
+            if os.path.isdir(t):
+                S.mount("tmpfs", t, "tmpfs", S.MS_RDONLY, "size=0,mode=755")
+            else:
+                S.mount("/dev/null", t, None, S.MS_BIND)
+        except OSError as e:
+            raise MountError(f"masking {path}: {e.strerror or e}") from e
 
 
 def readonly(path: str) -> None:
@@ -360,22 +324,19 @@ def readonly(path: str) -> None:
     fd = _open_inside(path, "making read-only")
     if fd is None:
         return
-    try:
-        t = paths.fd_path(fd)
-        S.mount(t, t, None, S.MS_BIND | S.MS_REC)
-    except OSError as e:
-        os.close(fd)
-        raise MountError(f"making {path} read-only: {e.strerror or e}") from e
-    os.close(fd)
+    with paths.via_fd(fd) as t:
+        try:
+            S.mount(t, t, None, S.MS_BIND | S.MS_REC)
+        except OSError as e:
+            raise MountError(f"making {path} read-only: {e.strerror or e}") from e
     fd = _open_inside(path, "making read-only")  # the bind mount now stands there: remount that
     if fd is None:
         raise MountError(f"making {path} read-only: it vanished after the bind mount")
-    try:
-        remount_bind(paths.fd_path(fd), S.MS_RDONLY)
-    except OSError as e:
-        raise MountError(f"making {path} read-only: {e.strerror or e}") from e
-    finally:
-        os.close(fd)
+    with paths.via_fd(fd) as t:
+        try:
+            remount_bind(t, S.MS_RDONLY)
+        except OSError as e:
+            raise MountError(f"making {path} read-only: {e.strerror or e}") from e
 
 
 def finish(spec: Spec) -> None:

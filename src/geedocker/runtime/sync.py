@@ -1,6 +1,7 @@
 """Messages between the runtime and the processes it forks: JSON over a SOCK_SEQPACKET socketpair.
 
-Each message is one datagram ``{"type": ..., ...}``. A child that fails sends
+Each message is one datagram ``{"type": Msg.X, ...}``; who sends which, and when, is drawn in
+``geedocker.runtime.creation``'s docstring. A child that fails sends
 ``{"type": "error", "kind": "not_found" | "not_executable" | "error", "message": ...}`` and exits.
 """
 
@@ -18,6 +19,19 @@ if TYPE_CHECKING:
 
 MAX_MESSAGE = 1 << 20
 SETUP_TIMEOUT = 120.0  # seconds a step of container setup may take (hooks included)
+
+
+class Msg:
+    """The messages' types (plain strings: they travel as JSON)."""
+
+    USERMAP = "usermap"  # bootstrap -> runtime: I made a user namespace, {pid}: write its id maps
+    OK = "ok"  # runtime -> child: go on (after the id maps; after createRuntime hooks, with {state})
+    PID = "pid"  # monitor or bootstrap -> runtime: the init's {pid} (and the {monitor}'s)
+    JOINED = "joined"  # runtime -> init: you are in the container's cgroups (make the cgroup namespace now)
+    MOUNTED = "mounted"  # init -> runtime: the mounts are made (createRuntime hooks may run)
+    READY = "ready"  # init -> runtime: set up, waiting on exec.fifo (exec: about to exec)
+    HELLO = "hello"  # exec's bootstrap -> runtime: its {pid}, before it joins the container's namespaces
+    ERROR = "error"  # any child -> runtime: why it failed ({kind}, {message}); it exits after
 
 
 class SyncError(ContainerError):
@@ -57,7 +71,7 @@ def recv(sock: _socket.socket, timeout: float | None = None, what: str = "the co
         raise SyncError(f"{what} sent a malformed message") from e
     if not isinstance(msg, dict):
         raise SyncError(f"{what} sent a malformed message")
-    if msg.get("type") == "error":
+    if msg.get("type") == Msg.ERROR:
         raise error_from(msg)
     return msg
 
@@ -76,7 +90,7 @@ def error_message(exc: BaseException) -> dict[str, Any]:
         kind = "not_found"
     elif isinstance(exc, CommandNotExecutable):
         kind = "not_executable"
-    return {"type": "error", "kind": kind, "message": str(exc) or type(exc).__name__}
+    return {"type": Msg.ERROR, "kind": kind, "message": str(exc) or type(exc).__name__}
 
 
 def error_from(msg: dict[str, Any]) -> ContainerError:
