@@ -1,10 +1,13 @@
-"""The process that owns a running container: its stdio, its log, its exit status.
+"""The process that owns a running container: its stdio, its log, its exit status, its end.
 
-For an attached ``run``/``start -a`` it is the geedocker process itself (output goes to the user's
-terminal and to the log); for ``-d`` it is a double-forked, setsid monitor (output goes to the log
-only). Either way it creates and starts the container through the backend, copies output until the
-container closes it, waits for the exit status, records it in container.json, deletes the runtime's
-state, unmounts the rootfs, and with ``--rm`` removes the container.
+Every container runs under a monitor: a double-forked, setsid process that creates and starts it through
+the backend (so the container's init is its child), copies its output to the log until it closes it,
+waits for the exit status, records it (with the time of the exit) in container.json, releases its network
+endpoint, deletes the runtime's state, unmounts the rootfs, and with ``--rm`` removes the container.
+For ``-d`` the monitor's stdio is /dev/null. For an attached ``run``/``start -a`` the monitor inherits
+the caller's stdio and copies the output there too, while the caller only forwards its signals and
+waits for the exit status: a caller killed at any moment (even by SIGKILL) leaves the monitor to finish
+the container's life (podman's conmon and ``container cleanup`` do the same), and its terminal as it was.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ class Supervisor:
         self.log: JsonLogWriter | None = None
         self.log_report = ""  # what the log could not write (JsonLogWriter.report), kept in the record at exit
         self.saved_tty: Any = None
+        self.alive: int | None = None  # an attached caller's pipe: EOF when it is gone (see run_attached)
 
     # ------------------------------------------------------------------ start
 
@@ -90,7 +94,7 @@ class Supervisor:
                 from geedocker.containers import volumes  # here: only containers with volumes need it
 
                 volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
-            network.restore(self.layout, cid)  # network hook: remake a namespace lost with /run (reboot)
+            network.start(self.layout, cid)  # network hook: its endpoint (netns, veth, address, ports)
             if opts.log_driver != "none":  # --log-driver none: the output is not kept
                 from geedocker.containers.logs import parse_size
 
@@ -179,9 +183,12 @@ class Supervisor:
                 cid, status=Status.CREATED if code == 125 else Status.EXITED, exit_code=code, error=str(e),
                 finished_at=now_rfc3339() if code != 125 else "",
             )
-        if self.rec.options.rm:
-            with contextlib.suppress(GeeDockerError):
+        with contextlib.suppress(GeeDockerError):
+            if self.rec.options.rm:
                 network.release(self.layout, cid)  # network hook
+            else:
+                network.stop(self.layout, cid)  # network hook
+        if self.rec.options.rm:
             with contextlib.suppress(GeeDockerError):
                 self.store.remove_dir(cid, self.rec.name)
         self._close_streams()
@@ -220,20 +227,6 @@ class Supervisor:
             size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
             fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
 
-    def _forward(self, signum: int, frame: FrameType | None) -> None:
-        if signum == signal.SIGWINCH:
-            self._resize()
-            return
-        if self.pid and process_start_time(self.pid) == self.rec.state.pid_start:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signum)
-
-    def install_signal_forwarding(self) -> None:
-        for s in FORWARDED_SIGNALS:
-            signal.signal(s, self._forward)
-        if self.rec.options.tty:
-            signal.signal(signal.SIGWINCH, self._forward)
-
     def pump(self) -> None:
         """Copy the container's output until it closes it (and the user's input to a tty)."""
         collect_cycles()  # we stay up as long as the container does
@@ -251,9 +244,11 @@ class Supervisor:
         for fd in (self.out_r, self.err_r):
             if fd is not None:
                 streams[fd] = "stdout" if fd == self.out_r else "stderr"
+        if self.alive is not None:
+            streams[self.alive] = "caller"
         for fd in streams:
             poller.register(fd, select.POLLIN)
-        outputs = sum(1 for name in streams.values() if name != "stdin")
+        outputs = sum(1 for name in streams.values() if name not in ("stdin", "caller"))
         try:
             while outputs:
                 try:
@@ -264,6 +259,12 @@ class Supervisor:
                     name = streams.get(fd)
                     if name is None:
                         continue
+                    if name == "caller":  # the attached caller died: stop using its stdio, go on alone
+                        for f in [f for f, n in streams.items() if n in ("caller", "stdin")]:
+                            poller.unregister(f)
+                            del streams[f]
+                        self._caller_gone()
+                        continue
                     try:
                         data = os.read(fd, 65536)
                     except OSError as e:
@@ -273,7 +274,7 @@ class Supervisor:
                     if not data:
                         poller.unregister(fd)
                         del streams[fd]
-                        if name != "stdin":
+                        if name not in ("stdin", "caller"):
                             outputs -= 1
                         continue
                     if name == "stdin":
@@ -288,11 +289,24 @@ class Supervisor:
                         with contextlib.suppress(OSError):
                             _write_all(2 if name == "stderr" and self.master is None else 1, data)
         finally:
-            if self.saved_tty is not None:
-                import termios
+            self._restore_tty()
 
-                with contextlib.suppress(termios.error):
-                    termios.tcsetattr(0, termios.TCSADRAIN, self.saved_tty)
+    def _restore_tty(self) -> None:
+        if self.saved_tty is not None:
+            import termios
+
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(0, termios.TCSADRAIN, self.saved_tty)
+            self.saved_tty = None
+
+    def _caller_gone(self) -> None:
+        """The attached caller is gone: its terminal back as it was, its stdio let go; the log goes on."""
+        self._restore_tty()
+        if self.alive is not None:
+            os.close(self.alive)
+            self.alive = None
+        self.attach = False
+        _detach_stdio()
 
     def wait(self) -> int:
         return self.backend.wait(self.rec.id, self.pid)
@@ -300,13 +314,17 @@ class Supervisor:
     def finish(self, code: int) -> None:
         """Record the exit, tidy up, honour --rm."""
         cid = self.rec.id
+        finished = now_rfc3339()  # the exit's time, before the cleanup below
         self._close_streams()
         event(self.layout, self.rec, "die", exitCode=str(code))
-        if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
-            try:
+        try:  # its endpoint goes with the exit, as docker's (``start`` makes a new one)
+            if self.rec.options.rm:
                 network.release(self.layout, cid)  # network hook
-            except GeeDockerError as e:
-                log.warning("releasing the network of container %s: %s", cid[:12], e)
+            else:
+                network.stop(self.layout, cid)  # network hook
+        except GeeDockerError as e:
+            log.warning("releasing the network of container %s: %s", cid[:12], e)
+        if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
             with contextlib.suppress(OSError):
                 self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
                 self.store.exit_file(cid).write_text(f"{code}\n")
@@ -314,7 +332,7 @@ class Supervisor:
             try:
                 oom = code == 137 and self.rec.options.memory is not None \
                     and self.backend.oom_killed(cid, engine_cgroups_path(cid))
-                self._record_exit(code, oom=oom)
+                self._record_exit(code, finished, oom=oom)
             except ContainerNotFound:
                 pass  # removed under us (rm -f)
             except GeeDockerError as e:  # a damaged record (``rm -f`` removes it) or a full disk: tidy up still
@@ -335,7 +353,7 @@ class Supervisor:
             except GeeDockerError as e:
                 errors.append(str(e))
                 with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
-                    self._record_exit(code)
+                    self._record_exit(code, finished)
         if any(m.type == "volume" for m in self.rec.options.mounts):
             from geedocker.containers import volumes  # here: only containers with volumes need it
 
@@ -347,8 +365,8 @@ class Supervisor:
         if errors:
             log.warning("cleaning up container %s: %s", cid[:12], "; ".join(errors))
 
-    def _record_exit(self, code: int, oom: bool = False) -> None:
-        self.store.update_state(self.rec.id, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0,
+    def _record_exit(self, code: int, finished: str, oom: bool = False) -> None:
+        self.store.update_state(self.rec.id, status=Status.EXITED, exit_code=code, finished_at=finished, pid=0,
                                 pid_start=0, monitor_pid=0, monitor_start=0, oom_killed=oom,
                                 error=self.log_report)  # fmt: skip
 
@@ -365,23 +383,90 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def run_attached(layout: Layout, rec: ContainerRecord, on_started: Callable[[], None] | None = None) -> int:
     """Start ``rec`` wired to our stdio; its exit status. ``on_started`` runs once it runs (the API's
-    attached start answers its client then)."""
-    sup = Supervisor(layout, rec, attach=True)
-    sup.install_signal_forwarding()
-    sup.launch()
-    if on_started is not None:
-        on_started()
+    attached start answers its client then).
+
+    The container is supervised by a monitor of its own (as ``-d``), which inherits our stdio and copies
+    the output there while we live: killed (even by SIGKILL), we leave a container that the monitor still
+    takes to its end (exit recorded, network released, ``--rm`` honoured), as conmon does for podman."""
+    report_r, report_w = os.pipe()  # monitor -> us: started (or why not), then the exit status
+    alive_r, alive_w = os.pipe()  # us -> monitor: never written; its end tells the monitor we are gone
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked processes
+        os.close(report_r)
+        os.close(alive_w)
+        try:
+            os.setsid()  # the terminal's signals (^C) reach us, and we forward them
+            if os.fork() != 0:
+                os._exit(0)
+            _monitor_main(layout, rec, report_w, alive_r)
+        finally:
+            os._exit(0)
+    os.close(report_w)
+    os.close(alive_r)
     try:
-        sup.pump()
-        code = sup.wait()
-    except BaseException:
-        with contextlib.suppress(GeeDockerError):
-            sup.backend.kill(rec.id, signal.SIGKILL)
-        code = sup.wait()
-        sup.finish(code)
-        raise
-    sup.finish(code)
-    return code
+        os.waitpid(child, 0)
+        with os.fdopen(report_r, "rb") as report:
+            msg = _read_message(report)
+            if msg is None or msg.get("error") or not msg.get("ok"):
+                _raise_launch_error(rec, msg)
+            assert msg is not None
+            pid, pid_start, monitor = int(msg["pid"]), int(msg["pid_start"]), int(msg["monitor"])
+            _forward_to(pid, pid_start, monitor, tty=rec.options.tty)
+            if on_started is not None:
+                on_started()
+            done = _read_message(report)
+    finally:
+        os.close(alive_w)
+    if done is not None and "exit_code" in done:
+        return int(done["exit_code"])
+    return _exit_code_after_monitor_died(layout, rec)
+
+
+def _read_message(f: Any) -> dict[str, Any] | None:
+    """One JSON line from the monitor; None when it closed the pipe first (it died)."""
+    line = f.readline(1024 * 1024)
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return None
+    return msg if isinstance(msg, dict) else None
+
+
+def _raise_launch_error(rec: ContainerRecord, msg: dict[str, Any] | None) -> None:
+    if msg is None:
+        raise ContainerError(f"the monitor of container {rec.id[:12]} died before starting it")
+    err = ContainerError(str(msg.get("error")))
+    err.exit_code = int(msg.get("exit_code", 125))
+    raise err
+
+
+def _forward_to(pid: int, pid_start: int, monitor: int, *, tty: bool) -> None:
+    """Our signals to the container's process (a window size change to the monitor, which owns the pty)."""
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        target = monitor if signum == signal.SIGWINCH else pid
+        if signum == signal.SIGWINCH or process_start_time(pid) == pid_start:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(target, signum)
+
+    for s in FORWARDED_SIGNALS:
+        signal.signal(s, forward)
+    if tty:
+        signal.signal(signal.SIGWINCH, forward)
+
+
+def _exit_code_after_monitor_died(layout: Layout, rec: ContainerRecord) -> int:
+    """The monitor went without telling the exit status (killed): the record's, once it is not running."""
+    store = ContainerStore(layout)
+    try:
+        cur = store.load(rec.id)
+    except GeeDockerError:
+        with contextlib.suppress(OSError, ValueError):
+            return int(store.exit_file(rec.id).read_text().strip())
+        return 255
+    if cur.state.status == Status.EXITED:
+        return cur.state.exit_code
+    raise ContainerError(f"the monitor of container {rec.id[:12]} died; the container may still run")
 
 
 def run_captured(layout: Layout, rec: ContainerRecord, output: Callable[[str, bytes], None]) -> int:
@@ -418,38 +503,49 @@ def start_detached(layout: Layout, rec: ContainerRecord) -> None:
     os.close(w)
     os.waitpid(child, 0)
     with os.fdopen(r, "rb") as f:
-        data = f.read(1024 * 1024)
-    try:
-        msg = json.loads(data)
-    except ValueError as e:
-        raise ContainerError(f"the monitor of container {rec.id[:12]} died before starting it") from e
-    if msg.get("error"):
-        err = ContainerError(str(msg["error"]))
-        err.exit_code = int(msg.get("exit_code", 125))
-        raise err
+        msg = _read_message(f)
+    if msg is None or msg.get("error") or not msg.get("ok"):
+        _raise_launch_error(rec, msg)
 
 
-def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # pragma: no cover - forked
+def _detach_stdio() -> None:
+    """Let go of the caller's stdio (its terminal or pipes): output goes to the log only from now on."""
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
+
+
+def _report(w: int, msg: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # the caller is gone (killed): nobody to tell
+        _write_all(w, json.dumps(msg).encode() + b"\n")
+
+
+def _monitor_main(layout: Layout, rec: ContainerRecord, w: int,
+                  alive: int | None = None) -> None:  # pragma: no cover - forked
+    """The monitor: launch, report to the caller on ``w``, supervise until the container's end (restarts
+    included). ``alive``: an attached caller's pipe (its stdio is ours until it goes or the first exit)."""
+    attach = alive is not None
+    if not attach:
+        _detach_stdio()
     os.chdir("/")  # keep no directory of the caller busy
     for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(s, signal.SIG_IGN)
-    sup = Supervisor(layout, rec, attach=False)
+    sup = Supervisor(layout, rec, attach=attach)
+    sup.alive = alive
+    if attach and rec.options.tty:
+        signal.signal(signal.SIGWINCH, lambda signum, frame: sup._resize())
     try:
         sup.launch()
     except GeeDockerError as e:
-        os.write(w, json.dumps({"error": str(e), "exit_code": e.exit_code}).encode())
-        os.close(w)
+        _report(w, {"error": str(e), "exit_code": e.exit_code})
         return
     except BaseException as e:  # noqa: BLE001 - reported to the parent, who raises it
-        os.write(w, json.dumps({"error": f"{type(e).__name__}: {e}", "exit_code": 125}).encode())
-        os.close(w)
+        _report(w, {"error": f"{type(e).__name__}: {e}", "exit_code": 125})
         return
-    os.write(w, b'{"ok": true}')
-    os.close(w)
+    _report(w, {"ok": True, "pid": sup.pid, "pid_start": sup.rec.state.pid_start, "monitor": os.getpid()})
+    if not attach:
+        os.close(w)
     while True:
         code = 255
         started = time.monotonic()
@@ -465,6 +561,14 @@ def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # prag
             if probes is not None:
                 probes.set()
             sup.finish(code)
+        if attach:  # the caller ends with the container's first exit; a restart runs detached
+            _report(w, {"exit_code": code})
+            os.close(w)
+            if sup.alive is not None:
+                os.close(sup.alive)
+                sup.alive = None
+            _detach_stdio()
+            attach = False
         sup = _restarted(layout, rec, code, time.monotonic() - started)  # type: ignore[assignment]
         if sup is None:
             return
