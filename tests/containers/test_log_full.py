@@ -59,3 +59,16 @@ def test_a_full_log_never_kills_the_container(engine: Engine, full_log: tuple[st
     shown = engine.cli("logs", "chatty").stdout.splitlines()
     assert shown[:2] == ["line 0", "line 1"] and 0 < len(shown) < 3000  # what fitted, whole lines only
     assert all(ln.startswith("line ") for ln in shown)
+
+
+def test_log_opts_rotate_the_log_of_a_real_container(engine: Engine) -> None:
+    r = engine.run("sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done",
+                   flags=("--name", "rot", "--log-opt", "max-size=1k", "--log-opt", "max-file=3"))  # fmt: skip
+    assert r.returncode == 0 and r.stdout.count("\n") == 200, r.stderr
+    cid = json.loads(engine.cli("inspect", "rot").stdout)[0]["Id"]
+    log = ContainerStore(engine.layout).log_path(cid)
+    assert sorted(p.name for p in log.parent.iterdir() if p.name.startswith(log.name)) == [
+        log.name, log.name + ".1", log.name + ".2"]
+    shown = engine.cli("logs", "rot").stdout.splitlines()
+    assert shown[-1] == "line 199" and 10 < len(shown) < 200
+    assert shown == [f"line {i}" for i in range(200 - len(shown), 200)]

@@ -96,7 +96,12 @@ class Supervisor:
                 volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
             network.start(self.layout, cid)  # network hook: its endpoint (netns, veth, address, ports)
             if opts.log_driver != "none":  # --log-driver none: the output is not kept
-                self.log = JsonLogWriter(self.store.log_path(cid), on_error=self._log_failed)
+                from geedocker.containers.logs import parse_size
+
+                log_opts = dict(opts.log_opts)
+                self.log = JsonLogWriter(self.store.log_path(cid), on_error=self._log_failed,
+                                         max_size=parse_size(log_opts.get("max-size", "")),
+                                         max_files=int(log_opts.get("max-file", "1") or 1))  # fmt: skip
             stdin: int | None
             stdout: int | None = None
             stderr: int | None = None
