@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from geedocker.containers import logs
 
@@ -97,3 +100,92 @@ def test_a_container_that_says_nothing_makes_no_log_file(tmp_path: Path) -> None
     w.write("stderr", b"late\n")
     w.close()
     assert [(e.stream, e.log) for e in logs.read_entries(p)] == [("stderr", "late\n")]
+
+
+def test_a_log_that_cannot_be_written_drops_entries_and_says_why_once() -> None:
+    seen: list[str] = []
+    w = logs.JsonLogWriter(Path("/dev/full"), on_error=seen.append)  # every write: ENOSPC
+    for i in range(5):
+        w.write("stdout", f"line {i}\n".encode())
+    w.write("stderr", b"no newline")
+    w.close()  # flushes the pending part: dropped too, and no exception
+    assert w.dropped == 6
+    assert seen == ["write /dev/full: no space left on device"] and w.error == seen[0]
+    assert w.report() == "log: 6 entries dropped: write /dev/full: no space left on device"
+
+
+def test_an_entry_cut_short_costs_that_entry_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c-json.log"
+    w = logs.JsonLogWriter(path)
+    w.write("stdout", b"first\n")
+    real = os.write
+    calls = {"n": 0}
+
+    def short_then_full(fd: int, data: bytes) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            return real(fd, bytes(data[:10]))  # part of the entry, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(logs.os, "write", short_then_full)
+    w.write("stdout", b"second\n")
+    monkeypatch.setattr(logs.os, "write", real)
+    w.write("stdout", b"third\n")  # space again
+    w.close()
+    assert [e.log for e in logs.read_entries(path)] == ["first\n", "third\n"]
+    assert w.dropped == 1 and w.report().startswith("log: 1 entries dropped: write ")
+
+
+def test_max_size_and_max_file_rotate_as_docker_and_logs_reads_them_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "c-json.log"
+    w = logs.JsonLogWriter(path, max_size=300, max_files=3)
+    for i in range(40):
+        w.write("stdout", f"line {i}\n".encode())
+    w.close()
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["c-json.log", "c-json.log.1", "c-json.log.2"]  # max-file counts the log itself
+    for p in (path, Path(f"{path}.1"), Path(f"{path}.2")):
+        size = p.stat().st_size
+        assert size < 300 + 100  # reached, then one entry more at most (docker checks before each write)
+    got = [e.log for e in logs.read_entries(path)]
+    assert got == [f"line {i}\n" for i in range(40 - len(got), 40)] and len(got) < 40  # the oldest went
+    assert [e.log for e in logs.read_entries(path, tail=2)] == ["line 38\n", "line 39\n"]
+    assert logs.log_files(path) == [Path(f"{path}.2"), Path(f"{path}.1"), path]
+
+
+def test_max_file_1_starts_the_log_again(tmp_path: Path) -> None:
+    path = tmp_path / "c-json.log"
+    w = logs.JsonLogWriter(path, max_size=200, max_files=1)
+    for i in range(20):
+        w.write("stdout", f"line {i}\n".encode())
+    w.close()
+    assert [p.name for p in tmp_path.iterdir()] == ["c-json.log"]
+    assert path.stat().st_size < 300 and logs.read_entries(path)[-1].log == "line 19\n"
+
+
+@pytest.mark.parametrize(("text", "size"), [("10", 10), ("10k", 10240), ("1m", 1 << 20), ("2g", 2 << 30),
+                                            ("1.5k", 1536), ("10kb", 10240), ("3MiB", 3 << 20), ("", 0), ("x", 0)])
+def test_parse_size_is_dockers_ram_in_bytes(text: str, size: int) -> None:
+    assert logs.parse_size(text) == size
+
+
+def test_follow_goes_on_in_the_new_file_after_a_rotation(tmp_path: Path) -> None:
+    path = tmp_path / "c-json.log"
+    w = logs.JsonLogWriter(path, max_size=150, max_files=2)
+    w.write("stdout", b"start\n")
+    stop = threading.Event()
+    got: list[str] = []
+
+    def follow() -> None:
+        got.extend(e.log for e in logs.follow_entries(path, 0, stop.is_set, poll=0.01))
+
+    t = threading.Thread(target=follow)
+    t.start()
+    for i in range(10):
+        w.write("stdout", f"line {i}\n".encode())
+        time.sleep(0.05)
+    w.close()
+    time.sleep(0.1)
+    stop.set()
+    t.join(10)
+    assert got[0] == "start\n" and got[-1] == "line 9\n"

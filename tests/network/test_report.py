@@ -46,6 +46,28 @@ ENDPOINT_KEYS = ["IPAMConfig", "Links", "Aliases", "NetworkID", "EndpointID", "G
                  "IPv6Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "MacAddress", "DriverOpts"]  # fmt: skip
 
 
+def test_describe_a_stopped_container_on_its_networks_without_address() -> None:
+    from geedocker.network.endpoint import Membership
+
+    st = NetState("c" * 64, "web", "cccccccccccc", "bridge", netns="/run/x/netns/c",
+                  networks=(Membership("front", "n" * 64, "eth0", "10.213.0.9", ("api",)),),
+                  wanted_ports=(PortSpec(80, "tcp", "", 8080),))  # fmt: skip
+    assert NetState.from_json(st.to_json()) == st
+    d = describe_state(st)
+    assert d["IPAddress"] == "" and d["Ports"] == {}
+    front = d["Networks"]["front"]
+    assert front["IPAddress"] == "" and front["NetworkID"] == "n" * 64 and front["Aliases"] == ["api"]
+    assert front["IPAMConfig"] == {"IPv4Address": "10.213.0.9"}
+    assert ports_text_of(st) == ""
+
+
+def test_state_written_before_attachments_reads_its_endpoints_as_asked() -> None:
+    doc = ST.to_json()
+    del doc["networks"], doc["wanted_ports"]
+    st = NetState.from_json(doc)
+    assert [a.network for a in st.networks] == ["front"] and st.wanted_ports == ST.ports
+
+
 def test_describe_other_modes() -> None:
     never_started = describe_state(None, "host")
     assert list(never_started) == SETTINGS_KEYS and list(never_started["Networks"]["host"]) == ENDPOINT_KEYS

@@ -197,7 +197,7 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord, plan: ContainerPl
     user = resolve_user_in_rootfs(root, plan.user)
     mkdir_in_root(root, plan.workdir)
     (cdir / "hostname").write_text(plan.hostname + "\n")
-    attachment = network.setup(store.layout, network_request(store, rec))  # netns, veth, address, ports, hosts...
+    attachment = network.setup(store.layout, network_request(store, rec))  # what it asks, /etc files (made at start)
     mounts = opts.mounts
     if any(m.type == "volume" for m in opts.mounts):
         from geedocker.containers import volumes  # here: only containers with volumes need it

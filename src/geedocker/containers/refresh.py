@@ -33,6 +33,10 @@ def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
         backend.delete(rec.id, force=True)
     with contextlib.suppress(GeeDockerError):
         rootfs.unmount(store.rootfs(rec.id))
+    from geedocker import network
+
+    with contextlib.suppress(GeeDockerError):
+        network.stop(layout, rec.id)  # network hook: what the dead monitor did not release
     try:
         return store.update_state(
             rec.id, status=Status.EXITED, exit_code=255 if code is None else code, finished_at=now_rfc3339(),

@@ -1,10 +1,13 @@
-"""The process that owns a running container: its stdio, its log, its exit status.
+"""The process that owns a running container: its stdio, its log, its exit status, its end.
 
-For an attached ``run``/``start -a`` it is the geedocker process itself (output goes to the user's
-terminal and to the log); for ``-d`` it is a double-forked, setsid monitor (output goes to the log
-only). Either way it creates and starts the container through the backend, copies output until the
-container closes it, waits for the exit status, records it in container.json, deletes the runtime's
-state, unmounts the rootfs, and with ``--rm`` removes the container.
+Every container runs under a monitor: a double-forked, setsid process that creates and starts it through
+the backend (so the container's init is its child), copies its output to the log until it closes it,
+waits for the exit status, records it (with the time of the exit) in container.json, releases its network
+endpoint, deletes the runtime's state, unmounts the rootfs, and with ``--rm`` removes the container.
+For ``-d`` the monitor's stdio is /dev/null. For an attached ``run``/``start -a`` the monitor inherits
+the caller's stdio and copies the output there too, while the caller only forwards its signals and
+waits for the exit status: a caller killed at any moment (even by SIGKILL) leaves the monitor to finish
+the container's life (podman's conmon and ``container cleanup`` do the same), and its terminal as it was.
 """
 
 from __future__ import annotations
@@ -56,40 +59,15 @@ FORWARDED_SIGNALS = (
 )  # fmt: skip
 
 
-class Detached(Exception):
-    """The user detached from an attached container (the detach keys, or a signal with ``--sig-proxy=false``):
-    it goes on under a monitor of its own. ``signum`` is the signal, 0 for the keys."""
-
-    def __init__(self, signum: int = 0) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
 class Supervisor:
-    def __init__(
-        self,
-        layout: Layout,
-        rec: ContainerRecord,
-        *,
-        attach: bool,
-        output: Callable[[str, bytes], None] | None = None,
-        attach_stdin: bool | None = None,
-        detach_keys: bytes = b"\x10\x11",
-        sig_proxy: bool = True,
-    ) -> None:
+    def __init__(self, layout: Layout, rec: ContainerRecord, *, attach: bool,
+                 output: Callable[[str, bytes], None] | None = None, attach_stdin: bool | None = None,
+                 detach_keys: bytes = b"\x10\x11") -> None:
         self.layout = layout
         self.output = output  # gets the output instead of our stdout/stderr (the builder's RUN)
         self.store = ContainerStore(layout)
         self.rec = rec
         self.attach = attach
-        # our stdin goes to the container (run -i, start -ai); start -a without -i leaves it out
-        self.attach_stdin = attach and rec.options.interactive if attach_stdin is None else attach_stdin
-        self.detach_keys = detach_keys
-        self.sig_proxy = sig_proxy
-        self.detach_signal = 0  # a signal that asks us to detach (--sig-proxy=false)
-        self.wake: tuple[int, int] | None = None  # self-pipe that wakes the pump for it
-        self.listener: Listener | None = None  # attach socket (-t or -i containers)
-        self.peers: dict[int, Peer] = {}
         self.backend: Backend = get_backend(layout, rec.runtime or None)
         self.pid = 0
         self.master: int | None = None  # pty master (tty mode)
@@ -97,7 +75,16 @@ class Supervisor:
         self.err_r: int | None = None
         self.stdin_w: int | None = None  # held open for -d -i so the container's stdin stays open
         self.log: JsonLogWriter | None = None
+        self.log_report = ""  # what the log could not write (JsonLogWriter.report), kept in the record at exit
         self.saved_tty: Any = None
+        self.on_detach: Callable[[], None] | None = None  # tells the attached caller it is detached
+        self.alive: int | None = None  # an attached caller's pipe: EOF when it is gone (see run_attached)
+        # the caller's stdin goes to the container (run -i, start -ai); start -a without -i leaves it out
+        self.attach_stdin = attach and rec.options.interactive if attach_stdin is None else attach_stdin
+        self.detach_keys = detach_keys
+        self.detached = False  # the user typed the detach keys (the caller is told, then let go)
+        self.listener: Listener | None = None  # attach socket (-t or -i containers)
+        self.peers: dict[int, Peer] = {}
 
     # ------------------------------------------------------------------ start
 
@@ -117,9 +104,14 @@ class Supervisor:
                 from geedocker.containers import volumes  # here: only containers with volumes need it
 
                 volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
-            network.restore(self.layout, cid)  # network hook: remake a namespace lost with /run (reboot)
+            network.start(self.layout, cid)  # network hook: its endpoint (netns, veth, address, ports)
             if opts.log_driver != "none":  # --log-driver none: the output is not kept
-                self.log = JsonLogWriter(self.store.log_path(cid))
+                from geedocker.containers.logs import parse_size
+
+                log_opts = dict(opts.log_opts)
+                self.log = JsonLogWriter(self.store.log_path(cid), on_error=self._log_failed,
+                                         max_size=parse_size(log_opts.get("max-size", "")),
+                                         max_files=int(log_opts.get("max-file", "1") or 1))  # fmt: skip
             stdin: int | None
             stdout: int | None = None
             stderr: int | None = None
@@ -189,15 +181,6 @@ class Supervisor:
             if console is not None:
                 console.close()
 
-    def _listen(self) -> None:
-        """The attach socket, so that ``attach`` can reach the container's terminal or input."""
-        from geedocker.containers import attachment  # -t/-i containers only: it loads socket
-
-        try:
-            self.listener = attachment.Listener(attachment.socket_path(self.layout, self.rec.id))
-        except OSError as e:  # the container still runs; only attaching its input is not possible
-            log.warning("container %s: no attach socket: %s", self.rec.id[:12], e)
-
     def _cleanup_failed(self, e: BaseException) -> None:
         cid = self.rec.id
         with contextlib.suppress(GeeDockerError):
@@ -212,40 +195,53 @@ class Supervisor:
                 cid, status=Status.CREATED if code == 125 else Status.EXITED, exit_code=code, error=str(e),
                 finished_at=now_rfc3339() if code != 125 else "",
             )
-        if self.rec.options.rm:
-            with contextlib.suppress(GeeDockerError):
+        with contextlib.suppress(GeeDockerError):
+            if self.rec.options.rm:
                 network.release(self.layout, cid)  # network hook
+            else:
+                network.stop(self.layout, cid)  # network hook
+        if self.rec.options.rm:
             with contextlib.suppress(GeeDockerError):
                 self.store.remove_dir(cid, self.rec.name)
         self._close_streams()
 
-    def _close_streams(self, *, handed_over: bool = False) -> None:
-        """The output pipes, the pty master, the held stdin, the log, the attach socket and its clients.
-        ``handed_over``: another process (the monitor we detached to) keeps them; the socket stays."""
+    def _listen(self) -> None:
+        """The attach socket, so that ``attach`` can reach the container's terminal or input."""
+        from geedocker.containers import attachment  # -t/-i containers only: it loads socket
+
+        try:
+            self.listener = attachment.Listener(attachment.socket_path(self.layout, self.rec.id))
+        except OSError as e:  # the container still runs; only attaching its input is not possible
+            log.warning("container %s: no attach socket: %s", self.rec.id[:12], e)
+
+    def _close_streams(self) -> None:
+        """The output pipes, the pty master, the held stdin, the log, the attach socket and its clients."""
+        for peer in self.peers.values():
+            peer.close()
+        self.peers = {}
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
         for fd in (self.out_r, self.err_r, self.master, self.stdin_w):
             if fd is not None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self.out_r = self.err_r = self.master = self.stdin_w = None
         if self.log is not None:
-            if handed_over:
-                if self.log.fd >= 0:
-                    with contextlib.suppress(OSError):
-                        os.close(self.log.fd)
-            else:
-                self.log.close()
+            self.log.close()
+            self.log_report = self.log.report()
             self.log = None
-        for peer in self.peers.values():
-            peer.close()
-        self.peers = {}
-        if self.listener is not None:
-            self.listener.close(unlink=not handed_over)
-            self.listener = None
-        if self.wake is not None:
-            for fd in self.wake:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            self.wake = None
+
+    def _log_failed(self, error: str) -> None:
+        """The log's first write error: the container goes on (its output is dropped from the log, as docker
+        does); the record says so (``inspect``'s State.Error) if it can be written, an attached run in a line."""
+        log.warning("container %s: %s: log entries are dropped", self.rec.id[:12], error)
+        if self.attach:
+            with contextlib.suppress(OSError):
+                os.write(2, f"WARNING: the container's log cannot be written ({error}): entries are dropped\n"
+                            .encode())  # fmt: skip
+        with contextlib.suppress(GeeDockerError):
+            self.store.update_state(self.rec.id, error=f"log: {error}")
 
     # ------------------------------------------------------------------ run
 
@@ -258,38 +254,12 @@ class Supervisor:
             size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
             fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
 
-    def _forward(self, signum: int, frame: FrameType | None) -> None:
-        if signum == signal.SIGWINCH:
-            self._resize()
-            return
-        if not self.sig_proxy:  # --sig-proxy=false: the signal is ours; we leave, the container stays
-            self.detach_signal = signum
-            if self.wake is not None:
-                with contextlib.suppress(OSError):
-                    os.write(self.wake[1], b"\0")
-            return
-        if self.pid and process_start_time(self.pid) == self.rec.state.pid_start:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signum)
-
-    def install_signal_forwarding(self) -> None:
-        if not self.sig_proxy:
-            self.wake = os.pipe()
-            for fd in self.wake:
-                os.set_blocking(fd, False)
-        for s in FORWARDED_SIGNALS:
-            signal.signal(s, self._forward)
-        if self.rec.options.tty:
-            signal.signal(signal.SIGWINCH, self._forward)
-
     def pump(self) -> None:
-        """Copy the container's output until it closes it (to the log, our stdout when attached, and every
-        attached client), and input to it (ours for a tty, the clients'). Raises ``Detached`` when the user
-        detaches (our terminal is restored first)."""
+        """Copy the container's output until it closes it (and the user's input to a tty)."""
         collect_cycles()  # we stay up as long as the container does
         poller = select.poll()
         attach = self.rec.options.attach  # run -a: the output streams shown (all when none is named)
-        streams: dict[int, str] = {}  # fd -> "stdout", "stderr", "stdin", "listen", "peer" or "wake"
+        streams: dict[int, str] = {}  # fd -> "stdout", "stderr", "stdin", "caller", "listen" or "peer"
         scanner: EscapeScanner | None = None
         if self.master is not None:
             streams[self.master] = "stdout"
@@ -305,10 +275,10 @@ class Supervisor:
         for fd in (self.out_r, self.err_r):
             if fd is not None:
                 streams[fd] = "stdout" if fd == self.out_r else "stderr"
+        if self.alive is not None:
+            streams[self.alive] = "caller"
         if self.listener is not None:
             streams[self.listener.fileno()] = "listen"
-        if self.wake is not None:
-            streams[self.wake[0]] = "wake"
         for fd in self.peers:
             streams[fd] = "peer"
         for fd in streams:
@@ -322,11 +292,8 @@ class Supervisor:
             peer = self.peers.pop(fd, None)
             if peer is not None:
                 peer.close()
-
         try:
             while outputs:
-                if self.detach_signal:
-                    raise Detached(self.detach_signal)
                 try:
                     events = poller.poll()
                 except InterruptedError:
@@ -335,6 +302,12 @@ class Supervisor:
                     name = streams.get(fd)
                     if name is None:
                         continue
+                    if name == "caller":  # the attached caller died: stop using its stdio, go on alone
+                        for f in [f for f, n in streams.items() if n in ("caller", "stdin")]:
+                            poller.unregister(f)
+                            del streams[f]
+                        self._caller_gone()
+                        continue
                     if name == "listen":
                         assert self.listener is not None
                         peer = self.listener.accept()
@@ -342,10 +315,6 @@ class Supervisor:
                             self.peers[peer.fileno()] = peer
                             streams[peer.fileno()] = "peer"
                             poller.register(peer.fileno(), select.POLLIN)
-                        continue
-                    if name == "wake":
-                        with contextlib.suppress(OSError):
-                            os.read(fd, 64)
                         continue
                     if name == "peer" and ev & select.POLLOUT and not ev & (select.POLLIN | select.POLLHUP):
                         peer = self.peers[fd]
@@ -366,15 +335,21 @@ class Supervisor:
                             continue
                         poller.unregister(fd)
                         del streams[fd]
-                        if name != "stdin":
+                        if name in ("stdout", "stderr"):
                             outputs -= 1
                         continue
                     if name == "stdin":
                         assert scanner is not None
                         data, detach = scanner.feed(data)
                         self._to_container(data)
-                        if detach:
-                            raise Detached()
+                        if detach:  # the caller is told (run_attached) and let go; the container goes on
+                            for f in [f for f, n in streams.items() if n in ("caller", "stdin")]:
+                                poller.unregister(f)
+                                del streams[f]
+                            self.detached = True
+                            if self.on_detach is not None:
+                                self.on_detach()
+                            self._caller_gone()
                         continue
                     if name == "peer":
                         self._from_peer(self.peers[fd], data)
@@ -392,12 +367,7 @@ class Supervisor:
                         elif peer.pending:
                             poller.modify(pfd, select.POLLIN | select.POLLOUT)
         finally:
-            if self.saved_tty is not None:
-                import termios
-
-                with contextlib.suppress(termios.error):
-                    termios.tcsetattr(0, termios.TCSADRAIN, self.saved_tty)
-                self.saved_tty = None
+            self._restore_tty()
 
     def _to_container(self, data: bytes) -> None:
         """Input for the container: its terminal, or the stdin pipe a ``-i`` monitor holds."""
@@ -419,53 +389,40 @@ class Supervisor:
                 with contextlib.suppress(OSError):
                     fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
+    def _restore_tty(self) -> None:
+        if self.saved_tty is not None:
+            import termios
+
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(0, termios.TCSADRAIN, self.saved_tty)
+            self.saved_tty = None
+
+    def _caller_gone(self) -> None:
+        """The attached caller is gone: its terminal back as it was, its stdio let go; the log goes on."""
+        self._restore_tty()
+        if self.alive is not None:
+            os.close(self.alive)
+            self.alive = None
+        self.attach = False
+        _detach_stdio()
+
     def wait(self) -> int:
         return self.backend.wait(self.rec.id, self.pid)
-
-    def continue_in_background(self) -> None:
-        """Detach: a forked, setsid monitor takes the container over (its terminal, pipes, log and attach
-        socket) and is recorded as its monitor; we let go of them and return once it has taken over."""
-        r, w = os.pipe()
-        child = os.fork()
-        if child == 0:  # pragma: no cover - runs in the forked processes
-            os.close(r)
-            try:
-                os.setsid()
-                if os.fork() != 0:
-                    os._exit(0)
-                _become_monitor()
-                self.attach = self.attach_stdin = False
-                self.sig_proxy = True
-                self.detach_signal = 0
-                if self.wake is not None:
-                    for fd in self.wake:
-                        os.close(fd)
-                    self.wake = None
-                me = os.getpid()
-                with contextlib.suppress(GeeDockerError):
-                    self.rec = self.store.update_state(self.rec.id, monitor_pid=me,
-                                                       monitor_start=process_start_time(me))  # fmt: skip
-                os.write(w, b"ok")
-                os.close(w)
-                _monitor_loop(self.layout, self.rec, self)
-            finally:
-                os._exit(0)
-        os.close(w)
-        os.waitpid(child, 0)
-        with os.fdopen(r, "rb") as f:
-            f.read(16)
-        self._close_streams(handed_over=True)
 
     def finish(self, code: int) -> None:
         """Record the exit, tidy up, honour --rm."""
         cid = self.rec.id
+        finished = now_rfc3339()  # the exit's time, before the cleanup below
         self._close_streams()
         event(self.layout, self.rec, "die", exitCode=str(code))
-        if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
-            try:
+        try:  # its endpoint goes with the exit, as docker's (``start`` makes a new one)
+            if self.rec.options.rm:
                 network.release(self.layout, cid)  # network hook
-            except GeeDockerError as e:
-                log.warning("releasing the network of container %s: %s", cid[:12], e)
+            else:
+                network.stop(self.layout, cid)  # network hook
+        except GeeDockerError as e:
+            log.warning("releasing the network of container %s: %s", cid[:12], e)
+        if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
             with contextlib.suppress(OSError):
                 self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
                 self.store.exit_file(cid).write_text(f"{code}\n")
@@ -473,7 +430,7 @@ class Supervisor:
             try:
                 oom = code == 137 and self.rec.options.memory is not None \
                     and self.backend.oom_killed(cid, engine_cgroups_path(cid))
-                self._record_exit(code, oom=oom)
+                self._record_exit(code, finished, oom=oom)
             except ContainerNotFound:
                 pass  # removed under us (rm -f)
             except GeeDockerError as e:  # a damaged record (``rm -f`` removes it) or a full disk: tidy up still
@@ -494,7 +451,7 @@ class Supervisor:
             except GeeDockerError as e:
                 errors.append(str(e))
                 with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
-                    self._record_exit(code)
+                    self._record_exit(code, finished)
         if any(m.type == "volume" for m in self.rec.options.mounts):
             from geedocker.containers import volumes  # here: only containers with volumes need it
 
@@ -506,9 +463,10 @@ class Supervisor:
         if errors:
             log.warning("cleaning up container %s: %s", cid[:12], "; ".join(errors))
 
-    def _record_exit(self, code: int, oom: bool = False) -> None:
-        self.store.update_state(self.rec.id, status=Status.EXITED, exit_code=code, finished_at=now_rfc3339(), pid=0,
-                                pid_start=0, monitor_pid=0, monitor_start=0, oom_killed=oom)
+    def _record_exit(self, code: int, finished: str, oom: bool = False) -> None:
+        self.store.update_state(self.rec.id, status=Status.EXITED, exit_code=code, finished_at=finished, pid=0,
+                                pid_start=0, monitor_pid=0, monitor_start=0, oom_killed=oom,
+                                error=self.log_report)  # fmt: skip
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -522,40 +480,98 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def run_attached(
-    layout: Layout,
-    rec: ContainerRecord,
-    on_started: Callable[[], None] | None = None,
-    *,
-    attach_stdin: bool | None = None,
-    detach_keys: bytes = b"\x10\x11",
-    sig_proxy: bool = True,
+    layout: Layout, rec: ContainerRecord, on_started: Callable[[], None] | None = None, *,
+    attach_stdin: bool | None = None, detach_keys: bytes = b"\x10\x11", sig_proxy: bool = True,
 ) -> int:
     """Start ``rec`` wired to our stdio; its exit status. ``on_started`` runs once it runs (the API's
-    attached start answers its client then). When the user detaches, the container goes on under a monitor of
-    its own and this returns 0 (or, detached by a signal with ``sig_proxy`` off, ends us by that signal)."""
-    sup = Supervisor(layout, rec, attach=True, attach_stdin=attach_stdin, detach_keys=detach_keys,
-                     sig_proxy=sig_proxy)  # fmt: skip
-    sup.install_signal_forwarding()
-    sup.launch()
-    if on_started is not None:
-        on_started()
+    attached start answers its client then). ``attach_stdin``: our input goes to it (default: when it keeps
+    one, ``-i``). The detach keys (with a terminal) leave it running and return 0; with ``sig_proxy`` off, our
+    signals are ours (we die of them, the container goes on).
+
+    The container is supervised by a monitor of its own (as ``-d``), which inherits our stdio and copies
+    the output there while we live: killed (even by SIGKILL), we leave a container that the monitor still
+    takes to its end (exit recorded, network released, ``--rm`` honoured), as conmon does for podman."""
+    report_r, report_w = os.pipe()  # monitor -> us: started (or why not), then the exit status
+    alive_r, alive_w = os.pipe()  # us -> monitor: never written; its end tells the monitor we are gone
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked processes
+        os.close(report_r)
+        os.close(alive_w)
+        try:
+            os.setsid()  # the terminal's signals (^C) reach us, and we forward them
+            if os.fork() != 0:
+                os._exit(0)
+            _monitor_main(layout, rec, report_w, alive_r, attach_stdin=attach_stdin, detach_keys=detach_keys)
+        finally:
+            os._exit(0)
+    os.close(report_w)
+    os.close(alive_r)
     try:
-        sup.pump()
-        code = sup.wait()
-    except Detached as d:
-        sup.continue_in_background()
-        if d.signum:
-            signal.signal(d.signum, signal.SIG_DFL)
-            os.kill(os.getpid(), d.signum)
+        os.waitpid(child, 0)
+        with os.fdopen(report_r, "rb") as report:
+            msg = _read_message(report)
+            if msg is None or msg.get("error") or not msg.get("ok"):
+                _raise_launch_error(rec, msg)
+            assert msg is not None
+            pid, pid_start, monitor = int(msg["pid"]), int(msg["pid_start"]), int(msg["monitor"])
+            _forward_to(pid, pid_start, monitor, tty=rec.options.tty, sig_proxy=sig_proxy)
+            if on_started is not None:
+                on_started()
+            done = _read_message(report)
+    finally:
+        os.close(alive_w)
+    if done is not None and done.get("detached"):
         return 0
-    except BaseException:
-        with contextlib.suppress(GeeDockerError):
-            sup.backend.kill(rec.id, signal.SIGKILL)
-        code = sup.wait()
-        sup.finish(code)
-        raise
-    sup.finish(code)
-    return code
+    if done is not None and "exit_code" in done:
+        return int(done["exit_code"])
+    return _exit_code_after_monitor_died(layout, rec)
+
+
+def _read_message(f: Any) -> dict[str, Any] | None:
+    """One JSON line from the monitor; None when it closed the pipe first (it died)."""
+    line = f.readline(1024 * 1024)
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return None
+    return msg if isinstance(msg, dict) else None
+
+
+def _raise_launch_error(rec: ContainerRecord, msg: dict[str, Any] | None) -> None:
+    if msg is None:
+        raise ContainerError(f"the monitor of container {rec.id[:12]} died before starting it")
+    err = ContainerError(str(msg.get("error")))
+    err.exit_code = int(msg.get("exit_code", 125))
+    raise err
+
+
+def _forward_to(pid: int, pid_start: int, monitor: int, *, tty: bool, sig_proxy: bool = True) -> None:
+    """Our signals to the container's process (a window size change to the monitor, which owns the pty)."""
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        target = monitor if signum == signal.SIGWINCH else pid
+        if signum == signal.SIGWINCH or process_start_time(pid) == pid_start:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(target, signum)
+
+    for s in FORWARDED_SIGNALS:
+        signal.signal(s, forward if sig_proxy else signal.SIG_DFL)  # without: they end us, not the container
+    if tty:
+        signal.signal(signal.SIGWINCH, forward)
+
+
+def _exit_code_after_monitor_died(layout: Layout, rec: ContainerRecord) -> int:
+    """The monitor went without telling the exit status (killed): the record's, once it is not running."""
+    store = ContainerStore(layout)
+    try:
+        cur = store.load(rec.id)
+    except GeeDockerError:
+        with contextlib.suppress(OSError, ValueError):
+            return int(store.exit_file(rec.id).read_text().strip())
+        return 255
+    if cur.state.status == Status.EXITED:
+        return cur.state.exit_code
+    raise ContainerError(f"the monitor of container {rec.id[:12]} died; the container may still run")
 
 
 def run_captured(layout: Layout, rec: ContainerRecord, output: Callable[[str, bytes], None]) -> int:
@@ -592,50 +608,51 @@ def start_detached(layout: Layout, rec: ContainerRecord) -> None:
     os.close(w)
     os.waitpid(child, 0)
     with os.fdopen(r, "rb") as f:
-        data = f.read(1024 * 1024)
-    try:
-        msg = json.loads(data)
-    except ValueError as e:
-        raise ContainerError(f"the monitor of container {rec.id[:12]} died before starting it") from e
-    if msg.get("error"):
-        err = ContainerError(str(msg["error"]))
-        err.exit_code = int(msg.get("exit_code", 125))
-        raise err
+        msg = _read_message(f)
+    if msg is None or msg.get("error") or not msg.get("ok"):
+        _raise_launch_error(rec, msg)
 
 
-def _become_monitor() -> None:  # pragma: no cover - forked
-    """A forked monitor lets go of the caller's terminal, directory and signals."""
+def _detach_stdio() -> None:
+    """Let go of the caller's stdio (its terminal or pipes): output goes to the log only from now on."""
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
+
+
+def _report(w: int, msg: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # the caller is gone (killed): nobody to tell
+        _write_all(w, json.dumps(msg).encode() + b"\n")
+
+
+def _monitor_main(layout: Layout, rec: ContainerRecord, w: int, alive: int | None = None, *,
+                  attach_stdin: bool | None = None,
+                  detach_keys: bytes = b"\x10\x11") -> None:  # pragma: no cover - forked
+    """The monitor: launch, report to the caller on ``w``, supervise until the container's end (restarts
+    included). ``alive``: an attached caller's pipe (its stdio is ours until it goes or the first exit)."""
+    attach = alive is not None
+    if not attach:
+        _detach_stdio()
     os.chdir("/")  # keep no directory of the caller busy
     for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGPIPE):
         signal.signal(s, signal.SIG_IGN)
-    for s in (*FORWARDED_SIGNALS[3:], signal.SIGWINCH):
-        signal.signal(s, signal.SIG_DFL)
-
-
-def _monitor_main(layout: Layout, rec: ContainerRecord, w: int) -> None:  # pragma: no cover - forked
-    _become_monitor()
-    sup = Supervisor(layout, rec, attach=False)
+    sup = Supervisor(layout, rec, attach=attach, attach_stdin=attach_stdin, detach_keys=detach_keys)
+    sup.alive = alive
+    sup.on_detach = lambda: _report(w, {"detached": True})
+    if attach and rec.options.tty:
+        signal.signal(signal.SIGWINCH, lambda signum, frame: sup._resize())
     try:
         sup.launch()
     except GeeDockerError as e:
-        os.write(w, json.dumps({"error": str(e), "exit_code": e.exit_code}).encode())
-        os.close(w)
+        _report(w, {"error": str(e), "exit_code": e.exit_code})
         return
     except BaseException as e:  # noqa: BLE001 - reported to the parent, who raises it
-        os.write(w, json.dumps({"error": f"{type(e).__name__}: {e}", "exit_code": 125}).encode())
-        os.close(w)
+        _report(w, {"error": f"{type(e).__name__}: {e}", "exit_code": 125})
         return
-    os.write(w, b'{"ok": true}')
-    os.close(w)
-    _monitor_loop(layout, rec, sup)
-
-
-def _monitor_loop(layout: Layout, rec: ContainerRecord, sup: Supervisor) -> None:  # pragma: no cover - forked
-    """Keep the container: copy its output, record its exit, restart it as its policy says."""
+    _report(w, {"ok": True, "pid": sup.pid, "pid_start": sup.rec.state.pid_start, "monitor": os.getpid()})
+    if not attach:
+        os.close(w)
     while True:
         code = 255
         started = time.monotonic()
@@ -651,6 +668,14 @@ def _monitor_loop(layout: Layout, rec: ContainerRecord, sup: Supervisor) -> None
             if probes is not None:
                 probes.set()
             sup.finish(code)
+        if attach:  # the caller ends with the container's first exit; a restart runs detached
+            _report(w, {"exit_code": code})
+            os.close(w)
+            if sup.alive is not None:
+                os.close(sup.alive)
+                sup.alive = None
+            _detach_stdio()
+            attach = False
         sup = _restarted(layout, rec, code, time.monotonic() - started)  # type: ignore[assignment]
         if sup is None:
             return

@@ -2,10 +2,11 @@
 
 The engine calls these (each imports its module lazily, so ``--network host`` stays light)::
 
-    attachment = network.setup(layout, request)  # while writing the bundle: netns, veth, address, ports;
+    attachment = network.setup(layout, request)  # while writing the bundle: what it asks, /etc files;
                                                  # config.json is built with it (containers.spec)
-    network.restore(layout, cid)               # on start: remake the namespace and veths if /run was lost
-    network.release(layout, cid)               # on rm (also --rm): veths, leases, rules, netns
+    network.start(layout, cid)                 # its monitor, before it starts: netns, veth, address, ports
+    network.stop(layout, cid)                  # its monitor, after it exited: all of that released
+    network.release(layout, cid)               # on rm (also --rm): the same, and its network state
     network.describe(layout, cid) -> dict      # inspect's NetworkSettings
     network.ports_text(layout, cid) -> str     # ps's PORTS column
 
@@ -26,7 +27,7 @@ Choices (docker's behaviour unless said):
   ``net.ipv4.conf.<bridge>.route_localnet=1`` plus a masquerade of 127.0.0.0/8 sources entering the
   bridge. geedocker sets that sysctl and ``net.ipv4.ip_forward=1`` when it brings a bridge up, and
   never resets them (other users may rely on them). A port is checked by binding it for a moment and
-  against other containers' ports; it stays reserved from create to rm (docker: while running).
+  against other containers' ports; it is reserved while the container runs, as docker's.
   Containers reach published ports (their own too) through a host address: such connections are
   masqueraded to the gateway so the reply returns through the host.
 - /etc/resolv.conf: the host's, loopback name servers dropped; none left -> no ``nameserver`` line
@@ -37,7 +38,7 @@ Choices (docker's behaviour unless said):
 - Firewall: only geedocker's own ``table ip geedocker`` (``geedocker-<hash>`` for any other store root),
   replaced atomically from the on-disk state when it changes and deleted when nothing uses it. A bridge
   network's rules (masquerade, isolation) live as long as the network has its bridge, as docker's do; a
-  container's (DNAT for its published ports) as long as the container. A container without published
+  container's (DNAT for its published ports) while the container runs. A container without published
   ports therefore changes no rule.
 - IPv4 only.
 """
@@ -64,10 +65,16 @@ def release(layout: Layout, cid: str) -> None:
     _release(layout, cid)
 
 
-def restore(layout: Layout, cid: str) -> None:
-    from geedocker.network.endpoint import restore as _restore
+def start(layout: Layout, cid: str) -> None:
+    from geedocker.network.endpoint import start as _start
 
-    _restore(layout, cid)
+    _start(layout, cid)
+
+
+def stop(layout: Layout, cid: str) -> None:
+    from geedocker.network.endpoint import stop as _stop
+
+    _stop(layout, cid)
 
 
 def describe(layout: Layout, cid: str, mode: str = "bridge") -> dict[str, Any]:

@@ -10,9 +10,11 @@
 - host: nothing (the host's namespace, /etc/hosts and resolv.conf);
 - container:NAME: the other container's namespace, /etc/hosts and resolv.conf.
 
-The namespace, veth, lease and rules live until ``release`` (the engine calls it on ``rm``, also
-for ``--rm``): they survive stop/start, and a published host port stays reserved while the container
-exists (docker frees it on stop; we keep it so a restart cannot find it taken).
+``setup`` only records what was asked (the networks, ``--ip``, aliases, ports) and writes /etc files:
+the endpoint itself (namespace, veth, address, DNAT rules, host ports) is made by ``start`` when the
+container starts and undone by ``stop`` when it exits (its monitor calls both), as docker's endpoints
+live while the container runs. So a stopped container holds no address and no port, and a start takes
+them again (the same address when ``--ip`` asked for it). ``release`` (``rm``) undoes everything.
 
 On a user network every container's /etc/hosts lists the others (name, aliases, short id); the files
 are rewritten in place whenever a container joins or leaves (docker answers through an embedded DNS
@@ -96,8 +98,30 @@ def endpoint_id(container_id: str, network_id: str) -> str:
 
 
 @value
+class Membership:
+    """A network the container is on (``--network``, ``network connect``), kept while it is stopped:
+    its interface name and what was asked (``--ip``, aliases)."""
+
+    network: str
+    network_id: str
+    ifname: str
+    ip: str = ""
+    aliases: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"network": self.network, "network_id": self.network_id, "ifname": self.ifname, "ip": self.ip,
+                "aliases": list(self.aliases)}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Membership:
+        return cls(str(d["network"]), str(d.get("network_id", "")), str(d["ifname"]), str(d.get("ip", "")),
+                   tuple(str(a) for a in d.get("aliases", ())))  # fmt: skip
+
+
+@value
 class NetState:
-    """What ``setup`` made for one container (``containers/<id>/network.json``)."""
+    """A container's network (``containers/<id>/network.json``): what was asked (``networks``,
+    ``wanted_ports``) and, while it runs, what ``start`` made (``endpoints``, ``ports``)."""
 
     container_id: str
     name: str
@@ -105,11 +129,13 @@ class NetState:
     mode: str  # bridge (any bridge network), none, host, container
     netns: str = ""  # the namespace file the container joins ("" = the host's)
     joined: str = ""  # container mode: the other container's id
-    endpoints: tuple[Endpoint, ...] = ()
-    ports: tuple[PortSpec, ...] = ()  # with the host ports actually used
+    endpoints: tuple[Endpoint, ...] = ()  # live ones (running only)
+    ports: tuple[PortSpec, ...] = ()  # with the host ports actually used (running only)
     add_hosts: tuple[tuple[str, str], ...] = ()
     hosts_path: str = ""
     resolv_path: str = ""
+    networks: tuple[Membership, ...] = ()
+    wanted_ports: tuple[PortSpec, ...] = ()  # host port 0: any free one at each start
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,17 +143,26 @@ class NetState:
             "netns": self.netns, "joined": self.joined, "endpoints": [e.to_json() for e in self.endpoints],
             "ports": [p.to_json() for p in self.ports], "add_hosts": [list(h) for h in self.add_hosts],
             "hosts_path": self.hosts_path, "resolv_path": self.resolv_path,
+            "networks": [a.to_json() for a in self.networks], "wanted_ports": [p.to_json() for p in self.wanted_ports],
         }  # fmt: skip
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> NetState:
+        endpoints = tuple(Endpoint.from_json(e) for e in d.get("endpoints", ()))
+        ports = tuple(PortSpec.from_json(p) for p in d.get("ports", ()))
+        if "networks" in d:
+            networks = tuple(Membership.from_json(a) for a in d["networks"])
+            wanted = tuple(PortSpec.from_json(p) for p in d.get("wanted_ports", ()))
+        else:  # written before endpoints lived only while running: what it holds is what it asked for
+            networks = tuple(Membership(e.network, e.network_id, e.ifname, "", e.aliases) for e in endpoints)
+            wanted = ports
         return cls(
             container_id=str(d["container_id"]), name=str(d.get("name", "")), hostname=str(d.get("hostname", "")),
             mode=str(d["mode"]), netns=str(d.get("netns", "")), joined=str(d.get("joined", "")),
-            endpoints=tuple(Endpoint.from_json(e) for e in d.get("endpoints", ())),
-            ports=tuple(PortSpec.from_json(p) for p in d.get("ports", ())),
+            endpoints=endpoints, ports=ports,
             add_hosts=tuple((str(h[0]), str(h[1])) for h in d.get("add_hosts", ())),
             hosts_path=str(d.get("hosts_path", "")), resolv_path=str(d.get("resolv_path", "")),
+            networks=networks, wanted_ports=wanted,
         )  # fmt: skip
 
 
@@ -334,7 +369,7 @@ def sync_firewall(layout: Layout) -> None:
     """Make geedocker's nftables table match every bridge network and every published port.
 
     A network's rules (masquerade, isolation) live as long as the network, as docker's do for its bridges;
-    a container's (DNAT of its published ports) as long as the container. So a container without
+    a container's (DNAT of its published ports) while the container runs. So a container without
     published ports changes no rule, and ``nft.apply`` has nothing to commit."""
     import ipaddress
 
@@ -364,7 +399,8 @@ def _bind(dest: str, src: str | Path) -> dict[str, Any]:
 
 
 def setup(layout: Layout, req: NetworkRequest) -> Attachment:
-    """Give the (just recorded) container ``req.container_id`` its network; see the module's docstring.
+    """Record the network the (just recorded) container ``req.container_id`` asks for and write its /etc
+    files; see the module's docstring. Nothing is made on the host: ``start`` does that.
 
     Nothing is left behind on failure. The engine calls ``release`` when it removes the container.
     """
@@ -390,12 +426,27 @@ def setup(layout: Layout, req: NetworkRequest) -> Attachment:
         return Attachment(tuple(mounts), None)
     if opts.container:
         return _setup_joined(layout, req, opts)
-    with locked(layout):
-        try:
-            return _setup_own(layout, req, opts, hosts_path, resolv_path, host_resolv)
-        except BaseException:
-            _release_locked(layout, req.container_id, quiet=True)
-            raise
+    store = NetworkStore(layout)
+    cfg = store.get(opts.mode) if opts.mode != "none" else None
+    networks: tuple[Membership, ...] = ()
+    if cfg is not None:
+        if opts.ip:
+            ipam_of(store, cfg).check_requested(opts.ip)
+        networks = (Membership(cfg.name, cfg.id, "eth0", opts.ip, tuple(opts.aliases)),)
+    ns = netns_path(layout, req.container_id)
+    st = NetState(req.container_id, req.name, req.hostname, "bridge" if cfg else "none", netns=str(ns),
+                  add_hosts=opts.add_hosts, hosts_path=str(hosts_path), resolv_path=str(resolv_path),
+                  networks=networks, wanted_ports=tuple(_wanted_ports(req)) if cfg else ())  # fmt: skip
+    resolv = etcfiles.resolv_text(host_resolv, dns=opts.dns, search=opts.dns_search, options=opts.dns_options)
+    mounts = [_bind("/etc/hosts", hosts_path)]
+    if resolv:
+        resolv_path.write_text(resolv)
+        mounts.append(_bind("/etc/resolv.conf", resolv_path))
+    else:
+        st = replace(st, resolv_path="")
+    _write_in_place(hosts_path, _hosts_for(layout, st, store))
+    _save_state(layout, st)
+    return Attachment(tuple(mounts), str(ns))
 
 
 def _setup_joined(layout: Layout, req: NetworkRequest, opts: NetworkOptions) -> Attachment:
@@ -415,39 +466,63 @@ def _setup_joined(layout: Layout, req: NetworkRequest, opts: NetworkOptions) -> 
     return Attachment(tuple(mounts), other.netns if other.mode != "host" else None)
 
 
-def _setup_own(
-    layout: Layout, req: NetworkRequest, opts: NetworkOptions, hosts_path: Path, resolv_path: Path, host_resolv: str
-) -> Attachment:
+def start(layout: Layout, cid: str) -> None:
+    """Before the container ``cid`` starts: make its endpoint (namespace, veths, addresses, routes, host
+    ports, DNAT rules, /etc/hosts). Undone on failure. Leftovers of an earlier run whose monitor died
+    before ``stop`` are released first."""
+    st = load_state(layout, cid)
+    if st is None or not st.netns:
+        return
+    from geedocker.network import netlink
+
+    if st.mode == "container":
+        if not netlink.is_mountpoint(Path(st.netns)):
+            raise NetworkError(f"cannot join network of a non running container: {st.joined[:12]}")
+        return
+    if st.mode not in ("bridge", "none"):
+        return
+    with locked(layout):
+        if st.endpoints or st.ports or os.path.lexists(st.netns):
+            _release_locked(layout, cid, quiet=True, keep_state=True)
+            st = load_state(layout, cid) or st
+        try:
+            _start_locked(layout, st)
+        except BaseException:
+            _release_locked(layout, cid, quiet=True, keep_state=True)
+            raise
+
+
+def _start_locked(layout: Layout, st: NetState) -> None:
     from geedocker.network import netlink
 
     store = NetworkStore(layout)
-    cfg = store.get(opts.mode) if opts.mode != "none" else None
-    if cfg is not None:  # what vanished containers hold matters to a network's leases, names and rules
+    cfgs = [store.get(a.network) for a in st.networks]
+    if cfgs:  # what vanished containers hold matters to a network's leases, names and rules
         collect_garbage(layout, store)
-    ports = resolve_ports(_wanted_ports(req), _bound_ports(layout, req.container_id)) if cfg else []
-    ns = netns_path(layout, req.container_id)
-    st = NetState(req.container_id, req.name, req.hostname, "bridge" if cfg else "none", netns=str(ns),
-                  add_hosts=opts.add_hosts, hosts_path=str(hosts_path), resolv_path=str(resolv_path))  # fmt: skip
-    _save_state(layout, st)  # first, so that a failure below is cleaned up by release
+    ports = resolve_ports(st.wanted_ports, _bound_ports(layout, st.container_id)) if cfgs else []
+    ns = Path(st.netns)
     netlink.create_netns(ns)
-    if cfg is not None:
-        ep = _attach(layout, store, cfg, req.container_id, req.name, ns, "eth0", opts.ip, opts.aliases,
-                     default_route=True)
-        st = replace(st, endpoints=(ep,), ports=tuple(ports))
+    eps: list[Endpoint] = []
+    for i, (att, cfg) in enumerate(zip(st.networks, cfgs, strict=True)):
+        eps.append(_attach(layout, store, cfg, st.container_id, st.name, ns, att.ifname, att.ip, att.aliases,
+                           default_route=i == 0))  # fmt: skip
+        st = replace(st, endpoints=tuple(eps))
+        _save_state(layout, st)  # at once: ``stop`` undoes what is listed
+    if ports:
+        st = replace(st, ports=tuple(ports))
         _save_state(layout, st)
-    resolv = etcfiles.resolv_text(host_resolv, dns=opts.dns, search=opts.dns_search, options=opts.dns_options)
-    mounts = [_bind("/etc/hosts", hosts_path)]
-    if resolv:
-        resolv_path.write_text(resolv)
-        mounts.append(_bind("/etc/resolv.conf", resolv_path))
-    else:
-        st = replace(st, resolv_path="")
-        _save_state(layout, st)
-    _write_in_place(hosts_path, _hosts_for(layout, st, store))
-    if cfg is not None:
-        _refresh_hosts(layout, store, [cfg.name])
+    if st.hosts_path:
+        _write_in_place(Path(st.hosts_path), _hosts_for(layout, st, store))
+    if cfgs:
+        _refresh_hosts(layout, store, [c.name for c in cfgs])
         sync_firewall(layout)
-    return Attachment(tuple(mounts), str(ns))
+
+
+def stop(layout: Layout, cid: str) -> None:
+    """After the container ``cid`` exited: release its endpoint (veths, addresses, namespace, host ports,
+    DNAT rules) and keep what it asked for, for its next start. Safe to call more than once."""
+    with locked(layout):
+        _release_locked(layout, cid, quiet=False, keep_state=True)
 
 
 def _attach(
@@ -474,40 +549,6 @@ def _attach(
     return ep
 
 
-def restore(layout: Layout, cid: str) -> None:
-    """Before a start: if the container's namespace file is gone (``$RUN`` is a tmpfs lost at reboot),
-    make it again with the same interfaces, addresses (their leases are kept under ``$ROOT``) and routes.
-    Nothing to do (and no netlink socket opened) in the usual case."""
-    st = load_state(layout, cid)
-    if st is None or st.mode not in ("bridge", "none") or not st.netns:
-        return
-    from geedocker.network import netlink
-
-    if netlink.is_mountpoint(Path(st.netns)):
-        return
-    with locked(layout):
-        log.info("remaking the network namespace of container %s", cid[:12])
-        for ep in st.endpoints:
-            netlink.delete_link(ep.host_veth)
-        netlink.delete_netns(Path(st.netns))
-        netlink.create_netns(Path(st.netns))
-        try:
-            for i, ep in enumerate(st.endpoints):
-                netlink.ensure_bridge(ep.bridge, ep.gateway, ep.prefixlen)
-                netlink.add_veth(
-                    host_name=ep.host_veth, bridge=ep.bridge, netns=Path(st.netns), ifname=ep.ifname,
-                    address=ep.address, prefixlen=ep.prefixlen, mac=ep.mac, gateway=ep.gateway if i == 0 else None,
-                )  # fmt: skip
-            sync_firewall(layout)
-        except BaseException:
-            for ep in st.endpoints:
-                with contextlib.suppress(GeeDockerError):
-                    netlink.delete_link(ep.host_veth)
-            with contextlib.suppress(GeeDockerError):
-                netlink.delete_netns(Path(st.netns))
-            raise
-
-
 def release(layout: Layout, cid: str) -> None:
     """Undo ``setup`` (and every ``connect``) for container ``cid``: veths, leases, rules, namespace,
     state. Safe to call more than once and on a container that never had a network."""
@@ -515,7 +556,7 @@ def release(layout: Layout, cid: str) -> None:
         _release_locked(layout, cid, quiet=False)
 
 
-def _release_locked(layout: Layout, cid: str, *, quiet: bool) -> None:
+def _release_locked(layout: Layout, cid: str, *, quiet: bool, keep_state: bool = False) -> None:
     problems: list[str] = []
     store = NetworkStore(layout)
     try:
@@ -557,8 +598,13 @@ def _release_locked(layout: Layout, cid: str, *, quiet: bool) -> None:
                 netlink.delete_netns(netns_path(layout, cid))
             except GeeDockerError as e:
                 problems.append(str(e))
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        state_path(layout, cid).unlink()
+    if keep_state and st is not None:
+        if st.endpoints or st.ports:
+            with contextlib.suppress(OSError):
+                _save_state(layout, replace(st, endpoints=(), ports=()))
+    else:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            state_path(layout, cid).unlink()
     touched += [e.network for e in st.endpoints] if st else []
     if touched or (st is not None and st.ports):
         try:
@@ -604,9 +650,13 @@ def _configs(store: NetworkStore) -> list[NetworkConfig]:
 # ---------------------------------------------------------------- connect / disconnect
 
 
-def connect(layout: Layout, network: str, cid: str, name: str, ip: str = "", aliases: Sequence[str] = ()) -> Endpoint:
+def connect(
+    layout: Layout, network: str, cid: str, name: str, ip: str = "", aliases: Sequence[str] = ()
+) -> Endpoint | None:
     """``network connect``: another interface (eth1, ...) on ``network`` for bridge-mode container ``cid``
-    (named ``name``)."""
+    (named ``name``): at once if it runs (the endpoint), else at its next start (None), as docker's."""
+    from geedocker.network import netlink
+
     with locked(layout):
         store = NetworkStore(layout)
         cfg = store.get(network)
@@ -614,14 +664,21 @@ def connect(layout: Layout, network: str, cid: str, name: str, ip: str = "", ali
         if st is None or st.mode not in ("bridge", "none") or not st.netns:
             mode = st.mode if st else "no network"
             raise NetworkError(f"container {name} cannot be connected to a network: its network mode is {mode}")
-        if any(e.network == cfg.name for e in st.endpoints):
+        if any(a.network == cfg.name for a in st.networks):
             raise NetworkError(f"endpoint with name {name} already exists in network {cfg.name}")
-        used = {e.ifname for e in st.endpoints}
+        if ip:
+            ipam_of(store, cfg).check_requested(ip)
+        used = {a.ifname for a in st.networks}
         ifname = next(f"eth{i}" for i in range(len(used) + 1) if f"eth{i}" not in used)
+        att = Membership(cfg.name, cfg.id, ifname, ip, tuple(aliases))
+        st = replace(st, mode="bridge", networks=(*st.networks, att))
+        if not netlink.is_mountpoint(Path(st.netns)):  # not running: the endpoint comes with the next start
+            _save_state(layout, st)
+            return None
         first = not st.endpoints
         ep = _attach(layout, store, cfg, cid, name, Path(st.netns), ifname, ip, aliases, default_route=first)
         try:
-            st = replace(st, mode="bridge", endpoints=(*st.endpoints, ep))
+            st = replace(st, endpoints=(*st.endpoints, ep))
             _save_state(layout, st)
             _write_in_place(Path(st.hosts_path), _hosts_for(layout, st, store))
             _refresh_hosts(layout, store, [cfg.name])
@@ -640,7 +697,8 @@ def _detach(layout: Layout, store: NetworkStore, st: NetState, cfg: NetworkConfi
     if ep is not None:
         netlink.delete_link(ep.host_veth)
     ipam_of(store, cfg).release(st.container_id)
-    st = replace(st, endpoints=tuple(e for e in st.endpoints if e.network != cfg.name))
+    st = replace(st, endpoints=tuple(e for e in st.endpoints if e.network != cfg.name),
+                 networks=tuple(a for a in st.networks if a.network != cfg.name))  # fmt: skip
     _save_state(layout, st)
     return st
 
@@ -651,7 +709,7 @@ def disconnect(layout: Layout, network: str, cid: str, name: str) -> None:
         store = NetworkStore(layout)
         cfg = store.get(network)
         st = load_state(layout, cid)
-        if st is None or not any(e.network == cfg.name for e in st.endpoints):
+        if st is None or not any(a.network == cfg.name for a in st.networks):
             raise NetworkError(f"container {name} is not connected to network {cfg.name}")
         st = _detach(layout, store, st, cfg)
         if st.hosts_path:
@@ -677,7 +735,7 @@ def remove_network(layout: Layout, ref: str) -> NetworkConfig:
         if cfg.is_default:
             raise NetworkError(f"{cfg.name} is a pre-defined network and cannot be removed")
         users = [lease.owner for lease in ipam_of(store, cfg).leases()]
-        users += [st.container_id for st in _all_states(layout) if any(e.network == cfg.name for e in st.endpoints)]
+        users += [st.container_id for st in _all_states(layout) if any(a.network == cfg.name for a in st.networks)]
         if users:
             raise NetworkInUse(
                 f"error while removing network: network {cfg.name} id {cfg.id[:12]} has active endpoints "

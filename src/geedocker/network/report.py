@@ -54,8 +54,19 @@ def describe_state(st: NetState | None, mode: str = "bridge") -> dict[str, Any]:
         if i == 0:
             settings.update(Bridge=ep.bridge, EndpointID=eid, Gateway=str(ep.gateway), IPAddress=str(ep.address),
                             IPPrefixLen=ep.prefixlen, MacAddress=ep.mac)  # fmt: skip
-        settings["Networks"][ep.network] = _endpoint_settings(ep.network_id, eid, str(ep.gateway), str(ep.address),
-                                                              ep.prefixlen, ep.mac, list(ep.aliases))  # fmt: skip
+    live = {ep.network: ep for ep in st.endpoints}
+    asked = {att.network: att for att in st.networks}
+    for net in [*asked, *(n for n in live if n not in asked)]:  # a stopped container is on its networks, no address
+        e, att = live.get(net), asked.get(net)
+        aliases = list(att.aliases if att else e.aliases if e else ())
+        if e is not None:
+            d = _endpoint_settings(e.network_id, endpoint_id(st.container_id, e.network_id), str(e.gateway),
+                                   str(e.address), e.prefixlen, e.mac, aliases)  # fmt: skip
+        else:
+            d = _endpoint_settings(att.network_id if att else "", aliases=aliases)
+        if att is not None and att.ip:
+            d["IPAMConfig"] = {"IPv4Address": att.ip}
+        settings["Networks"][net] = d
     return settings
 
 
