@@ -126,3 +126,12 @@ def test_corrupt_config(layout: Layout) -> None:
     (layout.networks / "broken.json").write_text("[]")
     with pytest.raises(NetworkError, match="corrupt network config"):
         NetworkStore(layout).get("broken")
+
+
+def test_an_explicit_subnet_overlapping_a_host_route_is_refused(layout: Layout,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config, "host_routes", lambda: [("eth9", ipaddress.IPv4Network("10.213.77.0/24"))])
+    s = NetworkStore(layout)
+    with pytest.raises(NetworkError, match=r"overlaps with the host's route to 10.213.77.0/24 \(dev eth9\)"):
+        s.create("lan", subnet="10.213.0.0/16")
+    assert s.create("ok", subnet="10.213.78.0/24").subnet == ipaddress.IPv4Network("10.213.78.0/24")

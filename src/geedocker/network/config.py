@@ -239,6 +239,11 @@ class NetworkStore:
                     raise NetworkError(
                         f"invalid pool request: subnet {net} overlaps with network {c.name} ({c.subnet})"
                     )
+            for dev, routed in host_routes():  # as podman: never a subnet the host already routes
+                if net.overlaps(routed):
+                    raise NetworkError(
+                        f"invalid pool request: subnet {net} overlaps with the host's route to {routed} (dev {dev})"
+                    )
         else:
             for cand in ipaddress.IPv4Network(USER_POOL).subnets(new_prefix=24):
                 if not _overlaps(cand, taken):
