@@ -18,3 +18,31 @@ def test_boot_sweeps_interrupted_creates_removals_and_stale_names(layout: Layout
     boot = cli(layout, "system", "boot")
     assert (boot.returncode, boot.stdout, boot.stderr) == (0, "", "")
     assert set(os.listdir(containers)) - {".index"} == {".names"} and os.listdir(containers / ".names") == []
+
+
+def test_check_reports_and_repairs(layout: Layout) -> None:
+    from geedocker.containers.store import ContainerStore
+    from tests.cli.test_ps import _container
+
+    bad = _container(layout, "bad")
+    store = ContainerStore(layout)
+    store.record_path(bad.id).write_bytes(b'{"id": ')
+    store.index.discard()
+    left = layout.containers / (".creating-" + "a" * 64)
+    left.mkdir()
+    (layout.containers / ".names" / "ghost").write_text("c" * 64)
+    found = cli(layout, "system", "check")
+    assert found.returncode == 1, found.stderr
+    assert found.stdout.splitlines() == [
+        f"{left}: left by an interrupted create or removal",
+        "name ghost: held for a container that is gone",
+        f"container {bad.short_id} (bad): {store.record_path(bad.id)}: corrupt container record: "
+        "Expecting value: line 1 column 8 (char 7) (rm -f removes it and what it held)",
+    ]
+    fixed = cli(layout, "system", "check", "--repair")
+    assert fixed.returncode == 1  # the damaged record is left for rm -f
+    assert [ln.split(":")[0] for ln in fixed.stdout.splitlines()] == [
+        "repaired", "repaired", f"container {bad.short_id} (bad)"]
+    assert cli(layout, "rm", "-f", "bad").returncode == 0
+    clean = cli(layout, "system", "check")
+    assert (clean.returncode, clean.stdout) == (0, "")

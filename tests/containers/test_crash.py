@@ -135,3 +135,17 @@ def test_rm_f_removes_the_cgroups_of_a_run_killed_before_the_runtime_had_state(e
     assert cgroups_named(cid)
     assert engine.cli("rm", "-f", "half").returncode == 0
     assert nothing_left(engine, {cid}) == []
+
+
+def test_system_check_finds_and_frees_the_cgroups_of_a_stopped_container(engine: Engine) -> None:
+    from geedocker.containers.backend import get_backend
+    from geedocker.containers.plan import engine_cgroups_path
+
+    cid = engine.cli("create", "--name", "leaky", "--rootfs", str(engine.layer), "true").stdout.strip()
+    get_backend(engine.layout).prepare(cid, engine_cgroups_path(cid))  # a run killed after making them
+    found = engine.cli("system", "check")
+    assert (found.returncode, found.stdout) == (1, f"container {cid[:12]} (leaky): its cgroups are left while it "
+                                                   "does not run\n")  # fmt: skip
+    assert engine.cli("system", "check", "--repair").returncode == 0
+    assert cgroups_named(cid) == []
+    assert engine.cli("system", "check").stdout == ""

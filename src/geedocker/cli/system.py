@@ -10,6 +10,8 @@ import argparse
 def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
     sub.add_parser("boot", help="start the containers whose restart policy wants them up (after a reboot)")
+    chk = sub.add_parser("check", help="report (and with --repair fix) inconsistencies in the store's containers")
+    chk.add_argument("--repair", action="store_true", help="remove leftovers, unmount and free what nothing runs in")
     df = sub.add_parser("df", help="show disk usage")
     df.add_argument("--format", default="", help='"table", "json" or a Go template')
     df.add_argument("-v", "--verbose", action="store_true", help="show detailed information on space usage")
@@ -31,6 +33,8 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.action == "boot":
         return _boot(args)
+    if args.action == "check":
+        return _check(args)
     if args.action in ("events", "info"):
         import importlib
 
@@ -86,3 +90,14 @@ def _boot(args: argparse.Namespace) -> int:
             print(f"Error: starting {rec.name}: {e}", file=sys.stderr)
             code = 1
     return code
+
+
+def _check(args: argparse.Namespace) -> int:
+    """One line a problem (``repaired:`` before those fixed); 1 when a problem is left, as fsck."""
+    from geedocker.cli.common import layout_of
+    from geedocker.containers.check import check
+
+    found, fixed = check(layout_of(args), repair=args.repair)
+    for line in found:
+        print(("repaired: " if line in fixed else "") + line)
+    return 1 if len(fixed) < len(found) else 0

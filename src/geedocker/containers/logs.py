@@ -59,7 +59,7 @@ class JsonLogWriter:
 
     def _entry(self, stream: str, line: bytes) -> None:
         rec = {"log": line.decode("utf-8", "replace"), "stream": stream, "time": now_rfc3339(nanoseconds=True)}
-        data = (b"\n" if self._cut else b"") + (json.dumps(rec) + "\n").encode()
+        data = (b"\n" if self._cut else b"") + (json.dumps(rec, separators=(",", ":")) + "\n").encode()  # as docker
         try:
             if self.fd >= 0 and self.max_size and self.size >= self.max_size:
                 self._rotate()

@@ -1,0 +1,75 @@
+"""``geedocker system check``: what is inconsistent in a store's containers, and (``repair``) what can be put right
+without asking: leftovers of interrupted creates and removals, name entries of vanished containers, the rootfs
+mount of a container that does not run, the cgroups of one that does not run. A damaged record is reported, not
+removed: ``rm -f`` removes it and what it held. Blobs and layers are checked by pulls and ``save`` (not here)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from geedocker.containers import rootfs
+from geedocker.containers.lifecycle import refresh, sweep
+from geedocker.containers.plan import engine_cgroups_path
+from geedocker.containers.store import ContainerStore, Status
+from geedocker.errors import GeeDockerError
+from geedocker.store.fsutil import is_mountpoint
+from geedocker.store.layout import Layout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from geedocker.runtime.cgroups import Cgroup
+
+
+def check(layout: Layout, repair: bool = False) -> tuple[list[str], list[str]]:
+    """(problems found, of them what was repaired), one line each."""
+    from geedocker.runtime.cgroups import for_container
+
+    store = ContainerStore(layout)
+    found: list[str] = []
+    fixed: list[str] = []
+    for path in store.leftover_dirs():
+        found.append(f"{path}: left by an interrupted create or removal")
+    for name in store.stale_names():
+        found.append(f"name {name}: held for a container that is gone")
+    if repair and found:
+        done = sweep(layout)
+        fixed += [line for line in found if any(line.startswith(d) or line.startswith(f"name {d}:") for d in done)]
+    for rec in store.list():
+        with contextlib.suppress(GeeDockerError):
+            rec = refresh(layout, rec)
+        who = f"container {rec.short_id} ({rec.name or 'no name'})"
+        if rec.damaged:
+            found.append(f"{who}: {rec.damaged} (rm -f removes it and what it held)")
+            continue
+        if rec.state.status == Status.RUNNING:
+            continue
+        if is_mountpoint(store.rootfs(rec.id)):
+            line = f"{who}: its root filesystem is mounted while it does not run"
+            found.append(line)
+            if repair:
+                with contextlib.suppress(GeeDockerError):
+                    rootfs.unmount(store.rootfs(rec.id))
+                    fixed.append(line)
+        try:
+            cg = for_container(engine_cgroups_path(rec.id), rec.id)
+            leaked = bool(cg.pids()) or any(d.exists() for d in _dirs(cg))
+        except (GeeDockerError, OSError):
+            leaked = False
+        if leaked:
+            line = f"{who}: its cgroups are left while it does not run"
+            found.append(line)
+            if repair:
+                with contextlib.suppress(GeeDockerError, OSError):
+                    cg.destroy()
+                    fixed.append(line)
+    return found, fixed
+
+
+def _dirs(cg: Cgroup) -> list[Path]:
+    """The cgroup's directories (v1: one a hierarchy; v2: one), from its saved form."""
+    saved = cg.to_json()
+    dirs = saved.get("dirs")
+    if isinstance(dirs, dict):
+        return [Path(str(d)) for d in dirs.values()]
+    return [Path(str(saved.get("mount", "/"))) / str(saved.get("path", "")).lstrip("/")]
