@@ -1,10 +1,13 @@
-"""Is a process still the one we started? Read from ``/proc/<pid>/stat`` (state letter, start time).
+"""Is a process still the one we started? Read from ``/proc/<pid>/stat`` (state letter, start time). And
+what a forked process keeps of its parent's fds (``close_fds``).
 
 A pid alone can be reused after its process exited; the start time (clock ticks since boot) tells the
 process we recorded from a newcomer with the same pid. A zombie has exited: it counts as gone.
 """
 
 from __future__ import annotations
+
+import os
 
 
 def proc_stat(pid: int) -> tuple[str, int] | None:
@@ -35,3 +38,16 @@ def pid_alive(pid: int, start: int = 0) -> bool:
     if st is None or st[0] in ("Z", "X"):
         return False
     return not start or st[1] == start
+
+
+def close_fds(keep: set[int]) -> None:
+    """Close every fd above 2 that is not in ``keep`` (those stay, to be closed by exec if CLOEXEC).
+
+    A forked process that lives on (a container's init, a monitor) must not hold its parent's other fds:
+    a pipe's write end held keeps its reader from EOF, a held flock's file keeps the lock taken."""
+    lo = 3
+    for fd in sorted(k for k in keep if k >= 3):
+        if fd > lo:
+            os.closerange(lo, fd)
+        lo = fd + 1
+    os.closerange(lo, 1 << 20)

@@ -45,8 +45,10 @@ class Child:
 
     def started(self) -> None:
         """Block until the child says it started its work; raise its error if it failed."""
+        # One line, not up to EOF: a monitor forked by the child's work may hold the pipe's write end for the
+        # container's whole life.
         with os.fdopen(self._report_r, "rb") as f:
-            data = f.read(1024 * 1024)
+            data = f.readline(1024 * 1024).rstrip(b"\n")
         if data == b"ok":
             return
         try:
@@ -123,7 +125,7 @@ def _child(target: Callable[[Callable[[], None]], int], stdin: int, stdout: int,
             nonlocal done
             if not done:
                 done = True
-                os.write(report, data)
+                os.write(report, data + b"\n")
                 os.close(report)
 
         try:

@@ -35,6 +35,7 @@ import select
 import signal
 
 from geedocker.errors import ContainerError
+from geedocker.procs import close_fds
 from geedocker.runtime import namespaces, process, rootfs, sync, syscalls
 from geedocker.runtime.spec import Process, Spec
 from geedocker.runtime.status import exit_status
@@ -189,7 +190,7 @@ def _monitor(dir_fd: int, *, init_pid: int = 0, pid_pipe: int | None = None) -> 
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-    process.close_fds({dir_fd} if pid_pipe is None else {pid_pipe, dir_fd})
+    close_fds({dir_fd} if pid_pipe is None else {pid_pipe, dir_fd})
     if pid_pipe is not None:
         data = b""
         while True:
@@ -256,7 +257,7 @@ def _container_init(cfg: InitConfig, sock: _socket.socket) -> NoReturn:
         csock = None if cfg.console_fd is None else _console_socket(cfg.console_fd)
         keep = {sock.fileno(), fifo_fd} | ({csock.fileno()} if csock else set())
         # No fd of the caller survives into the container (CVE-2024-21626: a leaked host dir as cwd).
-        process.close_fds(keep)
+        close_fds(keep)
         in_userns = spec.linux.namespace("user") is not None
 
         def joined() -> None:
@@ -477,7 +478,7 @@ def _exec_child(cfg: ExecConfig, sock: _socket.socket, csock: socket.socket | No
         os.setsid()
         _setup_stdio(cfg.stdio)
         keep = {sock.fileno()} | ({csock.fileno()} if csock else set())
-        process.close_fds(keep)
+        close_fds(keep)
         exe, env, late_filter = _prepare_process(cfg.process, csock, setgroups_allowed=cfg.setgroups_allowed,
                                                  seccomp=cfg.seccomp)
         sync.send(sock, Msg.READY)

@@ -153,16 +153,6 @@ def _check_executable(name: str, path: str) -> None:
         raise CommandNotExecutable(f'exec: "{name}": {path}: permission denied')
 
 
-def close_fds(keep: set[int]) -> None:
-    """Close every fd above 2 that is not in ``keep`` (those stay, to be closed by exec if CLOEXEC)."""
-    lo = 3
-    for fd in sorted(k for k in keep if k >= 3):
-        if fd > lo:
-            os.closerange(lo, fd)
-        lo = fd + 1
-    os.closerange(lo, 1 << 20)
-
-
 def reset_signals() -> None:
     """Default dispositions for every signal (Python ignores SIGPIPE, SIGXFSZ) and an empty mask."""
     # _signal's signal(): signal.signal's is the same plus two enum conversions per call, 62 calls before exec
