@@ -31,7 +31,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/info", "system:info"),
     ("GET", "/system/df", "system:df"),
     ("POST", "/auth", "system:auth"),
-    ("GET", "/events", "system:events"),
+    ("GET", "/events", "events:stream"),
     ("POST", "/containers/create", "containers:create"),
     ("GET", "/containers/json", "containers:list_"),
     ("POST", "/containers/prune", "containers:prune"),
