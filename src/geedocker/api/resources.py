@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 INTERVAL = 1.0  # docker's collector samples every second
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time.Time, what docker sends for a missing sample
 
+_BLKIO = ("io_service_bytes_recursive", "io_serviced_recursive", "io_queue_recursive", "io_service_time_recursive",
+          "io_wait_time_recursive", "io_merged_recursive", "io_time_recursive", "sectors_recursive")  # fmt: skip
+
 # Resources fields dockerd updates that geedocker does not; a non-zero value is refused
 _UNSUPPORTED = ("CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems",
                 "BlkioWeight", "KernelMemory", "KernelMemoryTCP", "MemoryReservation", "CpuCount", "CpuPercent",
@@ -99,34 +102,34 @@ def update(req: Request) -> Response:
     rec = _record(req)
     if given:
         control.update(req.layout, [rec.id], changes, given)
-    return json_response({"Warnings": []})
+    return json_response({"Warnings": None})  # dockerd's, when there is none
 
 
 # ---------------------------------------------------------------- stats
 
 
 def _cpu(s: Sample | None) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "cpu_usage": {"total_usage": s.cpu_ns if s else 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0},
-        "system_cpu_usage": s.system_ns if s else 0,
-        "online_cpus": s.online_cpus if s else 0,
         "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0},
     }
+    if s is not None:  # dockerd leaves them out when zero
+        doc.update(system_cpu_usage=s.system_ns, online_cpus=s.online_cpus)
+    return doc
 
 
 def stats_json(rec: ContainerRecord, now: Sample | None, before: Sample | None, read: str,
                preread: str) -> dict[str, Any]:  # fmt: skip
     """docker's StatsJSON for ``rec`` from two samples (either may be missing: zeros)."""
-    blkio = [{"major": 0, "minor": 0, "op": "Read", "value": now.blk_read},
-             {"major": 0, "minor": 0, "op": "Write", "value": now.blk_write}] if now else None  # fmt: skip
+    blkio: dict[str, Any] = {k: [] if now else None for k in _BLKIO}  # dockerd: empty lists while it runs
+    if now is not None:
+        blkio["io_service_bytes_recursive"] = [{"major": 0, "minor": 0, "op": "Read", "value": now.blk_read},
+                                               {"major": 0, "minor": 0, "op": "Write", "value": now.blk_write}]
     doc: dict[str, Any] = {
         "read": read,
         "preread": preread,
         "pids_stats": {"current": now.pids} if now else {},
-        "blkio_stats": {"io_service_bytes_recursive": blkio, "io_serviced_recursive": None,
-                        "io_queue_recursive": None, "io_service_time_recursive": None,
-                        "io_wait_time_recursive": None, "io_merged_recursive": None, "io_time_recursive": None,
-                        "sectors_recursive": None},  # fmt: skip
+        "blkio_stats": blkio,
         "num_procs": 0,
         "storage_stats": {},
         "cpu_stats": _cpu(now),
