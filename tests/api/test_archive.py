@@ -146,6 +146,10 @@ def test_docker_py_get_and_put_archive(service: Service) -> None:
             assert (m.name, m.uid, m.gid) == ("hello.txt", 1234, 99)  # the archive's owners are kept
         _, st = c.get_archive("/tmp/put")
         assert st["mode"] == (1 << 31) | 0o750
+        stream, st = c.get_archive("/")  # the whole tree, named as dockerd names it
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tf:
+            names = tf.getnames()
+        assert st["name"] == "/" and names[0] == "" and "/bin/busybox" in names and "/tmp/put/hello.txt" in names
         _, st = c.get_archive("/bin/sh")  # busybox's sh is a symlink; the stat says where it leads
         assert st["mode"] & (1 << 27) and st["linkTarget"] == "/bin/busybox"
         with pytest.raises(docker.errors.NotFound):

@@ -133,7 +133,7 @@ def open_archive(layout: Layout, ref: str, path: str) -> ArchiveStream:
         with Root(root) as rt, open(w, "wb") as out:
             st, dfd, name = _stat(rt, ref, path)
             out.write(json.dumps(st.to_json()).encode() + b"\n")  # the stat first, then the tar
-            arcname = st.name if st.name not in ("/", ".") else "."
+            arcname = st.name  # docker's: "name/...", "./..." for "dir/.", and "/bin"... for "/"
             write_tar(out, dfd, name, arcname, False, None)
         return ""
 

@@ -111,10 +111,10 @@ def _pack(tw: TarWriter, dir_fd: int, name: str, arcname: str, contents_only: bo
         tw.add(arcname, path, st)
     if not stat.S_ISDIR(st.st_mode):
         return
-    fd = os.open(path, _DIR)
+    fd = os.open(name, _DIR, dir_fd=dir_fd)  # not through ``path``: for "." it is a /proc symlink
     try:
         for child in sorted(os.listdir(fd)):
-            _pack(tw, fd, child, child if contents_only else f"{arcname}/{child}", False, into)
+            _pack(tw, fd, child, child if contents_only else f"{arcname.rstrip('/')}/{child}", False, into)
     finally:
         os.close(fd)
 
