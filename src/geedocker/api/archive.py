@@ -83,7 +83,7 @@ def get(req: Request) -> Response:
         stream = archive.open_archive(req.layout, req.params["id"], path)
     except (CopyError, ContainerNotFound) as e:
         raise _api_error(e) from e
-    return Response(200, stream.chunks(), content_type="application/x-tar",
+    return Response(200, stream, content_type="application/x-tar",
                     headers={STAT_HEADER: stat_header(stream.stat)})  # fmt: skip
 
 

@@ -102,19 +102,23 @@ def stat_path(layout: Layout, ref: str, path: str) -> PathStat:
 
 
 class ArchiveStream:
-    """GET: ``stat``, then the tar read from ``chunks()``; the child that writes it is waited for at the end."""
+    """GET: ``stat``, then the tar as an iterator of chunks; ``close`` (also at the end, or by a server whose client
+    went away before the first chunk) stops the child that writes it and waits for it."""
 
     def __init__(self, stat: PathStat, reader: BinaryIO, done: Callable[[], None]) -> None:
         self.stat = stat
         self._reader = reader
         self._done = done
 
-    def chunks(self) -> Iterator[bytes]:
-        try:
-            while chunk := self._reader.read(READ_SIZE):
-                yield chunk
-        finally:
+    def __iter__(self) -> ArchiveStream:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = self._reader.read(READ_SIZE) if not self._reader.closed else b""
+        if not chunk:
             self.close()
+            raise StopIteration
+        return chunk
 
     def close(self) -> None:
         if not self._reader.closed:
