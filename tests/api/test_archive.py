@@ -52,6 +52,19 @@ def _raw(service: Service, request: bytes) -> tuple[int, dict[str, str], bytes]:
     return int(lines[0].split()[1]), headers, body
 
 
+def _unchunk(body: bytes) -> bytes:
+    """A chunked HTTP body's data."""
+    out = b""
+    while body:
+        size_text, _, rest = body.partition(b"\r\n")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        out += rest[:size]
+        body = rest[size + 2 :]
+    return out
+
+
 def _container(service: Service, cli: str, running: bool) -> str:
     name = _name("cp")
     args = ("run", "-d") if running else ("create",)
@@ -190,7 +203,8 @@ def test_status_codes_and_the_stat_header(service: Service, tmp_path: Path) -> N
     finally:
         service.docker("20.10", "rm", "-f", name)
     name = _name("kinds")
-    assert service.docker("20.10", "create", "--name", name, "--network", "none", "busybox", "true").returncode == 0
+    r = service.docker("20.10", "create", "--name", name, "--user", "4321:77", "--network", "none", "busybox", "true")
+    assert r.returncode == 0, r.stderr
     try:
         tar = io.BytesIO()
         with tarfile.open(fileobj=tar, mode="w") as tf:
@@ -202,5 +216,19 @@ def test_status_codes_and_the_stat_header(service: Service, tmp_path: Path) -> N
         assert status == 400 and b"cannot overwrite directory" in body, body
         r = service.docker("20.10", "cp", f"{name}:/bin/busybox", str(tmp_path))
         assert r.returncode == 0, r.stderr  # /bin is still there
+        # copyUIDGID: the container's user owns what lands
+        tar = io.BytesIO()
+        with tarfile.open(fileobj=tar, mode="w") as tf:
+            tf.addfile(tarfile.TarInfo("owned"), io.BytesIO(b""))
+        data = tar.getvalue()
+        req = (f"PUT /containers/{name}/archive?path=/tmp&copyUIDGID=1 HTTP/1.1\r\nHost: x\r\n"
+               f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode() + data  # fmt: skip
+        assert _raw(service, req)[0] == 200
+        status, _, body = _raw(service, f"GET /containers/{name}/archive?path=/tmp/owned HTTP/1.1\r\nHost: x\r\n"
+                                        "Connection: close\r\n\r\n".encode())  # fmt: skip
+        assert status == 200
+        with tarfile.open(fileobj=io.BytesIO(_unchunk(body))) as tf:
+            (m,) = tf.getmembers()
+            assert (m.name, m.uid, m.gid) == ("owned", 4321, 77)
     finally:
         service.docker("20.10", "rm", "-f", name)
