@@ -56,6 +56,9 @@ def test_docker_update_and_stats(service: Service, cli: str) -> None:
         assert r.returncode == 0, r.stderr
         got = r.stdout.split()
         assert got[0] == name and got[2:4] == ["/", "96MiB"] and got[4] == "1" and got[5].endswith("%"), got
+        # every running container: the CLI lists them and follows /events meanwhile
+        r = service.docker(cli, "stats", "--no-stream", "--format", "{{.Name}}", timeout=60)
+        assert r.returncode == 0 and name in r.stdout.split(), r.stderr
     finally:
         service.docker(cli, "rm", "-f", name)
 
