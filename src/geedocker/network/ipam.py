@@ -266,12 +266,10 @@ def _write(path: Path, st: _State) -> None:
     atomic_write(path, json.dumps(doc, indent=1).encode(), 0o644)
 
 
-def _drop_stale(st: _State, path: Path) -> list[Lease]:
-    gone = [lease for lease in st.leases.values() if lease.stale()]
-    for lease in gone:
+def _drop_stale(st: _State, path: Path) -> None:
+    for lease in [x for x in st.leases.values() if x.stale()]:
         log.warning("%s: reclaiming %s, which is gone", path.name, lease.describe())
         del st.leases[lease.address]
-    return gone
 
 
 def reclaim(path: Path, repair: bool = True) -> list[Lease]:
@@ -280,9 +278,9 @@ def reclaim(path: Path, repair: bool = True) -> list[Lease]:
         return []
     with dir_lock(path.parent):
         st = _load(path)
-        if not repair:
-            return [lease for lease in st.leases.values() if lease.stale()]
-        gone = _drop_stale(st, path)
-        if gone:
+        gone = [lease for lease in st.leases.values() if lease.stale()]
+        if repair and gone:  # the caller says what it dropped
+            for lease in gone:
+                del st.leases[lease.address]
             _write(path, st)
         return gone
