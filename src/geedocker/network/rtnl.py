@@ -99,6 +99,7 @@ IFA_LOCAL = 2
 IFA_BROADCAST = 4
 IFF_UP = 0x1
 NDA_DST = 1  # linux/neighbour.h
+NDA_IFINDEX = 8
 NUD_LIVE = 0x02 | 0x08 | 0x10 | 0x40 | 0x80  # REACHABLE, DELAY, PROBE, NOARP, PERMANENT (not STALE or FAILED)
 
 NLMSGHDR = struct.Struct("=IHHII")  # nlmsg_len, nlmsg_type, nlmsg_flags, nlmsg_seq, nlmsg_pid
@@ -449,7 +450,8 @@ class Rtnl:
 
     def neighbours(self, index: int, states: int = NUD_LIVE) -> list[ipaddress.IPv4Address]:
         """The IPv4 neighbours (ARP entries) on link ``index`` whose state is one of ``states``."""
-        body = NDMSG.pack(socket.AF_INET, index, 0, 0, 0)
+        # a strictly checked dump takes its filter as an attribute: a header's index is refused (EINVAL)
+        body = NDMSG.pack(socket.AF_INET, 0, 0, 0, 0) + attr_u32(NDA_IFINDEX, index)
         found = []
         for msg in self.dump(RTM_GETNEIGH, body, f"listing the neighbours on {self._label(index)}"):
             if msg.type != RTM_NEWNEIGH or len(msg.body) < NDMSG.size:
