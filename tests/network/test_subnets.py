@@ -90,3 +90,12 @@ def test_a_corrupt_claims_file_is_an_error(tmp_path: Path) -> None:
     (a.host / subnets.FILE).write_text("[1]")
     with pytest.raises(NetworkError, match="corrupt subnet claims"):
         a.create("web")
+
+
+def test_networks_written_before_claims_are_claimed_at_the_next_create(tmp_path: Path) -> None:
+    a, b = store(tmp_path, "a"), store(tmp_path, "b")
+    old = a.create("old")
+    a.host.joinpath(subnets.FILE).unlink()  # as an older geedocker left it: no claims
+    a.create("new")
+    assert {c.bridge for c in subnets.live(a.host)} >= {old.bridge, "geedocker0"}
+    assert b.create("web").subnet != old.subnet

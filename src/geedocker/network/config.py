@@ -267,7 +267,12 @@ class NetworkStore:
         with subnets.locked(self.host):  # no other store picks a subnet meanwhile
             if self._read(name) is not None:
                 raise NetworkError(f"network with name {name} already exists")
-            others = [c for c in subnets.live(self.host) if not any(str(self.path(m.name)) in c.owners for m in mine)]
+            claims = subnets.live(self.host)
+            others = [c for c in claims if not any(str(self.path(m.name)) in c.owners for m in mine)]
+            claimed = {o for c in claims for o in c.owners}
+            for m in mine:  # networks written before subnets were claimed: claimed now, for the other stores
+                if str(self.path(m.name)) not in claimed and self.path(m.name).exists():
+                    subnets.claim(self.host, m.bridge, m.subnet, str(self.path(m.name)))
             if subnet:
                 net = parse_subnet(subnet)
                 for c in mine:

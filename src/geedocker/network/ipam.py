@@ -197,9 +197,9 @@ class Ipam:
 
     def release(self, owner: str) -> list[ipaddress.IPv4Address]:
         """Free every address ``owner`` holds; the freed addresses (none is fine)."""
+        if not self.path.exists():  # no table, no lease (rm of a container on no bridge: no lock taken)
+            return []
         with self._locked():
-            if not self.path.exists():
-                return []
             st = self._load()
             gone = [a for a, lease in st.leases.items() if lease.owner == owner and self._mine(lease)]
             if gone:
@@ -210,6 +210,8 @@ class Ipam:
 
     def leases(self) -> list[Lease]:
         """This store's leases on the bridge."""
+        if not self.path.exists():
+            return []
         with self._locked():
             return sorted((x for x in self._load().leases.values() if self._mine(x)), key=lambda x: x.address)
 
