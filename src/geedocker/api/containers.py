@@ -58,7 +58,15 @@ def create(req: Request) -> Response:
 
     body = req.json()
     image, opts = options_from_body(body, req.arg("name"))
-    source = images.from_image(req.layout, image, pull="never")  # docker's clients pull on a 404 and retry
+    platform = req.arg("platform")  # --platform: that variant of the image (docker's clients pull it on a 404)
+    if platform:
+        from geedocker.oci import Platform
+
+        try:
+            Platform.parse(platform)
+        except GeeDockerError as e:
+            raise ApiError(400, str(e)) from e
+    source = images.from_image(req.layout, image, pull="never", platform=platform)
     # The rootfs stays mounted for the start that docker's clients send next (remove unmounts it); mounting it
     # again would also refuse an auto-removed container's volatile overlay, whose work dir marks the first mount.
     rec = lifecycle.create(req.layout, source, opts)
