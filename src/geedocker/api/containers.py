@@ -203,12 +203,11 @@ def remove(req: Request) -> Response:
 
 
 def prune(req: Request) -> Response:
-    from geedocker.containers import lifecycle
+    from geedocker.api.filters import filters_arg
+    from geedocker.containers import prune
 
-    f = req.json_arg("filters") or {}
-    if f:
-        raise ApiError(400, "container prune filters are not supported by geedocker")
-    return json_response({"ContainersDeleted": lifecycle.prune(req.layout) or None, "SpaceReclaimed": 0})
+    pruned = prune.containers(req.layout, filters_arg(req))
+    return json_response({"ContainersDeleted": list(pruned.deleted) or None, "SpaceReclaimed": pruned.reclaimed})
 
 
 # ---------------------------------------------------------------- start, stop, kill, restart, wait

@@ -2,9 +2,10 @@
 
 The values go through the same parsers as ``geedocker run``'s flags (``containers.flags``, ``network.options``,
 ``containers.restart``, ``containers.health``), so both front ends accept and refuse the same things (a value
-dockerd takes at create and fails at start, a bad device or log option, is refused here at create). A field geedocker does not honour is refused with a 400
-naming it when it asks for something (a non-zero value); a zero value is accepted, as clients send every field
-of their structs. A field docker's API does not have at all is refused the same way.
+dockerd takes at create and fails at start, a bad device or log option, is refused here at create). A field
+geedocker does not honour is refused with a 400 naming it when it asks for something (a non-zero value); a zero
+value is accepted, as clients send every field of their structs. A field docker's API does not have at all is
+refused the same way.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from geedocker.errors import NetworkError, UsageError
-from geedocker.network.errors import NetworkNotFound
+from geedocker.network.errors import NetworkExists, NetworkNotFound
 from geedocker.network.options import validate_network_name
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
@@ -229,7 +229,7 @@ class NetworkStore:
         if name in ("bridge", "host", "none", "default"):
             raise NetworkError(f"network name {name} is a pre-defined network and cannot be created")
         if self._read(name) is not None:
-            raise NetworkError(f"network with name {name} already exists")
+            raise NetworkExists(f"network with name {name} already exists")
         existing = [c.subnet for c in self.configs()]
         taken = existing + host_networks()
         if subnet:
