@@ -102,6 +102,7 @@ def test_no_healthcheck_log_driver_none_and_a_device_with_defaults() -> None:
 @pytest.mark.parametrize(("patch", "message"), [
     ({"Bogus": True}, "unknown field Config.Bogus"),
     ({"HostConfig": {"CpuQuota": 5000}}, "HostConfig.CpuQuota is not supported by geedocker"),
+    ({"Domainname": "example.org"}, "Config.Domainname is not supported by geedocker"),
     ({"HostConfig": {"CpuShares": -5}}, "shares: invalid argument"),
     # dockerd's own messages (checked against dockerd 20.10)
     ({"HostConfig": {"RestartPolicy": {"Name": "sometimes"}}}, "invalid restart policy 'sometimes'"),

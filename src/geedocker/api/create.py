@@ -20,13 +20,13 @@ from geedocker.network.options import NetworkOptions, network_options
 
 # Fields whose value is read below, or that only describe the client's side (Attach*, StdinOnce, ...).
 _CONFIG_USED = {
-    "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty",
+    "Hostname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty",
     "OpenStdin", "StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir", "Entrypoint", "Labels",
     "StopSignal", "StopTimeout", "ArgsEscaped", "HostConfig", "NetworkingConfig", "OnBuild", "Shell",
     "NetworkDisabled", "MacAddress", "Healthcheck",
 }  # fmt: skip
 # Docker's fields that geedocker does not honour: refused when they ask for something.
-_CONFIG_UNSUPPORTED = {"Platform"}
+_CONFIG_UNSUPPORTED = {"Platform", "Domainname"}
 _HOST_USED = {
     "Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "NetworkMode", "RestartPolicy", "AutoRemove",
     "CapAdd", "CapDrop", "Privileged", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Init",
