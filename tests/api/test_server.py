@@ -226,7 +226,9 @@ def test_prune_filters_as_dockerd(service: str, path: str, report: str) -> None:
     assert prune('{"foo": ["1"]}') == (400, {"message": "Invalid filter 'foo'"})
     good = '{"label": {"keep=no": true}}' if path == "/volumes/prune" else '{"until": ["24h"], "label!": ["k"]}'
     status, answer = prune(good)
-    want = {report: None} if path == "/networks/prune" else {report: None, "SpaceReclaimed": 0}
+    want = {report: [] if path == "/volumes/prune" else None, "SpaceReclaimed": 0}  # dockerd 20.10's shapes
+    if path == "/networks/prune":
+        del want["SpaceReclaimed"]
     assert (status, answer) == (200, want)
     if path != "/volumes/prune":
         status, answer = prune('{"until": ["junk"]}')

@@ -61,4 +61,5 @@ def prune(req: Request) -> Response:
     f = filters_arg(req)
     f.setdefault("all", ["true"])  # API 1.41 (docker 20.10) prunes every unused volume; anonymous only came with 1.42
     pruned = prune.volumes(req.layout, f)
-    return json_response({"VolumesDeleted": list(pruned.deleted) or None, "SpaceReclaimed": pruned.reclaimed})
+    # dockerd 20.10 answers [] when none went (its other prune reports answer null)
+    return json_response({"VolumesDeleted": list(pruned.deleted), "SpaceReclaimed": pruned.reclaimed})
