@@ -38,7 +38,7 @@ from geedocker.containers.store import (
 from geedocker.entrypoint import collect_cycles
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError
 from geedocker.logger import get_logger
-from geedocker.procs import close_fds
+from geedocker.procs import release_fds
 from geedocker.procs import start_time as process_start_time
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
@@ -499,7 +499,7 @@ def run_attached(
         os.close(report_r)
         os.close(alive_w)
         try:
-            close_fds({report_w, alive_r})
+            release_fds({report_w, alive_r})
             os.setsid()  # the terminal's signals (^C) reach us, and we forward them
             if os.fork() != 0:
                 os._exit(0)
@@ -601,7 +601,7 @@ def start_detached(layout: Layout, rec: ContainerRecord) -> None:
     if child == 0:  # pragma: no cover - runs in the forked processes
         os.close(r)
         try:
-            close_fds({w})
+            release_fds({w})
             os.setsid()
             if os.fork() != 0:
                 os._exit(0)
