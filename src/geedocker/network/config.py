@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from geedocker.errors import NetworkError, UsageError
-from geedocker.network.errors import NetworkNotFound
+from geedocker.network.errors import NetworkExists, NetworkNotFound
 from geedocker.network.options import validate_network_name
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
@@ -266,7 +266,7 @@ class NetworkStore:
         mine = self.configs()  # before the lock: the default network takes it when it is first written
         with subnets.locked(self.host):  # no other store picks a subnet meanwhile
             if self._read(name) is not None:
-                raise NetworkError(f"network with name {name} already exists")
+                raise NetworkExists(f"network with name {name} already exists")
             claims = subnets.live(self.host)
             others = [c for c in claims if not any(str(self.path(m.name)) in c.owners for m in mine)]
             claimed = {o for c in claims for o in c.owners}
