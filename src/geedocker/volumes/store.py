@@ -137,8 +137,8 @@ class VolumeStore:
         try:
             with open(path, "rb") as f:
                 raw = f.read(MAX_METADATA_BYTES + 1)
-        except (FileNotFoundError, NotADirectoryError):
-            raise VolumeNotFound(f"No such volume: {name}") from None
+        except (FileNotFoundError, NotADirectoryError) as e:
+            raise VolumeNotFound(f"No such volume: {name}") from e
         except OSError as e:
             raise StoreError(f"reading {path}: {e.strerror}") from e
         try:
