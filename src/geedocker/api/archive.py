@@ -3,9 +3,9 @@ what ``docker cp`` and docker-py's ``get_archive``/``put_archive`` use; thin ove
 
 The stat travels as docker's ``X-Docker-Container-Path-Stat`` header: base64 of ``{name, size, mode, mtime,
 linkTarget}`` with Go's ``os.FileMode`` bits (the CLI decides from them whether a path is a directory) and the
-mtime in RFC 3339 with nanoseconds. Status codes as docker's API reference: 404 for a missing container or path,
-400 for bad arguments (no ``path``, an extraction point that is not a directory), 403 for a read-only rootfs or
-volume.
+mtime in RFC 3339 with nanoseconds. Status codes as docker's API reference (``api.errors`` places the copy's
+errors): 404 for a missing container or path, 400 for bad arguments (no ``path``, an extraction point that is not
+a directory), 403 for a read-only rootfs or volume.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ import time
 
 from geedocker.api.errors import ApiError
 from geedocker.api.server import Request, Response
-from geedocker.containers.copy import CopyError, CopyFailed, CopyPathNotFound, CopyReadOnly
-from geedocker.errors import ContainerNotFound
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -63,26 +61,15 @@ def _path(req: Request) -> str:
     return path
 
 
-def _api_error(e: CopyError | ContainerNotFound) -> ApiError:
-    if isinstance(e, ContainerNotFound | CopyPathNotFound):
-        return ApiError(404, str(e))
-    if isinstance(e, CopyReadOnly):
-        return ApiError(403, str(e))
-    return ApiError(500 if isinstance(e, CopyFailed) else 400, str(e))
-
-
 def get(req: Request) -> Response:
     """GET (and HEAD, which the router sends here): the tar, or only the stat header."""
     from geedocker.containers import archive
 
     path = _path(req)
-    try:
-        if req.method == "HEAD":
-            st = archive.stat_path(req.layout, req.params["id"], path)
-            return Response(200, b"", content_type="", headers={STAT_HEADER: stat_header(st)})
-        stream = archive.open_archive(req.layout, req.params["id"], path)
-    except (CopyError, ContainerNotFound) as e:
-        raise _api_error(e) from e
+    if req.method == "HEAD":
+        st = archive.stat_path(req.layout, req.params["id"], path)
+        return Response(200, b"", content_type="", headers={STAT_HEADER: stat_header(st)})
+    stream = archive.open_archive(req.layout, req.params["id"], path)
     return Response(200, stream, content_type="application/x-tar",
                     headers={STAT_HEADER: stat_header(stream.stat)})  # fmt: skip
 
@@ -90,10 +77,6 @@ def get(req: Request) -> Response:
 def put(req: Request) -> Response:
     from geedocker.containers import archive
 
-    path = _path(req)
-    try:
-        archive.extract(req.layout, req.params["id"], path, req.chunks(),
-                        keep_kinds=req.flag("noOverwriteDirNonDir"), copy_uid_gid=req.flag("copyUIDGID"))  # fmt: skip
-    except (CopyError, ContainerNotFound) as e:
-        raise _api_error(e) from e
+    archive.extract(req.layout, req.params["id"], _path(req), req.chunks(),
+                    keep_kinds=req.flag("noOverwriteDirNonDir"), copy_uid_gid=req.flag("copyUIDGID"))  # fmt: skip
     return Response(200, b"", content_type="")
