@@ -34,6 +34,7 @@ from geedocker.archive.writer import TarWriter, tar_stream
 from geedocker.containers import rootfs
 from geedocker.containers.store import ContainerRecord, ContainerStore
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
+from geedocker.procs import release_fds
 from geedocker.runtime import syscalls
 from geedocker.store.layout import Layout
 from geedocker.values import value
@@ -375,7 +376,7 @@ def in_rootfs(layout: Layout, rec: ContainerRecord, work: Callable[[Path], str],
     if pid == 0:  # pragma: no cover - the child, checked through its result
         report: dict[str, object] = {}
         try:
-            _close_fds_but((*keep_fds, wpipe))
+            release_fds({*keep_fds, wpipe})  # /dev/null, not closed: see procs.release_fds
             syscalls.unshare(syscalls.CLONE_NEWNS)
             report = {"result": work(_assemble(layout, rec))}
         except GeeDockerError as e:
@@ -408,14 +409,3 @@ def in_rootfs(layout: Layout, rec: ContainerRecord, work: Callable[[Path], str],
     err = _KINDS.get(str(report.get("kind", "")), CopyError)(str(report.get("error", "")))
     err.exit_code = int(str(report.get("exit_code", 1)))
     raise err
-
-
-def _close_fds_but(keep: tuple[int, ...]) -> None:  # pragma: no cover - runs in the forked child
-    try:
-        fds = [int(n) for n in os.listdir("/proc/self/fd")]
-    except OSError:
-        return
-    for fd in fds:
-        if fd > 2 and fd not in keep:
-            with contextlib.suppress(OSError):
-                os.close(fd)
