@@ -3,7 +3,8 @@
 Attach: a client that attaches to a container before starting it (``docker run`` does: create, attach, wait,
 start) gets the container's stdio itself: the start forks a child that runs the container attached, as
 ``geedocker run`` does, with the client's socket as its terminal (``api.streams``). Attaching to a container
-that already runs follows its log (output only: its stdin belongs to its monitor).
+that already runs reaches its monitor's attach socket when it has one (``-i`` or ``-t``: input, output, detach
+keys; ``api.monitor_attach``), as ``geedocker attach`` does; any other one's output is followed from its log.
 """
 
 from __future__ import annotations
@@ -438,17 +439,24 @@ def _hung_up(sock: socket.socket) -> bool:
 
 
 def attach(req: Request) -> Hijack:
+    from geedocker.containers import attachment
+
     rec = _rec(req)
     outputs = tuple(n for n, name in ((1, "stdout"), (2, "stderr")) if req.flag(name))
     stream = req.flag("stream")
     include_logs = req.flag("logs")
     tty = rec.options.tty
+    keys = attachment.parse_detach_keys(req.arg("detachKeys") or attachment.DEFAULT_DETACH_KEYS)  # dockerd: a 400
     lock, table = _attaches(req)
     pending: PendingAttach | None = None
+    monitor: socket.socket | None = None
     if stream and rec.state.status != Status.RUNNING:
         pending = PendingAttach(req.flag("stdin"), outputs)
         with lock:
             table[rec.id] = pending
+    elif stream and (tty or rec.options.interactive):
+        # connected before the client gets its stream: the output it sees starts no later than its 101
+        monitor = attachment.connect(attachment.socket_path(req.layout, rec.id))
 
     def forget() -> None:
         with lock:
@@ -459,6 +467,8 @@ def attach(req: Request) -> Hijack:
         forget()
         if pending is not None:
             pending.abandon()
+        if monitor is not None:
+            monitor.close()
 
     def run(sock: socket.socket, tail: bytes) -> None:
         try:
@@ -470,12 +480,19 @@ def attach(req: Request) -> Hijack:
                         sock.sendall(data if tty else streams.frame(n, data))
             if pending is not None:
                 pending.serve(sock, tail)
+            elif monitor is not None:
+                from geedocker.api import monitor_attach
+
+                monitor_attach.relay(sock, tail, monitor, stdin=req.flag("stdin") and rec.options.interactive,
+                                     tty=tty, outputs=outputs, keys=keys)  # fmt: skip
             elif stream:
                 _follow(req, rec, sock, outputs)
         except OSError:
             return  # the client went away
         finally:
             forget()
+            if monitor is not None:
+                monitor.close()
             streams.end(sock)
 
     return Hijack(run, cancel=cancel)
