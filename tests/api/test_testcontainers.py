@@ -98,7 +98,8 @@ def test_network_alias_and_wait_strategies(service: Service, testcontainers: obj
 
     with Network() as net:
         net_name = net.name
-        server = (DockerContainer("busybox:latest").with_command(["sh", "-c", "echo up; exec nc -ll -p 80 -e sed s/^/hi-/"])
+        serve = "exec nc -ll -p 80 -e sed s/^/hi-/"  # each connection: its line back, prefixed
+        server = (DockerContainer("busybox:latest").with_command(["sh", "-c", serve])
                   .with_network(net).with_network_aliases("srv").with_exposed_ports(80)
                   .waiting_for(PortWaitStrategy(80)))  # fmt: skip
         with server:
