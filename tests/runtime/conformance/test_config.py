@@ -111,11 +111,12 @@ def test_masked_and_readonly_paths(oci: Oci) -> None:
     r = oci.run(cfg)
     assert r.code == 0, r.err
     lines = r.out.splitlines()
-    assert lines[0] == "timer_list=0 firmware=0"
+    assert lines[0] == "timer_list=0 firmware=0" and "sys-writable" not in lines
     assert m_type(lines[1:], "/proc/timer_list") not in ("", "proc")  # the host's /dev/null bound over it
     m = _mounts("\n".join(lines[1:]))
     for p in ("/proc/sys", "/proc/bus", "/proc/irq", "/proc/fs", "/proc/sysrq-trigger"):
-        assert "ro" in m[p][1], p
+        if os.path.exists(p):  # a kernel may lack one (no /proc/sysrq-trigger without CONFIG_MAGIC_SYSRQ)
+            assert "ro" in m[p][1], p
     assert m["/sys/firmware"][0] == "tmpfs" and "ro" in m["/sys/firmware"][1]
 
 
