@@ -3,9 +3,9 @@ a private state root, and bundles the tests write (a busybox rootfs and a ``runc
 runtime made).
 
 containerd's model: one suite, run against every implementation. Every test takes the ``oci`` fixture,
-parametrized over the runtimes, and asserts the same thing of each; where geedocker-runtime differs from runc
-the test is marked ``xfail`` for geedocker-runtime only, the difference as its reason (``differs``; the README
-lists them).
+parametrized over the runtimes, and asserts the same thing of each. Where one runtime differs (geedocker-runtime
+from runc, or runc from the runtime spec), ``differs`` marks that runtime's case a strict ``xfail`` with the
+difference as its reason; the README lists them.
 """
 
 from __future__ import annotations

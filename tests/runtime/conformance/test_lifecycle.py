@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.root, pytest.mark.peers]
 
 def test_create_start_state_kill_delete(oci: Oci, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    bundle = oci.bundle(base_config(["sh", "-c", "echo hello; exec sleep 60"], ))
+    bundle = oci.bundle(base_config(["sh", "-c", "echo hello; exec sleep 60"]))
     cid = oci.new_id()
     assert oci("create", "--bundle", str(bundle), cid, out=out).code == 0
     st = oci.state(cid)
