@@ -68,6 +68,8 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/images/{name:.*}/tag", "images:tag"),
     ("POST", "/images/{name:.*}/push", "images:push"),
     ("DELETE", "/images/{name:.*}", "images:remove"),
+    ("POST", "/build", "build:build"),
+    ("POST", "/build/prune", "build:prune"),
     ("GET", "/networks", "networks:list_"),
     ("POST", "/networks/create", "networks:create"),
     ("POST", "/networks/prune", "networks:prune"),
@@ -86,7 +88,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
     ("GET", "/containers/{id}/stats"), ("POST", "/containers/{id}/update"), ("GET", "/containers/{id}/archive"),
     ("PUT", "/containers/{id}/archive"), ("HEAD", "/containers/{id}/archive"),
-    ("GET", "/containers/{id}/attach/ws"), ("POST", "/build"), ("POST", "/build/prune"),
+    ("GET", "/containers/{id}/attach/ws"),
     ("GET", "/distribution/{name:.*}/json"), ("POST", "/session"),
     ("GET", "/swarm"), ("POST", "/swarm/init"), ("GET", "/nodes"), ("GET", "/services"), ("GET", "/tasks"),
     ("GET", "/secrets"), ("GET", "/configs"), ("GET", "/plugins"), ("POST", "/grpc"),

@@ -49,6 +49,10 @@ from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from geedocker.registry import RegistryConfig
+
 
 @value
 class BuildOptions:
@@ -69,6 +73,7 @@ class BuildOptions:
     ulimits: tuple[tuple[str, int, int], ...] = ()
     secrets: tuple[tuple[str, str], ...] = ()  # (id, host path)
     parallel: int = 0  # stages built at once; 0: as many as there are CPUs, between 2 and 4
+    registry_config: RegistryConfig | None = None  # for the base images' pulls; None: the environment's
     extra: tuple[tuple[str, str], ...] = field(default=())
 
 
@@ -126,12 +131,26 @@ class Builder:
         self.lock = threading.Lock()  # the running containers
         self.cancelled = threading.Event()
         self.running: dict[str, str] = {}  # RUN containers running now: id -> runtime
+        self.numbers: dict[int, int] = {}  # an instruction's line -> its number in the classic builder's count
+        self.total = 0
 
     def log(self, data: bytes) -> None:
         """Output of the step this thread runs (a RUN's, as it comes)."""
         v: Vertex | None = getattr(self.current, "vertex", None)
         if v is not None:
             self.display.log(v, data)
+
+    def ran_in(self, cid: str) -> None:
+        """The step this thread runs (a RUN) runs in container ``cid``."""
+        v: Vertex | None = getattr(self.current, "vertex", None)
+        if v is not None:
+            self.display.container(v, cid)
+
+    def instruction(self, ins: Instruction) -> None:
+        """``ins`` begins (the classic builder's ``Step k/n``)."""
+        n = self.numbers.get(ins.line)
+        if n is not None:
+            self.display.instruction(n, self.total, ins.original)
 
     def cached(self) -> None:
         """The step this thread runs was found in the cache."""
@@ -188,13 +207,19 @@ class Builder:
             self.ignore = Ignore.for_build(self.opts.context, self.opts.dockerfile_path)
         self.ws = Workspace(self.layout)
         order = [s for s in stages[: target.index + 1] if s.index in want]
+        for s in order:
+            for ins in (s.first, *s.instructions):
+                self.numbers[ins.line] = len(meta) + len(self.numbers) + 1
+        self.total = len(meta) + len(self.numbers)
+        for i, ins in enumerate(meta):
+            self.display.instruction(i + 1, self.total, ins.original)
         try:
             results = self._stages(order, stages)
         finally:
             self.ws.close()
         unused = sorted(set(self.build_args) - self.used_args - PROXY_ARGS)
         if unused:
-            print(f"[Warning] One or more build-args {unused} were not consumed", file=sys.stderr)
+            self.display.warning(f"[Warning] One or more build-args [{' '.join(unused)}] were not consumed")
         final = results[target.index]
         cfg = final.config
         if self.opts.labels:
@@ -279,6 +304,7 @@ class Builder:
         if self.multi:
             state.label = f"{stage.name or f'stage-{stage.index}'} "
         state.steps = 1 + sum(1 for i in (*triggers, *stage.instructions) if i.cmd in LAYER_STEPS)
+        self.instruction(ins)
         self.display.done(self.display.start(state.name(f"FROM {image}")))
         for trig in triggers:
             self._instruction(state, trig, stages, results, trigger=True)
@@ -299,7 +325,8 @@ class Builder:
 
         v = self.display.start(f"[internal] pull {_full_name(name)}")
         try:
-            pull(self.layout, name, options=PullOptions(platform=self.platform))
+            options = PullOptions(platform=self.platform, registry_config=self.opts.registry_config)
+            pull(self.layout, name, options=options)
         except BaseException as e:
             self.display.error(v, str(e))
             raise
@@ -320,6 +347,8 @@ class Builder:
         from geedocker.build import steps
 
         c = ins.cmd
+        if not trigger:
+            self.instruction(ins)
         if c == "arg":
             self._arg(state, ins)
             return
@@ -396,7 +425,11 @@ def _full_name(ref: str) -> str:
 def build(layout: Layout, opts: BuildOptions, out: TextIO | None = None, display: Display | None = None) -> ImageRecord:
     """Build ``opts.dockerfile`` with ``opts.context``; the image. ``display`` shows the progress (by default
     plain lines on ``out``, stderr unless given; nothing with ``opts.quiet``)."""
-    b = Builder(layout, opts, out, display)
+    return run(Builder(layout, opts, out, display))
+
+
+def run(b: Builder) -> ImageRecord:
+    """``b``'s build (a caller that may ``cancel`` it holds the builder)."""
     try:
         return b.build()
     except DockerfileError:

@@ -3,6 +3,10 @@
 The builder reports events: a step starts (``start``, a name like ``[builder 2/3] RUN make``), writes output
 (``log``), adds a status line (``status``), is found in the cache (``cached``), ends (``done``) or fails
 (``error``). Stages built side by side report from their own threads; every display takes a lock.
+Three more events serve the classic builder's shape, which the Engine API's ``/build`` streams (``api.build``):
+each Dockerfile instruction as it begins (``instruction``, numbered over all of them as ``Step 2/5``), the
+container a RUN step runs in (``container``) and a warning (``warning``); BuildKit's displays show only the
+warning, on stderr.
 
 - ``Quiet``: nothing (``-q`` / ``--progress=quiet``; the builder keeps a failing RUN's output to show it).
 - ``Plain`` (``--progress=plain``, and ``auto`` when not on a terminal), as BuildKit's plain printer::
@@ -80,6 +84,18 @@ class Display:
             if v.ended is None:
                 v.error = message
                 self._end(v)
+
+    def instruction(self, number: int, total: int, text: str) -> None:
+        """Instruction ``number`` of ``total`` (``text`` as written) begins; BuildKit's shapes show none."""
+
+    def container(self, v: Vertex, cid: str) -> None:
+        """Step ``v`` (a RUN) runs in container ``cid``."""
+
+    def warning(self, text: str) -> None:
+        """Something the user should see that does not fail the build (build args nobody used)."""
+        import sys
+
+        print(text, file=sys.stderr)
 
     def close(self) -> None:
         pass

@@ -363,7 +363,7 @@ def _seeded_volume(b: Builder, state: StageState, path: str) -> Path:
 
 def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
          results: Mapping[int, StageState]) -> None:
-    from geedocker.build.errors import Cancelled
+    from geedocker.build.errors import Cancelled, RunFailed
     from geedocker.containers import lifecycle, supervisor
     from geedocker.containers.commit import runtime_paths
     from geedocker.containers.options import MountSpec, RunOptions
@@ -419,6 +419,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
                 b.log(data)
 
         rec = lifecycle.create(b.layout, source, opts, starting=True)
+        b.ran_in(rec.id)
         try:
             with b.lock:
                 b.running[rec.id] = rec.runtime
@@ -432,8 +433,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             if code != 0:
                 if kept:
                     b.show_failed_output(b"".join(kept))
-                shown = " ".join(argv) if ins.json else argv[-1]
-                raise _step_failed(f"The command '{shown}' returned a non-zero code: {code}", code)
+                raise RunFailed(f"The command '{' '.join(argv)}' returned a non-zero code: {code}", code)
             store = ContainerStore(b.layout)
             made = [p for p in runtime_paths(store.bundle(rec.id)) if p not in volumes]
             return _layer_of(b, store.dir(rec.id) / "upper", lowers, made)
@@ -444,10 +444,4 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
     shown = " ".join(argv)
     prefix = f"|{len(arg_env)} {' '.join(arg_env)} " if arg_env else ""
     _commit(b, state, key, f"{prefix}{shown}", make)
-
-
-def _step_failed(message: str, code: int) -> GeeDockerError:
-    from geedocker.build.errors import BuildError
-
-    return BuildError(message)
 
