@@ -45,6 +45,7 @@ Emit = Callable[[dict[str, Any]], None]
 
 BZIP2_MAGIC = b"BZh"
 XZ_MAGIC = b"\xfd7zXZ\x00"
+CLIENT_CHECK = 1.0  # seconds of silence from the build after which the client's connection is looked at
 
 
 def _line(obj: dict[str, Any]) -> bytes:
@@ -118,12 +119,13 @@ def build(req: Request) -> Response:
     builder = Builder(req.layout, opts, display=Classic(items.put))
 
     def work() -> None:
+        result: _Done | _Failed
         try:
-            items.put(_Done(run(builder)))
+            result = _Done(run(builder))
         except BaseException as e:  # noqa: BLE001 - reported on the stream (or as the answer)
-            items.put(_Failed(e))
-        finally:
-            rmtree(context, ignore_errors=True)
+            result = _Failed(e)
+        rmtree(context, ignore_errors=True)  # before the answer ends: a client that looks finds nothing left
+        items.put(result)
 
     worker = threading.Thread(target=work, daemon=True, name="api-build")
     worker.start()
@@ -151,13 +153,25 @@ def build(req: Request) -> Response:
                     kept.append(_line(item))
                 else:
                     yield _line(item)
-                item = items.get()
+                item = _next(items, req)
+                if item is None:
+                    return  # the client is gone
         finally:
             if not finished:  # the client went away: stop the build, and wait for it to clean up
                 builder.cancel()
                 worker.join()
 
     return Response(200, body())
+
+
+def _next(items: queue.Queue[Any], req: Request) -> Any:
+    """The build's next message; None once the client has gone away (looked at while the build is silent)."""
+    while True:
+        try:
+            return items.get(timeout=CLIENT_CHECK)
+        except queue.Empty:
+            if req.peer_closed():
+                return None
 
 
 def _success(rec: ImageRecord, tags: tuple[str, ...], quiet: bool) -> Iterator[bytes]:

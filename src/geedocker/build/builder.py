@@ -280,6 +280,7 @@ class Builder:
     # --- a stage ---------------------------------------------------------------------------------
     def _stage(self, stage: Stage, stages: list[Stage], results: Mapping[int, StageState]) -> StageState:
         ins = stage.first
+        self.instruction(ins)
         image = expand(stage.image, self.meta_env, self.escape)
         for k, _ in ins.flags:
             if k != "platform":
@@ -304,7 +305,6 @@ class Builder:
         if self.multi:
             state.label = f"{stage.name or f'stage-{stage.index}'} "
         state.steps = 1 + sum(1 for i in (*triggers, *stage.instructions) if i.cmd in LAYER_STEPS)
-        self.instruction(ins)
         self.display.done(self.display.start(state.name(f"FROM {image}")))
         for trig in triggers:
             self._instruction(state, trig, stages, results, trigger=True)
