@@ -188,7 +188,7 @@ def test_stream_shape_compressed_contexts_and_options(service: Service) -> None:
         msgs = _messages(out)
         assert msgs[:2] == [{"stream": "Step 1/5 : FROM busybox"}, {"stream": "\n"}]  # dockerd sends them apart
         text = _stream_text(msgs)
-        assert f"x={kind}\nerr\n" in text
+        assert f"x={kind}\n" in text and {"stream": "\x1b[91merr\n\x1b[0m"} in msgs  # stderr in red, as dockerd
         assert "[Warning] One or more build-args [UNUSED] were not consumed\n" in text
         aux = [m["aux"]["ID"] for m in msgs if "aux" in m]
         assert len(aux) == 1 and re.fullmatch(r"sha256:[0-9a-f]{64}", aux[0])

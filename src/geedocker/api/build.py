@@ -23,6 +23,7 @@ is kept, and sent before the error if the build fails (as dockerd). A client tha
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import queue
 import threading
@@ -59,6 +60,7 @@ class Classic(Display):
         super().__init__()
         self.emit = emit
         self.containers: dict[int, str] = {}  # vertex number -> the RUN container it ran in
+        self.decoders: dict[tuple[int, str], codecs.IncrementalDecoder] = {}
 
     def _say(self, text: str) -> None:
         self.emit({"stream": text})
@@ -77,8 +79,15 @@ class Classic(Display):
         with self.lock:
             self._say(f"{text}\n")
 
-    def _line(self, v: Vertex, line: str) -> None:
-        self._say(f"{line}\n")
+    def log(self, v: Vertex, data: bytes, stream: str = "stdout") -> None:
+        # as dockerd: each piece as it comes, not cut into lines; stderr's in red (docker's CLI shows it so)
+        with self.lock:
+            dec = self.decoders.get((v.number, stream))
+            if dec is None:  # a character cut between two pieces is not garbled
+                dec = self.decoders[(v.number, stream)] = codecs.getincrementaldecoder("utf-8")("replace")
+            text = dec.decode(data)
+            if text:
+                self._say(f"\x1b[91m{text}\x1b[0m" if stream == "stderr" else text)
 
     def _end(self, v: Vertex) -> None:
         super()._end(v)

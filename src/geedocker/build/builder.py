@@ -134,11 +134,11 @@ class Builder:
         self.numbers: dict[int, int] = {}  # an instruction's line -> its number in the classic builder's count
         self.total = 0
 
-    def log(self, data: bytes) -> None:
-        """Output of the step this thread runs (a RUN's, as it comes)."""
+    def log(self, data: bytes, stream: str = "stdout") -> None:
+        """Output of the step this thread runs (a RUN's, as it comes; ``stream``: stdout or stderr)."""
         v: Vertex | None = getattr(self.current, "vertex", None)
         if v is not None:
-            self.display.log(v, data)
+            self.display.log(v, data, stream)
 
     def ran_in(self, cid: str) -> None:
         """The step this thread runs (a RUN) runs in container ``cid``."""

@@ -58,7 +58,7 @@ class Display:
             self._started(v)
         return v
 
-    def log(self, v: Vertex, data: bytes) -> None:
+    def log(self, v: Vertex, data: bytes, stream: str = "stdout") -> None:
         with self.lock:
             text = (v.partial + data).split(b"\n")
             v.partial = text.pop()

@@ -416,7 +416,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             if b.opts.quiet:
                 kept.append(data)
             else:
-                b.log(data)
+                b.log(data, stream)
 
         rec = lifecycle.create(b.layout, source, opts, starting=True)
         b.ran_in(rec.id)
