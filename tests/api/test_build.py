@@ -98,7 +98,8 @@ def _cli_env(service: Service, cli: str, buildkit: str | None) -> dict[str, str]
 @pytest.mark.parametrize("cli", CLI_VERSIONS)
 def test_cli_classic_build_from_stdin(service: Service, cli: str) -> None:
     tag = _name("stdin")
-    df = "FROM busybox\nENV A=1\nRUN echo built-$A > /f; echo out-of-run\nCMD [\"cat\", \"/f\"]\n"
+    # the tag in the ENV: a build by the other CLI before this one is not a cache hit
+    df = f"FROM busybox\nENV A=1 T={tag}\nRUN echo built-$A > /f; echo out-of-run\nCMD [\"cat\", \"/f\"]\n"
     r = subprocess.run([CLIS[cli], "build", "-t", tag, "-"], input=df, env=_cli_env(service, cli, "0"),
                        capture_output=True, text=True, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
