@@ -24,7 +24,8 @@ EXPECTED = {
     "CommandNotExecutable": 400, "TemplateError": 400, "FormatError": 400, "TemplateParseError": 400,
     "SourceError": 400, "DockerfileError": 400, "SubstitutionError": 400,
     # 500: the engine, a store, the runtime, the network or a registry failed
-    "BuildError": 500, "Cancelled": 500, "ArchiveError": 500, "UnsafeEntryError": 500, "LimitExceededError": 500,
+    "BuildError": 500, "RunFailed": 500, "Cancelled": 500, "ArchiveError": 500, "UnsafeEntryError": 500,
+    "LimitExceededError": 500,
     "ContainerError": 500, "StoreError": 500, "DiskFullError": 500, "VerificationError": 500, "RegistryError": 500,
     "TransportError": 500, "ManifestError": 500, "ConnectionFailure": 500, "TLSFailure": 500,
     "CredentialsFileError": 500, "PullCancelled": 500, "NetworkError": 500, "AddressPoolExhausted": 500,
