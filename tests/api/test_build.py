@@ -162,10 +162,13 @@ def test_cli_failing_run_gives_dockers_error_and_leaves_nothing(service: Service
 
 
 @pytest.mark.parametrize("cli", CLI_VERSIONS)
-def test_cli_quiet_build_prints_the_id(service: Service, cli: str, tmp_path: Path) -> None:
+def test_cli_quiet_build_with_hosts_shm_and_network(service: Service, cli: str, tmp_path: Path) -> None:
     iid = tmp_path / "iid"
-    r = subprocess.run([CLIS[cli], "build", "-q", "--iidfile", str(iid), "-"], input="FROM busybox\nLABEL q=1\n",
-                       env=_cli_env(service, cli, "0"), capture_output=True, text=True, timeout=120)  # fmt: skip
+    df = ("FROM busybox\nRUN grep -q '10.9.8.7.*extra-host' /etc/hosts && df -k /dev/shm | grep -q ' 71680 '\n"
+          "LABEL q=1\n")
+    r = subprocess.run([CLIS[cli], "build", "-q", "--iidfile", str(iid), "--add-host", "extra-host:10.9.8.7",
+                        "--shm-size", "70m", "--network", "none", "-"], input=df, env=_cli_env(service, cli, "0"),
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert re.fullmatch(r"sha256:[0-9a-f]{64}\n", r.stdout)
     assert iid.read_text().strip() == r.stdout.strip()  # with -q the CLI writes the streamed line, newline too
