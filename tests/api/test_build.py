@@ -216,6 +216,8 @@ def test_errors_before_and_after_the_stream_starts(service: Service) -> None:
         ({"Dockerfile": "FROM busybox AS a\n"}, "target=zz", 400, "failed to reach build target zz in Dockerfile"),
         ({"Dockerfile": "RUN true\n"}, "", 400, "no build stage in current context"),
         ({"Dockerfile": "FROM busybox\n"}, "t=Bad:Name", 400, ""),
+        ({"Dockerfile": "FROM busybox\n"}, "platform=linux/s390x", 400, "emulation"),
+        ({"Dockerfile": "FROM busybox\n"}, "platform=not/a/plat/form", 400, ""),
     ]
     for ctx, query, status, message in cases:
         got, out = _post(service, f"/build?{query}", _tar(ctx))

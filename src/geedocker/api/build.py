@@ -119,13 +119,13 @@ def build(req: Request) -> Response:
                             "(DOCKER_BUILDKIT=0)")  # fmt: skip
     quiet = req.flag("q")
     context = _unpack_context(req)
+    items: queue.Queue[Any] = queue.Queue()
     try:
         opts = _options(req, context)
+        builder = Builder(req.layout, opts, display=Classic(items.put))  # a bad platform is refused here
     except BaseException:
         rmtree(context, ignore_errors=True)
         raise
-    items: queue.Queue[Any] = queue.Queue()
-    builder = Builder(req.layout, opts, display=Classic(items.put))
 
     def work() -> None:
         result: _Done | _Failed
@@ -234,13 +234,21 @@ def _options(req: Request, context: Path) -> BuildOptions:
     if network not in ("default", "host", "none"):
         raise ApiError(400, f"networkmode {network!r} is not supported by geedocker's builder: default, bridge, "
                             "host or none")  # fmt: skip
+    platform = req.arg("platform")
+    if platform:
+        from geedocker.oci import Platform
+
+        try:
+            Platform.parse(platform)
+        except GeeDockerError as e:
+            raise ApiError(400, str(e)) from e  # dockerd: an invalid parameter
     hosts = [h for v in req.query.get("extrahosts", []) for h in v.split(",") if h.strip()]
     shm = req.arg("shmsize")
     return BuildOptions(
         dockerfile=text, context=context, dockerfile_path=df_path, tags=tags,
         build_args=_string_map(req, "buildargs", skip_null=True), target=req.arg("target"),
         labels=_string_map(req, "labels"), no_cache=req.flag("nocache"), pull=req.flag("pull"),
-        network=network, platform=req.arg("platform"), add_hosts=tuple(parse_add_host(h) for h in hosts),
+        network=network, platform=platform, add_hosts=tuple(parse_add_host(h) for h in hosts),
         shm_size=parse_bytes(shm, "shmsize") if shm and shm != "0" else None,
         parallel=1,  # the classic builder's output is one step after another
         registry_config=_registry_config(req),
