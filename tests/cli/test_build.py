@@ -8,16 +8,26 @@ import re
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from geedocker.images.importer import import_rootfs
 from geedocker.store.layout import Layout
+from tests.support.cleanup import clean_store
 from tests.support.layers import busybox_rootfs_entries, gzip_bytes, layer_tar
 
 pytestmark = pytest.mark.root
 SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+@pytest.fixture(autouse=True)
+def _clean(layout: Layout, tmp_path: Path) -> Iterator[None]:
+    """Afterwards (a failed test too): no container, mount or image of this test's stores is left."""
+    yield
+    clean_store(layout)
+    clean_store(Layout(tmp_path / "other-root", tmp_path / "other-run"))
 
 
 def _cli(layout: Layout, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
