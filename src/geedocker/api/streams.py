@@ -1,7 +1,7 @@
 """Hijacked streams: an engine function run in a forked child whose stdio is pipes, relayed to a client's socket.
 
 ``geedocker run`` and ``geedocker exec`` own a container's stdio through the process's fds 0, 1 and 2
-(``containers.supervisor.run_attached``, ``containers.execute.exec_in``). The API reuses them unchanged: a child
+(``containers.monitor.run_attached``, ``containers.execute.exec_in``). The API reuses them unchanged: a child
 forked for one request gets pipes as its stdio and calls them; the connection's thread copies the client's bytes
 to the stdin pipe and the output pipes to the client, in docker's framing (an 8-byte header per chunk: stream
 1 or 2, three zero bytes, the length big-endian) unless the container has a TTY (raw bytes). The child starts a
