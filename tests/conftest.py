@@ -100,6 +100,9 @@ def _test_tables() -> set[str]:
     return {n for n in names if n.startswith("geedocker-")}
 
 
+_store_tables: set[str] = set()  # the tables of the stores ``layout`` made (found even once a test removed its dir)
+
+
 def _tables_of_stores_under(base: Path, depth: int = 6) -> set[str]:
     """The table names of the stores under ``base`` (a dir holding ``blobs/`` and ``layers/``), as
     ``nft.table_name`` names them: the tables this run's stores may have made."""
@@ -128,7 +131,8 @@ def _no_firewall_tables_left(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         return
     before = _test_tables()
     yield
-    left = sorted((_test_tables() - before) & _tables_of_stores_under(tmp_path_factory.getbasetemp()))
+    ours = _store_tables | _tables_of_stores_under(tmp_path_factory.getbasetemp())
+    left = sorted((_test_tables() - before) & ours)
     for name in left:
         subprocess.run(["nft", "delete", "table", "ip", name], capture_output=True)
     if left:
@@ -140,4 +144,7 @@ def layout(tmp_path: Path) -> Layout:
     """A fresh store in a temp dir."""
     lay = Layout(tmp_path / "root", tmp_path / "run")
     lay.ensure()
+    from geedocker.network import nft
+
+    _store_tables.add(nft.table_name(lay))
     return lay
