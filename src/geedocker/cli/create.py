@@ -249,6 +249,7 @@ def source_from_args(args: argparse.Namespace) -> RootfsSource:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] IMAGE [COMMAND] [ARG...]"  # docker's usage line
     add_container_flags(p)
 
 

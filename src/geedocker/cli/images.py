@@ -21,6 +21,7 @@ FILTERS = {"dangling", "label", "before", "since", "reference", "until"}
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] [REPOSITORY[:TAG]]"  # docker's usage line
     p.add_argument("repository", nargs="?", help="only images of this repository[:tag]")
     p.add_argument("-a", "--all", action="store_true", help="show all images (geedocker keeps no intermediate ones)")
     p.add_argument("-q", "--quiet", action="store_true", help="only image IDs")
