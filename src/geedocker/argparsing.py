@@ -123,6 +123,19 @@ class _SubParsers(argparse._SubParsersAction):  # type: ignore[type-arg]
         return super().add_parser(name, **kwargs)  # type: ignore[no-any-return]
 
 
+class _FilterAction(argparse._AppendAction):
+    """``--filter K=V`` (``action="filter"``): a value without "=" is a flag error with pflag's words, as
+    docker's filter option has it (status 125)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        if "=" not in str(values):
+            names = ", ".join(sorted(self.option_strings, key=lambda o: o.startswith("--")))
+            fail = parser.fail if isinstance(parser, ArgumentParser) else parser.error
+            fail(f'invalid argument "{values}" for "{names}" flag: bad format of filter (expected name=value)')
+        super().__call__(parser, namespace, values, option_string)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """``argparse.ArgumentParser`` with :class:`HelpFormatter`, no abbreviations, and unknown flags refused
     (its sub-parsers too: they are of this class). ``strict=False`` leaves unknown arguments to the caller of
@@ -135,6 +148,7 @@ class ArgumentParser(argparse.ArgumentParser):
         kwargs["allow_abbrev"] = False
         super().__init__(*args, **kwargs)
         self.register("action", "parsers", _SubParsers)
+        self.register("action", "filter", _FilterAction)
         self.strict = strict
         self._inner = False  # inside parse_known_intermixed_args, which calls parse_known_args twice
 

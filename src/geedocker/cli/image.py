@@ -33,7 +33,7 @@ def register(p: argparse.ArgumentParser) -> None:
     prune = sub.add_parser("prune", help="remove unused images", usage="%(prog)s [OPTIONS]")
     prune.add_argument("-a", "--all", action="store_true", help="remove all unused images, not just dangling ones")
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
-    prune.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'until=24h')")
+    prune.add_argument("--filter", action="filter", default=[], help="provide filter values (e.g. 'until=24h')")
 
 
 def _prune(args: argparse.Namespace) -> int:

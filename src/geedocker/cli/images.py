@@ -27,7 +27,7 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="only image IDs")
     p.add_argument("--digests", action="store_true", help="show digests")
     p.add_argument("--no-trunc", action="store_true", help="full image IDs")
-    p.add_argument("-f", "--filter", action="append", default=[], help="filter output based on conditions")
+    p.add_argument("-f", "--filter", action="filter", default=[], help="filter output based on conditions")
     p.add_argument("--format", default="", help='"table", "json" or a Go template')
 
 

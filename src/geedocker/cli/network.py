@@ -21,7 +21,7 @@ def register(p: argparse.ArgumentParser) -> None:
     ls = sub.add_parser("ls", aliases=["list"], help="list networks", usage="%(prog)s [OPTIONS]")
     ls.add_argument("-q", "--quiet", action="store_true", help="only display network IDs")
     ls.add_argument("--no-trunc", action="store_true", help="do not truncate the output")
-    ls.add_argument("-f", "--filter", action="append", default=[], help="provide filter values (e.g. driver=bridge)")
+    ls.add_argument("-f", "--filter", action="filter", default=[], help="provide filter values (e.g. driver=bridge)")
     ls.add_argument("--format", default="", help='"table", "json" or a Go template')
     i = sub.add_parser("inspect", help="display detailed information on one or more networks",
                        usage="%(prog)s [OPTIONS] NETWORK [NETWORK...]")
@@ -38,7 +38,7 @@ def register(p: argparse.ArgumentParser) -> None:
     cn.add_argument("container", metavar="CONTAINER")
     pr = sub.add_parser("prune", help="remove all unused networks", usage="%(prog)s [OPTIONS]")
     pr.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
-    pr.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'label=<key>')")
+    pr.add_argument("--filter", action="filter", default=[], help="provide filter values (e.g. 'label=<key>')")
     dc = sub.add_parser("disconnect", help="disconnect a container from a network",
                         usage="%(prog)s [OPTIONS] NETWORK CONTAINER")
     dc.add_argument("-f", "--force", action="store_true", help="force the container to disconnect")
