@@ -74,9 +74,13 @@ def run(args: argparse.Namespace) -> int:
 
         def get(ref: str) -> object:
             try:
-                return inspect.inspect_network(layout, ref)
+                found = inspect.inspect_network(layout, ref)
             except GeeDockerError as e:
                 raise DaemonError(f"network {ref} not found") from e
+            from geedocker.format.struct import GoTime
+
+            found["Created"] = GoTime(found.get("Created") or "")  # a time.Time in docker's struct: its template
+            return found  # text is Go's Time.String()
 
         return run_inspect(args.networks, get, args.format)
     if action == "rm":
