@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 import sys
 import tarfile
@@ -129,6 +130,8 @@ REFUSALS = [
     ["run", "--rm", "--log-opt", "compress=maybe", "IMAGE", "true"],
     ["create", "--log-driver", "none", "--log-opt", "max-size=1m", "IMAGE", "true"],
     ["run", "--rm", "--device", "/dev/null:/dev/x:zz", "IMAGE", "true"],
+    ["run", "--rm", "--device", "/tmp/cmp-no-such-device", "IMAGE", "true"],
+    ["run", "--rm", "--device", "/etc/hostname", "IMAGE", "true"],
     ["volume", "create", "-d", "nfs"],
     ["volume", "create", "-d", "nfs", "cmpvol"],
     ["volume", "create", "-o", "bad=1", "cmpvol"],
@@ -160,6 +163,23 @@ def test_refusals(engines: Engines, args: list[str]) -> None:
     d, g = engines.both(*(IMAGE if a == "IMAGE" else a for a in args))
     assert d.returncode != 0 and "Traceback" not in g.stderr
     assert (g.returncode, _first_line(g.stderr)) == (d.returncode, _first_line(d.stderr).replace("docker", "geedocker"))
+
+
+def test_a_device_is_looked_for_at_start(engines: Engines, tmp_path: Path) -> None:
+    """``--device`` of a node that is not there: ``create`` makes the container, ``start`` refuses it (status 1,
+    docker's two lines); once the node is there, the container starts with it."""
+    node = tmp_path / "dev-node"
+    for run in (engines.docker, engines.gd):
+        r = run("create", "--name", "cmp-dev", "--network", "none", "--device", f"{node}:/dev/mine", IMAGE,
+                "ls", "-l", "/dev/mine")  # fmt: skip
+        assert r.returncode == 0, r.stderr
+    d, g = engines.both("start", "cmp-dev")
+    assert (g.returncode, g.stderr) == (d.returncode, d.stderr) == (1, g.stderr), d.stderr
+    assert "no such file or directory" in g.stderr
+    os.mknod(node, 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # /dev/null's numbers
+    d, g = engines.both("start", "-a", "cmp-dev")
+    assert (g.returncode, g.stdout.split()[:5]) == (d.returncode, d.stdout.split()[:5]) == (0, g.stdout.split()[:5])
+    assert g.stdout.startswith("crw-------"), g.stdout
 
 
 def _shape(text: str) -> str:
