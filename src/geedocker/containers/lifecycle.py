@@ -235,8 +235,9 @@ def _add_devices(store: ContainerStore, rec: ContainerRecord) -> None:
         return
     linux["devices"] = [*linux.get("devices", []), *({k: v for k, v in d.items() if k != "access"} for d in new)]
     res = linux.setdefault("resources", {})
-    res["devices"] = [*res.get("devices", []), *({"allow": True, "type": d["type"], "major": d["major"],
-                                                  "minor": d["minor"], "access": d["access"]} for d in new)]  # fmt: skip
+    rules = [{"allow": True, "type": d["type"], "major": d["major"], "minor": d["minor"], "access": d["access"]}
+             for d in new]  # fmt: skip
+    res["devices"] = [*res.get("devices", []), *rules]
     atomic_write(path, canonical_json(spec), durable=False)
 
 
