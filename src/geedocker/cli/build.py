@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] PATH | URL | -"  # docker's usage line
     p.add_argument("context", metavar="PATH | -", help="the build context: a directory, a tar file, or -")
     p.add_argument("-f", "--file", help="name of the Dockerfile (default: PATH/Dockerfile; - for stdin)")
     p.add_argument("-t", "--tag", action="append", default=[], help="name and optionally a tag (name:tag)")

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS]"  # docker's usage line
     p.add_argument("-f", "--format", default="", help='a Go template, or "json"')
 
 
