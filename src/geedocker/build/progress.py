@@ -249,14 +249,14 @@ class RawJSON(Display):
         self.ids[v.number] = (digest, _rfc3339(time.time()))
         self._emit({"vertexes": [self._vertex(v)]})
 
-    def log(self, v: Vertex, data: bytes) -> None:
-        """Output as it comes (BuildKit's logs carry bytes, not lines)."""
+    def log(self, v: Vertex, data: bytes, stream: str = "stdout") -> None:
+        """Output as it comes (BuildKit's logs carry bytes, not lines; stream 1 stdout, 2 stderr)."""
         import base64
 
         if not data:
             return
         with self.lock:
-            self._emit({"logs": [{"vertex": self.ids[v.number][0], "stream": 1,
+            self._emit({"logs": [{"vertex": self.ids[v.number][0], "stream": 2 if stream == "stderr" else 1,
                                   "data": base64.b64encode(data).decode(), "timestamp": _rfc3339(time.time())}]})
 
     def _status(self, v: Vertex, text: str) -> None:
