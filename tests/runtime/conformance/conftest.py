@@ -26,6 +26,7 @@ import pytest
 
 from geedocker import launcher
 from tests.support.bundle import base_config, make_bundle
+from tests.support.cleanup import unmount_under
 
 RUNTIMES = ("geedocker-runtime", "runc")
 _ids = itertools.count()
@@ -105,6 +106,7 @@ class Oci:
             for d in self.root.iterdir():
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self("delete", "--force", d.name)
+        unmount_under(self.base)  # what a failed create or delete left mounted in a bundle
 
 
 @pytest.fixture(scope="session")
