@@ -57,7 +57,7 @@ def _talk(host: str, port: int, line: bytes) -> bytes:
         time.sleep(0.2)
 
 
-@pytest.mark.filterwarnings("ignore:The wait_for_logs function:DeprecationWarning")  # the brief's own helper
+@pytest.mark.filterwarnings("ignore:The wait_for_logs function:DeprecationWarning")  # deprecated, but what most suites call
 @pytest.mark.parametrize("mode", ["docker_host", "gateway_ip"])
 def test_docker_container_start_logs_port_exec_stop(service: Service, testcontainers: object, mode: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
