@@ -57,7 +57,8 @@ def _talk(host: str, port: int, line: bytes) -> bytes:
         time.sleep(0.2)
 
 
-@pytest.mark.filterwarnings("ignore:The wait_for_logs function:DeprecationWarning")  # deprecated, but what most suites call
+# testcontainers deprecates wait_for_logs, but it is what most suites call
+@pytest.mark.filterwarnings("ignore:The wait_for_logs function:DeprecationWarning")
 @pytest.mark.parametrize("mode", ["docker_host", "gateway_ip"])
 def test_docker_container_start_logs_port_exec_stop(service: Service, testcontainers: object, mode: str,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
