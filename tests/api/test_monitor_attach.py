@@ -169,3 +169,31 @@ def test_bad_detach_keys_are_a_400(service: Service) -> None:
         assert _running(service, name) == "true"
     finally:
         service.geedocker("rm", "-f", name)
+
+
+@pytest.mark.parametrize("cli", CLI_VERSIONS)
+def test_run_it_detaches_with_its_detach_keys(service: Service, cli: str) -> None:
+    if shutil.which("script") is None:
+        pytest.skip("util-linux script is missing")
+    name = _name("rd")
+    cmd = f"{CLIS[cli]} run -it --name {name} --network none --detach-keys ctrl-a,x busybox sh"
+    p = subprocess.Popen(["script", "-qec", cmd, "/dev/null"], env=service.env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE)  # fmt: skip
+    assert p.stdin is not None and p.stdout is not None
+    try:
+        seen = bytearray()
+        p.stdin.write(b"echo typed-$((6*7))\n")
+        p.stdin.flush()
+        _read_until(p.stdout.fileno(), b"typed-42", seen)
+        p.stdin.write(b"\x10\x11echo still-$((1+1))\n")  # the default keys are not these: the stream goes on
+        p.stdin.flush()
+        _read_until(p.stdout.fileno(), b"still-2", seen)
+        p.stdin.write(b"\x01x")
+        p.stdin.flush()
+        p.wait(30)
+        assert _running(service, name) == "true"
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        service.geedocker("rm", "-f", name)

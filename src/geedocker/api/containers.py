@@ -390,9 +390,10 @@ class PendingAttach:
     It is registered before the client gets its ``101``: the client starts the container as soon as it has it,
     and the start must find it."""
 
-    def __init__(self, stdin: bool, outputs: tuple[int, ...]) -> None:
+    def __init__(self, stdin: bool, outputs: tuple[int, ...], keys: bytes) -> None:
         self.stdin = stdin
         self.outputs = outputs
+        self.keys = keys  # the detach keys the attaching client asked for (its monitor looks for them)
         self.ready = threading.Event()
         self.child: streams.Child | None = None
         self.tty = False
@@ -405,7 +406,7 @@ class PendingAttach:
         self.tty = rec.options.tty
 
         def target(started: Any) -> int:
-            return lifecycle.start(layout, rec.id, attach=True, on_started=started)
+            return lifecycle.start(layout, rec.id, attach=True, on_started=started, detach_keys=self.keys)
 
         try:
             child = streams.spawn(target, stdin=self.stdin and rec.options.interactive, tty=rec.options.tty)
@@ -451,7 +452,7 @@ def attach(req: Request) -> Hijack:
     pending: PendingAttach | None = None
     monitor: socket.socket | None = None
     if stream and rec.state.status != Status.RUNNING:
-        pending = PendingAttach(req.flag("stdin"), outputs)
+        pending = PendingAttach(req.flag("stdin"), outputs, keys)
         with lock:
             table[rec.id] = pending
     elif stream and (tty or rec.options.interactive):
