@@ -81,6 +81,9 @@ def push(
         data = blobs.read_bytes(record.manifest_digest)
         digest = client.put_manifest(ref.path, ref.tag or "latest", data, record.manifest.media_type)
         store.add(record.manifest_digest, record.config_digest, None, repo_digest=f"{ref.repository}@{digest}")
+        from geedocker.images import events
+
+        events.by_reference(layout, record, "push", ref)
         return PushResult(ref, digest, len(data), uploaded, skipped)
     finally:
         if own_client:

@@ -119,6 +119,13 @@ def save(layout: Layout, names: list[str], out: BinaryIO) -> list[ImageRecord]:
         _add_bytes(tf, "manifest.json", json.dumps(docker_manifest, separators=(",", ":")).encode(), mtime)
         if repositories:
             _add_bytes(tf, "repositories", json.dumps(repositories, separators=(",", ":")).encode(), mtime)
+    from geedocker.images import events
+
+    saved: set[Digest] = set()
+    for rec, _ in records:  # once an image, however many of its names were given (as docker)
+        if rec.config_digest not in saved:
+            saved.add(rec.config_digest)
+            events.by_id(layout, rec, "save")
     return [rec for rec, _ in records]
 
 
@@ -275,6 +282,9 @@ class Loader:
                 if r.digest is None:
                     rec = self.images.add(mdigest, manifest.config.digest, str(r))
                     tagged.append(r.familiar())
+        from geedocker.images import events
+
+        events.by_id(self.layout, rec, "load")  # docker: one event an image, no tag events
         return Loaded(rec, tuple(tagged))
 
     def load_oci(self, archive: _Archive) -> list[Loaded]:
