@@ -53,19 +53,44 @@ def _ns(ev: Mapping[str, object]) -> int:
     return t if isinstance(t, int) else 0
 
 
+# docker matches these event filters by prefix: their actions carry a tail ("exec_start: sh -c ...")
+_PREFIX_EVENTS = ("health_status", "exec_create", "exec_start")
+
+
+def _fuzzy(values: list[str], *sources: str) -> bool:
+    return any(src and (src == v or src.startswith(v)) for v in values for src in sources)
+
+
+def _strip_tag(name: str) -> str:
+    """An image name without its tag, as docker's filter compares it (``busybox:latest`` -> ``busybox``)."""
+    from geedocker import reference as refs
+    from geedocker.errors import InvalidReference
+
+    try:
+        r = refs.parse(name, default_tag=False)
+    except InvalidReference:
+        return name
+    return refs.Reference(r.domain, r.path).familiar()
+
+
 def _matches(ev: Mapping[str, object], filters: dict[str, list[str]]) -> bool:
+    """docker's event filters (its daemon/events filter): ``type`` exactly; ``event`` exactly (by prefix for
+    the actions with a tail); ``container``/``volume``/``network`` by the actor's ID or name, or a prefix of
+    either, whatever the event's type; ``image`` by the actor's ID or its image name (``name`` for an image
+    event, ``image`` for the others), with or without the tag; ``label`` by the attributes."""
     aid, attrs = _actor(ev)
     typ = str(ev.get("Type", ""))
+    action = str(ev.get("Action", ""))
     for key, values in filters.items():
         if key == "type":
             ok = typ in values
         elif key == "event":
-            ok = str(ev.get("Action", "")).split(":")[0] in values
-        elif key in ("container", "volume", "network", "image"):
-            if key == "image":
-                ok = attrs.get("image", aid if typ == "image" else "") in values
-            else:
-                ok = typ == key and any(v in (aid, attrs.get("name")) or aid.startswith(v) for v in values)
+            ok = action in values or (any(v in _PREFIX_EVENTS for v in values) and _fuzzy(values, action))
+        elif key in ("container", "volume", "network"):
+            ok = _fuzzy(values, aid, attrs.get("name", ""))
+        elif key == "image":
+            name = attrs.get("name" if typ == "image" else "image", "")
+            ok = any(c in values for c in {aid, name, _strip_tag(aid), _strip_tag(name)} if c)
         elif key == "label":
             ok = any((k in attrs and (not eq or attrs[k] == v)) for k, eq, v in (f.partition("=") for f in values))
         else:
