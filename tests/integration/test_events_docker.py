@@ -128,7 +128,8 @@ def test_volume_network_and_exec_events_like_docker(pair: Pair) -> None:
     g_since = time.time()
     assert pair.gd(*run_rm).returncode == 0
     g_events = _journal(pair.gd, g_since, time.time())
-    assert _shape(g_events) == _shape(d_events)
+    # docker mounts a container's volumes in no set order (a Go map): the same events, in any order
+    assert sorted(_shape(g_events)) == sorted(_shape(d_events))
     kinds = [(e["Type"], e["Action"]) for e in g_events]
     assert kinds == [("volume", "create"), ("container", "create"), ("network", "connect"), ("volume", "mount"),
                      ("volume", "mount"), ("container", "start"), ("container", "die"), ("network", "disconnect"),
@@ -182,4 +183,4 @@ def test_filters_on_image_network_volume_events(pair: Pair) -> None:
             assert r.returncode == 0, r.stderr
             out[name] = HEX64.sub("<id>", r.stdout).splitlines()
         assert out["g"] == out["d"], (flt, out)
-        assert out["d"], flt
+        assert bool(out["d"]) == ("label=tier=back" not in flt), flt
