@@ -55,6 +55,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _session_host_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The host-wide lease tables and subnet claims (``Layout.host_run``) of the stores tests make: never the
+    machine's /run/geedocker/host (for processes that session fixtures start, too)."""
+    base = tmp_path_factory.mktemp("host-run")
+    old = os.environ.get("GEEDOCKER_HOST_RUN")
+    os.environ["GEEDOCKER_HOST_RUN"] = str(base / "session")
+    yield base
+    if old is None:
+        os.environ.pop("GEEDOCKER_HOST_RUN", None)
+    else:
+        os.environ["GEEDOCKER_HOST_RUN"] = old
+
+
+_host_runs = 0
+
+
+@pytest.fixture(autouse=True)
+def _host_run(_session_host_run: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test its own host-wide tables (made on first use): what one test's stores claim is not another's.
+    The stores of one test (two --roots on one bridge) share them, as the stores of one host do."""
+    global _host_runs
+    _host_runs += 1
+    path = _session_host_run / str(_host_runs)
+    monkeypatch.setenv("GEEDOCKER_HOST_RUN", str(path))
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _remove_test_bridge() -> Iterator[None]:
     """Containers of the engine and integration tests use a test bridge; it goes when the session ends."""
     yield

@@ -31,6 +31,7 @@ error, 126 when the command cannot be invoked, 127 when it is not found)::
     +-- VolumeError (1)            volumes (a daemon-side error in docker: exit 1)
         +-- VolumeNotFound
         +-- VolumeInUse
+        +-- InvalidVolume          a name or driver option the local driver refuses
 """
 
 from __future__ import annotations
@@ -202,3 +203,7 @@ class VolumeNotFound(VolumeError):
 
 class VolumeInUse(VolumeError):
     """A volume that a container still uses."""
+
+
+class InvalidVolume(VolumeError):
+    """A volume name or driver option the local driver refuses (dockerd's invalid parameter)."""

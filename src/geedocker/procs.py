@@ -1,5 +1,5 @@
 """Is a process still the one we started? Read from ``/proc/<pid>/stat`` (state letter, start time). And
-what a forked process keeps of its parent's fds (``close_fds``).
+what a forked process keeps of its parent's fds (``close_fds``, ``release_fds``).
 
 A pid alone can be reused after its process exited; the start time (clock ticks since boot) tells the
 process we recorded from a newcomer with the same pid. A zombie has exited: it counts as gone.
@@ -51,3 +51,26 @@ def close_fds(keep: set[int]) -> None:
             os.closerange(lo, fd)
         lo = fd + 1
     os.closerange(lo, 1 << 20)
+
+
+def release_fds(keep: set[int]) -> None:
+    """Point every fd above 2 that is not in ``keep`` at /dev/null: what the fds held (a pipe's end, a socket,
+    a file with a lock) is let go, as ``close_fds`` does, for a forked process that goes on running Python code.
+
+    Closing them would leave their numbers free while Python objects of the parent (a pooled connection's
+    socket, a file) still name them: a new pipe takes a freed number, and the old object's finaliser closes
+    it under us. /dev/null keeps each number taken until its owner, if any, closes it."""
+    try:
+        fds = [int(n) for n in os.listdir("/proc/self/fd")]
+    except (OSError, ValueError):
+        fds = list(range(3, os.sysconf("SC_OPEN_MAX")))
+    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        for fd in fds:
+            if fd > 2 and fd != null and fd not in keep:
+                try:
+                    os.dup2(null, fd, inheritable=False)
+                except OSError:
+                    pass  # not open (the listing's own fd, gone since)
+    finally:
+        os.close(null)

@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -209,13 +210,34 @@ def test_hundred_concurrent_requests(service: str) -> None:
     assert results == [200] * 100
 
 
-@pytest.mark.parametrize("path", ["/images/prune", "/networks/prune"])
-def test_prune_filters_it_cannot_apply_are_refused_not_ignored(service: str, path: str) -> None:
-    """A prune that ignored ``until`` or ``label`` would delete what the client asked to keep."""
+@pytest.mark.parametrize(("path", "report"), [
+    ("/containers/prune", "ContainersDeleted"), ("/images/prune", "ImagesDeleted"),
+    ("/networks/prune", "NetworksDeleted"), ("/volumes/prune", "VolumesDeleted"),
+])  # fmt: skip
+def test_prune_filters_as_dockerd(service: str, path: str, report: str) -> None:
+    """dockerd's filters per kind: an unknown key is its 400, never ignored (that would delete what the client
+    asked to keep); the known ones (both JSON forms) answer docker's report, with SpaceReclaimed but for networks."""
     import urllib.parse
 
-    for filters in ('{"until": ["24h"]}', '{"label": {"keep=no": true}}'):
+    def prune(filters: str) -> tuple[int, Any]:
         status, _, body = request(service, "POST", f"{path}?filters={urllib.parse.quote(filters)}")
-        assert status == 400 and "not supported" in json.loads(body)["message"], body
-    status, _, body = request(service, "POST", path)
-    assert status == 200, body
+        return status, json.loads(body)
+
+    assert prune('{"foo": ["1"]}') == (400, {"message": "Invalid filter 'foo'"})
+    good = '{"label": {"keep=no": true}}' if path == "/volumes/prune" else '{"until": ["24h"], "label!": ["k"]}'
+    status, answer = prune(good)
+    want = {report: [] if path == "/volumes/prune" else None, "SpaceReclaimed": 0}  # dockerd 20.10's shapes
+    if path == "/networks/prune":
+        del want["SpaceReclaimed"]
+    assert (status, answer) == (200, want)
+    if path != "/volumes/prune":
+        status, answer = prune('{"until": ["junk"]}')
+        assert status == 400 and answer["message"] == 'failed to parse value as time or duration: "junk"'
+
+
+def test_engine_errors_answer_with_dockers_status(service: str) -> None:
+    status, _, body = request(service, "POST", "/volumes/create", body=b'{"Name": "bad/name"}',
+                              headers={"Content-Type": "application/json"})  # fmt: skip
+    assert status == 400 and "includes invalid characters for a local volume name" in json.loads(body)["message"]
+    status, _, body = request(service, "POST", "/images/prune?filters=%7B%22dangling%22%3A%5B%22maybe%22%5D%7D")
+    assert (status, json.loads(body)) == (400, {"message": "Invalid filter 'dangling=[maybe]'"})

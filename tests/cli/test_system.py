@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from geedocker.store.layout import Layout
 from tests.cli.test_bad_inputs import cli
@@ -46,3 +47,20 @@ def test_check_reports_and_repairs(layout: Layout) -> None:
     assert cli(layout, "rm", "-f", "bad").returncode == 0
     clean = cli(layout, "system", "check")
     assert (clean.returncode, clean.stdout) == (0, "")
+
+
+def test_check_reports_and_repairs_stale_leases_of_the_host(layout: Layout, tmp_path: Path) -> None:
+    import ipaddress
+
+    from geedocker.network.ipam import Ipam, table_path
+
+    table = Ipam(table_path(layout.host_network, "gdtest98"), ipaddress.IPv4Network("10.213.98.0/24"),
+                 ipaddress.IPv4Address("10.213.98.1"), store=str(tmp_path / "removed"))  # fmt: skip
+    table.allocate("e" * 64, "10.213.98.9", netns=str(tmp_path / "removed" / "run" / "netns" / ("e" * 64)))
+    line = (f"lease 10.213.98.9 (02:42:0a:d5:62:09) held for container eeeeeeeeeeee of the store at "
+            f"{tmp_path / 'removed'} on bridge gdtest98: its container is gone")  # fmt: skip
+    found = cli(layout, "system", "check")
+    assert (found.returncode, found.stdout) == (1, line + "\n"), found.stderr
+    fixed = cli(layout, "system", "check", "--repair")
+    assert (fixed.returncode, fixed.stdout) == (0, f"repaired: {line}\n"), fixed.stderr
+    assert table.leases() == [] and not table.path.exists()

@@ -16,7 +16,7 @@ import pytest
 from geedocker.containers.store import ContainerStore, is_alive
 from geedocker.store.layout import Layout
 from tests.support.layers import make_busybox_rootfs
-from tests.support.netenv import TEST_BRIDGE_ENV, remove_store_firewall
+from tests.support.netenv import TEST_BRIDGE_ENV, drop_store_leases, remove_store_firewall, store_leases
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -89,8 +89,10 @@ class Engine:
         raise AssertionError(f"timed out waiting for {what}")
 
     def leftovers(self, ids: set[str] | None = None) -> list[str]:
-        """Everything of the engine still on the machine: mounts, dirs, cgroups, runtime state, processes."""
+        """Everything of the engine still on the machine: mounts, dirs, cgroups, runtime state, processes, address
+        leases (in the host-wide tables)."""
         left = [f"mount {m}" for m in mounts_under(self.layout.root)]
+        left += [f"lease {a} of {c[:12]}" for a, c in store_leases(self.layout)]
         left += [f"container dir {c}" for c in self.ids()]
         for cid in ids if ids is not None else self.seen:
             left += [f"cgroup {c}" for c in cgroups_named(cid)]
@@ -111,6 +113,7 @@ class Engine:
         for m in reversed(mounts_under(self.layout.root)):
             subprocess.run(["umount", "-l", m], check=False)
         remove_store_firewall(self.layout.root)
+        drop_store_leases(self.layout)
 
 
 @pytest.fixture

@@ -123,8 +123,11 @@ def test_ctrl_c_mid_pull_exits_130_and_the_next_pull_resumes(
     env = {**os.environ, "GEEDOCKER_ROOT": str(tmp_path / "root"), "GEEDOCKER_RUN": str(tmp_path / "run"),
            "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     data = tmp_path / "root" / "ingest" / f"sha256-{big.digest.hex}" / "data"
+    # SIGINT as a terminal gives it: a suite started in the background (``cmd &`` in a script) has it ignored,
+    # and an ignored SIGINT is inherited (Python then installs no handler: the pull would go on)
     proc = subprocess.Popen([sys.executable, "-m", "geedocker", "pull", "-q", f"{proxy.host}/faults/app:1"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (data.exists() and data.stat().st_size > 0):

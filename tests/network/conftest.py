@@ -26,6 +26,7 @@ from geedocker.network.config import NetworkStore
 from geedocker.network.endpoint import veth_name
 from geedocker.store.layout import Layout
 from tests.support.layers import make_busybox_rootfs
+from tests.support.netenv import drop_store_leases, store_leases
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -112,10 +113,8 @@ class Net:
         raise AssertionError(f"timed out waiting for {what}")
 
     def leases(self) -> list[str]:
-        out = []
-        for p in self.layout.networks.glob("*.leases"):
-            out += list(json.loads(p.read_text()).get("leases", {}))
-        return out
+        """The addresses this store holds in the host-wide lease tables (one per bridge)."""
+        return [a for a, _ in store_leases(self.layout)]
 
     def leftovers(self) -> list[str]:
         """Network things of this store still on the machine (the default bridge and its rules may stay)."""
@@ -164,6 +163,7 @@ class Net:
                     netlink.delete_netns(p)
         with contextlib.suppress(Exception):
             nft.delete(self.table)
+        drop_store_leases(self.layout)
         with open("/proc/self/mountinfo") as f:
             mounts = [line.split()[4] for line in f if line.split()[4].startswith(str(self.layout.root))]
         for m in reversed(mounts):

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from geedocker.network.config import NetworkStore
-from geedocker.network.ipam import Ipam
+from geedocker.network.endpoint import ipam_of
 from tests.network.conftest import Net, nft_tables
 
 pytestmark = pytest.mark.root
@@ -72,7 +72,7 @@ def test_unknown_network_leaves_nothing(net: Net) -> None:
 
 def test_fifty_leases_and_ten_containers_unique(net: Net) -> None:
     cfg = NetworkStore(net.layout).default()
-    ipam = Ipam(NetworkStore(net.layout).leases_path("bridge"), cfg.subnet, cfg.gateway)
+    ipam = ipam_of(NetworkStore(net.layout), cfg)
     for n in range(50):  # owners that exist (the engine's garbage collection frees leases of vanished ones)
         net.layout.container_dir(f"{n:064x}").mkdir(parents=True)
     direct = {str(ipam.allocate(f"{n:064x}")) for n in range(50)}

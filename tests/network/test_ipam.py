@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import multiprocessing
+import os
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,86 @@ def test_concurrent_allocation_from_processes(tmp_path: Path) -> None:
     every = [a for r in results for a in r]
     assert len(every) == 60 and len(set(every)) == 60
     assert len(ipam(tmp_path).leases()) == 60
+
+
+# ---------------------------------------------------------------- one table per bridge, shared by the host's stores
+
+
+def store_ipam(tmp_path: Path, store: str, live: set[ipaddress.IPv4Address] | None = None) -> Ipam:
+    return Ipam(tmp_path / "host" / "br0.leases", NET, GW, store=store, network="bridge",
+                live=(lambda: live) if live is not None else None)  # fmt: skip
+
+
+def owner_paths(tmp_path: Path, store: str, cid: str) -> dict[str, str]:
+    """A container's namespace file and directory, as they exist while it runs."""
+    home = tmp_path / store / "containers" / cid
+    home.mkdir(parents=True)
+    netns = tmp_path / store / "run" / "netns" / cid
+    netns.parent.mkdir(parents=True, exist_ok=True)
+    netns.touch()
+    return {"netns": str(netns), "home": str(home)}
+
+
+def test_two_stores_on_one_bridge_get_distinct_addresses_and_macs(tmp_path: Path) -> None:
+    a, b = store_ipam(tmp_path, "/a"), store_ipam(tmp_path, "/b")
+    got = [a.allocate("c1"), b.allocate("c1"), a.allocate("c2"), b.allocate("c2")]
+    assert [str(x) for x in got] == ["10.213.50.2", "10.213.50.3", "10.213.50.4", "10.213.50.5"]
+    leases = store_ipam(tmp_path, "").leases()  # "" sees every store's
+    assert len({x.mac for x in leases}) == 4 and leases[0].mac == "02:42:0a:d5:32:02"
+    assert [(str(x.address), x.store) for x in a.leases()] == [("10.213.50.2", "/a"), ("10.213.50.4", "/a")]
+    with pytest.raises(AddressInUse, match=r"10\.213\.50\.3 is already in use \(by container c1 of the store at /b\)"):
+        a.allocate("c3", "10.213.50.3")
+    assert b.release("c2") == [ipaddress.IPv4Address("10.213.50.5")]
+    assert a.release("c9") == [] and b.release("c2") == []  # a store frees only its own leases
+    assert [str(x.address) for x in a.leases()] == ["10.213.50.2", "10.213.50.4"]
+
+
+def test_the_table_goes_with_its_last_lease(tmp_path: Path) -> None:
+    a = store_ipam(tmp_path, "/a")
+    a.allocate("c1")
+    assert a.path.exists()
+    a.release("c1")
+    assert not a.path.exists() and a.leases() == [] and a.release("c1") == []
+
+
+def test_automatic_choice_skips_live_addresses_of_the_bridge(tmp_path: Path) -> None:
+    busy = {ipaddress.IPv4Address("10.213.50.2"), ipaddress.IPv4Address("10.213.50.3")}
+    a = store_ipam(tmp_path, "/a", live=busy)
+    assert str(a.allocate("c1")) == "10.213.50.4"
+    assert str(a.allocate("c2", "10.213.50.2")) == "10.213.50.2"  # --ip: the table decides (a restart keeps it)
+
+
+def test_stale_leases_are_reclaimed(tmp_path: Path) -> None:
+    from geedocker.network.ipam import reclaim
+
+    a, b = store_ipam(tmp_path, "/a"), store_ipam(tmp_path, "/b")
+    gone = owner_paths(tmp_path, "a", "gone")  # its store is removed below
+    dead = owner_paths(tmp_path, "a", "dead")  # its directory is removed, its namespace file is not mounted
+    alive = owner_paths(tmp_path, "a", "alive")
+    a.allocate("gone", "10.213.50.10", **gone)
+    a.allocate("dead", "10.213.50.11", **dead)
+    a.allocate("alive", "10.213.50.12", **alive)
+    a.allocate("bare", "10.213.50.13")  # no namespace recorded: never judged stale
+    with pytest.raises(AddressInUse):
+        b.allocate("x", "10.213.50.10")
+    os.unlink(gone["netns"])
+    os.rmdir(dead["home"])
+    assert {str(x.address) for x in reclaim(a.path, repair=False)} == {"10.213.50.10", "10.213.50.11"}
+    assert len(a.leases()) == 4  # only reported
+    assert str(b.allocate("x", "10.213.50.10")) == "10.213.50.10"  # another store's allocation reclaims them
+    assert {str(x.address) for x in store_ipam(tmp_path, "").leases()} == {"10.213.50.10", "10.213.50.12",
+                                                                          "10.213.50.13"}  # fmt: skip
+    assert reclaim(a.path) == []
+
+
+def test_an_older_stores_leases_are_adopted(tmp_path: Path) -> None:
+    legacy = tmp_path / "networks" / "bridge.leases"
+    legacy.parent.mkdir()
+    legacy.write_text('{"last": "10.213.50.7", "leases": {"10.213.50.7": {"owner": "old", "names": ["web"]}}}')
+    a = store_ipam(tmp_path, "/a")
+    a.adopt(legacy, lambda owner: (f"/run/x/netns/{owner}", f"/a/containers/{owner}"))
+    assert not legacy.exists()
+    (lease,) = a.leases()
+    assert (str(lease.address), lease.owner, lease.names, lease.netns) == ("10.213.50.7", "old", ("web",),
+                                                                            "/run/x/netns/old")  # fmt: skip
+    assert str(store_ipam(tmp_path, "/b").allocate("new")) == "10.213.50.8"  # continues after the adopted one

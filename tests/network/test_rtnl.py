@@ -20,6 +20,7 @@ import pytest
 
 from geedocker.errors import NetworkError
 from geedocker.network import netlink, rtnl
+from geedocker.network.ipam import mac_for
 from geedocker.network.rtnl import Message
 from geedocker.runtime import syscalls
 
@@ -417,7 +418,7 @@ def test_netlink_functions_build_the_containers_network_in_the_callers_namespace
         netlink.ensure_bridge(bridge, gateway, 24)
         netlink.ensure_bridge(bridge, gateway, 24)  # again: nothing to do
         netlink.add_veth(host_name=veth, bridge=bridge, netns=box, ifname="eth0", address=IP("10.231.9.2"),
-                         prefixlen=24, mac=netlink.mac_for(IP("10.231.9.2")), gateway=gateway)  # fmt: skip
+                         prefixlen=24, mac=mac_for(IP("10.231.9.2")), gateway=gateway)  # fmt: skip
 
     in_netns(host, build)
     with IPRoute(netns=str(host)) as ipr:
@@ -475,7 +476,7 @@ def test_two_containers_on_a_bridge_reach_each_other(make_netns: Callable[[str],
         for ns, k in ((one, 2), (two, 3)):
             address = IP(f"10.231.11.{k}")
             netlink.add_veth(host_name=_name(f"v{k}"), bridge=bridge, netns=ns, ifname="eth0", address=address,
-                             prefixlen=24, mac=netlink.mac_for(address), gateway=gateway)  # fmt: skip
+                             prefixlen=24, mac=mac_for(address), gateway=gateway)  # fmt: skip
 
     in_netns(host, build)
     for ns, target in ((one, "10.231.11.3"), (two, "10.231.11.2"), (one, "10.231.11.1")):

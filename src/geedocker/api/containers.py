@@ -58,7 +58,15 @@ def create(req: Request) -> Response:
 
     body = req.json()
     image, opts = options_from_body(body, req.arg("name"))
-    source = images.from_image(req.layout, image, pull="never")  # docker's clients pull on a 404 and retry
+    platform = req.arg("platform")  # --platform: that variant of the image (docker's clients pull it on a 404)
+    if platform:
+        from geedocker.oci import Platform
+
+        try:
+            Platform.parse(platform)
+        except GeeDockerError as e:
+            raise ApiError(400, str(e)) from e
+    source = images.from_image(req.layout, image, pull="never", platform=platform)
     # The rootfs stays mounted for the start that docker's clients send next (remove unmounts it); mounting it
     # again would also refuse an auto-removed container's volatile overlay, whose work dir marks the first mount.
     rec = lifecycle.create(req.layout, source, opts)
@@ -195,12 +203,11 @@ def remove(req: Request) -> Response:
 
 
 def prune(req: Request) -> Response:
-    from geedocker.containers import lifecycle
+    from geedocker.api.filters import filters_arg
+    from geedocker.containers import prune
 
-    f = req.json_arg("filters") or {}
-    if f:
-        raise ApiError(400, "container prune filters are not supported by geedocker")
-    return json_response({"ContainersDeleted": lifecycle.prune(req.layout) or None, "SpaceReclaimed": 0})
+    pruned = prune.containers(req.layout, filters_arg(req))
+    return json_response({"ContainersDeleted": list(pruned.deleted) or None, "SpaceReclaimed": pruned.reclaimed})
 
 
 # ---------------------------------------------------------------- start, stop, kill, restart, wait

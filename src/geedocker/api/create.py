@@ -1,9 +1,11 @@
 """``POST /containers/create``'s body (Config, HostConfig, NetworkingConfig) -> the engine's ``RunOptions``.
 
-The values go through the same parsers as ``geedocker run``'s flags (``containers.flags``, ``network.options``),
-so both front ends accept and refuse the same things. A field geedocker does not honour is refused with a 400
-naming it when it asks for something (a non-zero value); a zero value is accepted, as clients send every field
-of their structs. A field docker's API does not have at all is refused the same way.
+The values go through the same parsers as ``geedocker run``'s flags (``containers.flags``, ``network.options``,
+``containers.restart``, ``containers.health``), so both front ends accept and refuse the same things (a value
+dockerd takes at create and fails at start, a bad device or log option, is refused here at create). A field
+geedocker does not honour is refused with a 400 naming it when it asks for something (a non-zero value); a zero
+value is accepted, as clients send every field of their structs. A field docker's API does not have at all is
+refused the same way.
 """
 
 from __future__ import annotations
@@ -18,28 +20,30 @@ from geedocker.network.options import NetworkOptions, network_options
 
 # Fields whose value is read below, or that only describe the client's side (Attach*, StdinOnce, ...).
 _CONFIG_USED = {
-    "Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty",
+    "Hostname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "ExposedPorts", "Tty",
     "OpenStdin", "StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir", "Entrypoint", "Labels",
     "StopSignal", "StopTimeout", "ArgsEscaped", "HostConfig", "NetworkingConfig", "OnBuild", "Shell",
     "NetworkDisabled", "MacAddress", "Healthcheck",
 }  # fmt: skip
 # Docker's fields that geedocker does not honour: refused when they ask for something.
-_CONFIG_UNSUPPORTED = {"Platform"}
+_CONFIG_UNSUPPORTED = {"Platform", "Domainname"}
 _HOST_USED = {
     "Binds", "Mounts", "Tmpfs", "PortBindings", "PublishAllPorts", "NetworkMode", "RestartPolicy", "AutoRemove",
     "CapAdd", "CapDrop", "Privileged", "Dns", "DnsOptions", "DnsSearch", "ExtraHosts", "GroupAdd", "Init",
     "ReadonlyRootfs", "SecurityOpt", "ShmSize", "Sysctls", "Ulimits", "Memory", "MemorySwap", "NanoCpus",
     "PidsLimit", "LogConfig", "ConsoleSize", "Isolation", "CgroupnsMode", "MemorySwappiness", "OomKillDisable",
     "ContainerIDFile", "Runtime", "IpcMode", "PidMode", "UTSMode", "UsernsMode", "Cgroup", "MaskedPaths",
-    "ReadonlyPaths", "Annotations", "VolumesFrom",
+    "ReadonlyPaths", "Annotations", "VolumesFrom", "CpuShares", "Devices",
 }  # fmt: skip
 _HOST_UNSUPPORTED = {
     "VolumeDriver", "Links", "OomScoreAdj", "StorageOpt", "CgroupParent", "BlkioWeight",
     "BlkioWeightDevice", "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps",
-    "BlkioDeviceWriteIOps", "CpuShares", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime",
-    "CpusetCpus", "CpusetMems", "Devices", "DeviceCgroupRules", "DeviceRequests", "KernelMemory",
+    "BlkioDeviceWriteIOps", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime",
+    "CpusetCpus", "CpusetMems", "DeviceCgroupRules", "DeviceRequests", "KernelMemory",
     "KernelMemoryTCP", "MemoryReservation", "CpuCount", "CpuPercent", "IOMaximumIOps", "IOMaximumBandwidth",
 }  # fmt: skip
+_HEALTH_USED = {"Test", "Interval", "Timeout", "Retries", "StartPeriod"}
+_HEALTH_UNSUPPORTED = {"StartInterval"}  # API 1.44: after the 1.41 geedocker serves
 
 
 def _zero(v: Any) -> bool:
@@ -146,12 +150,6 @@ def _refuse_modes(host: dict[str, Any]) -> None:
                          ("Isolation", ("", "default")), ("Runtime", ("", "runc", "geedocker"))):  # fmt: skip
         if str(host.get(key) or "") not in allowed:
             raise ApiError(400, f"HostConfig.{key}={host[key]!r} is not supported by geedocker")
-    restart = _dict(host.get("RestartPolicy"), "HostConfig.RestartPolicy")
-    if str(restart.get("Name") or "no") not in ("", "no"):
-        raise ApiError(400, f"restart policy {restart['Name']!r} is not supported by geedocker (only \"no\")")
-    log = _dict(host.get("LogConfig"), "HostConfig.LogConfig")
-    if str(log.get("Type") or "json-file") != "json-file" or _dict(log.get("Config"), "LogConfig.Config"):
-        raise ApiError(400, "only the json-file log driver without options is supported by geedocker")
     if host.get("OomKillDisable"):
         raise ApiError(400, "HostConfig.OomKillDisable is not supported by geedocker")
     swappiness = host.get("MemorySwappiness")
@@ -162,10 +160,65 @@ def _refuse_modes(host: dict[str, Any]) -> None:
             raise ApiError(400, f"HostConfig.{key} is not supported by geedocker")
 
 
+def _restart(host: dict[str, Any]) -> str:
+    """HostConfig.RestartPolicy -> ``--restart``'s value, with dockerd's checks (``containers.restart``)."""
+    from geedocker.containers import restart
+
+    policy = _dict(host.get("RestartPolicy"), "HostConfig.RestartPolicy")
+    name = policy.get("Name") or ""
+    if not isinstance(name, str):
+        raise ApiError(400, "HostConfig.RestartPolicy.Name: a string was expected")
+    count = _int(policy.get("MaximumRetryCount"), "HostConfig.RestartPolicy.MaximumRetryCount") or 0
+    return restart.from_api(name, count, auto_remove=bool(host.get("AutoRemove")))
+
+
+def _log(host: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """HostConfig.LogConfig -> ``--log-driver`` and ``--log-opt``, checked as the flags are."""
+    log = _dict(host.get("LogConfig"), "HostConfig.LogConfig")
+    config = _dict(log.get("Config"), "HostConfig.LogConfig.Config")
+    return flags.parse_log_options(str(log.get("Type") or ""), [f"{k}={v}" for k, v in config.items()])
+
+
+def _health(body: dict[str, Any]) -> str:
+    """Config.Healthcheck (durations in nanoseconds, as ``--health-*`` become) -> RunOptions.health."""
+    import json
+
+    from geedocker.containers.health import check
+
+    hc = _dict(body.get("Healthcheck"), "Config.Healthcheck")
+    _check_fields(hc, _HEALTH_USED, _HEALTH_UNSUPPORTED, "Config.Healthcheck")
+    out = check(hc)
+    return json.dumps(out) if out else ""
+
+
+def _devices(host: dict[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """HostConfig.Devices (docker's DeviceMapping) -> ``--device`` values, read by the flag's parser; an empty
+    container path or permissions take the flag's defaults (the host path, rwm)."""
+    out = []
+    for d in host.get("Devices") or []:
+        d = _dict(d, "HostConfig.Devices[]")
+        parts = [str(d.get(k) or "") for k in ("PathOnHost", "PathInContainer", "CgroupPermissions")]
+        if any(":" in p for p in parts):
+            raise ApiError(400, f"invalid device specification: {':'.join(parts)}")
+        out.append(flags.parse_device(":".join(p for p in parts if p) if parts[0] else ""))
+    return tuple(out)
+
+
+def _expose(body: dict[str, Any]) -> tuple[str, ...]:
+    """Config.ExposedPorts ("80/tcp": {}) -> ``--expose``'s values (the image's are added at create)."""
+    return tuple(sorted({p for key in _dict(body.get("ExposedPorts"), "Config.ExposedPorts")
+                         for p in flags.parse_expose(str(key))}))  # fmt: skip
+
+
+def _memory(host: dict[str, Any]) -> tuple[int | None, int | None]:
+    """Memory and MemorySwap (bytes; 0 unset, swap -1 unlimited) through ``--memory``'s checks."""
+    memory = _int(host.get("Memory"), "Memory") or None
+    swap = _int(host.get("MemorySwap"), "MemorySwap") or None
+    return flags.parse_memory(None if memory is None else str(memory), None if swap is None else str(swap))
+
+
 def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any], name: str) -> RunOptions:
     _refuse_modes(host)
-    if body.get("Healthcheck") and not _zero(body["Healthcheck"]):
-        raise ApiError(400, "Config.Healthcheck is not supported by geedocker")
     if body.get("NetworkDisabled") or body.get("MacAddress"):
         raise ApiError(400, "Config.NetworkDisabled and Config.MacAddress are not supported by geedocker")
     cmd = _strs(body.get("Cmd"), "Cmd")
@@ -188,14 +241,7 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
             parse_volumes_from(v)
     for path, o in _dict(host.get("Tmpfs"), "HostConfig.Tmpfs").items():
         mounts.append(flags.parse_tmpfs(f"{path}:{o}" if o else path))
-    memory = _int(host.get("Memory"), "Memory") or None
-    swap = _int(host.get("MemorySwap"), "MemorySwap") or None
-    if memory is not None and memory < flags.MIN_MEMORY:
-        raise ApiError(400, "Minimum memory limit allowed is 6MB")
-    if memory is not None and swap is None:
-        swap = 2 * memory
-    if swap is not None and memory is None:
-        raise ApiError(400, "You should always set the Memory limit when using Memoryswap limit")
+    memory, swap = _memory(host)
     nano = _int(host.get("NanoCpus"), "NanoCpus") or None
     if nano is not None:
         flags.parse_cpus(str(nano / 1e9))  # the same range check as --cpus
@@ -220,6 +266,7 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
     if name:
         flags.validate_name(name)
     shm = _int(host.get("ShmSize"), "ShmSize") or None
+    log_driver, log_opts = _log(host)
     return RunOptions(
         name=name.lstrip("/"),
         command=tuple(cmd),
@@ -233,7 +280,10 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
         memory=memory,
         memory_swap=swap,
         nano_cpus=nano,
+        cpu_shares=flags.check_cpu_shares(_int(host.get("CpuShares"), "CpuShares")),
         pids_limit=pids,
+        health=_health(body),
+        restart=_restart(host),
         init=bool(host.get("Init")),
         stop_signal=stop_signal,
         stop_timeout=_int(body.get("StopTimeout"), "StopTimeout"),
@@ -249,9 +299,15 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
         labels=tuple(sorted((str(k), str(v)) for k, v in _dict(body.get("Labels"), "Labels").items())),
         group_add=tuple(_strs(host.get("GroupAdd"), "GroupAdd")),
         ulimits=tuple(ulimits),
-        sysctls=tuple(sorted((str(k), str(v)) for k, v in _dict(host.get("Sysctls"), "Sysctls").items())),
+        sysctls=tuple(sorted(flags.parse_sysctl(f"{k}={v}") for k, v in
+                             _dict(host.get("Sysctls"), "Sysctls").items())),  # fmt: skip
         shm_size=shm,
         volumes_from=tuple(_strs(host.get("VolumesFrom"), "HostConfig.VolumesFrom")),
+        devices=_devices(host),
+        log_driver=log_driver,
+        log_opts=log_opts,
+        cidfile=str(host.get("ContainerIDFile") or ""),  # the client writes it (docker's CLI does); inspect shows it
+        expose=_expose(body),
     )
 
 

@@ -270,31 +270,16 @@ def remove(req: Request) -> Response:
 
 
 def prune(req: Request) -> Response:
-    from geedocker.containers.store import ContainerStore
-    from geedocker.images.local import remove_image
+    """Dangling images by default (docker's), every unused one with ``dangling=false``; until and label filters."""
+    from geedocker.api.filters import filters_arg
+    from geedocker.containers import prune
 
-    filters = req.json_arg("filters") or {}
-    if not isinstance(filters, dict):
-        raise ApiError(400, "invalid filters: a JSON object was expected")
-    if set(filters) - {"dangling"}:  # until, label...: ignoring them would delete what the client meant to keep
-        raise ApiError(400, f"image prune filters other than dangling are not supported by geedocker: "
-                            f"{', '.join(sorted(set(filters) - {'dangling'}))}")  # fmt: skip
-    dangling = [str(x).lower() for x in (filters.get("dangling") or ["true"])]
-    deleted: list[dict[str, str]] = []
-    if "false" in dangling or "0" in dangling:  # every image no container uses (docker image prune -a)
-        used = ContainerStore(req.layout).image_ids()
-        for image_id, d in _group(req).items():
-            if image_id in used:
-                continue
-            for name in d["RepoTags"] or [image_id]:
-                try:
-                    for line in remove_image(req.layout, name, users=ContainerStore(req.layout).image_users):
-                        key, _, val = line.partition(": ")
-                        deleted.append({"Untagged" if key == "Untagged" else "Deleted": val})
-                except GeeDockerError:
-                    continue
-    # geedocker keeps no untagged (dangling) image: every image it stores has a name
-    return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": 0})
+    pruned = prune.images(req.layout, filters_arg(req))
+    deleted = []
+    for line in pruned.deleted:
+        key, _, val = line.partition(": ")
+        deleted.append({"Untagged" if key == "Untagged" else "Deleted": val})
+    return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": pruned.reclaimed})
 
 
 def search(req: Request) -> Response:

@@ -98,22 +98,10 @@ def remove(req: Request) -> Response:
 
 
 def prune(req: Request) -> Response:
-    from geedocker.errors import GeeDockerError
-    from geedocker.network import endpoint
-    from geedocker.network.config import NetworkStore
+    from geedocker.api.filters import filters_arg
+    from geedocker.containers import prune
 
-    if req.json_arg("filters"):  # until, label: ignoring them would delete what the client meant to keep
-        raise ApiError(400, "network prune filters are not supported by geedocker")
-    deleted = []
-    for cfg in NetworkStore(req.layout).configs():
-        if cfg.is_default or endpoint.network_containers(req.layout, cfg):
-            continue
-        try:
-            endpoint.remove_network(req.layout, cfg.id)
-            deleted.append(cfg.name)
-        except GeeDockerError:
-            continue
-    return json_response({"NetworksDeleted": deleted or None})
+    return json_response({"NetworksDeleted": list(prune.networks(req.layout, filters_arg(req)).deleted) or None})
 
 
 def connect(req: Request) -> Response:

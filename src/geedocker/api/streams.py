@@ -1,7 +1,7 @@
 """Hijacked streams: an engine function run in a forked child whose stdio is pipes, relayed to a client's socket.
 
 ``geedocker run`` and ``geedocker exec`` own a container's stdio through the process's fds 0, 1 and 2
-(``containers.supervisor.run_attached``, ``containers.execute.exec_in``). The API reuses them unchanged: a child
+(``containers.monitor.run_attached``, ``containers.execute.exec_in``). The API reuses them unchanged: a child
 forked for one request gets pipes as its stdio and calls them; the connection's thread copies the client's bytes
 to the stdin pipe and the output pipes to the client, in docker's framing (an 8-byte header per chunk: stream
 1 or 2, three zero bytes, the length big-endian) unless the container has a TTY (raw bytes). The child starts a
@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from geedocker.errors import ContainerError, GeeDockerError
 from geedocker.logger import get_logger
+from geedocker.procs import release_fds
 
 log = get_logger(__name__)
 
@@ -111,12 +112,7 @@ def _child(target: Callable[[Callable[[], None]], int], stdin: int, stdout: int,
         os.dup2(stderr, 2)
         # The service's listening socket, other clients' connections and other children's pipes are not ours:
         # holding a pipe's write end would keep another stream from ending.
-        for fd in (stdin, stdout, stderr):
-            if fd > 2 and fd != report:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        os.closerange(3, report)
-        os.closerange(report + 1, _max_fd())
+        release_fds({report})
         sys.stdout = os.fdopen(1, "w", closefd=False)
         sys.stderr = os.fdopen(2, "w", closefd=False)
         done = False
@@ -140,13 +136,6 @@ def _child(target: Callable[[Callable[[], None]], int], stdin: int, stdout: int,
         with contextlib.suppress(BaseException):
             sys.stdout.flush()
         os._exit(code & 0xFF)
-
-
-def _max_fd() -> int:  # pragma: no cover - runs in the forked child
-    try:
-        return max(int(n) for n in os.listdir("/proc/self/fd")) + 1
-    except (OSError, ValueError):
-        return os.sysconf("SC_OPEN_MAX")
 
 
 def relay(sock: socket.socket, tail: bytes, child: Child, *, tty: bool, streams: tuple[int, ...] = (1, 2)) -> None:

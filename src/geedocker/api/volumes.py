@@ -55,18 +55,11 @@ def remove(req: Request) -> Response:
 
 
 def prune(req: Request) -> Response:
-    from geedocker.containers import volumes
+    from geedocker.api.filters import filters_arg
+    from geedocker.containers import prune
 
-    labels: list[str] = []
-    all_ = True  # API 1.41 (docker 20.10) prunes every unused volume; anonymous-only came with 1.42
-    for k, v in _filter_pairs(req):
-        if k == "label":
-            labels.append(v)
-        elif k == "label!":
-            labels.append("!" + v)
-        elif k == "all":
-            all_ = v.lower() in ("true", "1")
-        else:
-            raise ApiError(400, f"invalid filter '{k}'")
-    removed = volumes.prune(req.layout, all_=all_, labels=labels)
-    return json_response({"VolumesDeleted": removed or None, "SpaceReclaimed": 0})
+    f = filters_arg(req)
+    f.setdefault("all", ["true"])  # API 1.41 (docker 20.10) prunes every unused volume; anonymous only came with 1.42
+    pruned = prune.volumes(req.layout, f)
+    # dockerd 20.10 answers [] when none went (its other prune reports answer null)
+    return json_response({"VolumesDeleted": list(pruned.deleted), "SpaceReclaimed": pruned.reclaimed})

@@ -156,11 +156,11 @@ def _context(args: argparse.Namespace, stack: ExitStack) -> tuple[Path | None, s
         df_path = context / args.file
     try:
         text = df_path.read_text(errors="surrogateescape")
-    except FileNotFoundError:
+    except FileNotFoundError as e:
         raise UsageError(f"unable to prepare context: unable to evaluate symlinks in Dockerfile path: "
-                         f"lstat {df_path}: no such file or directory") from None
+                         f"lstat {df_path}: no such file or directory") from e
     except OSError as e:
-        raise UsageError(f"reading {df_path}: {e.strerror}") from None
+        raise UsageError(f"reading {df_path}: {e.strerror}") from e
     return context, text, df_path
 
 

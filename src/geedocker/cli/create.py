@@ -160,7 +160,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
         memory=memory,
         memory_swap=swap,
         nano_cpus=flags.parse_cpus(args.cpus),
-        cpu_shares=args.cpu_shares or None,
+        cpu_shares=flags.check_cpu_shares(args.cpu_shares),
         restart=_restart_policy(args.restart, rm),
         health=_health(args),
         pids_limit=args.pids_limit,
@@ -203,7 +203,7 @@ def _absolute_source(volume: str) -> str:
 def _health(args: argparse.Namespace) -> str:
     import json
 
-    from geedocker.containers.health import parse_duration
+    from geedocker.containers.health import check, parse_duration
     from geedocker.errors import UsageError
 
     hc: dict[str, object] = {}
@@ -221,7 +221,7 @@ def _health(args: argparse.Namespace) -> str:
         if args.health_retries < 0:
             raise UsageError("--health-retries cannot be negative")
         hc["Retries"] = args.health_retries
-    return json.dumps(hc) if hc else ""
+    return json.dumps(check(hc)) if hc else ""  # dockerd's checks (a duration under 1ms), shared with the API
 
 
 def _restart_policy(text: str, rm: bool) -> str:

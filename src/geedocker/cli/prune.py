@@ -1,11 +1,11 @@
-"""Pruning as docker's CLI does it: the confirmation prompt, each kind's pass with docker's prune filters and its
-"Deleted ...:" section, and ``system prune`` over them all (``geedocker system prune [-a] [-f] [--volumes]
-[--filter until=|label=|label!=]``).
+"""Pruning as docker's CLI shows it: the confirmation prompt, each kind's "Deleted ...:" section, and ``system
+prune`` over them all (``geedocker system prune [-a] [-f] [--volumes] [--filter until=|label=|label!=]``).
 
-Each pass returns its section (empty when nothing went) and the bytes it reclaimed; the command prints the
-sections, then ``Total reclaimed space: ...`` in docker's units (4 significant digits, as ``units.HumanSize``).
-The filters are checked by each pass as dockerd checks them, so an unknown key stops ``system prune`` at its
-first pass with docker's "Invalid filter 'KEY'" (exit 1).
+The passes are the engine's (``geedocker.containers.prune``, which the API's prune endpoints call too); here each
+becomes its section (empty when nothing went) and the bytes it reclaimed; the command prints the sections, then
+``Total reclaimed space: ...`` in docker's units (4 significant digits, as ``units.HumanSize``). The filters are
+checked by each pass as dockerd checks them, so an unknown key stops ``system prune`` at its first pass with
+docker's "Invalid filter 'KEY'" (exit 1).
 """
 
 from __future__ import annotations
@@ -17,15 +17,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from geedocker.containers.prune import Pruned
     from geedocker.store.layout import Layout
 
 Filters = dict[str, list[str]]
-
-# dockerd's accepted prune filters, per kind (daemon/prune.go)
-CONTAINER_FILTERS = {"until", "label", "label!"}
-NETWORK_FILTERS = {"until", "label", "label!"}
-IMAGE_FILTERS = {"until", "label", "label!", "dangling"}
-VOLUME_FILTERS = {"label", "label!", "all"}
 
 SYSTEM_WARNINGS = ("all stopped containers", "all networks not used by at least one container")
 
@@ -51,122 +46,39 @@ def total(reclaimed: int) -> str:
     return f"Total reclaimed space: {human_size(reclaimed, 4)}\n"
 
 
-def until(value: str) -> float:
-    """An ``until=`` value (a timestamp, or a duration before now) -> epoch seconds, or dockerd's error."""
-    from geedocker.containers.filters import FilterError
-    from geedocker.timefmt import parse_timestamp
-
-    try:
-        return parse_timestamp(value)
-    except ValueError as e:
-        raise FilterError(f'failed to parse value as time or duration: "{value}"') from e
-
-
-def _older(created: str, f: Filters) -> bool:
-    """Created before every ``until`` (an object without a creation time is kept)."""
-    from geedocker.timefmt import rfc3339_epoch
-
-    if "until" not in f:
-        return True
-    epoch = rfc3339_epoch(created)
-    return epoch is not None and all(epoch < until(u) for u in f["until"])
-
-
-def _labelled(labels: dict[str, str], f: Filters) -> bool:
-    """dockerd's prune label match: every ``label`` holds, and not every ``label!`` does."""
-    from geedocker.containers.filters import match_labels
-
-    if "label" in f and not match_labels(f["label"], labels):
-        return False
-    return not ("label!" in f and match_labels(f["label!"], labels))
+def _report(title: str, pruned: Pruned, lines: list[str] | None = None) -> tuple[str, int]:
+    """The pass's section (its refusals to stderr, as ``Error: ...``) and its bytes."""
+    for e in pruned.errors:
+        print(f"Error: {e}", file=sys.stderr)
+    return section(title, list(pruned.deleted) if lines is None else lines), pruned.reclaimed
 
 
 def containers(layout: Layout, f: Filters) -> tuple[str, int]:
-    from geedocker.containers.filters import check_keys
-    from geedocker.containers.lifecycle import prune
+    from geedocker.containers import prune
 
-    check_keys(f, CONTAINER_FILTERS)
-    for u in f.get("until", []):
-        until(u)  # a bad value is refused before anything goes
-    sizes: dict[str, int] = {}
-    removed = prune(layout, lambda rec: _older(rec.created, f) and _labelled(rec.labels, f), sizes)
-    return section("Deleted Containers:", removed), sum(sizes.values())
+    return _report("Deleted Containers:", prune.containers(layout, f))
 
 
 def networks(layout: Layout, f: Filters) -> tuple[str, int]:
-    from geedocker.containers.filters import check_keys
-    from geedocker.errors import GeeDockerError
-    from geedocker.network import endpoint
-    from geedocker.network.config import NetworkStore
-    from geedocker.network.errors import NetworkInUse
+    from geedocker.containers import prune
 
-    check_keys(f, NETWORK_FILTERS)
-    for u in f.get("until", []):
-        until(u)
-    removed = []
-    for cfg in NetworkStore(layout).configs():
-        if cfg.is_default or not _labelled(dict(cfg.labels), f) or not _older(cfg.created, f):
-            continue
-        try:
-            endpoint.remove_network(layout, cfg.name)
-        except NetworkInUse:
-            continue
-        except GeeDockerError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            continue
-        removed.append(cfg.name)
-    return section("Deleted Networks:", removed), 0
+    return _report("Deleted Networks:", prune.networks(layout, f))
 
 
 def volumes(layout: Layout, f: Filters, all_: bool = False) -> tuple[str, int]:
     """Anonymous volumes no container uses (all unused ones with ``all_`` or ``--filter all=true``, docker 23+)."""
-    from geedocker.containers import volumes as engine
-    from geedocker.containers.filters import FilterError, check_keys
+    from geedocker.containers import prune
 
-    check_keys(f, VOLUME_FILTERS)
-    for a in f.get("all", []):
-        if a.lower() not in ("true", "false", "1", "0"):
-            raise FilterError(f"invalid filter 'all={a}'")
-        all_ = all_ or a.lower() in ("true", "1")
-    labels = f.get("label", []) + ["!" + x for x in f.get("label!", [])]
-    sizes: dict[str, int] = {}
-    removed = engine.prune(layout, all_=all_, labels=labels, sizes=sizes)
-    return section("Deleted Volumes:", removed), sum(sizes.values())
+    return _report("Deleted Volumes:", prune.volumes(layout, f, all_))
 
 
 def images(layout: Layout, f: Filters, all_: bool = False) -> tuple[str, int]:
     """Dangling images (every image no container uses with ``all_``, or ``dangling=false``)."""
-    from geedocker.containers.filters import FilterError, check_keys
-    from geedocker.containers.store import ContainerStore
-    from geedocker.errors import GeeDockerError
-    from geedocker.images.local import image_size, remove_image
-    from geedocker.store.images import ImageStore
+    from geedocker.containers import prune
 
-    check_keys(f, IMAGE_FILTERS)
-    for d in f.get("dangling", []):
-        if d.lower() not in ("true", "false", "1", "0"):
-            raise FilterError(f"Invalid filter 'dangling=[{d}]'")
-        all_ = all_ or d.lower() in ("false", "0")
-    for u in f.get("until", []):
-        until(u)
-    store = ContainerStore(layout)
-    used = {r.image_id for r in store.list()}
-    lines: list[str] = []
-    reclaimed = 0
-    for rec in ImageStore(layout).records():
-        if str(rec.id) in used or (not all_ and rec.tags):
-            continue
-        if not _older(rec.config.created, f) or not _labelled(dict(rec.config.config.labels), f):
-            continue
-        size = image_size(layout, rec)
-        try:
-            removed = remove_image(layout, str(rec.id), users=store.image_users, force=True)
-            lines += [line[:1].lower() + line[1:] for line in removed]  # prune's "untagged:", rmi's "Untagged:"
-        except GeeDockerError as e:
-            print(f"Error: {e}", file=sys.stderr)
-            continue
-        reclaimed += size
-    return section("Deleted Images:", lines), reclaimed
+    pruned = prune.images(layout, f, all_)
+    return _report("Deleted Images:", pruned, [line[:1].lower() + line[1:] for line in pruned.deleted])  # rmi's
+    # "Untagged:" is prune's "untagged:"
 
 
 def build_cache(layout: Layout, f: Filters | None = None) -> tuple[str, int]:

@@ -10,7 +10,8 @@ import argparse
 def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
     sub.add_parser("boot", help="start the containers whose restart policy wants them up (after a reboot)")
-    chk = sub.add_parser("check", help="report (and with --repair fix) inconsistencies in the store's containers")
+    chk = sub.add_parser("check", help="report (and with --repair fix) inconsistencies in the store's containers "
+                                       "and the host's address leases")
     chk.add_argument("--repair", action="store_true", help="remove leftovers, unmount and free what nothing runs in")
     df = sub.add_parser("df", help="show disk usage")
     df.add_argument("--format", default="", help='"table", "json" or a Go template')

@@ -12,17 +12,18 @@ Modules
     names       docker-style random names (adjective_surname)
     rootfs      the overlay mount (image layers + upper/work) at the bundle's rootfs
     backend     the OCI runtime: geedocker.runtime in-process, or runc/crun by their CLI
-    supervisor  the process owning a running container: stdio, json-file log, exit status, --rm
+    supervisor  what the monitor does for a running container: stdio, json-file log, exit status, --rm
+    monitor     the monitor process (forked per container) and how a caller starts one attached or detached
     lifecycle   create, start, run, stop, kill, remove, wait, prune, refresh
     execute     exec into a running container
     netns       loopback up in the container's private network namespace
     logs, ps, inspect, console, images (RootfsSource from the image store or a directory)
 
 Behaviour worth knowing
-    * Attached ``run``: the geedocker process is the supervisor; it copies the container's stdout and
-      stderr to ours and to the json-file log, forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 (and SIGWINCH
+    * Attached ``run``: a monitor inherits our stdio and copies the container's stdout and stderr there and
+      to the json-file log; the geedocker process forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 (and SIGWINCH
       for -t) and exits with the container's status (125 engine error, 126/127 command not
-      executable/found). ``-d``: a double-forked, setsid monitor does the same with the log only.
+      executable/found). ``-d``: the monitor does the same with the log only.
     * State survives the CLI being killed: container.json is replaced atomically and fsynced on each
       change and holds the init's and the supervisor's pids with their start times; ``refresh`` (called
       by ps, wait, stop, rm, inspect) marks a container exited when both are gone, taking the exit code

@@ -1,6 +1,7 @@
 """``geedocker system check``: what is inconsistent in a store's containers, and (``repair``) what can be put right
 without asking: leftovers of interrupted creates and removals, name entries of vanished containers, the rootfs
-mount of a container that does not run, the cgroups of one that does not run. A damaged record is reported, not
+mount of a container that does not run, the cgroups of one that does not run; and, host-wide, address leases and
+subnet claims that removed stores and containers left (``network.hostcheck``). A damaged record is reported, not
 removed: ``rm -f`` removes it and what it held. Blobs and layers are checked by pulls and ``save`` (not here)."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 def check(layout: Layout, repair: bool = False) -> tuple[list[str], list[str]]:
     """(problems found, of them what was repaired), one line each."""
+    from geedocker.network.hostcheck import check as check_network
     from geedocker.runtime.cgroups import for_container
 
     store = ContainerStore(layout)
@@ -63,7 +65,8 @@ def check(layout: Layout, repair: bool = False) -> tuple[list[str], list[str]]:
                 with contextlib.suppress(GeeDockerError, OSError):
                     cg.destroy()
                     fixed.append(line)
-    return found, fixed
+    net_found, net_fixed = check_network(layout, repair)
+    return found + net_found, fixed + net_fixed
 
 
 def _dirs(cg: Cgroup) -> list[Path]:

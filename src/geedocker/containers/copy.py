@@ -256,8 +256,8 @@ def _to_container(root: Path, ref: str, src: str, dest: str, follow: bool, archi
         spath = os.path.realpath(src) if follow else src
         try:
             st = os.lstat(spath)
-        except FileNotFoundError:
-            raise CopyError(f"stat {src}: no such file or directory") from None
+        except FileNotFoundError as e:
+            raise CopyError(f"stat {src}: no such file or directory") from e
         is_dir = stat.S_ISDIR(st.st_mode)
         if (src.endswith("/") or src.endswith("/.")) and not is_dir:
             raise CopyError(f"{src}: not a directory")

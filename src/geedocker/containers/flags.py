@@ -69,6 +69,14 @@ def parse_cpus(text: str | None) -> int | None:
     return nano
 
 
+def check_cpu_shares(shares: int | None) -> int | None:
+    """``--cpu-shares`` / ``HostConfig.CpuShares``: 0 is the default (None); a negative weight is refused here,
+    where dockerd takes it and its start fails ("shares: invalid argument")."""
+    if shares is not None and shares < 0:
+        raise UsageError(f"invalid CPU shares {shares}: shares: invalid argument")
+    return shares or None
+
+
 def parse_signal(text: str) -> int:
     """``SIGTERM``, ``TERM``, ``term`` or ``15`` -> 15."""
     t = text.strip().upper()

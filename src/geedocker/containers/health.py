@@ -37,6 +37,37 @@ def parse_duration(text: str, flag: str) -> int:
     return int(sum(float(a) * scale[b] for a, b in parts))
 
 
+MIN_DURATION = 1_000_000  # dockerd's containertypes.MinimumDuration (1ms), in nanoseconds
+TEST_KINDS = ("NONE", "CMD", "CMD-SHELL")
+
+
+def check(hc: dict[str, Any]) -> dict[str, Any]:
+    """A container's Healthcheck (``--health-*`` or the API's ``Config.Healthcheck``, durations in nanoseconds),
+    checked as dockerd checks it at create (its messages); the fields that ask for something. A test of another
+    kind is refused here (dockerd takes it and its monitor never runs it)."""
+    from geedocker.errors import UsageError
+
+    test = hc.get("Test") or []
+    if not isinstance(test, list) or not all(isinstance(t, str) for t in test):
+        raise UsageError("Healthcheck.Test: a list of strings was expected")
+    if test and test[0] not in TEST_KINDS:
+        raise UsageError(f"unknown healthcheck type {test[0]!r} (NONE, CMD and CMD-SHELL are)")
+    if test and test[0] != "NONE" and len(test) < 2:
+        raise UsageError(f"Healthcheck.Test {test[0]} needs a command")
+    out: dict[str, Any] = {"Test": list(test)} if test else {}
+    for key in ("Interval", "Timeout", "StartPeriod", "Retries"):
+        v = hc.get(key) or 0
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise UsageError(f"Healthcheck.{key}: an integer was expected")
+        if key == "Retries" and v < 0:
+            raise UsageError("Retries in Healthcheck cannot be negative")
+        if key != "Retries" and v != 0 and v < MIN_DURATION:
+            raise UsageError(f"{key} in Healthcheck cannot be less than 1ms")
+        if v:
+            out[key] = v
+    return out
+
+
 def merge(image: dict[str, Any] | None, flags: dict[str, Any]) -> dict[str, Any] | None:
     """The container's Healthcheck: the image's with the flags over it (``--no-healthcheck``: Test ["NONE"])."""
     out = dict(image or {})

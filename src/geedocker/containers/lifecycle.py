@@ -16,6 +16,7 @@ from geedocker import network
 from geedocker.containers import rootfs
 from geedocker.containers.backend import backend_name, get_backend
 from geedocker.containers.flags import validate_name
+from geedocker.containers.monitor import run_attached, start_detached
 from geedocker.containers.options import RunOptions
 from geedocker.containers.paths import mkdir_in_root
 from geedocker.containers.plan import (
@@ -39,7 +40,6 @@ from geedocker.containers.store import (
     is_alive,
     new_container_id,
 )
-from geedocker.containers.supervisor import run_attached, start_detached
 from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.logger import get_logger

@@ -34,6 +34,21 @@ def parse(text: str) -> str:
     raise UsageError(f"invalid restart policy '{text}'")
 
 
+def from_api(name: str, count: int, auto_remove: bool = False) -> str:
+    """The API's ``HostConfig.RestartPolicy`` (Name, MaximumRetryCount) as a policy, checked as dockerd checks it
+    (its messages); "" for none."""
+    if name in ("always", "unless-stopped", "no") and count != 0:
+        raise UsageError(f"maximum retry count cannot be used with restart policy '{name}'")
+    if name == "on-failure" and count < 0:
+        raise UsageError("maximum retry count cannot be negative")
+    if name not in ("", "no", "always", "unless-stopped", "on-failure"):
+        raise UsageError(f"invalid restart policy '{name}'")
+    policy = parse(f"{name}:{count}" if name == "on-failure" and count else name)
+    if policy and auto_remove:
+        raise UsageError("can't create 'AutoRemove' container with restart policy")
+    return policy
+
+
 def docker_name(policy: str) -> tuple[str, int]:
     """inspect's ``HostConfig.RestartPolicy``: (Name, MaximumRetryCount)."""
     name, _, count = policy.partition(":")

@@ -9,7 +9,6 @@ registry only for the tag's current digest (HEAD) and downloads nothing.
 from __future__ import annotations
 
 import contextlib
-import io
 import queue
 import threading
 from collections.abc import Callable
@@ -24,12 +23,12 @@ from geedocker.errors import (
     ArchiveError,
     GeeDockerError,
     ManifestError,
-    NotFoundError,
     PlatformError,
     VerificationError,
 )
+from geedocker.images.image import RemoteImage
 from geedocker.logger import get_logger
-from geedocker.oci import Descriptor, ImageConfig, Index, Manifest, Platform
+from geedocker.oci import Descriptor, ImageConfig, Platform
 from geedocker.store.blobs import CHUNK, BlobStore, Ingest
 from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layers import LayerStore
@@ -235,57 +234,8 @@ class Puller:
             )
         return self._client
 
-    # --- manifests --------------------------------------------------------------------------------
-    def _manifest_bytes(self, client: RegistryClient, ref: refs.Reference, ident: str) -> tuple[Digest, bytes, str]:
-        """(digest, bytes, media type) of a manifest or index, from the store if we have it."""
-        if ident.startswith("sha256:"):
-            d = Digest.parse(ident)
-            if self.blobs.has(d):
-                data = self.blobs.read_bytes(d, oci.MAX_MANIFEST_BYTES)
-                return d, data, oci.detect_media_type(data, None)
-        else:
-            head = client.head_manifest(ref.path, ident)
-            if head is None:
-                raise NotFoundError(f"manifest unknown: {ref.familiar()} not found in {ref.domain}")
-            if self.blobs.has(head.digest):
-                data = self.blobs.read_bytes(head.digest, oci.MAX_MANIFEST_BYTES)
-                return head.digest, data, oci.detect_media_type(data, head.media_type)
-        fetched = client.get_manifest(ref.path, ident)
-        self.blobs.put_bytes(fetched.data, fetched.digest)
-        return fetched.digest, fetched.data, oci.detect_media_type(fetched.data, fetched.media_type)
-
-    def _resolve_manifest(
-        self, client: RegistryClient, ref: refs.Reference
-    ) -> tuple[Digest, Digest, Manifest]:
-        """(top digest, manifest digest, manifest): an index is resolved for the wanted platform."""
-        top, data, media_type = self._manifest_bytes(client, ref, ref.identifier)
-        if media_type in oci.INDEX_TYPES:
-            index = Index.from_bytes(data, media_type)
-            want = self.options.platform or Platform.host()
-            child = index.select(want)
-            log.debug("index %s: chose %s for %s", top, child.digest, want)
-            mdigest, mdata, mtype = self._manifest_bytes(client, ref, str(child.digest))
-            if mtype in oci.INDEX_TYPES:
-                raise ManifestError(f"{ref.familiar()}: nested indexes are not supported")
-            return top, mdigest, Manifest.from_bytes(mdata, mtype)
-        return top, top, Manifest.from_bytes(data, media_type)
-
-    def _config(self, client: RegistryClient, ref: refs.Reference, desc: Descriptor, stats: _Stats) -> ImageConfig:
-        if not self.blobs.has(desc.digest):
-            if desc.size > oci.MAX_CONFIG_BYTES:
-                raise ManifestError(f"image config {desc.digest} is too large ({desc.size} bytes)")
-            data = client.get_blob_bytes(ref.path, desc.digest, oci.MAX_CONFIG_BYTES)
-            self.blobs.put_bytes(data, desc.digest)
-            with stats.lock:
-                stats.blobs += 1
-                stats.bytes += len(data)
-        return ImageConfig.from_bytes(self.blobs.read_bytes(desc.digest, oci.MAX_CONFIG_BYTES))
-
     # --- layers -----------------------------------------------------------------------------------
-    def _layer(
-        self, client: RegistryClient, ref: refs.Reference, desc: Descriptor, chain: Digest, diff_id: Digest,
-        stats: _Stats,
-    ) -> None:
+    def _layer(self, image: RemoteImage, desc: Descriptor, chain: Digest, diff_id: Digest, stats: _Stats) -> None:
         short = desc.digest.short
         if self.blobs.has(desc.digest) and self.layers.has(chain):
             self.progress(ProgressEvent(short, LayerStatus.EXISTS, desc.size, desc.size))
@@ -294,7 +244,7 @@ class Puller:
             log.debug("layer %s has foreign URLs; fetching from the registry", desc.digest)
         with self.blobs.ingest(desc.digest, desc.size) as ing:
             if not ing.done:
-                self._download(client, ref, desc, chain, diff_id, ing, stats)
+                self._download(image, desc, chain, diff_id, ing, stats)
                 return
         if not self.layers.has(chain):
             self.progress(ProgressEvent(short, LayerStatus.EXTRACTING, 0, desc.size))
@@ -302,11 +252,8 @@ class Puller:
         self.progress(ProgressEvent(short, LayerStatus.DONE, desc.size, desc.size))
 
     def _download(
-        self, client: RegistryClient, ref: refs.Reference, desc: Descriptor, chain: Digest, diff_id: Digest,
-        ing: Ingest, stats: _Stats,
+        self, image: RemoteImage, desc: Descriptor, chain: Digest, diff_id: Digest, ing: Ingest, stats: _Stats,
     ) -> None:
-        from geedocker.registry import ResumingBlobReader
-
         short = desc.digest.short
         offset = ing.open()
         done = [offset]
@@ -317,11 +264,7 @@ class Puller:
             self.progress(ProgressEvent(short, LayerStatus.DOWNLOADING, done[0], desc.size))
 
         self.progress(ProgressEvent(short, LayerStatus.DOWNLOADING, offset, desc.size))
-        if offset >= desc.size:  # a killed pull left the whole blob behind, uncommitted
-            reader_cm: contextlib.AbstractContextManager[_Readable] = contextlib.nullcontext(io.BytesIO())
-        else:
-            reader_cm = ResumingBlobReader(client, ref.path, desc.digest, size=desc.size, offset=offset)
-        with reader_cm as reader:
+        with image.open_blob(desc, offset) as reader:  # empty when a killed pull left it all behind
             unpack = not self.layers.has(chain)
             tee = _Tee(reader, ing, ing.read_prefix() if (unpack and offset) else None, on_bytes, self.cancel)
             try:
@@ -370,8 +313,12 @@ class Puller:
         self.blobs.sweep_ingest()
         client = self._client_for(ref)
         stats = _Stats()
-        top, mdigest, manifest = self._resolve_manifest(client, ref)
-        config = self._config(client, ref, manifest.config, stats)
+        image = RemoteImage(client, ref, self.blobs, self.options.platform)
+        top, mdigest, manifest = image.top_digest(), image.manifest_digest(), image.manifest()
+        config = ImageConfig.from_bytes(image.raw_config())
+        if image.fetched_bytes:
+            stats.blobs += 1
+            stats.bytes += image.fetched_bytes
         if self.options.platform is not None and config.os and config.architecture:
             got = Platform(config.os, config.architecture, config.variant)
             if not self.options.platform.matches(got):
@@ -391,7 +338,7 @@ class Puller:
         if manifest.layers:
             pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull")
             futures = [
-                pool.submit(self._layer, client, ref, layer, chain, diff_id, stats)
+                pool.submit(self._layer, image, layer, chain, diff_id, stats)
                 for layer, chain, diff_id in zip(manifest.layers, chains, config.diff_ids, strict=True)
             ]
             try:

@@ -1,5 +1,5 @@
-"""Push: upload what the registry lacks (a HEAD per blob first, cross-repository mount where offered),
-then the manifest."""
+"""Push: upload what the registry lacks of a local image (a HEAD per blob first, cross-repository mount where
+offered), then the manifest. The blobs come from the image (``images.image.LocalImage``), not from store paths."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from geedocker import reference as refs
 from geedocker.digest import Digest
 from geedocker.errors import UsageError
+from geedocker.images.image import LocalImage
 from geedocker.logger import get_logger
+from geedocker.oci import Descriptor
 from geedocker.store.blobs import BlobStore
 from geedocker.store.images import ImageStore
 from geedocker.store.layout import Layout
@@ -48,7 +50,6 @@ def push(
     ref = refs.parse(destination or name)
     if ref.digest is not None and ref.tag is None:
         raise UsageError(f"cannot push to a digest reference {ref}; give a tag")
-    blobs = BlobStore(layout)
     say = progress or (lambda s: None)
     own_client = client is None
     if client is None:
@@ -63,23 +64,24 @@ def push(
             if other.domain == ref.domain and other.path != ref.path:
                 mount_from = other.path
                 break
-        descs = [record.manifest.config, *record.manifest.layers]
+        image = LocalImage(BlobStore(layout), record)
+        descs = image.blobs()
         uploaded = skipped = 0
 
-        def one(desc_digest: Digest, size: int) -> bool:
-            with blobs.open(desc_digest) as f:
-                sent = client.upload_blob(ref.path, desc_digest, size, f, mount_from=mount_from)
-            say(f"{desc_digest.short}: {'Pushed' if sent else 'Layer already exists'}")
+        def one(desc: Descriptor) -> bool:
+            with image.open_blob(desc) as f:
+                sent = client.upload_blob(ref.path, desc.digest, desc.size, f, mount_from=mount_from)
+            say(f"{desc.digest.short}: {'Pushed' if sent else 'Layer already exists'}")
             return sent
 
         with ThreadPoolExecutor(max_workers=max(1, min(max_parallel, len(descs)))) as pool:
-            for did in pool.map(lambda d: one(d.digest, d.size), descs):
+            for did in pool.map(one, descs):
                 if did:
                     uploaded += 1
                 else:
                     skipped += 1
-        data = blobs.read_bytes(record.manifest_digest)
-        digest = client.put_manifest(ref.path, ref.tag or "latest", data, record.manifest.media_type)
+        data = image.raw_manifest()
+        digest = client.put_manifest(ref.path, ref.tag or "latest", data, image.manifest().media_type)
         store.add(record.manifest_digest, record.config_digest, None, repo_digest=f"{ref.repository}@{digest}")
         from geedocker.images import events
 

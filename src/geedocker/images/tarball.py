@@ -27,6 +27,7 @@ from geedocker import oci
 from geedocker import reference as refs
 from geedocker.digest import Digest
 from geedocker.errors import ArchiveError, GeeDockerError, InvalidReference, ManifestError, VerificationError
+from geedocker.images.image import BlobReader, LocalImage
 from geedocker.oci import Descriptor, ImageConfig, Index, Manifest, MediaType, Platform
 from geedocker.store.blobs import CHUNK, BlobStore
 from geedocker.store.images import ImageRecord, ImageStore
@@ -79,20 +80,21 @@ def save(layout: Layout, names: list[str], out: BinaryIO) -> list[ImageRecord]:
         _add_dir(tf, "blobs", mtime)
         _add_dir(tf, "blobs/sha256", mtime)
         for rec, tags in records:
-            for d in [rec.config_digest, rec.manifest_digest, *rec.layer_digests]:
+            image = LocalImage(blobs, rec)
+            manifest = Descriptor(rec.manifest.media_type, rec.manifest_digest, blobs.size(rec.manifest_digest))
+            for desc in [image.manifest().config, manifest, *image.manifest().layers]:
+                d = desc.digest
                 if d in written:
                     continue
                 written.add(d)
-                p = blobs.path(d)
-                ti = tf.gettarinfo(str(p), arcname=f"blobs/{d.algorithm}/{d.hex}")
-                ti.uid = ti.gid = 0
-                ti.uname = ti.gname = ""
+                ti = tarfile.TarInfo(f"blobs/{d.algorithm}/{d.hex}")
+                ti.size = desc.size
                 ti.mode = 0o644
                 ti.mtime = mtime
-                with open(p, "rb") as f:
-                    checked = _Checked(f, d)
+                with image.open_blob(desc) as f:
+                    checked = _Checked(f, d, desc.size)
                     tf.addfile(ti, checked)  # read() is all tarfile uses
-                    checked.verify(ti.size)
+                    checked.verify()
             layer_paths = [f"blobs/sha256/{d.hex}" for d in rec.layer_digests]
             familiar = [refs.parse(t).familiar() for t in tags]
             docker_manifest.append(
@@ -127,9 +129,10 @@ class _Checked:
     """A blob read into the archive, hashed on the way: ``save`` never exports a blob whose bytes are not what
     its digest says (a truncated or damaged file in the store)."""
 
-    def __init__(self, f: BinaryIO, digest: Digest) -> None:
+    def __init__(self, f: BlobReader, digest: Digest, size: int) -> None:
         self._f = f
         self._digest = digest
+        self._size = size
         self._hash = digest.hasher()
         self._read = 0
 
@@ -137,13 +140,18 @@ class _Checked:
         data = self._f.read(n)
         self._hash.update(data)
         self._read += len(data)
+        if (n < 0 or len(data) < n) and self._read < self._size:
+            # a short read is the file's end (tarfile would say "unexpected end of data")
+            self._damaged(f"{self._read} of its {self._size} bytes")
         return data
 
-    def verify(self, size: int) -> None:
+    def verify(self) -> None:
         got = self._hash.hexdigest()
-        if self._read != size or got != self._digest.hex:
-            raise VerificationError(f"blob {self._digest} in the store is damaged (its bytes hash to "
-                                    f"{self._digest.algorithm}:{got}): not saved; pull the image again")
+        if self._read != self._size or got != self._digest.hex:
+            self._damaged(f"its bytes hash to {self._digest.algorithm}:{got}")
+
+    def _damaged(self, why: str) -> None:
+        raise VerificationError(f"blob {self._digest} in the store is damaged ({why}): not saved; pull the image again")
 
 
 # --------------------------------------------------------------------------------------------- load

@@ -10,7 +10,8 @@ The engine calls these (each imports its module lazily, so ``--network host`` st
     network.describe(layout, cid) -> dict      # inspect's NetworkSettings
     network.ports_text(layout, cid) -> str     # ps's PORTS column
 
-Modules: options (flags), config (networks on disk), ipam (leases), etcfiles (hosts, resolv.conf),
+Modules: options (flags), config (networks on disk), ipam (address leases, host-wide per bridge), subnets
+(subnet claims, host-wide), hostcheck (``system check``'s part), etcfiles (hosts, resolv.conf),
 nft (geedocker's nftables table), netlink (bridges, veths, namespaces) over rtnl (rtnetlink requests),
 endpoint (setup/release/connect/disconnect), report (inspect/ps), inspect (network ls/inspect). The run
 flags are registered by ``geedocker.cli.network_flags``. ``request`` is an ``options.NetworkRequest``: the
@@ -40,6 +41,9 @@ Choices (docker's behaviour unless said):
   network's rules (masquerade, isolation) live as long as the network has its bridge, as docker's do; a
   container's (DNAT for its published ports) while the container runs. A container without published
   ports therefore changes no rule.
+- One address space per host: every store on the host (any ``--root`` and run root) takes addresses from
+  the bridge's one lease table and picks subnets around the others' claims (``Layout.host_network``,
+  /run/geedocker/host unless ``GEEDOCKER_HOST_RUN``); stale leases and claims are reclaimed.
 - IPv4 only.
 """
 

@@ -1,13 +1,14 @@
-"""Networks on disk: ``networks/<name>.json`` (a NetworkConfig) next to ``<name>.leases`` (IPAM).
+"""Networks on disk: ``networks/<name>.json`` (a NetworkConfig); their addresses are leased host-wide per bridge
+(``ipam``) and their subnets claimed host-wide (``subnets``), under ``Layout.host_network``.
 
 The default network ``bridge`` is written on first use. Its bridge and subnet come from
-``GEEDOCKER_BRIDGE`` (default ``geedocker0``) and ``GEEDOCKER_BRIDGE_SUBNET`` (default: the subnet the
-bridge already routes if it exists, else the first of 10.89.0.0/16, 10.90.0.0/16, ... that no host
-route, address or name server overlaps); once written they stay. Two stores (``--root``) sharing one
-bridge share its subnet but not their leases: give each store its own bridge (as two docker daemons
-need their own bridges).
+``GEEDOCKER_BRIDGE`` (default ``geedocker0``) and ``GEEDOCKER_BRIDGE_SUBNET`` (default: the subnet another
+store claimed for the bridge, or the one the bridge already routes, else the first of 10.89.0.0/16,
+10.90.0.0/16, ... that no host route, address, name server or other store's claim overlaps); once written they
+stay. Two stores (``--root``) on one bridge share its subnet and its lease table, so they never hand out the same
+address.
 User networks get a bridge ``gd-<id12>`` and, without ``--subnet``, the first free /24 of 10.200.0.0/16
-(again skipping host routes and other networks).
+(skipping host routes, this store's networks and every other store's claims).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from geedocker.errors import NetworkError, UsageError
-from geedocker.network.errors import NetworkNotFound
+from geedocker.network.errors import NetworkExists, NetworkNotFound
 from geedocker.network.options import validate_network_name
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
@@ -132,7 +133,19 @@ class NetworkStore:
     def path(self, name: str) -> Path:
         return self.dir / f"{name}.json"
 
-    def leases_path(self, name: str) -> Path:
+    @property
+    def host(self) -> Path:
+        """The host-wide directory of lease tables and subnet claims (shared by every store)."""
+        return self.layout.host_network
+
+    def leases_path(self, cfg: NetworkConfig) -> Path:
+        """The host-wide lease table of ``cfg``'s bridge."""
+        from geedocker.network.ipam import table_path
+
+        return table_path(self.host, cfg.bridge)
+
+    def legacy_leases_path(self, name: str) -> Path:
+        """Where an older geedocker kept a network's leases, per store (``ipam.Ipam.adopt`` moves them)."""
         return self.dir / f"{name}.leases"
 
     def names(self) -> list[str]:
@@ -181,39 +194,59 @@ class NetworkStore:
         atomic_write(self.path(cfg.name), json.dumps(cfg.to_json(), indent=1).encode(), 0o644)
 
     def delete(self, name: str) -> None:
-        leases = self.leases_path(name)
-        for p in (self.path(name), leases, leases.with_name(leases.name + ".lock")):
+        """Remove network ``name``'s config and its subnet claim (its lease table goes with its last lease)."""
+        from geedocker.network import subnets
+
+        cfg = self._read(name)
+        legacy = self.legacy_leases_path(name)
+        for p in (self.path(name), legacy, legacy.with_name(legacy.name + ".lock")):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
+        if cfg is not None:
+            with subnets.locked(self.host):
+                subnets.unclaim(self.host, cfg.bridge, str(self.path(name)))
 
     def default(self) -> NetworkConfig:
         """The ``bridge`` network, written on first use (with the environment's bridge and subnet)."""
-        import ipaddress
-
         cfg = self._read(DEFAULT_NETWORK)
         if cfg is not None:
             return cfg
+        import ipaddress
+
+        from geedocker.network import subnets
+
         bridge = os.environ.get("GEEDOCKER_BRIDGE") or DEFAULT_BRIDGE
         _check_ifname(bridge)
         subnet_text = os.environ.get("GEEDOCKER_BRIDGE_SUBNET", "")
-        taken = host_networks(exclude_dev=bridge) + [c.subnet for c in self._user_configs()]
-        on_bridge = [net for dev, net in host_routes() if dev == bridge and net.prefixlen <= 30]
-        if subnet_text:
-            subnet = parse_subnet(subnet_text)
-        elif on_bridge:  # the bridge exists (another store made it): share its subnet
-            subnet = on_bridge[0]
-        else:
-            for cand in DEFAULT_SUBNET_CANDIDATES:
-                subnet = ipaddress.IPv4Network(cand)
-                if not _overlaps(subnet, taken):
-                    break
+        own = str(self.path(DEFAULT_NETWORK))
+        with subnets.locked(self.host):  # no other store picks a subnet meanwhile
+            cfg = self._read(DEFAULT_NETWORK)
+            if cfg is not None:
+                return cfg
+            claims = subnets.live(self.host, exclude=own)
+            shared = [c.subnet for c in claims if c.bridge == bridge]
+            taken = (host_networks(exclude_dev=bridge) + [c.subnet for c in self._user_configs()]
+                     + [c.subnet for c in claims if c.bridge != bridge])  # fmt: skip
+            on_bridge = [net for dev, net in host_routes() if dev == bridge and net.prefixlen <= 30]
+            if subnet_text:
+                subnet = parse_subnet(subnet_text)
+            elif shared:  # another store uses this bridge: share its subnet (and its leases)
+                subnet = shared[0]
+            elif on_bridge:  # the bridge exists (made by hand, or by an older geedocker): share its subnet
+                subnet = on_bridge[0]
             else:
-                raise NetworkError("no free subnet for the default network: set GEEDOCKER_BRIDGE_SUBNET")
-        cfg = NetworkConfig(
-            name=DEFAULT_NETWORK, id=os.urandom(32).hex(), bridge=bridge, subnet=subnet,
-            gateway=next(subnet.hosts()), created=now_rfc3339(),
-        )  # fmt: skip
-        self.save(cfg)
+                for cand in DEFAULT_SUBNET_CANDIDATES:
+                    subnet = ipaddress.IPv4Network(cand)
+                    if not _overlaps(subnet, taken):
+                        break
+                else:
+                    raise NetworkError("no free subnet for the default network: set GEEDOCKER_BRIDGE_SUBNET")
+            cfg = NetworkConfig(
+                name=DEFAULT_NETWORK, id=os.urandom(32).hex(), bridge=bridge, subnet=subnet,
+                gateway=next(subnet.hosts()), created=now_rfc3339(),
+            )  # fmt: skip
+            self.save(cfg)
+            subnets.claim(self.host, bridge, subnet, own)
         return cfg
 
     def _user_configs(self) -> list[NetworkConfig]:
@@ -225,46 +258,65 @@ class NetworkStore:
         """A new user network (config only: its bridge appears with its first container)."""
         import ipaddress
 
+        from geedocker.network import subnets
+
         validate_network_name(name)
         if name in ("bridge", "host", "none", "default"):
             raise NetworkError(f"network name {name} is a pre-defined network and cannot be created")
-        if self._read(name) is not None:
-            raise NetworkError(f"network with name {name} already exists")
-        existing = [c.subnet for c in self.configs()]
-        taken = existing + host_networks()
-        if subnet:
-            net = parse_subnet(subnet)
-            for c in self.configs():
-                if net.overlaps(c.subnet):
-                    raise NetworkError(
-                        f"invalid pool request: subnet {net} overlaps with network {c.name} ({c.subnet})"
-                    )
-            for dev, routed in host_routes():  # as podman: never a subnet the host already routes
-                if net.overlaps(routed):
-                    raise NetworkError(
-                        f"invalid pool request: subnet {net} overlaps with the host's route to {routed} (dev {dev})"
-                    )
-        else:
-            for cand in ipaddress.IPv4Network(USER_POOL).subnets(new_prefix=24):
-                if not _overlaps(cand, taken):
-                    net = cand
-                    break
+        mine = self.configs()  # before the lock: the default network takes it when it is first written
+        with subnets.locked(self.host):  # no other store picks a subnet meanwhile
+            if self._read(name) is not None:
+                raise NetworkExists(f"network with name {name} already exists")
+            claims = subnets.live(self.host)
+            others = [c for c in claims if not any(str(self.path(m.name)) in c.owners for m in mine)]
+            claimed = {o for c in claims for o in c.owners}
+            for m in mine:  # networks written before subnets were claimed: claimed now, for the other stores
+                if str(self.path(m.name)) not in claimed and self.path(m.name).exists():
+                    subnets.claim(self.host, m.bridge, m.subnet, str(self.path(m.name)))
+            if subnet:
+                net = parse_subnet(subnet)
+                for c in mine:
+                    if net.overlaps(c.subnet):
+                        raise NetworkError(
+                            f"invalid pool request: subnet {net} overlaps with network {c.name} ({c.subnet})"
+                        )
+                for dev, routed in host_routes():  # as podman: never a subnet the host already routes
+                    if net.overlaps(routed):
+                        raise NetworkError(f"invalid pool request: subnet {net} overlaps with the host's route to "
+                                           f"{routed} (dev {dev})")  # fmt: skip
+                for claim in others:  # nor one that another store's network holds (one address space per host)
+                    if net.overlaps(claim.subnet):
+                        raise NetworkError(f"invalid pool request: subnet {net} overlaps with {claim.subnet} "
+                                           f"of bridge {claim.bridge} (network {_owner_text(claim.owners[0])})")
             else:
-                raise NetworkError("could not find a free subnet for the network: give --subnet")
-        if gateway:
-            try:
-                gw = ipaddress.IPv4Address(gateway)
-            except ValueError as e:
-                raise UsageError(f"invalid gateway address {gateway!r}") from e
-            if gw not in net or gw in (net.network_address, net.broadcast_address):
-                raise NetworkError(f"gateway {gw} is not a usable address of subnet {net}")
-        else:
-            gw = next(net.hosts())
-        nid = os.urandom(32).hex()
-        cfg = NetworkConfig(name=name, id=nid, bridge=f"gd-{nid[:12]}", subnet=net, gateway=gw, created=now_rfc3339(),
-                            labels=tuple(sorted(labels)))  # fmt: skip
-        self.save(cfg)
+                taken = [c.subnet for c in mine] + host_networks() + [c.subnet for c in others]
+                for cand in ipaddress.IPv4Network(USER_POOL).subnets(new_prefix=24):
+                    if not _overlaps(cand, taken):
+                        net = cand
+                        break
+                else:
+                    raise NetworkError("could not find a free subnet for the network: give --subnet")
+            if gateway:
+                try:
+                    gw = ipaddress.IPv4Address(gateway)
+                except ValueError as e:
+                    raise UsageError(f"invalid gateway address {gateway!r}") from e
+                if gw not in net or gw in (net.network_address, net.broadcast_address):
+                    raise NetworkError(f"gateway {gw} is not a usable address of subnet {net}")
+            else:
+                gw = next(net.hosts())
+            nid = os.urandom(32).hex()
+            cfg = NetworkConfig(name=name, id=nid, bridge=f"gd-{nid[:12]}", subnet=net, gateway=gw,
+                                created=now_rfc3339(), labels=tuple(sorted(labels)))  # fmt: skip
+            self.save(cfg)
+            subnets.claim(self.host, cfg.bridge, net, str(self.path(name)))
         return cfg
+
+
+def _owner_text(config_file: str) -> str:
+    """``<name> of the store at <root>`` from a network's config file ``<root>/networks/<name>.json``."""
+    p = Path(config_file)
+    return f"{p.stem} of the store at {p.parent.parent}"
 
 
 def parse_subnet(text: str) -> ipaddress.IPv4Network:

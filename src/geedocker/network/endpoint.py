@@ -21,7 +21,9 @@ are rewritten in place whenever a container joins or leaves (docker answers thro
 server; a hosts file works with every libc and needs no process). The default ``bridge`` network,
 as docker's, has no name resolution between containers.
 
-State per container: ``containers/<id>/network.json``. All changes hold ``locks/network.lock``.
+State per container: ``containers/<id>/network.json``. All changes hold ``locks/network.lock``. Addresses come
+from the host-wide lease table of each bridge (``network.ipam``, its own lock taken inside that one), shared with
+every other store on the host.
 """
 
 from __future__ import annotations
@@ -220,9 +222,26 @@ def veth_name(cid: str, network_id: str) -> str:
 
 
 def ipam_of(store: NetworkStore, cfg: NetworkConfig) -> Ipam:
+    """The host-wide lease table of ``cfg``'s bridge, as this store sees it (``network.ipam``)."""
     from geedocker.network.ipam import Ipam  # bridge networks only
 
-    return Ipam(store.leases_path(cfg.name), cfg.subnet, cfg.gateway)
+    layout = store.layout
+
+    def live() -> set[ipaddress.IPv4Address]:
+        from geedocker.network import netlink
+
+        try:
+            return netlink.live_addresses(cfg.bridge)
+        except NetworkError as e:  # the lease table alone still keeps geedocker's containers apart
+            log.warning("listing the addresses in use on bridge %s: %s", cfg.bridge, e)
+            return set()
+
+    ipam = Ipam(store.leases_path(cfg), cfg.subnet, cfg.gateway, store=str(layout.root), network=cfg.name,
+                live=live)  # fmt: skip
+    legacy = store.legacy_leases_path(cfg.name)
+    if os.path.exists(legacy):  # leases an older geedocker kept in the store: the host-wide table takes them
+        ipam.adopt(legacy, lambda owner: (str(netns_path(layout, owner)), str(layout.container_dir(owner))))
+    return ipam
 
 
 def netns_path(layout: Layout, cid: str) -> Path:
@@ -565,12 +584,14 @@ def _attach(
     ip: str, aliases: Sequence[str], *, default_route: bool,
 ) -> Endpoint:  # fmt: skip
     from geedocker.network import netlink
+    from geedocker.network.ipam import mac_for
 
-    addr = ipam_of(store, cfg).allocate(cid, ip, _lease_names(name, cid, aliases))
+    addr = ipam_of(store, cfg).allocate(cid, ip, _lease_names(name, cid, aliases), netns=str(ns),
+                                        home=str(layout.container_dir(cid)))
     netlink.ensure_bridge(cfg.bridge, cfg.gateway, cfg.subnet.prefixlen)
     ep = Endpoint(
         network=cfg.name, network_id=cfg.id, address=addr, prefixlen=cfg.subnet.prefixlen, gateway=cfg.gateway,
-        mac=netlink.mac_for(addr), ifname=ifname, host_veth=veth_name(cid, cfg.id), bridge=cfg.bridge,
+        mac=mac_for(addr), ifname=ifname, host_veth=veth_name(cid, cfg.id), bridge=cfg.bridge,
         aliases=tuple(aliases),
     )  # fmt: skip
     try:

@@ -13,6 +13,10 @@ class NetworkInUse(NetworkError):
     """A network that containers are still connected to."""
 
 
+class NetworkExists(NetworkError):
+    """A network name that is taken."""
+
+
 class AddressInUse(NetworkError):
     """An IP address that another container holds."""
 

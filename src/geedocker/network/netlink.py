@@ -222,6 +222,13 @@ def _quiet_delete(nl: rtnl.Rtnl, name: str) -> None:
             nl.delete_link(index)
 
 
-def mac_for(address: ipaddress.IPv4Address) -> str:
-    """Docker's MAC address: 02:42 then the IPv4 address's four bytes."""
-    return "02:42:" + ":".join(f"{b:02x}" for b in address.packed)
+def live_addresses(bridge: str) -> set[ipaddress.IPv4Address]:
+    """Addresses in use on ``bridge`` now: its own and its live neighbours' (none if it does not exist). IPAM
+    skips them: something outside the lease tables answers for them."""
+    from geedocker.network import rtnl  # not on the --network none/host path
+
+    with rtnl.Rtnl() as nl:
+        index = nl.link_index(bridge)
+        if index is None:
+            return set()
+        return {a.ip for a in nl.addresses(index)} | set(nl.neighbours(index))

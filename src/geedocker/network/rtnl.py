@@ -8,6 +8,7 @@ kernel's structures (``linux/netlink.h``, ``linux/rtnetlink.h``, ``linux/if_link
     ifinfomsg  16 bytes  family, pad, device type, index, flags, change mask     (RTM_*LINK)
     ifaddrmsg   8 bytes  family, prefix length, flags, scope, index               (RTM_*ADDR)
     rtmsg      12 bytes  family, dst/src length, tos, table, protocol, scope, type, flags  (RTM_*ROUTE)
+    ndmsg      12 bytes  family, pad, index, state, flags, type                   (RTM_*NEIGH)
     rtattr      4 bytes  length, type; then the payload, padded to 4 bytes
 
 Usage::
@@ -72,6 +73,8 @@ RTM_SETLINK = 19
 RTM_NEWADDR = 20
 RTM_GETADDR = 22
 RTM_NEWROUTE = 24
+RTM_NEWNEIGH = 28
+RTM_GETNEIGH = 30
 
 RT_TABLE_MAIN = 254
 RTPROT_BOOT = 3
@@ -95,11 +98,15 @@ IFA_ADDRESS = 1
 IFA_LOCAL = 2
 IFA_BROADCAST = 4
 IFF_UP = 0x1
+NDA_DST = 1  # linux/neighbour.h
+NDA_IFINDEX = 8
+NUD_LIVE = 0x02 | 0x08 | 0x10 | 0x40 | 0x80  # REACHABLE, DELAY, PROBE, NOARP, PERMANENT (not STALE or FAILED)
 
 NLMSGHDR = struct.Struct("=IHHII")  # nlmsg_len, nlmsg_type, nlmsg_flags, nlmsg_seq, nlmsg_pid
 IFINFOMSG = struct.Struct("=BxHiII")  # ifi_family, pad, ifi_type, ifi_index, ifi_flags, ifi_change
 IFADDRMSG = struct.Struct("=BBBBI")  # ifa_family, ifa_prefixlen, ifa_flags, ifa_scope, ifa_index
 RTMSG = struct.Struct("=BBBBBBBBI")  # family, dst_len, src_len, tos, table, protocol, scope, type, flags
+NDMSG = struct.Struct("=BxxxiHBB")  # ndm_family, pad, ndm_ifindex, ndm_state, ndm_flags, ndm_type
 RTATTR = struct.Struct("=HH")  # rta_len, rta_type
 NLMSGERR = struct.Struct("=i")  # error (negative errno, 0 for an ack); the request's nlmsghdr follows
 U8 = struct.Struct("=B")
@@ -440,6 +447,22 @@ class Rtnl:
         body = IFADDRMSG.pack(socket.AF_INET, prefixlen, 0, RT_SCOPE_UNIVERSE, index) + attrs
         what = f"adding {address}/{prefixlen} to link {self._label(index)}"
         self.request(RTM_NEWADDR, body, what, NLM_F_CREATE | NLM_F_EXCL)
+
+    def neighbours(self, index: int, states: int = NUD_LIVE) -> list[ipaddress.IPv4Address]:
+        """The IPv4 neighbours (ARP entries) on link ``index`` whose state is one of ``states``."""
+        # a strictly checked dump takes its filter as an attribute: a header's index is refused (EINVAL)
+        body = NDMSG.pack(socket.AF_INET, 0, 0, 0, 0) + attr_u32(NDA_IFINDEX, index)
+        found = []
+        for msg in self.dump(RTM_GETNEIGH, body, f"listing the neighbours on {self._label(index)}"):
+            if msg.type != RTM_NEWNEIGH or len(msg.body) < NDMSG.size:
+                continue
+            family, at, state, _flags, _type = NDMSG.unpack_from(msg.body)
+            if family != socket.AF_INET or at != index or not state & states:
+                continue
+            dst = parse_attrs(msg.body[NDMSG.size :]).get(NDA_DST)
+            if dst is not None and len(dst) == 4:
+                found.append(ipaddress.IPv4Address(dst))
+        return found
 
     def add_default_route(self, gateway: ipaddress.IPv4Address, index: int | None = None) -> None:
         """The IPv4 default route of the main table via ``gateway`` (through link ``index`` if given);

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import BinaryIO
+from typing import Protocol
 from urllib.parse import quote, urljoin, urlsplit
 
 from geedocker import oci
@@ -119,7 +119,13 @@ class BlobStream:
         self.close()
 
 
-def _read_exact(stream: BinaryIO, n: int) -> bytes:
+class Readable(Protocol):
+    """What an upload reads: a file of the store, or any image's blob stream."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+def _read_exact(stream: Readable, n: int) -> bytes:
     chunks: list[bytes] = []
     left = n
     while left > 0:
@@ -449,7 +455,7 @@ class RegistryClient:
         return int(size) if size.isdigit() else 0
 
     def upload_blob(
-        self, repo: str, digest: Digest, size: int, stream: BinaryIO, mount_from: str | None = None
+        self, repo: str, digest: Digest, size: int, stream: Readable, mount_from: str | None = None
     ) -> bool:
         """Upload ``size`` bytes of ``stream`` as blob ``digest``; False when the registry already had it
         (nothing was read or sent), True when it was mounted from ``mount_from`` or uploaded."""

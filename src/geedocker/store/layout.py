@@ -10,6 +10,8 @@
       tmp/                      scratch space on the store's filesystem (for atomic renames)
     $RUN (default /run/geedocker; --run-root or GEEDOCKER_RUN)
       locks, pid files, runtime state, netns bind mounts
+    $HOST (default /run/geedocker/host; GEEDOCKER_HOST_RUN): what every store of the host shares, whatever its
+      root and run root: network/<bridge>.leases (IPAM per bridge), network/subnets.json (subnet claims)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from geedocker.values import value
 
 DEFAULT_ROOT = Path("/var/lib/geedocker")
 DEFAULT_RUN = Path("/run/geedocker")
+DEFAULT_HOST_RUN = DEFAULT_RUN / "host"
 
 
 @value
@@ -97,6 +100,17 @@ class Layout:
     @property
     def netns(self) -> Path:
         return self.run / "netns"
+
+    @property
+    def host_run(self) -> Path:
+        """State shared by every store on the host (address leases and subnets per bridge). Not under the run
+        root: two stores with their own run roots (tests, a second --root) share the host's bridges and
+        addresses. ``GEEDOCKER_HOST_RUN`` moves it (tests point it at a temp dir)."""
+        return Path(os.environ.get("GEEDOCKER_HOST_RUN") or DEFAULT_HOST_RUN).absolute()
+
+    @property
+    def host_network(self) -> Path:
+        return self.host_run / "network"
 
     def ensure(self) -> None:
         for p in (self.blobs / "sha256", self.ingest, self.layers, self.tmp, self.containers, self.networks):

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from geedocker.errors import StoreError, VolumeError, VolumeNotFound
+from geedocker.errors import InvalidVolume, StoreError, VolumeError, VolumeNotFound
 from geedocker.store.fsutil import atomic_write, file_lock, remove_tree
 from geedocker.store.layout import Layout
 from geedocker.values import value
@@ -81,11 +81,11 @@ class Volume:
 def validate_name(name: str) -> str:
     """Docker's rules for a local volume's name (its messages too)."""
     if len(name) == 1:
-        raise VolumeError(
+        raise InvalidVolume(
             f"create {name}: volume name is too short, names should be at least two alphanumeric characters"
         )
     if not _NAME_RE.fullmatch(name):
-        raise VolumeError(
+        raise InvalidVolume(
             f'create {name}: "{name}" includes invalid characters for a local volume name, only '
             '"[a-zA-Z0-9][a-zA-Z0-9_.-]" are allowed. If you intended to pass a host directory, use absolute path'
         )
@@ -96,11 +96,11 @@ def validate_options(name: str, options: Mapping[str, str]) -> None:
     """The local driver's ``-o`` keys (docker: 'invalid option key'), and a device wants a type."""
     for k in options:
         if k not in DRIVER_OPTIONS:
-            raise VolumeError(f"create {name}: invalid option key: {k!r}")
+            raise InvalidVolume(f"create {name}: invalid option key: {k!r}")
     if options.get("type") and options.get("type") != "tmpfs" and not options.get("device"):
-        raise VolumeError(f'create {name}: missing required option: "device"')
+        raise InvalidVolume(f'create {name}: missing required option: "device"')
     if options.get("device") and not options.get("type"):
-        raise VolumeError(f'create {name}: missing required option: "type"')
+        raise InvalidVolume(f'create {name}: missing required option: "type"')
 
 
 class VolumeStore:
@@ -137,8 +137,8 @@ class VolumeStore:
         try:
             with open(path, "rb") as f:
                 raw = f.read(MAX_METADATA_BYTES + 1)
-        except (FileNotFoundError, NotADirectoryError):
-            raise VolumeNotFound(f"No such volume: {name}") from None
+        except (FileNotFoundError, NotADirectoryError) as e:
+            raise VolumeNotFound(f"No such volume: {name}") from e
         except OSError as e:
             raise StoreError(f"reading {path}: {e.strerror}") from e
         try:
