@@ -53,3 +53,17 @@ def test_import_tag_untag_delete_save_load(layout: Layout, tmp_path: Path) -> No
     remove_image(layout, iid, users=ImageUsers, force=True)  # by ID: every tag goes, one untag each
     got = _events(layout)
     assert [a for _, a, _, _ in got] == ["untag", "untag", "untag", "delete"]
+
+
+def test_image_prune_logs_the_deletes_then_the_prune(layout: Layout) -> None:
+    from geedocker.containers import prune
+
+    tar = gzip_bytes(layer_tar([file("etc/hello", "hi")]))
+    rec = import_rootfs(layout, io.BytesIO(tar), None)  # untagged: dangling
+    iid = str(rec.config_digest)
+    _events(layout)
+    pruned = prune.images(layout, {})
+    assert pruned.deleted == (f"Deleted: {iid}",)
+    raw = list(events.read(layout))
+    assert [(e["Type"], e["Action"]) for e in raw] == [("image", "delete"), ("image", "prune")]
+    assert raw[1]["Actor"] == {"ID": "", "Attributes": {"reclaimed": str(pruned.reclaimed)}} and "id" not in raw[1]
