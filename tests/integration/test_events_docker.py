@@ -156,6 +156,8 @@ def test_volume_network_and_exec_events_like_docker(pair: Pair) -> None:
     _step(pair, ("rm", "-f", "ev3"))
     _step(pair, ("network", "rm", "evnet1"))
     _step(pair, ("network", "rm", "evnet2"))
+    assert [json.loads(e)["Action"] for e in _step(pair, ("network", "prune", "-f"))] == ["prune"]
+    _step(pair, ("container", "prune", "-f"))
 
 
 def test_filters_on_image_network_volume_events(pair: Pair) -> None:
