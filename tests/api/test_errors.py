@@ -14,7 +14,7 @@ from geedocker.errors import GeeDockerError
 EXPECTED = {
     # 404: not found
     "ContainerNotFound": 404, "ImageNotFound": 404, "NetworkNotFound": 404, "VolumeNotFound": 404,
-    "NotFoundError": 404, "PlatformError": 404, "CopyError": 404,
+    "NotFoundError": 404, "PlatformError": 404, "CopyPathNotFound": 404,
     # 409: conflict; 403: libnetwork's active endpoints; 401: the registry refused the credentials
     "VolumeInUse": 409, "NameConflictError": 409, "ContainerStateError": 409, "DaemonError@containers.control": 409,
     "ImageInUse": 409, "NetworkExists": 409, "AddressInUse": 409, "NetworkInUse": 403, "AuthenticationError": 401,
@@ -22,8 +22,11 @@ EXPECTED = {
     "UsageError": 400, "InvalidReference": 400, "DigestError": 400, "InvalidVolume": 400, "DetachKeysError": 400,
     "FilterError": 400, "DaemonError@errors": 400, "ProfileError": 400, "CommandNotFound": 400,
     "CommandNotExecutable": 400, "TemplateError": 400, "FormatError": 400, "TemplateParseError": 400,
-    "SourceError": 400, "DockerfileError": 400, "SubstitutionError": 400,
+    "SourceError": 400, "DockerfileError": 400, "SubstitutionError": 400, "CopyError": 400,
+    # 403: a read-only rootfs or volume for cp
+    "CopyReadOnly": 403,
     # 500: the engine, a store, the runtime, the network or a registry failed
+    "CopyFailed": 500,
     "BuildError": 500, "Cancelled": 500, "ArchiveError": 500, "UnsafeEntryError": 500, "LimitExceededError": 500,
     "ContainerError": 500, "StoreError": 500, "DiskFullError": 500, "VerificationError": 500, "RegistryError": 500,
     "TransportError": 500, "ManifestError": 500, "ConnectionFailure": 500, "TLSFailure": 500,

@@ -96,10 +96,11 @@ def test_version_prefixes_up_to_the_advertised_one(service: str) -> None:
 
 
 def test_unknown_and_unimplemented_paths(service: str) -> None:
-    status, _, body = request(service, "GET", "/v1.41/containers/abc/stats")
-    assert status == 501 and json.loads(body)["message"] == "GET /containers/{id}/stats is not implemented by geedocker"
-    status, _, body = request(service, "GET", "/events")
-    assert status == 501 and json.loads(body)["message"] == "GET /events is not implemented by geedocker"
+    status, _, body = request(service, "GET", "/v1.41/containers/abc/attach/ws")
+    assert status == 501 and json.loads(body)["message"] == \
+        "GET /containers/{id}/attach/ws is not implemented by geedocker"
+    status, _, body = request(service, "GET", "/swarm")
+    assert status == 501 and json.loads(body)["message"] == "GET /swarm is not implemented by geedocker"
     status, _, body = request(service, "GET", "/nonsense")
     assert status == 404 and "message" in json.loads(body)
     status, _, _ = request(service, "DELETE", "/version")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from geedocker.archive import ApplyResult, Limits, WhiteoutPolicy, apply_layer, flatten
+from geedocker.archive.apply import Extract
 from geedocker.errors import ArchiveError, LimitExceededError
 from tests.support.layers import (
     Entry,
@@ -29,6 +30,7 @@ from tests.support.layers import (
 
 APPLY = WhiteoutPolicy.APPLY
 OVERLAY = WhiteoutPolicy.OVERLAY
+NONE = WhiteoutPolicy.NONE
 T0 = 1_600_000_000
 
 
@@ -124,6 +126,26 @@ def test_non_directory_and_directory_replace_each_other(tmp_path: Path) -> None:
     assert (tmp_path / "a/x").read_text() == "new"
     assert (tmp_path / "b").read_text() == "now a file"
     assert stat.S_ISDIR(os.lstat(tmp_path / "c").st_mode)
+
+
+def test_keep_kinds_refuses_a_directory_and_a_non_directory_replacing_each_other(tmp_path: Path) -> None:
+    keep = Extract(keep_kinds=True)
+    apply(tmp_path, [file("a", "file"), directory("b"), file("b/inner", "x")], NONE)
+    with pytest.raises(ArchiveError, match="cannot overwrite directory 'b' with non-directory"):
+        apply(tmp_path, [file("b", "now a file")], NONE, extract=keep)
+    with pytest.raises(ArchiveError, match="cannot overwrite non-directory 'a' with directory"):
+        apply(tmp_path, [directory("a")], NONE, extract=keep)
+    apply(tmp_path, [file("a", "same kind"), directory("b"), file("b/inner", "y")], NONE, extract=keep)
+    assert (tmp_path / "a").read_text() == "same kind" and (tmp_path / "b/inner").read_text() == "y"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_extract_owner_owns_every_entry(tmp_path: Path) -> None:
+    apply(tmp_path, [directory("d", uid=5, gid=6), file("d/f", "x", uid=7, gid=8), symlink("d/l", "f", uid=9)], NONE,
+          extract=Extract(owner=(1234, 99)))  # fmt: skip
+    for name in ("d", "d/f", "d/l"):
+        st = os.lstat(tmp_path / name)
+        assert (st.st_uid, st.st_gid) == (1234, 99), name
 
 
 def test_duplicate_entries_later_wins(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/info", "system:info"),
     ("GET", "/system/df", "system:df"),
     ("POST", "/auth", "system:auth"),
-    ("GET", "/events", "system:events"),
+    ("GET", "/events", "events:stream"),
     ("POST", "/containers/create", "containers:create"),
     ("GET", "/containers/json", "containers:list_"),
     ("POST", "/containers/prune", "containers:prune"),
@@ -52,6 +52,10 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/containers/{id}/unpause", "containers:unpause"),
     ("GET", "/containers/{id}/top", "containers:top"),
     ("POST", "/containers/{id}/rename", "containers:rename"),
+    ("GET", "/containers/{id}/archive", "archive:get"),
+    ("PUT", "/containers/{id}/archive", "archive:put"),
+    ("POST", "/containers/{id}/update", "resources:update"),
+    ("GET", "/containers/{id}/stats", "resources:stats"),
     ("POST", "/containers/{id}/exec", "execs:create"),
     ("POST", "/exec/{id}/start", "execs:start"),
     ("POST", "/exec/{id}/resize", "execs:resize"),
@@ -84,8 +88,6 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 
 # Docker's endpoints that geedocker does not serve (yet): 501 with their name.
 NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
-    ("GET", "/containers/{id}/stats"), ("POST", "/containers/{id}/update"), ("GET", "/containers/{id}/archive"),
-    ("PUT", "/containers/{id}/archive"), ("HEAD", "/containers/{id}/archive"),
     ("GET", "/containers/{id}/attach/ws"), ("POST", "/build"), ("POST", "/build/prune"),
     ("GET", "/distribution/{name:.*}/json"), ("POST", "/session"),
     ("GET", "/swarm"), ("POST", "/swarm/init"), ("GET", "/nodes"), ("GET", "/services"), ("GET", "/tasks"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from geedocker.containers.attachment import DetachKeysError
 from geedocker.containers.control import DaemonError as ContainerDaemonError
-from geedocker.containers.copy import CopyError
+from geedocker.containers.copy import CopyError, CopyFailed, CopyPathNotFound, CopyReadOnly
 from geedocker.errors import (
     AuthenticationError,
     CommandNotExecutable,
@@ -49,7 +49,10 @@ _STATUS: tuple[tuple[type[GeeDockerError], int], ...] = (
     (VolumeNotFound, 404),
     (NotFoundError, 404),  # a registry's unknown repository, tag or manifest
     (PlatformError, 404),  # dockerd: "no matching manifest for linux/amd64 in the manifest list entries"
-    (CopyError, 404),  # dockerd: "Could not find the file X in container Y" (a path the copy cannot use)
+    (CopyPathNotFound, 404),  # dockerd: "Could not find the file X in container Y"
+    (CopyReadOnly, 403),  # the API reference: "the volume or container rootfs is marked as read-only"
+    (CopyFailed, 500),  # an I/O error in the copying child
+    (CopyError, 400),  # dockerd: "extraction point is not a directory" and the copy's other refusals
     (VolumeInUse, 409),
     (NameConflictError, 409),
     (ContainerStateError, 409),

@@ -93,6 +93,15 @@ class Request:
         except ValueError:
             raise ApiError(400, f"invalid JSON in query parameter {name!r}") from None
 
+    def client_gone(self) -> bool:
+        """The client closed its end (a stream that sends nothing for long, such as ``/events``, learns it
+        here rather than at its next write)."""
+        import select
+
+        p = select.poll()
+        p.register(self._conn.sock.fileno(), select.POLLHUP | select.POLLERR)
+        return any(ev & (select.POLLHUP | select.POLLERR) for _, ev in p.poll(0))
+
     # ---------------------------------------------------------------- body
 
     def chunks(self) -> Iterator[bytes]:

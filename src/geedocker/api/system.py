@@ -1,4 +1,4 @@
-"""``/_ping``, ``/version``, ``/info``, ``/system/df``, ``/auth``, ``/events``."""
+"""``/_ping``, ``/version``, ``/info``, ``/system/df``, ``/auth``."""
 
 from __future__ import annotations
 
@@ -182,7 +182,3 @@ def auth(req: Request) -> Response:
         client.close()
     return json_response({"Status": "Login Succeeded", "IdentityToken": ""})
 
-
-def events(req: Request) -> Response:
-    # The journal exists (geedocker.store.events, read by `geedocker events`); streaming it here is not written yet.
-    raise ApiError(501, "GET /events is not implemented by geedocker")

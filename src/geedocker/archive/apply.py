@@ -128,10 +128,25 @@ def _xattrs(member: tarfile.TarInfo) -> list[tuple[str, bytes]]:
     return out
 
 
+@value
+class Extract:
+    """How a plain archive (``cp``, the Engine API's archive upload) lands: ``keep_kinds`` refuses to replace a
+    directory with a non-directory or the reverse (docker's ``noOverwriteDirNonDir``); ``owner`` (uid, gid)
+    owns every entry instead of the archive's owners."""
+
+    keep_kinds: bool = False
+    owner: tuple[int, int] | None = None
+
+
+AS_ARCHIVED = Extract()
+
+
 class _Applier:
-    def __init__(self, root: Root, policy: WhiteoutPolicy, limits: Limits, src: TarSource) -> None:
+    def __init__(self, root: Root, policy: WhiteoutPolicy, limits: Limits, src: TarSource,
+                 extract: Extract = AS_ARCHIVED) -> None:  # fmt: skip
         self.root = root
         self.policy = policy
+        self.extract = extract
         self.limits = limits
         self.src = src
         self.is_root = os.geteuid() == 0
@@ -256,6 +271,8 @@ class _Applier:
 
     def apply(self, m: tarfile.TarInfo) -> None:
         entry = m.name
+        if self.extract.owner is not None:
+            m.uid, m.gid = self.extract.owner
         parts = clean_parts(entry, entry)
         plain = self.policy is WhiteoutPolicy.NONE
         if not plain and _AUFS_META in entry and any(p.startswith(_AUFS_META) for p in parts[:-1]):
@@ -298,6 +315,9 @@ class _Applier:
             return False
         if keep_dir and stat.S_ISDIR(st.st_mode):
             return True
+        if self.extract.keep_kinds and stat.S_ISDIR(st.st_mode) != keep_dir:
+            what = ("directory", "non-directory") if stat.S_ISDIR(st.st_mode) else ("non-directory", "directory")
+            raise ArchiveError(f"cannot overwrite {what[0]} {'/'.join(real)!r} with {what[1]}")
         self.root.remove(pfd, name)
         return False
 
@@ -587,7 +607,8 @@ class _Applier:
             self.root.release()
 
 
-def apply_layer(stream: BinaryIO, dest: Path, policy: WhiteoutPolicy, limits: Limits = DEFAULT_LIMITS) -> ApplyResult:
+def apply_layer(stream: BinaryIO, dest: Path, policy: WhiteoutPolicy, limits: Limits = DEFAULT_LIMITS,
+                extract: Extract = AS_ARCHIVED) -> ApplyResult:  # fmt: skip
     """Apply the layer in ``stream`` (gzip, zstd or plain tar) onto ``dest``; see the module doc."""
     try:
         root = Root(dest)
@@ -601,7 +622,7 @@ def apply_layer(stream: BinaryIO, dest: Path, policy: WhiteoutPolicy, limits: Li
     src = TarSource(reader, limits.max_bytes)
     try:
         with root:
-            applier = _Applier(root, policy, limits, src)
+            applier = _Applier(root, policy, limits, src, extract)
             root.on_mkdir = applier.on_mkdir
             try:
                 applier.run()

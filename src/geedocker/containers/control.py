@@ -176,7 +176,8 @@ def update(layout: Layout, refs: list[str], changes: RunOptions, given: set[str]
                 raise DaemonError(f"Cannot update container {rec.id}: {e}") from e
         fields = ("memory", "memory_swap", "nano_cpus", "cpu_shares", "pids_limit", "restart")
         kept = {k: getattr(new, k) for k in fields}
-        store.update(rec.id, _with_limits(kept))
+        updated = store.update(rec.id, _with_limits(kept))
+        event(layout, updated, "update")  # as dockerd's
         done.append(ref)
     return done
 

@@ -34,6 +34,7 @@ from geedocker.archive.writer import TarWriter, tar_stream
 from geedocker.containers import rootfs
 from geedocker.containers.store import ContainerRecord, ContainerStore
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
+from geedocker.procs import release_fds
 from geedocker.runtime import syscalls
 from geedocker.store.layout import Layout
 from geedocker.values import value
@@ -42,9 +43,21 @@ _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class CopyError(GeeDockerError):
-    """A ``cp`` that cannot be done (docker: exit 1)."""
+    """A ``cp`` that cannot be done (docker: exit 1); the Engine API answers 400."""
 
     exit_code = 1
+
+
+class CopyPathNotFound(CopyError):
+    """The container path does not exist (the API: 404)."""
+
+
+class CopyReadOnly(CopyError):
+    """The destination is on a read-only rootfs or volume (the API: 403)."""
+
+
+class CopyFailed(CopyError):
+    """The system failed the copy (an I/O error; the API: 500)."""
 
 
 @value
@@ -78,7 +91,7 @@ class _Owned(TarWriter):
         return ti
 
 
-def _fd_path(dir_fd: int, name: str) -> str:
+def fd_path(dir_fd: int, name: str) -> str:
     return f"/proc/self/fd/{dir_fd}" + ("" if name == "." else f"/{name}")
 
 
@@ -87,8 +100,8 @@ def _pack(tw: TarWriter, dir_fd: int, name: str, arcname: str, contents_only: bo
 
     ``into``: where the tar is extracted; as docker's untar, a relative symlink that would point out of it is
     refused (``invalid symlink``)."""
-    path = _fd_path(dir_fd, name)
-    st = os.lstat(path)
+    path = fd_path(dir_fd, name)
+    st = lstat_at(dir_fd, name)
     if into and stat.S_ISLNK(st.st_mode):
         target = os.readlink(path)
         if not target.startswith("/") and os.path.normpath(os.path.join(os.path.dirname(arcname), target)).startswith(
@@ -99,10 +112,10 @@ def _pack(tw: TarWriter, dir_fd: int, name: str, arcname: str, contents_only: bo
         tw.add(arcname, path, st)
     if not stat.S_ISDIR(st.st_mode):
         return
-    fd = os.open(path, _DIR)
+    fd = os.open(name, _DIR, dir_fd=dir_fd)  # not through ``path``: for "." it is a /proc symlink
     try:
         for child in sorted(os.listdir(fd)):
-            _pack(tw, fd, child, child if contents_only else f"{arcname}/{child}", False, into)
+            _pack(tw, fd, child, child if contents_only else f"{arcname.rstrip('/')}/{child}", False, into)
     finally:
         os.close(fd)
 
@@ -110,9 +123,15 @@ def _pack(tw: TarWriter, dir_fd: int, name: str, arcname: str, contents_only: bo
 def _resolve(root: Root, path: str, follow: bool) -> tuple[int, str] | None:
     """(dir fd, name) of ``path`` inside ``root`` (``"."`` for a directory reached as such), None if missing.
     The last component is followed only when ``follow`` (-L); every other symlink resolves inside the root."""
+    found = lookup(root, path, follow)
+    return None if found is None else (found[0], found[1])
+
+
+def lookup(root: Root, path: str, follow: bool) -> tuple[int, str, tuple[str, ...]] | None:
+    """``_resolve`` and the real path it reached, as parts from the root (empty for the root itself)."""
     parts = clean_parts(path, path)
     if not parts:
-        return root.fd, "."
+        return root.fd, ".", ()
     for _ in range(40):
         found = root.walk(parts[:-1], False, path)
         if found is None:
@@ -124,16 +143,16 @@ def _resolve(root: Root, path: str, follow: bool) -> tuple[int, str] | None:
         except FileNotFoundError:
             return None
         if not (follow and stat.S_ISLNK(st.st_mode)):
-            return pfd, name
+            return pfd, name, (*preal, name)
         target = os.readlink(name, dir_fd=pfd)
         joined = target if target.startswith("/") else "/".join((*preal, target))
-        parts = clean_parts(_lexical(joined), path)
+        parts = clean_parts(lexical(joined), path)
         if not parts:
-            return root.fd, "."
+            return root.fd, ".", ()
     raise CopyError(f"{path}: too many levels of symbolic links")
 
 
-def _lexical(path: str) -> str:
+def lexical(path: str) -> str:
     """``..`` above the top is dropped (as a chroot does) rather than refused."""
     out: list[str] = []
     for p in path.split("/"):
@@ -145,8 +164,14 @@ def _lexical(path: str) -> str:
     return "/".join(out)
 
 
-def _is_dir(dir_fd: int, name: str) -> bool:
-    return stat.S_ISDIR(os.lstat(_fd_path(dir_fd, name)).st_mode)
+def lstat_at(dir_fd: int, name: str) -> os.stat_result:
+    """``lstat`` of ``name`` in ``dir_fd``; ``"."`` is the directory itself (its ``/proc/self/fd`` path is a
+    symlink)."""
+    return os.fstat(dir_fd) if name == "." else os.lstat(fd_path(dir_fd, name))
+
+
+def dir_at(dir_fd: int, name: str) -> bool:
+    return stat.S_ISDIR(lstat_at(dir_fd, name).st_mode)
 
 
 def _plan(src_path: str, src_is_dir: bool, dest_exists: bool, dest_is_dir: bool, dest: str) -> tuple[str, str, bool]:
@@ -197,7 +222,7 @@ def _unpack(stream: BinaryIO, dest_dir: str | Path) -> None:
     apply_layer(stream, Path(dest_dir), WhiteoutPolicy.NONE)
 
 
-def _write_tar(
+def write_tar(
     out: BinaryIO,
     dir_fd: int,
     name: str,
@@ -219,14 +244,14 @@ def _from_container(root: Path, ref: str, src: str, dest: str, follow: bool, arc
     with Root(root) as r:
         found = _resolve(r, src, follow)
         if found is None:
-            raise CopyError(f"Could not find the file {src} in container {ref}")
+            raise CopyPathNotFound(f"Could not find the file {src} in container {ref}")
         dfd, name = found
-        is_dir = _is_dir(dfd, name)
+        is_dir = dir_at(dfd, name)
         if (src.endswith("/") or src.endswith("/.")) and not is_dir:
             raise CopyError(f"{src}: not a directory")
         contents = is_dir and (src.endswith("/.") or src in ("/", "."))
         if dest == "-":  # the source as it is, owners too: "name/..." or, for "dir/.", "./..."
-            _write_tar(sys.stdout.buffer, dfd, name, "." if contents or name == "." else name, False, None)
+            write_tar(sys.stdout.buffer, dfd, name, "." if contents or name == "." else name, False, None)
             sys.stdout.flush()
             return
         try:
@@ -238,20 +263,21 @@ def _from_container(root: Path, ref: str, src: str, dest: str, follow: bool, arc
         if not os.path.isdir(into):
             raise CopyError(f"no such directory: {into}")
         owner = None if archive else (os.geteuid(), os.getegid())
-        _through_pipe(lambda out: _write_tar(out, dfd, name, arcname, only, owner, into), lambda f: _unpack(f, into))
+        _through_pipe(lambda out: write_tar(out, dfd, name, arcname, only, owner, into), lambda f: _unpack(f, into))
 
 
 def _to_container(root: Path, ref: str, src: str, dest: str, follow: bool, archive: bool) -> None:
     with Root(root) as r:
         target = _resolve(r, dest, True)
         exists = target is not None
-        dest_is_dir = target is not None and _is_dir(*target)
+        dest_is_dir = target is not None and dir_at(*target)
         if src == "-":
             if not dest_is_dir:
-                raise CopyError(f"Could not find the file {dest} in container {ref}" if not exists else
-                                f"extraction point is not a directory: {dest}")  # fmt: skip
+                if not exists:
+                    raise CopyPathNotFound(f"Could not find the file {dest} in container {ref}")
+                raise CopyError(f"extraction point is not a directory: {dest}")
             assert target is not None
-            _unpack(sys.stdin.buffer, _fd_path(*target))
+            _unpack(sys.stdin.buffer, fd_path(*target))
             return
         spath = os.path.realpath(src) if follow else src
         try:
@@ -264,8 +290,8 @@ def _to_container(root: Path, ref: str, src: str, dest: str, follow: bool, archi
         into, arcname, only = _plan(src, is_dir, exists, dest_is_dir, dest)
         found = r.walk(clean_parts(into, into), False, into)
         if found is None:
-            raise CopyError(f"Could not find the file {into} in container {ref}")
-        into_path = _fd_path(found[0], ".")
+            raise CopyPathNotFound(f"Could not find the file {into} in container {ref}")
+        into_path = fd_path(found[0], ".")
         parent = os.path.dirname(os.path.abspath(spath))
         pfd = os.open(parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
@@ -273,7 +299,7 @@ def _to_container(root: Path, ref: str, src: str, dest: str, follow: bool, archi
             sfd, sname = (pfd, name) if name != "." else (os.open("/", os.O_PATH | os.O_CLOEXEC), ".")
             owner = None if archive else (0, 0)
             _through_pipe(
-                lambda out: _write_tar(out, sfd, sname, arcname, only, owner, into), lambda f: _unpack(f, into_path)
+                lambda out: write_tar(out, sfd, sname, arcname, only, owner, into), lambda f: _unpack(f, into_path)
             )
         finally:
             os.close(pfd)
@@ -319,40 +345,67 @@ def copy(layout: Layout, src: str, dest: str, *, follow: bool = False, archive: 
                          "must specify at least one container source")  # fmt: skip
     ref = a.container or b.container
     rec = ContainerStore(layout).resolve(ref)
+
+    def work(root: Path) -> str:
+        if a.container:
+            _from_container(root, ref, a.path, b.path, follow, archive)
+        else:
+            _to_container(root, ref, a.path, b.path, follow, archive)
+        return ""
+
+    in_rootfs(layout, rec, work, keep_fds=(0, 1, 2))
+
+
+# The kinds of failure a child reports, and the errors they become in the parent.
+_KINDS: dict[str, type[CopyError]] = {"": CopyError, "notfound": CopyPathNotFound, "readonly": CopyReadOnly,
+                                      "system": CopyFailed}  # fmt: skip
+
+
+def in_rootfs(layout: Layout, rec: ContainerRecord, work: Callable[[Path], str], *,
+              keep_fds: tuple[int, ...] = (), forked: Callable[[], None] | None = None) -> str:  # fmt: skip
+    """Run ``work(root)`` in a forked child with a private mount namespace where ``rec``'s filesystem is
+    assembled (``_assemble``); its result, or its failure raised here.
+
+    The child keeps only ``keep_fds`` and its report pipe: a descriptor of the caller's that it held (another
+    request's pipe or socket, in the API service) would keep that stream from ending while the child runs.
+    ``forked`` runs in the caller once the child exists (to close its copies of the ends the child uses)."""
+    import json
+
     rpipe, wpipe = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child, checked through its result
-        os.close(rpipe)
-        code = 0
+        report: dict[str, object] = {}
         try:
+            release_fds({*keep_fds, wpipe})  # /dev/null, not closed: see procs.release_fds
             syscalls.unshare(syscalls.CLONE_NEWNS)
-            root = _assemble(layout, rec)
-            if a.container:
-                _from_container(root, ref, a.path, b.path, follow, archive)
-            else:
-                _to_container(root, ref, a.path, b.path, follow, archive)
+            report = {"result": work(_assemble(layout, rec))}
         except GeeDockerError as e:
-            os.write(wpipe, f"{e.exit_code}\n{e}".encode())
-            code = 1
+            kind = next((k for k, cls in _KINDS.items() if type(e) is cls), "")
+            report = {"error": str(e), "exit_code": e.exit_code, "kind": kind}
         except OSError as e:
-            msg = "container rootfs or volume is marked read-only" if e.errno == errno.EROFS else str(e)
-            os.write(wpipe, f"1\n{msg}".encode())
-            code = 1
+            ro = e.errno == errno.EROFS
+            msg = "container rootfs or volume is marked read-only" if ro else str(e)
+            report = {"error": msg, "exit_code": 1, "kind": "readonly" if ro else "system"}
         except BaseException as e:  # noqa: BLE001 - the parent reports it; the child must not return
-            os.write(wpipe, f"1\n{type(e).__name__}: {e}".encode())
-            code = 1
+            report = {"error": f"{type(e).__name__}: {e}", "exit_code": 1, "kind": "system"}
         finally:
             with contextlib.suppress(Exception):
                 sys.stdout.flush()
-            os._exit(code)
+            with contextlib.suppress(BaseException):
+                os.write(wpipe, json.dumps(report).encode())
+            os._exit(0 if "result" in report else 1)
     os.close(wpipe)
+    if forked is not None:
+        forked()
     with open(rpipe, "rb") as f:
-        report = f.read(65536).decode("utf-8", "replace")
+        data = f.read(1 << 20)
     _, status = os.waitpid(pid, 0)
-    if report:
-        code_text, _, message = report.partition("\n")
-        err = CopyError(message)
-        err.exit_code = int(code_text) if code_text.isdigit() else 1
-        raise err
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise ContainerError("cp: the copying process failed")
+    try:
+        report = json.loads(data)
+    except ValueError:
+        raise ContainerError(f"cp: the copying process failed (status {os.waitstatus_to_exitcode(status)})") from None
+    if "result" in report:
+        return str(report["result"])
+    err = _KINDS.get(str(report.get("kind", "")), CopyError)(str(report.get("error", "")))
+    err.exit_code = int(str(report.get("exit_code", 1)))
+    raise err

@@ -1,8 +1,9 @@
-"""``events --filter``: docker's matching rules (its daemon/events filter), on journal-shaped events."""
+"""The event filters (``events --filter``, the API's ``/events?filters=``): docker's matching rules (its daemon/events
+filter), on journal-shaped events."""
 
 from __future__ import annotations
 
-from geedocker.cli.events import _matches
+from geedocker.store.events_query import matches
 
 
 def ev(type_: str, action: str, actor: str, **attrs: str) -> dict[str, object]:
@@ -20,7 +21,7 @@ ALL = [PULL, TAG, START, EXEC, HEALTH, CONNECT, MOUNT]
 
 
 def kept(**filters: list[str]) -> list[dict[str, object]]:
-    return [e for e in ALL if _matches(e, filters)]
+    return [e for e in ALL if matches(e, filters)]
 
 
 def test_type_and_event() -> None:

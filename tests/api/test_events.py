@@ -1,0 +1,122 @@
+"""``/events`` through the real clients: ``docker events --since/--until/--filter`` with docker's CLIs 20.10 and
+28, a live stream, docker-py's ``events(decode=True)``, and a bad filter."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import time
+
+import pytest
+
+from tests.api.conftest import CLIS, Service
+
+pytestmark = [pytest.mark.root, pytest.mark.registry]
+
+CLI_VERSIONS = [v for v, path in CLIS.items() if os.path.exists(path)]
+
+
+def _name(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(3)}"
+
+
+def _lifecycle(service: Service, name: str, *labels: str) -> str:
+    """create, start, kill and remove a container; its id."""
+    label_args = [a for lab in labels for a in ("--label", lab)]
+    r = service.geedocker("create", "--name", name, "--network", "none", *label_args, "busybox", "sleep", "300")
+    assert r.returncode == 0, r.stderr
+    cid = r.stdout.strip()
+    assert service.geedocker("start", name).returncode == 0
+    assert service.geedocker("rm", "-f", name).returncode == 0
+    return cid
+
+
+@pytest.mark.parametrize("cli", CLI_VERSIONS)
+def test_docker_events_since_until_and_filters(service: Service, cli: str) -> None:
+    name, other = _name("ev"), _name("other")
+    t0 = time.time()
+    cid = _lifecycle(service, name, "tier=web")
+    _lifecycle(service, other, "tier=db")
+    t1 = time.time()
+    fmt = "{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}"
+    window = ("--since", f"{t0:.9f}", "--until", f"{t1:.9f}")
+    r = service.docker(cli, "events", *window, "--filter", f"container={name}", "--format", fmt, timeout=30)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    actions = [line.split()[1] for line in lines]
+    assert actions[:2] == ["create", "start"] and "destroy" in actions, lines
+    assert all(line.split()[2:] == [cid, name] for line in lines)
+    r = service.docker(cli, "events", *window, "--filter", "event=start", "--filter", "type=container",
+                       "--format", "{{.Actor.Attributes.name}}", timeout=30)  # fmt: skip
+    assert r.stdout.split() == [name, other], r.stderr
+    r = service.docker(cli, "events", *window, "--filter", "label=tier=db", "--filter", "event=create",
+                       "--format", "{{.Actor.Attributes.name}}", timeout=30)  # fmt: skip
+    assert r.stdout.split() == [other], r.stderr
+    r = service.docker(cli, "events", *window, "--filter", "image=busybox", "--filter", "event=create",
+                       "--format", "{{.Actor.Attributes.name}}", timeout=30)  # fmt: skip
+    assert r.stdout.split() == [name, other], r.stderr
+    # the default line: docker's own format
+    r = service.docker(cli, "events", *window, "--filter", f"container={name}", "--filter", "event=create",
+                       timeout=30)  # fmt: skip
+    assert f"container create {cid} (" in r.stdout and f"name={name}" in r.stdout and "tier=web" in r.stdout
+
+
+def test_a_live_stream_sees_new_events(service: Service) -> None:
+    name = _name("live")
+    assert service.geedocker("create", "--name", name, "--network", "none", "busybox", "true").returncode == 0
+    p = subprocess.Popen([CLIS["20.10"], "events", "--filter", f"container={name}", "--format", "{{.Action}}"],
+                         env=service.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        time.sleep(2)  # the stream is open: what follows is new
+        assert service.geedocker("start", name).returncode == 0
+        assert p.stdout is not None
+        assert p.stdout.readline() == b"start\n"
+        assert p.stdout.readline() == b"die\n"
+    finally:
+        p.kill()
+        p.wait()
+        service.geedocker("rm", "-f", name)
+
+
+def test_docker_py_events(service: Service) -> None:
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=service.env["DOCKER_HOST"], timeout=60)
+    name = _name("py")
+    try:
+        t0 = time.time()
+        cid = _lifecycle(service, name)
+        t1 = time.time()
+        evs = list(client.events(decode=True, since=t0, until=t1, filters={"container": name, "event": ["create"]}))
+        assert len(evs) == 1, evs
+        ev = evs[0]
+        assert (ev["Type"], ev["Action"], ev["status"], ev["id"], ev["from"]) == \
+            ("container", "create", "create", cid, "busybox")
+        assert ev["Actor"]["ID"] == cid and ev["Actor"]["Attributes"]["name"] == name
+        assert ev["scope"] == "local" and int(t0) <= ev["time"] <= t1 and ev["timeNano"] // 10**9 == ev["time"]
+        # a stream until a moment in the future: the events that come before it, then its end
+        later = time.time() + 4
+        stream = client.events(decode=True, until=later, filters={"type": "container", "container": name})
+        assert service.geedocker("create", "--name", name, "--network", "none", "busybox", "true").returncode == 0
+        got = [e["Action"] for e in stream]
+        assert got == ["create"] and time.time() >= later
+    finally:
+        service.geedocker("rm", "-f", name)
+        client.close()
+
+
+def test_bad_filters_and_times_are_400s(service: Service) -> None:
+    for query, word in ((b"filters=%7B%22bogus%22%3A%5B%22x%22%5D%7D", b"invalid filter 'bogus'"),
+                        (b"since=yesterday", b"invalid timestamp")):  # fmt: skip
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(str(service.sock))
+            s.sendall(b"GET /v1.41/events?" + query + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400") and word in body, data
+        assert "message" in json.loads(body)
