@@ -512,14 +512,15 @@ def start(layout: Layout, cid: str) -> None:
         except BaseException:
             _release_locked(layout, cid, quiet=True, keep_state=True)
             raise
-    _events(layout, load_state(layout, cid) or st, "connect")
+    # the endpoints made are in the state file now (a container on no network has none: no need to read it)
+    _events(layout, (load_state(layout, cid) or st) if st.networks else st, "connect")
 
 
 def _events(layout: Layout, st: NetState, action: str) -> None:
     """``connect``/``disconnect`` events for a running container's live networks (``none``: the none network)."""
     if st.mode == "none" and not st.endpoints:
         netevents.predefined(layout, action, "none", st.container_id)
-    for ep in st.endpoints:
+    for ep in st.endpoints:  # every network geedocker makes is a bridge
         netevents.emit(layout, action, ep.network_id, ep.network, "bridge", st.container_id)
 
 
