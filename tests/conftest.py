@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -91,23 +92,47 @@ def _remove_test_bridge() -> Iterator[None]:
 
 
 def _test_tables() -> set[str]:
-    """nftables tables that geedocker's test stores make (``geedocker-<hash>``, ``gdtest...``)."""
+    """nftables tables named as geedocker names a store's (``geedocker-<crc32 of its root>``)."""
     if os.geteuid() != 0 or shutil.which("nft") is None:
         return set()
     out = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True).stdout
     names = {line.split()[-1] for line in out.splitlines() if line.startswith("table ip ")}
-    return {n for n in names if n.startswith(("geedocker-", "gdtest"))}
+    return {n for n in names if n.startswith("geedocker-")}
+
+
+_store_tables: set[str] = set()  # the tables of the stores ``layout`` made (found even once a test removed its dir)
+
+
+def _tables_of_stores_under(base: Path, depth: int = 6) -> set[str]:
+    """The table names of the stores under ``base`` (a dir holding ``blobs/`` and ``layers/``), as
+    ``nft.table_name`` names them: the tables this run's stores may have made."""
+    from geedocker.network import nft
+
+    out: set[str] = set()
+    todo = [(base, 0)]
+    while todo:
+        d, level = todo.pop()
+        if (d / "blobs").is_dir() and (d / "layers").is_dir():
+            out.add(nft.table_name(Layout(d, d / "run")))
+            continue  # a store's own dirs (unpacked layers, containers) hold no other store
+        if level < depth:
+            with contextlib.suppress(OSError):
+                todo += [(e, level + 1) for e in d.iterdir() if e.is_dir() and not e.is_symlink()]
+    return out
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _no_firewall_tables_left() -> Iterator[None]:
-    """A bridge network's rules outlive its containers: every test that makes a store's table removes it."""
+def _no_firewall_tables_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A bridge network's rules outlive its containers: every test that makes a store's table removes it.
+    Only the tables of stores this run made (under its temp dir) are judged and removed: other stores on this
+    host (a user's, a demo's) may make tables while the tests run, and those are not ours."""
     if not _holds_host_lock:  # no root test ran: another run's tables are not this one's to judge
         yield
         return
     before = _test_tables()
     yield
-    left = sorted(_test_tables() - before)
+    ours = _store_tables | _tables_of_stores_under(tmp_path_factory.getbasetemp())
+    left = sorted((_test_tables() - before) & ours)
     for name in left:
         subprocess.run(["nft", "delete", "table", "ip", name], capture_output=True)
     if left:
@@ -119,4 +144,7 @@ def layout(tmp_path: Path) -> Layout:
     """A fresh store in a temp dir."""
     lay = Layout(tmp_path / "root", tmp_path / "run")
     lay.ensure()
+    from geedocker.network import nft
+
+    _store_tables.add(nft.table_name(lay))
     return lay

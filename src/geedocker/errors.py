@@ -5,6 +5,7 @@ error, 126 when the command cannot be invoked, 127 when it is not found)::
 
     GeeDockerError (125)
     +-- UsageError                 a bad flag or argument value
+    |   +-- DaemonRefusal          one that docker's daemon refuses (create: exit 1)
     +-- InvalidReference           an image reference that does not parse
     +-- DigestError                a malformed digest string
     +-- VerificationError          bytes whose size or digest is not what was promised
@@ -84,6 +85,13 @@ class DaemonError(GeeDockerError):
 
 class UsageError(GeeDockerError):
     """A bad flag, argument or option value."""
+
+
+class DaemonRefusal(UsageError):
+    """A ``run``/``create`` flag value that docker's CLI passes on and its daemon refuses (a ``-v`` mode, a log
+    option): "Error response from daemon: ..."; ``run`` exits 125 for it, ``create`` 1 (``geedocker.cli.create``)."""
+
+    prefix = "Error response from daemon: "
 
 
 class InvalidReference(GeeDockerError):
@@ -195,6 +203,7 @@ class VolumeError(GeeDockerError):
     """Creating, finding, mounting or removing a volume failed (docker's daemon-side errors: exit 1)."""
 
     exit_code = 1
+    prefix = "Error response from daemon: "
 
 
 class VolumeNotFound(VolumeError):

@@ -19,7 +19,8 @@ EXPECTED = {
     "VolumeInUse": 409, "NameConflictError": 409, "ContainerStateError": 409, "DaemonError@containers.control": 409,
     "ImageInUse": 409, "NetworkExists": 409, "AddressInUse": 409, "NetworkInUse": 403, "AuthenticationError": 401,
     # 400: invalid parameter
-    "UsageError": 400, "InvalidReference": 400, "DigestError": 400, "InvalidVolume": 400, "DetachKeysError": 400,
+    "UsageError": 400, "DaemonRefusal": 400, "InvalidReference": 400, "DigestError": 400, "InvalidVolume": 400,
+    "DetachKeysError": 400,
     "FilterError": 400, "DaemonError@errors": 400, "ProfileError": 400, "CommandNotFound": 400,
     "CommandNotExecutable": 400, "TemplateError": 400, "FormatError": 400, "TemplateParseError": 400,
     "SourceError": 400, "DockerfileError": 400, "SubstitutionError": 400, "CopyError": 400,
@@ -27,7 +28,8 @@ EXPECTED = {
     "CopyReadOnly": 403,
     # 500: the engine, a store, the runtime, the network or a registry failed
     "CopyFailed": 500,
-    "BuildError": 500, "Cancelled": 500, "ArchiveError": 500, "UnsafeEntryError": 500, "LimitExceededError": 500,
+    "BuildError": 500, "RunFailed": 500, "Cancelled": 500, "ArchiveError": 500, "UnsafeEntryError": 500,
+    "LimitExceededError": 500,
     "ContainerError": 500, "StoreError": 500, "DiskFullError": 500, "VerificationError": 500, "RegistryError": 500,
     "TransportError": 500, "ManifestError": 500, "ConnectionFailure": 500, "TLSFailure": 500,
     "CredentialsFileError": 500, "PullCancelled": 500, "NetworkError": 500, "AddressPoolExhausted": 500,

@@ -6,6 +6,7 @@ import io
 import os
 import stat
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from geedocker.images.importer import import_rootfs
 from geedocker.images.union import walk
 from geedocker.store.images import ImageRecord
 from geedocker.store.layout import Layout
+from tests.support.cleanup import clean_store
 from tests.support.layers import busybox_rootfs_entries, gzip_bytes, layer_tar
 
 pytestmark = pytest.mark.root
@@ -51,10 +53,14 @@ CMD echo hi
 
 
 @pytest.fixture
-def store(layout: Layout) -> Layout:
-    import_rootfs(layout, io.BytesIO(gzip_bytes(layer_tar(busybox_rootfs_entries()))), BASE,
-                  changes=('CMD ["sh"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
-    return layout
+def store(layout: Layout) -> Iterator[Layout]:
+    """A store with the base image; afterwards (a failed test too) its containers, mounts and images go."""
+    try:
+        import_rootfs(layout, io.BytesIO(gzip_bytes(layer_tar(busybox_rootfs_entries()))), BASE,
+                      changes=('CMD ["sh"]', "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+        yield layout
+    finally:
+        clean_store(layout)
 
 
 def _build(layout: Layout, ctx: Path, text: str, **kw: object) -> ImageRecord:
@@ -324,3 +330,51 @@ def test_syntax_errors_name_the_line(store: Layout, tmp_path: Path) -> None:
         _build(store, tmp_path / "ctx", f"FROM {BASE}\n\nBOGUS x\n")
     with pytest.raises(GeeDockerError, match="emulation"):
         _build(store, tmp_path / "ctx", f"FROM --platform=linux/s390x {BASE}\n")
+
+
+def test_a_stage_named_through_an_arg_is_built_before_the_step_that_reads_it(store: Layout, tmp_path: Path) -> None:
+    # the scheduler once expanded --from with the globals only: the stage was not even built (KeyError)
+    text = f"""\
+ARG PICK=gen
+FROM {BASE} AS gen
+RUN sleep 0.3; echo made > /out
+FROM {BASE} AS other
+RUN echo other > /out
+FROM {BASE} AS env
+RUN echo env > /env
+FROM scratch
+ARG SRC=gen
+COPY --from=$SRC /out /
+ENV FROM_ENV=env
+COPY --from=${{FROM_ENV}} /env /
+"""
+    rec = _build(store, tmp_path / "ctx", text, parallel=4)
+    assert _path(store, rec, "out").read_text() == "made\n" and _path(store, rec, "env").read_text() == "env\n"
+    rec = _build(store, tmp_path / "ctx", text, parallel=4, build_args=(("SRC", "other"),))
+    assert _path(store, rec, "out").read_text() == "other\n"
+
+
+def test_add_of_a_git_source_is_refused_clearly(store: Layout, tmp_path: Path) -> None:
+    for src in ("https://github.com/moby/buildkit.git#v0.10.1", "git@github.com:moby/buildkit.git",
+                "git://example.com/repo", "ssh://git@example.com/repo.git"):
+        with pytest.raises(GeeDockerError, match=r"line 2: ADD: .*git sources are not supported"):
+            _build(store, tmp_path / "ctx", f"FROM {BASE}\nADD {src} /src\n")
+    with pytest.raises(GeeDockerError, match="--keep-git-dir: git sources are not supported"):
+        _build(store, tmp_path / "ctx", f"FROM {BASE}\nADD --keep-git-dir=true https://example.com/r.git /s\n")
+    assert ContainerStore(store).ids() == []
+
+
+def test_a_local_base_of_another_platform_is_refused_naming_emulation(store: Layout, tmp_path: Path) -> None:
+    from geedocker.images.compose import Base, write_image
+    from geedocker.oci import ContainerConfig, Platform
+
+    # an s390x image under a name no registry answers for (a refused port): the pull for the host's fails
+    name = "127.0.0.1:1/foreign:1"
+    write_image(store, Base(platform=Platform("linux", "s390x")), ContainerConfig(), names=(name,))
+    with pytest.raises(GeeDockerError, match=r"line 1: image .*foreign:1 was found but is for linux/s390x.*emulation"):
+        _build(store, tmp_path / "ctx", f"FROM {name}\nRUN true\n")
+    with pytest.raises(GeeDockerError, match="--platform linux/s390x: .*emulation"):
+        _build(store, tmp_path / "ctx", f"FROM {BASE}\n", platform="linux/s390x")
+    host = Platform.host()
+    variant = _build(store, tmp_path / "ctx", f"FROM --platform={host.os}/{host.architecture}/v9 {BASE}\nRUN true\n")
+    assert variant.config.architecture == host.architecture  # a variant of the host's architecture builds

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from geedocker.build.progress import Display, Plain, Tty
+from geedocker.build.progress import Display, Plain, RawJSON, Tty
 
 
 def _events(d: Display) -> None:
@@ -65,3 +65,28 @@ def test_quiet_shows_nothing() -> None:
     d = Display()
     _events(d)
     assert [v.number for v in d.vertices] == [1, 2, 3, 4]
+
+
+def test_rawjson_is_buildkits_solve_status_a_line() -> None:
+    import base64
+    import json
+
+    out = io.StringIO()
+    _events(RawJSON(out))
+    objs = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert all(len(o) == 1 for o in objs)  # each line one kind: vertexes, logs or statuses
+    vertexes = [v for o in objs for v in o.get("vertexes", [])]
+    digests = {v["name"]: v["digest"] for v in vertexes}
+    assert len(digests) == 4 and len(set(digests.values())) == 4
+    assert all(re.fullmatch(r"sha256:[0-9a-f]{64}", d) for d in digests.values())
+    done = {v["name"]: v for v in vertexes if "completed" in v}
+    assert done["[stage-1 2/3] COPY a /a"]["cached"] is True
+    assert done["[builder 2/2] RUN make"]["error"] == "exit code 2"
+    assert "cached" not in done["exporting to image"] and "error" not in done["exporting to image"]
+    stamp = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+    assert all(stamp.fullmatch(v["started"]) and stamp.fullmatch(v.get("completed", v["started"])) for v in vertexes)
+    logs = [x for o in objs for x in o.get("logs", [])]
+    assert {x["vertex"] for x in logs} == {digests["[builder 2/2] RUN make"]} and {x["stream"] for x in logs} == {1}
+    assert b"".join(base64.b64decode(x["data"]) for x in logs) == b"cc -o app app.c\nlinked\npartial"
+    statuses = [s for o in objs for s in o.get("statuses", [])]
+    assert [(s["name"], s["vertex"]) for s in statuses] == [("writing image sha256:abc", digests["exporting to image"])]

@@ -29,9 +29,9 @@ from geedocker.images.tarball import load, save
 from geedocker.images.union import walk
 from geedocker.store.images import ImageRecord
 from geedocker.store.layout import Layout
+from tests.support.cleanup import unmount_under
 from tests.support.dockerd import Dockerd, dockerd  # noqa: F401
 from tests.support.layers import busybox_rootfs_entries, gzip_bytes, layer_tar
-from tests.support.peers import unmount_under
 
 pytestmark = [pytest.mark.root, pytest.mark.peers]
 

@@ -101,8 +101,24 @@ def test_bad_values_exit_125(
     code = main(["--root", str(tmp_path / "root"), "run", *flags, "busybox", "true"])
     assert code == 125
     err = capsys.readouterr().err
-    assert err.startswith("Error: ") and message in err
+    daemon = flags[0] in ("--log-driver", "--log-opt") and "none" not in flags  # docker's CLI checks "none"
+    assert err.startswith("Error response from daemon: " if daemon else "Error: ")
+    assert message in err
     assert not (tmp_path / "root" / "containers").exists() or not any((tmp_path / "root" / "containers").iterdir())
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--log-driver", "xyz"], ["--log-opt", "foo=bar"], ["--log-opt", "max-size=abc"], ["-v", "/tmp:/x:zz"],
+     ["-v", "/tmp:/x:rw,ro"], ["-v", "/tmp:/x:nocopy"]],
+)  # fmt: skip
+def test_daemon_refusals_exit_1_from_create(flags: list[str], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """What docker's daemon refuses is its "Error response from daemon", status 1 from ``create`` (125 from
+    ``run``, above), as docker's CLI exits."""
+    code = main(["--root", str(tmp_path / "root"), "create", *flags, "busybox", "true"])
+    assert code == 1
+    assert capsys.readouterr().err.startswith("Error response from daemon: ")
 
 
 def test_unknown_flag_exits_125(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

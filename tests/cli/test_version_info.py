@@ -50,3 +50,31 @@ def test_search_is_refused_clearly(tmp_path: Path, capsys: pytest.CaptureFixture
     assert (code, out) == (1, "")
     assert err.startswith("Error response from daemon: search is not supported by this registry (docker.io)")
     assert "(127.0.0.1:5000)" in gd(tmp_path, capsys, "search", "127.0.0.1:5000/x")[2]
+
+
+def _fs_of(path: Path) -> str:
+    import subprocess
+
+    return subprocess.run(["stat", "-f", "-c", "%t", str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def test_info_names_the_filesystem_the_store_is_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import subprocess
+
+    from geedocker.cli.info import FS_NAMES
+
+    template = '{{range .DriverStatus}}{{if eq (index . 0) "Backing Filesystem"}}{{index . 1}}{{end}}{{end}}'
+    want = FS_NAMES.get(int(_fs_of(tmp_path), 16), "<unknown>")
+    assert gd(tmp_path, capsys, "info", "-f", template)[1] == f"{want}\n"
+    if os.geteuid() != 0:
+        return
+    # a store on a tmpfs: not this machine's disk, so a fixed name could not pass both
+    (tmp_path / "t").mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(tmp_path / "t")], check=True)
+    try:
+        code = main(["--root", str(tmp_path / "t" / "root"), "--run-root", str(tmp_path / "run"), "info", "-f",
+                     template])
+        assert (code, capsys.readouterr().out) == (0, "tmpfs\n")
+    finally:
+        subprocess.run(["umount", "-l", str(tmp_path / "t")], check=True)

@@ -55,8 +55,9 @@ def test_volume_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["create", "a/b"], "invalid characters"), (["create", "-o", "size=1", "xx"], "invalid option key"),
-     (["create", "-d", "nfs", "xx"], "plugin"), (["ls", "-f", "color=red"], "invalid filter")],
+    [(["create", "a/b"], "invalid characters"), (["create", "-o", "size=1", "xx"], 'invalid option: "size"'),
+     (["create", "-d", "nfs", "xx"], "plugin"), (["ls", "-f", "color=red"], "Invalid filter 'color'"),
+         (["ls", "-f", "dangling=maybe"], "Invalid filter 'dangling=[maybe]'")],
 )  # fmt: skip
 def test_volume_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str) -> None:
     code, _, err = gd(tmp_path, capsys, "volume", *args)

@@ -79,8 +79,11 @@ def test_parse_volume() -> None:
     for bad, msg in [
         ("/a:rel", "absolute"),
         ("/a:/b:xx", "invalid mode"),
-        ("/a:/b:nocopy", "invalid mode"),  # nocopy is for volumes
-        ("named:/b:rshared", "invalid mode"),  # propagation is for binds
+        ("/a:/b:nocopy", 'type "bind": field VolumeOptions must not be specified'),  # nocopy is for volumes
+        ("named:/b:rshared", 'type "volume": field BindOptions must not be specified'),  # propagation: binds
+        ("/a:/b:rw,ro", "invalid mode: rw,ro"),  # one word of each kind at most (docker's ValidMountMode)
+        ("/a:/b:z,Z", "invalid mode: z,Z"),
+        ("/a:/b:cached,delegated", "invalid mode: cached,delegated"),
         ("a:b:c:d", "invalid volume"),
     ]:
         with pytest.raises(UsageError, match=msg):

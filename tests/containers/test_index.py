@@ -203,6 +203,7 @@ def test_writers_append_and_compact_now_and_then(layout: Layout, monkeypatch: py
     for i in range(200):
         store.update_state(recs[i % 3].id, exit_code=i)
         sizes.append(store.index.file.stat().st_size)
-    assert max(sizes) < 2 * 3 * 1024 + 16 * 1024 + 4096 and store.index.file.stat().st_ino != inode  # compacted
+    # compacted: the file shrank now and then (its inode is no proof: a freed inode number comes back)
+    assert max(sizes) < 2 * 3 * 1024 + 16 * 1024 + 4096 and any(b < a for a, b in zip(sizes, sizes[1:], strict=False))
     assert store.list() == _from_records(store)
     assert [r.state.exit_code for r in store.list()] == [store.load(r.id).state.exit_code for r in store.list()]

@@ -37,7 +37,7 @@ def source(tmp_path: Path) -> RootfsSource:
 
 def _created(layout: Layout, source: RootfsSource, monkeypatch: pytest.MonkeyPatch, name: str) -> ContainerRecord:
     """A container record as ``create`` makes it, without its bundle (no overlay: unprivileged)."""
-    monkeypatch.setattr(lifecycle, "_write_bundle", lambda store, rec, plan: None)
+    monkeypatch.setattr(lifecycle, "_write_bundle", lambda store, rec, plan, starting: None)
     return lifecycle.create(layout, source, replace(OPTS, name=name))
 
 
@@ -56,7 +56,7 @@ def test_a_failed_prepare_leaves_no_container_and_discards_what_it_prepared(
 
 def test_a_failure_after_prepare_discards_it_and_removes_the_record(
         layout: Layout, source: RootfsSource, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(store: ContainerStore, rec: ContainerRecord, plan: ContainerPlan) -> None:
+    def broken(store: ContainerStore, rec: ContainerRecord, plan: ContainerPlan, starting: bool) -> None:
         (store.dir(rec.id) / "half-written").write_text("x")
         raise ContainerError("disk full while writing the bundle")
 

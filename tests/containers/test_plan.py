@@ -126,8 +126,10 @@ def test_custom_devices_stat_the_host_node() -> None:
     st = os.stat("/dev/null")
     assert d == {"path": "/dev/mynull", "type": "c", "major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev),
                  "fileMode": st.st_mode & 0o7777, "uid": st.st_uid, "gid": st.st_gid, "access": "rw"}  # fmt: skip
-    with pytest.raises(UsageError, match='adding custom device "/nonexistent": no such file or directory'):
+    with pytest.raises(UsageError, match='adding custom device "/nonexistent": no such file or directory') as e:
         custom_devices([("/nonexistent", "/x", "rwm")])
+    assert e.value.exit_code == 127  # docker's run: a start error naming a missing file
+    assert custom_devices([("/nonexistent", "/x", "rwm")], missing_ok=True) == []  # create: start looks again
     with pytest.raises(UsageError, match='adding custom device "/etc/hostname": not a device node'):
         custom_devices([("/etc/hostname", "/x", "rwm")])
 

@@ -42,8 +42,40 @@ def test_the_process_is_the_plans() -> None:
 
 
 def test_the_same_inputs_make_the_same_spec() -> None:
-    r = Resolved("/b/rootfs", ROOT)
-    assert build_spec(PLAN, r, Attachment()) == build_spec(PLAN, r, Attachment())
+    """Pure: equal inputs made apart give the same config.json, byte for byte (key order too), whatever the
+    environment; and no spec shares a mutable part with another (config.json is edited after, by hooks and
+    the runtime's defaults), so changing one leaves the next as it was."""
+    import copy
+    import json
+    import os
+
+    def one(env: dict[str, str]) -> dict[str, Any]:
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env)
+        try:
+            plan = make_plan(CID, ContainerConfig(cmd=("sh",), env=("A=1",)),
+                             RunOptions(mounts=(MountSpec("bind", "/data", "/srv/data"), MountSpec("tmpfs", "/t"))),
+                             nodename="thehost", known_capabilities=ALL_CAPABILITIES)  # fmt: skip
+            return build_spec(copy.deepcopy(plan), Resolved("/b/rootfs", ROOT, plan.options.mounts),
+                              Attachment((), "/run/x/netns/c"))  # fmt: skip
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    first = one({"PATH": "/usr/bin", "HOME": "/root"})
+    text = json.dumps(first)
+    for key in ("mounts", "linux", "process"):  # change every nested part of the first
+        part = first[key]
+        for v in (part if isinstance(part, list) else part.values()):
+            if isinstance(v, list):
+                v.append("changed")
+            elif isinstance(v, dict):
+                v["changed"] = True
+        if isinstance(part, list):
+            part.append({"destination": "/changed"})
+    second = one({"TZ": "Asia/Tokyo", "LANG": "C"})
+    assert json.dumps(second) == text
 
 
 def test_user_groups_and_home() -> None:

@@ -15,6 +15,7 @@ import pytest
 from geedocker import runtime as rt
 from geedocker.errors import ContainerError
 from tests.support.bundle import base_config, busybox_template, make_bundle
+from tests.support.cleanup import unmount_under
 
 
 @pytest.fixture(scope="session")
@@ -69,9 +70,14 @@ class Runtime:
         return self.run(cfg)
 
     def cleanup(self) -> None:
+        """Delete every container, then unmount what is still mounted under this test's dir: a container
+        without a mount namespace mounts its /proc, /dev... in ours, and a test that failed before its delete,
+        or a delete that failed, leaves them (they would keep the tmp dir busy and show in other tests' host
+        mount checks)."""
         for st in rt.list_(self.root) if self.root.exists() else []:
             with contextlib.suppress(ContainerError):
                 rt.delete(self.root, st.id, force=True)
+        unmount_under(self.base)
 
 
 @pytest.fixture

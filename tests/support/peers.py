@@ -9,17 +9,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.cleanup import unmount_under
+
 # podman on this machine needs raised ulimits for `run` (no CAP_SYS_RESOURCE to go past the defaults)
 PODMAN_RUN_FLAGS = ["--ulimit", "nofile=20000:20000", "--ulimit", "nproc=4096:4096"]
-
-
-def unmount_under(path: Path) -> None:
-    """Unmount every mount at or below ``path`` (deepest first): podman leaves its storage mounts behind."""
-    prefix = str(path).rstrip("/")
-    with open("/proc/self/mountinfo") as f:
-        points = [line.split()[4] for line in f]
-    for p in sorted({p for p in points if p == prefix or p.startswith(prefix + "/")}, key=len, reverse=True):
-        subprocess.run(["umount", "-l", p], capture_output=True)
 
 
 @contextmanager

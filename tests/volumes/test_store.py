@@ -53,7 +53,7 @@ def test_create_get_list_remove(layout: Layout) -> None:
 
 @pytest.mark.parametrize(
     ("opts", "message"),
-    [({"size": "1g"}, "invalid option key"), ({"type": "ext4"}, "device"), ({"device": "/dev/sda"}, "type")],
+    [({"size": "1g"}, 'invalid option: "size"'), ({"type": "ext4"}, "device"), ({"device": "/dev/sda"}, "type")],
 )
 def test_bad_driver_options(layout: Layout, opts: dict[str, str], message: str) -> None:
     with pytest.raises(VolumeError, match=message):

@@ -72,6 +72,8 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/images/{name:.*}/tag", "images:tag"),
     ("POST", "/images/{name:.*}/push", "images:push"),
     ("DELETE", "/images/{name:.*}", "images:remove"),
+    ("POST", "/build", "build:build"),
+    ("POST", "/build/prune", "build:prune"),
     ("GET", "/networks", "networks:list_"),
     ("POST", "/networks/create", "networks:create"),
     ("POST", "/networks/prune", "networks:prune"),
@@ -88,7 +90,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
 
 # Docker's endpoints that geedocker does not serve (yet): 501 with their name.
 NOT_IMPLEMENTED: tuple[tuple[str, str], ...] = (
-    ("GET", "/containers/{id}/attach/ws"), ("POST", "/build"), ("POST", "/build/prune"),
+    ("GET", "/containers/{id}/attach/ws"),
     ("GET", "/distribution/{name:.*}/json"), ("POST", "/session"),
     ("GET", "/swarm"), ("POST", "/swarm/init"), ("GET", "/nodes"), ("GET", "/services"), ("GET", "/tasks"),
     ("GET", "/secrets"), ("GET", "/configs"), ("GET", "/plugins"), ("POST", "/grpc"),

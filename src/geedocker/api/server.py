@@ -158,6 +158,23 @@ class Request:
     def stream(self) -> BodyReader:
         return BodyReader(self.chunks())
 
+    def peer_closed(self) -> bool:
+        """Whether the client closed its end: a long streamed answer with nothing to send for a while (a
+        build's silent RUN) asks, to stop work nobody waits for any more."""
+        import select
+
+        sock = self._conn.sock
+        p = select.poll()
+        p.register(sock, select.POLLIN | select.POLLRDHUP)
+        if not p.poll(0):
+            return False
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
 
 class BodyReader:
     """A file-like ``read(n)`` over a request body's chunks (tar contexts, image archives)."""

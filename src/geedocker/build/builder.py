@@ -34,6 +34,7 @@ from geedocker.build.shellwords import expand
 from geedocker.build.stages import (
     PROXY_ARGS,
     Stage,
+    declare_arg,
     dependencies,
     find_stage,
     needed,
@@ -48,6 +49,10 @@ from geedocker.oci import ContainerConfig, Platform, chain_ids
 from geedocker.store.images import ImageRecord, ImageStore
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from geedocker.registry import RegistryConfig
 
 
 @value
@@ -69,6 +74,7 @@ class BuildOptions:
     ulimits: tuple[tuple[str, int, int], ...] = ()
     secrets: tuple[tuple[str, str], ...] = ()  # (id, host path)
     parallel: int = 0  # stages built at once; 0: as many as there are CPUs, between 2 and 4
+    registry_config: RegistryConfig | None = None  # for the base images' pulls; None: the environment's
     extra: tuple[tuple[str, str], ...] = field(default=())
 
 
@@ -126,12 +132,26 @@ class Builder:
         self.lock = threading.Lock()  # the running containers
         self.cancelled = threading.Event()
         self.running: dict[str, str] = {}  # RUN containers running now: id -> runtime
+        self.numbers: dict[int, int] = {}  # an instruction's line -> its number in the classic builder's count
+        self.total = 0
 
-    def log(self, data: bytes) -> None:
-        """Output of the step this thread runs (a RUN's, as it comes)."""
+    def log(self, data: bytes, stream: str = "stdout") -> None:
+        """Output of the step this thread runs (a RUN's, as it comes; ``stream``: stdout or stderr)."""
         v: Vertex | None = getattr(self.current, "vertex", None)
         if v is not None:
-            self.display.log(v, data)
+            self.display.log(v, data, stream)
+
+    def ran_in(self, cid: str) -> None:
+        """The step this thread runs (a RUN) runs in container ``cid``."""
+        v: Vertex | None = getattr(self.current, "vertex", None)
+        if v is not None:
+            self.display.container(v, cid)
+
+    def instruction(self, ins: Instruction) -> None:
+        """``ins`` begins (the classic builder's ``Step k/n``)."""
+        n = self.numbers.get(ins.line)
+        if n is not None:
+            self.display.instruction(n, self.total, ins.original)
 
     def cached(self) -> None:
         """The step this thread runs was found in the cache."""
@@ -182,19 +202,25 @@ class Builder:
             if t is None or t.name != self.opts.target.lower():
                 raise UsageError(f"failed to reach build target {self.opts.target} in Dockerfile")
             target = t
-        want = needed(target, stages, self.meta_env, self.escape)
+        want = needed(target, stages, self.meta_env, self.escape, self.build_args)
         self.multi = len(stages) > 1
         if self.opts.context is not None:
             self.ignore = Ignore.for_build(self.opts.context, self.opts.dockerfile_path)
         self.ws = Workspace(self.layout)
         order = [s for s in stages[: target.index + 1] if s.index in want]
+        for s in order:
+            for ins in (s.first, *s.instructions):
+                self.numbers[ins.line] = len(meta) + len(self.numbers) + 1
+        self.total = len(meta) + len(self.numbers)
+        for i, ins in enumerate(meta):
+            self.display.instruction(i + 1, self.total, ins.original)
         try:
             results = self._stages(order, stages)
         finally:
             self.ws.close()
         unused = sorted(set(self.build_args) - self.used_args - PROXY_ARGS)
         if unused:
-            print(f"[Warning] One or more build-args {unused} were not consumed", file=sys.stderr)
+            self.display.warning(f"[Warning] One or more build-args [{' '.join(unused)}] were not consumed")
         final = results[target.index]
         cfg = final.config
         if self.opts.labels:
@@ -218,7 +244,7 @@ class Builder:
             return results
         from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-        deps = {s.index: dependencies(s, stages, self.meta_env, self.escape) for s in order}
+        deps = {s.index: dependencies(s, stages, self.meta_env, self.escape, self.build_args) for s in order}
         pending = list(order)
         running: dict[Future[StageState], int] = {}
         error: BaseException | None = None
@@ -255,21 +281,24 @@ class Builder:
     # --- a stage ---------------------------------------------------------------------------------
     def _stage(self, stage: Stage, stages: list[Stage], results: Mapping[int, StageState]) -> StageState:
         ins = stage.first
+        self.instruction(ins)
         image = expand(stage.image, self.meta_env, self.escape)
         for k, _ in ins.flags:
             if k != "platform":
                 raise ins.error(f"Unknown flag: {k}")
+        platform = self.platform
         if stage.platform:
-            self._check_platform(Platform.parse(expand(stage.platform, self.meta_env, self.escape)), "FROM --platform")
+            platform = Platform.parse(expand(stage.platform, self.meta_env, self.escape))
+            self._check_platform(platform, "FROM --platform")
         prev = find_stage(stages, image, stage.index)
         triggers: list[Instruction] = []
         if prev is not None:
             src = results[prev.index]
             state = StageState(stage, src.base, src.config, self.layout)
         elif image.lower() == "scratch":
-            state = StageState(stage, Base(platform=self.platform), ContainerConfig(), self.layout)
+            state = StageState(stage, Base(platform=platform), ContainerConfig(), self.layout)
         else:
-            rec = self._image(image, ins)
+            rec = self._image(image, ins, platform)
             base = Base.of(rec)
             state = StageState(stage, base, rec.config.config, self.layout)
             texts = rec.config.config.get("OnBuild") or []
@@ -288,26 +317,40 @@ class Builder:
             self._instruction(state, step, stages, results)
         return state
 
-    def _image(self, name: str, ins: Instruction) -> ImageRecord:
+    def _image(self, name: str, ins: Instruction, platform: Platform | None = None) -> ImageRecord:
+        """Image ``name`` for ``platform`` (the build's by default; a FROM --platform's variant of the host's
+        architecture): the local one if it is for that platform, else pulled, as ``run --platform`` does."""
+        want = platform or self.platform
         store = ImageStore(self.layout)
+        other: Platform | None = None  # the platform of a local image that is not the one wanted
         if not self.opts.pull:
             try:
-                return store.resolve(name)
+                rec = store.resolve(name)
             except ImageNotFound:
                 pass
+            else:
+                have = _platform_of(rec)
+                if not rec.config.architecture or want.matches(have):
+                    return rec
+                other = have
         from geedocker.images.pull import PullOptions, pull
 
         v = self.display.start(f"[internal] pull {_full_name(name)}")
         try:
-            pull(self.layout, name, options=PullOptions(platform=self.platform))
+            pull(self.layout, name, options=PullOptions(platform=want, registry_config=self.opts.registry_config))
         except BaseException as e:
             self.display.error(v, str(e))
+            if other is not None and isinstance(e, GeeDockerError):
+                raise UsageError(f"Dockerfile line {ins.line}: image {name} was found but is for {other}, not "
+                                 f"{want}, and no {want} variant could be pulled ({e}); running it needs "
+                                 "emulation, which geedocker does not do") from e
             raise
         self.display.done(v)
         rec = store.resolve(name)
-        got = Platform(rec.config.os, rec.config.architecture, rec.config.variant)
+        got = _platform_of(rec)
         if rec.config.architecture and not self.host.matches(got):
-            raise UsageError(f"Dockerfile line {ins.line}: image {name} is for {got}: running it needs emulation")
+            raise UsageError(f"Dockerfile line {ins.line}: image {name} is for {got}: running it needs emulation, "
+                             "which geedocker does not do")
         return rec
 
     def layer_dirs_of_image(self, name: str, ins: Instruction) -> list[Path]:
@@ -320,6 +363,8 @@ class Builder:
         from geedocker.build import steps
 
         c = ins.cmd
+        if not trigger:
+            self.instruction(ins)
         if c == "arg":
             self._arg(state, ins)
             return
@@ -348,16 +393,10 @@ class Builder:
 
     def _arg(self, state: StageState, ins: Instruction) -> None:
         for word in ins.args:
-            name, default = split_arg(word, state.env(), self.escape)
+            name, val = declare_arg(word, state.env(), self.escape, self.build_args, self.meta_env)
             if name in self.build_args:
                 self.used_args.add(name)
-                state.args[name] = self.build_args[name]
-            elif default is not None:
-                state.args[name] = default
-            elif name in self.meta_env:
-                state.args[name] = self.meta_env[name]
-            else:
-                state.args.setdefault(name, "")
+            state.args[name] = val if val is not None else state.args.get(name, "")
         state.base = state.base.with_layer(None, self._history(ins.original))
 
     def run_args(self, state: StageState) -> dict[str, str]:
@@ -374,6 +413,10 @@ class Builder:
 
 
 LAYER_STEPS = ("run", "copy", "add", "workdir")  # the instructions that are steps (BuildKit's vertices)
+
+
+def _platform_of(rec: ImageRecord) -> Platform:
+    return Platform(rec.config.os, rec.config.architecture, rec.config.variant)
 
 
 def _shown(ins: Instruction) -> str:
@@ -396,7 +439,11 @@ def _full_name(ref: str) -> str:
 def build(layout: Layout, opts: BuildOptions, out: TextIO | None = None, display: Display | None = None) -> ImageRecord:
     """Build ``opts.dockerfile`` with ``opts.context``; the image. ``display`` shows the progress (by default
     plain lines on ``out``, stderr unless given; nothing with ``opts.quiet``)."""
-    b = Builder(layout, opts, out, display)
+    return run(Builder(layout, opts, out, display))
+
+
+def run(b: Builder) -> ImageRecord:
+    """``b``'s build (a caller that may ``cancel`` it holds the builder)."""
     try:
         return b.build()
     except DockerfileError:

@@ -3,6 +3,10 @@
 The builder reports events: a step starts (``start``, a name like ``[builder 2/3] RUN make``), writes output
 (``log``), adds a status line (``status``), is found in the cache (``cached``), ends (``done``) or fails
 (``error``). Stages built side by side report from their own threads; every display takes a lock.
+Three more events serve the classic builder's shape, which the Engine API's ``/build`` streams (``api.build``):
+each Dockerfile instruction as it begins (``instruction``, numbered over all of them as ``Step 2/5``), the
+container a RUN step runs in (``container``) and a warning (``warning``); BuildKit's displays show only the
+warning, on stderr.
 
 - ``Quiet``: nothing (``-q`` / ``--progress=quiet``; the builder keeps a failing RUN's output to show it).
 - ``Plain`` (``--progress=plain``, and ``auto`` when not on a terminal), as BuildKit's plain printer::
@@ -13,6 +17,11 @@ The builder reports events: a step starts (``start``, a name like ``[builder 2/3
 
 - ``Tty`` (``--progress=tty``, and ``auto`` on a terminal): a header and one line per step, redrawn in place
   (on a timer while something runs, so the clocks move), with the last lines of a running step's output.
+- ``RawJSON`` (``--progress=rawjson``), as BuildKit's rawjson mode (buildx, docker 25+): one JSON object a line,
+  the ``SolveStatus`` BuildKit's client gets, with its JSON names: ``vertexes`` (``digest``, ``name``,
+  ``started``, ``completed``, ``cached``, ``error``), ``statuses`` and ``logs`` (``vertex``, ``stream``,
+  ``data`` as base64, ``timestamp``). A step's digest stands for BuildKit's LLB digest: the sha256 of its number
+  and name, so it is the same for every event of the step.
 """
 
 from __future__ import annotations
@@ -54,7 +63,7 @@ class Display:
             self._started(v)
         return v
 
-    def log(self, v: Vertex, data: bytes) -> None:
+    def log(self, v: Vertex, data: bytes, stream: str = "stdout") -> None:
         with self.lock:
             text = (v.partial + data).split(b"\n")
             v.partial = text.pop()
@@ -80,6 +89,18 @@ class Display:
             if v.ended is None:
                 v.error = message
                 self._end(v)
+
+    def instruction(self, number: int, total: int, text: str) -> None:
+        """Instruction ``number`` of ``total`` (``text`` as written) begins; BuildKit's shapes show none."""
+
+    def container(self, v: Vertex, cid: str) -> None:
+        """Step ``v`` (a RUN) runs in container ``cid``."""
+
+    def warning(self, text: str) -> None:
+        """Something the user should see that does not fail the build (build args nobody used)."""
+        import sys
+
+        print(text, file=sys.stderr)
 
     def close(self) -> None:
         pass
@@ -196,6 +217,63 @@ class Tty(Display):
         self.ticker.join()
         with self.lock:
             self._draw()
+
+
+class RawJSON(Display):
+    def __init__(self, out: TextIO) -> None:
+        super().__init__()
+        self.out = out
+        self.ids: dict[int, tuple[str, str]] = {}  # vertex number -> (digest, started as RFC 3339)
+
+    def _emit(self, status: dict[str, object]) -> None:
+        import json
+
+        self.out.write(json.dumps(status, separators=(",", ":")) + "\n")
+        self.out.flush()
+
+    def _vertex(self, v: Vertex) -> dict[str, object]:
+        digest, started = self.ids[v.number]
+        out: dict[str, object] = {"digest": digest, "name": v.name, "started": started}
+        if v.ended is not None:
+            out["completed"] = _rfc3339(time.time())
+            if v.cached:
+                out["cached"] = True
+            if v.error:
+                out["error"] = v.error
+        return out
+
+    def _started(self, v: Vertex) -> None:
+        import hashlib  # here: only this display needs it, and OpenSSL takes ms to load
+
+        digest = "sha256:" + hashlib.sha256(f"{v.number} {v.name}".encode()).hexdigest()
+        self.ids[v.number] = (digest, _rfc3339(time.time()))
+        self._emit({"vertexes": [self._vertex(v)]})
+
+    def log(self, v: Vertex, data: bytes, stream: str = "stdout") -> None:
+        """Output as it comes (BuildKit's logs carry bytes, not lines; stream 1 stdout, 2 stderr)."""
+        import base64
+
+        if not data:
+            return
+        with self.lock:
+            self._emit({"logs": [{"vertex": self.ids[v.number][0], "stream": 2 if stream == "stderr" else 1,
+                                  "data": base64.b64encode(data).decode(), "timestamp": _rfc3339(time.time())}]})
+
+    def _status(self, v: Vertex, text: str) -> None:
+        now = _rfc3339(time.time())
+        self._emit({"statuses": [{"id": text, "vertex": self.ids[v.number][0], "name": text, "current": 0,
+                                  "timestamp": now, "started": now, "completed": now}]})
+
+    def _end(self, v: Vertex) -> None:
+        v.ended = time.monotonic()
+        self._emit({"vertexes": [self._vertex(v)]})
+
+
+def _rfc3339(t: float) -> str:
+    """Go's time.Time in JSON (RFC 3339 with fractions), in UTC."""
+    import datetime
+
+    return datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _fit(text: str, width: int) -> str:

@@ -98,18 +98,25 @@ def find_stage(stages: list[Stage], ref: str, before: int) -> Stage | None:
     return None
 
 
-def dependencies(stage: Stage, stages: list[Stage], meta_env: Mapping[str, str], escape: str) -> set[int]:
-    """The stages ``stage`` reads from: its FROM, ``COPY --from``, ``RUN --mount=...,from=``."""
-    refs = [expand(stage.image, meta_env, escape)]
-    for ins in stage.instructions:
-        if ins.cmd in ("copy", "add") and ins.flag("from"):
-            refs.append(expand(ins.flag("from") or "", meta_env, escape))
-        if ins.cmd == "run":
-            for m in ins.flag_all("mount"):
-                for kv in m.split(","):
-                    k, _, v = kv.partition("=")
-                    if k.strip() == "from":
-                        refs.append(v.strip())
+def declare_arg(word: str, env: Mapping[str, str], escape: str, build_args: Mapping[str, str],
+                meta_env: Mapping[str, str]) -> tuple[str, str | None]:
+    """An ``ARG`` word inside a stage: (name, value). A ``--build-arg`` wins over the default; ``ARG NAME``
+    without one takes the global of that name (or the platform arg); None: none of those (the arg keeps the
+    value it has in the stage, else is "")."""
+    name, default = split_arg(word, env, escape)
+    if name in build_args:
+        return name, build_args[name]
+    if default is not None:
+        return name, default
+    return name, meta_env.get(name)
+
+
+def dependencies(stage: Stage, stages: list[Stage], meta_env: Mapping[str, str], escape: str,
+                 build_args: Mapping[str, str] | None = None) -> set[int]:
+    """The stages ``stage`` reads from: its FROM, ``COPY --from``, ``RUN --mount=...,from=``. A ``--from`` is
+    substituted as the builder does when it runs the step (the stage's ARGs and ENVs before it, an ENV of a
+    parent stage included), so a stage named through an ARG is waited for like one named plainly."""
+    refs, _ = _walk(stage, stages, meta_env, escape, build_args or {})
     out = set()
     for r in refs:
         s = find_stage(stages, r, stage.index)
@@ -118,13 +125,44 @@ def dependencies(stage: Stage, stages: list[Stage], meta_env: Mapping[str, str],
     return out
 
 
-def needed(target: Stage, stages: list[Stage], meta_env: Mapping[str, str], escape: str) -> set[int]:
+def _walk(stage: Stage, stages: list[Stage], meta_env: Mapping[str, str], escape: str,
+          build_args: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    """(the stage refs ``stage`` names, substituted; the ENV it ends with). An image's own ENV is not known
+    before it is pulled: only the ENVs of the Dockerfile's stages are followed."""
+    from geedocker.build.config import pairs
+
+    image = expand(stage.image, meta_env, escape)
+    refs = [image]
+    parent = find_stage(stages, image, stage.index)
+    envs = _walk(parent, stages, meta_env, escape, build_args)[1] if parent is not None else {}
+    args: dict[str, str] = {}
+    for ins in stage.instructions:
+        scope = {**args, **envs}  # as ``StageState.env``: ENV wins over an ARG
+        if ins.cmd == "arg":
+            for word in ins.args:
+                name, val = declare_arg(word, {**args, **envs}, escape, build_args, meta_env)
+                args[name] = val if val is not None else args.get(name, "")
+        elif ins.cmd == "env":
+            envs.update(pairs(ins, scope, escape))
+        elif ins.cmd in ("copy", "add") and ins.flag("from"):
+            refs.append(expand(ins.flag("from") or "", scope, escape))
+        elif ins.cmd == "run":
+            for m in ins.flag_all("mount"):
+                for kv in m.split(","):
+                    k, _, v = kv.partition("=")
+                    if k.strip() == "from":
+                        refs.append(expand(v.strip(), scope, escape))
+    return refs, envs
+
+
+def needed(target: Stage, stages: list[Stage], meta_env: Mapping[str, str], escape: str,
+           build_args: Mapping[str, str] | None = None) -> set[int]:
     """``target`` and every stage it depends on, directly or not."""
     want = {target.index}
     todo = [target]
     while todo:
         s = todo.pop()
-        for d in dependencies(s, stages, meta_env, escape):
+        for d in dependencies(s, stages, meta_env, escape, build_args):
             if d not in want:
                 want.add(d)
                 todo.append(stages[d])

@@ -132,9 +132,13 @@ def _copy(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
     env = state.env()
     add = ins.cmd == "add"
     if add and ins.flag("keep-git-dir") is not None:
-        raise ins.error("--keep-git-dir: git sources need the network and git; geedocker's ADD takes local files "
+        raise ins.error("--keep-git-dir: git sources are not supported; geedocker's ADD takes local files "
                         "and http(s) URLs")
     words = [expand(w, env, b.escape) for w in ins.args]
+    for w in words[:-1] if add else ():
+        if is_git_source(w):
+            raise ins.error(f"{w}: git sources are not supported; geedocker's ADD takes local files and http(s) "
+                            "URLs (clone the repository into the context and COPY it)")
     heredocs = {h.name: h for h in ins.heredocs}
     dest = words[-1]
     srcs = words[:-1]
@@ -153,7 +157,7 @@ def _copy(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
 
         stage = find_stage(stages, from_ref, state.stage.index)
         if stage is not None:
-            lowers = results[stage.index].lowers
+            lowers = _built(results, stage, ins).lowers
         else:
             lowers = b.layer_dirs_of_image(from_ref, ins)
         tree = Tree(b.ws.readonly(lowers))
@@ -234,6 +238,25 @@ def _heredoc_text(text: str, env: Mapping[str, str], escape: str) -> str:
     out = re.sub(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*",
                  lambda m: expand(m.group(0), env, escape), text)
     return out
+
+
+def is_git_source(src: str) -> bool:
+    """Whether ADD would take ``src`` as a git repository, as BuildKit tells them: a ``git://``, ``ssh://`` or
+    ``git@host:`` address, or an http(s) URL whose path ends in ``.git`` (a ``#ref:subdir`` may follow). A
+    ``github.com/...`` without a scheme is a local path to BuildKit too."""
+    if src.startswith(("git://", "ssh://", "git@")):
+        return True
+    m = re.match(r"^https?://[^/?#]+(/[^?#]*)", src)
+    return bool(m and m.group(1).endswith(".git"))
+
+
+def _built(results: Mapping[int, StageState], stage: Stage, ins: Instruction) -> StageState:
+    """A stage this step reads from; the scheduler (``stages.dependencies``) built it first."""
+    got = results.get(stage.index)
+    if got is None:  # a reference the scheduler could not see (a name only the base image's ENV holds)
+        raise ins.error(f"stage {stage.name or stage.index} is not built before this step: name it plainly, "
+                        "or through an ARG or ENV of this Dockerfile")
+    return got
 
 
 def _download(b: Builder, url: str, ins: Instruction) -> tuple[Path, str]:
@@ -324,7 +347,8 @@ def _mounts(b: Builder, state: StageState, ins: Instruction, stages: list[Stage]
             if frm:
                 assert b.ws is not None
                 st = find_stage(stages, frm, state.stage.index)
-                root = b.ws.readonly(results[st.index].lowers if st is not None else b.layer_dirs_of_image(frm, ins))
+                root = b.ws.readonly(_built(results, st, ins).lowers if st is not None
+                                     else b.layer_dirs_of_image(frm, ins))
                 tree = Tree(root)
             else:
                 if b.opts.context is None:
@@ -363,7 +387,7 @@ def _seeded_volume(b: Builder, state: StageState, path: str) -> Path:
 
 def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
          results: Mapping[int, StageState]) -> None:
-    from geedocker.build.errors import Cancelled
+    from geedocker.build.errors import Cancelled, RunFailed
     from geedocker.containers import lifecycle, supervisor
     from geedocker.containers.commit import runtime_paths
     from geedocker.containers.options import MountSpec, RunOptions
@@ -416,9 +440,10 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             if b.opts.quiet:
                 kept.append(data)
             else:
-                b.log(data)
+                b.log(data, stream)
 
         rec = lifecycle.create(b.layout, source, opts, starting=True)
+        b.ran_in(rec.id)
         try:
             with b.lock:
                 b.running[rec.id] = rec.runtime
@@ -432,8 +457,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             if code != 0:
                 if kept:
                     b.show_failed_output(b"".join(kept))
-                shown = " ".join(argv) if ins.json else argv[-1]
-                raise _step_failed(f"The command '{shown}' returned a non-zero code: {code}", code)
+                raise RunFailed(f"The command '{' '.join(argv)}' returned a non-zero code: {code}", code)
             store = ContainerStore(b.layout)
             made = [p for p in runtime_paths(store.bundle(rec.id)) if p not in volumes]
             return _layer_of(b, store.dir(rec.id) / "upper", lowers, made)
@@ -444,10 +468,4 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
     shown = " ".join(argv)
     prefix = f"|{len(arg_env)} {' '.join(arg_env)} " if arg_env else ""
     _commit(b, state, key, f"{prefix}{shown}", make)
-
-
-def _step_failed(message: str, code: int) -> GeeDockerError:
-    from geedocker.build.errors import BuildError
-
-    return BuildError(message)
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] CONTAINER"  # docker's usage line
     p.add_argument("--no-stdin", action="store_true", help="do not attach STDIN")
     p.add_argument("--sig-proxy", default="true", choices=["true", "false"], nargs="?", const="true",
                    help="proxy all received signals to the process (default true)")  # fmt: skip

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] PATH | URL | -"  # docker's usage line
     p.add_argument("context", metavar="PATH | -", help="the build context: a directory, a tar file, or -")
     p.add_argument("-f", "--file", help="name of the Dockerfile (default: PATH/Dockerfile; - for stdin)")
     p.add_argument("-t", "--tag", action="append", default=[], help="name and optionally a tag (name:tag)")
@@ -37,8 +38,8 @@ def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shm-size", help="size of /dev/shm")
     p.add_argument("--ulimit", action="append", default=[], help="ulimit options")
     p.add_argument("--progress", default="auto", choices=["auto", "plain", "tty", "quiet", "rawjson"],
-                   help="type of progress output: auto (tty on a terminal, else plain), plain, tty, quiet "
-                        "(rawjson: as plain)")
+                   help="type of progress output: auto (tty on a terminal, else plain), plain, tty, quiet, "
+                        "rawjson (BuildKit's status objects, one JSON line each)")
     p.add_argument("--secret", action="append", default=[], help="secret to expose: id=mysecret,src=/local/secret")
     p.add_argument("-o", "--output", action="append", default=[], help="output: type=tar|docker,dest=FILE")
     p.add_argument("--rm", nargs="?", const="true", default="true", help="accepted (containers are always removed)")
@@ -119,10 +120,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _display(progress: str, quiet: bool) -> Display:
     """BuildKit's choice: the progress goes to stderr; ``auto`` draws in place when stderr is a terminal."""
-    from geedocker.build.progress import Display, Plain, Tty
+    from geedocker.build.progress import Display, Plain, RawJSON, Tty
 
     if quiet:
         return Display()
+    if progress == "rawjson":
+        return RawJSON(sys.stderr)
     if progress == "tty" or (progress == "auto" and sys.stderr.isatty()):
         return Tty(sys.stderr)
     return Plain(sys.stderr)

@@ -7,7 +7,7 @@ import argparse
 
 def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
-    prune = sub.add_parser("prune", help="remove the build cache")
+    prune = sub.add_parser("prune", help="remove the build cache", usage="%(prog)s")  # docker's
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
     prune.add_argument("-a", "--all", action="store_true", help="accepted: the whole cache is removed")
 

@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] CONTAINER [REPOSITORY[:TAG]]"  # docker's usage line
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("name", nargs="?", metavar="REPOSITORY[:TAG]")
     p.add_argument("-a", "--author", default="", help='author (e.g., "John Hannibal Smith <hannibal@a-team.com>")')

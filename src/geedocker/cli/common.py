@@ -142,9 +142,15 @@ def register_group(p: argparse.ArgumentParser,
     command module it names. The subparsers, for the group's own subcommands."""
     import importlib
 
+    from geedocker.cli.main import COMMANDS
+
+    described = {module: help_ for module, help_ in COMMANDS.values()}
+    canonical: dict[str, str] = {}  # module -> its first name: docker names an alias (container ps) by it
     sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
     for name, module in subcommands.items():
-        sp = sub.add_parser(name, help=f"see 'geedocker {module.rsplit('.', 1)[1].rstrip('_')} --help'")
+        prog = f"{p.prog} {canonical.setdefault(module, name)}"
+        sp = sub.add_parser(name, help=f"see 'geedocker {module.rsplit('.', 1)[1].rstrip('_')} --help'", prog=prog,
+                            description=described.get(module))  # fmt: skip
         importlib.import_module(module).register(sp)
     return sub
 

@@ -42,10 +42,11 @@ def register(p: argparse.ArgumentParser) -> None:
     from geedocker.cli.common import register_group
 
     sub = register_group(p, SUBCOMMANDS)
-    prune = sub.add_parser("prune", help="remove all stopped containers")
+    prune = sub.add_parser("prune", help="remove all stopped containers", usage="%(prog)s [OPTIONS]")
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
-    prune.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'until=<timestamp>')")
-    insp = sub.add_parser("inspect", help="display detailed information on one or more containers")
+    prune.add_argument("--filter", action="filter", default=[], help="provide filter values (e.g. 'until=<timestamp>')")
+    insp = sub.add_parser("inspect", help="display detailed information on one or more containers",
+                          usage="%(prog)s [OPTIONS] CONTAINER [CONTAINER...]")
     insp.add_argument("containers", nargs="+", metavar="CONTAINER")
     insp.add_argument("-f", "--format", default="", help='a Go template, or "json"')
     insp.add_argument("-s", "--size", action="store_true", help="display total file sizes")

@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n\t%(prog)s [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH"
     p.add_argument("-a", "--archive", action="store_true", help="archive mode (copy all uid/gid information)")
     p.add_argument("-L", "--follow-link", action="store_true", help="always follow symbol link in SRC_PATH")
     p.add_argument("-q", "--quiet", action="store_true", help="suppress progress output")

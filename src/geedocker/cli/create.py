@@ -249,6 +249,7 @@ def source_from_args(args: argparse.Namespace) -> RootfsSource:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] IMAGE [COMMAND] [ARG...]"  # docker's usage line
     add_container_flags(p)
 
 
@@ -257,9 +258,13 @@ def run(args: argparse.Namespace) -> int:
     1, as docker's ``create`` does (its ``run`` exits 125 for them)."""
     from geedocker.cli.common import layout_of
     from geedocker.containers import images, lifecycle
-    from geedocker.errors import GeeDockerError
+    from geedocker.errors import DaemonRefusal, GeeDockerError
 
-    opts = options_from_args(args)
+    try:
+        opts = options_from_args(args)
+    except DaemonRefusal as e:
+        e.exit_code = 1
+        raise
     source = images.from_directory(args.image) if args.rootfs else None  # geedocker's own flag: checked as one
     try:
         with cidfile(opts.cidfile) as write_id:

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS]"  # docker's usage line
     p.add_argument("--since", default="", help="show all events created since timestamp")
     p.add_argument("--until", default="", help="stream events until this timestamp")
     p.add_argument("-f", "--filter", action="append", default=[], help="filter output based on conditions provided")

@@ -6,6 +6,10 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    from geedocker.argparsing import requires_args
+
+    p.usage = "%(prog)s [OPTIONS] CONTAINER COMMAND [ARG...]"  # docker's usage line
+    requires_args(p, 2)  # the command is a REMAINDER, which may be empty
     p.add_argument("-i", "--interactive", action="store_true", help="keep STDIN open")
     p.add_argument("-t", "--tty", action="store_true", help="allocate a pseudo-TTY")
     p.add_argument("-d", "--detach", action="store_true", help="run the command in the background")

@@ -7,6 +7,7 @@ import sys
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] CONTAINER"  # docker's usage line
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("-o", "--output", help="write to a file instead of STDOUT")
 

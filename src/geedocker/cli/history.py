@@ -12,6 +12,7 @@ HEADERS = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", 
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] IMAGE"  # docker's usage line
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     p.add_argument("-q", "--quiet", action="store_true", help="only show image IDs")

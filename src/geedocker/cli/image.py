@@ -26,13 +26,14 @@ def register(p: argparse.ArgumentParser) -> None:
     from geedocker.cli.common import register_group
 
     sub = register_group(p, SUBCOMMANDS)
-    insp = sub.add_parser("inspect", help="display detailed information on one or more images")
+    insp = sub.add_parser("inspect", help="display detailed information on one or more images",
+                          usage="%(prog)s [OPTIONS] IMAGE [IMAGE...]")
     insp.add_argument("images", nargs="+", metavar="IMAGE")
     insp.add_argument("-f", "--format", default="", help='a Go template, or "json"')
-    prune = sub.add_parser("prune", help="remove unused images")
+    prune = sub.add_parser("prune", help="remove unused images", usage="%(prog)s [OPTIONS]")
     prune.add_argument("-a", "--all", action="store_true", help="remove all unused images, not just dangling ones")
     prune.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
-    prune.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'until=24h')")
+    prune.add_argument("--filter", action="filter", default=[], help="provide filter values (e.g. 'until=24h')")
 
 
 def _prune(args: argparse.Namespace) -> int:

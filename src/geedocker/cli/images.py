@@ -21,12 +21,13 @@ FILTERS = {"dangling", "label", "before", "since", "reference", "until"}
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] [REPOSITORY[:TAG]]"  # docker's usage line
     p.add_argument("repository", nargs="?", help="only images of this repository[:tag]")
     p.add_argument("-a", "--all", action="store_true", help="show all images (geedocker keeps no intermediate ones)")
     p.add_argument("-q", "--quiet", action="store_true", help="only image IDs")
     p.add_argument("--digests", action="store_true", help="show digests")
     p.add_argument("--no-trunc", action="store_true", help="full image IDs")
-    p.add_argument("-f", "--filter", action="append", default=[], help="filter output based on conditions")
+    p.add_argument("-f", "--filter", action="filter", default=[], help="filter output based on conditions")
     p.add_argument("--format", default="", help='"table", "json" or a Go template')
 
 

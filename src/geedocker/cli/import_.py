@@ -9,8 +9,10 @@ from geedocker.cli.common import layout_of
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] file|URL|- [REPOSITORY[:TAG]]"  # docker's usage line
     p.add_argument("file", metavar="FILE|-", help="a root filesystem tarball (plain, gzip or zstd), - for stdin")
-    p.add_argument("name", nargs="?", metavar="REPOSITORY[:TAG]")
+    # docker takes any number of words after the file and uses the first (its RequiresMinArgs(1))
+    p.add_argument("names", nargs="*", metavar="REPOSITORY[:TAG]")
     p.add_argument("-c", "--change", action="append", default=[], help="Dockerfile instruction (CMD, ENV, ...)")
     p.add_argument("-m", "--message", default="", help="commit message")
     p.add_argument("--platform", help="os/arch[/variant] recorded in the image config")
@@ -22,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.oci import Platform
 
     plat = Platform.parse(args.platform) if args.platform else None
+    args.name = args.names[0] if args.names else None
     if args.file == "-":
         rec = import_rootfs(layout_of(args), sys.stdin.buffer, args.name, changes=tuple(args.change),
                             platform=plat, message=args.message)

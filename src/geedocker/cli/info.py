@@ -7,10 +7,13 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from geedocker.store.layout import Layout
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS]"  # docker's usage line
     p.add_argument("-f", "--format", default="", help='a Go template, or "json"')
 
 
@@ -45,6 +48,28 @@ def _bytes_iec(n: float) -> str:
     return f"{n}B"
 
 
+# docker's graphdriver.FsNames: statfs f_type -> the name ``docker info`` shows as "Backing Filesystem"
+FS_NAMES = {
+    0x61756673: "aufs", 0x9123683E: "btrfs", 0x28CD3D45: "cramfs", 0xF15F: "ecryptfs", 0xEF53: "extfs",
+    0xF2F52010: "f2fs", 0x47504653: "gpfs", 0x72B6: "jffs2", 0x3153464A: "jfs", 0x6969: "nfs",
+    0x794C7630: "overlayfs", 0x858458F6: "ramfs", 0x52654973: "reiserfs", 0x517B: "smb", 0x73717368: "squashfs",
+    0x01021994: "tmpfs", 0xA501FCF5: "vxfs", 0x58465342: "xfs", 0x2FC12FC1: "zfs",
+}  # fmt: skip
+
+
+def backing_filesystem(path: Path) -> str:
+    """The name docker gives the filesystem ``path`` (or, before the store is made, its nearest existing
+    parent) is on; ``<unknown>`` for one docker does not name."""
+    from geedocker.runtime.syscalls import statfs_type
+
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return FS_NAMES.get(statfs_type(path), "<unknown>")
+    except OSError:
+        return "<unknown>"
+
+
 def docker_info(layout: Layout) -> dict[str, object]:
     """docker's Info fields (and ClientInfo) that geedocker has."""
     import os
@@ -63,7 +88,8 @@ def docker_info(layout: Layout) -> dict[str, object]:
     fields: dict[str, object] = {
         "ID": "", "Containers": len(records), "ContainersRunning": running, "ContainersPaused": paused,
         "ContainersStopped": len(records) - running - paused, "Images": len(ImageStore(layout).records()),
-        "Driver": "overlay2", "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
+        "Driver": "overlay2", "DriverStatus": [["Backing Filesystem", backing_filesystem(layout.layers)],
+                         ["Supports d_type", "true"]],
         "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if is_unified() else "1",
         "KernelVersion": uname.release, "OperatingSystem": _os_name(), "OSType": "linux",
         "Architecture": uname.machine, "NCPU": os.cpu_count() or 1, "MemTotal": _mem_total(), "Name": uname.nodename,

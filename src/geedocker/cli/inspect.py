@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] NAME|ID [NAME|ID...]"  # docker's usage line
     p.add_argument("names", nargs="+", metavar="NAME")
     p.add_argument("--type", choices=["image", "container"], help="only look for this kind of object")
     p.add_argument("-f", "--format", default="", help='a Go template, or "json"')

@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] CONTAINER [CONTAINER...]"  # docker's usage line
     p.add_argument("-s", "--signal", default="KILL", help="signal to send to the container (default KILL)")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
 

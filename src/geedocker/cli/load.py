@@ -11,6 +11,7 @@ from geedocker.errors import UsageError
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS]"  # docker's usage line
     p.add_argument("-i", "--input", help="read from this file instead of standard input")
     p.add_argument("-q", "--quiet", action="store_true")
 

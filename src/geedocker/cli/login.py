@@ -10,6 +10,7 @@ from geedocker.errors import UsageError
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] [SERVER]"  # docker's usage line
     p.add_argument("server", nargs="?", default="docker.io", help="registry host[:port] (default docker.io)")
     p.add_argument("-u", "--username")
     p.add_argument("-p", "--password")

@@ -8,6 +8,7 @@ from geedocker.cli.login import registry_host
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [SERVER]"  # docker's usage line
     p.add_argument("server", nargs="?", default="docker.io")
 
 

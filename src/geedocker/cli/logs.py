@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] CONTAINER"  # docker's usage line
     p.add_argument("-f", "--follow", action="store_true", help="follow log output")
     p.add_argument("-n", "--tail", default="all", help='number of lines to show from the end (default "all")')
     p.add_argument("-t", "--timestamps", action="store_true", help="show timestamps")

@@ -12,31 +12,35 @@ if TYPE_CHECKING:
 
 def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
-    c = sub.add_parser("create", help="create a network")
+    c = sub.add_parser("create", help="create a network", usage="%(prog)s [OPTIONS] NETWORK")
     c.add_argument("--subnet", default="", help="subnet in CIDR format (e.g. 10.213.0.0/24)")
     c.add_argument("--gateway", default="", help="IPv4 gateway for the subnet")
     c.add_argument("-d", "--driver", default="bridge", help="driver to manage the network (bridge only)")
     c.add_argument("--label", action="append", default=[], help="set metadata on a network")
     c.add_argument("name", metavar="NETWORK")
-    ls = sub.add_parser("ls", aliases=["list"], help="list networks")
+    ls = sub.add_parser("ls", aliases=["list"], help="list networks", usage="%(prog)s [OPTIONS]")
     ls.add_argument("-q", "--quiet", action="store_true", help="only display network IDs")
     ls.add_argument("--no-trunc", action="store_true", help="do not truncate the output")
-    ls.add_argument("-f", "--filter", action="append", default=[], help="provide filter values (e.g. driver=bridge)")
+    ls.add_argument("-f", "--filter", action="filter", default=[], help="provide filter values (e.g. driver=bridge)")
     ls.add_argument("--format", default="", help='"table", "json" or a Go template')
-    i = sub.add_parser("inspect", help="display detailed information on one or more networks")
+    i = sub.add_parser("inspect", help="display detailed information on one or more networks",
+                       usage="%(prog)s [OPTIONS] NETWORK [NETWORK...]")
     i.add_argument("networks", nargs="+", metavar="NETWORK")
     i.add_argument("-f", "--format", default="", help='a Go template, or "json"')
-    r = sub.add_parser("rm", aliases=["remove"], help="remove one or more networks")
+    r = sub.add_parser("rm", aliases=["remove"], help="remove one or more networks",
+                       usage="%(prog)s NETWORK [NETWORK...]")
     r.add_argument("networks", nargs="+", metavar="NETWORK")
-    cn = sub.add_parser("connect", help="connect a container to a network")
+    cn = sub.add_parser("connect", help="connect a container to a network",
+                        usage="%(prog)s [OPTIONS] NETWORK CONTAINER")
     cn.add_argument("--ip", default="", help="IPv4 address")
     cn.add_argument("--alias", action="append", default=[], help="add network-scoped alias for the container")
     cn.add_argument("network", metavar="NETWORK")
     cn.add_argument("container", metavar="CONTAINER")
-    pr = sub.add_parser("prune", help="remove all unused networks")
+    pr = sub.add_parser("prune", help="remove all unused networks", usage="%(prog)s [OPTIONS]")
     pr.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
-    pr.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'label=<key>')")
-    dc = sub.add_parser("disconnect", help="disconnect a container from a network")
+    pr.add_argument("--filter", action="filter", default=[], help="provide filter values (e.g. 'label=<key>')")
+    dc = sub.add_parser("disconnect", help="disconnect a container from a network",
+                        usage="%(prog)s [OPTIONS] NETWORK CONTAINER")
     dc.add_argument("-f", "--force", action="store_true", help="force the container to disconnect")
     dc.add_argument("network", metavar="NETWORK")
     dc.add_argument("container", metavar="CONTAINER")
@@ -70,9 +74,13 @@ def run(args: argparse.Namespace) -> int:
 
         def get(ref: str) -> object:
             try:
-                return inspect.inspect_network(layout, ref)
+                found = inspect.inspect_network(layout, ref)
             except GeeDockerError as e:
                 raise DaemonError(f"network {ref} not found") from e
+            from geedocker.format.struct import GoTime
+
+            found["Created"] = GoTime(found.get("Created") or "")  # a time.Time in docker's struct: its template
+            return found  # text is Go's Time.String()
 
         return run_inspect(args.networks, get, args.format)
     if action == "rm":

@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s CONTAINER [PRIVATE_PORT[/PROTO]]"  # docker's usage line
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("private", nargs="?", default="", metavar="PRIVATE_PORT[/PROTO]")
 

@@ -12,11 +12,12 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS]"  # docker's usage line
     p.add_argument("-a", "--all", action="store_true", help="show all containers (default shows just running)")
     p.add_argument("-q", "--quiet", action="store_true", help="only display container IDs")
     p.add_argument("--no-trunc", action="store_true", help="don't truncate output")
     p.add_argument("--format", default="", help='"table", "json" or a Go template such as "{{.ID}} {{.Names}}"')
-    p.add_argument("-f", "--filter", action="append", default=[], help="filter output based on conditions")
+    p.add_argument("-f", "--filter", action="filter", default=[], help="filter output based on conditions")
     p.add_argument("-l", "--latest", action="store_true", help="show the latest created container (all states)")
     p.add_argument("-n", "--last", type=int, default=-1, help="show n last created containers (all states)")
     p.add_argument("-s", "--size", action="store_true", help="display total file sizes")

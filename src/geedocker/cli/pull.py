@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] NAME[:TAG|@DIGEST]"  # docker's usage line
     p.add_argument("image", metavar="NAME[:TAG|@DIGEST]")
     p.add_argument("--platform", help="os/arch[/variant] to pull from a multi-platform image")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the image name")

@@ -8,6 +8,7 @@ from geedocker.cli.common import layout_of
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] NAME[:TAG] [DESTINATION]"  # docker's usage line
     p.add_argument("image", metavar="NAME[:TAG]")
     p.add_argument("destination", nargs="?", help="push to this reference instead of the image's own name")
     p.add_argument("-q", "--quiet", action="store_true")

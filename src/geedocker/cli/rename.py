@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s CONTAINER NEW_NAME"  # docker's usage line
     p.add_argument("container", metavar="CONTAINER")
     p.add_argument("new_name", metavar="NEW_NAME")
 

@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] CONTAINER [CONTAINER...]"  # docker's usage line
     p.add_argument("-t", "--time", "--timeout", type=int, default=None, dest="time",
                    help="seconds to wait before killing the container (default: its stop timeout, 10)")  # fmt: skip
     p.add_argument("containers", nargs="+", metavar="CONTAINER")

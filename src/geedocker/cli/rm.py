@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] CONTAINER [CONTAINER...]"  # docker's usage line
     p.add_argument("-f", "--force", action="store_true", help="force the removal of a running container (SIGKILL)")
     p.add_argument("-v", "--volumes", action="store_true", help="remove the container's anonymous volumes")
     p.add_argument("containers", nargs="+", metavar="CONTAINER")

@@ -10,6 +10,7 @@ from geedocker.errors import GeeDockerError
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] IMAGE [IMAGE...]"  # docker's usage line
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("-f", "--force", action="store_true", help="remove even if in use or tagged many times")
 

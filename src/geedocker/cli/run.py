@@ -12,6 +12,7 @@ from geedocker.cli.create import add_container_flags, cidfile, options_from_args
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] IMAGE [COMMAND] [ARG...]"  # docker's usage line
     p.add_argument("-d", "--detach", action="store_true", help="run in the background and print the container ID")
     p.add_argument("--rm", action="store_true", help="remove the container when it exits")
     p.add_argument("--detach-keys", default="", help="override the key sequence for detaching a container")

@@ -21,6 +21,7 @@ class SaveError(GeeDockerError):
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] IMAGE [IMAGE...]"  # docker's usage line
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("-o", "--output", help="write to this file instead of standard output")
 

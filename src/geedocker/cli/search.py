@@ -10,6 +10,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] TERM"  # docker's usage line
     p.add_argument("term", metavar="TERM")
     p.add_argument("--limit", type=int, default=25, help="max number of search results")
     p.add_argument("-f", "--filter", action="append", default=[], help="filter output based on conditions")

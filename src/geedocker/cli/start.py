@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] CONTAINER [CONTAINER...]"  # docker's usage line
     p.add_argument("-a", "--attach", action="store_true", help="attach STDOUT/STDERR and forward signals")
     p.add_argument("-i", "--interactive", action="store_true", help="attach the container's STDIN")
     p.add_argument("--detach-keys", default="", help="override the key sequence for detaching a container")
@@ -25,6 +26,7 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import each_container, layout_of
     from geedocker.containers import lifecycle
+    from geedocker.errors import GeeDockerError
 
     layout = layout_of(args)
     if args.attach or args.interactive:
@@ -34,7 +36,11 @@ def run(args: argparse.Namespace) -> int:
         return _start_attached(args, layout)
 
     def start(ref: str) -> str:
-        lifecycle.start(layout, ref)
+        try:
+            lifecycle.start(layout, ref)
+        except GeeDockerError as e:
+            e.exit_code = 1  # docker's start fails with 1, whatever the daemon said
+            raise
         return ref
 
     code = each_container(args.containers, start)

@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] [CONTAINER...]"  # docker's usage line
     p.add_argument("-a", "--all", action="store_true", help="show all containers (default shows just running)")
     p.add_argument("--no-stream", action="store_true", help="disable streaming stats and only pull the first result")
     p.add_argument("--no-trunc", action="store_true", help="do not truncate output")

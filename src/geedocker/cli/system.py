@@ -11,14 +11,15 @@ def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
     sub.add_parser("boot", help="start the containers whose restart policy wants them up (after a reboot)")
     chk = sub.add_parser("check", help="report (and with --repair fix) inconsistencies in the store's containers "
-                                       "and the host's address leases")
-    chk.add_argument("--repair", action="store_true", help="remove leftovers, unmount and free what nothing runs in")
-    df = sub.add_parser("df", help="show disk usage")
+                                       "and images (every blob re-hashed) and the host's address leases")
+    chk.add_argument("--repair", action="store_true", help="remove leftovers, unmount and free what nothing runs in, "
+                                                           "pull damaged images again")
+    df = sub.add_parser("df", help="show disk usage", usage="%(prog)s [OPTIONS]")
     df.add_argument("--format", default="", help='"table", "json" or a Go template')
     df.add_argument("-v", "--verbose", action="store_true", help="show detailed information on space usage")
     from geedocker.cli import prune
 
-    prune.register_system(sub.add_parser("prune", help="remove unused data"))
+    prune.register_system(sub.add_parser("prune", help="remove unused data", usage="%(prog)s [OPTIONS]"))
     from geedocker.cli import events, info
 
     events.register(sub.add_parser("events", help="get real time events (as 'geedocker events')"))

@@ -3,8 +3,9 @@ docker's table (TYPE, TOTAL, ACTIVE, SIZE, RECLAIMABLE); with ``-v``, docker's f
 shared and unique size and containers, each container's writable layer, each volume's links and size).
 
 As docker counts them: the images' size is that of their distinct layers (a layer two images share counts once),
-and an image's shared size that of its layers another image has too. The build cache is not counted (as dockerd
-20.10's classic builder, whose cache is the images themselves).
+and an image's shared size that of its layers another image has too. The build cache is the builder's
+(``BuildCache.usage``, one record per step entry and cache mount), counted as docker's CLI counts BuildKit's: a
+record whose layer an image has too is "shared" and in no size; none is active outside a build.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from geedocker.build.cache import CacheRecord
     from geedocker.cli.images import ImageContext
     from geedocker.containers.ps import PsRow
     from geedocker.store.layout import Layout
@@ -113,6 +115,54 @@ class VolumeUsage:
         return {k: getattr(self, k)() for k in sorted(VOLUME_HEADERS)}
 
 
+class BuildCacheUsage:
+    """A build cache record as ``system df -v`` shows it (docker's buildCacheContext)."""
+
+    go_type = "*formatter.buildCacheContext"
+    marshals_with_escaping = True
+
+    def __init__(self, rec: CacheRecord, trunc: bool) -> None:
+        self.rec, self.trunc = rec, trunc
+
+    def ID(self) -> str:
+        return self.rec.id[:12] if self.trunc else self.rec.id
+
+    def Parent(self) -> str:
+        return ""
+
+    def CacheType(self) -> str:
+        return self.rec.type
+
+    def Description(self) -> str:
+        return self.rec.description
+
+    def Size(self) -> str:
+        return _human(self.rec.size, 3)
+
+    def CreatedSince(self) -> str:
+        from geedocker.cli.common import ago
+
+        return ago(self.rec.created)
+
+    def LastUsedSince(self) -> str:
+        from geedocker.cli.common import ago
+
+        return ago(self.rec.last_used)
+
+    def UsageCount(self) -> str:
+        return "0"  # not counted: an entry keeps only when it was last used
+
+    def InUse(self) -> str:
+        return "false"
+
+    def Shared(self) -> str:
+        return "true" if self.rec.shared else "false"
+
+    def to_json(self) -> dict[str, str]:
+        return {k: getattr(self, k)() for k in ("CacheType", "CreatedSince", "Description", "ID", "InUse",
+                                                 "LastUsedSince", "Parent", "Shared", "Size", "UsageCount")}
+
+
 class Usage:
     """What ``system df`` measures; its lists are ``system df -v``'s rows (docker's diskUsageContext)."""
 
@@ -123,6 +173,7 @@ class Usage:
         """``trunc``: short ids and commands, as docker's tables (its templates and json see them whole)."""
         import time
 
+        from geedocker.build.cache import BuildCache
         from geedocker.cli.images import ImageContext
         from geedocker.containers import ps
         from geedocker.containers.lifecycle import refresh
@@ -181,6 +232,9 @@ class Usage:
         self.volumes = [VolumeUsage(v.name, links.get(v.name, 0), content_size(vstore.data(v.name)),
                                     ",".join(f"{k}={val}" for k, val in v.labels or ()), str(vstore.data(v.name)))
                         for v in vstore.list()]  # fmt: skip
+        self.build_cache = [BuildCacheUsage(r, trunc) for r in BuildCache(layout).usage()]
+        # docker's CLI: shared records are the images' room; none is in use outside a build
+        self.build_cache_size = sum(b.rec.size for b in self.build_cache if not b.rec.shared)
 
     # the template fields of ``system df -v --format``
     def Images(self) -> list[ImageContext]:
@@ -192,12 +246,13 @@ class Usage:
     def Volumes(self) -> list[VolumeUsage]:
         return self.volumes
 
-    def BuildCache(self) -> list[object]:
-        return []
+    def BuildCache(self) -> list[BuildCacheUsage]:
+        return self.build_cache
 
     def to_json(self) -> dict[str, object]:
         return {"Images": [i.to_json() for i in self.images], "Containers": [c.to_json() for c in self.containers],
-                "Volumes": [v.to_json() for v in self.volumes], "BuildCache": []}
+                "Volumes": [v.to_json() for v in self.volumes],
+                "BuildCache": [b.to_json() for b in self.build_cache]}
 
     def summary(self) -> list[DiskUsageContext]:
         """The four lines of ``system df``."""
@@ -210,7 +265,8 @@ class Usage:
                              self.stopped_rw, True),
             DiskUsageContext("Local Volumes", len(self.volumes), sum(1 for v in self.volumes if v.links),
                              volumes_size, sum(v.size for v in self.volumes if not v.links), True),
-            DiskUsageContext("Build Cache", 0, 0, 0, 0, False),
+            DiskUsageContext("Build Cache", len(self.build_cache), 0, self.build_cache_size, self.build_cache_size,
+                             False),
         ]
 
 
@@ -236,7 +292,8 @@ def _verbose_table(usage: Usage) -> str:
     return ("Images space usage:\n\n" + docker.render(IMAGE_TABLE, usage.images, IMAGE_HEADERS)
             + "\nContainers space usage:\n\n" + docker.render(CONTAINER_TABLE, usage.containers, CONTAINER_HEADERS)
             + "\nLocal Volumes space usage:\n\n" + docker.render(VOLUME_TABLE, usage.volumes, VOLUME_HEADERS)
-            + "\nBuild cache usage: 0B\n\n" + docker.render(BUILD_CACHE_TABLE, [], BUILD_CACHE_HEADERS))  # fmt: skip
+            + f"\nBuild cache usage: {_human(usage.build_cache_size, 4)}\n\n"
+            + docker.render(BUILD_CACHE_TABLE, usage.build_cache, BUILD_CACHE_HEADERS))  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from geedocker.cli.common import layout_of
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]"  # docker's usage line
     p.add_argument("source", metavar="SOURCE_IMAGE[:TAG]")
     p.add_argument("target", metavar="TARGET_IMAGE[:TAG]")
 

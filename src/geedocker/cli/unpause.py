@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s CONTAINER [CONTAINER...]"  # docker's usage line
     p.add_argument("containers", nargs="+", metavar="CONTAINER")
 
 

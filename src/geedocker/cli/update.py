@@ -6,6 +6,7 @@ import argparse
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS] CONTAINER [CONTAINER...]"  # docker's usage line
     p.add_argument("-m", "--memory", default=None, help="memory limit")
     p.add_argument("--memory-swap", default=None, help="swap limit equal to memory plus swap: -1 for unlimited")
     p.add_argument("--cpus", default=None, help="number of CPUs")

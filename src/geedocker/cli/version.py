@@ -9,6 +9,7 @@ API_VERSION = "1.41"  # the Engine API that geedocker's service speaks (docker 2
 
 
 def register(p: argparse.ArgumentParser) -> None:
+    p.usage = "%(prog)s [OPTIONS]"  # docker's usage line
     p.add_argument("-f", "--format", default="", help='a Go template, or "json"')
 
 

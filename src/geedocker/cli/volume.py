@@ -12,26 +12,28 @@ if TYPE_CHECKING:
 
 def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
-    c = sub.add_parser("create", help="create a volume")
+    c = sub.add_parser("create", help="create a volume", usage="%(prog)s [OPTIONS] [VOLUME]")
     c.add_argument("-d", "--driver", default="local", help="specify volume driver name (local)")
     c.add_argument("--label", action="append", default=[], help="set metadata for a volume")
     c.add_argument("-o", "--opt", action="append", default=[], help="set driver specific options (type, device, o)")
     c.add_argument("--name", default="", help="specify volume name")
     c.add_argument("name_arg", nargs="?", default="", metavar="VOLUME")
-    ls = sub.add_parser("ls", aliases=["list"], help="list volumes")
+    ls = sub.add_parser("ls", aliases=["list"], help="list volumes", usage="%(prog)s [OPTIONS]")
     ls.add_argument("-q", "--quiet", action="store_true", help="only display volume names")
-    ls.add_argument("-f", "--filter", action="append", default=[], help="provide filter values (e.g. 'dangling=true')")
+    ls.add_argument("-f", "--filter", action="filter", default=[], help="provide filter values (e.g. 'dangling=true')")
     ls.add_argument("--format", default="", help="format output using a Go template, or json")
-    i = sub.add_parser("inspect", help="display detailed information on one or more volumes")
+    i = sub.add_parser("inspect", help="display detailed information on one or more volumes",
+                       usage="%(prog)s [OPTIONS] VOLUME [VOLUME...]")
     i.add_argument("-f", "--format", default="", help="format output using a Go template, or json")
     i.add_argument("volumes", nargs="+", metavar="VOLUME")
-    r = sub.add_parser("rm", aliases=["remove"], help="remove one or more volumes")
+    r = sub.add_parser("rm", aliases=["remove"], help="remove one or more volumes",
+                       usage="%(prog)s [OPTIONS] VOLUME [VOLUME...]")
     r.add_argument("-f", "--force", action="store_true", help="do not error out when a volume does not exist")
     r.add_argument("volumes", nargs="+", metavar="VOLUME")
-    pr = sub.add_parser("prune", help="remove unused local volumes")
+    pr = sub.add_parser("prune", help="remove unused local volumes", usage="%(prog)s [OPTIONS]")
     pr.add_argument("-a", "--all", action="store_true", help="remove all unused volumes, not just anonymous ones")
     pr.add_argument("-f", "--force", action="store_true", help="do not prompt for confirmation")
-    pr.add_argument("--filter", action="append", default=[], help="provide filter values (e.g. 'label=<label>')")
+    pr.add_argument("--filter", action="filter", default=[], help="provide filter values (e.g. 'label=<label>')")
 
 
 def _pairs(items: list[str], flag: str) -> list[tuple[str, str]]:
@@ -59,10 +61,16 @@ def run(args: argparse.Namespace) -> int:
     vstore = VolumeStore(layout)
     action = {"list": "ls", "remove": "rm"}.get(args.action, args.action)
     if action == "create":
-        if args.driver != "local":
-            raise UsageError(f'create: error looking up volume plugin {args.driver}: plugin "{args.driver}" not found')
         if args.name and args.name_arg and args.name != args.name_arg:
             raise UsageError("conflicting options: either specify --name or provide positional arg, not both")
+        if args.driver != "local":  # docker's daemon's refusal, naming the volume (a new random name when none)
+            import secrets
+
+            from geedocker.errors import DaemonError
+
+            name = args.name or args.name_arg or secrets.token_hex(32)
+            raise DaemonError(f'create {name}: error looking up volume plugin {args.driver}: plugin "{args.driver}" '
+                              "not found")  # fmt: skip
         # docker's CLI 28 sends no maps when no --label/-o is given: inspect shows null, as for implicit volumes
         labels = dict(_pairs(args.label, "--label")) or None
         opts = dict(_pairs(args.opt, "--opt")) or None
@@ -81,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
             sys.stdout.write(docker.render(args.format, rows, HEADERS))
             return 0
-        width = max(10, *(len(r["Driver"]) + 3 for r in rows))  # docker's tabwriter: min width 10, padding 3
+        width = max([10, *(len(r["Driver"]) + 3 for r in rows)])  # docker's tabwriter: min width 10, padding 3
         for driver_, name in [("DRIVER", "VOLUME NAME"), *((r["Driver"], r["Name"]) for r in rows)]:
             print(driver_.ljust(width) + name)
         return 0

@@ -2,7 +2,8 @@
 without asking: leftovers of interrupted creates and removals, name entries of vanished containers, the rootfs
 mount of a container that does not run, the cgroups of one that does not run; and, host-wide, address leases and
 subnet claims that removed stores and containers left (``network.hostcheck``). A damaged record is reported, not
-removed: ``rm -f`` removes it and what it held. Blobs and layers are checked by pulls and ``save`` (not here)."""
+removed: ``rm -f`` removes it and what it held. Images: every blob re-hashed, every layer unpacked from its diff_id
+(``images.verify``), repaired by pulling again and unpacking anew."""
 
 from __future__ import annotations
 
@@ -66,7 +67,20 @@ def check(layout: Layout, repair: bool = False) -> tuple[list[str], list[str]]:
                     cg.destroy()
                     fixed.append(line)
     net_found, net_fixed = check_network(layout, repair)
-    return found + net_found, fixed + net_fixed
+    found += net_found
+    fixed += net_fixed
+    from geedocker.images import verify
+
+    def pull(ref: str) -> None:
+        from geedocker.images.pull import pull as pull_image
+
+        pull_image(layout, ref)
+
+    for damage in verify.check(layout, repair, pull):
+        found.append(damage.line)
+        if damage.repaired:
+            fixed.append(damage.line)
+    return found, fixed
 
 
 def _dirs(cg: Cgroup) -> list[Path]:

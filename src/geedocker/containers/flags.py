@@ -11,7 +11,7 @@ import signal as _signal
 from collections.abc import Iterable, Mapping
 
 from geedocker.containers.options import MountSpec
-from geedocker.errors import UsageError
+from geedocker.errors import DaemonRefusal, UsageError
 from geedocker.runtime.capabilities import NAMES as ALL_CAPABILITIES
 from geedocker.runtime.spec import RLIMITS
 
@@ -151,19 +151,23 @@ def parse_volume(spec: str) -> MountSpec:
     nocopy = False
     opts: list[str] = []
     if len(parts) == 3:
+        kinds = [_MODE_KINDS.get(o) for o in parts[2].split(",")]
+        if None in kinds or len(set(kinds)) < len(kinds):  # docker's ValidMountMode: one of each kind at most
+            raise DaemonRefusal(f"invalid mode: {parts[2]}")
         for o in parts[2].split(","):
-            if o == "ro":
-                ro = True
-            elif o == "rw":
-                ro = False
-            elif o == "nocopy" and not bind:
+            if o in ("ro", "rw"):
+                ro = o == "ro"
+            elif o == "nocopy":
+                if bind:
+                    raise DaemonRefusal(f"invalid volume specification: '{spec}': invalid mount config for type "
+                                        '"bind": field VolumeOptions must not be specified')  # fmt: skip
                 nocopy = True
-            elif o in ("z", "Z", "cached", "delegated", "consistent"):
-                continue  # SELinux relabelling and Docker Desktop's consistency hints: nothing to do here
-            elif bind and o in ("rprivate", "private", "rshared", "shared", "rslave", "slave"):
+            elif _MODE_KINDS[o] == "propagation":
+                if not bind:
+                    raise DaemonRefusal(f"invalid volume specification: '{spec}': invalid mount config for type "
+                                        '"volume": field BindOptions must not be specified')  # fmt: skip
                 opts.append(o)
-            else:
-                raise UsageError(f"invalid mode: {o}")
+            # z, Z (SELinux relabelling) and Docker Desktop's consistency hints: nothing to do here
     mode = parts[2] if len(parts) == 3 else ""
     if _is_root(dst):
         raise UsageError(f"invalid volume specification: '{spec}': {_root_destination('bind' if bind else 'volume')}")
@@ -171,6 +175,12 @@ def parse_volume(spec: str) -> MountSpec:
         return MountSpec("bind", os.path.normpath(dst), os.path.normpath(src), ro, tuple(opts), mode=mode, flag="-v")
     _check_volume_name(src)
     return MountSpec("volume", os.path.normpath(dst), src, ro, (), mode=mode or "z", nocopy=nocopy, flag="-v")
+
+
+# the kinds of a -v mode's words (docker's volume/mounts parser): each kind at most once
+_MODE_KINDS = {"rw": "rw", "ro": "rw", "z": "label", "Z": "label", "nocopy": "copy", "consistent": "consistency",
+               "cached": "consistency", "delegated": "consistency",
+               **dict.fromkeys(("private", "rprivate", "shared", "rshared", "slave", "rslave"), "propagation")}
 
 
 def _is_root(target: str) -> bool:
@@ -401,23 +411,26 @@ def parse_log_options(driver: str, opts: Iterable[str]) -> tuple[str, tuple[tupl
         raise UsageError("invalid logging opts for driver none")
     if driver not in LOG_DRIVERS:
         if driver in DOCKER_ONLY_LOG_DRIVERS:
-            raise UsageError(f"logging driver {driver!r} is not supported by geedocker (json-file, local and none "
-                             "are)")  # fmt: skip
-        raise UsageError(f'error looking up logging plugin {driver}: plugin "{driver}" not found')
+            raise DaemonRefusal(f"logging driver {driver!r} is not supported by geedocker (json-file, local and none "
+                                "are)")  # fmt: skip
+        raise DaemonRefusal(f'error looking up logging plugin {driver}: plugin "{driver}" not found')
     for k, v in pairs:
         if k not in LOG_DRIVERS[driver]:
-            raise UsageError(f"unknown log opt '{k}' for {driver} log driver")
+            raise DaemonRefusal(f"unknown log opt '{k}' for {driver} log driver")
+        # docker's daemon checks these values when the container starts; here, when it is made
         if k == "max-size":
             try:
                 if parse_bytes(v, "max-size") <= 0:
                     raise ValueError
             except (UsageError, ValueError) as e:
-                raise UsageError(f"failed to initialize logging driver: invalid size: '{v}'") from e
+                raise DaemonRefusal(f"failed to initialize logging driver: invalid size: '{v}'") from e
         elif k == "max-file":
             if not re.fullmatch(r"-?[0-9]+", v):
-                raise UsageError(f'failed to initialize logging driver: strconv.Atoi: parsing "{v}": invalid syntax')
+                raise DaemonRefusal(f'failed to initialize logging driver: strconv.Atoi: parsing "{v}": invalid '
+                                    "syntax")  # fmt: skip
             if int(v) < 1:
-                raise UsageError("failed to initialize logging driver: max-file cannot be less than 1")
+                raise DaemonRefusal("failed to initialize logging driver: max-file cannot be less than 1")
         elif k == "compress" and v.lower() not in ("1", "t", "true", "0", "f", "false"):
-            raise UsageError(f'failed to initialize logging driver: strconv.ParseBool: parsing "{v}": invalid syntax')
+            raise DaemonRefusal(f'failed to initialize logging driver: strconv.ParseBool: parsing "{v}": invalid '
+                                "syntax")  # fmt: skip
     return ("" if driver == "json-file" else driver), tuple(sorted(pairs))

@@ -145,7 +145,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     try:
         if starting:
             get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
-        _write_bundle(store, rec, plan)
+        _write_bundle(store, rec, plan, starting=starting)
     except BaseException:
         if starting:
             _discard_prepared(layout, rec)
@@ -187,9 +187,10 @@ def _discard_prepared(layout: Layout, rec: ContainerRecord) -> None:
         get_backend(layout, rec.runtime or None).discard(rec.id, engine_cgroups_path(rec.id))
 
 
-def _write_bundle(store: ContainerStore, rec: ContainerRecord, plan: ContainerPlan) -> None:
+def _write_bundle(store: ContainerStore, rec: ContainerRecord, plan: ContainerPlan, *, starting: bool) -> None:
     """Mount the overlay, resolve what the plan left to the rootfs (user, volumes), attach the network and
-    write config.json (the overlay stays mounted)."""
+    write config.json (the overlay stays mounted). A ``--device`` node that is not there is left out unless the
+    container is ``starting``: docker looks for it when the container starts (``_add_devices``)."""
     cdir = store.dir(rec.id)
     root = store.rootfs(rec.id)
     rootfs.mount_overlay(cdir, [Path(p) for p in rec.lower_dirs], root, volatile=rec.options.rm)
@@ -211,13 +212,33 @@ def _write_bundle(store: ContainerStore, rec: ContainerRecord, plan: ContainerPl
         user = replace(user, additional_gids=tuple(sorted({*user.additional_gids, *gids})))
     devices = host_devices() if opts.privileged else []
     if opts.devices:
-        mine = custom_devices(opts.devices)
+        mine = custom_devices(opts.devices, missing_ok=not starting)
         devices = [d for d in devices if d["path"] not in {m["path"] for m in mine}] + mine
     resolved = Resolved(
         rootfs=str(root), user=user, mounts=mounts, hostname_file=str(cdir / "hostname"), devices=tuple(devices),
     )  # fmt: skip
     spec = build_spec(plan, resolved, attachment)  # the targets of its binds (/etc/hosts...) the runtime makes
     atomic_write(cdir / "config.json", canonical_json(spec), durable=False)  # remade by every create
+
+
+def _add_devices(store: ContainerStore, rec: ContainerRecord) -> None:
+    """``start``: the ``--device`` nodes that were not there when the container was made go into its config.json
+    (with their cgroup rules), or the start fails with docker's error for a node that is still missing."""
+    import json
+
+    mine = custom_devices(rec.options.devices)
+    path = store.dir(rec.id) / "config.json"
+    spec = json.loads(path.read_bytes())
+    linux = spec.setdefault("linux", {})
+    new = [d for d in mine if d["path"] not in {d["path"] for d in linux.get("devices", [])}]
+    if not new:
+        return
+    linux["devices"] = [*linux.get("devices", []), *({k: v for k, v in d.items() if k != "access"} for d in new)]
+    res = linux.setdefault("resources", {})
+    rules = [{"allow": True, "type": d["type"], "major": d["major"], "minor": d["minor"], "access": d["access"]}
+             for d in new]  # fmt: skip
+    res["devices"] = [*res.get("devices", []), *rules]
+    atomic_write(path, canonical_json(spec), durable=False)
 
 
 def network_request(store: ContainerStore, rec: ContainerRecord) -> NetworkRequest:
@@ -259,6 +280,8 @@ def start(
         if attach:
             raise ContainerStateError(f"container {rec.name} is already running")
         return 0
+    if rec.options.devices:
+        _add_devices(store, rec)
     get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))  # discarded if it fails
     if attach:
         return run_attached(layout, rec, on_started, attach_stdin=attach_stdin, detach_keys=detach_keys)

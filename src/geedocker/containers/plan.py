@@ -17,7 +17,7 @@ from pathlib import Path
 from geedocker.containers.flags import normalize_capability, parse_signal
 from geedocker.containers.options import MountSpec, RunOptions
 from geedocker.containers.users import ProcessUser
-from geedocker.errors import UsageError
+from geedocker.errors import DaemonRefusal, UsageError
 from geedocker.oci import ContainerConfig
 from geedocker.runtime.capabilities import DEFAULT_CAPABILITIES, last_cap
 from geedocker.runtime.capabilities import NAMES as ALL_CAPABILITIES
@@ -235,10 +235,12 @@ def host_devices(dev: Path = Path("/dev")) -> list[dict[str, Any]]:
     return out
 
 
-def custom_devices(devices: Iterable[tuple[str, str, str]]) -> list[dict[str, Any]]:
+def custom_devices(devices: Iterable[tuple[str, str, str]], *, missing_ok: bool = False) -> list[dict[str, Any]]:
     """``--device``: each host node as ``linux.devices`` takes it, at its container path, with the cgroup
     permissions to grant under ``access``; a directory gives every node under it, at the same place under the
-    container path (as docker's); docker's error for a path that is neither."""
+    container path (as docker's); docker's error for a path that is neither, or that is not there (left out with
+    ``missing_ok``). A missing node's error has the status of docker's ``run`` for it (127: its CLI's for a
+    start error naming a missing file)."""
     import stat
 
     def node(path: str, dest: str, perms: str, st: os.stat_result) -> dict[str, Any]:
@@ -253,8 +255,12 @@ def custom_devices(devices: Iterable[tuple[str, str, str]]) -> list[dict[str, An
         try:
             st = os.stat(host)
         except OSError as e:
-            raise UsageError(f'error gathering device information while adding custom device "{host}": '
-                             f"{(e.strerror or str(e)).lower()}") from e  # fmt: skip
+            if missing_ok:
+                continue
+            err = DaemonRefusal(f'error gathering device information while adding custom device "{host}": '
+                                f"{(e.strerror or str(e)).lower()}")  # fmt: skip
+            err.exit_code = 127 if "no such file or directory" in err.message else err.exit_code
+            raise err from e
         if stat.S_ISDIR(st.st_mode):
             for d, _dirs, files in os.walk(host):
                 for name in sorted(files):
@@ -267,7 +273,7 @@ def custom_devices(devices: Iterable[tuple[str, str, str]]) -> list[dict[str, An
                         out.append(node(path, os.path.join(dest, os.path.relpath(path, host)), perms, sub))
             continue
         if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)):
-            raise UsageError(f'error gathering device information while adding custom device "{host}": '
-                             "not a device node")  # fmt: skip
+            raise DaemonRefusal(f'error gathering device information while adding custom device "{host}": '
+                                "not a device node")  # fmt: skip
         out.append(node(host, dest, perms, st))
     return out

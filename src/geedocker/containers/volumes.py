@@ -19,7 +19,7 @@ from pathlib import Path
 from geedocker.containers import rootfs
 from geedocker.containers.options import MountSpec
 from geedocker.containers.store import ContainerRecord, ContainerStore
-from geedocker.errors import GeeDockerError, UsageError, VolumeError, VolumeInUse, VolumeNotFound
+from geedocker.errors import DaemonError, GeeDockerError, UsageError, VolumeError, VolumeInUse, VolumeNotFound
 from geedocker.logger import get_logger
 from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout
@@ -305,9 +305,9 @@ def list_volumes(layout: Layout, filters: Iterable[tuple[str, str]] = ()) -> lis
     by_key: dict[str, list[str]] = {}
     for k, v in filters:
         if k not in ("dangling", "name", "label", "driver"):
-            raise UsageError(f"invalid filter '{k}'")
+            raise DaemonError(f"Invalid filter '{k}'")  # docker's daemon's words and status (1)
         if k == "dangling" and v.lower() not in ("true", "false", "1", "0"):
-            raise UsageError(f"invalid filter 'dangling={v}'")
+            raise DaemonError(f"Invalid filter 'dangling=[{v}]'")
         by_key.setdefault(k, []).append(v)
     used: set[str] | None = None
     if "dangling" in by_key:

@@ -97,7 +97,8 @@ def sprint_value(v: object, top: bool = True) -> str:
     if v is None:
         return "<no value>" if top else "<nil>"
     if isinstance(v, str):
-        return v
+        go = getattr(v, "go_string", None)  # a typed string (a Go time.Time) prints its own way
+        return v if go is None else str(go())
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):

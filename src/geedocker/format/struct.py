@@ -27,6 +27,26 @@ class Struct:
         return "{" + " ".join(sprint_value(v, False) for v in self.__dict__["_fields"].values()) + "}"
 
 
+class GoTime(str):
+    """A Go ``time.Time`` field (image ``Metadata.LastTagTime``, network ``Created``): its JSON is the RFC 3339
+    text it holds, but a template prints it as Go's ``Time.String()`` does (``2026-12-06 01:52:57.990097759
+    +0000 UTC``); an empty text is Go's zero time."""
+
+    def go_string(self) -> str:
+        import re
+
+        m = re.fullmatch(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", str(self) or _ZERO)
+        if m is None:
+            return str(self)
+        day, clock, fraction, zone = m.groups()
+        fraction = (fraction or "").rstrip("0")
+        offset = "+0000 UTC" if zone == "Z" else f"{zone.replace(':', '')} {zone.replace(':', '')}"
+        return f"{day} {clock}{'.' + fraction if fraction else ''} {offset}"
+
+
+_ZERO = "0001-01-01T00:00:00Z"
+
+
 class NilSlice(list):  # type: ignore[type-arg]
     """A Go nil slice: empty, false, printed ``[]``, marshalled ``null``."""
 

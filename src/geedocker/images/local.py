@@ -188,17 +188,18 @@ def inspect_image(layout: Layout, name: str) -> dict[str, Any]:
     }
     if cfg.variant:
         out["Variant"] = cfg.variant
+    from geedocker.format.struct import GoObject, GoTime
+
     out.update({
         "Os": cfg.os,
         "Size": size,
         "VirtualSize": size,
         "GraphDriver": graph_driver(layout, rec.chain_ids),
         "RootFS": {"Type": "layers", "Layers": [str(d) for d in cfg.diff_ids]},
-        "Metadata": {"LastTagTime": _ZERO_TIME},
+        "Metadata": {"LastTagTime": GoTime(_ZERO_TIME)},
         "Manifest": {"Digest": str(rec.manifest_digest), "MediaType": rec.manifest.media_type},
     })
     out["Metadata"]["Added"] = rec.added
-    from geedocker.format.struct import GoObject
 
     return GoObject(out, {"Variant": "", "OsVersion": ""})
 

@@ -10,14 +10,14 @@
       exec    <id> (--process F | CMD [ARG...]) [-d] [-t --console-socket S] [--pid-file F]
               [--cwd D] [-e K=V] [-u U[:G]]
       list    [-f table|json] [-q]
-      ps      <id> [-f table|json]
+      ps      <id> [-f table|json] [PS OPTIONS]
       pause   <id> / resume <id>
       update  <id> -r FILE|-  (a linux.resources JSON object) [--memory N] [--pids-limit N] [--cpu-quota N]
       features
       spec    [-b DIR] [--rootless]
 
-Errors go to stderr (and to ``--log``, as runc does, in text or JSON) and exit with status 1; ``run`` and
-``exec`` exit with the container process's status.
+Errors go to stderr (and to ``--log``, as runc does, in text or JSON) and exit with status 1 (``exec``: 255, as
+runc's); ``run`` and ``exec`` exit with the container process's status.
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     ps = sub.add_parser("ps", help="processes of a container")
     ps.add_argument("id")
     ps.add_argument("-f", "--format", choices=["table", "json"], default="table")
+    ps.add_argument("ps_args", nargs=REMAINDER, help="ps options for the table (default -ef)")
     u = sub.add_parser("update", help="change a container's resource limits")
     u.add_argument("id")
     u.add_argument("-r", "--resources", help="linux.resources JSON file, '-' for stdin")
@@ -160,14 +161,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from geedocker.errors import GeeDockerError, describe
 
+    # runc's exec exits 255 when it fails (the process never ran), so that a caller can tell that from the
+    # process's own status; podman and containerd then read the reason from the message.
+    failed = 255 if args.cmd == "exec" else 1
     try:
         return _dispatch(args)
     except GeeDockerError as e:
         log.error(describe(e, args.debug))
-        return 1
+        return failed
     except OSError as e:
         log.error(str(e))
-        return 1
+        return failed
     except KeyboardInterrupt:
         return 130
 
@@ -225,21 +229,19 @@ def _dispatch(args: argparse.Namespace) -> int:
             for s in states:
                 print(s.id)
         elif args.format == "json":
-            print(json.dumps([s.to_runc_json() for s in states]))
+            print(json.dumps([dict(s.to_runc_json(), owner=_owner(root / s.id)) for s in states]))
         else:
-            print(f"{'ID':<20}{'PID':<10}{'STATUS':<10}{'BUNDLE':<40}CREATED")
+            print(f"{'ID':<20}{'PID':<10}{'STATUS':<10}{'BUNDLE':<40}{'CREATED':<32}OWNER")
             for s in states:
                 pid = s.pid if s.status.value != "stopped" else 0
-                print(f"{s.id:<20}{pid:<10}{s.status.value:<10}{s.bundle:<40}{s.created}")
+                print(f"{s.id:<20}{pid:<10}{s.status.value:<10}{s.bundle:<40}{s.created:<32}{_owner(root / s.id)}")
         return 0
     if cmd == "ps":
         pids = rt.ps(root, args.id)
         if args.format == "json":
             print(json.dumps(pids))
         else:
-            print("PID")
-            for p in pids:
-                print(p)
+            _ps_table(pids, args.ps_args or ["-ef"])
         return 0
     if cmd == "features":
         print(json.dumps(features(), indent=2))
@@ -281,6 +283,41 @@ def _run_foreground(rt: Any, root: Path, args: argparse.Namespace) -> int:
             except ContainerError:
                 pass
     return code
+
+
+def _owner(state_dir: Path) -> str:
+    """runc's ``owner`` in ``list``: the name of the user owning the container's state dir (``#uid`` without one)."""
+    import pwd  # here: only ``list`` needs it
+
+    try:
+        uid = state_dir.stat().st_uid
+    except OSError:
+        return ""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"#{uid}"
+
+
+def _ps_table(pids: list[int], ps_args: list[str]) -> None:
+    """runc's table: the host's ``ps`` output (``-ef`` unless given) cut to the header and the container's
+    processes, found by the PID column."""
+    import subprocess  # here: only ``ps`` runs it
+
+    try:
+        out = subprocess.run(["ps", *ps_args], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise _usage(f"running ps {' '.join(ps_args)}: {e}") from e
+    lines = out.splitlines()
+    if not lines or "PID" not in lines[0].split():
+        raise _usage(f"ps {' '.join(ps_args)}: no PID column in its output")
+    col = lines[0].split().index("PID")
+    wanted = set(pids)
+    print(lines[0])
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) > col and fields[col].isdigit() and int(fields[col]) in wanted:
+            print(line)
 
 
 def _usage(msg: str) -> Exception:

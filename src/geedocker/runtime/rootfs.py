@@ -247,6 +247,17 @@ def prepare(spec: Spec, rootfs: str, bundle: str, *, in_userns: bool,
     for m in spec.mounts:
         mount_one(rootfs, bundle, m, cgroup_sources=cgroup_sources)
     devices.populate(rootfs, spec.linux.devices, bind=in_userns)
+    if spec.process is not None and spec.process.cwd != "/":
+        make_cwd(rootfs, spec.process.cwd)
+
+
+def make_cwd(rootfs: str, cwd: str) -> None:
+    """Make the init's working directory when the rootfs lacks it (mode 0755, owned by root), as runc does,
+    before the root can become read-only: a config may name one its image does not have."""
+    try:
+        paths.make_target(rootfs, cwd, directory=True)
+    except OSError as e:
+        raise MountError(f"making the working directory {cwd}: {e.strerror or e}") from e
 
 
 def enter(spec: Spec, rootfs: str) -> None:

@@ -48,6 +48,7 @@ class State:
     annotations: dict[str, str] = field(default_factory=dict)
     created: str = ""
     exit_code: int | None = None
+    rootfs: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -65,10 +66,13 @@ class State:
         return out
 
     def to_runc_json(self) -> dict[str, Any]:
-        """``runc state`` output: the spec's state plus ``created`` and ``rootfs``-less extras."""
+        """``runc state`` output: the spec's state plus runc's ``rootfs``, ``created`` and ``owner`` (empty in
+        ``state``; ``list`` names the state dir's owner)."""
         out = self.to_json()
         out["pid"] = self.pid if self.status is not Status.STOPPED else 0
+        out["rootfs"] = self.rootfs
         out["created"] = self.created
+        out["owner"] = ""
         out.setdefault("annotations", {})
         return out
 
@@ -217,6 +221,7 @@ def to_state(cdir: ContainerDir, saved: Saved, status: Status) -> State:
         annotations=dict(saved.annotations),
         created=saved.created,
         exit_code=cdir.exit_code() if status is Status.STOPPED else None,
+        rootfs=saved.rootfs,
     )
 
 

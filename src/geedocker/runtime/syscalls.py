@@ -120,6 +120,13 @@ def umount2(target: str | os.PathLike[str], flags: int = 0) -> None:
     _check(_lib().umount2(ctypes.c_char_p(_b(target)), ctypes.c_int(flags)), f"umount2 {os.fspath(target)}")
 
 
+def statfs_type(path: str | os.PathLike[str]) -> int:
+    """``statfs(2)``'s f_type: the magic number of the filesystem ``path`` is on (``os.statvfs`` lacks it)."""
+    buf = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on 64-bit Linux; f_type comes first
+    _check(_lib().statfs(ctypes.c_char_p(_b(path)), buf), f"statfs {os.fspath(path)}")
+    return ctypes.c_long.from_buffer(buf).value & 0xFFFFFFFF
+
+
 def pivot_root(new_root: str | os.PathLike[str], put_old: str | os.PathLike[str]) -> None:
     ret = _lib().pivot_root(ctypes.c_char_p(_b(new_root)), ctypes.c_char_p(_b(put_old)))
     _check(ret, f"pivot_root {os.fspath(new_root)} {os.fspath(put_old)}")

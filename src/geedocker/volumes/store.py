@@ -93,10 +93,11 @@ def validate_name(name: str) -> str:
 
 
 def validate_options(name: str, options: Mapping[str, str]) -> None:
-    """The local driver's ``-o`` keys (docker: 'invalid option key'), and a device wants a type."""
+    """The local driver's ``-o`` keys (docker 20.10's daemon: 'invalid option: "KEY"'), and a device wants a
+    type."""
     for k in options:
         if k not in DRIVER_OPTIONS:
-            raise InvalidVolume(f"create {name}: invalid option key: {k!r}")
+            raise InvalidVolume(f'create {name}: invalid option: "{k}"')
     if options.get("type") and options.get("type") != "tmpfs" and not options.get("device"):
         raise InvalidVolume(f'create {name}: missing required option: "device"')
     if options.get("device") and not options.get("type"):
