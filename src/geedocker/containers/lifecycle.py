@@ -400,6 +400,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
             )
         with contextlib.suppress(GeeDockerError):
             get_backend(layout, rec.runtime or None).kill(rec.id, signal.SIGKILL)
+            event(layout, rec, "kill", signal=str(int(signal.SIGKILL)))  # as docker's rm -f
         _thaw_if_paused(layout, rec)
         _wait_not_running(layout, rec, 30)
         _wait_monitor_gone(rec, 10)

@@ -190,10 +190,10 @@ class ContainerRecord:
 
 def event(layout: Layout, rec: ContainerRecord, action: str, **extra: str) -> None:
     """A container event in the journal (``geedocker.store.events``), with docker's attributes: the image, the
-    name, the container's labels and ``extra`` (exitCode, signal...)."""
+    name, the container's labels (its image's, then its own) and ``extra`` (exitCode, signal...)."""
     from geedocker.store import events
 
-    attrs = {**dict(rec.options.labels), "image": rec.image or rec.image_id, "name": rec.name, **extra}
+    attrs = {**rec.labels, "image": rec.image or rec.image_id, "name": rec.name, **extra}
     events.emit(layout, "container", action, rec.id, attrs)
 
 

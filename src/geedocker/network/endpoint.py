@@ -38,6 +38,7 @@ from pathlib import Path
 from geedocker.errors import GeeDockerError, NetworkError
 from geedocker.logger import get_logger
 from geedocker.network import etcfiles
+from geedocker.network import events as netevents
 from geedocker.network.config import DEFAULT_NETWORK, NetworkConfig, NetworkStore
 from geedocker.network.errors import PortInUse
 from geedocker.network.options import Attachment, NetworkOptions, NetworkRequest, PortSpec, parse_exposed
@@ -490,6 +491,8 @@ def start(layout: Layout, cid: str) -> None:
     ports, DNAT rules, /etc/hosts). Undone on failure. Leftovers of an earlier run whose monitor died
     before ``stop`` are released first."""
     st = load_state(layout, cid)
+    if st is not None and st.mode == "host":
+        netevents.predefined(layout, "connect", "host", cid)
     if st is None or not st.netns:
         return
     from geedocker.network import netlink
@@ -509,6 +512,25 @@ def start(layout: Layout, cid: str) -> None:
         except BaseException:
             _release_locked(layout, cid, quiet=True, keep_state=True)
             raise
+    # the endpoints made are in the state file now (a container on no network has none: no need to read it)
+    _events(layout, (load_state(layout, cid) or st) if st.networks else st, "connect")
+
+
+def _events(layout: Layout, st: NetState, action: str) -> None:
+    """``connect``/``disconnect`` events for a running container's live networks (``none``: the none network)."""
+    if st.mode == "none" and not st.endpoints:
+        netevents.predefined(layout, action, "none", st.container_id)
+    for ep in st.endpoints:  # every network geedocker makes is a bridge
+        netevents.emit(layout, action, ep.network_id, ep.network, "bridge", st.container_id)
+
+
+def _live(layout: Layout, cid: str) -> NetState | None:
+    """The container's network state if it has something live to disconnect (endpoints, its own namespace)."""
+    with contextlib.suppress(NetworkError):
+        st = load_state(layout, cid)
+        if st is not None and (st.endpoints or (st.mode == "none" and os.path.lexists(st.netns))):
+            return st
+    return None
 
 
 def _start_locked(layout: Layout, st: NetState) -> None:
@@ -541,7 +563,21 @@ def stop(layout: Layout, cid: str) -> None:
     """After the container ``cid`` exited: release its endpoint (veths, addresses, namespace, host ports,
     DNAT rules) and keep what it asked for, for its next start. Safe to call more than once."""
     with locked(layout):
-        _release_locked(layout, cid, quiet=False, keep_state=True)
+        live = _live(layout, cid)
+        try:
+            _release_locked(layout, cid, quiet=False, keep_state=True)
+        finally:
+            _disconnected(layout, cid, live, exited=True)
+
+
+def _disconnected(layout: Layout, cid: str, live: NetState | None, *, exited: bool) -> None:
+    if live is not None:
+        _events(layout, live, "disconnect")
+    elif exited:
+        with contextlib.suppress(NetworkError):
+            st = load_state(layout, cid)
+            if st is not None and st.mode == "host":  # nothing live to tell by: the caller says it ran
+                netevents.predefined(layout, "disconnect", "host", cid)
 
 
 def _attach(
@@ -570,11 +606,16 @@ def _attach(
     return ep
 
 
-def release(layout: Layout, cid: str) -> None:
+def release(layout: Layout, cid: str, *, exited: bool = False) -> None:
     """Undo ``setup`` (and every ``connect``) for container ``cid``: veths, leases, rules, namespace,
-    state. Safe to call more than once and on a container that never had a network."""
+    state. Safe to call more than once and on a container that never had a network. ``exited``: the
+    container ran until now (its monitor releases it), for the events of a ``host`` container."""
     with locked(layout):
-        _release_locked(layout, cid, quiet=False)
+        live = _live(layout, cid)
+        try:
+            _release_locked(layout, cid, quiet=False)
+        finally:
+            _disconnected(layout, cid, live, exited=exited)
 
 
 def _release_locked(layout: Layout, cid: str, *, quiet: bool, keep_state: bool = False) -> None:
@@ -708,6 +749,7 @@ def connect(
             with contextlib.suppress(GeeDockerError):
                 _detach(layout, store, st, cfg)
             raise
+        netevents.emit(layout, "connect", cfg.id, cfg.name, cfg.driver, cid)
         return ep
 
 
@@ -733,6 +775,7 @@ def disconnect(layout: Layout, network: str, cid: str, name: str) -> None:
         if st is None or not any(a.network == cfg.name for a in st.networks):
             raise NetworkError(f"container {name} is not connected to network {cfg.name}")
         st = _detach(layout, store, st, cfg)
+        netevents.emit(layout, "disconnect", cfg.id, cfg.name, cfg.driver, cid)  # also when it is not running
         if st.hosts_path:
             with contextlib.suppress(OSError):
                 _write_in_place(Path(st.hosts_path), _hosts_for(layout, st, store))
@@ -765,13 +808,16 @@ def remove_network(layout: Layout, ref: str) -> NetworkConfig:
         netlink.delete_link(cfg.bridge)
         store.delete(cfg.name)
         sync_firewall(layout)
+        netevents.emit(layout, "destroy", cfg.id, cfg.name, cfg.driver)
         return cfg
 
 
 def create_network(layout: Layout, name: str, subnet: str = "", gateway: str = "",
                    labels: Sequence[tuple[str, str]] = ()) -> NetworkConfig:  # fmt: skip
     with locked(layout):
-        return NetworkStore(layout).create(name, subnet, gateway, labels)
+        cfg = NetworkStore(layout).create(name, subnet, gateway, labels)
+    netevents.emit(layout, "create", cfg.id, cfg.name, cfg.driver)
+    return cfg
 
 
 def network_containers(layout: Layout, cfg: NetworkConfig) -> list[tuple[NetState, Endpoint]]:
