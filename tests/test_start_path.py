@@ -50,7 +50,8 @@ def _store_with_a_container(root: Path) -> str:
     import json
 
     from geedocker.containers.options import RunOptions
-    from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+    from geedocker.containers.record import ContainerRecord, Status
+    from geedocker.containers.store import ContainerStore
     from geedocker.images.importer import import_rootfs
     from geedocker.oci import ContainerConfig
     from geedocker.store.layout import Layout

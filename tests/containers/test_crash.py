@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.containers.store import ContainerStore, is_alive
+from geedocker.containers.record import is_alive
+from geedocker.containers.store import ContainerStore
 from geedocker.procs import start_time
 from tests.containers.conftest import Engine, cgroups_named
 

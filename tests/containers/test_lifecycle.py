@@ -16,7 +16,8 @@ from geedocker.containers import lifecycle
 from geedocker.containers.lifecycle import RootfsSource
 from geedocker.containers.options import RunOptions
 from geedocker.containers.plan import ContainerPlan
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerError, ContainerStateError
 from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig

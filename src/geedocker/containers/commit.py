@@ -15,7 +15,8 @@ from typing import BinaryIO
 
 from geedocker.archive.writer import tar_stream
 from geedocker.containers.plan import merge_env
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status, event
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore, event
 from geedocker.errors import ContainerError
 from geedocker.images.layerdiff import Change, UpperDiff, write_layer
 from geedocker.oci import ContainerConfig

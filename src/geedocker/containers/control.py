@@ -16,7 +16,8 @@ from collections.abc import Callable
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.options import RunOptions
 from geedocker.containers.plan import engine_cgroups_path
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status, event
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore, event
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.runtime.cgroups import Cgroup, for_container
 from geedocker.store.layout import Layout

@@ -30,16 +30,10 @@ from geedocker.containers.plan import (
     host_devices,
     make_plan,
 )
+from geedocker.containers.record import ContainerRecord, Status, is_alive
 from geedocker.containers.refresh import refresh
 from geedocker.containers.spec import build_spec
-from geedocker.containers.store import (
-    ContainerRecord,
-    ContainerStore,
-    Status,
-    event,
-    is_alive,
-    new_container_id,
-)
+from geedocker.containers.store import ContainerStore, event, new_container_id
 from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.logger import get_logger

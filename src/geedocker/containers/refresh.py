@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status, is_alive
+from geedocker.containers.record import ContainerRecord, Status, is_alive
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import GeeDockerError
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339

@@ -22,12 +22,8 @@ from geedocker.containers import rootfs
 from geedocker.containers.backend import get_backend
 from geedocker.containers.logs import JsonLogWriter
 from geedocker.containers.plan import engine_cgroups_path
-from geedocker.containers.store import (
-    ContainerRecord,
-    ContainerStore,
-    Status,
-    event,
-)
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore, event
 from geedocker.entrypoint import collect_cycles
 from geedocker.errors import ContainerNotFound, GeeDockerError
 from geedocker.logger import get_logger

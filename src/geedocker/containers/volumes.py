@@ -18,7 +18,8 @@ from pathlib import Path
 
 from geedocker.containers import rootfs
 from geedocker.containers.options import MountSpec
-from geedocker.containers.store import ContainerRecord, ContainerStore
+from geedocker.containers.record import ContainerRecord
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import DaemonError, GeeDockerError, UsageError, VolumeError, VolumeInUse, VolumeNotFound
 from geedocker.logger import get_logger
 from geedocker.oci import ContainerConfig
@@ -189,7 +190,7 @@ def ensure_mounted(layout: Layout, rec: ContainerRecord) -> None:
 
 def release(layout: Layout, rec: ContainerRecord) -> None:
     """Unmount the tmpfs/device volumes of ``rec`` that no other running container uses."""
-    from geedocker.containers.store import Status
+    from geedocker.containers.record import Status
 
     vstore = VolumeStore(layout)
     names = []
