@@ -189,7 +189,7 @@ def _with_limits(kept: dict[str, object]) -> Callable[[ContainerRecord], Contain
 
 def port_lines(layout: Layout, ref: str, private: str = "") -> list[str]:
     """``docker port``: ``80/tcp -> 0.0.0.0:8080`` for each published port (or the host side of ``private``)."""
-    from geedocker.network.endpoint import load_state
+    from geedocker.network.netstate import load_state
 
     rec = ContainerStore(layout).resolve(ref)
     st = load_state(layout, rec.id)

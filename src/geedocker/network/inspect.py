@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from geedocker.network.config import NetworkConfig, NetworkStore
-from geedocker.network.endpoint import endpoint_id, network_containers
+from geedocker.network.endpoint import network_containers
 from geedocker.network.events import PREDEFINED_IDS
+from geedocker.network.netstate import endpoint_id
 from geedocker.store.layout import Layout
 
 HEADER = ("NETWORK ID", "NAME", "DRIVER", "SCOPE")

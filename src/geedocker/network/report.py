@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geedocker.network.endpoint import NetState, endpoint_id, load_state
+from geedocker.network.netstate import NetState, endpoint_id, load_state
 from geedocker.network.options import PortSpec
 from geedocker.store.layout import Layout
 
