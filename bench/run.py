@@ -22,9 +22,10 @@ from tests.support.bundle import base_config, make_bundle
 from tests.support.layers import busybox_rootfs_entries, layer_tar, make_busybox_rootfs
 from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd, unmount_under
 
-from geedocker.images.tarball import save
 from geedocker.images.importer import import_rootfs
+from geedocker.images.tarball import save
 from geedocker.store.layout import Layout
+
 
 def engines(work: Path, runs: int) -> None:
     layout = Layout(work / "gd", work / "gdrun")

@@ -22,8 +22,8 @@ from common import GD, Series, cleanup, gd_store, report, scratch, timed
 from tests.support.layers import busybox_rootfs_entries, layer_tar
 from tests.support.peers import PODMAN_RUN_FLAGS, podman_cmd, unmount_under
 
-from geedocker.images.tarball import save
 from geedocker.images.importer import import_rootfs
+from geedocker.images.tarball import save
 from geedocker.store.layout import Layout
 
 IMAGE = "bench/busybox:1"

@@ -12,6 +12,7 @@ WORK=$(mktemp -d /tmp/geedocker-demo.XXXXXX)
 export GEEDOCKER_ROOT="$WORK/root" GEEDOCKER_RUN="$WORK/run"
 export GEEDOCKER_BRIDGE=gddemo0   # the demo's own bridge (a real install uses geedocker0), removed at the end
 export GEEDOCKER_NFT_TABLE=gddemo  # and its own nftables table (a real install uses "geedocker"), removed too
+export GEEDOCKER_HOST_RUN="$WORK/host"  # and its own host-wide lease tables (a real install: /run/geedocker/host)
 REG_PID=""
 cleanup() {
     [ -n "$REG_PID" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null || true

@@ -17,9 +17,9 @@ SLOW = ("typing", "logging", "dataclasses", "inspect", "hashlib", "shutil", "sub
 
 RUN_PATH = ("geedocker.cli.main", "geedocker.cli.run", "geedocker.cli.create", "geedocker.containers.lifecycle",
             "geedocker.containers.supervisor", "geedocker.containers.monitor", "geedocker.containers.images",
-            "geedocker.runtime.container",
-            "geedocker.runtime.init", "geedocker.network.endpoint", "geedocker.network.netlink", "geedocker.entrypoint",
-            "geedocker.containers.seccomp", "geedocker.runtime.seccomp")
+            "geedocker.runtime.container", "geedocker.runtime.init", "geedocker.network.endpoint",
+            "geedocker.network.netstate", "geedocker.network.ports", "geedocker.network.netlink",
+            "geedocker.entrypoint", "geedocker.containers.seccomp", "geedocker.runtime.seccomp")
 RUNTIME_PATH = ("geedocker.runtime.cli", "geedocker.runtime.container", "geedocker.runtime.init",
                 "geedocker.entrypoint", "geedocker.runtime.seccomp")
 
@@ -50,7 +50,8 @@ def _store_with_a_container(root: Path) -> str:
     import json
 
     from geedocker.containers.options import RunOptions
-    from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+    from geedocker.containers.record import ContainerRecord, Status
+    from geedocker.containers.store import ContainerStore
     from geedocker.images.importer import import_rootfs
     from geedocker.oci import ContainerConfig
     from geedocker.store.layout import Layout

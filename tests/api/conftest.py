@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.containers.store import ContainerStore, is_alive
+from geedocker.containers.record import is_alive
+from geedocker.containers.store import ContainerStore
 from geedocker.store.layout import Layout
 from tests.support.layers import busybox_rootfs_entries, layer_tar
 from tests.support.netenv import TEST_BRIDGE_ENV, remove_store_firewall

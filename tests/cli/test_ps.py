@@ -8,8 +8,9 @@ import json
 
 import pytest
 
+from geedocker.containers.record import ContainerRecord
 from geedocker.containers.spec import RunOptions
-from geedocker.containers.store import ContainerRecord, ContainerStore
+from geedocker.containers.store import ContainerStore
 from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339

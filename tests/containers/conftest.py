@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.containers.store import ContainerStore, is_alive
+from geedocker.containers.record import is_alive
+from geedocker.containers.store import ContainerStore
 from geedocker.store.layout import Layout
 from tests.support.layers import make_busybox_rootfs
 from tests.support.netenv import TEST_BRIDGE_ENV, drop_store_leases, remove_store_firewall, store_leases

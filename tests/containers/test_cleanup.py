@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.containers.store import ContainerStore, is_alive
+from geedocker.containers.record import is_alive
+from geedocker.containers.store import ContainerStore
 from geedocker.procs import start_time as process_start_time
 from tests.containers.conftest import Engine, cgroups_named, mounts_under
 

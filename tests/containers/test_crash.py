@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.containers.store import ContainerStore, is_alive
+from geedocker.containers.record import is_alive
+from geedocker.containers.store import ContainerStore
 from geedocker.procs import start_time
 from tests.containers.conftest import Engine, cgroups_named
 
@@ -149,3 +150,22 @@ def test_system_check_finds_and_frees_the_cgroups_of_a_stopped_container(engine:
     assert engine.cli("system", "check", "--repair").returncode == 0
     assert cgroups_named(cid) == []
     assert engine.cli("system", "check").stdout == ""
+
+
+def test_a_killed_monitor_keeps_the_exit_code_and_time(engine: Engine) -> None:
+    """The engine's monitor killed by hand: the runtime's own small monitor (the init's parent) still records the
+    exit, so the record gets the real code and the exit's time, not 255 and the time someone looked."""
+    r = engine.run("sh", "-c", "sleep 1; exit 7", flags=("-d", "--name", "orphaned", "--network", "none"))
+    assert r.returncode == 0, r.stderr
+    rec = ContainerStore(engine.layout).resolve("orphaned")
+    assert is_alive(rec.state.monitor_pid, rec.state.monitor_start)
+    os.kill(rec.state.monitor_pid, signal.SIGKILL)
+    time.sleep(3)  # the container exits about 1 s after its start, nobody looks until now
+    looked = time.time()
+    out = engine.cli("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.State.FinishedAt}}", "orphaned")
+    status, code, finished = out.stdout.split()
+    assert (status, code) == ("exited", "7"), out.stderr
+    import datetime
+
+    at = datetime.datetime.fromisoformat(finished.replace("Z", "+00:00")[:26] + "+00:00").timestamp()
+    assert at < looked - 1, (finished, looked)

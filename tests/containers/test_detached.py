@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from geedocker.containers.store import ContainerStore, is_alive
+from geedocker.containers.record import is_alive
+from geedocker.containers.store import ContainerStore
 from tests.containers.conftest import Engine
 
 pytestmark = pytest.mark.root

@@ -8,7 +8,7 @@ import pytest
 
 from geedocker.containers.filters import FilterError, filter_records
 from geedocker.containers.options import MountSpec, RunOptions
-from geedocker.containers.store import ContainerRecord, ContainerState, Status
+from geedocker.containers.record import ContainerRecord, ContainerState, Status
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions, PortSpec
 from geedocker.oci import ContainerConfig

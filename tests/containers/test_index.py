@@ -14,7 +14,8 @@ import pytest
 
 from geedocker.containers import index as index_module
 from geedocker.containers.options import RunOptions
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore
 from geedocker.oci import ContainerConfig
 from geedocker.store.fsutil import atomic_write, remove_tree
 from geedocker.store.layout import Layout

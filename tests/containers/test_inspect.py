@@ -6,7 +6,8 @@ import json
 
 from geedocker.containers.inspect import inspect_container
 from geedocker.containers.options import MountSpec, RunOptions
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore
 from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339

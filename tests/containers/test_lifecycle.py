@@ -16,7 +16,8 @@ from geedocker.containers import lifecycle
 from geedocker.containers.lifecycle import RootfsSource
 from geedocker.containers.options import RunOptions
 from geedocker.containers.plan import ContainerPlan
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerError, ContainerStateError
 from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig
@@ -108,12 +109,13 @@ def test_rm_refuses_a_running_container_without_force_and_kills_it_with(
 
 def test_a_running_record_whose_processes_died_takes_the_runtimes_exit_code(
         layout: Layout, source: RootfsSource, monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = FakeBackend(exit_code=3)
+    fake = FakeBackend(exit_code=3, finished_at="2026-01-02T03:04:05.000006Z")
     with fake.installed(monkeypatch):
         rec = _created(layout, source, monkeypatch, "crashed")
         dead = ContainerStore(layout).update_state(rec.id, status=Status.RUNNING, pid=me_dead(), pid_start=1)
         fixed = lifecycle.refresh(layout, dead)
     assert fixed.state.status == Status.EXITED and fixed.state.exit_code == 3 and fixed.state.error == ""
+    assert fixed.state.finished_at == "2026-01-02T03:04:05.000006Z"  # the exit's time, not the refresh's
     assert fake.ops() == ["state", "delete"]
 
 

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from geedocker.containers import ps
 from geedocker.containers.options import RunOptions
-from geedocker.containers.store import ContainerRecord, ContainerState, Status
+from geedocker.containers.record import ContainerRecord, ContainerState, Status
 from geedocker.oci import ContainerConfig
 from geedocker.timefmt import human_duration
 from geedocker.values import replace

@@ -10,12 +10,8 @@ import pytest
 
 from geedocker.containers import names
 from geedocker.containers.options import RunOptions
-from geedocker.containers.store import (
-    ContainerRecord,
-    ContainerStore,
-    Status,
-    is_alive,
-)
+from geedocker.containers.record import ContainerRecord, Status, is_alive
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerError, ContainerNotFound, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
 from geedocker.procs import start_time as process_start_time

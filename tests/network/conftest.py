@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from geedocker.containers.store import ContainerStore, is_alive
+from geedocker.containers.record import is_alive
+from geedocker.containers.store import ContainerStore
 from geedocker.network import nft
 from geedocker.network.config import NetworkStore
 from geedocker.network.endpoint import veth_name

@@ -135,3 +135,12 @@ def test_an_explicit_subnet_overlapping_a_host_route_is_refused(layout: Layout,
     with pytest.raises(NetworkError, match=r"overlaps with the host's route to 10.213.77.0/24 \(dev eth9\)"):
         s.create("lan", subnet="10.213.0.0/16")
     assert s.create("ok", subnet="10.213.78.0/24").subnet == ipaddress.IPv4Network("10.213.78.0/24")
+
+
+def test_predefined_network_ids_are_derived_from_their_names() -> None:
+    import hashlib
+
+    from geedocker.network.events import PREDEFINED_IDS
+
+    for name, nid in PREDEFINED_IDS.items():  # written out (no hashlib on the start path): they must not drift
+        assert nid == hashlib.sha256(f"geedocker-network-{name}".encode()).hexdigest()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from geedocker.containers.store import ContainerStore
-from geedocker.network.endpoint import load_state
+from geedocker.network.netstate import load_state
 from tests.network.conftest import Net, nft_tables
 
 pytestmark = pytest.mark.root

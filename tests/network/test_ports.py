@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from geedocker.network.endpoint import resolve_ports
 from geedocker.network.errors import PortInUse
 from geedocker.network.options import PortSpec
+from geedocker.network.ports import resolve_ports
 
 
 @pytest.fixture

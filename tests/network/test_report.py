@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from geedocker.network.endpoint import Endpoint, NetState
+from geedocker.network.netstate import Endpoint, NetState
 from geedocker.network.options import PortSpec
 from geedocker.network.report import describe_state, ports_text_of
 
@@ -47,7 +47,7 @@ ENDPOINT_KEYS = ["IPAMConfig", "Links", "Aliases", "NetworkID", "EndpointID", "G
 
 
 def test_describe_a_stopped_container_on_its_networks_without_address() -> None:
-    from geedocker.network.endpoint import Membership
+    from geedocker.network.netstate import Membership
 
     st = NetState("c" * 64, "web", "cccccccccccc", "bridge", netns="/run/x/netns/c",
                   networks=(Membership("front", "n" * 64, "eth0", "10.213.0.9", ("api",)),),

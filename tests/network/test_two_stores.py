@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.containers.store import ContainerStore, is_alive
+from geedocker.containers.record import is_alive
+from geedocker.containers.store import ContainerStore
 from geedocker.network import netlink
 from geedocker.store.layout import Layout
 from tests.network.conftest import Net

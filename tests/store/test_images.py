@@ -47,6 +47,14 @@ def test_rmi_by_id_of_a_many_tagged_image_must_be_forced(layout: Layout) -> None
     assert lines[-1] == f"Deleted: {iid}" and len(lines) == 3
 
 
+def test_forced_rmi_of_one_of_several_names_only_untags_it(layout: Layout) -> None:
+    iid = image(layout, "app:1")
+    store = ImageStore(layout)
+    store.tag("app:1", "app:2")
+    assert store.remove("app:1", force=True) == ["Untagged: app:1"]  # as docker's rmi -f NAME
+    assert store.resolve(iid).tags == ("docker.io/library/app:2",)
+
+
 CID = "c" * 64
 
 

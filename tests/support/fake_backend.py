@@ -23,11 +23,12 @@ class FakeBackend(Backend):
     name = "fake"
 
     def __init__(self, fail: dict[str, GeeDockerError] | None = None, exit_code: int | None = None,
-                 oom: bool = False) -> None:
+                 oom: bool = False, finished_at: str = "") -> None:
         self.fail = dict(fail or {})
         self.calls: list[tuple[Any, ...]] = []
         self.status: dict[str, str] = {}  # cid -> the runtime's status
         self.exit_code = exit_code  # what state() reports for a stopped container
+        self.finished_at = finished_at  # and when it stopped
         self.oom = oom
 
     def ops(self) -> list[str]:
@@ -76,7 +77,7 @@ class FakeBackend(Backend):
 
     def state(self, cid: str) -> RuntimeState:
         self._call("state", cid)
-        return RuntimeState(self.status.get(cid, "stopped"), 0, self.exit_code)
+        return RuntimeState(self.status.get(cid, "stopped"), 0, self.exit_code, self.finished_at)
 
     def oom_killed(self, cid: str, cgroups_path: str) -> bool:
         self._call("oom_killed", cid, cgroups_path)

@@ -20,7 +20,8 @@ from typing import Any
 from geedocker.api import streams
 from geedocker.api.errors import ApiError
 from geedocker.api.server import Hijack, Request, Response, json_response, no_content
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerNotFound, GeeDockerError
 
 _FILTERS = {"id", "name", "label", "status", "ancestor", "exited", "network", "before", "since", "health",

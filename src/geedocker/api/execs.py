@@ -16,7 +16,8 @@ from geedocker.api import streams
 from geedocker.api.errors import ApiError
 from geedocker.api.server import Hijack, Request, Response, json_response
 from geedocker.containers.execute import ExecOptions
-from geedocker.containers.store import ContainerStore, Status
+from geedocker.containers.record import Status
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerNotFound, GeeDockerError
 
 MAX_SESSIONS = 4096  # finished sessions are dropped oldest first past this

@@ -22,7 +22,8 @@ from typing import Any
 
 from geedocker.api.errors import ApiError
 from geedocker.api.server import Request, Response, json_response
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerNotFound, GeeDockerError
 
 TYPE_CHECKING = False

@@ -14,7 +14,7 @@ import argparse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from geedocker.containers.store import ContainerRecord
+    from geedocker.containers.record import ContainerRecord
     from geedocker.store.layout import Layout
 
 
@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     from geedocker.cli.common import detach_keys_of, layout_of
     from geedocker.containers import lifecycle
-    from geedocker.containers.store import ContainerStore, Status
+    from geedocker.containers.record import Status
+    from geedocker.containers.store import ContainerStore
     from geedocker.errors import ContainerError
 
     layout = layout_of(args)
@@ -67,7 +68,8 @@ def attach_to(layout: Layout, rec: ContainerRecord, *, stdin: bool, keys: bytes,
     import sys
 
     from geedocker.containers import lifecycle, logs
-    from geedocker.containers.store import ContainerStore, Status
+    from geedocker.containers.record import Status
+    from geedocker.containers.store import ContainerStore
     from geedocker.errors import ContainerError, GeeDockerError
 
     store = ContainerStore(layout)

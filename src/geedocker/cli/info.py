@@ -76,7 +76,8 @@ def docker_info(layout: Layout) -> dict[str, object]:
 
     from geedocker import __version__
     from geedocker.containers.backend import backend_name
-    from geedocker.containers.store import ContainerStore, Status
+    from geedocker.containers.record import Status
+    from geedocker.containers.store import ContainerStore
     from geedocker.format.struct import Struct
     from geedocker.runtime.cgroups import is_unified
     from geedocker.store.images import ImageStore

@@ -51,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
 
     from geedocker.cli.common import layout_of
     from geedocker.containers import logs
+    from geedocker.containers.record import Status
     from geedocker.containers.refresh import refresh
-    from geedocker.containers.store import ContainerStore, Status
+    from geedocker.containers.store import ContainerStore
     from geedocker.errors import GeeDockerError, UsageError
 
     layout = layout_of(args)

@@ -7,7 +7,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from geedocker.containers.store import ContainerRecord
+    from geedocker.containers.record import ContainerRecord
     from geedocker.store.layout import Layout
 
 
@@ -26,7 +26,8 @@ def register(p: argparse.ArgumentParser) -> None:
 def _size(layout: object, rec: object) -> str:
     """docker's SIZE: the container's writable layer, and "virtual" with the image's layers, in docker's units."""
     from geedocker.cli.common import human_size
-    from geedocker.containers.store import ContainerRecord, ContainerStore
+    from geedocker.containers.record import ContainerRecord
+    from geedocker.containers.store import ContainerStore
     from geedocker.store.layout import Layout
     from geedocker.trees import content_size
 

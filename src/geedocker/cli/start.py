@@ -55,7 +55,8 @@ def _start_attached(args: argparse.Namespace, layout: Layout) -> int:
     from geedocker.cli.attach import attach_to
     from geedocker.cli.common import detach_keys_of
     from geedocker.containers import lifecycle
-    from geedocker.containers.store import ContainerStore, Status
+    from geedocker.containers.record import Status
+    from geedocker.containers.store import ContainerStore
     from geedocker.errors import ContainerError
     keys = detach_keys_of(args)
     rec = lifecycle.refresh(layout, ContainerStore(layout).resolve(args.containers[0]))

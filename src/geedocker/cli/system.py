@@ -74,8 +74,9 @@ def _boot(args: argparse.Namespace) -> int:
 
     from geedocker.cli.common import layout_of
     from geedocker.containers import lifecycle
+    from geedocker.containers.record import Status
     from geedocker.containers.restart import starts_at_boot
-    from geedocker.containers.store import ContainerStore, Status
+    from geedocker.containers.store import ContainerStore
     from geedocker.errors import GeeDockerError
 
     layout = layout_of(args)

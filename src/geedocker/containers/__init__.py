@@ -8,6 +8,7 @@ Modules
     spec        build_spec(plan, resolved, network attachment) -> config.json (pure)
     users       --user resolution against the image's /etc/passwd and /etc/group
     paths       safe path resolution inside an untrusted rootfs (symlinks confined to it)
+    record      a container's record (ContainerRecord, ContainerState, Status): values only
     store       containers/<id>/container.json records, unique names, lookup by id/name/prefix
     names       docker-style random names (adjective_surname)
     rootfs      the overlay mount (image layers + upper/work) at the bundle's rootfs

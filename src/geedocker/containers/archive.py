@@ -33,7 +33,8 @@ from geedocker.containers.copy import (
     lstat_at,
     write_tar,
 )
-from geedocker.containers.store import ContainerRecord, ContainerStore, event
+from geedocker.containers.record import ContainerRecord
+from geedocker.containers.store import ContainerStore, event
 from geedocker.store.layout import Layout
 from geedocker.values import value
 

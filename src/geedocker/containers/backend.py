@@ -44,6 +44,7 @@ class RuntimeState:
     status: str  # created, running, stopped, paused, or "" when the runtime has no such container
     pid: int
     exit_code: int | None = None  # known once stopped, if the runtime kept it
+    finished_at: str = ""  # when it stopped (RFC 3339), if the runtime kept it
 
 
 class Backend:
@@ -324,7 +325,7 @@ class GeeRuntimeBackend(Backend):
             st = rt.state(self.root, cid)
         except ContainerNotFound:
             return RuntimeState("", 0)
-        return RuntimeState(str(st.status), int(st.pid or 0), st.exit_code)
+        return RuntimeState(str(st.status), int(st.pid or 0), st.exit_code, st.finished)
 
     def oom_killed(self, cid: str, cgroups_path: str) -> bool:
         return _oom_killed(cid, cgroups_path)

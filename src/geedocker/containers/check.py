@@ -13,7 +13,8 @@ from pathlib import Path
 from geedocker.containers import rootfs
 from geedocker.containers.lifecycle import refresh, sweep
 from geedocker.containers.plan import engine_cgroups_path
-from geedocker.containers.store import ContainerStore, Status
+from geedocker.containers.record import Status
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import GeeDockerError
 from geedocker.store.fsutil import is_mountpoint
 from geedocker.store.layout import Layout

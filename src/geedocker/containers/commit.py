@@ -15,7 +15,8 @@ from typing import BinaryIO
 
 from geedocker.archive.writer import tar_stream
 from geedocker.containers.plan import merge_env
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore, event
 from geedocker.errors import ContainerError
 from geedocker.images.layerdiff import Change, UpperDiff, write_layer
 from geedocker.oci import ContainerConfig
@@ -140,6 +141,11 @@ def commit(
     extra: dict[str, object] = {"container": rec.id}
     if author:
         extra["author"] = author
-    return write_image(
+    image = write_image(
         layout, base.with_layer(blob, hist), cfg, names=[name] if name else [], created=created, extra=extra
     )
+    from geedocker import reference as refs
+
+    event(layout, rec, "commit", comment=message, imageID=str(image.config_digest),
+          imageRef=refs.parse(name).familiar() if name else "")  # fmt: skip
+    return image

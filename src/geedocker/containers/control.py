@@ -16,7 +16,8 @@ from collections.abc import Callable
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.options import RunOptions
 from geedocker.containers.plan import engine_cgroups_path
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status, event
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore, event
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.runtime.cgroups import Cgroup, for_container
 from geedocker.store.layout import Layout
@@ -188,7 +189,7 @@ def _with_limits(kept: dict[str, object]) -> Callable[[ContainerRecord], Contain
 
 def port_lines(layout: Layout, ref: str, private: str = "") -> list[str]:
     """``docker port``: ``80/tcp -> 0.0.0.0:8080`` for each published port (or the host side of ``private``)."""
-    from geedocker.network.endpoint import load_state
+    from geedocker.network.netstate import load_state
 
     rec = ContainerStore(layout).resolve(ref)
     st = load_state(layout, rec.id)

@@ -32,7 +32,8 @@ from geedocker.archive.apply import WhiteoutPolicy, apply_layer
 from geedocker.archive.root import Root, clean_parts
 from geedocker.archive.writer import TarWriter, tar_stream
 from geedocker.containers import rootfs
-from geedocker.containers.store import ContainerRecord, ContainerStore
+from geedocker.containers.record import ContainerRecord
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.procs import release_fds
 from geedocker.runtime import syscalls

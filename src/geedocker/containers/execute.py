@@ -10,9 +10,10 @@ import signal
 from geedocker.containers.backend import get_backend, set_subreaper, wait_pid
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.plan import merge_env
-from geedocker.containers.store import ContainerStore, Status
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore, event
 from geedocker.containers.users import resolve_user_in_rootfs
-from geedocker.errors import ContainerStateError, UsageError
+from geedocker.errors import ContainerStateError, GeeDockerError, UsageError
 from geedocker.store.layout import Layout
 from geedocker.values import value
 
@@ -31,6 +32,7 @@ class ExecOptions:
     user: str = ""
     detach: bool = False
     privileged: bool = False
+    exec_id: str = ""  # the exec's id in its events (the API's session id); "" makes one
 
 
 def exec_process(layout: Layout, ref: str, eo: ExecOptions) -> tuple[str, dict[str, Any]]:
@@ -69,9 +71,26 @@ def exec_process(layout: Layout, ref: str, eo: ExecOptions) -> tuple[str, dict[s
 
 
 def exec_in(layout: Layout, ref: str, eo: ExecOptions) -> int:
-    """Run ``eo.args`` in the container; its exit status (0 with ``detach``)."""
+    """Run ``eo.args`` in the container; its exit status (0 with ``detach``). The journal gets docker's
+    ``exec_create``, ``exec_start`` and (unless detached: no one waits for it) ``exec_die`` events."""
     cid, proc = exec_process(layout, ref, eo)
     rec = ContainerStore(layout).load(cid)
+    exec_id = eo.exec_id or os.urandom(32).hex()
+    # docker's action text: the command after the colon, its first word then the rest (a lone word keeps the space)
+    what = f"{eo.args[0]} {' '.join(eo.args[1:])}"
+    event(layout, rec, f"exec_create: {what}", execID=exec_id)
+    event(layout, rec, f"exec_start: {what}", execID=exec_id)
+    try:
+        code = _exec(layout, rec, cid, proc, eo)
+    except GeeDockerError as e:  # it did not run (no such command, ...): docker's exec_die has the status too
+        event(layout, rec, "exec_die", execID=exec_id, exitCode=str(e.exit_code))
+        raise
+    if not eo.detach:
+        event(layout, rec, "exec_die", execID=exec_id, exitCode=str(code))
+    return code
+
+
+def _exec(layout: Layout, rec: ContainerRecord, cid: str, proc: dict[str, Any], eo: ExecOptions) -> int:
     backend = get_backend(layout, rec.runtime or None)
     stdin = 0 if eo.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     try:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import DaemonError, GeeDockerError, UsageError
 
 TYPE_CHECKING = False

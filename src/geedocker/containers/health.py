@@ -13,7 +13,8 @@ import threading
 import time
 from typing import Any
 
-from geedocker.containers.store import ContainerRecord, ContainerStore, event
+from geedocker.containers.record import ContainerRecord
+from geedocker.containers.store import ContainerStore, event
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
 

@@ -13,8 +13,9 @@ import json
 
 from geedocker import network
 from geedocker.containers.options import MountSpec, RunOptions
+from geedocker.containers.record import ContainerRecord, Status
 from geedocker.containers.refresh import refresh
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status
+from geedocker.containers.store import ContainerStore
 from geedocker.format.struct import GoObject
 from geedocker.store.layout import Layout
 

@@ -30,16 +30,10 @@ from geedocker.containers.plan import (
     host_devices,
     make_plan,
 )
+from geedocker.containers.record import ContainerRecord, Status, is_alive
 from geedocker.containers.refresh import refresh
 from geedocker.containers.spec import build_spec
-from geedocker.containers.store import (
-    ContainerRecord,
-    ContainerStore,
-    Status,
-    event,
-    is_alive,
-    new_container_id,
-)
+from geedocker.containers.store import ContainerStore, event, new_container_id
 from geedocker.containers.users import resolve_groups_in_rootfs, resolve_user_in_rootfs
 from geedocker.errors import ContainerError, ContainerStateError, GeeDockerError, UsageError
 from geedocker.logger import get_logger
@@ -400,6 +394,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
             )
         with contextlib.suppress(GeeDockerError):
             get_backend(layout, rec.runtime or None).kill(rec.id, signal.SIGKILL)
+            event(layout, rec, "kill", signal=str(int(signal.SIGKILL)))  # as docker's rm -f
         _thaw_if_paused(layout, rec)
         _wait_not_running(layout, rec, 30)
         _wait_monitor_gone(rec, 10)

@@ -19,7 +19,8 @@ from types import FrameType
 
 from geedocker.containers.backend import get_backend
 from geedocker.containers.plan import engine_cgroups_path
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status, event
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore, event
 from geedocker.containers.supervisor import Supervisor, detach_stdio, write_all
 from geedocker.errors import ContainerError, GeeDockerError
 from geedocker.logger import get_logger

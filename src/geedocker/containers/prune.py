@@ -84,7 +84,7 @@ def containers(layout: Layout, f: Filters) -> Pruned:
     _check(f, CONTAINER_FILTERS)
     sizes: dict[str, int] = {}
     removed = prune(layout, lambda rec: _older(rec.created, f) and _labelled(rec.labels, f), sizes)
-    return Pruned(tuple(removed), sum(sizes.values()))
+    return _logged(layout, "container", Pruned(tuple(removed), sum(sizes.values())))
 
 
 def networks(layout: Layout, f: Filters) -> Pruned:
@@ -107,7 +107,7 @@ def networks(layout: Layout, f: Filters) -> Pruned:
             errors.append(str(e))
             continue
         removed.append(cfg.name)
-    return Pruned(tuple(removed), 0, tuple(errors))
+    return _logged(layout, "network", Pruned(tuple(removed), 0, tuple(errors)))
 
 
 def volumes(layout: Layout, f: Filters, all_: bool = False) -> Pruned:
@@ -122,7 +122,7 @@ def volumes(layout: Layout, f: Filters, all_: bool = False) -> Pruned:
     labels = f.get("label", []) + ["!" + x for x in f.get("label!", [])]
     sizes: dict[str, int] = {}
     removed = engine.prune(layout, all_=all_, labels=labels, sizes=sizes)
-    return Pruned(tuple(removed), sum(sizes.values()))
+    return _logged(layout, "volume", Pruned(tuple(removed), sum(sizes.values())))
 
 
 def images(layout: Layout, f: Filters, all_: bool = False) -> Pruned:
@@ -156,7 +156,15 @@ def images(layout: Layout, f: Filters, all_: bool = False) -> Pruned:
             errors.append(str(e))
             continue
         reclaimed += sum(size for c, size in sizes.items() if not layers.has(c))
-    return Pruned(tuple(lines), reclaimed, tuple(errors))
+    return _logged(layout, "image", Pruned(tuple(lines), reclaimed, tuple(errors)))
+
+
+def _logged(layout: Layout, kind: str, pruned: Pruned) -> Pruned:
+    """docker's ``prune`` event of a pass (no actor; the bytes reclaimed), after the events of what it removed."""
+    from geedocker.store import events
+
+    events.emit(layout, kind, "prune", "", {"reclaimed": str(pruned.reclaimed)})
+    return pruned
 
 
 def _layer_sizes(layers: LayerStore, chain_ids: list[Digest]) -> dict[Digest, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geedocker.containers.store import ContainerRecord, Status
+from geedocker.containers.record import ContainerRecord, Status
 from geedocker.timefmt import human_duration, rfc3339_epoch, utc_text
 from geedocker.values import value
 

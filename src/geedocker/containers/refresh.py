@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 
-from geedocker.containers.store import ContainerRecord, ContainerStore, Status, is_alive
+from geedocker.containers.record import ContainerRecord, Status, is_alive
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import GeeDockerError
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
@@ -27,8 +28,10 @@ def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
     store = ContainerStore(layout)
     backend = get_backend(layout, rec.runtime or None)
     code: int | None = None
+    finished = ""
     with contextlib.suppress(GeeDockerError):
-        code = backend.state(rec.id).exit_code  # the runtime's own monitor may have seen the exit
+        st = backend.state(rec.id)  # the runtime's own monitor (the init's parent) may have seen the exit
+        code, finished = st.exit_code, st.finished_at
     with contextlib.suppress(GeeDockerError):
         backend.delete(rec.id, force=True)
     with contextlib.suppress(GeeDockerError):
@@ -39,7 +42,8 @@ def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
         network.stop(layout, rec.id)  # network hook: what the dead monitor did not release
     try:
         return store.update_state(
-            rec.id, status=Status.EXITED, exit_code=255 if code is None else code, finished_at=now_rfc3339(),
+            rec.id, status=Status.EXITED, exit_code=255 if code is None else code,
+            finished_at=finished or now_rfc3339(),  # the exit's time, if the runtime's monitor saw it
             pid=0, pid_start=0, error="" if code is not None else "the container's monitor died",
         )  # fmt: skip
     except GeeDockerError:

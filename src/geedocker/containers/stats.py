@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 
 from geedocker.containers.plan import engine_cgroups_path
-from geedocker.containers.store import ContainerRecord
+from geedocker.containers.record import ContainerRecord
 from geedocker.runtime.cgroups import for_container
 from geedocker.values import value
 

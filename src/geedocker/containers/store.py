@@ -1,7 +1,7 @@
 """Containers on disk: ``containers/<id>/`` holding ``container.json``, the bundle, the overlay dirs, logs.
 
     containers/<id>/
-      container.json     the record (ContainerRecord), replaced atomically on every change
+      container.json     the record (``containers.record.ContainerRecord``), replaced atomically on every change
       config.json        the OCI bundle's config; rootfs/ is the bundle's root (the overlay mountpoint)
       rootfs/  upper/  work/  l/ (short links to the lower dirs when the overlay options get long)
       hostname  hosts    bind-mounted into the container
@@ -28,18 +28,17 @@ import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator
-from enum import StrEnum
 from pathlib import Path
 
 from geedocker.containers.index import ContainerIndex
 from geedocker.containers.names import random_name
 from geedocker.containers.options import RunOptions
+from geedocker.containers.record import ContainerRecord, ContainerState, Status, is_alive, is_container_id
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError, NameConflictError, StoreError
 from geedocker.oci import ContainerConfig
-from geedocker.procs import pid_alive
 from geedocker.store.fsutil import atomic_write, file_lock, fsync_dir, lock_dir, remove_tree
 from geedocker.store.layout import Layout
-from geedocker.values import field, replace, value
+from geedocker.values import replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
@@ -56,144 +55,12 @@ NAME_FILE_MAX = 200  # longer names are kept in the index under their hash
 NAMES_DIR = ".names"  # below the containers dir: one file per container name, holding the container's id
 
 
-class Status(StrEnum):
-    CREATED = "created"
-    RUNNING = "running"
-    EXITED = "exited"
-    REMOVING = "removing"
-    DEAD = "dead"
-
-
-def is_alive(pid: int, start_time: int) -> bool:
-    """True if ``pid`` runs and is the process that started at ``start_time`` (not a reused pid)."""
-    return start_time > 0 and pid_alive(pid, start_time)
-
-
-@value
-class ContainerState:
-    status: Status = Status.CREATED
-    pid: int = 0
-    pid_start: int = 0
-    monitor_pid: int = 0
-    monitor_start: int = 0
-    exit_code: int = 0
-    started_at: str = ""
-    finished_at: str = ""
-    error: str = ""
-    oom_killed: bool = False
-    restart_count: int = 0
-    restarting: bool = False  # the monitor waits out a restart policy's back-off
-    manually_stopped: bool = False  # stop/kill: the restart policy leaves it (``unless-stopped`` too after boot)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "status": self.status.value,
-            "pid": self.pid,
-            "pid_start": self.pid_start,
-            "monitor_pid": self.monitor_pid,
-            "monitor_start": self.monitor_start,
-            "exit_code": self.exit_code,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "error": self.error,
-            "oom_killed": self.oom_killed,
-            "restart_count": self.restart_count,
-            "restarting": self.restarting,
-            "manually_stopped": self.manually_stopped,
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ContainerState:
-        return cls(
-            status=Status(d.get("status", "created")),
-            pid=int(d.get("pid", 0)),
-            pid_start=int(d.get("pid_start", 0)),
-            monitor_pid=int(d.get("monitor_pid", 0)),
-            monitor_start=int(d.get("monitor_start", 0)),
-            exit_code=int(d.get("exit_code", 0)),
-            started_at=str(d.get("started_at", "")),
-            finished_at=str(d.get("finished_at", "")),
-            error=str(d.get("error", "")),
-            oom_killed=bool(d.get("oom_killed", False)),
-            restart_count=int(d.get("restart_count", 0)),
-            restarting=bool(d.get("restarting", False)),
-            manually_stopped=bool(d.get("manually_stopped", False)),
-        )
-
-
-@value
-class ContainerRecord:
-    id: str
-    name: str
-    image: str  # the reference the user gave
-    image_id: str  # the image's config digest (sha256:...) or "" for a bare rootfs
-    created: str
-    args: tuple[str, ...]  # the full argv (entrypoint + cmd)
-    options: RunOptions
-    image_config: ContainerConfig
-    lower_dirs: tuple[str, ...]  # top..bottom
-    hostname: str = ""
-    stop_signal: int = 15
-    stop_timeout: int = 10
-    runtime: str = ""  # the OCI runtime that runs it (see geedocker.containers.backend)
-    state: ContainerState = field(default_factory=ContainerState)
-    damaged: str = ""  # why the record could not be read: this is ``load_any``'s stand-in (never written)
-
-    @property
-    def short_id(self) -> str:
-        return self.id[:12]
-
-    @property
-    def labels(self) -> dict[str, str]:
-        """The container's labels as docker has them: the image's, overridden by --label; sorted by key."""
-        merged = dict(self.image_config.labels)
-        merged.update(self.options.labels)
-        return dict(sorted(merged.items()))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "image": self.image,
-            "image_id": self.image_id,
-            "created": self.created,
-            "args": list(self.args),
-            "options": self.options.to_json(),
-            "image_config": self.image_config.to_json(),
-            "lower_dirs": list(self.lower_dirs),
-            "hostname": self.hostname,
-            "stop_signal": self.stop_signal,
-            "stop_timeout": self.stop_timeout,
-            "runtime": self.runtime,
-            "state": self.state.to_json(),
-        }
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> ContainerRecord:
-        return cls(
-            id=str(d["id"]),
-            name=str(d["name"]),
-            image=str(d.get("image", "")),
-            image_id=str(d.get("image_id", "")),
-            created=str(d.get("created", "")),
-            args=tuple(str(a) for a in d.get("args", ())),
-            options=RunOptions.from_json(d.get("options") or {}),
-            image_config=ContainerConfig.from_json(d.get("image_config")),
-            lower_dirs=tuple(str(x) for x in d.get("lower_dirs", ())),
-            hostname=str(d.get("hostname", "")),
-            stop_signal=int(d.get("stop_signal", 15)),
-            stop_timeout=int(d.get("stop_timeout", 10)),
-            runtime=str(d.get("runtime", "")),
-            state=ContainerState.from_json(d.get("state") or {}),
-        )
-
-
 def event(layout: Layout, rec: ContainerRecord, action: str, **extra: str) -> None:
     """A container event in the journal (``geedocker.store.events``), with docker's attributes: the image, the
-    name, the container's labels and ``extra`` (exitCode, signal...)."""
+    name, the container's labels (its image's, then its own) and ``extra`` (exitCode, signal...)."""
     from geedocker.store import events
 
-    attrs = {**dict(rec.options.labels), "image": rec.image or rec.image_id, "name": rec.name, **extra}
+    attrs = {**rec.labels, "image": rec.image or rec.image_id, "name": rec.name, **extra}
     events.emit(layout, "container", action, rec.id, attrs)
 
 
@@ -622,8 +489,6 @@ def _line(rec: ContainerRecord) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def is_container_id(text: str) -> bool:
-    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
 
 
 def _salvage(data: str, key: str) -> str:

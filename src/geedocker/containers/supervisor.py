@@ -22,12 +22,8 @@ from geedocker.containers import rootfs
 from geedocker.containers.backend import get_backend
 from geedocker.containers.logs import JsonLogWriter
 from geedocker.containers.plan import engine_cgroups_path
-from geedocker.containers.store import (
-    ContainerRecord,
-    ContainerStore,
-    Status,
-    event,
-)
+from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import ContainerStore, event
 from geedocker.entrypoint import collect_cycles
 from geedocker.errors import ContainerNotFound, GeeDockerError
 from geedocker.logger import get_logger
@@ -88,11 +84,14 @@ class Supervisor:
                 lowers = [Path(p) for p in self.rec.lower_dirs]
                 rootfs.mount_overlay(self.store.dir(cid), lowers, self.store.rootfs(cid), volatile=self.rec.options.rm)
             self.backend.delete(cid, force=True)  # leftovers of an earlier run of this container
-            if any(m.type == "volume" for m in opts.mounts):
+            has_volumes = any(m.type == "volume" for m in opts.mounts)
+            if has_volumes:
                 from geedocker.containers import volumes  # here: only containers with volumes need it
 
                 volumes.ensure_mounted(self.layout, self.rec)  # tmpfs/device volumes unmounted since the last run
             network.start(self.layout, cid)  # network hook: its endpoint (netns, veth, address, ports)
+            if has_volumes:
+                volumes.mount_events(self.layout, self.rec, "mount")  # after the network's, as docker's
             if opts.log_driver != "none":  # --log-driver none: the output is not kept
                 from geedocker.containers.logs import parse_size
 
@@ -405,11 +404,16 @@ class Supervisor:
         event(self.layout, self.rec, "die", exitCode=str(code))
         try:  # its endpoint goes with the exit, as docker's (``start`` makes a new one)
             if self.rec.options.rm:
-                network.release(self.layout, cid)  # network hook
+                network.release(self.layout, cid, exited=True)  # network hook
             else:
                 network.stop(self.layout, cid)  # network hook
         except GeeDockerError as e:
             log.warning("releasing the network of container %s: %s", cid[:12], e)
+        has_volumes = any(m.type == "volume" for m in self.rec.options.mounts)
+        if has_volumes:
+            from geedocker.containers import volumes  # here: only containers with volumes need it
+
+            volumes.mount_events(self.layout, self.rec, "unmount")
         if self.rec.options.rm:  # removed below: no record to update, but the exit code stays for ``wait``
             with contextlib.suppress(OSError):
                 self.store.exit_file(cid).parent.mkdir(parents=True, exist_ok=True)
@@ -432,15 +436,16 @@ class Supervisor:
             rootfs.unmount(self.store.rootfs(cid))
         except GeeDockerError as e:
             errors.append(str(e))
+        destroyed = False
         if self.rec.options.rm:
             try:
                 self.store.remove_dir(cid, self.rec.name)
-                event(self.layout, self.rec, "destroy")
+                destroyed = True
             except GeeDockerError as e:
                 errors.append(str(e))
                 with contextlib.suppress(GeeDockerError):  # it stays: say how it ended
                     self._record_exit(code, finished)
-        if any(m.type == "volume" for m in self.rec.options.mounts):
+        if has_volumes:
             from geedocker.containers import volumes  # here: only containers with volumes need it
 
             try:  # --rm takes the container's anonymous volumes along, as docker's
@@ -448,6 +453,8 @@ class Supervisor:
                 volumes.after_exit(self.layout, self.rec, remove_anonymous=gone)
             except GeeDockerError as e:
                 errors.append(str(e))
+        if destroyed:  # after its volumes' events, as docker's
+            event(self.layout, self.rec, "destroy")
         if errors:
             log.warning("cleaning up container %s: %s", cid[:12], "; ".join(errors))
 

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from geedocker.containers import rootfs
 from geedocker.containers.options import MountSpec
-from geedocker.containers.store import ContainerRecord, ContainerStore
+from geedocker.containers.record import ContainerRecord
+from geedocker.containers.store import ContainerStore
 from geedocker.errors import DaemonError, GeeDockerError, UsageError, VolumeError, VolumeInUse, VolumeNotFound
 from geedocker.logger import get_logger
 from geedocker.oci import ContainerConfig
@@ -156,6 +157,18 @@ def for_spec(layout: Layout, rec: ContainerRecord) -> tuple[MountSpec, ...]:
     return tuple(out)
 
 
+def mount_events(layout: Layout, rec: ContainerRecord, action: str) -> None:
+    """docker's ``mount`` (as ``rec`` starts) or ``unmount`` (after it exited) event for each of its volumes."""
+    from geedocker.store import events
+
+    for m in rec.options.mounts:
+        if m.type == "volume" and m.source:
+            attrs = {"container": rec.id, "driver": DRIVER}
+            if action == "mount":
+                attrs.update(destination=m.target, propagation="", **{"read/write": str(not m.readonly).lower()})
+            events.emit(layout, "volume", action, m.source, attrs)
+
+
 def seed(layout: Layout, rec: ContainerRecord, root: Path) -> None:
     """Copy what the image has at each volume's mount point into the volume when it is empty, as docker does the
     first time a volume is mounted (``nocopy`` and ``--volumes-from`` mounts excepted)."""
@@ -177,7 +190,7 @@ def ensure_mounted(layout: Layout, rec: ContainerRecord) -> None:
 
 def release(layout: Layout, rec: ContainerRecord) -> None:
     """Unmount the tmpfs/device volumes of ``rec`` that no other running container uses."""
-    from geedocker.containers.store import Status
+    from geedocker.containers.record import Status
 
     vstore = VolumeStore(layout)
     names = []

@@ -61,10 +61,16 @@ def check(
         if found is None:
             return None
         if ref.digest is not None:
-            return UpToDate(ref, ref.digest, 0)
-        from geedocker.registry.tokens import TokenCache  # the registry package: only to ask the registry
+            fresh: UpToDate | None = UpToDate(ref, ref.digest, 0)
+        else:
+            from geedocker.registry.tokens import TokenCache  # the registry package: only to ask the registry
 
-        return _ask_registry(ref, found, config, transport, TokenCache(layout.run / TOKENS_FILE))
+            fresh = _ask_registry(ref, found, config, transport, TokenCache(layout.run / TOKENS_FILE))
+        if fresh is not None:  # docker reports a pull also when the image was up to date
+            from geedocker.images import events
+
+            events.by_reference(layout, ImageStore(layout).resolve(str(ref)), "pull", ref)
+        return fresh
     except (GeeDockerError, OSError, ValueError, KeyError, TypeError) as e:  # the long way says it properly
         log.debug("cached pull of %s: %s; pulling the long way", name, e)
         return None

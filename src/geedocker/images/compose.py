@@ -99,6 +99,9 @@ def write_image(
     size = len(config_bytes) + sum(d.size for d in base.layers)
     store = ImageStore(layout)
     rec = store.add(manifest_digest, config_digest, name=None, size=size)
+    from geedocker.images import events
+
     for n in names:
         rec = store.add(manifest_digest, config_digest, name=normalize_name(n), size=size)
+        events.tagged(layout, rec, normalize_name(n))  # as docker's commit and build tag
     return rec

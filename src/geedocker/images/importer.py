@@ -130,6 +130,12 @@ def import_rootfs(
     )
     manifest_bytes = canonical_json(manifest.to_json())
     manifest_digest = blobs.put_bytes(manifest_bytes)
-    return ImageStore(layout).add(
+    rec = ImageStore(layout).add(
         manifest_digest, config_digest, name=str(ref) if ref else None, size=len(config_bytes) + layer_size
     )
+    from geedocker.images import events
+
+    if ref is not None:  # docker: the tag, then the import
+        events.tagged(layout, rec, str(ref))
+    events.by_id(layout, rec, "import")
+    return rec

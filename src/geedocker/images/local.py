@@ -208,15 +208,30 @@ _ZERO_TIME = "0001-01-01T00:00:00Z"  # Go's zero time, as docker shows a time it
 
 
 def tag_image(layout: Layout, source: str, target: str) -> ImageRecord:
-    return ImageStore(layout).tag(source, target)
+    from geedocker.images import events
+
+    rec = ImageStore(layout).tag(source, target)
+    events.tagged(layout, rec, target)  # also when the name already pointed at it, as docker
+    return rec
 
 
 def remove_image(layout: Layout, name: str, *, users: Callable[[], ImageUsers], force: bool = False) -> list[str]:
     """``rmi``: ``users`` says what containers use (``ContainerStore.image_users``; the caller asks the
     containers, which sit above images). It is asked under ``users_lock``, which creating a container holds
     from checking its layers to writing its record, so no container is made on layers this removes."""
+    from geedocker.images import events
+
     with users_lock(layout):
-        return ImageStore(layout).remove(name, force=force, users=users())
+        store = ImageStore(layout)
+        rec = store.resolve(name)  # for the events: the ID and labels of what goes
+        lines = store.remove(name, force=force, users=users())
+    for line in lines:  # docker: an untag for each tag removed (not for repo digests), a delete for the image
+        what, _, ref = line.partition(": ")
+        if what == "Untagged" and "@" not in ref:
+            events.by_id(layout, rec, "untag")
+        elif what == "Deleted" and ref == str(rec.config_digest):
+            events.by_id(layout, rec, "delete")
+    return lines
 
 
 def unpack_image(layout: Layout, name: str, dest: Path) -> ImageRecord:

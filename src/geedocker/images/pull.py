@@ -365,6 +365,9 @@ class Puller:
             size=size,
             index_digest=top if top != mdigest else None,
         )
+        from geedocker.images import events
+
+        events.by_reference(self.layout, record, "pull", ref)
         return PullResult(ref, record, top, stats.blobs, stats.bytes)
 
 

@@ -83,6 +83,9 @@ def push(
         data = image.raw_manifest()
         digest = client.put_manifest(ref.path, ref.tag or "latest", data, image.manifest().media_type)
         store.add(record.manifest_digest, record.config_digest, None, repo_digest=f"{ref.repository}@{digest}")
+        from geedocker.images import events
+
+        events.by_reference(layout, record, "push", ref)
         return PushResult(ref, digest, len(data), uploaded, skipped)
     finally:
         if own_client:

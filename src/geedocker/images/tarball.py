@@ -121,6 +121,7 @@ def save(layout: Layout, names: list[str], out: BinaryIO) -> list[ImageRecord]:
         _add_bytes(tf, "manifest.json", json.dumps(docker_manifest, separators=(",", ":")).encode(), mtime)
         if repositories:
             _add_bytes(tf, "repositories", json.dumps(repositories, separators=(",", ":")).encode(), mtime)
+    _once_each(layout, [rec for rec, _ in records], "save")
     return [rec for rec, _ in records]
 
 
@@ -382,13 +383,27 @@ def load(layout: Layout, source: BinaryIO | Path) -> list[Loaded]:
             try:
                 loader = Loader(layout)
                 if archive.has("manifest.json"):
-                    return loader.load_docker(archive)
-                if archive.has("index.json"):
-                    return loader.load_oci(archive)
-                raise ArchiveError(f"{shown}: neither manifest.json nor index.json: not an image archive")
+                    loaded = loader.load_docker(archive)
+                elif archive.has("index.json"):
+                    loaded = loader.load_oci(archive)
+                else:
+                    raise ArchiveError(f"{shown}: neither manifest.json nor index.json: not an image archive")
             finally:
                 archive.close()
         except (tarfile.TarError, EOFError) as e:  # a truncated stream ends inside a member or its header
             raise ArchiveError(f"{shown}: truncated or damaged archive: {e}") from e
+    _once_each(layout, [x.record for x in loaded], "load")  # docker: one event an image, no tag events
+    return loaded
+
+
+def _once_each(layout: Layout, records: list[ImageRecord], action: str) -> None:
+    """One ``action`` event for each image, however many times (names, archive entries) it comes."""
+    from geedocker.images import events
+
+    seen: set[Digest] = set()
+    for rec in records:
+        if rec.config_digest not in seen:
+            seen.add(rec.config_digest)
+            events.by_id(layout, rec, action)
 
 

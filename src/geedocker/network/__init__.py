@@ -63,10 +63,10 @@ def setup(layout: Layout, req: NetworkRequest) -> Attachment:
     return _setup(layout, req)
 
 
-def release(layout: Layout, cid: str) -> None:
+def release(layout: Layout, cid: str, *, exited: bool = False) -> None:
     from geedocker.network.endpoint import release as _release
 
-    _release(layout, cid)
+    _release(layout, cid, exited=exited)
 
 
 def start(layout: Layout, cid: str) -> None:

@@ -21,7 +21,8 @@ are rewritten in place whenever a container joins or leaves (docker answers thro
 server; a hosts file works with every libc and needs no process). The default ``bridge`` network,
 as docker's, has no name resolution between containers.
 
-State per container: ``containers/<id>/network.json``. All changes hold ``locks/network.lock``. Addresses come
+State per container: ``containers/<id>/network.json`` (``network.netstate``); published ports are resolved by
+``network.ports``. All changes hold ``locks/network.lock``. Addresses come
 from the host-wide lease table of each bridge (``network.ipam``, its own lock taken inside that one), shared with
 every other store on the host.
 """
@@ -29,21 +30,29 @@ every other store on the host.
 from __future__ import annotations
 
 import contextlib
-import errno
-import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from geedocker.errors import GeeDockerError, NetworkError
 from geedocker.logger import get_logger
 from geedocker.network import etcfiles
+from geedocker.network import events as netevents
 from geedocker.network.config import DEFAULT_NETWORK, NetworkConfig, NetworkStore
-from geedocker.network.errors import PortInUse
-from geedocker.network.options import Attachment, NetworkOptions, NetworkRequest, PortSpec, parse_exposed
-from geedocker.store.fsutil import atomic_write, file_lock
+from geedocker.network.netstate import (
+    Endpoint,
+    Membership,
+    NetState,
+    all_states,
+    load_state,
+    locked,
+    save_state,
+    state_path,
+)
+from geedocker.network.options import Attachment, NetworkOptions, NetworkRequest
+from geedocker.network.ports import bound_ports, resolve_ports, wanted_ports
 from geedocker.store.layout import Layout
-from geedocker.values import replace, value
+from geedocker.values import replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
@@ -57,161 +66,6 @@ log = get_logger(__name__)
 STATE_FILE = "network.json"
 MAX_STATE_BYTES = 1024 * 1024
 MAX_HOSTS_BYTES = 1024 * 1024
-
-
-@value
-class Endpoint:
-    network: str
-    network_id: str
-    address: ipaddress.IPv4Address
-    prefixlen: int
-    gateway: ipaddress.IPv4Address
-    mac: str
-    ifname: str
-    host_veth: str
-    bridge: str
-    aliases: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "network": self.network, "network_id": self.network_id, "address": str(self.address),
-            "prefixlen": self.prefixlen, "gateway": str(self.gateway), "mac": self.mac, "ifname": self.ifname,
-            "host_veth": self.host_veth, "bridge": self.bridge, "aliases": list(self.aliases),
-        }  # fmt: skip
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Endpoint:
-        import ipaddress
-
-        return cls(
-            network=str(d["network"]), network_id=str(d["network_id"]),
-            address=ipaddress.IPv4Address(d["address"]), prefixlen=int(d["prefixlen"]),
-            gateway=ipaddress.IPv4Address(d["gateway"]), mac=str(d["mac"]), ifname=str(d["ifname"]),
-            host_veth=str(d["host_veth"]), bridge=str(d["bridge"]), aliases=tuple(d.get("aliases", ())),
-        )  # fmt: skip
-
-
-def endpoint_id(container_id: str, network_id: str) -> str:
-    """A 64-hex endpoint id as docker's, stable for a container on a network (inspect's EndpointID in both the
-    container's NetworkSettings and the network's Containers; geedocker's endpoint is the veth pair)."""
-    import hashlib
-
-    return hashlib.sha256(f"geedocker-endpoint/{container_id}/{network_id}".encode()).hexdigest()
-
-
-@value
-class Membership:
-    """A network the container is on (``--network``, ``network connect``), kept while it is stopped:
-    its interface name and what was asked (``--ip``, aliases)."""
-
-    network: str
-    network_id: str
-    ifname: str
-    ip: str = ""
-    aliases: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {"network": self.network, "network_id": self.network_id, "ifname": self.ifname, "ip": self.ip,
-                "aliases": list(self.aliases)}  # fmt: skip
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> Membership:
-        return cls(str(d["network"]), str(d.get("network_id", "")), str(d["ifname"]), str(d.get("ip", "")),
-                   tuple(str(a) for a in d.get("aliases", ())))  # fmt: skip
-
-
-@value
-class NetState:
-    """A container's network (``containers/<id>/network.json``): what was asked (``networks``,
-    ``wanted_ports``) and, while it runs, what ``start`` made (``endpoints``, ``ports``)."""
-
-    container_id: str
-    name: str
-    hostname: str
-    mode: str  # bridge (any bridge network), none, host, container
-    netns: str = ""  # the namespace file the container joins ("" = the host's)
-    joined: str = ""  # container mode: the other container's id
-    endpoints: tuple[Endpoint, ...] = ()  # live ones (running only)
-    ports: tuple[PortSpec, ...] = ()  # with the host ports actually used (running only)
-    add_hosts: tuple[tuple[str, str], ...] = ()
-    hosts_path: str = ""
-    resolv_path: str = ""
-    networks: tuple[Membership, ...] = ()
-    wanted_ports: tuple[PortSpec, ...] = ()  # host port 0: any free one at each start
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "container_id": self.container_id, "name": self.name, "hostname": self.hostname, "mode": self.mode,
-            "netns": self.netns, "joined": self.joined, "endpoints": [e.to_json() for e in self.endpoints],
-            "ports": [p.to_json() for p in self.ports], "add_hosts": [list(h) for h in self.add_hosts],
-            "hosts_path": self.hosts_path, "resolv_path": self.resolv_path,
-            "networks": [a.to_json() for a in self.networks], "wanted_ports": [p.to_json() for p in self.wanted_ports],
-        }  # fmt: skip
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> NetState:
-        endpoints = tuple(Endpoint.from_json(e) for e in d.get("endpoints", ()))
-        ports = tuple(PortSpec.from_json(p) for p in d.get("ports", ()))
-        if "networks" in d:
-            networks = tuple(Membership.from_json(a) for a in d["networks"])
-            wanted = tuple(PortSpec.from_json(p) for p in d.get("wanted_ports", ()))
-        else:  # written before endpoints lived only while running: what it holds is what it asked for
-            networks = tuple(Membership(e.network, e.network_id, e.ifname, "", e.aliases) for e in endpoints)
-            wanted = ports
-        return cls(
-            container_id=str(d["container_id"]), name=str(d.get("name", "")), hostname=str(d.get("hostname", "")),
-            mode=str(d["mode"]), netns=str(d.get("netns", "")), joined=str(d.get("joined", "")),
-            endpoints=endpoints, ports=ports,
-            add_hosts=tuple((str(h[0]), str(h[1])) for h in d.get("add_hosts", ())),
-            hosts_path=str(d.get("hosts_path", "")), resolv_path=str(d.get("resolv_path", "")),
-            networks=networks, wanted_ports=wanted,
-        )  # fmt: skip
-
-
-# ---------------------------------------------------------------- state files
-
-
-def state_path(layout: Layout, cid: str) -> Path:
-    return layout.container_dir(cid) / STATE_FILE
-
-
-def load_state(layout: Layout, cid: str) -> NetState | None:
-    try:
-        with open(state_path(layout, cid), "rb") as f:
-            data = f.read(MAX_STATE_BYTES + 1)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    try:
-        return NetState.from_json(json.loads(data[:MAX_STATE_BYTES]))
-    except (ValueError, KeyError, TypeError) as e:
-        raise NetworkError(f"{state_path(layout, cid)}: corrupt network state: {e}") from e
-
-
-def _save_state(layout: Layout, st: NetState) -> None:
-    # not durable: like the container's own record (ContainerStore._write), it changes on every
-    # start and a crash takes the namespace it describes along; the leases (ipam) stay fsynced
-    atomic_write(state_path(layout, st.container_id), json.dumps(st.to_json(), indent=1).encode(), 0o644,
-                 durable=False)
-
-
-def _all_states(layout: Layout) -> list[NetState]:
-    out = []
-    try:
-        ids = os.listdir(layout.containers)
-    except FileNotFoundError:
-        return []
-    for cid in sorted(ids):
-        with contextlib.suppress(NetworkError):
-            st = load_state(layout, cid)
-            if st is not None:
-                out.append(st)
-    return out
-
-
-@contextlib.contextmanager
-def locked(layout: Layout) -> Iterator[None]:
-    with file_lock(layout.lock("network")):
-        yield
 
 
 def veth_name(cid: str, network_id: str) -> str:
@@ -308,7 +162,7 @@ def _refresh_hosts(layout: Layout, store: NetworkStore, networks: Sequence[str])
     wanted = {n for n in networks if n != DEFAULT_NETWORK}
     if not wanted:
         return
-    for st in _all_states(layout):
+    for st in all_states(layout):
         if st.mode != "bridge" or not st.hosts_path or not wanted & {e.network for e in st.endpoints}:
             continue
         with contextlib.suppress(OSError):
@@ -316,69 +170,6 @@ def _refresh_hosts(layout: Layout, store: NetworkStore, networks: Sequence[str])
 
 
 # ---------------------------------------------------------------- ports
-
-
-def _bound_ports(layout: Layout, exclude: str) -> list[PortSpec]:
-    return [p for st in _all_states(layout) if st.container_id != exclude for p in st.ports]
-
-
-def _clash(a: PortSpec, b: PortSpec) -> bool:
-    return (
-        a.protocol == b.protocol
-        and a.host_port == b.host_port
-        and (not a.host_ip or not b.host_ip or a.host_ip == b.host_ip)
-    )
-
-
-def _try_bind(p: PortSpec) -> int:
-    """Bind ``p``'s host address and port (0 = any) for a moment; the port. PortInUse if taken."""
-    import socket  # published ports only
-
-    kind = socket.SOCK_STREAM if p.protocol == "tcp" else socket.SOCK_DGRAM
-    with socket.socket(socket.AF_INET, kind) as s:
-        if kind == socket.SOCK_STREAM:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT does not hold a port
-        try:
-            s.bind((p.host_ip or "0.0.0.0", p.host_port))
-        except OSError as e:
-            where = f"{p.host_ip or '0.0.0.0'}:{p.host_port}"
-            if e.errno == errno.EADDRINUSE:
-                raise PortInUse(f"Bind for {where} failed: port is already allocated (in use on the host)") from e
-            if e.errno == errno.EADDRNOTAVAIL:
-                raise NetworkError(f"Bind for {where} failed: {p.host_ip} is not an address of this host") from e
-            raise NetworkError(f"Bind for {where} failed: {e.strerror}") from e
-        return int(s.getsockname()[1])
-
-
-def resolve_ports(wanted: Sequence[PortSpec], taken: Sequence[PortSpec]) -> list[PortSpec]:
-    """Check each wanted port against ``taken`` and the host's sockets; pick free ones for port 0."""
-    out: list[PortSpec] = []
-    for p in wanted:
-        if p.host_port:
-            for t in [*taken, *out]:
-                if _clash(p, t):
-                    where = f"{p.host_ip or '0.0.0.0'}:{p.host_port}"
-                    raise PortInUse(f"Bind for {where} failed: port is already allocated")
-            _try_bind(p)
-            out.append(p)
-            continue
-        for _ in range(100):
-            q = replace(p, host_port=_try_bind(p))
-            if not any(_clash(q, t) for t in [*taken, *out]):
-                out.append(q)
-                break
-        else:
-            raise PortInUse(f"no free host port for {p.key}")
-    return out
-
-
-def _wanted_ports(req: NetworkRequest) -> list[PortSpec]:
-    opts = req.options
-    ports = list(dict.fromkeys(opts.ports))
-    if opts.publish_all:
-        given = {p.key for p in ports}
-        ports += [p for p in parse_exposed(req.exposed_ports) if p.key not in given]
-    return ports
 
 
 # ---------------------------------------------------------------- firewall
@@ -396,7 +187,7 @@ def sync_firewall(layout: Layout) -> None:
 
     nets = [nft.BridgeNat(cfg.bridge, cfg.subnet) for cfg in _configs(NetworkStore(layout)) if _bridge_made(cfg)]
     ports: list[nft.PortForward] = []
-    for st in _all_states(layout):
+    for st in all_states(layout):
         nets += [nft.BridgeNat(ep.bridge, ipaddress.IPv4Network(f"{ep.address}/{ep.prefixlen}", strict=False))
                  for ep in st.endpoints]  # a network removed under a container (not normally possible)
         if st.endpoints:
@@ -441,7 +232,7 @@ def setup(layout: Layout, req: NetworkRequest) -> Attachment:
             mounts.append(_bind("/etc/resolv.conf", resolv_path))
         st = NetState(req.container_id, req.name, req.hostname, "host", add_hosts=opts.add_hosts,
                       hosts_path=str(hosts_path), resolv_path=str(resolv_path) if resolv else "")  # fmt: skip
-        _save_state(layout, st)
+        save_state(layout, st)
         return Attachment(tuple(mounts), None)
     if opts.container:
         return _setup_joined(layout, req, opts)
@@ -455,7 +246,7 @@ def setup(layout: Layout, req: NetworkRequest) -> Attachment:
     ns = netns_path(layout, req.container_id)
     st = NetState(req.container_id, req.name, req.hostname, "bridge" if cfg else "none", netns=str(ns),
                   add_hosts=opts.add_hosts, hosts_path=str(hosts_path), resolv_path=str(resolv_path),
-                  networks=networks, wanted_ports=tuple(_wanted_ports(req)) if cfg else ())  # fmt: skip
+                  networks=networks, wanted_ports=tuple(wanted_ports(req)) if cfg else ())  # fmt: skip
     resolv = etcfiles.resolv_text(host_resolv, dns=opts.dns, search=opts.dns_search, options=opts.dns_options)
     mounts = [_bind("/etc/hosts", hosts_path)]
     if resolv:
@@ -464,7 +255,7 @@ def setup(layout: Layout, req: NetworkRequest) -> Attachment:
     else:
         st = replace(st, resolv_path="")
     _write_in_place(hosts_path, _hosts_for(layout, st, store))
-    _save_state(layout, st)
+    save_state(layout, st)
     return Attachment(tuple(mounts), str(ns))
 
 
@@ -481,7 +272,7 @@ def _setup_joined(layout: Layout, req: NetworkRequest, opts: NetworkOptions) -> 
         mounts.append(_bind("/etc/resolv.conf", other.resolv_path))
     joined = other.joined or req.join_id
     st = NetState(req.container_id, req.name, req.hostname, "container", netns=other.netns, joined=joined)
-    _save_state(layout, st)
+    save_state(layout, st)
     return Attachment(tuple(mounts), other.netns if other.mode != "host" else None)
 
 
@@ -490,6 +281,8 @@ def start(layout: Layout, cid: str) -> None:
     ports, DNAT rules, /etc/hosts). Undone on failure. Leftovers of an earlier run whose monitor died
     before ``stop`` are released first."""
     st = load_state(layout, cid)
+    if st is not None and st.mode == "host":
+        netevents.predefined(layout, "connect", "host", cid)
     if st is None or not st.netns:
         return
     from geedocker.network import netlink
@@ -509,6 +302,25 @@ def start(layout: Layout, cid: str) -> None:
         except BaseException:
             _release_locked(layout, cid, quiet=True, keep_state=True)
             raise
+    # the endpoints made are in the state file now (a container on no network has none: no need to read it)
+    _events(layout, (load_state(layout, cid) or st) if st.networks else st, "connect")
+
+
+def _events(layout: Layout, st: NetState, action: str) -> None:
+    """``connect``/``disconnect`` events for a running container's live networks (``none``: the none network)."""
+    if st.mode == "none" and not st.endpoints:
+        netevents.predefined(layout, action, "none", st.container_id)
+    for ep in st.endpoints:  # every network geedocker makes is a bridge
+        netevents.emit(layout, action, ep.network_id, ep.network, "bridge", st.container_id)
+
+
+def _live(layout: Layout, cid: str) -> NetState | None:
+    """The container's network state if it has something live to disconnect (endpoints, its own namespace)."""
+    with contextlib.suppress(NetworkError):
+        st = load_state(layout, cid)
+        if st is not None and (st.endpoints or (st.mode == "none" and os.path.lexists(st.netns))):
+            return st
+    return None
 
 
 def _start_locked(layout: Layout, st: NetState) -> None:
@@ -518,7 +330,7 @@ def _start_locked(layout: Layout, st: NetState) -> None:
     cfgs = [store.get(a.network) for a in st.networks]
     if cfgs:  # what vanished containers hold matters to a network's leases, names and rules
         collect_garbage(layout, store)
-    ports = resolve_ports(st.wanted_ports, _bound_ports(layout, st.container_id)) if cfgs else []
+    ports = resolve_ports(st.wanted_ports, bound_ports(layout, st.container_id)) if cfgs else []
     ns = Path(st.netns)
     netlink.create_netns(ns)
     eps: list[Endpoint] = []
@@ -526,10 +338,10 @@ def _start_locked(layout: Layout, st: NetState) -> None:
         eps.append(_attach(layout, store, cfg, st.container_id, st.name, ns, att.ifname, att.ip, att.aliases,
                            default_route=i == 0))  # fmt: skip
         st = replace(st, endpoints=tuple(eps))
-        _save_state(layout, st)  # at once: ``stop`` undoes what is listed
+        save_state(layout, st)  # at once: ``stop`` undoes what is listed
     if ports:
         st = replace(st, ports=tuple(ports))
-        _save_state(layout, st)
+        save_state(layout, st)
     if st.hosts_path:
         _write_in_place(Path(st.hosts_path), _hosts_for(layout, st, store))
     if cfgs:
@@ -541,7 +353,21 @@ def stop(layout: Layout, cid: str) -> None:
     """After the container ``cid`` exited: release its endpoint (veths, addresses, namespace, host ports,
     DNAT rules) and keep what it asked for, for its next start. Safe to call more than once."""
     with locked(layout):
-        _release_locked(layout, cid, quiet=False, keep_state=True)
+        live = _live(layout, cid)
+        try:
+            _release_locked(layout, cid, quiet=False, keep_state=True)
+        finally:
+            _disconnected(layout, cid, live, exited=True)
+
+
+def _disconnected(layout: Layout, cid: str, live: NetState | None, *, exited: bool) -> None:
+    if live is not None:
+        _events(layout, live, "disconnect")
+    elif exited:
+        with contextlib.suppress(NetworkError):
+            st = load_state(layout, cid)
+            if st is not None and st.mode == "host":  # nothing live to tell by: the caller says it ran
+                netevents.predefined(layout, "disconnect", "host", cid)
 
 
 def _attach(
@@ -570,11 +396,16 @@ def _attach(
     return ep
 
 
-def release(layout: Layout, cid: str) -> None:
+def release(layout: Layout, cid: str, *, exited: bool = False) -> None:
     """Undo ``setup`` (and every ``connect``) for container ``cid``: veths, leases, rules, namespace,
-    state. Safe to call more than once and on a container that never had a network."""
+    state. Safe to call more than once and on a container that never had a network. ``exited``: the
+    container ran until now (its monitor releases it), for the events of a ``host`` container."""
     with locked(layout):
-        _release_locked(layout, cid, quiet=False)
+        live = _live(layout, cid)
+        try:
+            _release_locked(layout, cid, quiet=False)
+        finally:
+            _disconnected(layout, cid, live, exited=exited)
 
 
 def _release_locked(layout: Layout, cid: str, *, quiet: bool, keep_state: bool = False) -> None:
@@ -622,7 +453,7 @@ def _release_locked(layout: Layout, cid: str, *, quiet: bool, keep_state: bool =
     if keep_state and st is not None:
         if st.endpoints or st.ports:
             with contextlib.suppress(OSError):
-                _save_state(layout, replace(st, endpoints=(), ports=()))
+                save_state(layout, replace(st, endpoints=(), ports=()))
     else:
         with contextlib.suppress(FileNotFoundError, NotADirectoryError):
             state_path(layout, cid).unlink()
@@ -641,7 +472,7 @@ def _release_locked(layout: Layout, cid: str, *, quiet: bool, keep_state: bool =
 
 def _joined_by_others(layout: Layout, cid: str) -> bool:
     """True if another container shares container ``cid``'s namespace (``--network container:<cid>``)."""
-    return any(st.joined == cid and st.container_id != cid for st in _all_states(layout))
+    return any(st.joined == cid and st.container_id != cid for st in all_states(layout))
 
 
 def collect_garbage(layout: Layout, store: NetworkStore) -> list[str]:
@@ -694,13 +525,13 @@ def connect(
         att = Membership(cfg.name, cfg.id, ifname, ip, tuple(aliases))
         st = replace(st, mode="bridge", networks=(*st.networks, att))
         if not netlink.is_mountpoint(Path(st.netns)):  # not running: the endpoint comes with the next start
-            _save_state(layout, st)
+            save_state(layout, st)
             return None
         first = not st.endpoints
         ep = _attach(layout, store, cfg, cid, name, Path(st.netns), ifname, ip, aliases, default_route=first)
         try:
             st = replace(st, endpoints=(*st.endpoints, ep))
-            _save_state(layout, st)
+            save_state(layout, st)
             _write_in_place(Path(st.hosts_path), _hosts_for(layout, st, store))
             _refresh_hosts(layout, store, [cfg.name])
             sync_firewall(layout)
@@ -708,6 +539,7 @@ def connect(
             with contextlib.suppress(GeeDockerError):
                 _detach(layout, store, st, cfg)
             raise
+        netevents.emit(layout, "connect", cfg.id, cfg.name, cfg.driver, cid)
         return ep
 
 
@@ -720,7 +552,7 @@ def _detach(layout: Layout, store: NetworkStore, st: NetState, cfg: NetworkConfi
     ipam_of(store, cfg).release(st.container_id)
     st = replace(st, endpoints=tuple(e for e in st.endpoints if e.network != cfg.name),
                  networks=tuple(a for a in st.networks if a.network != cfg.name))  # fmt: skip
-    _save_state(layout, st)
+    save_state(layout, st)
     return st
 
 
@@ -733,6 +565,7 @@ def disconnect(layout: Layout, network: str, cid: str, name: str) -> None:
         if st is None or not any(a.network == cfg.name for a in st.networks):
             raise NetworkError(f"container {name} is not connected to network {cfg.name}")
         st = _detach(layout, store, st, cfg)
+        netevents.emit(layout, "disconnect", cfg.id, cfg.name, cfg.driver, cid)  # also when it is not running
         if st.hosts_path:
             with contextlib.suppress(OSError):
                 _write_in_place(Path(st.hosts_path), _hosts_for(layout, st, store))
@@ -756,7 +589,7 @@ def remove_network(layout: Layout, ref: str) -> NetworkConfig:
         if cfg.is_default:
             raise NetworkError(f"{cfg.name} is a pre-defined network and cannot be removed")
         users = [lease.owner for lease in ipam_of(store, cfg).leases()]
-        users += [st.container_id for st in _all_states(layout) if any(a.network == cfg.name for a in st.networks)]
+        users += [st.container_id for st in all_states(layout) if any(a.network == cfg.name for a in st.networks)]
         if users:
             raise NetworkInUse(
                 f"error while removing network: network {cfg.name} id {cfg.id[:12]} has active endpoints "
@@ -765,14 +598,17 @@ def remove_network(layout: Layout, ref: str) -> NetworkConfig:
         netlink.delete_link(cfg.bridge)
         store.delete(cfg.name)
         sync_firewall(layout)
+        netevents.emit(layout, "destroy", cfg.id, cfg.name, cfg.driver)
         return cfg
 
 
 def create_network(layout: Layout, name: str, subnet: str = "", gateway: str = "",
                    labels: Sequence[tuple[str, str]] = ()) -> NetworkConfig:  # fmt: skip
     with locked(layout):
-        return NetworkStore(layout).create(name, subnet, gateway, labels)
+        cfg = NetworkStore(layout).create(name, subnet, gateway, labels)
+    netevents.emit(layout, "create", cfg.id, cfg.name, cfg.driver)
+    return cfg
 
 
 def network_containers(layout: Layout, cfg: NetworkConfig) -> list[tuple[NetState, Endpoint]]:
-    return [(st, e) for st in _all_states(layout) for e in st.endpoints if e.network == cfg.name]
+    return [(st, e) for st in all_states(layout) for e in st.endpoints if e.network == cfg.name]

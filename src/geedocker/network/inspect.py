@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from geedocker.network.config import NetworkConfig, NetworkStore
-from geedocker.network.endpoint import endpoint_id, network_containers
+from geedocker.network.endpoint import network_containers
+from geedocker.network.events import PREDEFINED_IDS
+from geedocker.network.netstate import endpoint_id
 from geedocker.store.layout import Layout
 
 HEADER = ("NETWORK ID", "NAME", "DRIVER", "SCOPE")
-# The pre-defined modes have no config file: their ids are derived from their names.
-PREDEFINED_IDS = {n: hashlib.sha256(f"geedocker-network-{n}".encode()).hexdigest() for n in ("host", "none")}
 
 
 def list_rows(layout: Layout) -> list[tuple[str, str, str, str]]:

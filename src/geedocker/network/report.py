@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geedocker.network.endpoint import NetState, endpoint_id, load_state
+from geedocker.network.netstate import NetState, endpoint_id, load_state
 from geedocker.network.options import PortSpec
 from geedocker.store.layout import Layout
 
@@ -46,7 +46,7 @@ def describe_state(st: NetState | None, mode: str = "bridge") -> dict[str, Any]:
     settings["SandboxID"] = st.container_id if st.netns else ""
     settings["Ports"] = _ports(st.ports)
     if st.mode in ("host", "none"):
-        from geedocker.network.inspect import PREDEFINED_IDS
+        from geedocker.network.events import PREDEFINED_IDS
 
         settings["Networks"] = {st.mode: _endpoint_settings(PREDEFINED_IDS[st.mode])}
     for i, ep in enumerate(st.endpoints):

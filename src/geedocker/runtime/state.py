@@ -49,6 +49,7 @@ class State:
     created: str = ""
     exit_code: int | None = None
     rootfs: str = ""
+    finished: str = ""  # when the monitor saw the init exit (RFC 3339), if it did
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -188,11 +189,16 @@ class ContainerDir:
             raise ContainerError(f"state of container {self.id} is not valid JSON: {e}") from e
 
     def exit_code(self) -> int | None:
+        return self.exit_record()[0]
+
+    def exit_record(self) -> tuple[int | None, str]:
+        """The exit status the monitor recorded and when (RFC 3339), or (None, "")."""
         try:
             with open(self.exit_file, "rb") as f:
-                return int(json.loads(f.read(4096))["exitCode"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
+                doc = json.loads(f.read(4096))
+            return int(doc["exitCode"]), str(doc.get("at") or "")
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None, ""
 
     def remove(self) -> None:
         for _ in range(50):
@@ -212,6 +218,7 @@ def status_of(cdir: ContainerDir, saved: Saved, frozen: bool = False) -> Status:
 
 
 def to_state(cdir: ContainerDir, saved: Saved, status: Status) -> State:
+    code, finished = cdir.exit_record() if status is Status.STOPPED else (None, "")
     return State(
         oci_version=OCI_VERSION,
         id=saved.id,
@@ -220,8 +227,9 @@ def to_state(cdir: ContainerDir, saved: Saved, status: Status) -> State:
         bundle=saved.bundle,
         annotations=dict(saved.annotations),
         created=saved.created,
-        exit_code=cdir.exit_code() if status is Status.STOPPED else None,
+        exit_code=code,
         rootfs=saved.rootfs,
+        finished=finished,
     )
 
 

@@ -31,8 +31,12 @@ def emit(layout: Layout, type_: str, action: str, actor_id: str, attributes: Map
     ns = time.time_ns()
     ev: dict[str, object] = {}
     attrs = {k: str(v) for k, v in (attributes or {}).items()}
-    if type_ == "container":  # docker keeps the old fields for containers
-        ev.update(status=action, id=actor_id, **({"from": attrs["image"]} if "image" in attrs else {}))
+    if type_ in ("container", "image"):  # docker keeps its old fields (status, id, from) for these two types
+        ev["status"] = action
+        if actor_id:  # a prune has no actor: docker leaves the field out
+            ev["id"] = actor_id
+        if type_ == "container" and "image" in attrs:
+            ev["from"] = attrs["image"]
     ev.update(Type=type_, Action=action, Actor={"ID": actor_id, "Attributes": attrs}, scope="local",
               time=ns // 1_000_000_000, timeNano=ns)  # fmt: skip
     line = (json.dumps(ev, separators=(",", ":")) + "\n").encode()

@@ -56,21 +56,47 @@ def time_ns(ev: Mapping[str, object]) -> int:
     return t if isinstance(t, int) else 0
 
 
+# docker matches these event filters by prefix: their actions carry a tail ("exec_start: sh -c ...")
+_PREFIX_EVENTS = ("health_status", "exec_create", "exec_start")
+
+
+def _fuzzy(values: list[str], *sources: str) -> bool:
+    return any(src and (src == v or src.startswith(v)) for v in values for src in sources)
+
+
+def _strip_tag(name: str) -> str:
+    """An image name without its tag, as docker's filter compares it (``busybox:latest`` -> ``busybox``)."""
+    from geedocker import reference as refs
+    from geedocker.errors import InvalidReference
+
+    try:
+        r = refs.parse(name, default_tag=False)
+    except InvalidReference:
+        return name
+    return refs.Reference(r.domain, r.path).familiar()
+
+
 def matches(ev: Mapping[str, object], filters: Mapping[str, list[str]]) -> bool:
-    """docker's rules: every key must match; within a key, any of its values."""
+    """docker's rules (its daemon/events filter): every key must match; within a key, any of its values. ``type``
+    exactly; ``event`` exactly (by prefix for the actions with a tail); ``container``/``volume``/``network`` by
+    the actor's ID or name, or a prefix of either, whatever the event's type; ``image`` by the actor's ID or its
+    image name (``name`` for an image event, ``image`` for the others), with or without the tag; ``label`` by
+    the attributes."""
     aid, attrs = actor(ev)
     typ = str(ev.get("Type", ""))
+    action = str(ev.get("Action", ""))
     for key, values in filters.items():
         if not values:
             continue
         if key == "type":
             ok = typ in values
         elif key == "event":
-            ok = str(ev.get("Action", "")).split(":")[0] in values
+            ok = action in values or (any(v in _PREFIX_EVENTS for v in values) and _fuzzy(values, action))
         elif key == "image":
-            ok = attrs.get("image", aid if typ == "image" else "") in values
+            name = attrs.get("name" if typ == "image" else "image", "")
+            ok = any(c in values for c in {aid, name, _strip_tag(aid), _strip_tag(name)} if c)
         elif key in ("container", "volume", "network"):
-            ok = typ == key and any(v in (aid, attrs.get("name")) or aid.startswith(v) for v in values)
+            ok = _fuzzy(values, aid, attrs.get("name", ""))
         elif key == "scope":
             ok = str(ev.get("scope", "local")) in values
         elif key == "label":

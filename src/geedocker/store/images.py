@@ -317,8 +317,9 @@ class ImageStore:
                 named: str | None = str(refs.parse(name))
             except InvalidReference:
                 named = None
-            if named is not None and named in data["tags"] and len(tags) > 1 and not force:
-                del data["tags"][named]  # other names stay: only this one goes, whoever uses the image
+            if named is not None and named in data["tags"] and len(tags) > 1:
+                # other names stay: only this one goes, whoever uses the image (``-f`` too, as docker's)
+                del data["tags"][named]
                 return [f"Untagged: {refs.parse(named).familiar()}"]
             running = dict(users.running).get(image_id)
             if running:
