@@ -19,6 +19,7 @@ from typing import Any
 
 from geedocker.api import streams
 from geedocker.api.errors import ApiError
+from geedocker.api.filters import filters_arg
 from geedocker.api.server import Hijack, Request, Response, json_response, no_content
 from geedocker.containers.record import ContainerRecord, Status
 from geedocker.containers.store import ContainerStore
@@ -73,19 +74,6 @@ def create(req: Request) -> Response:
     # again would also refuse an auto-removed container's volatile overlay, whose work dir marks the first mount.
     rec = lifecycle.create(req.layout, source, opts)
     return json_response({"Id": rec.id, "Warnings": []}, 201)
-
-
-def _filters(req: Request) -> dict[str, list[str]]:
-    raw = req.json_arg("filters") or {}
-    if not isinstance(raw, dict):
-        raise ApiError(400, "filters: a JSON object was expected")
-    out: dict[str, list[str]] = {}
-    for k, v in raw.items():
-        if k not in _FILTERS:
-            raise ApiError(400, f"invalid filter '{k}'")
-        # docker accepts {"label": ["a=b"]} and the older {"label": {"a=b": true}}
-        out[k] = [str(x) for x in v] if isinstance(v, list) else [str(x) for x, on in dict(v).items() if on]
-    return out
 
 
 def _matches(rec: ContainerRecord, f: dict[str, list[str]]) -> bool:
@@ -150,7 +138,7 @@ def _list_entry(req: Request, rec: ContainerRecord, now: float) -> dict[str, Any
 def list_(req: Request) -> Response:
     from geedocker.containers.lifecycle import refresh
 
-    f = _filters(req)
+    f = filters_arg(req, _FILTERS)
     show_all = req.flag("all")
     limit = req.int_arg("limit", -1) or -1
     now = time.time()
@@ -205,7 +193,6 @@ def remove(req: Request) -> Response:
 
 
 def prune(req: Request) -> Response:
-    from geedocker.api.filters import filters_arg
     from geedocker.containers import prune
 
     pruned = prune.containers(req.layout, filters_arg(req))

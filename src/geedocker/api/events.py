@@ -13,22 +13,9 @@ import json
 import time
 from collections.abc import Iterator
 
-from geedocker.api.errors import ApiError
+from geedocker.api.filters import filters_arg
 from geedocker.api.server import Request, Response
 from geedocker.store.events_query import FILTERS, OTHER_FILTERS, parse_when, watch
-
-
-def _filters(req: Request) -> dict[str, list[str]]:
-    raw = req.json_arg("filters") or {}
-    if not isinstance(raw, dict):
-        raise ApiError(400, "filters: a JSON object was expected")
-    out: dict[str, list[str]] = {}
-    for k, v in raw.items():
-        if k not in FILTERS and k not in OTHER_FILTERS:
-            raise ApiError(400, f"invalid filter '{k}'")
-        # docker accepts {"type": ["container"]} and the older {"type": {"container": true}}
-        out[k] = [str(x) for x in v] if isinstance(v, list) else [str(x) for x, on in dict(v).items() if on]
-    return out
 
 
 def stream(req: Request) -> Response:
@@ -36,7 +23,7 @@ def stream(req: Request) -> Response:
     since, until = req.arg("since"), req.arg("until")
     since_ns = parse_when(since, now) if since else None
     until_ns = parse_when(until, now) if until else None
-    filters = _filters(req)
+    filters = filters_arg(req, (*FILTERS, *OTHER_FILTERS))
     found = watch(req.layout, since_ns, until_ns, filters, stop=req.client_gone)
 
     def body() -> Iterator[bytes]:

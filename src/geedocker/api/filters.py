@@ -3,16 +3,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from geedocker.api.errors import ApiError
 from geedocker.api.server import Request
 
 
-def filters_arg(req: Request) -> dict[str, list[str]]:
+def filters_arg(req: Request, allowed: Collection[str] | None = None) -> dict[str, list[str]]:
+    """The request's filters; with ``allowed``, another key is dockerd's 400 "invalid filter"."""
     raw = req.json_arg("filters") or {}
     if not isinstance(raw, dict):
         raise ApiError(400, "filters: a JSON object was expected")
     out: dict[str, list[str]] = {}
     for k, v in raw.items():
+        if allowed is not None and k not in allowed:
+            raise ApiError(400, f"invalid filter '{k}'")
         if isinstance(v, list):
             out[str(k)] = [str(x) for x in v]
         elif isinstance(v, dict):
