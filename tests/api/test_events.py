@@ -120,3 +120,29 @@ def test_bad_filters_and_times_are_400s(service: Service) -> None:
         head, _, body = data.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 400") and word in body, data
         assert "message" in json.loads(body)
+
+
+def test_an_api_exec_logs_its_creation_when_made_and_names_its_session(service: Service) -> None:
+    import docker
+
+    name = _name("ex")
+    r = service.geedocker("run", "-d", "--name", name, "--network", "none", "busybox", "sleep", "300")
+    assert r.returncode == 0, r.stderr
+    client = docker.DockerClient(base_url=service.env["DOCKER_HOST"], timeout=60)
+    try:
+        t0 = time.time()
+        eid = client.api.exec_create(name, ["sh", "-c", "exit 3"])["Id"]
+        made = client.events(since=t0, until=time.time() + 0.5, decode=True,
+                             filters={"container": name, "event": "exec_create"})  # fmt: skip
+        created = [e for e in made]
+        assert [(e["Action"], e["Actor"]["Attributes"]["execID"]) for e in created] == [
+            ("exec_create: sh -c exit 3", eid)]  # logged when made, before any start
+        client.api.exec_start(eid)
+        assert client.api.exec_inspect(eid)["ExitCode"] == 3
+        seen = client.events(since=t0, until=time.time() + 0.5, decode=True, filters={"container": name})
+        execs = [(e["Action"].split(":")[0], e["Actor"]["Attributes"].get("execID"), e["Actor"]["Attributes"].get(
+            "exitCode")) for e in seen if e["Action"].startswith("exec_")]
+        assert execs == [("exec_create", eid, None), ("exec_start", eid, None), ("exec_die", eid, "3")]
+    finally:
+        service.geedocker("rm", "-f", name)
+        client.close()

@@ -15,7 +15,7 @@ from typing import Any
 from geedocker.api import streams
 from geedocker.api.errors import ApiError
 from geedocker.api.server import Hijack, Request, Response, json_response
-from geedocker.containers.execute import ExecOptions
+from geedocker.containers.execute import ExecOptions, exec_created
 from geedocker.containers.record import Status
 from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerNotFound, GeeDockerError
@@ -74,10 +74,10 @@ def create(req: Request) -> Response:
     workdir = str(body.get("WorkingDir") or "")
     if workdir and not workdir.startswith("/"):
         raise ApiError(400, f"the working directory {workdir!r} is invalid, it needs to be an absolute path")
+    sid = secrets.token_hex(32)  # the exec's id, also in its events (as dockerd's)
     opts = ExecOptions(args=cmd, interactive=bool(body.get("AttachStdin")), tty=bool(body.get("Tty")),
                        env=_strs(body.get("Env"), "Env"), workdir=workdir, user=str(body.get("User") or ""),
-                       privileged=bool(body.get("Privileged")))  # fmt: skip
-    sid = secrets.token_hex(32)
+                       privileged=bool(body.get("Privileged")), exec_id=sid)  # fmt: skip
     table = _sessions(req)
     if len(table) >= MAX_SESSIONS:
         for old in [k for k, s in table.items() if not s.running][: len(table) // 2]:
@@ -85,6 +85,7 @@ def create(req: Request) -> Response:
     attach = (bool(body.get("AttachStdin")), body.get("AttachStdout") is not False,
               body.get("AttachStderr") is not False)
     table[sid] = ExecSession(sid, rec.id, opts, attach)
+    exec_created(req.layout, rec, opts.args, sid)  # dockerd logs it when the exec is made, not when it starts
     return json_response({"Id": sid}, 201)
 
 

@@ -75,11 +75,11 @@ def exec_in(layout: Layout, ref: str, eo: ExecOptions) -> int:
     ``exec_create``, ``exec_start`` and (unless detached: no one waits for it) ``exec_die`` events."""
     cid, proc = exec_process(layout, ref, eo)
     rec = ContainerStore(layout).load(cid)
-    exec_id = eo.exec_id or os.urandom(32).hex()
-    # docker's action text: the command after the colon, its first word then the rest (a lone word keeps the space)
-    what = f"{eo.args[0]} {' '.join(eo.args[1:])}"
-    event(layout, rec, f"exec_create: {what}", execID=exec_id)
-    event(layout, rec, f"exec_start: {what}", execID=exec_id)
+    exec_id = eo.exec_id
+    if not exec_id:  # one made here: its creation is now (the API logs it when its session is made)
+        exec_id = os.urandom(32).hex()
+        exec_created(layout, rec, eo.args, exec_id)
+    event(layout, rec, f"exec_start: {_action_text(eo.args)}", execID=exec_id)
     try:
         code = _exec(layout, rec, cid, proc, eo)
     except GeeDockerError as e:  # it did not run (no such command, ...): docker's exec_die has the status too
@@ -88,6 +88,17 @@ def exec_in(layout: Layout, ref: str, eo: ExecOptions) -> int:
     if not eo.detach:
         event(layout, rec, "exec_die", execID=exec_id, exitCode=str(code))
     return code
+
+
+def exec_created(layout: Layout, rec: ContainerRecord, args: tuple[str, ...], exec_id: str) -> None:
+    """docker's ``exec_create`` event for an exec of ``args`` made with id ``exec_id``."""
+    event(layout, rec, f"exec_create: {_action_text(args)}", execID=exec_id)
+
+
+def _action_text(args: tuple[str, ...]) -> str:
+    """docker's action text: the command after the colon, its first word then the rest (a lone word keeps the
+    space)."""
+    return f"{args[0]} {' '.join(args[1:])}"
 
 
 def _exec(layout: Layout, rec: ContainerRecord, cid: str, proc: dict[str, Any], eo: ExecOptions) -> int:
