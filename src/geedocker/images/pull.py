@@ -3,7 +3,9 @@
 Every blob is verified while it streams (size and digest); layers are unpacked while they download (the
 bytes flow registry -> ingest file + decompressor -> tar applier), each into its own lower dir keyed by
 chain ID, so layers unpack in parallel and out of order. A pull whose blobs are all present asks the
-registry only for the tag's current digest (HEAD) and downloads nothing.
+registry only for the tag's current digest (HEAD) and downloads nothing. The image goes into the store
+through ``images.writer.store_image`` (as loaded, imported and built ones do), with this module's way of
+putting one layer in: streamed from the registry, unpacked as it downloads.
 """
 
 from __future__ import annotations
