@@ -16,6 +16,8 @@ takes effect at once.
 
 from __future__ import annotations
 
+from functools import cached_property  # loaded already by the standard modules every command imports
+
 from geedocker.store.layout import Layout
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
@@ -35,11 +37,6 @@ class Engine:
 
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
-        self._containers: ContainerStore | None = None
-        self._images: ImageStore | None = None
-        self._blobs: BlobStore | None = None
-        self._layers: LayerStore | None = None
-        self._volumes: VolumeStore | None = None
         self._backends: dict[str, Backend] = {}
 
     @classmethod
@@ -50,48 +47,38 @@ class Engine:
             engine = cls._engines[layout] = cls(layout)
         return engine
 
-    # The store modules are imported on first use: a command that needs no volume does not load the volume
+    # Each store's module is imported on first use: a command that needs no volume does not load the volume
     # store (the start path is measured; see tests/test_start_path.py).
 
-    @property
+    @cached_property
     def containers(self) -> ContainerStore:
-        if self._containers is None:
-            from geedocker.containers.store import ContainerStore
+        from geedocker.containers.store import ContainerStore
 
-            self._containers = ContainerStore(self.layout)
-        return self._containers
+        return ContainerStore(self.layout)
 
-    @property
+    @cached_property
     def images(self) -> ImageStore:
-        if self._images is None:
-            from geedocker.store.images import ImageStore
+        from geedocker.store.images import ImageStore
 
-            self._images = ImageStore(self.layout)
-        return self._images
+        return ImageStore(self.layout)
 
-    @property
+    @cached_property
     def blobs(self) -> BlobStore:
-        if self._blobs is None:
-            from geedocker.store.blobs import BlobStore
+        from geedocker.store.blobs import BlobStore
 
-            self._blobs = BlobStore(self.layout)
-        return self._blobs
+        return BlobStore(self.layout)
 
-    @property
+    @cached_property
     def layers(self) -> LayerStore:
-        if self._layers is None:
-            from geedocker.store.layers import LayerStore
+        from geedocker.store.layers import LayerStore
 
-            self._layers = LayerStore(self.layout)
-        return self._layers
+        return LayerStore(self.layout)
 
-    @property
+    @cached_property
     def volumes(self) -> VolumeStore:
-        if self._volumes is None:
-            from geedocker.volumes.store import VolumeStore
+        from geedocker.volumes.store import VolumeStore
 
-            self._volumes = VolumeStore(self.layout)
-        return self._volumes
+        return VolumeStore(self.layout)
 
     def backend(self, name: str | None = None) -> Backend:
         """The runtime named ``name`` (as a container's record names it), else the configured default."""
