@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from geedocker.api.app import App
-from geedocker.api.server import Hijack, Request, Response, Server, listen
+from geedocker.api.messages import Hijack, Request, Response
+from geedocker.api.server import Server, listen
 from geedocker.store.layout import Layout
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from geedocker.api.app import API_VERSION, MIN_API_VERSION
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response
+from geedocker.api.messages import Request, Response, json_response
 
 VERSION = "0.1.0"
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}

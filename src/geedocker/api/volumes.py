@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response, no_content
+from geedocker.api.messages import Request, Response, json_response, no_content
 
 
 def _filter_pairs(req: Request) -> list[tuple[str, str]]:
