@@ -24,6 +24,8 @@ from geedocker.containers.record import ContainerRecord, Status
 
 
 def pending_attaches(req: Request) -> tuple[threading.Lock, dict[str, PendingAttach]]:
+    """The service's clients attached to containers that do not run yet, by container id, and their lock:
+    ``attach`` registers one, the start (``api.container_lifecycle``) takes it."""
     st = req.app.state
     with contextlib.suppress(KeyError):
         return st["attach_lock"], st["attaches"]

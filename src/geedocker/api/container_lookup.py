@@ -12,10 +12,12 @@ from geedocker.errors import ContainerNotFound, GeeDockerError
 
 
 def store_of(req: Request) -> ContainerStore:
+    """The containers of the store the request's service serves."""
     return ContainerStore(req.layout)
 
 
 def record(req: Request) -> ContainerRecord:
+    """The container the request's path names (``{id}``: an id, a prefix of one, or a name): docker's 404 if none."""
     from geedocker.containers.lifecycle import refresh
 
     try:
