@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from geedocker.api.errors import ApiError
 from geedocker.api.messages import Request
+from geedocker.containers.engine import Engine
 from geedocker.containers.record import ContainerRecord
 from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerNotFound, GeeDockerError
@@ -13,7 +14,7 @@ from geedocker.errors import ContainerNotFound, GeeDockerError
 
 def store_of(req: Request) -> ContainerStore:
     """The containers of the store the request's service serves."""
-    return ContainerStore(req.layout)
+    return Engine.of(req.layout).containers
 
 
 def record(req: Request) -> ContainerRecord:
