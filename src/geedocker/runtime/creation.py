@@ -37,7 +37,8 @@ from geedocker.errors import ContainerError
 from geedocker.procs import pid_alive
 from geedocker.runtime import cgroups, namespaces
 from geedocker.runtime.children import console_for, kill_pid, reap, wait_dead, write_pid_file
-from geedocker.runtime.spec import Spec, SpecError, load
+from geedocker.runtime.spec import Spec, load
+from geedocker.runtime.spec_json import SpecError
 from geedocker.runtime.state import ContainerDir, Saved, State, check_id, proc_start_time, to_state
 from geedocker.runtime.status import Status
 from geedocker.timefmt import now_rfc3339

@@ -37,7 +37,8 @@ import signal
 from geedocker.errors import ContainerError
 from geedocker.procs import close_fds
 from geedocker.runtime import namespaces, process, rootfs, sync, syscalls
-from geedocker.runtime.spec import Process, Spec
+from geedocker.runtime.spec import Spec
+from geedocker.runtime.spec_process import Process
 from geedocker.runtime.status import exit_status
 from geedocker.runtime.sync import SETUP_TIMEOUT, Msg
 from geedocker.values import value
