@@ -266,7 +266,7 @@ def exec_(
     stderr: Fd = None,
 ) -> int:
     from geedocker.runtime import sync
-    from geedocker.runtime.init import ExecConfig, exec_chain
+    from geedocker.runtime.exec_chain import ExecConfig, exec_chain
     from geedocker.runtime.sync import SETUP_TIMEOUT, Msg
 
     proc = _load_process(process)
