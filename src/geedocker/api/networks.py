@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response, no_content
+from geedocker.api.messages import Request, Response, json_response, no_content
 from geedocker.containers.engine import Engine
 
 _CREATE_FIELDS = {"Name", "CheckDuplicate", "Driver", "Internal", "Attachable", "Ingress", "IPAM", "EnableIPv6",
