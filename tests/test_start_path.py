@@ -42,7 +42,8 @@ def test_the_start_path_imports_no_slow_module(modules: tuple[str, ...]) -> None
 # load, their engine functions included, beside the run path's SLOW list: the pull machinery, HTTP and TLS, the
 # archive code, threads, and a template engine that only ``--format`` may load.
 EVERYDAY_SLOW = (*SLOW, "ssl", "http.client", "email", "urllib3", "tarfile", "gzip", "threading", "concurrent.futures",
-                 "geedocker.images.pull", "geedocker.registry.client", "geedocker.archive")
+                 "geedocker.images.pull", "geedocker.registry.client", "geedocker.registry.session",
+                 "geedocker.archive")
 TEMPLATES = ("jinja2", "string")  # and any module with "template" in its name (see the test)
 
 
