@@ -34,7 +34,7 @@ def _store(req: Request) -> ContainerStore:
 
 
 def _rec(req: Request) -> ContainerRecord:
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
 
     try:
         return refresh(req.layout, _store(req).resolve(req.params["id"]))
@@ -44,7 +44,7 @@ def _rec(req: Request) -> ContainerRecord:
 
 def _running(req: Request, rec: ContainerRecord) -> ContainerRecord | None:
     """The current record of ``rec`` (None once it is removed)."""
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
 
     try:
         return refresh(req.layout, _store(req).load(rec.id))
@@ -57,7 +57,8 @@ def _running(req: Request, rec: ContainerRecord) -> ContainerRecord | None:
 
 def create(req: Request) -> Response:
     from geedocker.api.create import options_from_body
-    from geedocker.containers import images, lifecycle
+    from geedocker.containers import images
+    from geedocker.containers.create import create as create_container
 
     body = req.json()
     image, opts = options_from_body(body, req.arg("name"))
@@ -72,7 +73,7 @@ def create(req: Request) -> Response:
     source = images.from_image(req.layout, image, pull="never", platform=platform)
     # The rootfs stays mounted for the start that docker's clients send next (remove unmounts it); mounting it
     # again would also refuse an auto-removed container's volatile overlay, whose work dir marks the first mount.
-    rec = lifecycle.create(req.layout, source, opts)
+    rec = create_container(req.layout, source, opts)
     return json_response({"Id": rec.id, "Warnings": []}, 201)
 
 
@@ -136,7 +137,7 @@ def _list_entry(req: Request, rec: ContainerRecord, now: float) -> dict[str, Any
 
 
 def list_(req: Request) -> Response:
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
 
     f = filters_arg(req, _FILTERS)
     show_all = req.flag("all")
@@ -183,12 +184,12 @@ def _port_bindings(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def remove(req: Request) -> Response:
-    from geedocker.containers import lifecycle
+    from geedocker.containers import removal
 
     rec = _rec(req)
     if req.flag("link"):
         raise ApiError(400, "links are not supported by geedocker")
-    lifecycle.remove(req.layout, rec.id, force=req.flag("force"), volumes=req.flag("v"))
+    removal.remove(req.layout, rec.id, force=req.flag("force"), volumes=req.flag("v"))
     return no_content()
 
 

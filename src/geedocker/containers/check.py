@@ -11,9 +11,10 @@ import contextlib
 from pathlib import Path
 
 from geedocker.containers import rootfs
-from geedocker.containers.lifecycle import refresh, sweep
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import Status
+from geedocker.containers.refresh import refresh
+from geedocker.containers.removal import sweep
 from geedocker.containers.store import ContainerStore
 from geedocker.errors import GeeDockerError
 from geedocker.store.fsutil import is_mountpoint

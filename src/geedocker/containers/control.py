@@ -13,10 +13,10 @@ import contextlib
 import os
 from collections.abc import Callable
 
-from geedocker.containers.lifecycle import refresh
 from geedocker.containers.options import RunOptions
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.refresh import refresh
 from geedocker.containers.store import ContainerStore, event
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.runtime.cgroups import Cgroup, for_container

@@ -8,9 +8,9 @@ import os
 import signal
 
 from geedocker.containers.backend import get_backend, set_subreaper, wait_pid
-from geedocker.containers.lifecycle import refresh
 from geedocker.containers.plan import merge_env
 from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.refresh import refresh
 from geedocker.containers.store import ContainerStore, event
 from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerStateError, GeeDockerError, UsageError
