@@ -21,6 +21,7 @@ from geedocker.containers.store import ContainerStore
 from geedocker.network.options import NetworkOptions
 from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout
+from geedocker.timefmt import now_rfc3339
 from geedocker.values import replace
 from tests.support.layers import make_busybox_rootfs
 from tests.support.netenv import TEST_BRIDGE_ENV, drop_store_leases, remove_store_firewall, store_leases
@@ -154,3 +155,15 @@ def me_dead() -> int:
         os._exit(0)
     os.waitpid(pid, 0)
     return pid
+
+
+def record_maker(image: str = "busybox"):  # type: ignore[no-untyped-def]
+    """A ``make`` for ``ContainerStore.create``: a record of ``image`` with the id and name it is given."""
+
+    def make(cid: str, name: str) -> ContainerRecord:
+        return ContainerRecord(
+            id=cid, name=name, image=image, image_id="", created=now_rfc3339(), args=("sh",),
+            options=RunOptions(name=name), image_config=ContainerConfig(cmd=("sh",)), lower_dirs=("/l",),
+        )  # fmt: skip
+
+    return make

@@ -35,7 +35,7 @@ def check(layout: Layout, repair: bool = False) -> tuple[list[str], list[str]]:
     fixed: list[str] = []
     for path in store.leftover_dirs():
         found.append(f"{path}: left by an interrupted create or removal")
-    for name in store.stale_names():
+    for name in store.names.stale():
         found.append(f"name {name}: held for a container that is gone")
     if repair and found:
         done = sweep(layout)

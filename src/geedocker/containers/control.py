@@ -126,18 +126,18 @@ def rename(layout: Layout, ref: str, new: str) -> None:
     if rec.name == new:
         raise DaemonError("Renaming a container with the same name as its current name")
     with file_lock(layout.lock("containers")):
-        if not store._claim_name(new, rec.id):
+        if not store.names.claim(new, rec.id):
             raise NameConflictError(
                 f'Error when allocating new name: Conflict. The container name "/{new}" is already in use by '
-                f'container "{store._name_owner(new)}". You have to remove (or rename) that container to be able '
+                f'container "{store.names.owner(new)}". You have to remove (or rename) that container to be able '
                 "to reuse that name."
             )
         try:
             store.update(rec.id, lambda r: replace(r, name=new, options=replace(r.options, name=new)))
         except BaseException:
-            store._release_name(new, rec.id)
+            store.names.release(new, rec.id)
             raise
-        store._release_name(rec.name, rec.id)
+        store.names.release(rec.name, rec.id)
     event(layout, replace(rec, name=new), "rename", oldName="/" + rec.name)
 
 

@@ -161,5 +161,5 @@ def sweep(layout: Layout) -> list[str]:
             done.append(str(path))
     if done:
         store.index.settle()  # the list is still true: none of these was a container
-    done += store.release_stale_names()
+    done += store.names.release_stale()
     return done
