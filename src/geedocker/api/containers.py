@@ -21,6 +21,7 @@ from geedocker.api import streams
 from geedocker.api.errors import ApiError
 from geedocker.api.filters import filters_arg
 from geedocker.api.server import Hijack, Request, Response, json_response, no_content
+from geedocker.containers.engine import Engine
 from geedocker.containers.record import ContainerRecord, Status
 from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerNotFound, GeeDockerError
@@ -30,7 +31,7 @@ _FILTERS = {"id", "name", "label", "status", "ancestor", "exited", "network", "b
 
 
 def _store(req: Request) -> ContainerStore:
-    return ContainerStore(req.layout)
+    return Engine.of(req.layout).containers
 
 
 def _rec(req: Request) -> ContainerRecord:

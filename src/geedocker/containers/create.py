@@ -13,8 +13,9 @@ from pathlib import Path
 
 from geedocker import network
 from geedocker.containers import rootfs
-from geedocker.containers.backend import backend_name, get_backend
+from geedocker.containers.backend import backend_name
 from geedocker.containers.bundle import write_bundle
+from geedocker.containers.engine import Engine
 from geedocker.containers.flags import validate_name
 from geedocker.containers.options import RunOptions
 from geedocker.containers.plan import engine_cgroups_path, find_init_binary, host_capabilities, make_plan
@@ -80,7 +81,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
         known_capabilities=host_capabilities(), init_path=find_init_binary() if opts.init else None,
     )  # fmt: skip
     _check_mounts(opts)
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     runtime = backend_name()
 
     def make(cid: str, name: str) -> ContainerRecord:
@@ -117,7 +118,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     plan = replace(plan, options=rec.options)  # with its name and its volumes named
     try:
         if starting:
-            get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
+            Engine.of(layout).backend(rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
         write_bundle(store, rec, plan, starting=starting)
     except BaseException:
         if starting:
@@ -157,4 +158,4 @@ def _with_health(cfg: ContainerConfig, flags: str) -> ContainerConfig:
 def _discard_prepared(layout: Layout, rec: ContainerRecord) -> None:
     """Undo what the runtime prepared for a start that did not happen (``create(starting=True)``)."""
     with contextlib.suppress(GeeDockerError):
-        get_backend(layout, rec.runtime or None).discard(rec.id, engine_cgroups_path(rec.id))
+        Engine.of(layout).backend(rec.runtime or None).discard(rec.id, engine_cgroups_path(rec.id))

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from geedocker.containers.create import RootfsSource
+from geedocker.containers.engine import Engine
 from geedocker.errors import ContainerError, ImageNotFound, UsageError
 from geedocker.logger import get_logger
 from geedocker.oci import ContainerConfig
@@ -38,10 +39,9 @@ def from_image(
     if pull not in PULL_POLICIES:
         raise UsageError(f"invalid --pull {pull!r}: expected one of {', '.join(PULL_POLICIES)}")
     from geedocker.oci import Platform
-    from geedocker.store.images import ImageStore
 
     wanted = Platform.parse(platform) if platform else None
-    store = ImageStore(layout)
+    store = Engine.of(layout).images
     rec = None
     if pull != "always":
         try:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import contextlib
 import signal
 
-from geedocker.containers.backend import get_backend
 from geedocker.containers.bundle import add_devices
 from geedocker.containers.create import RootfsSource, create
+from geedocker.containers.engine import Engine
 from geedocker.containers.monitor import run_attached, start_detached
 from geedocker.containers.options import RunOptions
 from geedocker.containers.plan import engine_cgroups_path
@@ -39,7 +39,7 @@ def start(
     """Start a created or exited container: attached (returns its exit status; ``on_started`` runs once it
     runs) or under a monitor (0). A container stopped by hand is no longer so (its restart policy applies
     again), unless ``keep_manual_stop`` (``system boot``)."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = refresh(layout, store.resolve(ref))
     if rec.damaged or rec.state.status in (Status.DEAD, Status.REMOVING):
         raise ContainerStateError("container is marked for removal and cannot be started")  # docker's words
@@ -51,7 +51,7 @@ def start(
         return 0
     if rec.options.devices:
         add_devices(store, rec)
-    get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))  # discarded if it fails
+    Engine.of(layout).backend(rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))  # discarded if it fails
     if attach:
         return run_attached(layout, rec, on_started, attach_stdin=attach_stdin, detach_keys=detach_keys)
     start_detached(layout, rec)
@@ -90,11 +90,11 @@ def _stopped_by_hand(store: ContainerStore, rec: ContainerRecord) -> ContainerRe
 
 
 def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord:
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = _stopped_by_hand(store, refresh(layout, store.resolve(ref)))
     if rec.state.status != Status.RUNNING:
         raise ContainerStateError(f"Cannot kill container: {ref}: container {rec.id} is not running")
-    get_backend(layout, rec.runtime or None).kill(rec.id, sig)
+    Engine.of(layout).backend(rec.runtime or None).kill(rec.id, sig)
     event(layout, rec, "kill", signal=str(int(sig)))
     thaw_if_paused(layout, rec)
     return rec
@@ -102,11 +102,11 @@ def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord
 
 def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None = None) -> ContainerRecord:
     """The stop signal, then SIGKILL after ``timeout`` seconds (the container's stop timeout by default)."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = _stopped_by_hand(store, refresh(layout, store.resolve(ref)))
     if rec.state.status != Status.RUNNING:
         return rec
-    backend = get_backend(layout, rec.runtime or None)
+    backend = Engine.of(layout).backend(rec.runtime or None)
     t = rec.stop_timeout if timeout is None else timeout
     backend.kill(rec.id, sig or rec.stop_signal)
     thaw_if_paused(layout, rec)

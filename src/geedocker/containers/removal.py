@@ -9,12 +9,12 @@ import signal
 
 from geedocker import network
 from geedocker.containers import rootfs
-from geedocker.containers.backend import get_backend
+from geedocker.containers.engine import Engine
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import ContainerRecord, Status
 from geedocker.containers.refresh import refresh
 from geedocker.containers.shutdown import thaw_if_paused, wait_monitor_gone, wait_not_running
-from geedocker.containers.store import ContainerStore, event
+from geedocker.containers.store import event
 from geedocker.errors import ContainerStateError, GeeDockerError
 from geedocker.logger import get_logger
 from geedocker.store.layout import Layout
@@ -29,7 +29,7 @@ log = get_logger(__name__)
 def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = False) -> ContainerRecord:
     """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir;
     with ``volumes`` (``rm -v``) its anonymous volumes that no other container uses."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = refresh(layout, store.resolve(ref))
     if rec.damaged:
         return _remove_damaged(layout, rec, force=force)
@@ -40,7 +40,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
                 "removal or force remove"
             )
         with contextlib.suppress(GeeDockerError):
-            get_backend(layout, rec.runtime or None).kill(rec.id, signal.SIGKILL)
+            Engine.of(layout).backend(rec.runtime or None).kill(rec.id, signal.SIGKILL)
             event(layout, rec, "kill", signal=str(int(signal.SIGKILL)))  # as docker's rm -f
         thaw_if_paused(layout, rec)
         wait_not_running(layout, rec, 30)
@@ -49,7 +49,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
         store.update_state(rec.id, status=Status.REMOVING)
     errors = []
     try:
-        get_backend(layout, rec.runtime or None).delete(rec.id, force=True)
+        Engine.of(layout).backend(rec.runtime or None).delete(rec.id, force=True)
     except GeeDockerError as e:
         errors.append(str(e))
     _destroy_cgroup(rec.id)  # made for a create that was killed before the runtime had any state
@@ -101,9 +101,9 @@ def _remove_damaged(layout: Layout, rec: ContainerRecord, *, force: bool) -> Con
     """``rm`` of a container whose record cannot be read: what it held is found without it, from the runtime's
     state, its cgroup, its rootfs mount point, its network state and the name index. Its processes (still in
     its cgroup) make it a running container: only ``-f`` takes it."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     runtime = runtime_of(layout, rec)
-    backend = get_backend(layout, runtime or None)
+    backend = Engine.of(layout).backend(runtime or None)
     running = _cgroup_busy(rec.id) or backend.state(rec.id).status in ("running", "paused", "created")
     if running and not force:
         raise ContainerStateError(
@@ -131,7 +131,7 @@ def prune(layout: Layout, select: Callable[[ContainerRecord], bool] | None = Non
     given, gets the bytes of each removed container's writable layer (docker's space reclaimed)."""
     from geedocker.trees import content_size
 
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     removed = []
     for rec in store.list():
         rec = refresh(layout, rec)
@@ -149,7 +149,7 @@ def prune(layout: Layout, select: Callable[[ContainerRecord], bool] | None = Non
 def sweep(layout: Layout) -> list[str]:
     """What interrupted creates and removals left that no container owns: ``.creating-``/``.removing-`` dirs
     and name-index entries of containers that are gone. What was removed (paths and names)."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     done = []
     for path in store.leftover_dirs():
         with contextlib.suppress(GeeDockerError):

@@ -9,16 +9,16 @@ import contextlib
 import os
 import time
 
+from geedocker.containers.engine import Engine
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import ContainerRecord, Status, is_alive
 from geedocker.containers.refresh import refresh
-from geedocker.containers.store import ContainerStore
 from geedocker.errors import GeeDockerError
 from geedocker.store.layout import Layout
 
 
 def _running(layout: Layout, rec: ContainerRecord) -> bool:
-    return refresh(layout, ContainerStore(layout).load(rec.id)).state.status == Status.RUNNING
+    return refresh(layout, Engine.of(layout).containers.load(rec.id)).state.status == Status.RUNNING
 
 
 def wait_not_running(layout: Layout, rec: ContainerRecord, timeout: float | None) -> bool:
@@ -44,7 +44,7 @@ def wait_monitor_gone(rec: ContainerRecord, timeout: float) -> None:
 
 def thaw_if_paused(layout: Layout, rec: ContainerRecord) -> None:
     """A signal to a paused container waits for the thaw: ``kill`` and ``stop`` thaw it after signalling (docker)."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     if store.is_paused(rec):
         from geedocker.runtime.cgroups import for_container  # here: only paused containers need it
 

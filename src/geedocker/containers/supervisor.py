@@ -15,11 +15,11 @@ from pathlib import Path
 
 from geedocker import network
 from geedocker.containers import rootfs
-from geedocker.containers.backend import get_backend
+from geedocker.containers.engine import Engine
 from geedocker.containers.logs import JsonLogWriter
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import ContainerRecord, Status
-from geedocker.containers.store import ContainerStore, event
+from geedocker.containers.store import event
 from geedocker.containers.streams import Streams
 from geedocker.errors import ContainerNotFound, GeeDockerError
 from geedocker.logger import get_logger
@@ -46,8 +46,8 @@ class Supervisor(Streams):
                  output: Callable[[str, bytes], None] | None = None, attach_stdin: bool | None = None,
                  detach_keys: bytes = b"\x10\x11") -> None:
         super().__init__(layout, rec, attach=attach, output=output, attach_stdin=attach_stdin, detach_keys=detach_keys)
-        self.store = ContainerStore(layout)
-        self.backend: Backend = get_backend(layout, rec.runtime or None)
+        self.store = Engine.of(layout).containers
+        self.backend: Backend = Engine.of(layout).backend(rec.runtime or None)
         self.pid = 0
 
     # ------------------------------------------------------------------ start

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import time
 
+from geedocker.containers.engine import Engine
 from geedocker.containers.record import Status
 from geedocker.containers.refresh import refresh
-from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.store.layout import Layout
 
@@ -20,7 +20,7 @@ def wait(layout: Layout, ref: str, condition: str = "not-running") -> int:
     ``removed``: until it is removed, as the Engine API's wait conditions); its exit code."""
     if condition not in WAIT_CONDITIONS:
         raise UsageError(f"invalid condition: {condition!r} (not-running, next-exit or removed)")
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = store.resolve(ref)
     delay = 0.005
     seen_start = rec.state.started_at
