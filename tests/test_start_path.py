@@ -19,11 +19,13 @@ RUN_PATH = ("geedocker.cli.main", "geedocker.cli.run", "geedocker.cli.create", "
             "geedocker.containers.create", "geedocker.containers.bundle", "geedocker.containers.shutdown",
             "geedocker.containers.supervisor", "geedocker.containers.streams", "geedocker.containers.monitor",
             "geedocker.containers.images", "geedocker.containers.nameindex", "geedocker.containers.damaged",
-            "geedocker.runtime.container", "geedocker.runtime.init", "geedocker.network.endpoint",
+            "geedocker.runtime.container", "geedocker.runtime.create_chain", "geedocker.runtime.init",
+            "geedocker.network.attachment", "geedocker.network.endpoint", "geedocker.network.interfaces",
+            "geedocker.network.hostsfiles", "geedocker.network.leases", "geedocker.network.firewall",
             "geedocker.network.netstate", "geedocker.network.ports", "geedocker.network.netlink",
             "geedocker.entrypoint", "geedocker.containers.seccomp", "geedocker.runtime.seccomp")
-RUNTIME_PATH = ("geedocker.runtime.cli", "geedocker.runtime.container", "geedocker.runtime.init",
-                "geedocker.entrypoint", "geedocker.runtime.seccomp")
+RUNTIME_PATH = ("geedocker.runtime.cli", "geedocker.runtime.container", "geedocker.runtime.create_chain",
+                "geedocker.runtime.init", "geedocker.entrypoint", "geedocker.runtime.seccomp")
 
 
 @pytest.mark.parametrize("modules", [RUN_PATH, RUNTIME_PATH], ids=["geedocker run", "geedocker-runtime run"])
@@ -42,7 +44,8 @@ def test_the_start_path_imports_no_slow_module(modules: tuple[str, ...]) -> None
 # load, their engine functions included, beside the run path's SLOW list: the pull machinery, HTTP and TLS, the
 # archive code, threads, and a template engine that only ``--format`` may load.
 EVERYDAY_SLOW = (*SLOW, "ssl", "http.client", "email", "urllib3", "tarfile", "gzip", "threading", "concurrent.futures",
-                 "geedocker.images.pull", "geedocker.registry.client", "geedocker.archive")
+                 "geedocker.images.pull", "geedocker.registry.client", "geedocker.registry.session",
+                 "geedocker.archive")
 TEMPLATES = ("jinja2", "string")  # and any module with "template" in its name (see the test)
 
 

@@ -24,7 +24,7 @@ from geedocker.containers.record import is_alive
 from geedocker.containers.store import ContainerStore
 from geedocker.network import nft
 from geedocker.network.config import NetworkStore
-from geedocker.network.endpoint import veth_name
+from geedocker.network.interfaces import veth_name
 from geedocker.store.layout import Layout
 from tests.support.layers import make_busybox_rootfs
 from tests.support.netenv import drop_store_leases, store_leases

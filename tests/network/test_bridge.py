@@ -8,7 +8,7 @@ import os
 import pytest
 
 from geedocker.network.config import NetworkStore
-from geedocker.network.endpoint import ipam_of
+from geedocker.network.leases import ipam_of
 from tests.network.conftest import Net, nft_tables
 
 pytestmark = pytest.mark.root

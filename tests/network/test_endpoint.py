@@ -103,24 +103,6 @@ def test_stopped_containers_leave_addresses_for_new_ones_on_a_small_subnet(net: 
     assert net.ip_of("old0", "tiny").startswith(f"10.214.{net.k}.")
 
 
-def test_connect_while_stopped_takes_effect_at_start(net: Net) -> None:
-    net.ok("network", "create", "side")
-    net.detach("sleep", "60", flags=("--name", "c1"))
-    net.ok("stop", "-t", "0", "c1")
-    net.ok("network", "connect", "--alias", "sidekick", "side", "c1")
-    nets = net.inspect("c1")["NetworkSettings"]["Networks"]
-    assert set(nets) == {"bridge", "side"} and nets["side"]["IPAddress"] == ""
-    net.ok("start", "c1")
-    r = net.cli("exec", "c1", "ip", "-o", "-4", "addr", "show", "eth1")
-    assert net.ip_of("c1", "side") + "/" in r.stdout, r.stderr
-    net.ok("stop", "-t", "0", "c1")
-    net.ok("network", "disconnect", "side", "c1")
-    assert set(net.inspect("c1")["NetworkSettings"]["Networks"]) == {"bridge"}
-    net.ok("rm", "c1")
-    net.ok("network", "rm", "side")
-    assert net.leftovers() == []
-
-
 def _cli_process(net: Net, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "geedocker", *args], env=net.env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

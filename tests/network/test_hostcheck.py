@@ -10,7 +10,7 @@ import pytest
 
 from geedocker.network import config, hostcheck, subnets
 from geedocker.network.config import NetworkStore
-from geedocker.network.endpoint import ipam_of
+from geedocker.network.leases import ipam_of
 from geedocker.store.layout import Layout
 
 

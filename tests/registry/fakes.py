@@ -18,9 +18,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
+from geedocker import oci
 from geedocker.registry.transport import ConnectionFailure, Response, TLSFailure
 
 TOKEN_REALM = "https://auth.fake/token"
+OCI_M = oci.MediaType.OCI_MANIFEST.value
+
+
+def oci_manifest(config_digest: str = "sha256:" + "a" * 64) -> bytes:
+    """An OCI image manifest with no layers, for the registry's manifest and tag calls."""
+    return json.dumps({"schemaVersion": 2, "mediaType": OCI_M,
+                       "config": {"mediaType": oci.MediaType.OCI_CONFIG.value, "digest": config_digest, "size": 2},
+                       "layers": []}).encode()
 
 
 class _Body:

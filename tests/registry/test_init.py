@@ -21,7 +21,7 @@ def test_every_public_name_resolves() -> None:
 
 def test_the_package_alone_loads_no_client() -> None:
     code = (f"import sys; sys.path.insert(0, {SRC!r})\nimport geedocker.registry.config, geedocker.registry.auth\n"
-            "print(' '.join(m for m in ('urllib3', 'geedocker.registry.client', 'ssl', 'http.client') "
-            "if m in sys.modules))")
+            "print(' '.join(m for m in ('urllib3', 'geedocker.registry.client', 'geedocker.registry.session', "
+            "'ssl', 'http.client') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0 and out.stdout.strip() == "", out.stderr

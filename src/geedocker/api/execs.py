@@ -14,7 +14,7 @@ from typing import Any
 
 from geedocker.api import streams
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Hijack, Request, Response, json_response
+from geedocker.api.messages import Hijack, Request, Response, json_response
 from geedocker.containers.engine import Engine
 from geedocker.containers.execute import ExecOptions, exec_created
 from geedocker.containers.record import Status

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from geedocker.api.errors import ApiError, from_engine
-from geedocker.api.server import Request, Response, json_response
+from geedocker.api.messages import Request, Response, json_response
 from geedocker.containers.engine import Engine
 from geedocker.errors import GeeDockerError
 

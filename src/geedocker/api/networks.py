@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response, no_content
+from geedocker.api.messages import Request, Response, json_response, no_content
 from geedocker.containers.engine import Engine
 
 _CREATE_FIELDS = {"Name", "CheckDuplicate", "Driver", "Internal", "Attachable", "Ingress", "IPAM", "EnableIPv6",
@@ -59,7 +59,7 @@ def inspect(req: Request) -> Response:
 
 
 def create(req: Request) -> Response:
-    from geedocker.network import endpoint
+    from geedocker.network.networks import create_network
     from geedocker.network.options import validate_network_name
 
     body = req.json()
@@ -86,14 +86,14 @@ def create(req: Request) -> Response:
         if c.get("IPRange") or c.get("AuxiliaryAddresses"):
             raise ApiError(400, "IPAM IPRange and AuxiliaryAddresses are not supported by geedocker")
     labels = sorted((str(k), str(v)) for k, v in (body.get("Labels") or {}).items())
-    cfg = endpoint.create_network(req.layout, name, subnet, gateway, labels)
+    cfg = create_network(req.layout, name, subnet, gateway, labels)
     return json_response({"Id": cfg.id, "Warning": ""}, 201)
 
 
 def remove(req: Request) -> Response:
-    from geedocker.network import endpoint
+    from geedocker.network.networks import remove_network
 
-    endpoint.remove_network(req.layout, req.params["id"])
+    remove_network(req.layout, req.params["id"])
     return no_content()
 
 
@@ -105,7 +105,7 @@ def prune(req: Request) -> Response:
 
 
 def connect(req: Request) -> Response:
-    from geedocker.network import endpoint
+    from geedocker.network import connect as netconnect
     from geedocker.network.options import parse_ip
 
     body = req.json()
@@ -116,16 +116,16 @@ def connect(req: Request) -> Response:
     ip = str(ipam.get("IPv4Address") or "")
     aliases = [str(a) for a in ep.get("Aliases") or []]
     rec = Engine.of(req.layout).containers.resolve(str(body["Container"]))
-    endpoint.connect(req.layout, req.params["id"], rec.id, rec.name, parse_ip(ip) if ip else "", aliases)
+    netconnect.connect(req.layout, req.params["id"], rec.id, rec.name, parse_ip(ip) if ip else "", aliases)
     return Response(200, b"", content_type="")
 
 
 def disconnect(req: Request) -> Response:
-    from geedocker.network import endpoint
+    from geedocker.network import connect as netconnect
 
     body = req.json()
     if not isinstance(body, dict) or not body.get("Container"):
         raise ApiError(400, "Container is required")
     rec = Engine.of(req.layout).containers.resolve(str(body["Container"]))
-    endpoint.disconnect(req.layout, req.params["id"], rec.id, rec.name)
+    netconnect.disconnect(req.layout, req.params["id"], rec.id, rec.name)
     return Response(200, b"", content_type="")

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response
+from geedocker.api.messages import Request, Response, json_response
 from geedocker.containers.engine import Engine
 from geedocker.containers.record import ContainerRecord, Status
 from geedocker.errors import ContainerNotFound, GeeDockerError

@@ -9,7 +9,7 @@ from typing import Any
 
 from geedocker.api.app import API_VERSION, MIN_API_VERSION
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response
+from geedocker.api.messages import Request, Response, json_response
 from geedocker.containers.engine import Engine
 
 VERSION = "0.1.0"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response, no_content
+from geedocker.api.messages import Request, Response, json_response, no_content
 from geedocker.containers.engine import Engine
 
 

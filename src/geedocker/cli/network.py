@@ -51,7 +51,9 @@ def register(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import layout_of
     from geedocker.errors import DaemonError, GeeDockerError, UsageError
-    from geedocker.network import endpoint, inspect
+    from geedocker.network import inspect
+    from geedocker.network.connect import connect, disconnect
+    from geedocker.network.networks import create_network, remove_network
     from geedocker.network.options import parse_ip
 
     layout = layout_of(args)
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         for item in args.label:
             k, _, v = item.partition("=")
             labels.append((k, v))
-        cfg = endpoint.create_network(layout, args.name, args.subnet, args.gateway, labels)
+        cfg = create_network(layout, args.name, args.subnet, args.gateway, labels)
         print(cfg.id)
         return 0
     if action == "ls":
@@ -89,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         code = 0
         for ref in args.networks:
             try:
-                endpoint.remove_network(layout, ref)
+                remove_network(layout, ref)
                 print(ref)
             except GeeDockerError as e:
                 print(f"Error response from daemon: {e}", file=sys.stderr)
@@ -98,9 +100,9 @@ def run(args: argparse.Namespace) -> int:
 
     rec = Engine.of(layout).containers.resolve(args.container)
     if action == "connect":
-        endpoint.connect(layout, args.network, rec.id, rec.name, parse_ip(args.ip) if args.ip else "", args.alias)
+        connect(layout, args.network, rec.id, rec.name, parse_ip(args.ip) if args.ip else "", args.alias)
         return 0
-    endpoint.disconnect(layout, args.network, rec.id, rec.name)
+    disconnect(layout, args.network, rec.id, rec.name)
     return 0
 
 

@@ -145,7 +145,7 @@ def rename(layout: Layout, ref: str, new: str) -> None:
 def update(layout: Layout, refs: list[str], changes: RunOptions, given: set[str]) -> list[str]:
     """``docker update``: each container's record takes the changed limits; a running one's cgroup too. The
     fields in ``given`` (memory, memory_swap, nano_cpus, cpu_shares, pids_limit) are taken from ``changes``."""
-    from geedocker.runtime.spec import Resources
+    from geedocker.runtime.spec_resources import Resources
 
     done = []
     store = Engine.of(layout).containers

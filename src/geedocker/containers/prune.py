@@ -91,7 +91,7 @@ def containers(layout: Layout, f: Filters) -> Pruned:
 def networks(layout: Layout, f: Filters) -> Pruned:
     """Every user network without containers that the filters take (a network holds no bytes to reclaim)."""
     from geedocker.errors import GeeDockerError
-    from geedocker.network import endpoint
+    from geedocker.network import networks as netops
     from geedocker.network.config import NetworkStore
     from geedocker.network.errors import NetworkInUse
 
@@ -101,7 +101,7 @@ def networks(layout: Layout, f: Filters) -> Pruned:
         if cfg.is_default or not _labelled(dict(cfg.labels), f) or not _older(cfg.created, f):
             continue
         try:
-            endpoint.remove_network(layout, cfg.name)
+            netops.remove_network(layout, cfg.name)
         except NetworkInUse:
             continue
         except GeeDockerError as e:

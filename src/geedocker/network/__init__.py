@@ -11,11 +11,15 @@ The engine calls these (each imports its module lazily, so ``--network host`` st
     network.ports_text(layout, cid) -> str     # ps's PORTS column
 
 Modules: options (flags), config (networks on disk), ipam (address leases, host-wide per bridge), subnets
-(subnet claims, host-wide), hostcheck (``system check``'s part), etcfiles (hosts, resolv.conf),
+(subnet claims, host-wide), hostcheck (``system check``'s part), etcfiles (hosts, resolv.conf text),
 nft (geedocker's nftables table), netlink (bridges, veths, namespaces) over rtnl (rtnetlink requests),
-endpoint (setup/release/connect/disconnect), report (inspect/ps), inspect (network ls/inspect). The run
-flags are registered by ``geedocker.cli.network_flags``. ``request`` is an ``options.NetworkRequest``: the
-network package sits below the engine and never sees its container records.
+netstate (a container's network state), ports (host ports for -p/-P), leases (a network's lease table as a
+store sees it), attachment (setup: what a container asks, its /etc files), endpoint (start/stop/release),
+interfaces (one veth on one network), hostsfiles (/etc/hosts of user networks kept current), firewall
+(the nftables table made to match), connect (network connect/disconnect), networks (network create/rm),
+report (inspect/ps), inspect (network ls/inspect). The run flags are registered by
+``geedocker.cli.network_flags``. ``request`` is an ``options.NetworkRequest``: the network package sits below
+the engine and never sees its container records.
 
 Choices (docker's behaviour unless said):
 
@@ -58,7 +62,7 @@ if TYPE_CHECKING:
 
 
 def setup(layout: Layout, req: NetworkRequest) -> Attachment:
-    from geedocker.network.endpoint import setup as _setup
+    from geedocker.network.attachment import setup as _setup
 
     return _setup(layout, req)
 

@@ -313,6 +313,16 @@ class NetworkStore:
         return cfg
 
 
+def readable_configs(store: NetworkStore) -> list[NetworkConfig]:
+    """The recorded networks whose config reads: a corrupt one is skipped (``NetworkStore.configs`` raises), and
+    the default one is listed only once recorded (the endpoint modules look for leases, bridges and rules)."""
+    out = []
+    for name in store.names():
+        with contextlib.suppress(NetworkError):
+            out.append(store.get(name))
+    return out
+
+
 def _owner_text(config_file: str) -> str:
     """``<name> of the store at <root>`` from a network's config file ``<root>/networks/<name>.json``."""
     p = Path(config_file)

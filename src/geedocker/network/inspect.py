@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from geedocker.network.config import NetworkConfig, NetworkStore
-from geedocker.network.endpoint import network_containers
 from geedocker.network.events import PREDEFINED_IDS
-from geedocker.network.netstate import endpoint_id
+from geedocker.network.netstate import Endpoint, NetState, all_states, endpoint_id
 from geedocker.store.layout import Layout
 
 HEADER = ("NETWORK ID", "NAME", "DRIVER", "SCOPE")
@@ -69,3 +68,7 @@ def inspect_network(layout: Layout, ref: str) -> dict[str, Any]:
             "Ingress": False, "ConfigOnly": False, "Containers": {}, "Options": {}, "Labels": {},
         }  # fmt: skip
     return network_json(layout, NetworkStore(layout).get(ref))
+
+
+def network_containers(layout: Layout, cfg: NetworkConfig) -> list[tuple[NetState, Endpoint]]:
+    return [(st, e) for st in all_states(layout) for e in st.endpoints if e.network == cfg.name]

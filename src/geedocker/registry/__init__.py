@@ -2,7 +2,8 @@
 
 Public API (import from ``geedocker.registry``; ``Digest`` is ``geedocker.digest.Digest``)::
 
-    class RegistryClient:                                  # registry/client.py
+    class RegistryClient:                                  # registry/client.py: the parts below put together
+        # registry/session.py (RegistrySession): how every request is sent; registry/errormap.py: the errors
         def __init__(self, host: str, *, config: RegistryConfig | None = None,
                      transport: Transport | None = None) -> None
             # host is Reference.registry_host ("127.0.0.1:5000", "registry-1.docker.io").
@@ -11,33 +12,36 @@ Public API (import from ``geedocker.registry``; ``Digest`` is ``geedocker.digest
         scheme: str                                        # "https" or "http", settled by the first request
         auth: Authenticator                                # challenge + token cache (auth.token_requests counts)
         sleep: Callable[[float], None]                     # time.sleep; tests swap it to record backoff delays
-        def ping(self) -> None                             # GET /v2/ (authenticating if challenged)
+        def close(self) -> None
+        def ping(self) -> None                             # client.py: GET /v2/ (authenticating if challenged)
+        # registry/manifests.py (ManifestRequests):
         def get_manifest(self, repo: str, ref: str, accept: str = oci.ACCEPT_MANIFESTS) -> FetchedManifest
             # ref is a tag or "sha256:...". Bytes capped at oci.MAX_MANIFEST_BYTES (ManifestError).
             # .digest is computed from the bytes; checked against the Docker-Content-Digest header and,
             # when ref is a digest, against ref (VerificationError). Schema 1 -> ManifestError.
         def head_manifest(self, repo: str, ref: str, accept: str = oci.ACCEPT_MANIFESTS) -> ManifestHead | None
             # None when the registry says 404.
+        # registry/blobs.py (BlobRequests):
         def open_blob(self, repo: str, digest: Digest, offset: int = 0) -> BlobStream
             # Streaming GET (follows redirects, dropping Authorization on another host).
             # offset > 0 sends "Range: bytes=offset-".
         def get_blob_bytes(self, repo: str, digest: Digest, max_size: int) -> bytes
             # Small blobs (configs): capped at max_size (VerificationError past it) and digest-verified.
         def blob_exists(self, repo: str, digest: Digest) -> int | None   # size, or None if absent
+        # registry/uploads.py (UploadRequests):
         def upload_blob(self, repo: str, digest: Digest, size: int, stream: BinaryIO,
                         mount_from: str | None = None) -> bool
             # False when the registry already had it (one HEAD, nothing sent), True once mounted or
             # uploaded; tries a cross-repo mount first when mount_from is given;
             # otherwise POST then a monolithic PUT (small blobs) or PATCH chunks + PUT. The bytes read
             # from ``stream`` are verified against digest/size before the upload is committed.
-        def put_manifest(self, repo: str, ref: str, data: bytes, media_type: str) -> Digest
-        def list_tags(self, repo: str) -> list[str]         # follows Link pagination (capped)
-        def close(self) -> None
+        def put_manifest(self, repo: str, ref: str, data: bytes, media_type: str) -> Digest  # manifests.py
+        def list_tags(self, repo: str) -> list[str]         # registry/tags.py; follows Link pagination (capped)
 
-    @value class FetchedManifest: data: bytes; media_type: str; digest: Digest
+    @value class FetchedManifest: data: bytes; media_type: str; digest: Digest      # registry/manifests.py
     @value class ManifestHead:             digest: Digest; media_type: str; size: int
 
-    class BlobStream:                                      # context manager; returned by open_blob
+    class BlobStream:                                      # registry/blobs.py; context manager, from open_blob
         offset: int          # where the bytes you will read start in the blob (0 if Range was ignored)
         resumed: bool        # True when offset > 0 was asked for and the server honoured it (206)
         length: int | None   # Content-Length of this response (bytes remaining), if sent
@@ -116,7 +120,8 @@ from geedocker.registry.login import login, logout  # light, and bound here befo
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING
 if TYPE_CHECKING:
-    from geedocker.registry.client import BlobStream, FetchedManifest, ManifestHead, RegistryClient
+    from geedocker.registry.blobs import BlobStream
+    from geedocker.registry.client import RegistryClient
     from geedocker.registry.config import RegistryConfig
     from geedocker.registry.credentials import (
         Credentials,
@@ -124,13 +129,14 @@ if TYPE_CHECKING:
         DockerConfigStore,
         StaticCredentials,
     )
+    from geedocker.registry.manifests import FetchedManifest, ManifestHead
     from geedocker.registry.resume import ResumingBlobReader
     from geedocker.registry.transport import ConnectionFailure, Response, Transport
 
 # The other names load on first use (PEP 562): a cached pull reads ``geedocker.registry.config`` and ``.auth`` without
-# the client, urllib3 and the resuming reader.
+# the client (and its parts), urllib3 and the resuming reader.
 _HOMES = {
-    "BlobStream": "client", "FetchedManifest": "client", "ManifestHead": "client", "RegistryClient": "client",
+    "BlobStream": "blobs", "FetchedManifest": "manifests", "ManifestHead": "manifests", "RegistryClient": "client",
     "RegistryConfig": "config", "Credentials": "credentials", "CredentialSource": "credentials",
     "DockerConfigStore": "credentials", "StaticCredentials": "credentials", "ResumingBlobReader": "resume",
     "ConnectionFailure": "transport", "Response": "transport", "Transport": "transport",

@@ -18,7 +18,8 @@ from geedocker.logger import get_logger
 from geedocker.registry.transport import ConnectionFailure
 
 if TYPE_CHECKING:
-    from geedocker.registry.client import BlobStream, RegistryClient
+    from geedocker.registry.blobs import BlobStream
+    from geedocker.registry.client import RegistryClient
 
 log = get_logger(__name__)
 
