@@ -17,11 +17,12 @@ SLOW = ("typing", "logging", "dataclasses", "inspect", "hashlib", "shutil", "sub
 
 RUN_PATH = ("geedocker.cli.main", "geedocker.cli.run", "geedocker.cli.create", "geedocker.containers.lifecycle",
             "geedocker.containers.supervisor", "geedocker.containers.monitor", "geedocker.containers.images",
-            "geedocker.runtime.container", "geedocker.runtime.init", "geedocker.network.endpoint",
-            "geedocker.network.netstate", "geedocker.network.ports", "geedocker.network.netlink",
-            "geedocker.entrypoint", "geedocker.containers.seccomp", "geedocker.runtime.seccomp")
-RUNTIME_PATH = ("geedocker.runtime.cli", "geedocker.runtime.container", "geedocker.runtime.init",
-                "geedocker.entrypoint", "geedocker.runtime.seccomp")
+            "geedocker.runtime.container", "geedocker.runtime.create_chain", "geedocker.runtime.init",
+            "geedocker.network.endpoint", "geedocker.network.netstate", "geedocker.network.ports",
+            "geedocker.network.netlink", "geedocker.entrypoint", "geedocker.containers.seccomp",
+            "geedocker.runtime.seccomp")
+RUNTIME_PATH = ("geedocker.runtime.cli", "geedocker.runtime.container", "geedocker.runtime.create_chain",
+                "geedocker.runtime.init", "geedocker.entrypoint", "geedocker.runtime.seccomp")
 
 
 @pytest.mark.parametrize("modules", [RUN_PATH, RUNTIME_PATH], ids=["geedocker run", "geedocker-runtime run"])

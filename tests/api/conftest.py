@@ -1,5 +1,6 @@
 """A running ``geedocker system service`` on a temp store for the client tests, with busybox pulled from the
-tests' local registry (tagged ``busybox:latest`` there too), and the docker clients pointed at it."""
+tests' local registry (tagged ``busybox:latest`` there too), and the docker clients pointed at it; and the HTTP
+layer served in-process on an empty store for the tests of the server's own modules (``http_sock``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from geedocker.containers.record import is_alive
 from geedocker.containers.store import ContainerStore
 from geedocker.store.layout import Layout
+from tests.support.api_http import serving
 from tests.support.layers import busybox_rootfs_entries, layer_tar
 from tests.support.netenv import TEST_BRIDGE_ENV, remove_store_firewall
 from tests.support.registry import TestRegistry, push_test_image, registry_http, registry_tls_material  # noqa: F401
@@ -103,3 +105,10 @@ def service(tmp_path_factory: pytest.TempPathFactory, registry_http: TestRegistr
     finally:
         svc.stop()
         svc.cleanup()
+
+
+@pytest.fixture
+def http_sock(tmp_path: Path) -> Iterator[str]:
+    """The HTTP layer served in-process on an empty store (``tests.support.api_http``): its socket's path."""
+    with serving(tmp_path) as path:
+        yield path

@@ -8,7 +8,7 @@ import pytest
 
 from geedocker.runtime.cgroups import CgroupError, container_path, from_json, own_cgroups
 from geedocker.runtime.cgroups.v2 import V2, shares_to_weight
-from geedocker.runtime.spec import DeviceRule, Resources
+from geedocker.runtime.spec_resources import DeviceRule, Resources
 
 
 @pytest.fixture

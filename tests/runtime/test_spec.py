@@ -1,4 +1,6 @@
-"""config.json parsing and validation (no root needed)."""
+"""config.json parsing and validation (no root needed): the top level (``runtime.spec``), and the tables that check
+every section through it names the field it refuses. The sections' own cases are in ``test_spec_linux`` and
+``test_spec_resources``."""
 
 from __future__ import annotations
 
@@ -8,7 +10,9 @@ from typing import Any
 
 import pytest
 
-from geedocker.runtime.spec import IGNORE_SECCOMP_ENV, Spec, SpecError, load
+from geedocker.runtime.spec import Spec, load
+from geedocker.runtime.spec_json import SpecError
+from geedocker.runtime.spec_linux import IGNORE_SECCOMP_ENV
 from tests.support.bundle import base_config
 
 
@@ -49,30 +53,8 @@ def test_unhonoured_fields_are_refused_by_name(path: tuple[str, str], value: Any
         parse(cfg)
 
 
-def test_seccomp_can_be_ignored_explicitly(monkeypatch: pytest.MonkeyPatch) -> None:
-    cfg = base_config()
-    cfg["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ERRNO"}
-    monkeypatch.setenv(IGNORE_SECCOMP_ENV, "1")
-    assert parse(cfg).linux.seccomp is None
-    monkeypatch.delenv(IGNORE_SECCOMP_ENV)
-    assert parse(cfg).linux.seccomp is not None
 
 
-@pytest.mark.skipif(not Path("/usr/share/containers/seccomp.json").exists(), reason="no podman seccomp.json")
-def test_podman_default_seccomp_profile_parses(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(IGNORE_SECCOMP_ENV, raising=False)
-    cfg = base_config()
-    cfg["linux"]["seccomp"] = json.loads(Path("/usr/share/containers/seccomp.json").read_text())
-    sc = parse(cfg).linux.seccomp
-    assert sc is not None and sc.default_action == "SCMP_ACT_ERRNO"
-    assert any("personality" in r.names and r.args for r in sc.rules)
-
-
-def test_unknown_namespace_refused() -> None:
-    cfg = base_config()
-    cfg["linux"]["namespaces"].append({"type": "bogus"})
-    with pytest.raises(SpecError, match=r"linux\.namespaces\[5\]\.type.*bogus"):
-        parse(cfg)
 
 
 def test_unknown_properties_are_ignored() -> None:
@@ -107,17 +89,6 @@ def test_invalid_configs(mutate: Any, message: str) -> None:
         parse(cfg)
 
 
-def test_resources_and_devices() -> None:
-    cfg = base_config()
-    cfg["linux"]["resources"] = {"memory": {"limit": 100, "swap": 200}, "cpu": {"shares": 10, "cpus": "0"},
-                                 "pids": {"limit": 5},
-                                 "devices": [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c",
-                                                                                  "major": 1, "minor": 3}]}
-    cfg["linux"]["devices"] = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]
-    r = parse(cfg).linux.resources
-    assert (r.memory_limit, r.memory_swap, r.cpu_shares, r.cpu_cpus, r.pids_limit) == (100, 200, 10, "0", 5)
-    assert [d.allow for d in r.devices] == [False, True]
-    assert parse(cfg).linux.devices[0].major == 10
 
 
 def test_prestart_hooks_run_with_create_runtime() -> None:
@@ -139,57 +110,3 @@ def test_load_errors(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(SpecError, match="process"):
         load(tmp_path)
-
-
-@pytest.mark.parametrize(
-    ("sysctl", "drop", "path", "message"),
-    [
-        ("kernel.core_pattern", None, None, "not in a separate kernel namespace"),
-        ("vm.overcommit_memory", None, None, "not in a separate kernel namespace"),
-        ("kernel.shmmax", "ipc", None, "host's IPC namespace"),
-        ("fs.mqueue.msg_max", "ipc", None, "host's IPC namespace"),
-        ("net.ipv4.ip_forward", "network", None, "host's network namespace"),
-        ("net.ipv4.ip_forward", None, "/proc/self/ns/net", "/proc/self/ns/net is the host's"),
-        ("kernel.domainname", "uts", None, "host's UTS namespace"),
-    ],
-)
-def test_sysctls_outside_the_containers_namespaces_are_refused(sysctl: str, drop: str | None, path: str | None,
-                                                                message: str) -> None:
-    """runc's rule: IPC sysctls need a private IPC namespace, net.* a network namespace that is not the host's,
-    kernel.domainname/hostname a UTS namespace; any other sysctl would change the host."""
-    cfg = base_config()
-    cfg["linux"]["sysctl"] = {sysctl: "1"}
-    cfg["hostname"] = ""
-    if drop:
-        cfg["linux"]["namespaces"].remove({"type": drop})
-    if path:
-        for n in cfg["linux"]["namespaces"]:
-            if n["type"] == "network":
-                n["path"] = path
-    with pytest.raises(SpecError) as e:
-        parse(cfg)
-    assert f"linux.sysctl.{sysctl}" in str(e.value) and message in str(e.value)
-
-
-def test_namespaced_sysctls_are_accepted() -> None:
-    cfg = base_config()
-    cfg["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmni": "1234", "kernel.msgmax": "10",
-                              "fs.mqueue.queues_max": "5", "kernel.domainname": "example", "kernel.hostname": "h"}
-    assert dict(parse(cfg).linux.sysctl)["kernel.shmmni"] == "1234"
-
-
-def test_kernel_memory_limits_are_accepted_and_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    cfg = base_config()
-    cfg["linux"]["resources"] = {"memory": {"limit": 100, "kernel": 50, "kernelTCP": 10, "swappiness": -1}}
-    with caplog.at_level("WARNING"):
-        r = parse(cfg).linux.resources
-    assert (r.memory_limit, r.memory_swappiness, r.disable_oom_killer) == (100, None, False)
-    assert "linux.resources.memory.kernel is ignored" in caplog.text
-    assert "linux.resources.memory.kernelTCP is ignored" in caplog.text
-
-
-def test_swappiness_out_of_range_names_the_field() -> None:
-    cfg = base_config()
-    cfg["linux"]["resources"] = {"memory": {"swappiness": 101}}
-    with pytest.raises(SpecError, match=r"linux\.resources\.memory\.swappiness: 101 is out of range \(0-100\)"):
-        parse(cfg)

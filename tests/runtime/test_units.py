@@ -147,7 +147,7 @@ def test_container_dir_remove_takes_files_subdirs_and_links_but_not_link_targets
 
 def test_default_device_rules_are_added_once_and_after_a_later_deny_again() -> None:
     from geedocker.runtime import cgroups
-    from geedocker.runtime.spec import DeviceRule, Resources
+    from geedocker.runtime.spec_resources import DeviceRule, Resources
 
     deny_all = DeviceRule(False, "a", None, None, "rwm")
     null = DeviceRule(True, "c", 1, 3, "rwm")

@@ -1,8 +1,10 @@
 """Routing: docker's paths (with or without a ``/vX.Y`` prefix) to the handlers; errors to docker's answers.
 
-Every route names a handler in one of the endpoint modules (``api.system``, ``api.containers``,
-``api.execs``, ``api.images``, ``api.networks``, ``api.volumes``); a path docker has that geedocker does not
-serve answers 501 naming it, and an unknown one 404, so a client never waits on a request nobody will answer.
+Every route names a handler in one of the endpoint modules (``api.system``, ``api.container_lifecycle``,
+``api.container_inspect``, ``api.container_logs``, ``api.container_attach``, ``api.container_commit``,
+``api.container_control``, ``api.execs``, ``api.images``, ``api.networks``, ``api.volumes``, ...); a path docker has
+that geedocker does not serve answers 501 naming it, and an unknown one 404, so a client never waits on a request
+nobody will answer.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from geedocker.api.errors import ApiError, from_engine
-from geedocker.api.server import Handler, Hijack, Request, Response, json_response
+from geedocker.api.messages import Handler, Hijack, Request, Response, json_response
 from geedocker.errors import GeeDockerError
 from geedocker.logger import get_logger
 from geedocker.store.layout import Layout
@@ -32,26 +34,26 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/system/df", "system:df"),
     ("POST", "/auth", "system:auth"),
     ("GET", "/events", "events:stream"),
-    ("POST", "/containers/create", "containers:create"),
-    ("GET", "/containers/json", "containers:list_"),
-    ("POST", "/containers/prune", "containers:prune"),
-    ("GET", "/containers/{id}/json", "containers:inspect"),
-    ("POST", "/containers/{id}/start", "containers:start"),
-    ("POST", "/containers/{id}/stop", "containers:stop"),
-    ("POST", "/containers/{id}/kill", "containers:kill"),
-    ("POST", "/containers/{id}/restart", "containers:restart"),
-    ("POST", "/containers/{id}/wait", "containers:wait"),
-    ("GET", "/containers/{id}/logs", "containers:logs"),
-    ("POST", "/containers/{id}/attach", "containers:attach"),
-    ("POST", "/containers/{id}/resize", "containers:resize"),
-    ("DELETE", "/containers/{id}", "containers:remove"),
-    ("GET", "/containers/{id}/changes", "containers:changes"),
-    ("GET", "/containers/{id}/export", "containers:export"),
-    ("POST", "/commit", "containers:commit"),
-    ("POST", "/containers/{id}/pause", "containers:pause"),
-    ("POST", "/containers/{id}/unpause", "containers:unpause"),
-    ("GET", "/containers/{id}/top", "containers:top"),
-    ("POST", "/containers/{id}/rename", "containers:rename"),
+    ("POST", "/containers/create", "container_lifecycle:create"),
+    ("GET", "/containers/json", "container_inspect:list_"),
+    ("POST", "/containers/prune", "container_lifecycle:prune"),
+    ("GET", "/containers/{id}/json", "container_inspect:inspect"),
+    ("POST", "/containers/{id}/start", "container_lifecycle:start"),
+    ("POST", "/containers/{id}/stop", "container_lifecycle:stop"),
+    ("POST", "/containers/{id}/kill", "container_lifecycle:kill"),
+    ("POST", "/containers/{id}/restart", "container_lifecycle:restart"),
+    ("POST", "/containers/{id}/wait", "container_lifecycle:wait"),
+    ("GET", "/containers/{id}/logs", "container_logs:logs"),
+    ("POST", "/containers/{id}/attach", "container_attach:attach"),
+    ("POST", "/containers/{id}/resize", "container_attach:resize"),
+    ("DELETE", "/containers/{id}", "container_lifecycle:remove"),
+    ("GET", "/containers/{id}/changes", "container_commit:changes"),
+    ("GET", "/containers/{id}/export", "container_commit:export"),
+    ("POST", "/commit", "container_commit:commit"),
+    ("POST", "/containers/{id}/pause", "container_control:pause"),
+    ("POST", "/containers/{id}/unpause", "container_control:unpause"),
+    ("GET", "/containers/{id}/top", "container_control:top"),
+    ("POST", "/containers/{id}/rename", "container_control:rename"),
     ("GET", "/containers/{id}/archive", "archive:get"),
     ("PUT", "/containers/{id}/archive", "archive:put"),
     ("POST", "/containers/{id}/update", "resources:update"),

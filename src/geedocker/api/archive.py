@@ -16,7 +16,7 @@ import stat
 import time
 
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response
+from geedocker.api.messages import Request, Response
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

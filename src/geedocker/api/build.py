@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from geedocker.api.errors import ApiError, from_engine
-from geedocker.api.server import Request, Response, json_response
+from geedocker.api.messages import Request, Response, json_response
 from geedocker.build.progress import Display, Vertex
 from geedocker.errors import GeeDockerError
 

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 from geedocker.api.filters import filters_arg
-from geedocker.api.server import Request, Response
+from geedocker.api.messages import Request, Response
 from geedocker.store.events_query import FILTERS, OTHER_FILTERS, parse_when, watch
 
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from geedocker.api import streams
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Hijack, Request, Response, json_response
+from geedocker.api.messages import Hijack, Request, Response, json_response
+from geedocker.containers.engine import Engine
 from geedocker.containers.execute import ExecOptions, exec_created
 from geedocker.containers.record import Status
-from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerNotFound, GeeDockerError
 
 MAX_SESSIONS = 4096  # finished sessions are dropped oldest first past this
@@ -63,7 +63,7 @@ def create(req: Request) -> Response:
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object")
     try:
-        rec = refresh(req.layout, ContainerStore(req.layout).resolve(req.params["id"]))
+        rec = refresh(req.layout, Engine.of(req.layout).containers.resolve(req.params["id"]))
     except ContainerNotFound as e:
         raise ApiError(404, f"No such container: {req.params['id']}") from e
     if rec.state.status != Status.RUNNING:
@@ -116,7 +116,7 @@ def start(req: Request) -> Response | Hijack:
         raise ApiError(400, "the request body must be a JSON object")
     if s.started:
         raise ApiError(409, f"exec {s.id} has already been started")
-    rec = ContainerStore(req.layout).resolve(s.container_id)
+    rec = Engine.of(req.layout).containers.resolve(s.container_id)
     if rec.state.status != Status.RUNNING:
         raise ApiError(409, f"Container {rec.id} is not running")
     s.started = True

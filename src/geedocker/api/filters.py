@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request
+from geedocker.api.messages import Request
 
 
 def filters_arg(req: Request, allowed: Collection[str] | None = None) -> dict[str, list[str]]:

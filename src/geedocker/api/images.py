@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from geedocker.api.errors import ApiError, from_engine
-from geedocker.api.server import Request, Response, json_response
+from geedocker.api.messages import Request, Response, json_response
+from geedocker.containers.engine import Engine
 from geedocker.errors import GeeDockerError
 
 Emit = Callable[[dict[str, Any]], None]
@@ -150,10 +151,9 @@ def _pull(req: Request, name: str, platform_text: str, emit: Emit) -> None:
             emit(msg)
 
     from geedocker.errors import ImageNotFound
-    from geedocker.store.images import ImageStore
 
     try:
-        before = ImageStore(req.layout).resolve(name).manifest_digest
+        before = Engine.of(req.layout).images.resolve(name).manifest_digest
     except (ImageNotFound, GeeDockerError):
         before = None
     result = pull(req.layout, name, options=options, progress=progress)
@@ -232,10 +232,9 @@ def inspect(req: Request) -> Response:
 
 
 def history(req: Request) -> Response:
-    from geedocker.store.images import ImageStore
     from geedocker.timefmt import parse_rfc3339
 
-    rec = ImageStore(req.layout).resolve(req.params["name"])
+    rec = Engine.of(req.layout).images.resolve(req.params["name"])
     out = []
     for i, h in enumerate(reversed(rec.config.history)):
         t = parse_rfc3339(str(h.get("created") or ""))
@@ -258,11 +257,10 @@ def tag(req: Request) -> Response:
 
 
 def remove(req: Request) -> Response:
-    from geedocker.containers.store import ContainerStore
     from geedocker.images.local import remove_image
 
     out = []
-    users = ContainerStore(req.layout).image_users
+    users = Engine.of(req.layout).containers.image_users
     for line in remove_image(req.layout, req.params["name"], users=users, force=req.flag("force")):
         key, _, val = line.partition(": ")
         out.append({"Untagged" if key == "Untagged" else "Deleted": val})
@@ -308,9 +306,8 @@ def push(req: Request) -> Response:
 
 def _tar_of(req: Request, names: list[str]) -> Response:
     from geedocker.images.tarball import save
-    from geedocker.store.images import ImageStore
 
-    store = ImageStore(req.layout)
+    store = Engine.of(req.layout).images
     for n in names:
         store.resolve(n)  # a 404 before the stream starts
     r, w = os.pipe()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response, no_content
-from geedocker.containers.store import ContainerStore
+from geedocker.api.messages import Request, Response, json_response, no_content
+from geedocker.containers.engine import Engine
 
 _CREATE_FIELDS = {"Name", "CheckDuplicate", "Driver", "Internal", "Attachable", "Ingress", "IPAM", "EnableIPv6",
                   "Options", "Labels", "Scope", "ConfigOnly", "ConfigFrom"}  # fmt: skip
@@ -115,7 +115,7 @@ def connect(req: Request) -> Response:
     ipam = ep.get("IPAMConfig") or {}
     ip = str(ipam.get("IPv4Address") or "")
     aliases = [str(a) for a in ep.get("Aliases") or []]
-    rec = ContainerStore(req.layout).resolve(str(body["Container"]))
+    rec = Engine.of(req.layout).containers.resolve(str(body["Container"]))
     endpoint.connect(req.layout, req.params["id"], rec.id, rec.name, parse_ip(ip) if ip else "", aliases)
     return Response(200, b"", content_type="")
 
@@ -126,6 +126,6 @@ def disconnect(req: Request) -> Response:
     body = req.json()
     if not isinstance(body, dict) or not body.get("Container"):
         raise ApiError(400, "Container is required")
-    rec = ContainerStore(req.layout).resolve(str(body["Container"]))
+    rec = Engine.of(req.layout).containers.resolve(str(body["Container"]))
     endpoint.disconnect(req.layout, req.params["id"], rec.id, rec.name)
     return Response(200, b"", content_type="")

@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response
+from geedocker.api.messages import Request, Response, json_response
+from geedocker.containers.engine import Engine
 from geedocker.containers.record import ContainerRecord, Status
-from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerNotFound, GeeDockerError
 
 TYPE_CHECKING = False
@@ -46,7 +46,7 @@ def _record(req: Request) -> ContainerRecord:
     from geedocker.containers.lifecycle import refresh
 
     try:
-        return refresh(req.layout, ContainerStore(req.layout).resolve(req.params["id"]))
+        return refresh(req.layout, Engine.of(req.layout).containers.resolve(req.params["id"]))
     except ContainerNotFound as e:
         raise ApiError(404, f"No such container: {req.params['id']}") from e
 
@@ -152,7 +152,7 @@ def _sample(req: Request, rec: ContainerRecord) -> tuple[ContainerRecord, Sample
     from geedocker.timefmt import now_rfc3339
 
     try:
-        cur = refresh(req.layout, ContainerStore(req.layout).load(rec.id))
+        cur = refresh(req.layout, Engine.of(req.layout).containers.load(rec.id))
     except GeeDockerError:
         return rec, None, ZERO_TIME
     if cur.state.status != Status.RUNNING:

@@ -9,7 +9,8 @@ from typing import Any
 
 from geedocker.api.app import API_VERSION, MIN_API_VERSION
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response
+from geedocker.api.messages import Request, Response, json_response
+from geedocker.containers.engine import Engine
 
 VERSION = "0.1.0"
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x"}
@@ -45,11 +46,10 @@ def version(req: Request) -> Response:
 def _counts(req: Request) -> dict[str, int]:
     from geedocker.containers.lifecycle import refresh
     from geedocker.containers.record import Status
-    from geedocker.containers.store import ContainerStore
     from geedocker.errors import GeeDockerError
 
     running = stopped = 0
-    store = ContainerStore(req.layout)
+    store = Engine.of(req.layout).containers
     for rec in store.list():
         try:
             rec = refresh(req.layout, rec)
@@ -146,7 +146,6 @@ def _host_id(req: Request) -> str:
 
 
 def df(req: Request) -> Response:
-    from geedocker.containers.store import ContainerStore
     from geedocker.images.local import list_images
 
     images = [{"Id": r.id, "RepoTags": [f"{r.repository}:{r.tag}"], "Size": r.size, "SharedSize": -1,
@@ -154,7 +153,7 @@ def df(req: Request) -> Response:
                "Labels": {}} for r in list_images(req.layout)]  # fmt: skip
     containers = [{"Id": r.id, "Names": ["/" + r.name], "Image": r.image, "ImageID": r.image_id,
                    "State": r.state.status.value, "SizeRw": 0, "SizeRootFs": 0, "Labels": dict(r.options.labels)}
-                  for r in ContainerStore(req.layout).list()]  # fmt: skip
+                  for r in Engine.of(req.layout).containers.list()]  # fmt: skip
     return json_response({"LayersSize": sum(i["Size"] for i in images), "Images": images,
                           "Containers": containers, "Volumes": [], "BuildCache": []})  # fmt: skip
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from geedocker.api.errors import ApiError
-from geedocker.api.server import Request, Response, json_response, no_content
+from geedocker.api.messages import Request, Response, json_response, no_content
+from geedocker.containers.engine import Engine
 
 
 def _filter_pairs(req: Request) -> list[tuple[str, str]]:
@@ -26,7 +27,6 @@ def list_(req: Request) -> Response:
 
 def create(req: Request) -> Response:
     from geedocker.containers import volumes
-    from geedocker.volumes.store import VolumeStore
 
     body = req.json(required=False) or {}
     if not isinstance(body, dict):
@@ -36,15 +36,14 @@ def create(req: Request) -> Response:
         raise ApiError(404, f'error looking up volume plugin {driver}: plugin "{driver}" not found')
     labels = {str(k): str(v) for k, v in (body.get("Labels") or {}).items()}
     opts = {str(k): str(v) for k, v in (body.get("DriverOpts") or {}).items()}
-    vol, _ = VolumeStore(req.layout).create(str(body.get("Name") or ""), labels, opts)
+    vol, _ = Engine.of(req.layout).volumes.create(str(body.get("Name") or ""), labels, opts)
     return json_response(volumes.inspect_volume(req.layout, vol), 201)
 
 
 def inspect(req: Request) -> Response:
     from geedocker.containers import volumes
-    from geedocker.volumes.store import VolumeStore
 
-    return json_response(volumes.inspect_volume(req.layout, VolumeStore(req.layout).get(req.params["name"])))
+    return json_response(volumes.inspect_volume(req.layout, Engine.of(req.layout).volumes.get(req.params["name"])))
 
 
 def remove(req: Request) -> Response:

@@ -43,10 +43,11 @@ from geedocker.build.stages import (
     split_stages,
 )
 from geedocker.build.workspace import Workspace
+from geedocker.containers.engine import Engine
 from geedocker.errors import GeeDockerError, ImageNotFound, UsageError
 from geedocker.images.compose import Base, now, write_image
 from geedocker.oci import ContainerConfig, Platform, chain_ids
-from geedocker.store.images import ImageRecord, ImageStore
+from geedocker.store.images import ImageRecord
 from geedocker.store.layout import Layout
 from geedocker.values import field, replace, value
 
@@ -168,14 +169,13 @@ class Builder:
         """Stop every stage: no new step starts, running RUN containers are killed."""
         import signal
 
-        from geedocker.containers.backend import get_backend
 
         self.cancelled.set()
         with self.lock:
             running = dict(self.running)
         for cid, runtime in running.items():
             try:
-                get_backend(self.layout, runtime or None).kill(cid, signal.SIGKILL)
+                Engine.of(self.layout).backend(runtime or None).kill(cid, signal.SIGKILL)
             except GeeDockerError:
                 pass
 
@@ -321,7 +321,7 @@ class Builder:
         """Image ``name`` for ``platform`` (the build's by default; a FROM --platform's variant of the host's
         architecture): the local one if it is for that platform, else pulled, as ``run --platform`` does."""
         want = platform or self.platform
-        store = ImageStore(self.layout)
+        store = Engine.of(self.layout).images
         other: Platform | None = None  # the platform of a local image that is not the one wanted
         if not self.opts.pull:
             try:

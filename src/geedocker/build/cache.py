@@ -20,10 +20,9 @@ import json
 import os
 
 from geedocker.archive.writer import LayerBlob
+from geedocker.containers.engine import Engine
 from geedocker.digest import Digest
-from geedocker.store.blobs import BlobStore
 from geedocker.store.fsutil import atomic_write
-from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
 from geedocker.values import value
 
@@ -68,7 +67,8 @@ class BuildCache:
             chain = Digest.parse(d["chain"])
         except (OSError, ValueError, KeyError):
             return False, None
-        if not BlobStore(self.layout).has(blob.digest) or not (any_parent or LayerStore(self.layout).has(chain)):
+        engine = Engine.of(self.layout)
+        if not engine.blobs.has(blob.digest) or not (any_parent or engine.layers.has(chain)):
             return False, None
         with contextlib.suppress(OSError):
             os.utime(self.dir / f"{key}.json")  # last used: what ``system df -v`` shows
@@ -116,11 +116,10 @@ class BuildCache:
 
     def _used(self) -> tuple[set[Digest], set[Digest]]:
         """The blobs and layers the images use."""
-        from geedocker.store.images import ImageStore
 
         used_blobs: set[Digest] = set()
         used_chains: set[Digest] = set()
-        for rec in ImageStore(self.layout).records():
+        for rec in Engine.of(self.layout).images.records():
             used_blobs |= set(rec.layer_digests)
             used_chains |= set(rec.chain_ids)
         return used_blobs, used_chains
@@ -136,7 +135,8 @@ class BuildCache:
         from geedocker.trees import content_size
 
         used_blobs, used_chains = self._used()
-        blobs, layers = BlobStore(self.layout), LayerStore(self.layout)
+        engine = Engine.of(self.layout)
+        blobs, layers = engine.blobs, engine.layers
         counted: set[Digest] = set()  # layers already counted: two entries with one result take its room once
         out = []
         for key, digest, chain, created, used in self._entries():
@@ -163,7 +163,8 @@ class BuildCache:
 
         entries = self._entries()
         used_blobs, used_chains = self._used()
-        blobs, layers = BlobStore(self.layout), LayerStore(self.layout)
+        engine = Engine.of(self.layout)
+        blobs, layers = engine.blobs, engine.layers
         freed = 0
         removed: list[str] = []
         for key, digest, chain, _, _ in entries:

@@ -29,10 +29,10 @@ from geedocker.build.copier import Copier, CopySpec, resolve_sources
 from geedocker.build.dockerfile import Instruction
 from geedocker.build.dockerignore import Ignore
 from geedocker.build.shellwords import expand
+from geedocker.containers.engine import Engine
 from geedocker.errors import GeeDockerError
 from geedocker.images.compose import now, register_layer
 from geedocker.images.layerdiff import UpperDiff, write_layer
-from geedocker.store.blobs import BlobStore
 from geedocker.values import replace
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _layer_of(b: Builder, upper: Path, lowers: list[Path], runtime_paths: Sequen
     diff = UpperDiff(upper, lowers, runtime_paths)
     if diff.is_empty():
         return None
-    return write_layer(diff, BlobStore(b.layout).writer())
+    return write_layer(diff, Engine.of(b.layout).blobs.writer())
 
 
 # --- WORKDIR -----------------------------------------------------------------------------------
@@ -392,7 +392,6 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
     from geedocker.containers.commit import runtime_paths
     from geedocker.containers.options import MountSpec, RunOptions
     from geedocker.containers.plan import merge_env
-    from geedocker.containers.store import ContainerStore
     from geedocker.network.options import NetworkOptions
 
     argv = _run_argv(state, ins)
@@ -458,7 +457,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
                 if kept:
                     b.show_failed_output(b"".join(kept))
                 raise RunFailed(f"The command '{' '.join(argv)}' returned a non-zero code: {code}", code)
-            store = ContainerStore(b.layout)
+            store = Engine.of(b.layout).containers
             made = [p for p in runtime_paths(store.bundle(rec.id)) if p not in volumes]
             return _layer_of(b, store.dir(rec.id) / "upper", lowers, made)
         finally:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 
+from geedocker.containers.engine import Engine
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from geedocker.containers.record import ContainerRecord
@@ -33,11 +35,10 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import detach_keys_of, layout_of
     from geedocker.containers import lifecycle
     from geedocker.containers.record import Status
-    from geedocker.containers.store import ContainerStore
     from geedocker.errors import ContainerError
 
     layout = layout_of(args)
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     keys = detach_keys_of(args)
     rec = lifecycle.refresh(layout, store.resolve(args.container))
     if rec.state.status != Status.RUNNING:
@@ -69,10 +70,9 @@ def attach_to(layout: Layout, rec: ContainerRecord, *, stdin: bool, keys: bytes,
 
     from geedocker.containers import lifecycle, logs
     from geedocker.containers.record import Status
-    from geedocker.containers.store import ContainerStore
     from geedocker.errors import ContainerError, GeeDockerError
 
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     opts = rec.options
     if stdin and opts.tty and not os.isatty(0):
         err = ContainerError("the input device is not a TTY")  # docker's words and status

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from geedocker.cli.common import ago, human_size, layout_of, parse_time
+from geedocker.containers.engine import Engine
 
 HEADERS = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "CreatedBy": "CREATED BY",
            "Size": "SIZE", "Comment": "COMMENT"}  # docker's HistoryContext headers
@@ -67,13 +68,11 @@ def history_rows(layout: object, name: str, trunc: bool, human: bool) -> list[Hi
     """Newest first, as docker: each history entry, with its layer's size when it made one; the image's own id
     on the newest line, <missing> on the others (their intermediate images are not kept, as after a pull)."""
     from geedocker.errors import StoreError
-    from geedocker.store.images import ImageStore
-    from geedocker.store.layers import LayerStore
     from geedocker.store.layout import Layout
 
     assert isinstance(layout, Layout)
-    rec = ImageStore(layout).resolve(name)
-    layers = LayerStore(layout)
+    rec = Engine.of(layout).images.resolve(name)
+    layers = Engine.of(layout).layers
     sizes: list[int] = []
     for chain, desc in zip(rec.chain_ids, rec.manifest.layers, strict=False):
         try:

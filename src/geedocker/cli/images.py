@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from geedocker.cli.common import ago, human_size, layout_of, parse_time
+from geedocker.containers.engine import Engine
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -99,9 +100,8 @@ def default_table(rows: list[ImageContext], digests: bool) -> str:
 
 
 def _labels(layout: Layout, image_id: str) -> dict[str, str]:
-    from geedocker.store.images import ImageStore
 
-    return dict(ImageStore(layout).resolve(image_id).config.config.labels)
+    return dict(Engine.of(layout).images.resolve(image_id).config.config.labels)
 
 
 def _until(value: str) -> float:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from geedocker.containers.engine import Engine
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
@@ -77,18 +79,16 @@ def docker_info(layout: Layout) -> dict[str, object]:
     from geedocker import __version__
     from geedocker.containers.backend import backend_name
     from geedocker.containers.record import Status
-    from geedocker.containers.store import ContainerStore
     from geedocker.format.struct import Struct
     from geedocker.runtime.cgroups import is_unified
-    from geedocker.store.images import ImageStore
 
-    records = ContainerStore(layout).list()
+    records = Engine.of(layout).containers.list()
     running = sum(r.state.status == Status.RUNNING for r in records)
     paused = sum(r.state.status.value == "paused" for r in records)
     uname = os.uname()
     fields: dict[str, object] = {
         "ID": "", "Containers": len(records), "ContainersRunning": running, "ContainersPaused": paused,
-        "ContainersStopped": len(records) - running - paused, "Images": len(ImageStore(layout).records()),
+        "ContainersStopped": len(records) - running - paused, "Images": len(Engine.of(layout).images.records()),
         "Driver": "overlay2", "DriverStatus": [["Backing Filesystem", backing_filesystem(layout.layers)],
                          ["Supports d_type", "true"]],
         "LoggingDriver": "json-file", "CgroupDriver": "cgroupfs", "CgroupVersion": "2" if is_unified() else "1",

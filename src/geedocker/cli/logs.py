@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from geedocker.containers.engine import Engine
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -53,11 +55,10 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.containers import logs
     from geedocker.containers.record import Status
     from geedocker.containers.refresh import refresh
-    from geedocker.containers.store import ContainerStore
     from geedocker.errors import GeeDockerError, UsageError
 
     layout = layout_of(args)
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = store.resolve(args.container)
     if rec.options.log_driver == "none":
         from geedocker.errors import DaemonError

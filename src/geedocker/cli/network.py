@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from geedocker.containers.engine import Engine
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from geedocker.store.layout import Layout
@@ -93,9 +95,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"Error response from daemon: {e}", file=sys.stderr)
                 code = 1
         return code
-    from geedocker.containers.store import ContainerStore
 
-    rec = ContainerStore(layout).resolve(args.container)
+    rec = Engine.of(layout).containers.resolve(args.container)
     if action == "connect":
         endpoint.connect(layout, args.network, rec.id, rec.name, parse_ip(args.ip) if args.ip else "", args.alias)
         return 0

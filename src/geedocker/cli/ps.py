@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from geedocker.containers.engine import Engine
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from geedocker.containers.record import ContainerRecord
@@ -27,12 +29,11 @@ def _size(layout: object, rec: object) -> str:
     """docker's SIZE: the container's writable layer, and "virtual" with the image's layers, in docker's units."""
     from geedocker.cli.common import human_size
     from geedocker.containers.record import ContainerRecord
-    from geedocker.containers.store import ContainerStore
     from geedocker.store.layout import Layout
     from geedocker.trees import content_size
 
     assert isinstance(layout, Layout) and isinstance(rec, ContainerRecord)
-    rw = content_size(str(ContainerStore(layout).dir(rec.id) / "upper"))
+    rw = content_size(str(Engine.of(layout).containers.dir(rec.id) / "upper"))
     virtual = rw + sum(content_size(d) for d in rec.lower_dirs)
     return f"{human_size(rw)} (virtual {human_size(virtual)})" if virtual else human_size(rw)
 
@@ -44,14 +45,13 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.containers import ps
     from geedocker.containers.filters import filter_records
     from geedocker.containers.refresh import refresh
-    from geedocker.containers.store import ContainerStore
 
     if args.format:  # docker 28 checks the template on an empty row first, with or without containers
         from geedocker.format import docker
 
         docker.check(args.format, ps.PsRow("", "", "", "", "", "", "", "", "", ""))
     layout = layout_of(args)
-    records = [refresh(layout, r) for r in ContainerStore(layout).list()]
+    records = [refresh(layout, r) for r in Engine.of(layout).containers.list()]
     records.sort(key=lambda r: r.created, reverse=True)
     last = 1 if args.latest else args.last
     records = filter_records(layout, records, args.filter, all_=args.all or last > 0)
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from geedocker import network
 
     size = args.size or ".Size" in fmt
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     # as docker, a stopped container shows no ports (and so costs no read of its network state)
     rows = [ps.row(r, now, trunc=not args.no_trunc,
                    ports=network.ports_text(layout, r.id) if r.state.status.value in ("running", "paused") else "",

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from geedocker.cli.common import layout_of
+from geedocker.containers.engine import Engine
 from geedocker.errors import GeeDockerError
 
 
@@ -16,14 +17,13 @@ def register(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from geedocker.containers.store import ContainerStore
     from geedocker.images.local import remove_image
 
     layout = layout_of(args)
     rc = 0
     for name in args.images:
         try:
-            for line in remove_image(layout, name, users=ContainerStore(layout).image_users, force=args.force):
+            for line in remove_image(layout, name, users=Engine.of(layout).containers.image_users, force=args.force):
                 print(line)
         except GeeDockerError as e:
             print(f"Error: {e}", file=sys.stderr)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from geedocker.containers.engine import Engine
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from geedocker.store.layout import Layout
@@ -56,10 +58,9 @@ def _start_attached(args: argparse.Namespace, layout: Layout) -> int:
     from geedocker.cli.common import detach_keys_of
     from geedocker.containers import lifecycle
     from geedocker.containers.record import Status
-    from geedocker.containers.store import ContainerStore
     from geedocker.errors import ContainerError
     keys = detach_keys_of(args)
-    rec = lifecycle.refresh(layout, ContainerStore(layout).resolve(args.containers[0]))
+    rec = lifecycle.refresh(layout, Engine.of(layout).containers.resolve(args.containers[0]))
     stdin = args.interactive and rec.options.interactive
     if rec.state.status == Status.RUNNING:
         code, _ = attach_to(layout, rec, stdin=args.interactive, keys=keys, sig_proxy=True)

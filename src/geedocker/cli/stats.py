@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from geedocker.containers.engine import Engine
+
 
 def register(p: argparse.ArgumentParser) -> None:
     p.usage = "%(prog)s [OPTIONS] [CONTAINER...]"  # docker's usage line
@@ -22,12 +24,11 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.containers import stats
     from geedocker.containers.lifecycle import refresh
     from geedocker.containers.record import Status
-    from geedocker.containers.store import ContainerStore
     from geedocker.errors import GeeDockerError
     from geedocker.format import docker
 
     layout = layout_of(args)
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     recs = [store.resolve(r) for r in args.containers] if args.containers else store.list()
     fmt = args.format or stats.DEFAULT_FORMAT
     before: dict[str, stats.Sample] = {}

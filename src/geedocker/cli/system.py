@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 
+from geedocker.containers.engine import Engine
+
 
 def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="COMMAND", required=True)
@@ -76,13 +78,12 @@ def _boot(args: argparse.Namespace) -> int:
     from geedocker.containers import lifecycle
     from geedocker.containers.record import Status
     from geedocker.containers.restart import starts_at_boot
-    from geedocker.containers.store import ContainerStore
     from geedocker.errors import GeeDockerError
 
     layout = layout_of(args)
     code = 0
     lifecycle.sweep(layout)  # what creates and removals interrupted by the reboot left
-    for rec in ContainerStore(layout).list():
+    for rec in Engine.of(layout).containers.list():
         rec = lifecycle.refresh(layout, rec)
         if rec.state.status == Status.RUNNING or not starts_at_boot(rec.options.restart, rec.state.manually_stopped):
             continue

@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from geedocker.containers.engine import Engine
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from geedocker.build.cache import CacheRecord
@@ -178,24 +180,20 @@ class Usage:
         from geedocker.containers import ps
         from geedocker.containers.lifecycle import refresh
         from geedocker.containers.record import Status
-        from geedocker.containers.store import ContainerStore
         from geedocker.containers.volumes import volumes_of
         from geedocker.images.local import list_images
-        from geedocker.store.images import ImageStore
-        from geedocker.store.layers import LayerStore
         from geedocker.trees import content_size
         from geedocker.values import replace
-        from geedocker.volumes.store import VolumeStore
 
-        store = ContainerStore(layout)
+        store = Engine.of(layout).containers
         records = sorted((refresh(layout, r) for r in store.list()), key=lambda r: r.created, reverse=True)
         users: dict[str, int] = {}
         for r in records:
             users[r.image_id] = users.get(r.image_id, 0) + 1
         # each image's layers with their sizes: a layer in two images is shared, and counted once in the total
-        layer_store = LayerStore(layout)
+        layer_store = Engine.of(layout).layers
         layers: dict[str, list[tuple[str, int]]] = {}
-        for rec in ImageStore(layout).records():
+        for rec in Engine.of(layout).images.records():
             mine = []
             for chain, desc in zip(rec.chain_ids, rec.manifest.layers, strict=False):
                 try:
@@ -225,7 +223,7 @@ class Usage:
                                          for r in records]
         self.running = sum(1 for r in records if r.state.status == Status.RUNNING)
         self.stopped_rw = sum(self.rw[r.id] for r in records if r.state.status != Status.RUNNING)
-        vstore = VolumeStore(layout)
+        vstore = Engine.of(layout).volumes
         links: dict[str, int] = {}
         for r in records:
             for name in set(volumes_of(r)):

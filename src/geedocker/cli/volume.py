@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from geedocker.containers.engine import Engine
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from geedocker.store.layout import Layout
@@ -55,10 +57,9 @@ def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import layout_of
     from geedocker.containers import volumes
     from geedocker.errors import GeeDockerError, UsageError
-    from geedocker.volumes.store import VolumeStore
 
     layout = layout_of(args)
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     action = {"list": "ls", "remove": "rm"}.get(args.action, args.action)
     if action == "create":
         if args.name and args.name_arg and args.name != args.name_arg:
@@ -139,13 +140,12 @@ HEADERS = {"Driver": "DRIVER", "Name": "VOLUME NAME", "Labels": "LABELS", "Links
 
 def _row(layout: Layout, vol: Volume) -> dict[str, str]:
     """``volume ls``'s fields for --format (docker's names: .Name, .Driver, .Labels, .Mountpoint, ...)."""
-    from geedocker.volumes.store import VolumeStore
 
     return {
         "Driver": vol.driver,
         "Labels": ",".join(f"{k}={v}" for k, v in vol.labels or ()),
         "Links": "N/A",
-        "Mountpoint": str(VolumeStore(layout).data(vol.name)),
+        "Mountpoint": str(Engine.of(layout).volumes.data(vol.name)),
         "Name": vol.name,
         "Scope": "local",
         "Size": "N/A",

@@ -33,8 +33,9 @@ from geedocker.containers.copy import (
     lstat_at,
     write_tar,
 )
+from geedocker.containers.engine import Engine
 from geedocker.containers.record import ContainerRecord
-from geedocker.containers.store import ContainerStore, event
+from geedocker.containers.store import event
 from geedocker.store.layout import Layout
 from geedocker.values import value
 
@@ -93,7 +94,7 @@ def _stat(root: Root, ref: str, path: str) -> tuple[PathStat, int, str]:
 
 def stat_path(layout: Layout, ref: str, path: str) -> PathStat:
     """HEAD: the stat of ``path`` in container ``ref``."""
-    rec = ContainerStore(layout).resolve(ref)
+    rec = Engine.of(layout).containers.resolve(ref)
 
     def work(root: Path) -> str:
         with Root(root) as r:
@@ -130,7 +131,7 @@ class ArchiveStream:
 def open_archive(layout: Layout, ref: str, path: str) -> ArchiveStream:
     """GET: a tar of ``path`` in container ``ref`` with its stat; raises (before any byte) when the path is
     missing (``CopyPathNotFound``) or cannot be archived."""
-    rec = ContainerStore(layout).resolve(ref)
+    rec = Engine.of(layout).containers.resolve(ref)
     r, w = os.pipe()
     failure: list[BaseException] = []
 
@@ -173,7 +174,7 @@ def extract(layout: Layout, ref: str, path: str, body: Iterator[bytes], *, keep_
     from geedocker.archive.apply import apply_layer
     from geedocker.archive.options import Extract, WhiteoutPolicy
 
-    rec = ContainerStore(layout).resolve(ref)
+    rec = Engine.of(layout).containers.resolve(ref)
     r, w = os.pipe()
 
     def work(root: Path) -> str:

@@ -387,6 +387,11 @@ def register_backend(name: str, factory: Callable[[Layout], Backend] | None) -> 
         _registered[name] = factory
 
 
+def is_registered(name: str) -> bool:
+    """Whether ``name`` is a backend given by ``register_backend`` (made anew on each ``get_backend``)."""
+    return name in _registered
+
+
 def get_backend(layout: Layout, name: str | None = None) -> Backend:
     """The runtime named ``name`` (as recorded for a container) or the configured default."""
     name = name or backend_name()

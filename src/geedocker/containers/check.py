@@ -11,10 +11,10 @@ import contextlib
 from pathlib import Path
 
 from geedocker.containers import rootfs
+from geedocker.containers.engine import Engine
 from geedocker.containers.lifecycle import refresh, sweep
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import Status
-from geedocker.containers.store import ContainerStore
 from geedocker.errors import GeeDockerError
 from geedocker.store.fsutil import is_mountpoint
 from geedocker.store.layout import Layout
@@ -29,7 +29,7 @@ def check(layout: Layout, repair: bool = False) -> tuple[list[str], list[str]]:
     from geedocker.network.hostcheck import check as check_network
     from geedocker.runtime.cgroups import for_container
 
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     found: list[str] = []
     fixed: list[str] = []
     for path in store.leftover_dirs():

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from geedocker.archive.writer import tar_stream
+from geedocker.containers.engine import Engine
 from geedocker.containers.plan import merge_env
 from geedocker.containers.record import ContainerRecord, Status
-from geedocker.containers.store import ContainerStore, event
+from geedocker.containers.store import event
 from geedocker.errors import ContainerError
 from geedocker.images.layerdiff import Change, UpperDiff, write_layer
 from geedocker.oci import ContainerConfig
-from geedocker.store.images import ImageRecord, ImageStore
+from geedocker.store.images import ImageRecord
 from geedocker.store.layout import Layout
 from geedocker.values import replace
 
@@ -39,7 +40,7 @@ def runtime_paths(bundle: Path) -> list[str]:
 
 
 def upper_diff(layout: Layout, rec: ContainerRecord) -> UpperDiff:
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     upper = store.dir(rec.id) / "upper"
     if not upper.is_dir():
         raise ContainerError(f"container {rec.name} has no filesystem (upper dir missing)")
@@ -48,7 +49,7 @@ def upper_diff(layout: Layout, rec: ContainerRecord) -> UpperDiff:
 
 def diff(layout: Layout, ref: str) -> list[Change]:
     """``docker diff``: the paths the container added, changed or deleted, sorted."""
-    rec = ContainerStore(layout).resolve(ref)
+    rec = Engine.of(layout).containers.resolve(ref)
     return upper_diff(layout, rec).changes()
 
 
@@ -56,7 +57,7 @@ def export(layout: Layout, ref: str, out: BinaryIO) -> None:
     """``docker export``: the container's merged filesystem as a plain tar on ``out``."""
     from geedocker.images.union import write_tree
 
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = store.resolve(ref)
     layers = [store.dir(rec.id) / "upper", *(Path(p) for p in rec.lower_dirs)]
     with tar_stream(out) as tw:
@@ -119,15 +120,14 @@ def commit(
     read, so the layer is one moment of it; thawed after, whatever happens. One paused already stays so."""
     from geedocker.images.compose import Base, now, register_layer, write_image
     from geedocker.images.importer import apply_change
-    from geedocker.store.blobs import BlobStore
 
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = store.resolve(ref)
-    parent = ImageStore(layout).resolve(rec.image_id) if rec.image_id else None
+    parent = Engine.of(layout).images.resolve(rec.image_id) if rec.image_id else None
     base = Base.of(parent)
     with _frozen(layout, rec, pause):
         d = upper_diff(layout, rec)
-        blob = write_layer(d, BlobStore(layout).writer())
+        blob = write_layer(d, Engine.of(layout).blobs.writer())
     register_layer(layout, base.diff_ids, blob)
     cfg = container_config(rec)
     for c in changes:

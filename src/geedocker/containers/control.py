@@ -13,11 +13,12 @@ import contextlib
 import os
 from collections.abc import Callable
 
+from geedocker.containers.engine import Engine
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.options import RunOptions
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import ContainerRecord, Status
-from geedocker.containers.store import ContainerStore, event
+from geedocker.containers.store import event
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.runtime.cgroups import Cgroup, for_container
 from geedocker.store.layout import Layout
@@ -36,15 +37,15 @@ def cgroup_of(rec: ContainerRecord) -> Cgroup:
 
 
 def _marker(layout: Layout, cid: str) -> str:
-    return str(ContainerStore(layout).paused_marker(cid))
+    return str(Engine.of(layout).containers.paused_marker(cid))
 
 
 def is_paused(layout: Layout, rec: ContainerRecord) -> bool:
-    return ContainerStore(layout).is_paused(rec)
+    return Engine.of(layout).containers.is_paused(rec)
 
 
 def _running(layout: Layout, ref: str) -> ContainerRecord:
-    rec = refresh(layout, ContainerStore(layout).resolve(ref))
+    rec = refresh(layout, Engine.of(layout).containers.resolve(ref))
     if rec.state.status != Status.RUNNING:
         raise DaemonError(f"Container {rec.id} is not running")
     return rec
@@ -59,13 +60,13 @@ def pause(layout: Layout, ref: str) -> ContainerRecord:
     from geedocker.store.fsutil import atomic_write
 
     mark = f"{rec.state.pid}:{rec.state.pid_start}".encode()
-    atomic_write(ContainerStore(layout).paused_marker(rec.id), mark, durable=False)
+    atomic_write(Engine.of(layout).containers.paused_marker(rec.id), mark, durable=False)
     event(layout, rec, "pause")
     return rec
 
 
 def unpause(layout: Layout, ref: str) -> ContainerRecord:
-    rec = refresh(layout, ContainerStore(layout).resolve(ref))
+    rec = refresh(layout, Engine.of(layout).containers.resolve(ref))
     if not is_paused(layout, rec):
         raise DaemonError(f"Container {rec.id} is not paused")
     cgroup_of(rec).thaw()
@@ -116,7 +117,7 @@ def rename(layout: Layout, ref: str, new: str) -> None:
     from geedocker.errors import NameConflictError
     from geedocker.store.fsutil import file_lock
 
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = store.resolve(ref)  # first, as dockerd: a missing container is the error, whatever the new name
     try:
         new = validate_name(new.lstrip("/"))
@@ -144,10 +145,10 @@ def rename(layout: Layout, ref: str, new: str) -> None:
 def update(layout: Layout, refs: list[str], changes: RunOptions, given: set[str]) -> list[str]:
     """``docker update``: each container's record takes the changed limits; a running one's cgroup too. The
     fields in ``given`` (memory, memory_swap, nano_cpus, cpu_shares, pids_limit) are taken from ``changes``."""
-    from geedocker.runtime.spec import Resources
+    from geedocker.runtime.spec_resources import Resources
 
     done = []
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     for ref in refs:
         rec = refresh(layout, store.resolve(ref))
         opts = rec.options
@@ -191,7 +192,7 @@ def port_lines(layout: Layout, ref: str, private: str = "") -> list[str]:
     """``docker port``: ``80/tcp -> 0.0.0.0:8080`` for each published port (or the host side of ``private``)."""
     from geedocker.network.netstate import load_state
 
-    rec = ContainerStore(layout).resolve(ref)
+    rec = Engine.of(layout).containers.resolve(ref)
     st = load_state(layout, rec.id)
     ports = sorted(st.ports, key=lambda p: (p.container_port, p.protocol, p.host_port)) if st else []
     want_port, _, want_proto = private.partition("/")

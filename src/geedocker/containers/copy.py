@@ -33,8 +33,8 @@ from geedocker.archive.options import WhiteoutPolicy
 from geedocker.archive.root import Root, clean_parts
 from geedocker.archive.writer import TarWriter, tar_stream
 from geedocker.containers import rootfs
+from geedocker.containers.engine import Engine
 from geedocker.containers.record import ContainerRecord
-from geedocker.containers.store import ContainerStore
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.procs import release_fds
 from geedocker.runtime import syscalls
@@ -312,7 +312,7 @@ def _to_container(root: Path, ref: str, src: str, dest: str, follow: bool, archi
 
 def _assemble(layout: Layout, rec: ContainerRecord) -> Path:
     """In this (private) mount namespace: the container's overlay and its volumes and binds at their places."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     root = store.rootfs(rec.id)
     syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE, None)
     if not rootfs.is_mountpoint(root):
@@ -346,7 +346,7 @@ def copy(layout: Layout, src: str, dest: str, *, follow: bool = False, archive: 
         raise UsageError("copying between containers is not supported" if a.container else
                          "must specify at least one container source")  # fmt: skip
     ref = a.container or b.container
-    rec = ContainerStore(layout).resolve(ref)
+    rec = Engine.of(layout).containers.resolve(ref)
 
     def work(root: Path) -> str:
         if a.container:

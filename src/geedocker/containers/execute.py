@@ -7,11 +7,12 @@ import json
 import os
 import signal
 
-from geedocker.containers.backend import get_backend, set_subreaper, wait_pid
+from geedocker.containers.backend import set_subreaper, wait_pid
+from geedocker.containers.engine import Engine
 from geedocker.containers.lifecycle import refresh
 from geedocker.containers.plan import merge_env
 from geedocker.containers.record import ContainerRecord, Status
-from geedocker.containers.store import ContainerStore, event
+from geedocker.containers.store import event
 from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerStateError, GeeDockerError, UsageError
 from geedocker.store.layout import Layout
@@ -39,7 +40,7 @@ def exec_process(layout: Layout, ref: str, eo: ExecOptions) -> tuple[str, dict[s
     """The container's id and the runtime-spec ``process`` for ``eo`` (based on the container's own)."""
     if not eo.args:
         raise UsageError("exec needs a command")
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = refresh(layout, store.resolve(ref))
     if rec.state.status != Status.RUNNING:
         raise ContainerStateError(f"container {rec.id} is not running")
@@ -74,7 +75,7 @@ def exec_in(layout: Layout, ref: str, eo: ExecOptions) -> int:
     """Run ``eo.args`` in the container; its exit status (0 with ``detach``). The journal gets docker's
     ``exec_create``, ``exec_start`` and (unless detached: no one waits for it) ``exec_die`` events."""
     cid, proc = exec_process(layout, ref, eo)
-    rec = ContainerStore(layout).load(cid)
+    rec = Engine.of(layout).containers.load(cid)
     exec_id = eo.exec_id
     if not exec_id:  # one made here: its creation is now (the API logs it when its session is made)
         exec_id = os.urandom(32).hex()
@@ -102,7 +103,7 @@ def _action_text(args: tuple[str, ...]) -> str:
 
 
 def _exec(layout: Layout, rec: ContainerRecord, cid: str, proc: dict[str, Any], eo: ExecOptions) -> int:
-    backend = get_backend(layout, rec.runtime or None)
+    backend = Engine.of(layout).backend(rec.runtime or None)
     stdin = 0 if eo.interactive else os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
     try:
         if eo.detach:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from geedocker.containers.engine import Engine
 from geedocker.containers.record import ContainerRecord, Status
-from geedocker.containers.store import ContainerStore
 from geedocker.errors import DaemonError, GeeDockerError, UsageError
 
 TYPE_CHECKING = False
@@ -102,7 +102,7 @@ def filter_records(layout: Layout, records: list[ContainerRecord], specs: list[s
             exited.append(int(e))
         except ValueError as err:
             raise FilterError(f'strconv.Atoi: parsing "{e}": invalid syntax') from err
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     def created(ref: str) -> str:
         try:
             return store.resolve(ref).created

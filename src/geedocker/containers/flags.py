@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from geedocker.containers.options import MountSpec
 from geedocker.errors import DaemonRefusal, UsageError
 from geedocker.runtime.capabilities import NAMES as ALL_CAPABILITIES
-from geedocker.runtime.spec import RLIMITS
+from geedocker.runtime.spec_process import RLIMITS
 
 MIN_MEMORY = 6 * 1024 * 1024
 

@@ -13,8 +13,9 @@ import threading
 import time
 from typing import Any
 
+from geedocker.containers.engine import Engine
 from geedocker.containers.record import ContainerRecord
-from geedocker.containers.store import ContainerStore, event
+from geedocker.containers.store import event
 from geedocker.store.fsutil import atomic_write
 from geedocker.store.layout import Layout
 
@@ -102,7 +103,7 @@ def argv(hc: dict[str, Any]) -> list[str]:
 
 
 def path(layout: Layout, cid: str) -> str:
-    return str(ContainerStore(layout).dir(cid) / "health.json")
+    return str(Engine.of(layout).containers.dir(cid) / "health.json")
 
 
 def load(layout: Layout, cid: str) -> dict[str, Any] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from geedocker.containers.engine import Engine
 from geedocker.containers.lifecycle import RootfsSource
 from geedocker.errors import ContainerError, ImageNotFound, UsageError
 from geedocker.logger import get_logger
@@ -38,10 +39,9 @@ def from_image(
     if pull not in PULL_POLICIES:
         raise UsageError(f"invalid --pull {pull!r}: expected one of {', '.join(PULL_POLICIES)}")
     from geedocker.oci import Platform
-    from geedocker.store.images import ImageStore
 
     wanted = Platform.parse(platform) if platform else None
-    store = ImageStore(layout)
+    store = Engine.of(layout).images
     rec = None
     if pull != "always":
         try:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 
 from geedocker import network
+from geedocker.containers.engine import Engine
 from geedocker.containers.options import MountSpec, RunOptions
 from geedocker.containers.record import ContainerRecord, Status
 from geedocker.containers.refresh import refresh
-from geedocker.containers.store import ContainerStore
 from geedocker.format.struct import GoObject
 from geedocker.store.layout import Layout
 
@@ -31,7 +31,7 @@ DEFAULT_SHM_SIZE = 64 << 20  # docker's and geedocker's /dev/shm without --shm-s
 
 def inspect_container(layout: Layout, name: str) -> dict[str, Any]:
     """Id, State, HostConfig, Mounts, Config, NetworkSettings... as ``docker inspect`` shows a container."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = refresh(layout, store.resolve(name))
     st = rec.state
     paused = store.is_paused(rec)
@@ -315,9 +315,8 @@ def _anonymous_volumes(layout: Layout, mounts: tuple[MountSpec, ...]) -> set[str
     if not names:
         return set()  # without loading the volume store
     from geedocker.errors import GeeDockerError
-    from geedocker.volumes.store import VolumeStore
 
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     out = set()
     for n in names:
         try:

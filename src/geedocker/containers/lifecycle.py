@@ -14,7 +14,8 @@ from pathlib import Path
 
 from geedocker import network
 from geedocker.containers import rootfs
-from geedocker.containers.backend import backend_name, get_backend
+from geedocker.containers.backend import backend_name
+from geedocker.containers.engine import Engine
 from geedocker.containers.flags import validate_name
 from geedocker.containers.monitor import run_attached, start_detached
 from geedocker.containers.options import RunOptions
@@ -101,7 +102,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
         known_capabilities=host_capabilities(), init_path=find_init_binary() if opts.init else None,
     )  # fmt: skip
     _check_mounts(opts)
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     runtime = backend_name()
 
     def make(cid: str, name: str) -> ContainerRecord:
@@ -138,7 +139,7 @@ def create(layout: Layout, source: RootfsSource, opts: RunOptions, *, starting: 
     plan = replace(plan, options=rec.options)  # with its name and its volumes named
     try:
         if starting:
-            get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
+            Engine.of(layout).backend(rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))
         _write_bundle(store, rec, plan, starting=starting)
     except BaseException:
         if starting:
@@ -178,7 +179,7 @@ def _with_health(cfg: ContainerConfig, flags: str) -> ContainerConfig:
 def _discard_prepared(layout: Layout, rec: ContainerRecord) -> None:
     """Undo what the runtime prepared for a start that did not happen (``create(starting=True)``)."""
     with contextlib.suppress(GeeDockerError):
-        get_backend(layout, rec.runtime or None).discard(rec.id, engine_cgroups_path(rec.id))
+        Engine.of(layout).backend(rec.runtime or None).discard(rec.id, engine_cgroups_path(rec.id))
 
 
 def _write_bundle(store: ContainerStore, rec: ContainerRecord, plan: ContainerPlan, *, starting: bool) -> None:
@@ -264,7 +265,7 @@ def start(
     """Start a created or exited container: attached (returns its exit status; ``on_started`` runs once it
     runs) or under a monitor (0). A container stopped by hand is no longer so (its restart policy applies
     again), unless ``keep_manual_stop`` (``system boot``)."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = refresh(layout, store.resolve(ref))
     if rec.damaged or rec.state.status in (Status.DEAD, Status.REMOVING):
         raise ContainerStateError("container is marked for removal and cannot be started")  # docker's words
@@ -276,7 +277,7 @@ def start(
         return 0
     if rec.options.devices:
         _add_devices(store, rec)
-    get_backend(layout, rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))  # discarded if it fails
+    Engine.of(layout).backend(rec.runtime or None).prepare(rec.id, engine_cgroups_path(rec.id))  # discarded if it fails
     if attach:
         return run_attached(layout, rec, on_started, attach_stdin=attach_stdin, detach_keys=detach_keys)
     start_detached(layout, rec)
@@ -306,7 +307,7 @@ def run(
 
 
 def _running(layout: Layout, rec: ContainerRecord) -> bool:
-    return refresh(layout, ContainerStore(layout).load(rec.id)).state.status == Status.RUNNING
+    return refresh(layout, Engine.of(layout).containers.load(rec.id)).state.status == Status.RUNNING
 
 
 def _wait_not_running(layout: Layout, rec: ContainerRecord, timeout: float | None) -> bool:
@@ -338,11 +339,11 @@ def _stopped_by_hand(store: ContainerStore, rec: ContainerRecord) -> ContainerRe
 
 
 def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord:
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = _stopped_by_hand(store, refresh(layout, store.resolve(ref)))
     if rec.state.status != Status.RUNNING:
         raise ContainerStateError(f"Cannot kill container: {ref}: container {rec.id} is not running")
-    get_backend(layout, rec.runtime or None).kill(rec.id, sig)
+    Engine.of(layout).backend(rec.runtime or None).kill(rec.id, sig)
     event(layout, rec, "kill", signal=str(int(sig)))
     _thaw_if_paused(layout, rec)
     return rec
@@ -350,7 +351,7 @@ def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord
 
 def _thaw_if_paused(layout: Layout, rec: ContainerRecord) -> None:
     """A signal to a paused container waits for the thaw: ``kill`` and ``stop`` thaw it after signalling (docker)."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     if store.is_paused(rec):
         from geedocker.runtime.cgroups import for_container  # here: only paused containers need it
 
@@ -362,11 +363,11 @@ def _thaw_if_paused(layout: Layout, rec: ContainerRecord) -> None:
 
 def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None = None) -> ContainerRecord:
     """The stop signal, then SIGKILL after ``timeout`` seconds (the container's stop timeout by default)."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = _stopped_by_hand(store, refresh(layout, store.resolve(ref)))
     if rec.state.status != Status.RUNNING:
         return rec
-    backend = get_backend(layout, rec.runtime or None)
+    backend = Engine.of(layout).backend(rec.runtime or None)
     t = rec.stop_timeout if timeout is None else timeout
     backend.kill(rec.id, sig or rec.stop_signal)
     _thaw_if_paused(layout, rec)
@@ -382,7 +383,7 @@ def stop(layout: Layout, ref: str, timeout: int | None = None, sig: int | None =
 def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = False) -> ContainerRecord:
     """Remove a container: with ``force`` a running one is killed first. Mounts, runtime state, the dir;
     with ``volumes`` (``rm -v``) its anonymous volumes that no other container uses."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = refresh(layout, store.resolve(ref))
     if rec.damaged:
         return _remove_damaged(layout, rec, force=force)
@@ -393,7 +394,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
                 "removal or force remove"
             )
         with contextlib.suppress(GeeDockerError):
-            get_backend(layout, rec.runtime or None).kill(rec.id, signal.SIGKILL)
+            Engine.of(layout).backend(rec.runtime or None).kill(rec.id, signal.SIGKILL)
             event(layout, rec, "kill", signal=str(int(signal.SIGKILL)))  # as docker's rm -f
         _thaw_if_paused(layout, rec)
         _wait_not_running(layout, rec, 30)
@@ -402,7 +403,7 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
         store.update_state(rec.id, status=Status.REMOVING)
     errors = []
     try:
-        get_backend(layout, rec.runtime or None).delete(rec.id, force=True)
+        Engine.of(layout).backend(rec.runtime or None).delete(rec.id, force=True)
     except GeeDockerError as e:
         errors.append(str(e))
     _destroy_cgroup(rec.id)  # made for a create that was killed before the runtime had any state
@@ -454,9 +455,9 @@ def _remove_damaged(layout: Layout, rec: ContainerRecord, *, force: bool) -> Con
     """``rm`` of a container whose record cannot be read: what it held is found without it, from the runtime's
     state, its cgroup, its rootfs mount point, its network state and the name index. Its processes (still in
     its cgroup) make it a running container: only ``-f`` takes it."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     runtime = runtime_of(layout, rec)
-    backend = get_backend(layout, runtime or None)
+    backend = Engine.of(layout).backend(runtime or None)
     running = _cgroup_busy(rec.id) or backend.state(rec.id).status in ("running", "paused", "created")
     if running and not force:
         raise ContainerStateError(
@@ -486,7 +487,7 @@ def wait(layout: Layout, ref: str, condition: str = "not-running") -> int:
     ``removed``: until it is removed, as the Engine API's wait conditions); its exit code."""
     if condition not in WAIT_CONDITIONS:
         raise UsageError(f"invalid condition: {condition!r} (not-running, next-exit or removed)")
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     rec = store.resolve(ref)
     delay = 0.005
     seen_start = rec.state.started_at
@@ -516,7 +517,7 @@ def prune(layout: Layout, select: Callable[[ContainerRecord], bool] | None = Non
     given, gets the bytes of each removed container's writable layer (docker's space reclaimed)."""
     from geedocker.trees import content_size
 
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     removed = []
     for rec in store.list():
         rec = refresh(layout, rec)
@@ -534,7 +535,7 @@ def prune(layout: Layout, select: Callable[[ContainerRecord], bool] | None = Non
 def sweep(layout: Layout) -> list[str]:
     """What interrupted creates and removals left that no container owns: ``.creating-``/``.removing-`` dirs
     and name-index entries of containers that are gone. What was removed (paths and names)."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     done = []
     for path in store.leftover_dirs():
         with contextlib.suppress(GeeDockerError):

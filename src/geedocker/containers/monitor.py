@@ -17,10 +17,10 @@ import signal
 import time
 from types import FrameType
 
-from geedocker.containers.backend import get_backend
+from geedocker.containers.engine import Engine
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import ContainerRecord, Status
-from geedocker.containers.store import ContainerStore, event
+from geedocker.containers.store import event
 from geedocker.containers.supervisor import Supervisor, detach_stdio, write_all
 from geedocker.errors import ContainerError, GeeDockerError
 from geedocker.logger import get_logger
@@ -124,7 +124,7 @@ def _forward_to(pid: int, pid_start: int, monitor: int, *, tty: bool, sig_proxy:
 
 def _exit_code_after_monitor_died(layout: Layout, rec: ContainerRecord) -> int:
     """The monitor went without telling the exit status (killed): the record's, once it is not running."""
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     try:
         cur = store.load(rec.id)
     except GeeDockerError:
@@ -229,7 +229,7 @@ def _restarted(layout: Layout, rec: ContainerRecord, code: int, ran_for: float) 
         return None
     from geedocker.containers import restart
 
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     try:
         cur = store.load(rec.id)
     except GeeDockerError:
@@ -245,7 +245,7 @@ def _restarted(layout: Layout, rec: ContainerRecord, code: int, ran_for: float) 
             store.update_state(rec.id, restarting=False)
             return None
         cur = store.update_state(rec.id, restarting=False, restart_count=cur.state.restart_count + 1)
-        get_backend(layout, cur.runtime or None).prepare(cur.id, engine_cgroups_path(cur.id))
+        Engine.of(layout).backend(cur.runtime or None).prepare(cur.id, engine_cgroups_path(cur.id))
         sup = Supervisor(layout, cur, attach=False)
         sup.launch()
     except GeeDockerError as e:

@@ -10,6 +10,7 @@ stop the pass: it is reported in ``Pruned.errors`` (dockerd logs it), and the it
 
 from __future__ import annotations
 
+from geedocker.containers.engine import Engine
 from geedocker.containers.filters import FilterError, check_keys, match_labels
 from geedocker.values import value
 
@@ -129,22 +130,19 @@ def images(layout: Layout, f: Filters, all_: bool = False) -> Pruned:
     """Dangling images (untagged; every image no container uses with ``all_`` or ``dangling=false``) that the
     filters take. The bytes are those of the unpacked layers that went with them (a layer another image or a
     container still uses stays, and counts nothing)."""
-    from geedocker.containers.store import ContainerStore
     from geedocker.errors import GeeDockerError
     from geedocker.images.local import remove_image
-    from geedocker.store.images import ImageStore
-    from geedocker.store.layers import LayerStore
 
     _check(f, IMAGE_FILTERS)
     for d in f.get("dangling", []):
         all_ = all_ or not _boolean("dangling", d)
-    store = ContainerStore(layout)
+    store = Engine.of(layout).containers
     used = {r.image_id for r in store.list()}
-    layers = LayerStore(layout)
+    layers = Engine.of(layout).layers
     lines: list[str] = []
     errors: list[str] = []
     reclaimed = 0
-    for rec in ImageStore(layout).records():
+    for rec in Engine.of(layout).images.records():
         if str(rec.id) in used or (not all_ and rec.tags):
             continue
         if not _older(rec.config.created, f) or not _labelled(dict(rec.config.config.labels), f):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import contextlib
 
+from geedocker.containers.engine import Engine
 from geedocker.containers.record import ContainerRecord, Status, is_alive
-from geedocker.containers.store import ContainerStore
 from geedocker.errors import GeeDockerError
 from geedocker.store.layout import Layout
 from geedocker.timefmt import now_rfc3339
@@ -23,10 +23,9 @@ def refresh(layout: Layout, rec: ContainerRecord) -> ContainerRecord:
     if is_alive(rec.state.pid, rec.state.pid_start) or is_alive(rec.state.monitor_pid, rec.state.monitor_start):
         return rec
     from geedocker.containers import rootfs
-    from geedocker.containers.backend import get_backend
 
-    store = ContainerStore(layout)
-    backend = get_backend(layout, rec.runtime or None)
+    store = Engine.of(layout).containers
+    backend = Engine.of(layout).backend(rec.runtime or None)
     code: int | None = None
     finished = ""
     with contextlib.suppress(GeeDockerError):

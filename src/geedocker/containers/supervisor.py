@@ -19,11 +19,11 @@ from pathlib import Path
 
 from geedocker import network
 from geedocker.containers import rootfs
-from geedocker.containers.backend import get_backend
+from geedocker.containers.engine import Engine
 from geedocker.containers.logs import JsonLogWriter
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import ContainerRecord, Status
-from geedocker.containers.store import ContainerStore, event
+from geedocker.containers.store import event
 from geedocker.entrypoint import collect_cycles
 from geedocker.errors import ContainerNotFound, GeeDockerError
 from geedocker.logger import get_logger
@@ -49,10 +49,10 @@ class Supervisor:
                  detach_keys: bytes = b"\x10\x11") -> None:
         self.layout = layout
         self.output = output  # gets the output instead of our stdout/stderr (the builder's RUN)
-        self.store = ContainerStore(layout)
+        self.store = Engine.of(layout).containers
         self.rec = rec
         self.attach = attach
-        self.backend: Backend = get_backend(layout, rec.runtime or None)
+        self.backend: Backend = Engine.of(layout).backend(rec.runtime or None)
         self.pid = 0
         self.master: int | None = None  # pty master (tty mode)
         self.out_r: int | None = None

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from geedocker.containers import rootfs
+from geedocker.containers.engine import Engine
 from geedocker.containers.options import MountSpec
 from geedocker.containers.record import ContainerRecord
 from geedocker.containers.store import ContainerStore
@@ -63,8 +64,8 @@ def resolve(
 
     The caller holds ``VolumeStore.locked`` until the container's record is written, so that no ``volume rm``
     takes a volume between the two; it removes the volumes made here if the container is not made."""
-    vstore = VolumeStore(layout)
-    by_target: dict[str, MountSpec] = {m.target: m for m in _inherited(ContainerStore(layout), volumes_from)}
+    vstore = Engine.of(layout).volumes
+    by_target: dict[str, MountSpec] = {m.target: m for m in _inherited(Engine.of(layout).containers, volumes_from)}
     own: set[str] = set()
     for m in mounts:
         if m.target in own:
@@ -123,7 +124,7 @@ def volumes_of(rec: ContainerRecord) -> list[str]:
 
 
 def anonymous_volumes_of(layout: Layout, rec: ContainerRecord) -> list[str]:
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     out = []
     for name in volumes_of(rec):
         with contextlib.suppress(GeeDockerError):
@@ -134,7 +135,7 @@ def anonymous_volumes_of(layout: Layout, rec: ContainerRecord) -> list[str]:
 
 def users(layout: Layout, name: str, skip: str = "") -> list[str]:
     """The ids of the containers (other than ``skip``) whose mounts use volume ``name``."""
-    return [r.id for r in ContainerStore(layout).list() if r.id != skip and name in volumes_of(r)]
+    return [r.id for r in Engine.of(layout).containers.list() if r.id != skip and name in volumes_of(r)]
 
 
 def for_spec(layout: Layout, rec: ContainerRecord) -> tuple[MountSpec, ...]:
@@ -142,7 +143,7 @@ def for_spec(layout: Layout, rec: ContainerRecord) -> tuple[MountSpec, ...]:
 
     Mounts tmpfs/device volumes (driver options) and seeds new empty volumes from the container's root
     filesystem (mounted at ``rootfs``), unless ``nocopy``."""
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     out = []
     for m in rec.options.mounts:
         if m.type != "volume":
@@ -174,7 +175,7 @@ def seed(layout: Layout, rec: ContainerRecord, root: Path) -> None:
     first time a volume is mounted (``nocopy`` and ``--volumes-from`` mounts excepted)."""
     from geedocker.volumes.seed import copy_into_empty
 
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     for m in rec.options.mounts:
         if m.type == "volume" and not m.nocopy:
             copy_into_empty(root, m.target, vstore.data(m.source))
@@ -182,7 +183,7 @@ def seed(layout: Layout, rec: ContainerRecord, root: Path) -> None:
 
 def ensure_mounted(layout: Layout, rec: ContainerRecord) -> None:
     """Mount the tmpfs/device volumes of a container about to start (a later ``start`` after an unmount)."""
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     for name in volumes_of(rec):
         with contextlib.suppress(VolumeNotFound):
             _ensure_mounted(vstore, vstore.get(name))
@@ -192,7 +193,7 @@ def release(layout: Layout, rec: ContainerRecord) -> None:
     """Unmount the tmpfs/device volumes of ``rec`` that no other running container uses."""
     from geedocker.containers.record import Status
 
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     names = []
     for n in volumes_of(rec):
         with contextlib.suppress(GeeDockerError):
@@ -200,7 +201,7 @@ def release(layout: Layout, rec: ContainerRecord) -> None:
                 names.append(n)
     if not names:
         return
-    others = [r for r in ContainerStore(layout).list() if r.id != rec.id and r.state.status == Status.RUNNING]
+    others = [r for r in Engine.of(layout).containers.list() if r.id != rec.id and r.state.status == Status.RUNNING]
     busy = {n for r in others for n in volumes_of(r)}
     for n in names:
         if n not in busy:
@@ -219,7 +220,7 @@ def after_exit(layout: Layout, rec: ContainerRecord, *, remove_anonymous: bool) 
 def remove_volume(layout: Layout, name: str, *, force: bool = False) -> None:
     """``volume rm``: refused while a container uses it (``force`` too, as docker), ``force`` ignores a missing
     one."""
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     with vstore.locked():
         try:
             vol = vstore.get(name)
@@ -237,7 +238,7 @@ def remove_volume(layout: Layout, name: str, *, force: bool = False) -> None:
 def remove_volumes(layout: Layout, names: Iterable[str], skip: str = "", *, locked: bool = False) -> None:
     """Remove these volumes where no container (other than ``skip``) uses them (``rm -v``, ``--rm``).
     ``locked``: the caller holds ``VolumeStore.locked``."""
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     for name in names:
         try:
             with contextlib.nullcontext() if locked else vstore.locked():
@@ -257,10 +258,10 @@ def prune(layout: Layout, *, all_: bool = False, labels: Iterable[str] = (),
     (docker's space reclaimed)."""
     from geedocker.trees import content_size
 
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     removed = []
     with vstore.locked():
-        used = {n for r in ContainerStore(layout).list() for n in volumes_of(r)}
+        used = {n for r in Engine.of(layout).containers.list() for n in volumes_of(r)}
         for vol in vstore.list():
             if vol.name in used or (not all_ and not vol.anonymous) or not _labels_match(vol, labels):
                 continue
@@ -292,7 +293,7 @@ def inspect_volume(layout: Layout, vol: Volume) -> dict[str, Any]:
         "CreatedAt": vol.created,
         "Driver": vol.driver,
         "Labels": None if vol.labels is None else dict(vol.labels),
-        "Mountpoint": str(VolumeStore(layout).data(vol.name)),
+        "Mountpoint": str(Engine.of(layout).volumes.data(vol.name)),
         "Name": vol.name,
         "Options": None if vol.options is None else dict(vol.options),
         "Scope": "local",
@@ -302,7 +303,7 @@ def inspect_volume(layout: Layout, vol: Volume) -> dict[str, Any]:
 def list_volumes(layout: Layout, filters: Iterable[tuple[str, str]] = ()) -> list[Volume]:
     """``volume ls`` with docker's filters: dangling=true|false, name=SUBSTRING, label=K[=V], driver=NAME.
     The same key given twice matches either value, different keys must all match."""
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     by_key: dict[str, list[str]] = {}
     for k, v in filters:
         if k not in ("dangling", "name", "label", "driver"):
@@ -312,7 +313,7 @@ def list_volumes(layout: Layout, filters: Iterable[tuple[str, str]] = ()) -> lis
         by_key.setdefault(k, []).append(v)
     used: set[str] | None = None
     if "dangling" in by_key:
-        used = {n for r in ContainerStore(layout).list() for n in volumes_of(r)}
+        used = {n for r in Engine.of(layout).containers.list() for n in volumes_of(r)}
     out = []
     for vol in vstore.list():
         if "name" in by_key and not any(s in vol.name for s in by_key["name"]):
@@ -331,7 +332,7 @@ def list_volumes(layout: Layout, filters: Iterable[tuple[str, str]] = ()) -> lis
 def mounts_json(rec: ContainerRecord, layout: Layout) -> list[dict[str, Any]]:
     """inspect's ``Mounts``, with docker's fields for each kind (a ``--tmpfs`` is not one: docker shows it in
     HostConfig.Tmpfs only)."""
-    vstore = VolumeStore(layout)
+    vstore = Engine.of(layout).volumes
     out: list[dict[str, Any]] = []
     for m in sorted(rec.options.mounts, key=lambda m: m.target):
         if m.flag == "--tmpfs":
@@ -352,5 +353,5 @@ def mounts_json(rec: ContainerRecord, layout: Layout) -> list[dict[str, Any]]:
 
 @contextlib.contextmanager
 def locked(layout: Layout) -> Iterator[None]:
-    with VolumeStore(layout).locked():
+    with Engine.of(layout).volumes.locked():
         yield

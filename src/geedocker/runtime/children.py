@@ -18,7 +18,7 @@ TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of e
 if TYPE_CHECKING:
     import socket
 
-    from geedocker.runtime.spec import Process
+    from geedocker.runtime.spec_process import Process
 
 
 def reap(pid: int) -> None:

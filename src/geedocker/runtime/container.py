@@ -21,7 +21,9 @@ from geedocker.procs import pid_alive
 from geedocker.runtime import cgroups, namespaces, signals
 from geedocker.runtime.children import console_for, kill_pid, reap, reap_exited_monitor, wait_dead, write_pid_file
 from geedocker.runtime.creation import Fd, create, discard_cgroup, prepare_cgroup
-from geedocker.runtime.spec import Hooks, Process, SpecError, load
+from geedocker.runtime.spec import Hooks, load
+from geedocker.runtime.spec_json import SpecError
+from geedocker.runtime.spec_process import Process
 from geedocker.runtime.state import (
     ContainerDir,
     Saved,
@@ -264,7 +266,7 @@ def exec_(
     stderr: Fd = None,
 ) -> int:
     from geedocker.runtime import sync
-    from geedocker.runtime.init import ExecConfig, exec_chain
+    from geedocker.runtime.exec_chain import ExecConfig, exec_chain
     from geedocker.runtime.sync import SETUP_TIMEOUT, Msg
 
     proc = _load_process(process)
@@ -351,7 +353,7 @@ def ps(root: Path | str, cid: str) -> list[int]:
 
 def update(root: Path | str, cid: str, resources: dict[str, Any]) -> None:
     """Change a live container's cgroup limits (a spec ``linux.resources`` object), like ``runc update``."""
-    from geedocker.runtime.spec import Resources
+    from geedocker.runtime.spec_resources import Resources
 
     _, _, st, cg = _load(root, cid)
     if st is Status.STOPPED:

@@ -1,6 +1,6 @@
 """``create``: an OCI bundle -> a container whose init waits on exec.fifo for ``start``; and the cgroup made
 ahead of it (``prepare_cgroup``/``discard_cgroup``). The other operations are in ``container``; the forked
-processes' side is in ``init``.
+processes' side is in ``create_chain`` and ``init``.
 
  the runtime and the processes it forks, with the messages on the sync socket (``sync.Msg``).
 Without a monitor the runtime forks the bootstrap itself; without a new user namespace the monitor forks
@@ -37,7 +37,8 @@ from geedocker.errors import ContainerError
 from geedocker.procs import pid_alive
 from geedocker.runtime import cgroups, namespaces
 from geedocker.runtime.children import console_for, kill_pid, reap, wait_dead, write_pid_file
-from geedocker.runtime.spec import Spec, SpecError, load
+from geedocker.runtime.spec import Spec, load
+from geedocker.runtime.spec_json import SpecError
 from geedocker.runtime.state import ContainerDir, Saved, State, check_id, proc_start_time, to_state
 from geedocker.runtime.status import Status
 from geedocker.timefmt import now_rfc3339
@@ -203,10 +204,10 @@ def _open_fifo(cdir: ContainerDir) -> int:
 
 
 def _fork_chain(cfg: InitConfig, monitor: bool, forked: _Forked) -> _socket.socket:
-    """Fork our child (the monitor, or the bootstrap), which goes on in ``init.create_chain``; our end of the
-    sync socket."""
+    """Fork our child (the monitor, or the bootstrap), which goes on in ``create_chain.create_chain``; our end
+    of the sync socket."""
     from geedocker.runtime import sync
-    from geedocker.runtime.init import create_chain
+    from geedocker.runtime.create_chain import create_chain
 
     sock, child_sock = sync.pair()
     try:
@@ -266,7 +267,7 @@ def _save(cdir: ContainerDir, cid: str, spec: Spec, raw: dict[str, Any], bundle:
 def _join_cgroup(sock: _socket.socket, cg: cgroups.Cgroup, init_pid: int) -> None:
     """Move the init into the container's cgroups and say JOINED. The init, not the bootstrap: the init has
     not forked yet. It sets its root filesystem up meanwhile and waits for JOINED before it makes its cgroup
-    namespace (see ``init._container_init``)."""
+    namespace (see ``init.container_init``)."""
     from geedocker.runtime import sync
     from geedocker.runtime.sync import Msg
 

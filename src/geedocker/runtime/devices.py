@@ -12,7 +12,7 @@ import stat
 
 from geedocker.errors import ContainerError
 from geedocker.runtime import paths, syscalls
-from geedocker.runtime.spec import Device
+from geedocker.runtime.spec_linux import Device
 from geedocker.values import value
 
 

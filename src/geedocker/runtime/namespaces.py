@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from geedocker.errors import ContainerError
 from geedocker.runtime import syscalls
-from geedocker.runtime.spec import IDMapping, Linux
+from geedocker.runtime.spec_linux import IDMapping, Linux
 
 FLAGS: dict[str, int] = {
     "user": syscalls.CLONE_NEWUSER,

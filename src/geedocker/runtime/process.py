@@ -16,7 +16,7 @@ import sys
 
 from geedocker.errors import CommandNotExecutable, CommandNotFound, ContainerError
 from geedocker.runtime import capabilities, syscalls
-from geedocker.runtime.spec import Process
+from geedocker.runtime.spec_process import Process
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CLOSE_RANGE_CLOEXEC = 4

@@ -13,7 +13,7 @@ from geedocker.errors import ContainerError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
-    from geedocker.runtime.spec import Resources
+    from geedocker.runtime.spec_resources import Resources
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # The parent cgroup geedocker owns: the engine's containers live in /geedocker/<id>, and the runtime's

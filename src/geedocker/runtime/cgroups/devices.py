@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from geedocker.runtime.spec import Device, DeviceRule, Resources
+from geedocker.runtime.spec_linux import Device
+from geedocker.runtime.spec_resources import DeviceRule, Resources
 from geedocker.values import replace
 
 # What every container may use whatever its device rules say (runc's list): mknod of anything, the

@@ -18,7 +18,7 @@ from geedocker.runtime.cgroups.files import (
 )
 from geedocker.runtime.cgroups.host import CONTROLLERS, v1_mounts
 from geedocker.runtime.cgroups.paths import container_path
-from geedocker.runtime.spec import DeviceRule, Resources
+from geedocker.runtime.spec_resources import DeviceRule, Resources
 
 log = get_logger(__name__)
 

@@ -18,7 +18,7 @@ from geedocker.runtime.cgroups.files import (
     remove_own_parent,
     write_text,
 )
-from geedocker.runtime.spec import Resources
+from geedocker.runtime.spec_resources import Resources
 
 log = get_logger(__name__)
 
