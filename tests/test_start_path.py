@@ -16,7 +16,9 @@ SLOW = ("typing", "logging", "dataclasses", "inspect", "hashlib", "shutil", "sub
         "ipaddress", "h11", "threading")
 
 RUN_PATH = ("geedocker.cli.main", "geedocker.cli.run", "geedocker.cli.create", "geedocker.containers.lifecycle",
-            "geedocker.containers.supervisor", "geedocker.containers.monitor", "geedocker.containers.images",
+            "geedocker.containers.create", "geedocker.containers.bundle", "geedocker.containers.shutdown",
+            "geedocker.containers.supervisor", "geedocker.containers.streams", "geedocker.containers.monitor",
+            "geedocker.containers.images", "geedocker.containers.nameindex", "geedocker.containers.damaged",
             "geedocker.runtime.container", "geedocker.runtime.create_chain", "geedocker.runtime.init",
             "geedocker.network.attachment", "geedocker.network.endpoint", "geedocker.network.interfaces",
             "geedocker.network.hostsfiles", "geedocker.network.leases", "geedocker.network.firewall",
@@ -89,9 +91,12 @@ EVERYDAY = {
 }
 
 
-# What the commands that only read records must not load either: the start path (lifecycle, ctypes), and for the
-# default ``images`` table the template engine and the image blobs (``images`` lists from images.json alone).
-READ_ONLY = ("ctypes", "geedocker.containers.lifecycle", "geedocker.containers.backend")
+# What the commands that only read records must not load either: the start path (lifecycle, create, the removal
+# and wait, ctypes), and for the default ``images`` table the template engine and the image blobs (``images``
+# lists from images.json alone).
+READ_ONLY = ("ctypes", "geedocker.containers.lifecycle", "geedocker.containers.create", "geedocker.containers.bundle",
+             "geedocker.containers.shutdown", "geedocker.containers.removal", "geedocker.containers.wait",
+             "geedocker.containers.backend")
 EVERYDAY_EXTRA = {
     "ps": READ_ONLY, "ps -a": READ_ONLY, "ps -q": READ_ONLY, "inspect a container": READ_ONLY,
     "inspect an image": READ_ONLY, "logs": READ_ONLY,

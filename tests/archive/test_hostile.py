@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from geedocker.archive import Limits, WhiteoutPolicy, apply_layer
-from geedocker.archive.apply import DEFAULT_LIMITS
+from geedocker.archive.options import DEFAULT_LIMITS
 from geedocker.errors import ArchiveError, LimitExceededError, UnsafeEntryError
 from tests.support.layers import (
     Entry,

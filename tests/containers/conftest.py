@@ -13,13 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.containers.record import is_alive
+from geedocker.containers import create as creation
+from geedocker.containers.create import RootfsSource
+from geedocker.containers.options import RunOptions
+from geedocker.containers.record import ContainerRecord, is_alive
 from geedocker.containers.store import ContainerStore
+from geedocker.network.options import NetworkOptions
+from geedocker.oci import ContainerConfig
 from geedocker.store.layout import Layout
+from geedocker.timefmt import now_rfc3339
+from geedocker.values import replace
 from tests.support.layers import make_busybox_rootfs
 from tests.support.netenv import TEST_BRIDGE_ENV, drop_store_leases, remove_store_firewall, store_leases
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
+OPTS = RunOptions(net=NetworkOptions(mode="none"))  # the unprivileged tests' containers: no network to set up
 
 
 @pytest.fixture(scope="session")
@@ -122,3 +130,40 @@ def engine(layout: Layout, busybox_layer: Path) -> Iterator[Engine]:
     eng = Engine(layout, busybox_layer)
     yield eng
     eng.cleanup()
+
+
+# ---------------------------------------------------------------- containers without a bundle (unprivileged)
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> RootfsSource:
+    lower = tmp_path / "layer"
+    lower.mkdir()
+    return RootfsSource((lower,), ContainerConfig(cmd=("true",)), image="fake:1")
+
+
+def created(layout: Layout, source: RootfsSource, monkeypatch: pytest.MonkeyPatch, name: str) -> ContainerRecord:
+    """A container record as ``create`` makes it, without its bundle (no overlay: unprivileged)."""
+    monkeypatch.setattr(creation, "write_bundle", lambda store, rec, plan, starting: None)
+    return creation.create(layout, source, replace(OPTS, name=name))
+
+
+def me_dead() -> int:
+    """A pid that is not running: a child that has exited and been reaped."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return pid
+
+
+def record_maker(image: str = "busybox"):  # type: ignore[no-untyped-def]
+    """A ``make`` for ``ContainerStore.create``: a record of ``image`` with the id and name it is given."""
+
+    def make(cid: str, name: str) -> ContainerRecord:
+        return ContainerRecord(
+            id=cid, name=name, image=image, image_id="", created=now_rfc3339(), args=("sh",),
+            options=RunOptions(name=name), image_config=ContainerConfig(cmd=("sh",)), lower_dirs=("/l",),
+        )  # fmt: skip
+
+    return make

@@ -70,14 +70,15 @@ def test_rmi_f_keeps_what_containers_use(engine: Engine, image: str) -> None:
 
 
 def test_a_container_is_never_made_on_layers_rmi_removed(engine: Engine, image: str) -> None:
-    from geedocker.containers import images, lifecycle
+    from geedocker.containers import images
+    from geedocker.containers.create import create
     from geedocker.containers.options import RunOptions
     from geedocker.errors import ContainerError
 
     source = images.from_image(engine.layout, "test/bb:1", pull="never")
     assert engine.cli("rmi", "test/bb:1").returncode == 0  # between the lookup and the container's record
     with pytest.raises(ContainerError, match="layer directory .* is missing"):
-        lifecycle.create(engine.layout, source, RunOptions(command=("true",)))
+        create(engine.layout, source, RunOptions(command=("true",)))
     assert engine.ids() == []
 
 

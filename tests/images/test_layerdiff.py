@@ -80,7 +80,8 @@ def test_layer_tar_has_oci_whiteouts_links_owners_and_xattrs(tmp_path: Path) -> 
 
 
 def test_layer_applied_over_lower_gives_the_merged_view(tmp_path: Path) -> None:
-    from geedocker.archive.apply import WhiteoutPolicy, apply_layer
+    from geedocker.archive.apply import apply_layer
+    from geedocker.archive.options import WhiteoutPolicy
 
     lower, upper, buf = _layer(tmp_path)
     layer = tmp_path / "layer"

@@ -22,7 +22,7 @@ def unmount_under(path: Path) -> None:
 
 def clean_store(layout: Layout) -> None:
     """Remove what the store at ``layout`` holds, on the host and on disk (its images with it)."""
-    from geedocker.containers.lifecycle import remove
+    from geedocker.containers.removal import remove
     from geedocker.containers.store import ContainerStore
     from tests.support.netenv import remove_store_firewall
 

@@ -350,7 +350,8 @@ def _unpack_context(req: Request) -> Path:
     import lzma
     import tempfile
 
-    from geedocker.archive.apply import WhiteoutPolicy, apply_layer
+    from geedocker.archive.apply import apply_layer
+    from geedocker.archive.options import WhiteoutPolicy
     from geedocker.trees import rmtree
 
     body = req.stream()

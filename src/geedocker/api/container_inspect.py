@@ -77,7 +77,7 @@ def _list_entry(req: Request, rec: ContainerRecord, now: float) -> dict[str, Any
 
 
 def list_(req: Request) -> Response:
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
 
     f = filters_arg(req, _FILTERS)
     show_all = req.flag("all")

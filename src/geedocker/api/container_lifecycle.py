@@ -1,7 +1,8 @@
 """``/containers/...``: a container's life: create, start, stop, kill, restart, wait for it, remove, prune.
 
-Thin handlers over ``geedocker.containers.lifecycle`` (as the CLI's commands). A start finds the client that
-attached before it (``api.container_attach``) and runs the container with that client's stdio.
+Thin handlers over ``geedocker.containers.create``, ``.lifecycle`` and ``.removal`` (as the CLI's commands). A
+start finds the client that attached before it (``api.container_attach``) and runs the container with that
+client's stdio.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from geedocker.errors import GeeDockerError
 
 def create(req: Request) -> Response:
     from geedocker.api.create import options_from_body
-    from geedocker.containers import images, lifecycle
+    from geedocker.containers import images
+    from geedocker.containers.create import create as create_container
 
     body = req.json()
     image, opts = options_from_body(body, req.arg("name"))
@@ -36,17 +38,17 @@ def create(req: Request) -> Response:
     source = images.from_image(req.layout, image, pull="never", platform=platform)
     # The rootfs stays mounted for the start that docker's clients send next (remove unmounts it); mounting it
     # again would also refuse an auto-removed container's volatile overlay, whose work dir marks the first mount.
-    rec = lifecycle.create(req.layout, source, opts)
+    rec = create_container(req.layout, source, opts)
     return json_response({"Id": rec.id, "Warnings": []}, 201)
 
 
 def remove(req: Request) -> Response:
-    from geedocker.containers import lifecycle
+    from geedocker.containers import removal
 
     rec = record(req)
     if req.flag("link"):
         raise ApiError(400, "links are not supported by geedocker")
-    lifecycle.remove(req.layout, rec.id, force=req.flag("force"), volumes=req.flag("v"))
+    removal.remove(req.layout, rec.id, force=req.flag("force"), volumes=req.flag("v"))
     return no_content()
 
 

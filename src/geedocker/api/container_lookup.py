@@ -19,7 +19,7 @@ def store_of(req: Request) -> ContainerStore:
 
 def record(req: Request) -> ContainerRecord:
     """The container the request's path names (``{id}``: an id, a prefix of one, or a name): docker's 404 if none."""
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
 
     try:
         return refresh(req.layout, store_of(req).resolve(req.params["id"]))
@@ -29,7 +29,7 @@ def record(req: Request) -> ContainerRecord:
 
 def current(req: Request, rec: ContainerRecord) -> ContainerRecord | None:
     """The current record of ``rec`` (None once it is removed)."""
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
 
     try:
         return refresh(req.layout, store_of(req).load(rec.id))

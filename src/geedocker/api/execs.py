@@ -57,7 +57,7 @@ def _strs(v: Any, what: str) -> tuple[str, ...]:
 
 
 def create(req: Request) -> Response:
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
 
     body = req.json()
     if not isinstance(body, dict):

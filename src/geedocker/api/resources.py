@@ -43,7 +43,7 @@ _UNSUPPORTED = ("CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntim
 
 
 def _record(req: Request) -> ContainerRecord:
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
 
     try:
         return refresh(req.layout, Engine.of(req.layout).containers.resolve(req.params["id"]))
@@ -148,7 +148,7 @@ def stats_json(rec: ContainerRecord, now: Sample | None, before: Sample | None, 
 def _sample(req: Request, rec: ContainerRecord) -> tuple[ContainerRecord, Sample | None, str]:
     """The container's current record and a sample of it (None once it does not run), with its time."""
     from geedocker.containers import stats
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
     from geedocker.timefmt import now_rfc3339
 
     try:

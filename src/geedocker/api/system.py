@@ -44,8 +44,8 @@ def version(req: Request) -> Response:
 
 
 def _counts(req: Request) -> dict[str, int]:
-    from geedocker.containers.lifecycle import refresh
     from geedocker.containers.record import Status
+    from geedocker.containers.refresh import refresh
     from geedocker.errors import GeeDockerError
 
     running = stopped = 0

@@ -4,8 +4,9 @@
 existing tree with ``WhiteoutPolicy.APPLY``); ``flatten`` applies several into one flat rootfs.
 """
 
-from geedocker.archive.apply import ApplyResult, Limits, WhiteoutPolicy, apply_layer, flatten
+from geedocker.archive.apply import ApplyResult, apply_layer, flatten
 from geedocker.archive.compression import Compression, detect, open_decompressed, uncompressed_digest
+from geedocker.archive.options import Limits, WhiteoutPolicy
 
 __all__ = [
     "ApplyResult",

@@ -23,11 +23,10 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from geedocker.archive.whiteouts import OPAQUE_MARKER, WHITEOUT_PREFIX  # one home for the OCI names
 from geedocker.digest import Digest
 from geedocker.errors import ArchiveError
 
-WHITEOUT_PREFIX = ".wh."
-OPAQUE_MARKER = ".wh..wh..opq"
 _SKIP_XATTRS = ("trusted.overlay.", "user.overlay.")
 
 

@@ -178,7 +178,8 @@ class Copier:
         self.dir_times.clear()
 
     def extract(self, archive: Path, dest: Path) -> None:
-        from geedocker.archive.apply import WhiteoutPolicy, apply_layer
+        from geedocker.archive.apply import apply_layer
+        from geedocker.archive.options import WhiteoutPolicy
 
         with _open_archive(archive) as f:
             apply_layer(f, dest, WhiteoutPolicy.APPLY)

@@ -1,8 +1,8 @@
 """The layer steps: RUN, COPY, ADD and WORKDIR, each one layer, through the build cache.
 
-RUN runs in a container of geedocker's own engine (``containers.lifecycle``) on an overlay of the stage's
-layers, with the stage's env, user, working dir and shell, the build args in scope in its environment
-only, the network ``--network`` says, and ``/etc/hosts``, ``/etc/resolv.conf`` and ``/etc/hostname``
+RUN runs in a container of geedocker's own engine (``containers.create``, ``containers.supervisor``) on an
+overlay of the stage's layers, with the stage's env, user, working dir and shell, the build args in scope in
+its environment only, the network ``--network`` says, and ``/etc/hosts``, ``/etc/resolv.conf`` and ``/etc/hostname``
 mounted; its upper dir becomes the layer (``images.layerdiff``, mount targets left out) and the container
 is removed, whether the command succeeded or not. ``RUN --mount`` adds secrets (read-only, never in a
 layer), cache dirs (``$ROOT/buildcache/mounts/<id>``, kept between builds) and bind mounts of the context
@@ -388,8 +388,9 @@ def _seeded_volume(b: Builder, state: StageState, path: str) -> Path:
 def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
          results: Mapping[int, StageState]) -> None:
     from geedocker.build.errors import Cancelled, RunFailed
-    from geedocker.containers import lifecycle, supervisor
+    from geedocker.containers import removal, supervisor
     from geedocker.containers.commit import runtime_paths
+    from geedocker.containers.create import RootfsSource, create
     from geedocker.containers.options import MountSpec, RunOptions
     from geedocker.containers.plan import merge_env
     from geedocker.network.options import NetworkOptions
@@ -423,7 +424,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
         from geedocker.containers.images import empty_layer
 
         lowers = state.lowers
-        source = lifecycle.RootfsSource(
+        source = RootfsSource(
             lower_dirs=tuple(lowers) or (empty_layer(b.layout),),
             config=replace(state.config, entrypoint=None, cmd=None, env=tuple(merge_env(state.config.env))),
         )
@@ -441,7 +442,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             else:
                 b.log(data, stream)
 
-        rec = lifecycle.create(b.layout, source, opts, starting=True)
+        rec = create(b.layout, source, opts, starting=True)
         b.ran_in(rec.id)
         try:
             with b.lock:
@@ -462,7 +463,7 @@ def _run(b: Builder, state: StageState, ins: Instruction, stages: list[Stage],
             return _layer_of(b, store.dir(rec.id) / "upper", lowers, made)
         finally:
             with contextlib.suppress(GeeDockerError):
-                lifecycle.remove(b.layout, rec.id, force=True)
+                removal.remove(b.layout, rec.id, force=True)
 
     shown = " ".join(argv)
     prefix = f"|{len(arg_env)} {' '.join(arg_env)} " if arg_env else ""

@@ -33,14 +33,14 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from geedocker.cli.common import detach_keys_of, layout_of
-    from geedocker.containers import lifecycle
     from geedocker.containers.record import Status
+    from geedocker.containers.refresh import refresh
     from geedocker.errors import ContainerError
 
     layout = layout_of(args)
     store = Engine.of(layout).containers
     keys = detach_keys_of(args)
-    rec = lifecycle.refresh(layout, store.resolve(args.container))
+    rec = refresh(layout, store.resolve(args.container))
     if rec.state.status != Status.RUNNING:
         err = ContainerError("You cannot attach to a stopped container, start it first")
         err.exit_code = 1
@@ -68,8 +68,9 @@ def attach_to(layout: Layout, rec: ContainerRecord, *, stdin: bool, keys: bytes,
     import signal
     import sys
 
-    from geedocker.containers import lifecycle, logs
+    from geedocker.containers import lifecycle, logs, wait
     from geedocker.containers.record import Status
+    from geedocker.containers.refresh import refresh
     from geedocker.errors import ContainerError, GeeDockerError
 
     store = Engine.of(layout).containers
@@ -90,7 +91,7 @@ def attach_to(layout: Layout, rec: ContainerRecord, *, stdin: bool, keys: bytes,
 
     def exit_status() -> int:
         try:
-            return lifecycle.wait(layout, rec.id)
+            return wait.wait(layout, rec.id)
         except GeeDockerError:
             return 0  # removed meanwhile (``--rm``) without its exit code
 
@@ -99,7 +100,7 @@ def attach_to(layout: Layout, rec: ContainerRecord, *, stdin: bool, keys: bytes,
 
         sock = attachment.connect(attachment.socket_path(layout, rec.id))
         if sock is None:
-            if lifecycle.refresh(layout, store.load(rec.id)).state.status != Status.RUNNING:
+            if refresh(layout, store.load(rec.id)).state.status != Status.RUNNING:
                 return exit_status(), False
             raise ContainerError(f"container {rec.name} has no attach socket (started by an older geedocker?)")
         with sock:
@@ -113,7 +114,7 @@ def attach_to(layout: Layout, rec: ContainerRecord, *, stdin: bool, keys: bytes,
 
     def done() -> bool:
         try:
-            return lifecycle.refresh(layout, store.load(rec.id)).state.status != Status.RUNNING
+            return refresh(layout, store.load(rec.id)).state.status != Status.RUNNING
         except GeeDockerError:
             return True
 

@@ -185,7 +185,8 @@ def _unpack(stack: ExitStack, data: bytes) -> Path:
     import tempfile
     from pathlib import Path
 
-    from geedocker.archive.apply import WhiteoutPolicy, apply_layer
+    from geedocker.archive.apply import apply_layer
+    from geedocker.archive.options import WhiteoutPolicy
 
     d = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="geedocker-context-")))
     apply_layer(io.BytesIO(data), d, WhiteoutPolicy.APPLY)

@@ -13,7 +13,7 @@ TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of e
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from geedocker.containers.lifecycle import RootfsSource
+    from geedocker.containers.create import RootfsSource
 
 
 def add_container_flags(p: argparse.ArgumentParser) -> None:
@@ -257,7 +257,8 @@ def run(args: argparse.Namespace) -> int:
     """A bad flag exits 125; what docker's daemon refuses (a missing image, a name in use, the cidfile...) exits
     1, as docker's ``create`` does (its ``run`` exits 125 for them)."""
     from geedocker.cli.common import layout_of
-    from geedocker.containers import images, lifecycle
+    from geedocker.containers import images
+    from geedocker.containers.create import create
     from geedocker.errors import DaemonRefusal, GeeDockerError
 
     try:
@@ -268,7 +269,7 @@ def run(args: argparse.Namespace) -> int:
     source = images.from_directory(args.image) if args.rootfs else None  # geedocker's own flag: checked as one
     try:
         with cidfile(opts.cidfile) as write_id:
-            rec = lifecycle.create(layout_of(args), source or source_from_args(args), opts)
+            rec = create(layout_of(args), source or source_from_args(args), opts)
             write_id(rec.id)
     except GeeDockerError as e:
         e.exit_code = 1

@@ -14,12 +14,12 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import each_container, layout_of
-    from geedocker.containers import lifecycle
+    from geedocker.containers import removal
 
     layout = layout_of(args)
 
     def remove(ref: str) -> str:
-        lifecycle.remove(layout, ref, force=args.force, volumes=args.volumes)
+        removal.remove(layout, ref, force=args.force, volumes=args.volumes)
         return ref
 
     return each_container(args.containers, remove, missing_ok=args.force)

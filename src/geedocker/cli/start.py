@@ -58,9 +58,10 @@ def _start_attached(args: argparse.Namespace, layout: Layout) -> int:
     from geedocker.cli.common import detach_keys_of
     from geedocker.containers import lifecycle
     from geedocker.containers.record import Status
+    from geedocker.containers.refresh import refresh
     from geedocker.errors import ContainerError
     keys = detach_keys_of(args)
-    rec = lifecycle.refresh(layout, Engine.of(layout).containers.resolve(args.containers[0]))
+    rec = refresh(layout, Engine.of(layout).containers.resolve(args.containers[0]))
     stdin = args.interactive and rec.options.interactive
     if rec.state.status == Status.RUNNING:
         code, _ = attach_to(layout, rec, stdin=args.interactive, keys=keys, sig_proxy=True)

@@ -22,8 +22,8 @@ def run(args: argparse.Namespace) -> int:
 
     from geedocker.cli.common import layout_of
     from geedocker.containers import stats
-    from geedocker.containers.lifecycle import refresh
     from geedocker.containers.record import Status
+    from geedocker.containers.refresh import refresh
     from geedocker.errors import GeeDockerError
     from geedocker.format import docker
 

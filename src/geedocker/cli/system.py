@@ -71,20 +71,21 @@ def run(args: argparse.Namespace) -> int:
 
 def _boot(args: argparse.Namespace) -> int:
     """As dockerd at start: ``always`` and ``unless-stopped`` (not stopped by hand) containers start again; first
-    the leftovers of interrupted creates and removals go (``lifecycle.sweep``)."""
+    the leftovers of interrupted creates and removals go (``removal.sweep``)."""
     import sys
 
     from geedocker.cli.common import layout_of
-    from geedocker.containers import lifecycle
+    from geedocker.containers import lifecycle, removal
     from geedocker.containers.record import Status
+    from geedocker.containers.refresh import refresh
     from geedocker.containers.restart import starts_at_boot
     from geedocker.errors import GeeDockerError
 
     layout = layout_of(args)
     code = 0
-    lifecycle.sweep(layout)  # what creates and removals interrupted by the reboot left
+    removal.sweep(layout)  # what creates and removals interrupted by the reboot left
     for rec in Engine.of(layout).containers.list():
-        rec = lifecycle.refresh(layout, rec)
+        rec = refresh(layout, rec)
         if rec.state.status == Status.RUNNING or not starts_at_boot(rec.options.restart, rec.state.manually_stopped):
             continue
         try:

@@ -178,8 +178,8 @@ class Usage:
         from geedocker.build.cache import BuildCache
         from geedocker.cli.images import ImageContext
         from geedocker.containers import ps
-        from geedocker.containers.lifecycle import refresh
         from geedocker.containers.record import Status
+        from geedocker.containers.refresh import refresh
         from geedocker.containers.volumes import volumes_of
         from geedocker.images.local import list_images
         from geedocker.trees import content_size

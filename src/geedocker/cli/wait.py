@@ -13,7 +13,7 @@ def register(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from geedocker.cli.common import each_container, layout_of
-    from geedocker.containers import lifecycle
+    from geedocker.containers import wait
 
     layout = layout_of(args)
-    return each_container(args.containers, lambda ref: str(lifecycle.wait(layout, ref, args.condition)))
+    return each_container(args.containers, lambda ref: str(wait.wait(layout, ref, args.condition)))

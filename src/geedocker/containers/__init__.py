@@ -9,13 +9,22 @@ Modules
     users       --user resolution against the image's /etc/passwd and /etc/group
     paths       safe path resolution inside an untrusted rootfs (symlinks confined to it)
     record      a container's record (ContainerRecord, ContainerState, Status): values only
-    store       containers/<id>/container.json records, unique names, lookup by id/name/prefix
+    store       containers/<id>/container.json records, lookup by id/name/prefix
+    nameindex   the name index (containers/.names/<name> -> id) that keeps names unique
+    damaged     the stand-in for a record that cannot be read (a dead container that rm -f removes)
     names       docker-style random names (adjective_surname)
     rootfs      the overlay mount (image layers + upper/work) at the bundle's rootfs
     backend     the OCI runtime: geedocker.runtime in-process, or runc/crun by their CLI
-    supervisor  what the monitor does for a running container: stdio, json-file log, exit status, --rm
+    supervisor  what the monitor does for a running container: launch, exit status, cleanup, --rm
+    streams     what the monitor copies: output to the log, the attached caller and attach clients; input back
     monitor     the monitor process (forked per container) and how a caller starts one attached or detached
-    lifecycle   create, start, run, stop, kill, remove, wait, prune, refresh
+    create      create (RootfsSource -> record, volumes, bundle; undone if a step fails)
+    bundle      the bundle's config.json, written from the plan and the mounted rootfs; devices at start
+    lifecycle   start, run, stop, kill
+    shutdown    what stop, kill and rm share: thawing a paused container, waiting for it to be down
+    removal     rm (damaged records included), prune, sweep of interrupted creates and removals
+    wait        docker wait (not-running, next-exit, removed)
+    refresh     a record that claims to run, checked against its processes
     execute     exec into a running container
     netns       loopback up in the container's private network namespace
     logs, ps, inspect, console, images (RootfsSource from the image store or a directory)
@@ -29,7 +38,7 @@ Behaviour worth knowing
       change and holds the init's and the supervisor's pids with their start times; ``refresh`` (called
       by ps, wait, stop, rm, inspect) marks a container exited when both are gone, taking the exit code
       the runtime recorded. A record that cannot be read shows as a dead container (``store.load_any``)
-      that ``rm -f`` removes with what it held (``lifecycle._remove_damaged``).
+      that ``rm -f`` removes with what it held (``removal._remove_damaged``).
     * Networks: ``host`` shares the host's network namespace; ``none`` and ``bridge`` (the default)
       get a private namespace with loopback up. The bridge driver (veth, address, NAT, -p) is not
       wired in yet.

@@ -171,7 +171,8 @@ def open_archive(layout: Layout, ref: str, path: str) -> ArchiveStream:
 def extract(layout: Layout, ref: str, path: str, body: Iterator[bytes], *, keep_kinds: bool = False,
             copy_uid_gid: bool = False) -> None:  # fmt: skip
     """PUT: extract the tar read from ``body`` into directory ``path`` of container ``ref``."""
-    from geedocker.archive.apply import Extract, WhiteoutPolicy, apply_layer
+    from geedocker.archive.apply import apply_layer
+    from geedocker.archive.options import Extract, WhiteoutPolicy
 
     rec = Engine.of(layout).containers.resolve(ref)
     r, w = os.pipe()

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from geedocker.containers import rootfs
 from geedocker.containers.engine import Engine
-from geedocker.containers.lifecycle import refresh, sweep
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import Status
+from geedocker.containers.refresh import refresh
+from geedocker.containers.removal import sweep
 from geedocker.errors import GeeDockerError
 from geedocker.store.fsutil import is_mountpoint
 from geedocker.store.layout import Layout
@@ -34,7 +35,7 @@ def check(layout: Layout, repair: bool = False) -> tuple[list[str], list[str]]:
     fixed: list[str] = []
     for path in store.leftover_dirs():
         found.append(f"{path}: left by an interrupted create or removal")
-    for name in store.stale_names():
+    for name in store.names.stale():
         found.append(f"name {name}: held for a container that is gone")
     if repair and found:
         done = sweep(layout)

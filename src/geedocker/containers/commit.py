@@ -85,7 +85,7 @@ def container_config(rec: ContainerRecord) -> ContainerConfig:
 
 @contextlib.contextmanager
 def _frozen(layout: Layout, rec: ContainerRecord, pause: bool) -> Iterator[None]:
-    from geedocker.containers.lifecycle import refresh
+    from geedocker.containers.refresh import refresh
 
     rec = refresh(layout, rec)
     if not pause or rec.state.status != Status.RUNNING:

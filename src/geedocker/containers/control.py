@@ -14,10 +14,10 @@ import os
 from collections.abc import Callable
 
 from geedocker.containers.engine import Engine
-from geedocker.containers.lifecycle import refresh
 from geedocker.containers.options import RunOptions
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.refresh import refresh
 from geedocker.containers.store import event
 from geedocker.errors import ContainerError, GeeDockerError, UsageError
 from geedocker.runtime.cgroups import Cgroup, for_container
@@ -127,18 +127,18 @@ def rename(layout: Layout, ref: str, new: str) -> None:
     if rec.name == new:
         raise DaemonError("Renaming a container with the same name as its current name")
     with file_lock(layout.lock("containers")):
-        if not store._claim_name(new, rec.id):
+        if not store.names.claim(new, rec.id):
             raise NameConflictError(
                 f'Error when allocating new name: Conflict. The container name "/{new}" is already in use by '
-                f'container "{store._name_owner(new)}". You have to remove (or rename) that container to be able '
+                f'container "{store.names.owner(new)}". You have to remove (or rename) that container to be able '
                 "to reuse that name."
             )
         try:
             store.update(rec.id, lambda r: replace(r, name=new, options=replace(r.options, name=new)))
         except BaseException:
-            store._release_name(new, rec.id)
+            store.names.release(new, rec.id)
             raise
-        store._release_name(rec.name, rec.id)
+        store.names.release(rec.name, rec.id)
     event(layout, replace(rec, name=new), "rename", oldName="/" + rec.name)
 
 

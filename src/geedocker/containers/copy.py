@@ -28,7 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from geedocker.archive.apply import WhiteoutPolicy, apply_layer
+from geedocker.archive.apply import apply_layer
+from geedocker.archive.options import WhiteoutPolicy
 from geedocker.archive.root import Root, clean_parts
 from geedocker.archive.writer import TarWriter, tar_stream
 from geedocker.containers import rootfs

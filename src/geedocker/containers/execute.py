@@ -9,9 +9,9 @@ import signal
 
 from geedocker.containers.backend import set_subreaper, wait_pid
 from geedocker.containers.engine import Engine
-from geedocker.containers.lifecycle import refresh
 from geedocker.containers.plan import merge_env
 from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.refresh import refresh
 from geedocker.containers.store import event
 from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerStateError, GeeDockerError, UsageError

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from geedocker.containers.create import RootfsSource
 from geedocker.containers.engine import Engine
-from geedocker.containers.lifecycle import RootfsSource
 from geedocker.errors import ContainerError, ImageNotFound, UsageError
 from geedocker.logger import get_logger
 from geedocker.oci import ContainerConfig

@@ -80,7 +80,7 @@ def _boolean(key: str, v: str) -> bool:
 
 def containers(layout: Layout, f: Filters) -> Pruned:
     """Every stopped container the filters take; the bytes of their writable layers."""
-    from geedocker.containers.lifecycle import prune
+    from geedocker.containers.removal import prune
 
     _check(f, CONTAINER_FILTERS)
     sizes: dict[str, int] = {}

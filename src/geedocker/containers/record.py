@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+MAX_RECORD_BYTES = 4 * 1024 * 1024  # a record is a few KiB: a larger container.json is not read
+
+
 class Status(StrEnum):
     CREATED = "created"
     RUNNING = "running"

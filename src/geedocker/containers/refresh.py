@@ -1,8 +1,7 @@
 """``refresh``: a record that claims its container runs, checked against the processes (a crash, a reboot).
 
-Apart from ``lifecycle`` (which re-exports it) so that the commands that only read records (``ps``, ``inspect``,
-``logs``) check them without loading the start path: the runtime and the mount code load only for a record to
-correct.
+Apart from ``lifecycle`` so that the commands that only read records (``ps``, ``inspect``, ``logs``) check them
+without loading the start path: the runtime and the mount code load only for a record to correct.
 """
 
 from __future__ import annotations

@@ -7,17 +7,17 @@
       hostname  hosts    bind-mounted into the container
       <id>-json.log      docker's json-file log
 
-Names are unique: creating a record holds ``locks/containers.lock`` while it checks and writes.
-Changes to one record hold an flock on ``containers/<id>/``. Lookup accepts a full id, a name, or a unique
-id prefix (in that order, as docker).
+Names are unique: creating a record holds ``locks/containers.lock`` while it checks and writes (the name
+index, ``containers.nameindex``). Changes to one record hold an flock on ``containers/<id>/``. Lookup accepts a
+full id, a name, or a unique id prefix (in that order, as docker).
 
 Durability: every record and name-index entry is written through ``fsutil.atomic_write`` (a temp file,
 fsync, rename, fsync of the directory), so a crash or a power cut leaves the old or the new one, whole. A
 container appears whole: its directory is made as ``.creating-<id>`` with its record in it, then renamed;
 it goes the same way (renamed to ``.removing-<id>``, then deleted). A record that cannot be read all the
 same (a damaged disk, a hand edit, a store from before this) does not hide its container: ``load_any``
-gives a *damaged* stand-in (status ``dead``, the name from the index, what can be read of the rest) that
-``ps -a`` shows and ``rm -f`` removes with everything the container held.
+gives a *damaged* stand-in (``containers.damaged``: status ``dead``, the name from the index, what can be read
+of the rest) that ``ps -a`` shows and ``rm -f`` removes with everything the container held.
 """
 
 from __future__ import annotations
@@ -30,29 +30,24 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from geedocker.containers.damaged import damaged_record
 from geedocker.containers.index import ContainerIndex
+from geedocker.containers.nameindex import NameIndex
 from geedocker.containers.names import random_name
-from geedocker.containers.options import RunOptions
-from geedocker.containers.record import ContainerRecord, ContainerState, Status, is_alive, is_container_id
+from geedocker.containers.record import MAX_RECORD_BYTES, ContainerRecord, Status, is_alive, is_container_id
 from geedocker.errors import ContainerError, ContainerNotFound, GeeDockerError, NameConflictError, StoreError
-from geedocker.oci import ContainerConfig
 from geedocker.store.fsutil import atomic_write, file_lock, fsync_dir, lock_dir, remove_tree
 from geedocker.store.layout import Layout
 from geedocker.values import replace
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
-    from geedocker.store.images import ImageUsers
-
-TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
-if TYPE_CHECKING:
     from typing import Any
 
-MAX_RECORD_BYTES = 4 * 1024 * 1024
+    from geedocker.store.images import ImageUsers
+
 CREATING = ".creating-"  # a container dir being made (renamed to <id> once its record is in it)
 REMOVING = ".removing-"  # a container dir being deleted (renamed first, so it never shows without a record)
-NAME_FILE_MAX = 200  # longer names are kept in the index under their hash
-NAMES_DIR = ".names"  # below the containers dir: one file per container name, holding the container's id
 
 
 def event(layout: Layout, rec: ContainerRecord, action: str, **extra: str) -> None:
@@ -74,6 +69,7 @@ class ContainerStore:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
         self.index = ContainerIndex(layout)
+        self.names = NameIndex(layout)
 
     # paths
     def dir(self, cid: str) -> Path:
@@ -132,49 +128,7 @@ class ContainerStore:
             if not is_container_id(cid) or not self.dir(cid).is_dir():
                 raise
             why = f"{self.record_path(cid)}: no container record (its creation or removal was interrupted)"
-        return self._damaged(cid, why)
-
-    def _damaged(self, cid: str, why: str) -> ContainerRecord:
-        try:
-            with open(self.record_path(cid), "rb") as f:
-                data = f.read(MAX_RECORD_BYTES).decode("utf-8", "replace")
-        except OSError:
-            data = ""
-        found = {k: _salvage(data, k) for k in ("name", "image", "image_id", "created", "runtime")}
-        name = found["name"] if found["name"] and self._name_owner(found["name"]) == cid else self._name_of(cid)
-        created = found["created"]
-        if not created:
-            try:
-                st = os.stat(self.dir(cid))
-            except OSError:
-                st = None
-            if st is not None:
-                import time
-
-                created = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(st.st_mtime))
-        return ContainerRecord(
-            id=cid, name=name, image=found["image"], image_id=found["image_id"], created=created, args=(),
-            options=RunOptions(name=name), image_config=ContainerConfig(), lower_dirs=(), runtime=found["runtime"],
-            state=ContainerState(status=Status.DEAD, error=why), damaged=why,
-        )  # fmt: skip
-
-    def _name_of(self, cid: str) -> str:
-        """The name the index gives ``cid`` ("" if none): a scan of the index, for damaged records only."""
-        index = self.layout.containers / NAMES_DIR
-        try:
-            entries = sorted(os.listdir(index))
-        except OSError:
-            return ""
-        for entry in entries:
-            if entry.startswith("="):
-                continue  # a long name, kept under its hash: the name itself is not there
-            try:
-                with open(index / entry) as f:
-                    if f.read(100).strip() == cid:
-                        return entry
-            except OSError:
-                continue
-        return ""
+        return damaged_record(self, cid, why)
 
     def image_ids(self) -> frozenset[str]:
         """Image IDs (config digests) that containers use, so ``rmi`` refuses them unless forced."""
@@ -245,22 +199,22 @@ class ContainerStore:
         """
         self.layout.containers.mkdir(parents=True, exist_ok=True)
         with file_lock(self.layout.lock("containers")):
-            self._ensure_name_index()
+            self.names.ensure(self.list)
             if cid and self.dir(cid).exists():  # 256 random bits: only a caller's bug makes this
                 raise ContainerError(f"container id {cid} is already in use")
             while not cid or self.dir(cid).exists():
                 cid = new_container_id()
             if name:
-                if not self._claim_name(name, cid):
+                if not self.names.claim(name, cid):
                     raise NameConflictError(
                         f'Conflict. The container name "/{name}" is already in use by container '
-                        f'"{self._name_owner(name)}". You have to remove (or rename) that container to be able to '
+                        f'"{self.names.owner(name)}". You have to remove (or rename) that container to be able to '
                         "reuse that name."
                     )
             else:
                 for i in range(100):
                     name = random_name(i // 10)
-                    if self._claim_name(name, cid):
+                    if self.names.claim(name, cid):
                         break
                 else:
                     raise ContainerError("could not find a free container name")
@@ -273,84 +227,9 @@ class ContainerStore:
             except BaseException:
                 remove_tree(making)
                 remove_tree(self.dir(cid))
-                self._release_name(name, cid)
+                self.names.release(name, cid)
                 raise
             return rec
-
-    # the name index: .names/<name> -> the id of the container that has it
-    def _name_file(self, name: str) -> Path:
-        if len(name.encode()) > NAME_FILE_MAX:
-            # docker takes names of any length; a file name has at most 255 bytes. A long name is kept under its
-            # hash ('=' never starts a container name, so the two kinds never meet).
-            import hashlib  # long names only: OpenSSL's import costs ms of every start
-
-            name = "=" + hashlib.sha256(name.encode()).hexdigest()
-        return self.layout.containers / NAMES_DIR / name
-
-    def _name_owner(self, name: str) -> str:
-        try:
-            return self._name_file(name).read_text().strip()
-        except OSError:
-            return ""
-
-    def _claim_name(self, name: str, cid: str) -> bool:
-        """Take ``name`` for ``cid`` (under the containers lock): False if a container that exists has it.
-        An entry whose container is gone (a crash between the two) is taken over."""
-        path = self._name_file(name)
-        owner = self._name_owner(name)
-        if is_container_id(owner) and owner != cid and self.dir(owner).is_dir():
-            return False  # also when its record is damaged: ``rm -f`` frees the name
-        atomic_write(path, cid.encode(), 0o600)  # durable: a name lost in a crash could be given twice
-        return True
-
-    def _release_name(self, name: str, cid: str) -> None:
-        """Free ``name`` if ``cid`` holds it (under the containers lock)."""
-        if name and self._name_owner(name) == cid:
-            with contextlib.suppress(FileNotFoundError):
-                self._name_file(name).unlink()
-
-    def stale_names(self) -> builtins.list[str]:
-        """Index entries whose container is gone (a crash between a removal and the entry's release)."""
-        index = self.layout.containers / NAMES_DIR
-        try:
-            entries = sorted(os.listdir(index))
-        except OSError:
-            return []
-        stale = []
-        for entry in entries:
-            try:
-                with open(index / entry) as f:
-                    owner = f.read(100).strip()
-            except OSError:
-                continue
-            if not (is_container_id(owner) and self.dir(owner).is_dir()):
-                stale.append(entry)
-        return stale
-
-    def release_stale_names(self) -> builtins.list[str]:
-        """Free the ``stale_names`` (under the containers lock, so no create is between claim and dir)."""
-        if not (self.layout.containers / NAMES_DIR).is_dir():
-            return []
-        with file_lock(self.layout.lock("containers")):
-            stale = self.stale_names()
-            for entry in stale:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self.layout.containers / NAMES_DIR / entry)
-        return stale
-
-    def _ensure_name_index(self) -> None:
-        """Make the index from the records once (a store made before it existed), under the containers lock."""
-        names = self.layout.containers / NAMES_DIR
-        if names.is_dir():
-            return
-        tmp = self.layout.containers / f"{NAMES_DIR}.{os.getpid()}.tmp"
-        remove_tree(tmp)
-        tmp.mkdir(mode=0o700)
-        for rec in self.list():
-            if rec.name and "/" not in rec.name and not rec.name.startswith("."):
-                atomic_write(tmp / self._name_file(rec.name).name, rec.id.encode(), 0o600)
-        os.rename(tmp, names)
-        fsync_dir(self.layout.containers)
 
     @contextlib.contextmanager
     def locked(self, cid: str) -> Iterator[None]:
@@ -382,7 +261,7 @@ class ContainerStore:
         if is_container_id(ref) and self.dir(ref).is_dir():
             return self.load_any(ref)
         if "/" not in ref and not ref.startswith("."):
-            owner = self._name_owner(ref)
+            owner = self.names.owner(ref)
             if is_container_id(owner):
                 with contextlib.suppress(ContainerNotFound):
                     rec = self.load_any(owner)
@@ -451,7 +330,7 @@ class ContainerStore:
             self.index.settle()
         if name:
             with file_lock(self.layout.lock("containers")):
-                self._release_name(name, cid)
+                self.names.release(name, cid)
 
     def leftover_dirs(self) -> builtins.list[Path]:
         """Dirs of an interrupted create or removal (``.creating-<id>``, ``.removing-<id>``) that nobody is
@@ -480,26 +359,9 @@ class ContainerStore:
         return out
 
 
-
 def _line(rec: ContainerRecord) -> bytes:
     """A record on one line (compact JSON escapes every newline), as the index keeps it."""
     doc = rec.to_json()
     if rec.damaged:
         doc["damaged"] = rec.damaged
     return json.dumps(doc, separators=(",", ":")).encode()
-
-
-
-
-def _salvage(data: str, key: str) -> str:
-    """A string field of a damaged record, from what is left of its text (``"key": "value"``, as ``_write``
-    lays it out), or ""."""
-    at = data.find(f'\n "{key}": "')
-    if at < 0:
-        return ""
-    start = at + len(key) + 7
-    try:
-        value, _ = json.JSONDecoder().raw_decode(data, start - 1)
-    except ValueError:
-        return ""
-    return value if isinstance(value, str) else ""

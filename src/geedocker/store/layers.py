@@ -24,7 +24,8 @@ TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of e
 if TYPE_CHECKING:
     from typing import BinaryIO
 
-    from geedocker.archive.apply import ApplyResult, Limits
+    from geedocker.archive.apply import ApplyResult
+    from geedocker.archive.options import Limits
 
 log = get_logger(__name__)
 
@@ -45,7 +46,7 @@ class LayerStore:
     @property
     def limits(self) -> Limits:
         if self._limits is None:
-            from geedocker.archive.apply import DEFAULT_LIMITS
+            from geedocker.archive.options import DEFAULT_LIMITS
 
             self._limits = DEFAULT_LIMITS
         return self._limits
@@ -103,7 +104,8 @@ class LayerStore:
         return self.diff_path(chain_id)
 
     def _apply(self, blob: Path | BinaryIO, diff: Path) -> ApplyResult:
-        from geedocker.archive.apply import WhiteoutPolicy, apply_layer
+        from geedocker.archive.apply import apply_layer
+        from geedocker.archive.options import WhiteoutPolicy
 
         if isinstance(blob, Path):
             with open(blob, "rb") as f:
