@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.build.builder import BuildError, BuildOptions, build
+from geedocker.build.builder import build
 from geedocker.build.context import SourceError
+from geedocker.build.errors import BuildError
+from geedocker.build.options import BuildOptions
 from geedocker.containers.store import ContainerStore
 from geedocker.errors import ArchiveError, GeeDockerError
 from geedocker.images.importer import import_rootfs

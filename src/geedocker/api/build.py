@@ -38,7 +38,7 @@ from geedocker.errors import GeeDockerError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from geedocker.build.builder import BuildOptions
+    from geedocker.build.options import BuildOptions
     from geedocker.registry import RegistryConfig
     from geedocker.store.images import ImageRecord
 
@@ -216,7 +216,7 @@ def _error_line(e: BaseException) -> bytes:
 
 def _options(req: Request, context: Path) -> BuildOptions:
     from geedocker import reference as refs
-    from geedocker.build.builder import BuildOptions
+    from geedocker.build.options import BuildOptions
     from geedocker.containers.flags import parse_bytes
     from geedocker.network.options import parse_add_host
 
