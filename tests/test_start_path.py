@@ -24,8 +24,9 @@ RUN_PATH = ("geedocker.cli.main", "geedocker.cli.run", "geedocker.cli.create", "
             "geedocker.network.hostsfiles", "geedocker.network.leases", "geedocker.network.firewall",
             "geedocker.network.netstate", "geedocker.network.ports", "geedocker.network.netlink",
             "geedocker.entrypoint", "geedocker.containers.seccomp", "geedocker.runtime.seccomp")
-RUNTIME_PATH = ("geedocker.runtime.cli", "geedocker.runtime.container", "geedocker.runtime.create_chain",
-                "geedocker.runtime.init", "geedocker.entrypoint", "geedocker.runtime.seccomp")
+RUNTIME_PATH = ("geedocker.runtime.cli", "geedocker.runtime.cli_parser", "geedocker.runtime.container",
+                "geedocker.runtime.create_chain", "geedocker.runtime.init", "geedocker.entrypoint",
+                "geedocker.runtime.seccomp")
 
 
 @pytest.mark.parametrize("modules", [RUN_PATH, RUNTIME_PATH], ids=["geedocker run", "geedocker-runtime run"])
