@@ -6,7 +6,7 @@ import os
 import select
 import time
 
-from geedocker.procs import pid_alive, proc_stat, release_fds, start_time
+from geedocker.procs import pid_alive, proc_stat, release_fds, start_time, write_all
 
 
 def test_this_process_is_alive_with_its_start_time_and_not_with_another() -> None:
@@ -61,3 +61,25 @@ def test_release_fds_lets_go_of_what_the_parent_held_and_keeps_the_numbers_taken
         os.close(r)
         os.close(kept_r)
         os.waitpid(pid, 0)
+
+
+def test_write_all_writes_a_buffer_larger_than_a_pipe_takes_at_once() -> None:
+    import threading
+
+    data = bytes(range(256)) * 4096  # 1 MiB: a pipe takes 64 KiB at a time
+    r, w = os.pipe()
+    got = bytearray()
+
+    def drain() -> None:
+        while chunk := os.read(r, 65536):
+            got.extend(chunk)
+
+    t = threading.Thread(target=drain)
+    t.start()
+    try:
+        write_all(w, data)
+    finally:
+        os.close(w)
+        t.join(timeout=30)
+        os.close(r)
+    assert bytes(got) == data

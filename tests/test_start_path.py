@@ -23,7 +23,8 @@ RUN_PATH = ("geedocker.cli.main", "geedocker.cli.run", "geedocker.cli.create", "
             "geedocker.network.attachment", "geedocker.network.endpoint", "geedocker.network.interfaces",
             "geedocker.network.hostsfiles", "geedocker.network.leases", "geedocker.network.firewall",
             "geedocker.network.netstate", "geedocker.network.ports", "geedocker.network.netlink",
-            "geedocker.entrypoint", "geedocker.containers.seccomp", "geedocker.runtime.seccomp")
+            "geedocker.entrypoint", "geedocker.containers.seccomp", "geedocker.runtime.seccomp",
+            "geedocker.containers.flags", "geedocker.containers.mountflags", "geedocker.containers.logflags")
 RUNTIME_PATH = ("geedocker.runtime.cli", "geedocker.runtime.cli_parser", "geedocker.runtime.container",
                 "geedocker.runtime.create_chain", "geedocker.runtime.init", "geedocker.entrypoint",
                 "geedocker.runtime.seccomp")

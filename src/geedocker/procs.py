@@ -1,5 +1,6 @@
 """Is a process still the one we started? Read from ``/proc/<pid>/stat`` (state letter, start time). And
-what a forked process keeps of its parent's fds (``close_fds``, ``release_fds``).
+what a forked process keeps of its parent's fds (``close_fds``, ``release_fds``), and writing a whole buffer to an
+fd (``write_all``: the relays between a container and its callers).
 
 A pid alone can be reused after its process exited; the start time (clock ticks since boot) tells the
 process we recorded from a newcomer with the same pid. A zombie has exited: it counts as gone.
@@ -74,3 +75,10 @@ def release_fds(keep: set[int]) -> None:
                     pass  # not open (the listing's own fd, gone since)
     finally:
         os.close(null)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd`` (a pipe or terminal may take it in parts)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]  # os.write retries on EINTR itself (PEP 475)

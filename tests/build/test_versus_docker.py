@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.build.builder import BuildOptions, build
+from geedocker.build.builder import build
+from geedocker.build.options import BuildOptions
 from geedocker.images.importer import import_rootfs
 from geedocker.images.tarball import load, save
 from geedocker.images.union import walk

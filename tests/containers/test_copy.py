@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from geedocker.containers.copy import CopyError, Endpoint, _plan, parse_endpoint
+from geedocker.containers.copy import Endpoint, _plan, parse_endpoint
+from geedocker.containers.copyerrors import CopyError
 from tests.containers.conftest import Engine, mounts_under
 
 NONE = ("--network", "none")

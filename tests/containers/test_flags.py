@@ -7,7 +7,6 @@ import signal
 import pytest
 
 from geedocker.containers import flags
-from geedocker.containers.options import MountSpec
 from geedocker.errors import UsageError
 
 
@@ -69,50 +68,6 @@ def test_parse_signal() -> None:
             flags.parse_signal(bad)
 
 
-def test_parse_volume() -> None:
-    assert flags.parse_volume("/a:/b") == MountSpec("bind", "/b", "/a", False)
-    assert flags.parse_volume("/a/:/b/:ro") == MountSpec("bind", "/b", "/a", True, mode="ro")
-    assert flags.parse_volume("named:/b/") == MountSpec("volume", "/b", "named", mode="z")
-    assert flags.parse_volume("named:/b:ro,nocopy") == MountSpec("volume", "/b", "named", True, mode="ro,nocopy",
-                                                                nocopy=True)  # fmt: skip
-    assert flags.parse_volume("/data/") == MountSpec("volume", "/data")  # anonymous: named at create
-    for bad, msg in [
-        ("/a:rel", "absolute"),
-        ("/a:/b:xx", "invalid mode"),
-        ("/a:/b:nocopy", 'type "bind": field VolumeOptions must not be specified'),  # nocopy is for volumes
-        ("named:/b:rshared", 'type "volume": field BindOptions must not be specified'),  # propagation: binds
-        ("/a:/b:rw,ro", "invalid mode: rw,ro"),  # one word of each kind at most (docker's ValidMountMode)
-        ("/a:/b:z,Z", "invalid mode: z,Z"),
-        ("/a:/b:cached,delegated", "invalid mode: cached,delegated"),
-        ("a:b:c:d", "invalid volume"),
-    ]:
-        with pytest.raises(UsageError, match=msg):
-            flags.parse_volume(bad)
-
-
-def test_parse_mount_and_tmpfs() -> None:
-    assert flags.parse_mount("type=bind,source=/s,target=/t,readonly") == MountSpec("bind", "/t", "/s", True)
-    assert flags.parse_mount("type=bind,src=/s,dst=/t") == MountSpec("bind", "/t", "/s", False)
-    m = flags.parse_mount("type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1777")
-    assert m.type == "tmpfs" and m.options == (f"size={1 << 20}", "mode=1777")
-    assert flags.parse_mount("type=volume,target=/t") == MountSpec("volume", "/t", "", mode="z")
-    m = flags.parse_mount('type=volume,src=v1,target=/t,readonly,volume-nocopy,"volume-opt=o=size=1m,uid=5",'
-                         "volume-opt=type=tmpfs,volume-label=a=b")  # fmt: skip
-    assert (m.source, m.readonly, m.nocopy) == ("v1", True, True)
-    assert m.volume_options == (("o", "size=1m,uid=5"), ("type", "tmpfs")) and m.volume_labels == (("a", "b"),)
-    assert MountSpec.from_json(m.to_json()) == m
-    with pytest.raises(UsageError, match="type=volume"):
-        flags.parse_mount("type=bind,source=/s,target=/t,volume-opt=a=b")
-    with pytest.raises(UsageError, match="target"):
-        flags.parse_mount("type=bind,source=/s")
-    with pytest.raises(UsageError, match="unknown field"):
-        flags.parse_mount("type=bind,source=/s,target=/t,color=red")
-    want = MountSpec("tmpfs", "/run", "tmpfs", False, ("size=64m", "mode=755"))
-    assert flags.parse_tmpfs("/run:size=64m,mode=755") == want
-    with pytest.raises(UsageError):
-        flags.parse_tmpfs("run")
-
-
 def test_validate_name() -> None:
     assert flags.validate_name("/web.1_a-b") == "web.1_a-b"
     for bad in ("a", "-x", "a b", "x/y"):
@@ -152,24 +107,3 @@ def test_parse_device_as_dockers_cli() -> None:
                      ("/dev/null:rel", "bad format for path: rel")):  # fmt: skip
         with pytest.raises(UsageError, match=msg):
             flags.parse_device(bad)
-
-
-def test_parse_log_options() -> None:
-    assert flags.parse_log_options("", []) == ("", ())
-    assert flags.parse_log_options("json-file", ["max-size=10m", "max-file=3", "compress=true", "tag=x"]) == (
-        "", (("compress", "true"), ("max-file", "3"), ("max-size", "10m"), ("tag", "x")))
-    assert flags.parse_log_options("none", []) == ("none", ())
-    assert flags.parse_log_options("local", ["max-size=1k"]) == ("local", (("max-size", "1k"),))
-    for driver, opts, msg in (("none", ["max-size=1m"], "invalid logging opts for driver none"),
-                              ("gelf", [], "not supported by geedocker"), ("xyz", [], 'plugin "xyz" not found'),
-                              ("", ["badformat"], "unknown log opt 'badformat' for json-file log driver"),
-                              ("", ["max-size=0"], "invalid size: '0'"), ("", ["max-file=x"], "strconv.Atoi"),
-                              ("local", ["compress=maybe"], "strconv.ParseBool")):  # fmt: skip
-        with pytest.raises(UsageError, match=msg):
-            flags.parse_log_options(driver, opts)
-
-
-def test_volume_consistency_modes_are_accepted() -> None:
-    for mode in ("cached", "delegated", "consistent", "z", "Z", "delegated,ro"):
-        m = flags.parse_volume(f"/a:/b:{mode}")
-        assert (m.type, m.readonly) == ("bind", mode.endswith("ro"))

@@ -108,14 +108,15 @@ def test_docker_keys_in_dockers_order(layout: Layout) -> None:
 
 
 def test_flags_show_where_docker_shows_them(layout: Layout) -> None:
-    from geedocker.containers import flags
+    from geedocker.containers import mountflags
     from geedocker.network.options import NetworkOptions, PortSpec
 
     store = ContainerStore(layout)
-    mounts = (flags.parse_volume("/h:/b:ro"), flags.parse_volume("named:/v"), flags.parse_tmpfs("/run:size=1m"),
-              flags.parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1777"),
-              flags.parse_mount("type=bind,src=/h,dst=/b2,bind-propagation=rslave"),
-              flags.parse_mount("type=volume,src=mv,dst=/mv,volume-nocopy,volume-label=a=b"))  # fmt: skip
+    mounts = (mountflags.parse_volume("/h:/b:ro"), mountflags.parse_volume("named:/v"),
+              mountflags.parse_tmpfs("/run:size=1m"),
+              mountflags.parse_mount("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1777"),
+              mountflags.parse_mount("type=bind,src=/h,dst=/b2,bind-propagation=rslave"),
+              mountflags.parse_mount("type=volume,src=mv,dst=/mv,volume-nocopy,volume-label=a=b"))  # fmt: skip
     net = NetworkOptions(mode="none", ports=(PortSpec(80, "tcp", "", 8080), PortSpec(53, "udp", "127.0.0.1", 0)),
                          publish_all=True, dns=("1.1.1.1",), dns_search=("example.com",), dns_options=("ndots:2",),
                          add_hosts=(("foo", "10.0.0.1"),))  # fmt: skip

@@ -1,11 +1,11 @@
 """``POST /containers/create``'s body (Config, HostConfig, NetworkingConfig) -> the engine's ``RunOptions``.
 
-The values go through the same parsers as ``geedocker run``'s flags (``containers.flags``, ``network.options``,
-``containers.restart``, ``containers.health``), so both front ends accept and refuse the same things (a value
-dockerd takes at create and fails at start, a bad device or log option, is refused here at create). A field
-geedocker does not honour is refused with a 400 naming it when it asks for something (a non-zero value); a zero
-value is accepted, as clients send every field of their structs. A field docker's API does not have at all is
-refused the same way.
+The values go through the same parsers as ``geedocker run``'s flags (``containers.flags``, ``.mountflags``,
+``.logflags``, ``network.options``, ``containers.restart``, ``containers.health``), so both front ends accept and
+refuse the same things (a value dockerd takes at create and fails at start, a bad device or log option, is refused
+here at create). A field geedocker does not honour is refused with a 400 naming it when it asks for something (a
+non-zero value); a zero value is accepted, as clients send every field of their structs. A field docker's API
+does not have at all is refused the same way.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from geedocker.api.errors import ApiError
-from geedocker.containers import flags
+from geedocker.containers import flags, logflags, mountflags
 from geedocker.containers.options import MountSpec, RunOptions
 from geedocker.errors import UsageError
 from geedocker.network.options import NetworkOptions, network_options
@@ -111,7 +111,7 @@ def _mount(m: Any) -> MountSpec:
         parts.append(f"tmpfs-mode={int(tmpfs['Mode']):o}")
     if any("," in p for p in parts):
         raise ApiError(400, f"invalid mount {m!r}")
-    return flags.parse_mount(",".join(parts))
+    return mountflags.parse_mount(",".join(parts))
 
 
 def _ports(bindings: dict[str, Any]) -> list[str]:
@@ -176,7 +176,7 @@ def _log(host: dict[str, Any]) -> tuple[str, tuple[tuple[str, str], ...]]:
     """HostConfig.LogConfig -> ``--log-driver`` and ``--log-opt``, checked as the flags are."""
     log = _dict(host.get("LogConfig"), "HostConfig.LogConfig")
     config = _dict(log.get("Config"), "HostConfig.LogConfig.Config")
-    return flags.parse_log_options(str(log.get("Type") or ""), [f"{k}={v}" for k, v in config.items()])
+    return logflags.parse_log_options(str(log.get("Type") or ""), [f"{k}={v}" for k, v in config.items()])
 
 
 def _health(body: dict[str, Any]) -> str:
@@ -228,19 +228,19 @@ def _options(body: dict[str, Any], host: dict[str, Any], netcfg: dict[str, Any],
         ep = _strs(ep_raw, "Entrypoint")
         entrypoint = ep[0] if ep else ""
         cmd = ep[1:] + cmd  # the engine's entrypoint is one word (--entrypoint): the rest go before Cmd
-    mounts = [flags.parse_volume(b) for b in _strs(host.get("Binds"), "HostConfig.Binds")]
+    mounts = [mountflags.parse_volume(b) for b in _strs(host.get("Binds"), "HostConfig.Binds")]
     mounts += [_mount(m) for m in host.get("Mounts") or []]
     targets = {m.target for m in mounts}
     for path in _dict(body.get("Volumes"), "Volumes"):  # `-v /path`: an anonymous volume
         if path not in targets:
-            mounts.append(flags.parse_volume(path))
+            mounts.append(mountflags.parse_volume(path))
     if host.get("VolumesFrom"):
         from geedocker.containers.volumes import parse_volumes_from
 
         for v in _strs(host.get("VolumesFrom"), "HostConfig.VolumesFrom"):
             parse_volumes_from(v)
     for path, o in _dict(host.get("Tmpfs"), "HostConfig.Tmpfs").items():
-        mounts.append(flags.parse_tmpfs(f"{path}:{o}" if o else path))
+        mounts.append(mountflags.parse_tmpfs(f"{path}:{o}" if o else path))
     memory, swap = _memory(host)
     nano = _int(host.get("NanoCpus"), "NanoCpus") or None
     if nano is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from geedocker.containers.attachment import DetachKeysError
 from geedocker.containers.control import DaemonError as ContainerDaemonError
-from geedocker.containers.copy import CopyError, CopyFailed, CopyPathNotFound, CopyReadOnly
+from geedocker.containers.copyerrors import CopyError, CopyFailed, CopyPathNotFound, CopyReadOnly
 from geedocker.errors import (
     AuthenticationError,
     CommandNotExecutable,

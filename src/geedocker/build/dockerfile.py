@@ -30,6 +30,8 @@ INSTRUCTIONS = frozenset({
 _HEREDOC_INSTRUCTIONS = frozenset({"run", "copy", "add"})
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _HEREDOC = re.compile(r"<<(-?)\s*(?:\"([^\"]+)\"|'([^']+)'|([a-zA-Z0-9_./-]+))")
+# a word of a RUN, COPY or ADD that is a heredoc's marker (``<<EOF``), for the steps that take its body
+HEREDOC_WORD = re.compile(r"^<<-?[\"']?([a-zA-Z0-9_./-]+)[\"']?$")
 
 
 class DockerfileError(UsageError):

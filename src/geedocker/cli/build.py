@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from geedocker.build.builder import BuildOptions, build
+    from geedocker.build.builder import build
+    from geedocker.build.options import BuildOptions
     from geedocker.cli.common import layout_of
     from geedocker.containers.flags import parse_bytes, parse_ulimit
     from geedocker.errors import UsageError

@@ -83,7 +83,7 @@ def _free_dash_h(p: argparse.ArgumentParser) -> None:
 
 def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: bool = False) -> RunOptions:
     """Validate the flags into a RunOptions (``UsageError``, exit 125, on a bad value)."""
-    from geedocker.containers import flags
+    from geedocker.containers import flags, logflags, mountflags
     from geedocker.errors import UsageError
 
     if getattr(args, "gpus", ""):
@@ -94,10 +94,10 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
     for f in args.env_file:
         env += flags.parse_env_file(f)
     env += flags.parse_env_list(args.env)
-    mounts = [flags.parse_volume(_absolute_source(v)) for v in args.volume]
-    mounts += [flags.parse_mount(m) for m in args.mount]
-    mounts += [flags.parse_tmpfs(t) for t in args.tmpfs]
-    flags.check_mount_points(mounts)
+    mounts = [mountflags.parse_volume(_absolute_source(v)) for v in args.volume]
+    mounts += [mountflags.parse_mount(m) for m in args.mount]
+    mounts += [mountflags.parse_tmpfs(t) for t in args.tmpfs]
+    mountflags.check_mount_points(mounts)
     if args.volumes_from:
         from geedocker.containers.volumes import parse_volumes_from
 
@@ -127,7 +127,7 @@ def options_from_args(args: argparse.Namespace, *, detach: bool = False, rm: boo
     if args.pull not in ("missing", "always", "never"):
         raise UsageError(f"invalid pull option: '{args.pull}': must be one of \"always\", \"missing\" or \"never\"")
     expose = sorted({p for e in args.expose for p in flags.parse_expose(e)})
-    log_driver, log_opts = flags.parse_log_options(args.log_driver, args.log_opt)
+    log_driver, log_opts = logflags.parse_log_options(args.log_driver, args.log_opt)
     if args.platform:
         from geedocker.errors import GeeDockerError
         from geedocker.oci import Platform

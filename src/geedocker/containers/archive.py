@@ -1,7 +1,7 @@
 """A container's files as tar streams: the daemon's side of ``docker cp`` (the Engine API's
 ``/containers/{id}/archive``: HEAD stats a path, GET archives it, PUT extracts a tar into a directory).
 
-Each runs in a child with the container's filesystem assembled as ``cp`` does (``copy.in_rootfs``: its overlay,
+Each runs in a child with the container's filesystem assembled as ``cp`` does (``inrootfs.in_rootfs``: its overlay,
 volumes and binds in a private mount namespace; a stopped container's too), and resolves paths inside it as
 ``cp`` does. docker's rules, from its daemon: a path is taken as absolute in the container; the stat and the
 archive do not follow the last component (a symlink is itself), the extraction point does (a symlink to a
@@ -21,20 +21,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from geedocker.archive.root import Root
-from geedocker.containers.copy import (
-    CopyError,
-    CopyPathNotFound,
-    CopyReadOnly,
-    dir_at,
-    fd_path,
-    in_rootfs,
-    lexical,
-    lookup,
-    lstat_at,
-    write_tar,
-)
+from geedocker.containers.copyerrors import CopyError, CopyPathNotFound, CopyReadOnly
+from geedocker.containers.copytar import write_tar
 from geedocker.containers.engine import Engine
+from geedocker.containers.inrootfs import in_rootfs
 from geedocker.containers.record import ContainerRecord
+from geedocker.containers.rootpaths import dir_at, fd_path, lexical, lookup, lstat_at
 from geedocker.containers.store import event
 from geedocker.store.layout import Layout
 from geedocker.values import value

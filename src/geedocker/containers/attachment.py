@@ -19,6 +19,7 @@ import struct
 from pathlib import Path
 
 from geedocker.errors import GeeDockerError
+from geedocker.procs import write_all
 from geedocker.store.layout import Layout
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING; socket is imported where used: parsing keys needs none of it
@@ -264,7 +265,7 @@ def relay(sock: socket.socket, *, stdin: bool, tty: bool, keys: bytes) -> bool:
                         return False
                     for kind, payload in reader.feed(data):
                         with contextlib.suppress(OSError):
-                            _write_all(STDERR if kind[0] == STDERR and not tty else 1, payload)
+                            write_all(STDERR if kind[0] == STDERR and not tty else 1, payload)
                     continue
                 if not data:  # our input ended
                     return False
@@ -288,11 +289,3 @@ def relay(sock: socket.socket, *, stdin: bool, tty: bool, keys: bytes) -> bool:
         os.close(wake_w)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            n = os.write(fd, view)
-        except InterruptedError:
-            continue
-        view = view[n:]

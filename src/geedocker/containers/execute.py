@@ -15,6 +15,7 @@ from geedocker.containers.refresh import refresh
 from geedocker.containers.store import event
 from geedocker.containers.users import resolve_user_in_rootfs
 from geedocker.errors import ContainerStateError, GeeDockerError, UsageError
+from geedocker.procs import write_all
 from geedocker.store.layout import Layout
 from geedocker.values import value
 
@@ -182,7 +183,7 @@ def _exec_piped(backend: Any, cid: str, proc: dict[str, Any], interactive: bool)
                     data = _read(0)
                     try:
                         if data:
-                            _write_all(in_w, data)
+                            write_all(in_w, data)
                             continue
                     except OSError:
                         pass  # the process closed its stdin
@@ -222,16 +223,10 @@ def _copy(src: int, dst: int, *, limit: int) -> bool:
             return False
         copied += len(data)
         with contextlib.suppress(OSError):  # our own stdout gone: the rest is dropped
-            _write_all(dst, data)
+            write_all(dst, data)
         if limit <= 65536:
             break
     return True
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 def _relay_tty(master: int, pid: int, interactive: bool) -> int:

@@ -21,11 +21,11 @@ from geedocker.containers.engine import Engine
 from geedocker.containers.plan import engine_cgroups_path
 from geedocker.containers.record import ContainerRecord, Status
 from geedocker.containers.store import event
-from geedocker.containers.streams import detach_stdio, write_all
+from geedocker.containers.streams import detach_stdio
 from geedocker.containers.supervisor import Supervisor
 from geedocker.errors import ContainerError, GeeDockerError
 from geedocker.logger import get_logger
-from geedocker.procs import release_fds
+from geedocker.procs import release_fds, write_all
 from geedocker.procs import start_time as process_start_time
 from geedocker.store.layout import Layout
 

@@ -1,8 +1,9 @@
 """Docker's create/run options as values: ``RunOptions`` (every flag, parsed and validated) and ``MountSpec``.
 
-The flags' text becomes these values in ``containers.flags``; the engine decides from them once
-(``containers.plan``) and the OCI spec is built from that decision (``containers.spec``). A record keeps
-its options (``to_json``/``from_json``), so ``inspect`` and a restart see what was asked.
+The flags' text becomes these values in ``containers.flags`` (the mounts' in ``.mountflags``, the logging
+options' in ``.logflags``); the engine decides from them once (``containers.plan``) and the OCI spec is built
+from that decision (``containers.spec``). A record keeps its options (``to_json``/``from_json``), so ``inspect``
+and a restart see what was asked.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import struct
 from geedocker.containers.record import ContainerRecord
 from geedocker.entrypoint import collect_cycles
 from geedocker.logger import get_logger
+from geedocker.procs import write_all
 from geedocker.store.layout import Layout
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
@@ -244,16 +245,6 @@ class Streams:
             self.alive = None
         self.attach = False
         detach_stdio()
-
-
-def write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        try:
-            n = os.write(fd, view)
-        except InterruptedError:
-            continue
-        view = view[n:]
 
 
 def detach_stdio() -> None:

@@ -1,20 +1,23 @@
-"""Write an image made of a parent's layers plus new ones: the layers' blobs are in the store already.
+"""Images made here, of a parent's layers plus new ones whose blobs are in the store already.
 
-``commit`` and the builder end here: the new config (run config, diff_ids, history) and manifest are
-written as blobs, the new layers are unpacked once (keyed by chain id, as pulled ones), and the image is
-recorded (and tagged, when names are given).
+``import``, ``commit`` and the builder end here: a ``ComposedImage`` is the new config (run config, diff_ids,
+history) and manifest over those layers, written into the store by ``images.writer.store_image`` as pulled and
+loaded images are (the new layers unpacked once, keyed by chain id), recorded and tagged when names are given.
 """
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Sequence
 
 from geedocker.archive.writer import LayerBlob
 from geedocker.digest import Digest
+from geedocker.images.image import BlobReader, Image
+from geedocker.images.writer import store_image
 from geedocker.oci import ContainerConfig, Descriptor, ImageConfig, Manifest, MediaType, Platform, canonical_json
 from geedocker.store.blobs import BlobStore
-from geedocker.store.images import ImageRecord, ImageStore, normalize_name
+from geedocker.store.images import ImageRecord, normalize_name
 from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
 from geedocker.values import replace, value
@@ -65,6 +68,55 @@ def register_layer(layout: Layout, diff_ids: Sequence[Digest], blob: LayerBlob) 
     return chain
 
 
+class ComposedImage(Image):
+    """An image made here: ``base``'s layers (in the store already) run as ``config`` (go-containerregistry's
+    ``mutate``: layers appended, a config file set, the manifest made to match). The config and the manifest
+    exist only in memory until ``images.writer.store_image`` puts them in the store."""
+
+    def __init__(self, blobs: BlobStore, base: Base, config: ContainerConfig, *, created: str = "",
+                 extra: dict[str, Any] | None = None) -> None:  # fmt: skip
+        self.store = blobs
+        plat = base.platform or Platform.host()
+        image_config = ImageConfig(
+            architecture=plat.architecture,
+            os=plat.os,
+            variant=plat.variant,
+            config=config,
+            diff_ids=base.diff_ids,
+            created=created or now(),
+            history=base.history,
+        )
+        raw = image_config.to_json()
+        raw.update(extra or {})
+        self._config = canonical_json(raw)
+        self._manifest = Manifest(
+            media_type=MediaType.OCI_MANIFEST.value,
+            config=Descriptor(MediaType.OCI_CONFIG.value, Digest.of(self._config), len(self._config)),
+            layers=base.layers,
+        )
+        self._raw_manifest = canonical_json(self._manifest.to_json())
+
+    def manifest_digest(self) -> Digest:
+        return Digest.of(self._raw_manifest)
+
+    def raw_manifest(self) -> bytes:
+        return self._raw_manifest
+
+    def manifest(self) -> Manifest:
+        return self._manifest
+
+    def raw_config(self) -> bytes:
+        return self._config
+
+    def open_blob(self, desc: Descriptor, offset: int = 0) -> BlobReader:
+        if desc.digest == self._manifest.config.digest:
+            return io.BytesIO(self._config[offset:])
+        f = self.store.open(desc.digest)
+        if offset:
+            f.seek(offset)
+        return f
+
+
 def write_image(
     layout: Layout,
     base: Base,
@@ -75,33 +127,11 @@ def write_image(
     extra: dict[str, Any] | None = None,
 ) -> ImageRecord:
     """Write config and manifest for ``base`` run as ``config``; record the image under ``names``."""
-    blobs = BlobStore(layout)
-    plat = base.platform or Platform.host()
-    image_config = ImageConfig(
-        architecture=plat.architecture,
-        os=plat.os,
-        variant=plat.variant,
-        config=config,
-        diff_ids=base.diff_ids,
-        created=created or now(),
-        history=base.history,
-    )
-    raw = image_config.to_json()
-    raw.update(extra or {})
-    config_bytes = canonical_json(raw)
-    config_digest = blobs.put_bytes(config_bytes)
-    manifest = Manifest(
-        media_type=MediaType.OCI_MANIFEST.value,
-        config=Descriptor(MediaType.OCI_CONFIG.value, config_digest, len(config_bytes)),
-        layers=base.layers,
-    )
-    manifest_digest = blobs.put_bytes(canonical_json(manifest.to_json()))
-    size = len(config_bytes) + sum(d.size for d in base.layers)
-    store = ImageStore(layout)
-    rec = store.add(manifest_digest, config_digest, name=None, size=size)
+    image = ComposedImage(BlobStore(layout), base, config, created=created, extra=extra)
+    full = [normalize_name(n) for n in names]
+    rec = store_image(layout, image, names=full)
     from geedocker.images import events
 
-    for n in names:
-        rec = store.add(manifest_digest, config_digest, name=normalize_name(n), size=size)
-        events.tagged(layout, rec, normalize_name(n))  # as docker's commit and build tag
+    for n in full:
+        events.tagged(layout, rec, n)  # as docker's commit and build tag
     return rec

@@ -2,10 +2,11 @@
 blob's bytes opened only when asked for (go-containerregistry's ``v1.Image``, containerd's content store).
 
 ``LocalImage`` is an image of the store; ``RemoteImage`` one of a registry (its manifest resolved for a
-platform, kept in the store as it is fetched, so a second look asks the registry nothing). A command that
-copies an image from one place to another asks the source for its blobs and does not care where they live:
-push reads a ``LocalImage``, save writes one to an archive, pull streams a ``RemoteImage``'s layers into the
-store (with resumes, through the registry client's ``ResumingBlobReader``).
+platform, kept in the store as it is fetched, so a second look asks the registry nothing); ``images.tarimage``
+has the images of a ``docker save``/OCI archive, ``images.compose`` the images made here (import, commit, build).
+A command that copies an image from one place to another asks the source for its blobs and does not care where
+they live: push reads a ``LocalImage``, save writes one to an archive, and every image that comes into the store
+(pulled, loaded, imported, committed, built) goes in through ``images.writer.store_image``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,15 @@ class Image:
         """The config and the layers: what a copy of the image must carry besides its manifest."""
         m = self.manifest()
         return [m.config, *m.layers]
+
+    def index_blobs(self) -> list[tuple[Digest, bytes]]:
+        """The indexes the manifest was chosen from, when a copy keeps them (an archive's); none by default
+        (a ``RemoteImage`` keeps its own in the store as it fetches them)."""
+        return []
+
+    def describe(self, desc: Descriptor) -> str:
+        """Where the blob comes from, to begin an error about its bytes with; empty when that says nothing."""
+        return ""
 
 
 class LocalImage(Image):

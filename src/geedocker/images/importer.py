@@ -1,20 +1,23 @@
-"""``import``: make a one-layer image from a root filesystem tarball (plain, gzip or zstd)."""
+"""``import``: make a one-layer image from a root filesystem tarball (plain, gzip or zstd), and the
+Dockerfile-like ``--change`` instructions that ``import`` and ``commit`` take.
+
+The layer is written as a gzip blob; the image is a ``ComposedImage`` of it, stored by ``images.writer``."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import shlex
-import time
 from typing import BinaryIO
 
 from geedocker import reference as refs
 from geedocker.digest import Digest
 from geedocker.errors import UsageError
-from geedocker.oci import ContainerConfig, Descriptor, ImageConfig, Manifest, MediaType, Platform, canonical_json
+from geedocker.images.compose import Base, ComposedImage, now
+from geedocker.images.writer import store_image
+from geedocker.oci import ContainerConfig, Descriptor, MediaType, Platform
 from geedocker.store.blobs import CHUNK, BlobStore
-from geedocker.store.images import ImageRecord, ImageStore
-from geedocker.store.layers import LayerStore
+from geedocker.store.images import ImageRecord
 from geedocker.store.layout import Layout
 from geedocker.values import replace
 
@@ -107,32 +110,11 @@ def import_rootfs(
                 diff_hash.update(chunk)
                 gz.write(chunk)  # type: ignore[no-untyped-call]
     diff_id = Digest("sha256", diff_hash.hexdigest())
-    layer_digest = out.digest
-    layer_size = blobs.size(layer_digest)
-    LayerStore(layout).unpack(diff_id, diff_id, blobs.path(layer_digest))
-    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    layer = Descriptor(MediaType.OCI_LAYER_GZIP.value, out.digest, blobs.size(out.digest))
+    created = now()
     history = {"created": created, "created_by": "geedocker import", "comment": message or "imported"}
-    image_config = ImageConfig(
-        architecture=plat.architecture,
-        os=plat.os,
-        variant=plat.variant,
-        config=cfg,
-        diff_ids=(diff_id,),
-        created=created,
-        history=(history,),
-    )
-    config_bytes = canonical_json(image_config.to_json())
-    config_digest = blobs.put_bytes(config_bytes)
-    manifest = Manifest(
-        media_type=MediaType.OCI_MANIFEST.value,
-        config=Descriptor(MediaType.OCI_CONFIG.value, config_digest, len(config_bytes)),
-        layers=(Descriptor(MediaType.OCI_LAYER_GZIP.value, layer_digest, layer_size),),
-    )
-    manifest_bytes = canonical_json(manifest.to_json())
-    manifest_digest = blobs.put_bytes(manifest_bytes)
-    rec = ImageStore(layout).add(
-        manifest_digest, config_digest, name=str(ref) if ref else None, size=len(config_bytes) + layer_size
-    )
+    image = ComposedImage(blobs, Base((layer,), (diff_id,), (history,), plat), cfg, created=created)
+    rec = store_image(layout, image, names=[str(ref)] if ref else [])
     from geedocker.images import events
 
     if ref is not None:  # docker: the tag, then the import

@@ -3,7 +3,9 @@
 Every blob is verified while it streams (size and digest); layers are unpacked while they download (the
 bytes flow registry -> ingest file + decompressor -> tar applier), each into its own lower dir keyed by
 chain ID, so layers unpack in parallel and out of order. A pull whose blobs are all present asks the
-registry only for the tag's current digest (HEAD) and downloads nothing.
+registry only for the tag's current digest (HEAD) and downloads nothing. The image goes into the store
+through ``images.writer.store_image`` (as loaded, imported and built ones do), with this module's way of
+putting one layer in: streamed from the registry, unpacked as it downloads.
 """
 
 from __future__ import annotations
@@ -12,21 +14,19 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from enum import StrEnum
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from geedocker import oci
 from geedocker import reference as refs
 from geedocker.digest import Digest
 from geedocker.errors import (
     ArchiveError,
     GeeDockerError,
-    ManifestError,
     PlatformError,
     VerificationError,
 )
-from geedocker.images.image import RemoteImage
+from geedocker.images.image import Image, RemoteImage
+from geedocker.images.writer import layer_chains, store_image
 from geedocker.logger import get_logger
 from geedocker.oci import Descriptor, ImageConfig, Platform
 from geedocker.store.blobs import CHUNK, BlobStore, Ingest
@@ -235,7 +235,7 @@ class Puller:
         return self._client
 
     # --- layers -----------------------------------------------------------------------------------
-    def _layer(self, image: RemoteImage, desc: Descriptor, chain: Digest, diff_id: Digest, stats: _Stats) -> None:
+    def _layer(self, image: Image, desc: Descriptor, chain: Digest, diff_id: Digest, stats: _Stats) -> None:
         short = desc.digest.short
         if self.blobs.has(desc.digest) and self.layers.has(chain):
             self.progress(ProgressEvent(short, LayerStatus.EXISTS, desc.size, desc.size))
@@ -252,7 +252,7 @@ class Puller:
         self.progress(ProgressEvent(short, LayerStatus.DONE, desc.size, desc.size))
 
     def _download(
-        self, image: RemoteImage, desc: Descriptor, chain: Digest, diff_id: Digest, ing: Ingest, stats: _Stats,
+        self, image: Image, desc: Descriptor, chain: Digest, diff_id: Digest, ing: Ingest, stats: _Stats,
     ) -> None:
         short = desc.digest.short
         offset = ing.open()
@@ -325,45 +325,24 @@ class Puller:
                 raise PlatformError(
                     f"{ref.familiar()}: the image is for {got}, not the requested {self.options.platform}"
                 )
-        if len(config.diff_ids) != len(manifest.layers):
-            raise ManifestError(
-                f"{ref.familiar()}: manifest has {len(manifest.layers)} layers but the config lists "
-                f"{len(config.diff_ids)} diff_ids"
-            )
-        chains = oci.chain_ids(config.diff_ids)
+        chains = layer_chains(manifest, config, ref.familiar())
         for layer, chain in zip(manifest.layers, chains, strict=True):
             if not (self.blobs.has(layer.digest) and self.layers.has(chain)):
                 self.progress(ProgressEvent(layer.digest.short, LayerStatus.WAITING, 0, layer.size))
-        workers = max(1, min(self.options.max_parallel, len(manifest.layers)))
-        if manifest.layers:
-            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull")
-            futures = [
-                pool.submit(self._layer, image, layer, chain, diff_id, stats)
-                for layer, chain, diff_id in zip(manifest.layers, chains, config.diff_ids, strict=True)
-            ]
-            try:
-                finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
-                for f in [*(f for f in finished if f.exception() is not None), *futures]:
-                    f.result()  # the first failure (if any) is raised here, then the others are cancelled
-            except KeyboardInterrupt:
-                # Ctrl-C: a worker may sit in a read from a registry that went silent (until the stall deadline);
-                # the command ends now and leaves its partial downloads in ingest/ for the next pull to resume
-                self.cancel.set()
-                pool.shutdown(wait=False, cancel_futures=True)
-                raise
-            except BaseException:
-                self.cancel.set()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-            pool.shutdown(wait=True)
-        size = manifest.config.size + sum(layer.size for layer in manifest.layers)
-        record = self.images.add(
-            mdigest,
-            manifest.config.digest,
-            name=str(ref) if ref.digest is None else None,
+
+        def put_layer(img: Image, desc: Descriptor, chain: Digest, diff_id: Digest) -> None:
+            self._layer(img, desc, chain, diff_id, stats)
+
+        record = store_image(
+            self.layout,
+            image,
+            names=[str(ref)] if ref.digest is None else [],
             repo_digest=f"{ref.repository}@{top}",
-            size=size,
             index_digest=top if top != mdigest else None,
+            label=ref.familiar(),
+            put_layer=put_layer,
+            max_parallel=self.options.max_parallel,
+            cancel=self.cancel,
         )
         from geedocker.images import events
 

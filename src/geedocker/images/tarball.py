@@ -6,7 +6,8 @@
 manifest digest survives a round trip.
 
 ``load`` reads docker archives (old style: ``<id>/layer.tar``; new style: ``blobs/sha256/``) and OCI
-layout archives (podman, skopeo, docker). Every blob is verified against its digest; layers against the
+layout archives (podman, skopeo, docker): their images (``images.tarimage``) go into the store through
+``images.writer``, as pulled ones do. Every blob is verified against its digest; layers against the
 config's diff IDs.
 """
 
@@ -20,24 +21,20 @@ import shutil
 import tarfile
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, BinaryIO
 
-from geedocker import oci
 from geedocker import reference as refs
 from geedocker.digest import Digest
-from geedocker.errors import ArchiveError, GeeDockerError, InvalidReference, ManifestError, VerificationError
-from geedocker.images.image import BlobReader, LocalImage
-from geedocker.oci import Descriptor, ImageConfig, Index, Manifest, MediaType, Platform
+from geedocker.errors import ArchiveError, InvalidReference, VerificationError
+from geedocker.images.image import BlobReader, Image, LocalImage
+from geedocker.images.tarimage import NAME_ANNOTATION, REF_ANNOTATION, TarArchive, docker_images, oci_images
+from geedocker.images.writer import store_image
+from geedocker.oci import Descriptor, MediaType
 from geedocker.store.blobs import CHUNK, BlobStore
 from geedocker.store.images import ImageRecord, ImageStore
-from geedocker.store.layers import LayerStore
 from geedocker.store.layout import Layout
 from geedocker.values import value
-
-MAX_JSON = 16 << 20
-NAME_ANNOTATION = "io.containerd.image.name"
-REF_ANNOTATION = "org.opencontainers.image.ref.name"
 
 
 def _add_bytes(tf: tarfile.TarFile, name: str, data: bytes, mtime: int) -> None:
@@ -163,192 +160,16 @@ class Loaded:
     names: tuple[str, ...]
 
 
-class _Archive:
-    """Random access to the members of an image archive (a seekable tar file)."""
-
-    def __init__(self, path: Path, shown: Path | str | None = None) -> None:
-        """``shown``: the name errors give it (``standard input`` for the copy of a stream)."""
-        try:
-            from geedocker.archive.header import FastTarInfo  # its extended headers have a size cap
-
-            self.tf = tarfile.open(path, mode="r:*", tarinfo=FastTarInfo)
-        except (tarfile.TarError, OSError) as e:
-            # one line: tarfile's "could not be opened" lists each compression it tried, one per line
-            why = "not a tar file" if isinstance(e, tarfile.ReadError) else str(e)
-            raise ArchiveError(f"{shown or path}: not an image archive: {why}") from e
-        self.members: dict[str, tarfile.TarInfo] = {}
-        count = 0
-        for m in self.tf:
-            count += 1
-            if count > 1_000_000:
-                raise ArchiveError(f"{path}: too many entries")
-            self.members[str(PurePosixPath(m.name.lstrip("/")))] = m
-        self.path = path
-
-    def has(self, name: str) -> bool:
-        return str(PurePosixPath(name)) in self.members
-
-    def _member(self, name: str) -> tarfile.TarInfo:
-        key = str(PurePosixPath(name.lstrip("/")))
-        seen = 0
-        m = self.members.get(key)
-        while m is not None and (m.issym() or m.islnk()) and seen < 16:
-            seen += 1
-            target = m.linkname if m.islnk() else str(PurePosixPath(key).parent / m.linkname)
-            key = os.path.normpath(target).lstrip("/")
-            m = self.members.get(key)
-        if m is None or not m.isfile():
-            raise ArchiveError(f"{self.path}: missing or not a file: {name}")
-        return m
-
-    def open(self, name: str) -> BinaryIO:
-        f = self.tf.extractfile(self._member(name))
-        if f is None:
-            raise ArchiveError(f"{self.path}: cannot read {name}")
-        return f  # type: ignore[return-value]
-
-    def size(self, name: str) -> int:
-        return self._member(name).size
-
-    def read_json(self, name: str) -> Any:
-        if self.size(name) > MAX_JSON:
-            raise ArchiveError(f"{self.path}: {name} is too large")
-        try:
-            return json.loads(self.open(name).read())
-        except ValueError as e:
-            raise ArchiveError(f"{self.path}: {name} is not valid JSON: {e}") from e
-
-    def close(self) -> None:
-        self.tf.close()
-
-
-def _import_blob(blobs: BlobStore, archive: _Archive, name: str, expected: Digest | None) -> Digest:
-    """Copy a member into the blob store, verified against ``expected`` (or named by its own digest)."""
-    if expected is not None and blobs.has(expected):
-        return expected
-    src = archive.open(name)
-    if expected is not None:
-        try:
-            blobs.put_stream(src, expected, archive.size(name))
-        except VerificationError as e:
-            raise VerificationError(f"{archive.path}: {name}: {e}") from e
-        return expected
-    # unknown digest: named by its own, hashed while it is written
-    with blobs.writer() as out:
-        shutil.copyfileobj(src, out, CHUNK)
-    return out.digest
-
-
-def _digest_from_path(name: str) -> Digest | None:
-    p = PurePosixPath(name)
-    if len(p.parts) >= 3 and p.parts[-3] == "blobs":
-        with contextlib.suppress(GeeDockerError):
-            return Digest.parse(f"{p.parts[-2]}:{p.parts[-1]}")
-    return None
-
-
-def _layer_media_type(head: bytes, docker: bool) -> str:
-    if head[:2] == b"\x1f\x8b":
-        return MediaType.DOCKER_LAYER.value if docker else MediaType.OCI_LAYER_GZIP.value
-    if head[:4] == b"\x28\xb5\x2f\xfd":
-        return MediaType.OCI_LAYER_ZSTD.value
-    return MediaType.OCI_LAYER.value
-
-
-class Loader:
-    def __init__(self, layout: Layout) -> None:
-        self.layout = layout
-        self.blobs = BlobStore(layout)
-        self.images = ImageStore(layout)
-        self.layers = LayerStore(layout)
-
-    def _unpack_layers(self, manifest: Manifest, config: ImageConfig) -> None:
-        if len(config.diff_ids) != len(manifest.layers):
-            raise ManifestError(
-                f"manifest has {len(manifest.layers)} layers but the config lists {len(config.diff_ids)} diff_ids"
-            )
-        for desc, chain, diff_id in zip(manifest.layers, oci.chain_ids(config.diff_ids), config.diff_ids,
-                                        strict=True):
-            if not self.layers.has(chain):
-                self.layers.unpack(chain, diff_id, self.blobs.path(desc.digest))
-
-    def _record(self, mdigest: Digest, manifest: Manifest, names: list[str]) -> Loaded:
-        config = ImageConfig.from_bytes(self.blobs.read_bytes(manifest.config.digest, oci.MAX_CONFIG_BYTES))
-        self._unpack_layers(manifest, config)
-        size = manifest.config.size + sum(d.size for d in manifest.layers)
-        rec = self.images.add(mdigest, manifest.config.digest, None, size=size)
-        tagged = []
-        for n in names:
-            with contextlib.suppress(InvalidReference):
-                r = refs.parse(n)
-                if r.digest is None:
-                    rec = self.images.add(mdigest, manifest.config.digest, str(r))
-                    tagged.append(r.familiar())
-        return Loaded(rec, tuple(tagged))
-
-    def load_oci(self, archive: _Archive) -> list[Loaded]:
-        index = Index.from_bytes(archive.open("index.json").read(MAX_JSON))
-        out = []
-        for desc in index.manifests:
-            names = []
-            ann = dict(desc.annotations)
-            if NAME_ANNOTATION in ann:
-                names.append(ann[NAME_ANNOTATION])
-            elif REF_ANNOTATION in ann and ":" not in ann[REF_ANNOTATION] and "/" not in ann[REF_ANNOTATION]:
-                pass  # a bare tag with no repository: nothing to name the image by
-            elif REF_ANNOTATION in ann:
-                names.append(ann[REF_ANNOTATION])
-            out.append(self._load_manifest_desc(archive, desc, names))
-        return out
-
-    def _load_manifest_desc(self, archive: _Archive, desc: Descriptor, names: list[str]) -> Loaded:
-        path = f"blobs/{desc.digest.algorithm}/{desc.digest.hex}"
-        d = _import_blob(self.blobs, archive, path, desc.digest)
-        data = self.blobs.read_bytes(d, oci.MAX_MANIFEST_BYTES)
-        mt = oci.detect_media_type(data, desc.media_type)
-        if mt in oci.INDEX_TYPES:
-            child = Index.from_bytes(data, mt).select(Platform.host())
-            return self._load_manifest_desc(archive, child, names)
-        manifest = Manifest.from_bytes(data, mt)
-        for blob in [manifest.config, *manifest.layers]:
-            _import_blob(self.blobs, archive, f"blobs/{blob.digest.algorithm}/{blob.digest.hex}", blob.digest)
-        return self._record(d, manifest, names)
-
-    def load_docker(self, archive: _Archive) -> list[Loaded]:
-        entries = archive.read_json("manifest.json")
-        if not isinstance(entries, list):
-            raise ArchiveError(f"{archive.path}: manifest.json is not a list")
-        # an OCI layout in the same archive keeps the original manifest digests: prefer it
-        oci_by_config: dict[Digest, Descriptor] = {}
-        if archive.has("index.json"):
-            with contextlib.suppress(GeeDockerError, KeyError):
-                for desc in Index.from_bytes(archive.open("index.json").read(MAX_JSON)).manifests:
-                    p = f"blobs/{desc.digest.algorithm}/{desc.digest.hex}"
-                    if archive.has(p) and archive.size(p) < oci.MAX_MANIFEST_BYTES:
-                        m = Manifest.from_bytes(archive.open(p).read())
-                        oci_by_config[m.config.digest] = desc
-        out = []
-        for e in entries:
-            if not isinstance(e, dict) or not isinstance(e.get("Config"), str) or not isinstance(e.get("Layers"), list):
-                raise ArchiveError(f"{archive.path}: malformed entry in manifest.json")
-            names = [str(t) for t in e.get("RepoTags") or []]
-            cfg_path = e["Config"]
-            cfg_digest = _import_blob(self.blobs, archive, cfg_path, _digest_from_path(cfg_path))
-            if cfg_digest in oci_by_config:
-                out.append(self._load_manifest_desc(archive, oci_by_config[cfg_digest], names))
-                continue
-            layer_descs = []
-            for lp in e["Layers"]:
-                d = _import_blob(self.blobs, archive, str(lp), _digest_from_path(str(lp)))
-                with self.blobs.open(d) as f:
-                    head = f.read(4)
-                layer_descs.append(Descriptor(_layer_media_type(head, False), d, self.blobs.size(d)))
-            cfg_size = self.blobs.size(cfg_digest)
-            manifest = Manifest(MediaType.OCI_MANIFEST.value,
-                                Descriptor(MediaType.OCI_CONFIG.value, cfg_digest, cfg_size), tuple(layer_descs))
-            mdigest = self.blobs.put_bytes(oci.canonical_json(manifest.to_json()))
-            out.append(self._record(mdigest, manifest, names))
-        return out
+def _store(layout: Layout, image: Image, names: list[str]) -> Loaded:
+    """Write one image of the archive into the store, under those of its names that are tags."""
+    tags = []
+    for n in names:
+        with contextlib.suppress(InvalidReference):
+            r = refs.parse(n)
+            if r.digest is None:
+                tags.append(r)
+    rec = store_image(layout, image, names=[str(r) for r in tags])
+    return Loaded(rec, tuple(r.familiar() for r in tags))
 
 
 @contextlib.contextmanager
@@ -379,15 +200,15 @@ def load(layout: Layout, source: BinaryIO | Path) -> list[Loaded]:
         if path.stat().st_size == 0:
             raise ArchiveError(f"{shown}: empty input: not an image archive")
         try:
-            archive = _Archive(path, shown)
+            archive = TarArchive(path, shown)
             try:
-                loader = Loader(layout)
                 if archive.has("manifest.json"):
-                    loaded = loader.load_docker(archive)
+                    images = docker_images(archive)
                 elif archive.has("index.json"):
-                    loaded = loader.load_oci(archive)
+                    images = oci_images(archive)
                 else:
                     raise ArchiveError(f"{shown}: neither manifest.json nor index.json: not an image archive")
+                loaded = [_store(layout, image, names) for image, names in images]
             finally:
                 archive.close()
         except (tarfile.TarError, EOFError) as e:  # a truncated stream ends inside a member or its header

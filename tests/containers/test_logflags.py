@@ -1,0 +1,23 @@
+"""The logging flags of create/run: --log-driver, --log-opt (no root needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from geedocker.containers import logflags
+from geedocker.errors import UsageError
+
+
+def test_parse_log_options() -> None:
+    assert logflags.parse_log_options("", []) == ("", ())
+    assert logflags.parse_log_options("json-file", ["max-size=10m", "max-file=3", "compress=true", "tag=x"]) == (
+        "", (("compress", "true"), ("max-file", "3"), ("max-size", "10m"), ("tag", "x")))
+    assert logflags.parse_log_options("none", []) == ("none", ())
+    assert logflags.parse_log_options("local", ["max-size=1k"]) == ("local", (("max-size", "1k"),))
+    for driver, opts, msg in (("none", ["max-size=1m"], "invalid logging opts for driver none"),
+                              ("gelf", [], "not supported by geedocker"), ("xyz", [], 'plugin "xyz" not found'),
+                              ("", ["badformat"], "unknown log opt 'badformat' for json-file log driver"),
+                              ("", ["max-size=0"], "invalid size: '0'"), ("", ["max-file=x"], "strconv.Atoi"),
+                              ("local", ["compress=maybe"], "strconv.ParseBool")):  # fmt: skip
+        with pytest.raises(UsageError, match=msg):
+            logflags.parse_log_options(driver, opts)
