@@ -150,8 +150,9 @@ def test_an_api_exec_logs_its_creation_when_made_and_names_its_session(service: 
 
 def _actions(service: Service, name: str, since: float) -> list[tuple[str, dict[str, str]]]:
     """The container's events since ``since``: action and the attributes beyond image and name."""
-    r = service.docker("20.10", "events", "--since", f"{since:.9f}", "--until", f"{time.time():.9f}", "--filter",
-                       f"container={name}", "--filter", "type=container", "--format", "{{json .}}", timeout=30)  # fmt: skip
+    window = ("--since", f"{since:.9f}", "--until", f"{time.time():.9f}")
+    r = service.docker("20.10", "events", *window, "--filter", f"container={name}", "--filter", "type=container",
+                       "--format", "{{json .}}", timeout=30)  # fmt: skip
     assert r.returncode == 0, r.stderr
     out = []
     for line in r.stdout.splitlines():

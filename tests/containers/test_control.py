@@ -41,6 +41,8 @@ def test_pause_top_update_rename_stop(engine: Engine) -> None:
     assert top[0].split()[:3] == ["UID", "PID", "PPID"] and any(str(rec.state.pid) == ln.split()[1] for ln in top[1:])
     top = engine.cli("top", "frozen", "-o", "pid,comm").stdout.splitlines()
     assert top[0].split() == ["PID", "COMMAND"] and [str(rec.state.pid), "sh"] in [ln.split() for ln in top[1:]]
+    r = engine.cli("events", "--since", "1m", "--until", "0s", "--filter", "event=top", "--format", "{{.Action}}")
+    assert r.stdout == "top\ntop\n"  # one a top, as dockerd's
     assert engine.cli("unpause", "frozen").returncode == 0
     assert not cgroup_of(rec).frozen() and state(engine, "frozen")["Status"] == "running"
     r = engine.cli("unpause", "frozen")

@@ -132,8 +132,8 @@ def test_volume_network_and_exec_events_like_docker(pair: Pair) -> None:
     assert sorted(_shape(g_events)) == sorted(_shape(d_events))
     kinds = [(e["Type"], e["Action"]) for e in g_events]
     assert kinds == [("volume", "create"), ("container", "create"), ("container", "attach"), ("network", "connect"),
-                     ("volume", "mount"), ("volume", "mount"), ("container", "start"), ("container", "die"), ("network", "disconnect"),
-                     ("volume", "unmount"), ("volume", "unmount"), ("volume", "destroy"),
+                     ("volume", "mount"), ("volume", "mount"), ("container", "start"), ("container", "die"),
+                     ("network", "disconnect"), ("volume", "unmount"), ("volume", "unmount"), ("volume", "destroy"),
                      ("container", "destroy")], kinds  # fmt: skip
     _step(pair, ("volume", "rm", "evvol"))
 
