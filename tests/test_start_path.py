@@ -25,8 +25,9 @@ RUN_PATH = ("geedocker.cli.main", "geedocker.cli.run", "geedocker.cli.create", "
             "geedocker.network.netstate", "geedocker.network.ports", "geedocker.network.netlink",
             "geedocker.entrypoint", "geedocker.containers.seccomp", "geedocker.runtime.seccomp",
             "geedocker.containers.flags", "geedocker.containers.mountflags", "geedocker.containers.logflags")
-RUNTIME_PATH = ("geedocker.runtime.cli", "geedocker.runtime.container", "geedocker.runtime.create_chain",
-                "geedocker.runtime.init", "geedocker.entrypoint", "geedocker.runtime.seccomp")
+RUNTIME_PATH = ("geedocker.runtime.cli", "geedocker.runtime.cli_parser", "geedocker.runtime.container",
+                "geedocker.runtime.create_chain", "geedocker.runtime.init", "geedocker.entrypoint",
+                "geedocker.runtime.seccomp")
 
 
 @pytest.mark.parametrize("modules", [RUN_PATH, RUNTIME_PATH], ids=["geedocker run", "geedocker-runtime run"])

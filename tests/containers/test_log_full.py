@@ -72,3 +72,18 @@ def test_log_opts_rotate_the_log_of_a_real_container(engine: Engine) -> None:
     shown = engine.cli("logs", "rot").stdout.splitlines()
     assert shown[-1] == "line 199" and 10 < len(shown) < 200
     assert shown == [f"line {i}" for i in range(200 - len(shown), 200)]
+
+
+def test_log_opt_compress_gzips_the_rotated_logs_of_a_real_container(engine: Engine) -> None:
+    r = engine.run("sh", "-c", "i=0; while [ $i -lt 200 ]; do echo line $i; i=$((i+1)); done",
+                   flags=("--name", "rotz", "--log-opt", "max-size=1k", "--log-opt", "max-file=3",
+                          "--log-opt", "compress=true"))  # fmt: skip
+    assert r.returncode == 0 and r.stdout.count("\n") == 200, r.stderr
+    cid = json.loads(engine.cli("inspect", "rotz").stdout)[0]["Id"]
+    log = ContainerStore(engine.layout).log_path(cid)
+    assert sorted(p.name for p in log.parent.iterdir() if p.name.startswith(log.name)) == [
+        log.name, log.name + ".1.gz", log.name + ".2.gz"]  # compressed before the monitor ended
+    shown = engine.cli("logs", "rotz").stdout.splitlines()
+    assert shown[-1] == "line 199" and 20 < len(shown) < 200
+    assert shown == [f"line {i}" for i in range(200 - len(shown), 200)]
+    assert engine.cli("logs", "--tail", "2", "rotz").stdout == "line 198\nline 199\n"

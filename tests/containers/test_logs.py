@@ -189,3 +189,122 @@ def test_follow_goes_on_in_the_new_file_after_a_rotation(tmp_path: Path) -> None
     stop.set()
     t.join(10)
     assert got[0] == "start\n" and got[-1] == "line 9\n"
+
+
+def _lines(n: int) -> list[str]:
+    return [f"line {i}\n" for i in range(n)]
+
+
+def test_compress_gzips_the_rotated_files_and_logs_reads_them_in_order(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "c-json.log"
+    w = logs.JsonLogWriter(path, max_size=300, max_files=4, compress=True)
+    for line in _lines(60):
+        w.write("stdout", line.encode())
+    w.close()  # waits for the last compression
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["c-json.log", "c-json.log.1.gz", "c-json.log.2.gz", "c-json.log.3.gz"]  # the log stays plain
+    assert logs.log_files(path) == [Path(f"{path}.3.gz"), Path(f"{path}.2.gz"), Path(f"{path}.1.gz"), path]
+    for i in (1, 2, 3):
+        with gzip.open(f"{path}.{i}.gz") as f:
+            assert all(json.loads(line)["stream"] == "stdout" for line in f)
+        assert os.stat(f"{path}.{i}.gz").st_mode & 0o777 == 0o640
+    got = [e.log for e in logs.read_entries(path)]
+    assert got == _lines(60)[-len(got):] and 12 < len(got) < 60  # every file, oldest first; the oldest went
+    assert [e.log for e in logs.read_entries(path, tail=3)] == _lines(60)[-3:]
+
+
+def test_compress_false_keeps_the_rotated_files_plain(tmp_path: Path) -> None:
+    path = tmp_path / "c-json.log"
+    w = logs.JsonLogWriter(path, max_size=300, max_files=3, compress=False)
+    for line in _lines(40):
+        w.write("stdout", line.encode())
+    w.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c-json.log", "c-json.log.1", "c-json.log.2"]
+
+
+def test_the_writer_goes_on_while_a_rotated_file_is_compressed(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c-json.log"
+    release = threading.Event()
+    real = logs.compress_file
+
+    def slow(plain: Path) -> None:
+        release.wait(10)
+        real(plain)
+
+    monkeypatch.setattr(logs, "compress_file", slow)
+    w = logs.JsonLogWriter(path, max_size=100, max_files=3, compress=True)
+    for line in _lines(4):  # one rotation: its compression waits
+        w.write("stdout", line.encode())
+    assert os.path.exists(f"{path}.1") and not os.path.exists(f"{path}.1.gz")
+    assert [e.log for e in logs.read_entries(path)] == _lines(4)  # the plain rotated file is read meanwhile
+    release.set()
+    w.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c-json.log", "c-json.log.1.gz"]
+    assert [e.log for e in logs.read_entries(path)] == _lines(4)
+
+
+def test_a_compression_that_fails_leaves_the_plain_file_and_no_gz(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c-json.log"
+
+    def fail(fd: int) -> None:  # the crash: after the data, before the rename
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(logs.os, "fsync", fail)
+    w = logs.JsonLogWriter(path, max_size=300, max_files=3, compress=True)
+    for line in _lines(12):
+        w.write("stdout", line.encode())
+    w.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c-json.log", "c-json.log.1", "c-json.log.2"]
+    assert [e.log for e in logs.read_entries(path)] == _lines(12)  # nothing lost
+
+
+def test_plain_and_compressed_rotated_files_are_read_in_order(tmp_path: Path) -> None:
+    import gzip
+
+    path = tmp_path / "c-json.log"
+
+    def entries(*ns: int) -> bytes:
+        return b"".join(json.dumps({"log": f"line {n}\n", "stream": "stdout", "time": "t"}).encode() + b"\n"
+                        for n in ns)
+
+    Path(f"{path}.3.gz").write_bytes(gzip.compress(entries(0, 1)))
+    Path(f"{path}.2").write_bytes(entries(2))  # left plain by a crash mid-compress
+    Path(f"{path}.2.gz.tmp").write_bytes(b"\x1f\x8b half")  # the crash's half-written .gz: never read
+    Path(f"{path}.1").write_bytes(entries(3))  # being compressed: the plain file is taken, as docker does
+    Path(f"{path}.1.gz").write_bytes(gzip.compress(entries(3)))
+    path.write_bytes(entries(4))
+    assert [e.log for e in logs.read_entries(path)] == _lines(5)
+    assert [e.log for e in logs.read_entries(path, tail=2)] == _lines(5)[3:]
+
+
+def test_a_rotated_file_compressed_after_it_was_listed_is_read_from_its_gz(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "c-json.log"
+    w = logs.JsonLogWriter(path, max_size=100, max_files=2)
+    for line in _lines(4):
+        w.write("stdout", line.encode())
+    w.close()
+    listed = logs.log_files(path)
+    assert listed[0] == Path(f"{path}.1")
+    logs.compress_file(Path(f"{path}.1"))
+    monkeypatch.setattr(logs, "log_files", lambda p: listed)
+    assert [e.log for e in logs.read_entries(path)] == _lines(4)
+
+
+def test_rotations_with_compress_never_import_gzip_into_the_writer_without_it() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, tempfile, pathlib; from geedocker.containers import logs\n"
+            "d = pathlib.Path(tempfile.mkdtemp())\n"
+            "w = logs.JsonLogWriter(d / 'l.log', max_size=50, max_files=3)\n"
+            "[w.write('stdout', b'x' * 40 + b'\\n') for _ in range(10)]; w.close()\n"
+            "print('gzip' in sys.modules)\n")
+    src = str(Path(logs.__file__).parents[2])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "PYTHONPATH": src})
+    assert out.stdout.strip() == "False", out.stderr

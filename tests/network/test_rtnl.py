@@ -1,6 +1,7 @@
-"""geedocker.network.rtnl: rtnetlink messages packed and parsed by hand; and, as root, bridges, veths,
-addresses and routes made in network namespaces the tests create (never in the host's), cross-checked
-with pyroute2 and ``ip -j``, and traffic between two "containers" on a bridge."""
+"""geedocker.network.rtnl: requests encoded as iproute2 does and answers decoded, on a stand-in socket; and, as
+root, bridges, veths, addresses and routes made in network namespaces the tests create (never in the host's),
+cross-checked with pyroute2 and ``ip -j``, and traffic between two "containers" on a bridge. The wire format
+alone: test_rtnl_messages."""
 
 from __future__ import annotations
 
@@ -20,117 +21,17 @@ import pytest
 
 from geedocker.errors import NetworkError
 from geedocker.network import netlink, rtnl
+from geedocker.network import rtnl_messages as wire
 from geedocker.network.ipam import mac_for
-from geedocker.network.rtnl import Message
+from geedocker.network.rtnl_messages import Message
 from geedocker.runtime import syscalls
+from tests.support.rtnl_replies import kernel_ack, kernel_done, kernel_newaddr
 
 T = TypeVar("T")
 IP = ipaddress.IPv4Address
 
 
-# -- encoding and decoding (no root)
-
-
-def _ack(seq: int, error: int = 0, flags: int = 0, tlvs: bytes = b"") -> bytes:
-    """An NLMSG_ERROR as the kernel sends it with NETLINK_CAP_ACK: error, the request's header, TLVs."""
-    echoed = rtnl.NLMSGHDR.pack(32, rtnl.RTM_NEWLINK, 0x605, seq, 4242)
-    return rtnl.encode(rtnl.NLMSG_ERROR, flags, seq, rtnl.NLMSGERR.pack(error) + echoed + tlvs)
-
-
-def _done(seq: int, error: int = 0) -> bytes:
-    return rtnl.encode(rtnl.NLMSG_DONE, rtnl.NLM_F_MULTI, seq, rtnl.NLMSGERR.pack(error))
-
-
-def _newaddr(seq: int, index: int, address: str, prefixlen: int, family: int = socket.AF_INET) -> bytes:
-    packed = ipaddress.ip_address(address).packed
-    body = rtnl.IFADDRMSG.pack(family, prefixlen, 0x80, 0, index)
-    body += rtnl.attr(rtnl.IFA_ADDRESS, packed) + rtnl.attr(rtnl.IFA_LOCAL, packed) + rtnl.attr_str(3, "eth0")
-    return rtnl.encode(rtnl.RTM_NEWADDR, rtnl.NLM_F_MULTI, seq, body)
-
-
-def test_attributes_are_padded_to_four_bytes_and_their_length_excludes_the_padding() -> None:
-    assert rtnl.attr_str(rtnl.IFLA_IFNAME, "eth0") == b"\x09\x00\x03\x00eth0\x00\x00\x00\x00"
-    assert rtnl.attr_u8(rtnl.IFLA_BRPORT_MODE, 1) == b"\x05\x00\x04\x00\x01\x00\x00\x00"
-    assert rtnl.attr_u32(rtnl.IFLA_MASTER, 7) == b"\x08\x00\x0a\x00" + struct.pack("=I", 7)
-    assert rtnl.attr(rtnl.IFA_LOCAL, bytes([10, 0, 0, 1])) == b"\x08\x00\x02\x00\x0a\x00\x00\x01"
-    assert rtnl.attr(9, b"") == b"\x04\x00\x09\x00"
-    assert [rtnl.align(n) for n in (0, 1, 4, 5, 8, 9)] == [0, 4, 4, 8, 8, 12]
-
-
-def test_nested_attributes_carry_nla_f_nested_and_parse_back() -> None:
-    inner = rtnl.attr_str(rtnl.IFLA_INFO_KIND, "bridge")  # 4 + 7 bytes, padded to 12
-    outer = rtnl.nested(rtnl.IFLA_LINKINFO, inner)
-    assert outer[:4] == struct.pack("=HH", 16, rtnl.IFLA_LINKINFO | rtnl.NLA_F_NESTED)
-    assert outer[4:] == inner
-    attrs = rtnl.parse_attrs(rtnl.attr_str(rtnl.IFLA_IFNAME, "br0") + outer)
-    assert attrs[rtnl.IFLA_IFNAME] == b"br0\0"
-    assert rtnl.parse_attrs(attrs[rtnl.IFLA_LINKINFO]) == {rtnl.IFLA_INFO_KIND: b"bridge\0"}
-
-
-def test_malformed_attributes_and_messages_are_refused() -> None:
-    with pytest.raises(NetworkError, match="malformed netlink attribute"):
-        rtnl.parse_attrs(struct.pack("=HH", 12, 1) + b"ab")  # says 12 bytes, has 6
-    with pytest.raises(NetworkError, match="malformed netlink attribute"):
-        rtnl.parse_attrs(struct.pack("=HH", 2, 1))  # shorter than its own header
-    with pytest.raises(NetworkError, match="malformed netlink message"):
-        rtnl.parse_messages(rtnl.NLMSGHDR.pack(40, rtnl.NLMSG_DONE, 0, 1, 0) + b"\0" * 8)
-    with pytest.raises(NetworkError, match="malformed netlink message"):
-        rtnl.parse_messages(_ack(1) + b"\0" * 6)  # a truncated header after the ack
-
-
-def test_a_request_is_a_16_byte_header_then_the_body() -> None:
-    msg = rtnl.encode(rtnl.RTM_DELLINK, rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK, 9, rtnl.ifinfomsg(index=3))
-    assert len(msg) == 32
-    assert rtnl.NLMSGHDR.unpack_from(msg) == (32, rtnl.RTM_DELLINK, 5, 9, 0)
-    assert rtnl.IFINFOMSG.unpack_from(msg, 16) == (socket.AF_UNSPEC, 0, 3, 0, 0)
-    assert rtnl.IFINFOMSG.size == 16 and rtnl.IFADDRMSG.size == 8 and rtnl.RTMSG.size == 12
-    assert rtnl.parse_messages(msg) == [Message(rtnl.RTM_DELLINK, 5, 9, rtnl.ifinfomsg(index=3))]
-
-
-def test_an_error_ack_raises_with_the_errno_the_operation_and_the_kernel_text() -> None:
-    text = rtnl.attr(rtnl.NLMSGERR_ATTR_MSG, b"Attribute failed policy validation\0")
-    ack = _ack(5, -34, rtnl.NLM_F_CAPPED | rtnl.NLM_F_ACK_TLVS, text)
-    assert rtnl.parse_error(rtnl.parse_messages(ack)[0]) == (34, "Attribute failed policy validation")
-    with pytest.raises(rtnl.NetlinkError) as caught:
-        rtnl.collect([ack], 5, "creating bridge gdrtx")
-    assert caught.value.errno == 34
-    assert caught.value.operation == "creating bridge gdrtx"
-    assert str(caught.value) == f"creating bridge gdrtx: {os.strerror(34)} (Attribute failed policy validation)"
-    plain = _ack(6, -17)
-    with pytest.raises(rtnl.NetlinkError, match="^deleting: File exists$") as caught:
-        rtnl.collect([plain], 6, "deleting")
-    assert caught.value.errno == 17 and isinstance(caught.value, NetworkError)
-
-
-def test_an_uncapped_error_ack_skips_the_whole_echoed_request_to_its_tlvs() -> None:
-    request = rtnl.encode(rtnl.RTM_NEWLINK, 0x605, 3, rtnl.ifinfomsg() + rtnl.attr_str(rtnl.IFLA_IFNAME, "gdrt0"))
-    tlvs = rtnl.attr(rtnl.NLMSGERR_ATTR_MSG, b"Unknown device type\0") + rtnl.attr_u32(2, 36)
-    body = rtnl.NLMSGERR.pack(-95) + request + tlvs
-    msg = rtnl.parse_messages(rtnl.encode(rtnl.NLMSG_ERROR, rtnl.NLM_F_ACK_TLVS, 3, body))[0]
-    assert rtnl.parse_error(msg) == (95, "Unknown device type")
-
-
-def test_a_positive_ack_returns_the_replies_before_it_and_skips_other_sequence_numbers() -> None:
-    link = rtnl.encode(rtnl.RTM_NEWLINK, 0, 4, rtnl.ifinfomsg(index=12))
-    stale = _ack(3, -19)  # the answer to an earlier request: not ours
-    noop = rtnl.encode(rtnl.NLMSG_NOOP, 0, 4, b"")
-    assert rtnl.collect([stale + link, noop + _ack(4)], 4, "x") == [
-        Message(rtnl.RTM_NEWLINK, 0, 4, rtnl.ifinfomsg(index=12))
-    ]
-
-
-def test_a_multipart_dump_is_read_across_datagrams_up_to_done() -> None:
-    first = _newaddr(7, 2, "10.1.0.1", 24) + _newaddr(7, 3, "10.2.0.1", 16)
-    second = _newaddr(7, 2, "10.1.0.9", 24) + _done(7)
-    replies = rtnl.collect(iter([first, second, _ack(99)]), 7, "listing")
-    assert [m.type for m in replies] == [rtnl.RTM_NEWADDR] * 3
-    assert [rtnl.IFADDRMSG.unpack_from(m.body)[4] for m in replies] == [2, 3, 2]
-    with pytest.raises(rtnl.NetlinkError, match="^listing: Invalid argument$"):
-        rtnl.collect([first, _done(7, -22)], 7, "listing")  # a dump that failed halfway
-    with pytest.raises(NetworkError, match="ended early"):
-        rtnl.collect([first], 7, "listing")
-    with pytest.raises(NetworkError, match="over 100 bytes"):
-        rtnl.collect(iter([first] * 10), 7, "listing", limit=100)
+# -- requests and answers on a stand-in socket (no root)
 
 
 class FakeKernel:
@@ -138,12 +39,12 @@ class FakeKernel:
 
     def __init__(self, answer: Callable[[Message], list[bytes]] | None = None) -> None:
         self.requests: list[Message] = []
-        self.answer = answer or (lambda m: [_ack(m.seq)])
+        self.answer = answer or (lambda m: [kernel_ack(m.seq)])
         self.queue: list[tuple[bytes, tuple[int, int]]] = []
 
     def sendto(self, data: bytes, address: tuple[int, int]) -> int:
         assert address == (0, 0)
-        (msg,) = rtnl.parse_messages(data)
+        (msg,) = wire.parse_messages(data)
         self.requests.append(msg)
         self.queue += [(d, (0, 0)) for d in self.answer(msg)]
         return len(data)
@@ -172,81 +73,82 @@ def test_requests_are_encoded_as_iproute2_does() -> None:
     nl.delete_link(5)
     hairpin, bridge, veth, setlink, newaddr, route, dellink = kernel.requests
     assert [m.seq for m in kernel.requests] == [1, 2, 3, 4, 5, 6, 7]
-    ack = rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK
-    new = ack | rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL
+    ack = wire.NLM_F_REQUEST | wire.NLM_F_ACK
+    new = ack | wire.NLM_F_CREATE | wire.NLM_F_EXCL
 
     # bridge link set dev X hairpin on: AF_BRIDGE, IFLA_PROTINFO|NLA_F_NESTED { IFLA_BRPORT_MODE u8 1 }
-    assert (hairpin.type, hairpin.flags) == (rtnl.RTM_SETLINK, ack)
+    assert (hairpin.type, hairpin.flags) == (wire.RTM_SETLINK, ack)
     assert hairpin.body == (
         struct.pack("=BxHiII", socket.AF_BRIDGE, 0, 5, 0, 0)
-        + struct.pack("=HH", 12, rtnl.IFLA_PROTINFO | rtnl.NLA_F_NESTED)
-        + struct.pack("=HHB3x", 5, rtnl.IFLA_BRPORT_MODE, 1)
+        + struct.pack("=HH", 12, wire.IFLA_PROTINFO | wire.NLA_F_NESTED)
+        + struct.pack("=HHB3x", 5, wire.IFLA_BRPORT_MODE, 1)
     )
 
-    assert (bridge.type, bridge.flags) == (rtnl.RTM_NEWLINK, new)
-    attrs = rtnl.parse_attrs(bridge.body[16:])
-    assert attrs[rtnl.IFLA_IFNAME] == b"gdrtbr\0"
-    assert rtnl.parse_attrs(attrs[rtnl.IFLA_LINKINFO]) == {rtnl.IFLA_INFO_KIND: b"bridge\0"}
+    assert (bridge.type, bridge.flags) == (wire.RTM_NEWLINK, new)
+    attrs = wire.parse_attrs(bridge.body[16:])
+    assert attrs[wire.IFLA_IFNAME] == b"gdrtbr\0"
+    assert wire.parse_attrs(attrs[wire.IFLA_LINKINFO]) == {wire.IFLA_INFO_KIND: b"bridge\0"}
 
-    assert (veth.type, veth.flags) == (rtnl.RTM_NEWLINK, new)
-    attrs = rtnl.parse_attrs(veth.body[16:])
-    info = rtnl.parse_attrs(attrs[rtnl.IFLA_LINKINFO])
-    assert attrs[rtnl.IFLA_IFNAME] == b"gdrtv\0" and info[rtnl.IFLA_INFO_KIND] == b"veth\0"
-    peer = rtnl.parse_attrs(info[rtnl.IFLA_INFO_DATA])[rtnl.VETH_INFO_PEER]
-    assert peer[:16] == rtnl.ifinfomsg()  # the peer's ifinfomsg, then its attributes
-    assert rtnl.parse_attrs(peer[16:]) == {rtnl.IFLA_IFNAME: b"eth0\0", rtnl.IFLA_NET_NS_FD: struct.pack("=I", 9)}
+    assert (veth.type, veth.flags) == (wire.RTM_NEWLINK, new)
+    attrs = wire.parse_attrs(veth.body[16:])
+    info = wire.parse_attrs(attrs[wire.IFLA_LINKINFO])
+    assert attrs[wire.IFLA_IFNAME] == b"gdrtv\0" and info[wire.IFLA_INFO_KIND] == b"veth\0"
+    peer = wire.parse_attrs(info[wire.IFLA_INFO_DATA])[wire.VETH_INFO_PEER]
+    assert peer[:16] == wire.ifinfomsg()  # the peer's ifinfomsg, then its attributes
+    assert wire.parse_attrs(peer[16:]) == {wire.IFLA_IFNAME: b"eth0\0", wire.IFLA_NET_NS_FD: struct.pack("=I", 9)}
 
-    assert (setlink.type, setlink.flags) == (rtnl.RTM_SETLINK, ack)
-    assert rtnl.IFINFOMSG.unpack_from(setlink.body) == (0, 0, 5, rtnl.IFF_UP, rtnl.IFF_UP)
-    assert rtnl.parse_attrs(setlink.body[16:]) == {
-        rtnl.IFLA_MASTER: struct.pack("=I", 4),
-        rtnl.IFLA_ADDRESS: bytes.fromhex("02420a000002"),
+    assert (setlink.type, setlink.flags) == (wire.RTM_SETLINK, ack)
+    assert wire.IFINFOMSG.unpack_from(setlink.body) == (0, 0, 5, wire.IFF_UP, wire.IFF_UP)
+    assert wire.parse_attrs(setlink.body[16:]) == {
+        wire.IFLA_MASTER: struct.pack("=I", 4),
+        wire.IFLA_ADDRESS: bytes.fromhex("02420a000002"),
     }
 
-    assert (newaddr.type, newaddr.flags) == (rtnl.RTM_NEWADDR, new)
-    assert rtnl.IFADDRMSG.unpack_from(newaddr.body) == (socket.AF_INET, 24, 0, 0, 5)
-    assert rtnl.parse_attrs(newaddr.body[8:]) == {
-        rtnl.IFA_LOCAL: bytes([10, 1, 2, 3]),
-        rtnl.IFA_ADDRESS: bytes([10, 1, 2, 3]),
-        rtnl.IFA_BROADCAST: bytes([10, 1, 2, 255]),
+    assert (newaddr.type, newaddr.flags) == (wire.RTM_NEWADDR, new)
+    assert wire.IFADDRMSG.unpack_from(newaddr.body) == (socket.AF_INET, 24, 0, 0, 5)
+    assert wire.parse_attrs(newaddr.body[8:]) == {
+        wire.IFA_LOCAL: bytes([10, 1, 2, 3]),
+        wire.IFA_ADDRESS: bytes([10, 1, 2, 3]),
+        wire.IFA_BROADCAST: bytes([10, 1, 2, 255]),
     }
 
-    assert (route.type, route.flags) == (rtnl.RTM_NEWROUTE, new)
-    assert rtnl.RTMSG.unpack_from(route.body) == (socket.AF_INET, 0, 0, 0, 254, rtnl.RTPROT_BOOT, 0, 1, 0)
-    assert rtnl.parse_attrs(route.body[12:]) == {
-        rtnl.RTA_GATEWAY: bytes([10, 1, 2, 1]),
-        rtnl.RTA_OIF: struct.pack("=I", 5),
+    assert (route.type, route.flags) == (wire.RTM_NEWROUTE, new)
+    assert wire.RTMSG.unpack_from(route.body) == (socket.AF_INET, 0, 0, 0, 254, wire.RTPROT_BOOT, 0, 1, 0)
+    assert wire.parse_attrs(route.body[12:]) == {
+        wire.RTA_GATEWAY: bytes([10, 1, 2, 1]),
+        wire.RTA_OIF: struct.pack("=I", 5),
     }
 
-    assert (dellink.type, dellink.flags, dellink.body) == (rtnl.RTM_DELLINK, ack, rtnl.ifinfomsg(index=5))
+    assert (dellink.type, dellink.flags, dellink.body) == (wire.RTM_DELLINK, ack, wire.ifinfomsg(index=5))
 
 
 def test_link_lookup_and_address_listing_decode_the_kernels_answers() -> None:
     def answer(m: Message) -> list[bytes]:
-        if m.type == rtnl.RTM_GETLINK:
-            name = rtnl.parse_attrs(m.body[16:])[rtnl.IFLA_IFNAME]
+        if m.type == wire.RTM_GETLINK:
+            name = wire.parse_attrs(m.body[16:])[wire.IFLA_IFNAME]
             if name != b"gdrtbr\0":
-                return [_ack(m.seq, -19)]
-            reply = rtnl.ifinfomsg(index=4, flags=rtnl.IFF_UP) + rtnl.attr_str(rtnl.IFLA_IFNAME, "gdrtbr")
-            return [rtnl.encode(rtnl.RTM_NEWLINK, 0, m.seq, reply), _ack(m.seq)]
-        assert m.type == rtnl.RTM_GETADDR and m.flags == rtnl.NLM_F_REQUEST | rtnl.NLM_F_DUMP
-        assert rtnl.IFADDRMSG.unpack_from(m.body) == (socket.AF_INET, 0, 0, 0, 4)
+                return [kernel_ack(m.seq, -19)]
+            reply = wire.ifinfomsg(index=4, flags=wire.IFF_UP) + wire.attr_str(wire.IFLA_IFNAME, "gdrtbr")
+            return [wire.encode(wire.RTM_NEWLINK, 0, m.seq, reply), kernel_ack(m.seq)]
+        assert m.type == wire.RTM_GETADDR and m.flags == wire.NLM_F_REQUEST | wire.NLM_F_DUMP
+        assert wire.IFADDRMSG.unpack_from(m.body) == (socket.AF_INET, 0, 0, 0, 4)
         return [
-            _newaddr(m.seq, 4, "10.3.0.1", 24) + _newaddr(m.seq, 8, "10.4.0.1", 24),  # another link: skipped
-            _newaddr(m.seq, 4, "10.5.0.1", 16),
-            _done(m.seq),
+            # the second is on another link: skipped
+            kernel_newaddr(m.seq, 4, "10.3.0.1", 24) + kernel_newaddr(m.seq, 8, "10.4.0.1", 24),
+            kernel_newaddr(m.seq, 4, "10.5.0.1", 16),
+            kernel_done(m.seq),
         ]
 
     kernel = FakeKernel(answer)
-    kernel.queue.append((_ack(0), (77, 0)))  # from another process, not the kernel: skipped
+    kernel.queue.append((kernel_ack(0), (77, 0)))  # from another process, not the kernel: skipped
     nl = _rtnl(kernel)
     assert nl.link_index("gdrtnone") is None
     assert nl.link_index("gdrtbr") == 4
     assert nl.addresses(4) == [ipaddress.IPv4Interface("10.3.0.1/24"), ipaddress.IPv4Interface("10.5.0.1/16")]
-    kernel.answer = lambda m: [_ack(m.seq, -17)]
-    with pytest.raises(rtnl.NetlinkError, match=r"^adding 10.3.0.1/24 to link gdrtbr: File exists$"):
+    kernel.answer = lambda m: [kernel_ack(m.seq, -17)]
+    with pytest.raises(wire.NetlinkError, match=r"^adding 10.3.0.1/24 to link gdrtbr: File exists$"):
         nl.add_address(4, IP("10.3.0.1"), 24)  # error messages name links looked up by name
-    with pytest.raises(rtnl.NetlinkError, match=r"^setting link gdrtbr \(master #9, up\): File exists$"):
+    with pytest.raises(wire.NetlinkError, match=r"^setting link gdrtbr \(master #9, up\): File exists$"):
         nl.set_link(4, master=9, up=True)
     with pytest.raises(NetworkError, match="invalid MAC address 'zz'"):
         nl.set_link(4, address="zz")
@@ -351,13 +253,13 @@ def test_rtnl_makes_a_bridge_and_a_veth_whose_peer_is_born_in_another_namespace(
     with IPRoute(netns=str(host)) as ipr:
         (b,) = ipr.link("get", index=br)
         assert b.get("ifname") == bridge and b.get(("linkinfo", "kind")) == "bridge"
-        assert b["flags"] & rtnl.IFF_UP
+        assert b["flags"] & wire.IFF_UP
         assert [(a.get("address"), a["prefixlen"], a.get("broadcast")) for a in ipr.get_addr(index=br, family=2)] == [
             ("10.231.7.1", 24, "10.231.7.255")
         ]
         (v,) = ipr.link("get", index=index)
         assert v.get("ifname") == veth and v.get(("linkinfo", "kind")) == "veth"
-        assert v.get("master") == br and v["flags"] & rtnl.IFF_UP
+        assert v.get("master") == br and v["flags"] & wire.IFF_UP
         assert v.get(("linkinfo", "slave_kind")) == "bridge"
         assert v.get(("linkinfo", "slave_data")).get("IFLA_BRPORT_MODE") == 1
         assert {link.get("ifname") for link in ipr.get_links()} == {"lo", bridge, veth}  # no eth0 here
@@ -365,11 +267,11 @@ def test_rtnl_makes_a_bridge_and_a_veth_whose_peer_is_born_in_another_namespace(
     assert shown["master"] == bridge and shown["linkinfo"]["info_slave_data"]["hairpin"] is True
     with IPRoute(netns=str(box)) as ipr:
         (e,) = ipr.link("get", index=peer)
-        assert e.get("ifname") == "eth0" and e.get("address") == "02:42:0a:e7:07:02" and e["flags"] & rtnl.IFF_UP
+        assert e.get("ifname") == "eth0" and e.get("address") == "02:42:0a:e7:07:02" and e["flags"] & wire.IFF_UP
         assert [(a.get("address"), a["prefixlen"]) for a in ipr.get_addr(index=peer, family=2)] == [("10.231.7.2", 24)]
         (default,) = [r for r in ipr.get_routes(family=2, table=254) if r["dst_len"] == 0]
         assert default.get("gateway") == "10.231.7.1" and default.get("oif") == peer
-        assert (default["proto"], default["scope"], default["type"]) == (rtnl.RTPROT_BOOT, 0, rtnl.RTN_UNICAST)
+        assert (default["proto"], default["scope"], default["type"]) == (wire.RTPROT_BOOT, 0, wire.RTN_UNICAST)
 
     with rtnl.Rtnl(host) as nl:
         nl.delete_link(index)  # the peer goes too
@@ -384,21 +286,21 @@ def test_errors_name_the_operation_and_keep_the_errno(make_netns: Callable[[str]
     bridge = _name("br")
     with rtnl.Rtnl(host) as nl:
         nl.add_bridge(bridge)
-        with pytest.raises(rtnl.NetlinkError, match=f"^creating bridge {bridge}: File exists$") as caught:
+        with pytest.raises(wire.NetlinkError, match=f"^creating bridge {bridge}: File exists$") as caught:
             nl.add_bridge(bridge)
         assert caught.value.errno == 17
-        with pytest.raises(rtnl.NetlinkError, match="^deleting link #4242: No such device$") as caught:
+        with pytest.raises(wire.NetlinkError, match="^deleting link #4242: No such device$") as caught:
             nl.delete_link(4242)
         assert caught.value.errno == 19
         br = nl.link_index(bridge)
         assert br is not None
         nl.add_address(br, IP("10.231.8.1"), 24)
-        with pytest.raises(rtnl.NetlinkError, match=f"^adding 10.231.8.1/24 to link {bridge}: File exists"):
+        with pytest.raises(wire.NetlinkError, match=f"^adding 10.231.8.1/24 to link {bridge}: File exists"):
             nl.add_address(br, IP("10.231.8.1"), 24)
-        with pytest.raises(rtnl.NetlinkError, match="creating bridge gdrt-much-too-long-a-name") as caught:
+        with pytest.raises(wire.NetlinkError, match="creating bridge gdrt-much-too-long-a-name") as caught:
             nl.add_bridge("gdrt-much-too-long-a-name")
         assert caught.value.errno == 34 and caught.value.detail  # the kernel's extended ack text
-        with pytest.raises(rtnl.NetlinkError, match=f"^turning hairpin mode on on {bridge}: ") as caught:
+        with pytest.raises(wire.NetlinkError, match=f"^turning hairpin mode on on {bridge}: ") as caught:
             nl.set_hairpin(br)  # a bridge is not a bridge port
     with pytest.raises(NetworkError, match="^opening a netlink socket in .*nowhere: No such file or directory$"):
         rtnl.Rtnl(tmp_path / "nowhere")
@@ -423,18 +325,18 @@ def test_netlink_functions_build_the_containers_network_in_the_callers_namespace
     in_netns(host, build)
     with IPRoute(netns=str(host)) as ipr:
         (b,) = ipr.link("get", ifname=bridge)
-        assert b["flags"] & rtnl.IFF_UP and b.get(("linkinfo", "kind")) == "bridge"
+        assert b["flags"] & wire.IFF_UP and b.get(("linkinfo", "kind")) == "bridge"
         assert [(a.get("address"), a["prefixlen"]) for a in ipr.get_addr(index=b["index"], family=2)] == [
             ("10.231.9.1", 24)
         ]
         (v,) = ipr.link("get", ifname=veth)
-        assert v.get("master") == b["index"] and v["flags"] & rtnl.IFF_UP
+        assert v.get("master") == b["index"] and v["flags"] & wire.IFF_UP
         assert v.get(("linkinfo", "slave_data")).get("IFLA_BRPORT_MODE") == 1
     sysctl = ["nsenter", f"--net={host}", "cat", f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet"]
     assert subprocess.run(sysctl, capture_output=True, text=True, check=True).stdout.strip() == "1"
     with IPRoute(netns=str(box)) as ipr:
         (e,) = ipr.link("get", ifname="eth0")
-        assert e.get("address") == "02:42:0a:e7:09:02" and e["flags"] & rtnl.IFF_UP
+        assert e.get("address") == "02:42:0a:e7:09:02" and e["flags"] & wire.IFF_UP
         assert [(a.get("address"), a["prefixlen"]) for a in ipr.get_addr(index=e["index"], family=2)] == [
             ("10.231.9.2", 24)
         ]
@@ -458,7 +360,7 @@ def test_add_veth_removes_the_pair_when_it_fails(make_netns: Callable[[str], Pat
     with pytest.raises(NetworkError, match=f"^bridge {bridge} does not exist$"):
         in_netns(host, lambda: with_mac("02:42:0a:e7:0a:02"))
     in_netns(host, lambda: netlink.ensure_bridge(bridge, IP("10.231.10.1"), 24))
-    with pytest.raises(rtnl.NetlinkError, match=f"^configuring eth0 in {box}: setting link eth0 ") as caught:
+    with pytest.raises(wire.NetlinkError, match=f"^configuring eth0 in {box}: setting link eth0 ") as caught:
         in_netns(host, lambda: with_mac("ff:ff:ff:ff:ff:ff"))  # a multicast MAC: refused in the namespace
     assert caught.value.errno == 99  # EADDRNOTAVAIL
     with rtnl.Rtnl(host) as nl, rtnl.Rtnl(box) as ns:

@@ -94,8 +94,9 @@ def kill(layout: Layout, ref: str, sig: int = signal.SIGKILL) -> ContainerRecord
     rec = _stopped_by_hand(store, refresh(layout, store.resolve(ref)))
     if rec.state.status != Status.RUNNING:
         raise ContainerStateError(f"Cannot kill container: {ref}: container {rec.id} is not running")
-    Engine.of(layout).backend(rec.runtime or None).kill(rec.id, sig)
+    # logged first: the monitor logs ``die`` as soon as the process is gone, and docker's order is kill, die
     event(layout, rec, "kill", signal=str(int(sig)))
+    Engine.of(layout).backend(rec.runtime or None).kill(rec.id, sig)
     thaw_if_paused(layout, rec)
     return rec
 

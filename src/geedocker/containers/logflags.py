@@ -17,6 +17,9 @@ LOG_DRIVERS: dict[str, frozenset[str]] = {
     "local": frozenset({"max-size", "max-file", "compress"}),
     "none": frozenset(),
 }
+# Go's strconv.ParseBool, which docker reads --log-opt compress with
+TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
+FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 DOCKER_ONLY_LOG_DRIVERS = {"syslog", "journald", "gelf", "fluentd", "awslogs", "splunk", "etwlogs", "gcplogs",
                            "logentries"}  # fmt: skip
 
@@ -49,7 +52,12 @@ def parse_log_options(driver: str, opts: Iterable[str]) -> tuple[str, tuple[tupl
                                     "syntax")  # fmt: skip
             if int(v) < 1:
                 raise DaemonRefusal("failed to initialize logging driver: max-file cannot be less than 1")
-        elif k == "compress" and v.lower() not in ("1", "t", "true", "0", "f", "false"):
+        elif k == "compress" and v not in TRUE | FALSE:
             raise DaemonRefusal(f'failed to initialize logging driver: strconv.ParseBool: parsing "{v}": invalid '
                                 "syntax")  # fmt: skip
+    given = dict(pairs)
+    if driver == "json-file" and given.get("compress") in TRUE and (
+            int(given.get("max-file", "1")) == 1 or "max-size" not in given):  # docker's json-file, word for word
+        raise DaemonRefusal("failed to initialize logging driver: compress cannot be true when max-file is less "
+                            "than 2 or max-size is not set")  # fmt: skip
     return ("" if driver == "json-file" else driver), tuple(sorted(pairs))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread  # not threading: the writer is on the container start path
 import json
 import os
 import sys
@@ -15,6 +16,7 @@ from geedocker.values import value
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING: importing typing costs ms of every container start
 if TYPE_CHECKING:
+    from io import BufferedIOBase
     from typing import BinaryIO
 
 MAX_LINE = 16 * 1024  # docker splits longer lines into partial entries of this size
@@ -31,11 +33,15 @@ class JsonLogWriter:
     that entry only."""
 
     def __init__(self, path: Path, on_error: Callable[[str], None] | None = None, max_size: int = 0,
-                 max_files: int = 1) -> None:
+                 max_files: int = 1, compress: bool = False) -> None:
         self.path = path
         self.fd = -1
         self.max_size = max_size  # --log-opt max-size (0: no limit): rotated once it is reached, as docker's
         self.max_files = max(1, max_files)  # --log-opt max-file: the log and max_files - 1 rotated ones
+        self.compress = compress and self.max_files > 1  # --log-opt compress: rotated files gzipped (<log>.N.gz)
+        # held while a rotated file is being compressed (as docker's rotateMu): the next rotation, and close,
+        # wait for it, so two compressions never race and the monitor never exits halfway through one
+        self._compressing = _thread.allocate_lock()
         self.size = 0
         self.pending: dict[str, bytes] = {"stdout": b"", "stderr": b""}
         self.dropped = 0
@@ -89,12 +95,39 @@ class JsonLogWriter:
         if self.max_files < 2:
             os.truncate(self.path, 0)
             return
-        for i in range(self.max_files - 1, 1, -1):
-            try:
-                os.replace(f"{self.path}.{i - 1}", f"{self.path}.{i}")
-            except FileNotFoundError:
-                pass
-        os.replace(self.path, f"{self.path}.1")
+        self._compressing.acquire()  # the last rotated file is compressed before the files move on
+        try:
+            # both forms move: a rotated file left plain (compress off, or a crash before its .gz was done)
+            # stays readable beside the compressed ones
+            last = self.max_files - 1
+            for name in (f"{self.path}.{last}", f"{self.path}.{last}.gz"):
+                try:
+                    os.unlink(name)
+                except FileNotFoundError:
+                    pass
+            for i in range(last, 1, -1):
+                for ext in ("", ".gz"):
+                    try:
+                        os.replace(f"{self.path}.{i - 1}{ext}", f"{self.path}.{i}{ext}")
+                    except FileNotFoundError:
+                        pass
+            os.replace(self.path, f"{self.path}.1")
+        except BaseException:
+            self._compressing.release()
+            raise
+        if not self.compress:
+            self._compressing.release()
+            return
+        # as docker: compressed after the rotation, beside the writer, which goes on with the new file at once
+        _thread.start_new_thread(self._compress_rotated, ())
+
+    def _compress_rotated(self) -> None:
+        try:
+            compress_file(Path(f"{self.path}.1"))
+        except OSError:
+            pass  # the rotated file stays plain, and readable: the log loses nothing
+        finally:
+            self._compressing.release()
 
     def flush(self) -> None:
         for stream, buf in self.pending.items():
@@ -107,6 +140,8 @@ class JsonLogWriter:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+        with self._compressing:  # a compression under way ends before the monitor may exit
+            pass
 
     def report(self) -> str:
         """What went wrong, for the container's record: "" when every entry was written."""
@@ -132,14 +167,59 @@ def _parse(line: bytes) -> LogEntry | None:
     return LogEntry(str(d.get("log", "")), str(d.get("stream", "stdout")), str(d.get("time", "")))
 
 
+def compress_file(plain: Path) -> None:
+    """``plain`` gzipped into ``<plain>.gz``, then ``plain`` removed (docker's compressFile). Written under a
+    temporary name and renamed when whole, so a crash halfway leaves the plain file and no broken .gz."""
+    import gzip  # here: only logs with --log-opt compress need it
+
+    gz = Path(f"{plain}.gz")
+    tmp = Path(f"{gz}.tmp")
+    try:
+        with open(plain, "rb") as src, open(tmp, "wb") as raw:
+            os.fchmod(raw.fileno(), 0o640)
+            # no file name nor time in the header, as Go's gzip writer; level 6 as its default
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as out:
+                while chunk := src.read(1 << 16):
+                    out.write(chunk)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, gz)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    plain.unlink()  # only now: until the .gz is whole the plain file is the one readers take
+
+
 def log_files(path: Path) -> list[Path]:
-    """The log and its rotated files (``--log-opt max-file``), oldest first."""
+    """The log and its rotated files (``--log-opt max-file``; ``<log>.N`` or, compressed, ``<log>.N.gz``),
+    oldest first. Where both are there (a compression finishing) the plain file is taken, as docker does."""
     rotated = []
     i = 1
-    while os.path.exists(f"{path}.{i}"):
-        rotated.append(Path(f"{path}.{i}"))
+    while True:
+        name = f"{path}.{i}"
+        if os.path.exists(name):
+            rotated.append(Path(name))
+        elif os.path.exists(f"{name}.gz"):
+            rotated.append(Path(f"{name}.gz"))
+        else:
+            break
         i += 1
     return [*reversed(rotated), path]
+
+
+def _open_log(p: Path) -> BufferedIOBase:
+    """A log file to read, decompressed when it is a rotated ``.gz`` one; a plain rotated file compressed in
+    the meantime is read from its ``.gz``."""
+    if p.suffix != ".gz":
+        try:
+            return open(p, "rb")  # noqa: SIM115 - the caller closes it
+        except FileNotFoundError:
+            if p.name.rpartition(".")[2].isdigit():
+                return _open_log(Path(f"{p}.gz"))
+            raise
+    import gzip  # here: only compressed logs need it
+
+    return gzip.open(p, "rb")
 
 
 def read_entries(path: Path, tail: int | None = None) -> list[LogEntry]:
@@ -147,7 +227,7 @@ def read_entries(path: Path, tail: int | None = None) -> list[LogEntry]:
     entries: deque[LogEntry] = deque(maxlen=tail if tail is not None and tail >= 0 else None)
     for p in log_files(path):
         try:
-            with open(p, "rb") as f:
+            with _open_log(p) as f:
                 for line in f:
                     if len(line) > MAX_ENTRY_BYTES:
                         continue

@@ -40,8 +40,9 @@ def remove(layout: Layout, ref: str, *, force: bool = False, volumes: bool = Fal
                 "removal or force remove"
             )
         with contextlib.suppress(GeeDockerError):
-            Engine.of(layout).backend(rec.runtime or None).kill(rec.id, signal.SIGKILL)
+            # logged first: the monitor logs ``die`` as soon as the process is gone, and docker's order is kill, die
             event(layout, rec, "kill", signal=str(int(signal.SIGKILL)))  # as docker's rm -f
+            Engine.of(layout).backend(rec.runtime or None).kill(rec.id, signal.SIGKILL)
         thaw_if_paused(layout, rec)
         wait_not_running(layout, rec, 30)
         wait_monitor_gone(rec, 10)

@@ -74,12 +74,14 @@ class Supervisor(Streams):
             if has_volumes:
                 volumes.mount_events(self.layout, self.rec, "mount")  # after the network's, as docker's
             if opts.log_driver != "none":  # --log-driver none: the output is not kept
+                from geedocker.containers.logflags import TRUE
                 from geedocker.containers.logs import parse_size
 
                 log_opts = dict(opts.log_opts)
                 self.log = JsonLogWriter(self.store.log_path(cid), on_error=self._log_failed,
                                          max_size=parse_size(log_opts.get("max-size", "")),
-                                         max_files=int(log_opts.get("max-file", "1") or 1))  # fmt: skip
+                                         max_files=int(log_opts.get("max-file", "1") or 1),
+                                         compress=log_opts.get("compress", "") in TRUE)  # fmt: skip
             stdin: int | None
             stdout: int | None = None
             stderr: int | None = None

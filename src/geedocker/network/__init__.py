@@ -12,7 +12,8 @@ The engine calls these (each imports its module lazily, so ``--network host`` st
 
 Modules: options (flags), config (networks on disk), ipam (address leases, host-wide per bridge), subnets
 (subnet claims, host-wide), hostcheck (``system check``'s part), etcfiles (hosts, resolv.conf text),
-nft (geedocker's nftables table), netlink (bridges, veths, namespaces) over rtnl (rtnetlink requests),
+nft (geedocker's nftables table), netlink (bridges, veths, namespaces) over rtnl (rtnetlink requests) and
+rtnl_messages (their wire format),
 netstate (a container's network state), ports (host ports for -p/-P), leases (a network's lease table as a
 store sees it), attachment (setup: what a container asks, its /etc files), endpoint (start/stop/release),
 interfaces (one veth on one network), hostsfiles (/etc/hosts of user networks kept current), firewall

@@ -54,13 +54,13 @@ def bridge_sysctls(bridge: str) -> None:
 
 def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> None:
     """The bridge ``name`` exists, is up and holds ``gateway/prefixlen`` (made if missing)."""
-    from geedocker.network import rtnl  # not on the --network none/host path
+    from geedocker.network import rtnl, rtnl_messages  # not on the --network none/host path
 
     with rtnl.Rtnl() as nl:
         if nl.link_index(name) is None:
             try:
                 nl.add_bridge(name)
-            except rtnl.NetlinkError as e:
+            except rtnl_messages.NetlinkError as e:
                 if e.errno != errno.EEXIST:  # made by someone else meanwhile: fine
                     raise
         index = nl.link_index(name)
@@ -69,7 +69,7 @@ def ensure_bridge(name: str, gateway: ipaddress.IPv4Address, prefixlen: int) -> 
         if all(have.ip != gateway for have in nl.addresses(index)):
             try:
                 nl.add_address(index, gateway, prefixlen)
-            except rtnl.NetlinkError as e:
+            except rtnl_messages.NetlinkError as e:
                 if e.errno != errno.EEXIST:
                     raise
         nl.set_link(index, up=True)
@@ -88,7 +88,7 @@ def delete_link(name: str) -> bool:
 
 def _on_link(name: str, act: Callable[[rtnl.Rtnl, int], None]) -> bool:
     """``act(netlink, index)`` on link ``name``; False if there is no such link (or it went meanwhile)."""
-    from geedocker.network import rtnl  # not on the --network none/host path
+    from geedocker.network import rtnl, rtnl_messages  # not on the --network none/host path
 
     with rtnl.Rtnl() as nl:
         index = nl.link_index(name)
@@ -96,7 +96,7 @@ def _on_link(name: str, act: Callable[[rtnl.Rtnl, int], None]) -> bool:
             return False
         try:
             act(nl, index)
-        except rtnl.NetlinkError as e:
+        except rtnl_messages.NetlinkError as e:
             if e.errno in (errno.ENODEV, errno.ENOENT):
                 return False
             raise
@@ -208,10 +208,10 @@ def add_veth(
 
 def _within(what: str, e: NetworkError) -> NetworkError:
     """A kernel refusal reworded as part of ``what`` (its errno kept); other errors as they are."""
-    from geedocker.network import rtnl  # not on the --network none/host path
+    from geedocker.network import rtnl_messages  # not on the --network none/host path
 
-    if isinstance(e, rtnl.NetlinkError):
-        return rtnl.NetlinkError(f"{what}: {e.operation}", e.errno, e.detail)
+    if isinstance(e, rtnl_messages.NetlinkError):
+        return rtnl_messages.NetlinkError(f"{what}: {e.operation}", e.errno, e.detail)
     return e
 
 

@@ -87,7 +87,8 @@ not honour), ``namespaces``, ``rootfs``, ``paths`` (safe resolution inside the r
 ``init`` (the code that runs in the forked children), ``creation`` (``create`` in named steps, with the
 messages' diagram), ``children`` (the forked processes seen from the runtime: pidfd kill, wait, reap),
 ``container`` (the other operations), ``seccomp``
-(libseccomp binding), ``cli`` (runc's command line: ``geedocker-runtime``).
+(libseccomp binding), ``cli`` (runc's command line: ``geedocker-runtime``; its flags in ``cli_parser``, its
+commands beside run in ``cli_exec``, ``cli_query`` and ``cli_spec``).
 
 ``linux.seccomp`` is compiled with libseccomp (Debian libseccomp2, through ctypes, module ``seccomp``)
 and applied to the init and to exec'd processes; ``GEEDOCKER_IGNORE_SECCOMP=1`` skips it (logged as a
