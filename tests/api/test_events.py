@@ -146,3 +146,67 @@ def test_an_api_exec_logs_its_creation_when_made_and_names_its_session(service: 
     finally:
         service.geedocker("rm", "-f", name)
         client.close()
+
+
+def _actions(service: Service, name: str, since: float) -> list[tuple[str, dict[str, str]]]:
+    """The container's events since ``since``: action and the attributes beyond image and name."""
+    window = ("--since", f"{since:.9f}", "--until", f"{time.time():.9f}")
+    r = service.docker("20.10", "events", *window, "--filter", f"container={name}", "--filter", "type=container",
+                       "--format", "{{json .}}", timeout=30)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    out = []
+    for line in r.stdout.splitlines():
+        ev = json.loads(line)
+        attrs = ev["Actor"]["Attributes"]
+        assert attrs["name"] == name and attrs["image"] == "busybox", ev
+        out.append((ev["Action"], {k: v for k, v in attrs.items() if k not in ("name", "image")}))
+    return out
+
+
+def test_api_top_export_archive_resize_attach_and_detach_events(service: Service) -> None:
+    import io
+    import tarfile
+
+    import docker
+
+    name = _name("io")
+    r = service.geedocker("run", "-dit", "--name", name, "--network", "none", "busybox", "sh")
+    assert r.returncode == 0, r.stderr
+    client = docker.DockerClient(base_url=service.env["DOCKER_HOST"], timeout=60)
+    try:
+        t0 = time.time()
+        client.api.resize(name, 30, 100)
+        client.api.top(name)
+        assert b"".join(client.api.export(name))
+        stream, stat = client.api.get_archive(name, "/etc/passwd")
+        assert stat["name"] == "passwd" and b"".join(stream)
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tf:
+            ti = tarfile.TarInfo("hello")
+            tf.addfile(ti, io.BytesIO(b""))
+        assert client.api.put_archive(name, "/tmp", buf.getvalue())
+        with pytest.raises(docker.errors.NotFound):
+            client.api.get_archive(name, "/nonexistent")  # nothing archived: no event
+        client.api.attach(name, stream=False, logs=False)  # not even a stream: dockerd logs it
+        with socket.socket(socket.AF_UNIX) as s:  # a raw attach with the default detach keys
+            s.settimeout(20)
+            s.connect(str(service.sock))
+            s.sendall(f"POST /v1.41/containers/{name}/attach?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: x\r\n"
+                      "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode())  # fmt: skip
+            assert s.recv(4096).startswith(b"HTTP/1.1 101")
+            s.sendall(b"\x10\x11")
+            while s.recv(4096):
+                pass  # the stream ends: detached
+        time.sleep(0.3)
+        assert _actions(service, name, t0) == [
+            ("resize", {"height": "30", "width": "100"}), ("top", {}), ("export", {}), ("archive-path", {}),
+            ("extract-to-dir", {}), ("attach", {}), ("attach", {}), ("detach", {})]  # as dockerd 20.10's
+        assert service.geedocker("inspect", "-f", "{{.State.Running}}", name).stdout == "true\n"
+        # docker run: attached before the start
+        t1 = time.time()
+        r = service.docker("20.10", "run", "--name", name + "-r", "--network", "none", "busybox", "true", timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert [a for a, _ in _actions(service, name + "-r", t1)] == ["create", "attach", "start", "die"]
+    finally:
+        service.geedocker("rm", "-f", name, name + "-r")
+        client.close()

@@ -54,6 +54,9 @@ def test_diff_commit_run_export(engine: Engine) -> None:
     assert "etc/group" not in m and "etc/passwd" in m and "bin/busybox" in m
     # one inode, two names: the first in the walk's order holds the data, the other links to it
     assert m["opt/d/link"].isfile() and m["tmp/new"].islnk() and m["tmp/new"].linkname == "opt/d/link"
+    r = engine.cli("events", "--since", "1m", "--until", "0s", "--filter", "container=c1", "--filter", "event=export",
+                   "--format", "{{.Action}} {{.Actor.Attributes.name}}")  # fmt: skip
+    assert r.stdout == "export c1\n"  # as dockerd's
 
 
 def test_commit_pauses_a_running_container_while_reading_it(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -41,6 +41,8 @@ def test_pause_top_update_rename_stop(engine: Engine) -> None:
     assert top[0].split()[:3] == ["UID", "PID", "PPID"] and any(str(rec.state.pid) == ln.split()[1] for ln in top[1:])
     top = engine.cli("top", "frozen", "-o", "pid,comm").stdout.splitlines()
     assert top[0].split() == ["PID", "COMMAND"] and [str(rec.state.pid), "sh"] in [ln.split() for ln in top[1:]]
+    r = engine.cli("events", "--since", "1m", "--until", "0s", "--filter", "event=top", "--format", "{{.Action}}")
+    assert r.stdout == "top\ntop\n"  # one a top, as dockerd's
     assert engine.cli("unpause", "frozen").returncode == 0
     assert not cgroup_of(rec).frozen() and state(engine, "frozen")["Status"] == "running"
     r = engine.cli("unpause", "frozen")
@@ -115,16 +117,16 @@ def test_events_of_a_container_life(engine: Engine) -> None:
         assert engine.cli("rename", "evt", "evt2").returncode == 0
         assert engine.cli("rm", "evt2").returncode == 0
         assert follower.stdout is not None
-        out = [follower.stdout.readline().strip() for _ in range(3)]
+        out = [follower.stdout.readline().strip() for _ in range(4)]
     finally:
         watchdog.cancel()
         follower.kill()
         follower.communicate(timeout=10)
-    assert out == ["create", "start", "die"], out  # the rename takes the name: later ones are evt2's
+    assert out == ["create", "attach", "start", "die"], out  # the rename takes the name: later ones are evt2's
     lines = engine.cli("events", "--since", "1m", "--until", "0s", "--filter", "type=container").stdout.splitlines()
     actions = [ln.split()[2] for ln in lines]
-    assert actions == ["create", "start", "die", "rename", "destroy"]
-    assert "exitCode=2" in lines[2] and "k=v" in lines[2] and "name=evt" in lines[2] and "oldName=/evt" in lines[3]
+    assert actions == ["create", "attach", "start", "die", "rename", "destroy"]  # the foreground run attaches
+    assert "exitCode=2" in lines[3] and "k=v" in lines[3] and "name=evt" in lines[3] and "oldName=/evt" in lines[4]
     js = engine.cli("events", "--since", "1m", "--until", "0s", "--format", "json", "--filter", "event=die")
     ev = json.loads(js.stdout)
     assert ev["Type"] == "container" and ev["Actor"]["Attributes"]["exitCode"] == "2" and ev["status"] == "die"

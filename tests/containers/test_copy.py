@@ -82,6 +82,11 @@ def test_cp_both_ways_on_a_stopped_container(engine: Engine, host: Path) -> None
     st = os.stat(host / "dir" / "newfile")
     assert (st.st_mode & 0o777, st.st_uid) == (0o640, 0)
     assert mounts_under(engine.layout.root) == []  # the overlay was mounted for the copy only
+    # as dockerd's (docker's CLI copies through its API): each copy in extracts, each copy out archives; a
+    # copy that fails logs nothing
+    r = engine.cli("events", "--since", "1m", "--until", "0s", "--filter", "container=box", "--format",
+                   "{{.Action}} {{.Actor.Attributes.name}}")  # fmt: skip
+    assert r.stdout.splitlines() == ["create box", *["extract-to-dir box"] * 6, *["archive-path box"] * 5]
 
 
 @pytest.mark.root

@@ -150,6 +150,14 @@ def test_run_it_detach_then_attach_follows_the_window_and_gets_the_exit_code(eng
     assert b"30 100\r\n" in out and b"40 120\r\n" in out
     assert code == 1 and out.endswith(b"read escape sequence\r\n")  # docker attach's words and status
     assert _status(engine, "det") == "running"
+    r = engine.cli("events", "--since", "1m", "--until", "0s", "--filter", "container=det", "--format",
+                   "{{.Action}} {{.Actor.Attributes.height}} {{.Actor.Attributes.width}}")  # fmt: skip
+    # each terminal size the container gets is a resize (an attach sets one a row and column bigger first, so
+    # that a full-screen program redraws); the detach keys end an attach with a detach
+    assert r.stdout.split("\n")[:-1] == [
+        "create <no value> <no value>", "attach <no value> <no value>", "start <no value> <no value>",
+        "resize 30 100", "detach <no value> <no value>", "attach <no value> <no value>", "resize 31 101",
+        "resize 30 100", "resize 40 120", "detach <no value> <no value>"], r.stdout
     # a key that does not complete the sequence is typed after all: ctrl-p (the shell's history) then x
     out, code = pty_session(engine, "attach", "det", steps=[(PROMPT, b"\x10x"), (b"x", b"\x15exit 4\r")])
     assert code == 4 and b"stty size" in out

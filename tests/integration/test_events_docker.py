@@ -116,24 +116,24 @@ def test_volume_network_and_exec_events_like_docker(pair: Pair) -> None:
     _step(pair, ("volume", "create", "evvol"))
     # a named volume that exists gets no new create event (docker 20.10 logged one: moby#42028 dropped it),
     # an anonymous one is made (create) and goes with --rm (destroy); mount and unmount around the run;
-    # binds have none; docker's foreground run also attaches (no attach event in geedocker)
+    # binds have none; the foreground run attaches before the start
     run_rm = ("run", "--rm", "--network", "none", "--name", "ev1", "-v", "evvol:/data:ro", "-v", "/anon",
               "-v", "/tmp:/h", img, "true")  # fmt: skip
     d_since = time.time()
     assert pair.docker(*run_rm).returncode == 0
     time.sleep(0.3)
     d_events = [e for e in _journal(pair.docker, d_since, time.time())
-                if e["Action"] != "attach" and not (e["Type"] == "volume" and e["Action"] == "create"
-                                                    and e["Actor"]["ID"] == "evvol")]  # type: ignore[index]
+                if not (e["Type"] == "volume" and e["Action"] == "create"
+                        and e["Actor"]["ID"] == "evvol")]  # type: ignore[index]
     g_since = time.time()
     assert pair.gd(*run_rm).returncode == 0
     g_events = _journal(pair.gd, g_since, time.time())
     # docker mounts a container's volumes in no set order (a Go map): the same events, in any order
     assert sorted(_shape(g_events)) == sorted(_shape(d_events))
     kinds = [(e["Type"], e["Action"]) for e in g_events]
-    assert kinds == [("volume", "create"), ("container", "create"), ("network", "connect"), ("volume", "mount"),
-                     ("volume", "mount"), ("container", "start"), ("container", "die"), ("network", "disconnect"),
-                     ("volume", "unmount"), ("volume", "unmount"), ("volume", "destroy"),
+    assert kinds == [("volume", "create"), ("container", "create"), ("container", "attach"), ("network", "connect"),
+                     ("volume", "mount"), ("volume", "mount"), ("container", "start"), ("container", "die"),
+                     ("network", "disconnect"), ("volume", "unmount"), ("volume", "unmount"), ("volume", "destroy"),
                      ("container", "destroy")], kinds  # fmt: skip
     _step(pair, ("volume", "rm", "evvol"))
 
@@ -186,3 +186,41 @@ def test_filters_on_image_network_volume_events(pair: Pair) -> None:
             out[name] = HEX64.sub("<id>", r.stdout).splitlines()
         assert out["g"] == out["d"], (flt, out)
         assert bool(out["d"]) == ("label=tier=back" not in flt), flt
+
+
+def test_top_export_cp_and_attach_events_like_docker(pair: Pair, tmp_path: Path) -> None:
+    img = pair.image
+    for run in (pair.docker, pair.gd):
+        assert run("pull", "-q", img).returncode == 0
+    _step(pair, ("run", "-d", "--network", "none", "--name", "ev1", img, "sleep", "100"))
+    assert [json.loads(e)["Action"] for e in _step(pair, ("top", "ev1"))] == ["top"]
+    shape = _step(pair, ("export", "-o", f"{tmp_path}/d.tar", "ev1"), ("export", "-o", f"{tmp_path}/g.tar", "ev1"))
+    assert [json.loads(e)["Action"] for e in shape] == ["export"]
+    # cp through the API: the archive (out) or the extraction (in) is logged, not the CLI's stats
+    (tmp_path / "f").write_text("x")
+    assert [json.loads(e)["Action"] for e in _step(pair, ("cp", "ev1:/etc/passwd", f"{tmp_path}/pw"))] == [
+        "archive-path"]
+    _step(pair, ("cp", "ev1:/etc", "-"))
+    assert [json.loads(e)["Action"] for e in _step(pair, ("cp", f"{tmp_path}/f", "ev1:/tmp/"))] == [
+        "extract-to-dir"]
+    _step(pair, ("cp", f"{tmp_path}/f", "ev1:/tmp/newname"))
+    for bad in (("cp", "ev1:/nonexistent", f"{tmp_path}/x"), ("cp", f"{tmp_path}/f", "ev1:/nonexistent/y")):
+        for run in (pair.docker, pair.gd):
+            since = time.time()
+            assert run(*bad).returncode == 1
+            assert _journal(run, since, time.time()) == [], bad  # a missing path: nothing archived or extracted
+    _step(pair, ("rm", "-f", "ev1"))
+    # attached: the foreground run and start -a attach before the start; attach to a running one
+    shape = _step(pair, ("run", "--network", "none", "--name", "ev2", img, "true"))
+    assert [json.loads(e)["Action"] for e in shape if json.loads(e)["Type"] == "container"] == [
+        "create", "attach", "start", "die"]
+    _step(pair, ("start", "-a", "ev2"))
+    got = []
+    for run in (pair.docker, pair.gd):  # one engine after the other: each attaches while its container runs
+        assert run("run", "-d", "--network", "none", "--name", "ev3", img, "sh", "-c", "sleep 1").returncode == 0
+        since = time.time()
+        assert run("attach", "ev3").returncode == 0
+        time.sleep(0.3)
+        got.append(_shape(_journal(run, since, time.time())))
+    assert got[1] == got[0], got
+    assert [json.loads(e)["Action"] for e in got[0] if json.loads(e)["Type"] == "container"] == ["attach", "die"]

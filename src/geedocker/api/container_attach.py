@@ -21,6 +21,7 @@ from geedocker.api.container_lookup import current, record, store_of
 from geedocker.api.errors import ApiError
 from geedocker.api.messages import Hijack, Request, Response
 from geedocker.containers.record import ContainerRecord, Status
+from geedocker.containers.store import event
 
 
 def pending_attaches(req: Request) -> tuple[threading.Lock, dict[str, PendingAttach]]:
@@ -129,13 +130,16 @@ def attach(req: Request) -> Hijack:
                     if n in outputs:
                         data = e.log.encode("utf-8", "replace")
                         sock.sendall(data if tty else streams.frame(n, data))
+            if pending is None:  # a pending one's is logged by the attached start (containers.monitor)
+                event(req.layout, rec, "attach")  # as dockerd: after the logs, with a stream or not
             if pending is not None:
                 pending.serve(sock, tail)
             elif monitor is not None:
                 from geedocker.api import monitor_attach
 
-                monitor_attach.relay(sock, tail, monitor, stdin=req.flag("stdin") and rec.options.interactive,
-                                     tty=tty, outputs=outputs, keys=keys)  # fmt: skip
+                if monitor_attach.relay(sock, tail, monitor, stdin=req.flag("stdin") and rec.options.interactive,
+                                        tty=tty, outputs=outputs, keys=keys):  # fmt: skip
+                    event(req.layout, rec, "detach")  # the client typed the detach keys
             elif stream:
                 _follow(req, rec, sock, outputs)
         except OSError:
@@ -173,6 +177,7 @@ def resize(req: Request) -> Response:
         raise ApiError(409, f"Container {rec.id} is not running")
     if rec.options.tty and h > 0 and w > 0:
         streams.set_window(rec.state.pid, h, w)
+    event(req.layout, rec, "resize", height=str(h), width=str(w))  # as dockerd, for any running container
     return Response(200, b"", content_type="text/plain")
 
 

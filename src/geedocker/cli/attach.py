@@ -71,6 +71,7 @@ def attach_to(layout: Layout, rec: ContainerRecord, *, stdin: bool, keys: bytes,
     from geedocker.containers import lifecycle, logs, wait
     from geedocker.containers.record import Status
     from geedocker.containers.refresh import refresh
+    from geedocker.containers.store import event
     from geedocker.errors import ContainerError, GeeDockerError
 
     store = Engine.of(layout).containers
@@ -80,6 +81,7 @@ def attach_to(layout: Layout, rec: ContainerRecord, *, stdin: bool, keys: bytes,
         err.exit_code = 1
         err.prefix = ""  # type: ignore[attr-defined]
         raise err
+    event(layout, rec, "attach")
     if sig_proxy and not opts.tty:  # with a terminal, ctrl-c is a key the container gets anyway
 
         def forward(signum: int, _frame: object) -> None:
@@ -107,6 +109,7 @@ def attach_to(layout: Layout, rec: ContainerRecord, *, stdin: bool, keys: bytes,
             sys.stdout.flush()
             detached = attachment.relay(sock, stdin=stdin and opts.interactive, tty=opts.tty, keys=keys)
         if detached:
+            event(layout, rec, "detach")  # as dockerd: the detach keys ended the attach
             return 0, True
         return exit_status(), False
     path = store.log_path(rec.id)

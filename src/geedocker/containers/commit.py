@@ -60,6 +60,7 @@ def export(layout: Layout, ref: str, out: BinaryIO) -> None:
     store = Engine.of(layout).containers
     rec = store.resolve(ref)
     layers = [store.dir(rec.id) / "upper", *(Path(p) for p in rec.lower_dirs)]
+    event(layout, rec, "export")  # as dockerd: when the archive is ready, before it streams
     with tar_stream(out) as tw:
         write_tree(tw, layers)
 

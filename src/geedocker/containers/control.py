@@ -108,6 +108,7 @@ def top(layout: Layout, ref: str, ps_args: list[str]) -> tuple[list[str], list[l
         fields = line.split(None, len(titles) - 1)
         if len(fields) > col and fields[col].isdigit() and int(fields[col]) in wanted:
             rows.append(fields)
+    event(layout, rec, "top")  # as dockerd: once ps answered
     return titles, rows
 
 

@@ -32,6 +32,7 @@ from geedocker.containers.copytar import write_tar
 from geedocker.containers.engine import Engine
 from geedocker.containers.inrootfs import in_rootfs
 from geedocker.containers.rootpaths import dir_at, fd_path, lookup
+from geedocker.containers.store import event
 from geedocker.errors import UsageError
 from geedocker.store.layout import Layout
 from geedocker.values import value
@@ -195,3 +196,5 @@ def copy(layout: Layout, src: str, dest: str, *, follow: bool = False, archive: 
         return ""
 
     in_rootfs(layout, rec, work, keep_fds=(0, 1, 2))
+    # docker's CLI copies through the API, whose archive (out) or extraction (in) dockerd logs; its stats do not
+    event(layout, rec, "archive-path" if a.container else "extract-to-dir")

@@ -53,6 +53,7 @@ def run_attached(
     The container is supervised by a monitor of its own (as ``-d``), which inherits our stdio and copies
     the output there while we live: killed (even by SIGKILL), we leave a container that the monitor still
     takes to its end (exit recorded, network released, ``--rm`` honoured), as conmon does for podman."""
+    event(layout, rec, "attach")  # docker's client attaches before it starts the container: attach, then start
     report_r, report_w = os.pipe()  # monitor -> us: started (or why not), then the exit status
     alive_r, alive_w = os.pipe()  # us -> monitor: never written; its end tells the monitor we are gone
     child = os.fork()

@@ -15,6 +15,7 @@ import select
 import struct
 
 from geedocker.containers.record import ContainerRecord
+from geedocker.containers.store import event
 from geedocker.entrypoint import collect_cycles
 from geedocker.logger import get_logger
 from geedocker.procs import write_all
@@ -85,14 +86,27 @@ class Streams:
             self.log_report = self.log.report()
             self.log = None
 
-    def _resize(self) -> None:
+    def _resize(self, *, announce: bool = True) -> tuple[int, int] | None:
+        """The attached caller's window size to the container's terminal: (rows, columns) when set, and a
+        ``resize`` event unless not ``announce`` (the first size is set before the start, whose event comes
+        first in docker's journal: its CLI resizes once the container runs)."""
         if self.master is None or not self.attach or not os.isatty(0):
-            return
+            return None
         import termios  # tty mode only
 
-        with contextlib.suppress(OSError):
+        try:
             size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
             fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+        except OSError:
+            return None
+        rows, cols = struct.unpack("HHHH", size)[:2]
+        if announce:
+            self._resized(rows, cols)
+        return rows, cols
+
+    def _resized(self, rows: int, cols: int) -> None:
+        """docker's ``resize`` event: dockerd logs one for each resize of a container's terminal."""
+        event(self.layout, self.rec, "resize", height=str(rows), width=str(cols))
 
     def pump(self) -> None:
         """Copy the container's output until it closes it (and the user's input to a tty)."""
@@ -187,6 +201,7 @@ class Streams:
                                 poller.unregister(f)
                                 del streams[f]
                             self.detached = True
+                            event(self.layout, self.rec, "detach")  # as dockerd, when the keys end an attach
                             if self.on_detach is not None:
                                 self.on_detach()
                             self._caller_gone()
@@ -226,8 +241,11 @@ class Streams:
                 import termios  # tty mode only
 
                 rows, cols = attachment.decode_window(payload)
-                with contextlib.suppress(OSError):
+                try:
                     fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+                except OSError:
+                    continue
+                self._resized(rows, cols)
 
     def _restore_tty(self) -> None:
         if self.saved_tty is not None:

@@ -59,6 +59,7 @@ class Supervisor(Streams):
         bundle = self.store.bundle(cid)
         to_close: list[int] = []
         console: ConsoleSocket | None = None
+        window: tuple[int, int] | None = None  # the caller's window size, set before the start
         try:
             if not rootfs.is_mountpoint(self.store.rootfs(cid)):
                 lowers = [Path(p) for p in self.rec.lower_dirs]
@@ -113,7 +114,7 @@ class Supervisor(Streams):
             )
             if console is not None:
                 self.master = console.receive()
-                self._resize()
+                window = self._resize(announce=False)
             for fd in to_close:
                 os.close(fd)
             to_close = []
@@ -140,6 +141,8 @@ class Supervisor(Streams):
                 ),
             )
             event(self.layout, self.rec, "start")
+            if window is not None:
+                self._resized(*window)
         except BaseException as e:
             for fd in to_close:
                 with contextlib.suppress(OSError):
