@@ -62,7 +62,15 @@ def recv(sock: _socket.socket, timeout: float | None = None, what: str = "the co
         r, _, _ = select.select([sock], [], [], timeout)
         if not r:
             raise SyncError(f"timed out after {timeout:.0f}s waiting for {what}")
-    data = sock.recv(MAX_MESSAGE)
+    try:
+        data = sock.recv(MAX_MESSAGE)
+    except ConnectionResetError:
+        # The other side exited with a message of ours unread: Linux reports that once, before the messages it
+        # sent (its error among them), which the next read returns.
+        try:
+            data = sock.recv(MAX_MESSAGE, _socket.MSG_DONTWAIT)
+        except OSError:
+            data = b""
     if not data:
         raise SyncError(f"{what} exited during setup")
     try:
