@@ -14,8 +14,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dockerd import Dockerd, dockerd  # noqa: F401
+from tests.support.engines import Engines
 from tests.support.layers import make_busybox_rootfs
 from tests.support.netenv import TEST_BRIDGE_ENV, remove_store_firewall
 
@@ -30,23 +29,6 @@ pytestmark = [pytest.mark.root]
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 IMAGE = "cmp/bb:1"
-Result = subprocess.CompletedProcess[str]
-
-
-class Engines:
-    def __init__(self, d: Dockerd, env: dict[str, str]) -> None:
-        self.d, self.env = d, env
-
-    def docker(self, *args: str) -> Result:
-        return subprocess.run([*self.d.cmd, *args], capture_output=True, text=True, timeout=120,
-                              stdin=subprocess.DEVNULL)  # fmt: skip
-
-    def gd(self, *args: str) -> Result:
-        return subprocess.run([sys.executable, "-m", "geedocker", *args], capture_output=True, text=True,
-                              timeout=120, env=self.env, stdin=subprocess.DEVNULL)  # fmt: skip
-
-    def both(self, *args: str) -> tuple[Result, Result]:
-        return self.docker(*args), self.gd(*args)
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import subprocess
-import sys
 import tarfile
 import time
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dockerd import Dockerd, dockerd  # noqa: F401
+from tests.support.engines import Engines
 from tests.support.layers import make_busybox_rootfs
 from tests.support.netenv import TEST_BRIDGE_ENV, remove_store_firewall
 
@@ -28,20 +27,6 @@ IMAGE = "logcmp/bb:1"
 N = 300
 CHATTY = f"i=0; while [ $i -lt {N} ]; do echo line $i; i=$((i+1)); done"
 ROTATED = ["--log-opt", "max-size=1k", "--log-opt", "max-file=4", "--log-opt", "compress=true"]
-Result = subprocess.CompletedProcess[str]
-
-
-class Engines:
-    def __init__(self, d: Dockerd, env: dict[str, str]) -> None:
-        self.d, self.env = d, env
-
-    def docker(self, *args: str) -> Result:
-        return subprocess.run([*self.d.cmd, *args], capture_output=True, text=True, timeout=120,
-                              stdin=subprocess.DEVNULL)  # fmt: skip
-
-    def gd(self, *args: str) -> Result:
-        return subprocess.run([sys.executable, "-m", "geedocker", *args], capture_output=True, text=True,
-                              timeout=120, env=self.env, stdin=subprocess.DEVNULL)  # fmt: skip
 
 
 @pytest.fixture
