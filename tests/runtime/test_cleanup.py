@@ -79,3 +79,24 @@ def test_failed_create_leaves_nothing(runtime: Runtime) -> None:
     assert host_mounts(runtime.base) == []
     assert rt.list_(runtime.root) == []
     assert list(runtime.root.iterdir()) == []
+
+
+def test_force_delete_of_an_interrupted_create_removes_its_cgroup(runtime: Runtime) -> None:
+    """A create killed after it made the container's (default) cgroup and before it saved any state: a forced
+    delete takes the cgroup with the dir, not only the dir."""
+    from geedocker.runtime import cgroups
+    from geedocker.runtime.state import ContainerDir
+
+    cid = "interrupted"
+    cdir = ContainerDir(runtime.root.absolute(), cid)
+    cdir.make()
+    cg = cgroups.for_container(cgroups.default_path(os.fspath(cdir.root), cid), cid)
+    try:
+        cg.create()
+        dirs = [Path(d) for d in cg.to_json()["dirs"].values()]  # type: ignore[union-attr]
+        assert dirs and all(d.is_dir() for d in dirs)
+        rt.delete(runtime.root, cid, force=True)
+        assert not cdir.exists()
+        assert [d for d in dirs if d.exists()] == []
+    finally:
+        cg.destroy()

@@ -118,6 +118,9 @@ def delete(root: Path | str, cid: str, *, force: bool = False) -> None:
         if not force:
             raise ContainerStateError(f"cannot delete container {cid}: it has no saved state (being created, "
                                       "or its creation was interrupted); use force to remove what is left")
+        # Its cgroup may be made already: the default one is known from the root and the id (one a spec named is
+        # its caller's to remove, as the engine does); it goes first, so a failure keeps the dir to retry with.
+        cgroups.for_container(cgroups.default_path(os.fspath(bare.root), cid), cid).destroy()
         bare.remove()
         return
     cdir, saved, st, cg = _load(root, cid)
